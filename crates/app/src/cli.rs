@@ -1,0 +1,272 @@
+//! Command-line interface. Every option also reads a `REFLINE_*` environment variable.
+
+use std::{ffi::OsString, net::IpAddr};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use refline_domain::{parse_amount, KeyKind, Plan};
+use refline_server::config::ServerConfig;
+use refline_store_sqlite::Durability;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::{
+    admin,
+    storage::{open_store, EngineOptions},
+};
+
+#[derive(Debug, Parser)]
+#[command(name = "refline", version, about = "Self-hosted, LinkJolt-compatible affiliate tracking")]
+struct Cli {
+    /// Database: sqlite://path (created on first start) or postgres://user@host/db.
+    #[arg(long, global = true, env = "REFLINE_DATABASE_URL", default_value = "sqlite://refline.db")]
+    database_url: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve(ServeArgs),
+    /// Manage merchants.
+    #[command(subcommand)]
+    Merchant(MerchantCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "REFLINE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Public base URL used in tracking links (default: http://<listen>).
+    #[arg(long, env = "REFLINE_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Requests per minute per Pro key.
+    #[arg(long, env = "REFLINE_RATE_LIMIT_PRO")]
+    rate_limit_pro: Option<u32>,
+    /// Requests per minute per Ultimate key.
+    #[arg(long, env = "REFLINE_RATE_LIMIT_ULTIMATE")]
+    rate_limit_ultimate: Option<u32>,
+    /// Requests per minute per Scale key.
+    #[arg(long, env = "REFLINE_RATE_LIMIT_SCALE")]
+    rate_limit_scale: Option<u32>,
+    /// Monthly tracked-sales cap of the Pro plan in major units, or "none".
+    #[arg(long, env = "REFLINE_MONTHLY_CAP_PRO")]
+    monthly_cap_pro: Option<String>,
+    /// Monthly tracked-sales cap of the Ultimate plan in major units, or "none".
+    #[arg(long, env = "REFLINE_MONTHLY_CAP_ULTIMATE")]
+    monthly_cap_ultimate: Option<String>,
+    /// Monthly tracked-sales cap of the Scale plan in major units, or "none".
+    #[arg(long, env = "REFLINE_MONTHLY_CAP_SCALE")]
+    monthly_cap_scale: Option<String>,
+    /// Failed authentications per client IP per minute before 429.
+    #[arg(long, env = "REFLINE_UNAUTHENTICATED_RATE_LIMIT", default_value_t = 60)]
+    unauthenticated_rate_limit: u32,
+    /// Proxy whose X-Forwarded-For is trusted (repeat, or comma-separate in the variable).
+    #[arg(long = "trusted-proxy", env = "REFLINE_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<IpAddr>,
+    /// SQLite commit durability: "normal" (survives process crashes) or "full" (fsync each commit).
+    #[arg(long, env = "REFLINE_SQLITE_SYNCHRONOUS", default_value = "normal")]
+    sqlite_synchronous: String,
+    /// PostgreSQL connection pool size.
+    #[arg(long, env = "REFLINE_POSTGRES_MAX_CONNECTIONS", default_value_t = 16)]
+    postgres_max_connections: u32,
+}
+
+#[derive(Debug, Subcommand)]
+enum MerchantCommand {
+    /// Create a merchant and print its id, a live key and a test key (shown once).
+    Create {
+        /// Business name.
+        #[arg(long)]
+        name: String,
+        /// Plan: starter, pro, ultimate or scale.
+        #[arg(long, default_value = "ultimate")]
+        plan: String,
+        /// Default currency of new campaigns.
+        #[arg(long, default_value = "usd")]
+        currency: String,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCommand {
+    /// Create an API key for a merchant (shown once).
+    Create {
+        /// Merchant id.
+        #[arg(long)]
+        merchant: String,
+        /// Create a test key (lj_pk_test_…).
+        #[arg(long)]
+        test: bool,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an API key by its id (key_…).
+    Revoke {
+        /// Key id.
+        key_id: String,
+    },
+    /// List a merchant's keys (ids and hints; the keys themselves are never stored).
+    List {
+        /// Merchant id.
+        #[arg(long)]
+        merchant: String,
+    },
+}
+
+/// Parses `args` and runs the command.
+pub async fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()> {
+    let cli = Cli::try_parse_from(args).unwrap_or_else(|e| e.exit());
+    match cli.command {
+        Command::Serve(args) => serve(&cli.database_url, args).await,
+        Command::Merchant(MerchantCommand::Create { name, plan, currency, json: as_json }) => {
+            let store = open_store(&cli.database_url, EngineOptions::default()).await?;
+            let created = admin::create_merchant(store.as_ref(), &name, &plan, &currency).await?;
+            if as_json {
+                let out = json!({
+                    "merchantId": created.merchant_id,
+                    "apiKey": created.api_key,
+                    "testApiKey": created.test_api_key,
+                });
+                println!("{out}");
+            } else {
+                println!("Merchant created: {}", created.merchant_id);
+                println!("Live API key:     {}", created.api_key);
+                println!("Test API key:     {}", created.test_api_key);
+                println!("Keep the keys now: they are stored hashed and cannot be shown again.");
+            }
+            Ok(())
+        }
+        Command::Key(KeyCommand::Create { merchant, test, json: as_json }) => {
+            let store = open_store(&cli.database_url, EngineOptions::default()).await?;
+            let kind = if test { KeyKind::Test } else { KeyKind::Live };
+            let (id, key) = admin::create_key(store.as_ref(), &merchant, kind).await?;
+            if as_json {
+                println!("{}", json!({ "apiKey": key, "keyId": id }));
+            } else {
+                println!("Key {id}: {key}");
+                println!("Keep the key now: it is stored hashed and cannot be shown again.");
+            }
+            Ok(())
+        }
+        Command::Key(KeyCommand::Revoke { key_id }) => {
+            let store = open_store(&cli.database_url, EngineOptions::default()).await?;
+            admin::revoke_key(store.as_ref(), &key_id).await?;
+            println!("Key {key_id} revoked.");
+            Ok(())
+        }
+        Command::Key(KeyCommand::List { merchant }) => {
+            let store = open_store(&cli.database_url, EngineOptions::default()).await?;
+            for key in store.list_api_keys(&merchant).await? {
+                let state = if key.revoked_at.is_some() { "revoked" } else { "active" };
+                println!("{}  {:4}  {:7}  {}", key.id, key.kind, state, key.hint);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn cap(value: Option<&str>, plan: Plan) -> anyhow::Result<Option<Option<i64>>> {
+    match value {
+        None => Ok(None),
+        Some("none") => Ok(Some(None)),
+        Some(text) => parse_amount(text, 2)
+            .ok()
+            .filter(|v| *v > 0)
+            .map(|v| Some(Some(v)))
+            .with_context(|| format!("monthly cap for {} must be an amount or \"none\"", plan.as_str())),
+    }
+}
+
+fn server_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
+    let mut config = ServerConfig {
+        public_url: args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", args.listen))
+            .trim_end_matches('/')
+            .to_string(),
+        unauthenticated_per_minute: args.unauthenticated_rate_limit,
+        trusted_proxies: args.trusted_proxies.clone(),
+        ..ServerConfig::default()
+    };
+    let rates = [
+        (Plan::Pro, args.rate_limit_pro),
+        (Plan::Ultimate, args.rate_limit_ultimate),
+        (Plan::Scale, args.rate_limit_scale),
+    ];
+    for (plan, rate) in rates {
+        if let Some(rate) = rate {
+            config.limits.set_rate(plan, rate);
+        }
+    }
+    let caps = [
+        (Plan::Pro, args.monthly_cap_pro.as_deref()),
+        (Plan::Ultimate, args.monthly_cap_ultimate.as_deref()),
+        (Plan::Scale, args.monthly_cap_scale.as_deref()),
+    ];
+    for (plan, value) in caps {
+        if let Some(cap) = cap(value, plan)? {
+            config.limits.set_cap(plan, cap);
+        }
+    }
+    Ok(config)
+}
+
+async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
+    init_tracing();
+    let config = server_config(&args)?;
+    let options = EngineOptions {
+        sqlite_durability: match args.sqlite_synchronous.as_str() {
+            "full" => Durability::Full,
+            "normal" => Durability::Normal,
+            other => anyhow::bail!("--sqlite-synchronous must be normal or full, not {other:?}"),
+        },
+        postgres_max_connections: args.postgres_max_connections,
+    };
+    let store = open_store(database_url, options).await?;
+    let listener =
+        TcpListener::bind(&args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    tracing::info!(address = %listener.local_addr()?, engine = store.engine(), "refline listening");
+    refline_server::serve(listener, store, config, shutdown_signal()).await?;
+    tracing::info!("refline stopped");
+    Ok(())
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

@@ -1,0 +1,8 @@
+//! The `refline` program as a library: command-line parsing, opening the store an URL names,
+//! and the administrative commands. `main.rs` only calls [`run`].
+
+pub mod admin;
+pub mod cli;
+pub mod storage;
+
+pub use cli::run;

@@ -1,0 +1,10 @@
+//! Commission: how much an affiliate earns on a sale, which tier applies, and
+//! when an approval needs an extra confirmation.
+
+mod guard;
+mod rule;
+mod tier;
+
+pub use guard::*;
+pub use rule::*;
+pub use tier::*;

@@ -1,0 +1,47 @@
+//! The `/api/v1` REST API: one router per resource, behind authentication, idempotency and the
+//! audit log.
+
+pub mod affiliates;
+pub mod campaigns;
+pub mod conversions;
+pub mod list;
+pub mod me;
+pub mod stats;
+
+use axum::{http::StatusCode, middleware, response::IntoResponse, Router};
+
+use crate::{
+    error::ApiError,
+    http::{audit::audit_requests, auth::authenticate, idempotency::idempotent_writes},
+    state::AppState,
+};
+
+/// `/api/v1` with its middleware: audit (outermost, sees the final answer) → authentication and
+/// limits → idempotency → handlers.
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .merge(me::router())
+        .merge(campaigns::router())
+        .merge(affiliates::router())
+        .merge(conversions::router())
+        .merge(stats::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), idempotent_writes))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(middleware::from_fn_with_state(state, audit_requests))
+}
+
+/// 404 in the API envelope.
+pub async fn not_found() -> impl IntoResponse {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint")
+}
+
+/// 405 in the API envelope.
+pub async fn method_not_allowed() -> impl IntoResponse {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "This endpoint does not support that method",
+    )
+}

@@ -1,0 +1,86 @@
+//! Server settings. Parsed by the binary (flags and `REFLINE_*` variables); defaults here.
+
+use std::net::IpAddr;
+
+use refline_domain::Plan;
+
+/// Per-plan limits. Defaults follow LinkJolt's published plans.
+#[derive(Debug, Clone)]
+pub struct PlanLimits {
+    /// Requests per minute per key, by plan.
+    pub rate_per_minute: [u32; 4],
+    /// Tracked sales per calendar month before conversions are refused, minor units; `None` is
+    /// no cap.
+    pub monthly_cap_minor: [Option<i64>; 4],
+}
+
+impl Default for PlanLimits {
+    fn default() -> Self {
+        let plans = [Plan::Starter, Plan::Pro, Plan::Ultimate, Plan::Scale];
+        PlanLimits {
+            rate_per_minute: plans.map(Plan::default_rate_limit_per_minute),
+            monthly_cap_minor: plans.map(Plan::default_monthly_cap_minor),
+        }
+    }
+}
+
+fn plan_index(plan: Plan) -> usize {
+    match plan {
+        Plan::Starter => 0,
+        Plan::Pro => 1,
+        Plan::Ultimate => 2,
+        Plan::Scale => 3,
+    }
+}
+
+impl PlanLimits {
+    /// Requests per minute allowed to one key of this plan.
+    pub fn rate_for(&self, plan: Plan) -> u32 {
+        self.rate_per_minute[plan_index(plan)]
+    }
+
+    /// Monthly tracked-sales cap of this plan.
+    pub fn cap_for(&self, plan: Plan) -> Option<i64> {
+        self.monthly_cap_minor[plan_index(plan)]
+    }
+
+    /// Sets the rate of one plan.
+    pub fn set_rate(&mut self, plan: Plan, per_minute: u32) {
+        self.rate_per_minute[plan_index(plan)] = per_minute;
+    }
+
+    /// Sets the cap of one plan (`None` removes it).
+    pub fn set_cap(&mut self, plan: Plan, cap_minor: Option<i64>) {
+        self.monthly_cap_minor[plan_index(plan)] = cap_minor;
+    }
+}
+
+/// Everything the HTTP server needs to know besides its store.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Base URL people reach this server at, for tracking links (no trailing slash).
+    pub public_url: String,
+    /// Plan rights and limits.
+    pub limits: PlanLimits,
+    /// Failed authentications allowed per client IP per minute before 429.
+    pub unauthenticated_per_minute: u32,
+    /// How long an `Idempotency-Key` is remembered, ms.
+    pub idempotency_ttl_ms: i64,
+    /// Largest request body accepted, bytes.
+    pub max_body_bytes: usize,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            public_url: "http://127.0.0.1:8080".into(),
+            limits: PlanLimits::default(),
+            unauthenticated_per_minute: 60,
+            idempotency_ttl_ms: 24 * 60 * 60 * 1000,
+            max_body_bytes: 1024 * 1024,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The one error envelope of the API: `{"error": {"code", "message", "details"?}}`.
+//!
+//! Handlers return `ApiError`; it renders itself and leaves its code in the response
+//! extensions so the audit log can record it without parsing bodies.
+
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use refline_store::StoreError;
+use serde_json::{json, Value};
+
+/// The `error.code` of a response, kept in response extensions for the audit log.
+#[derive(Debug, Clone)]
+pub struct ErrorCode(pub &'static str);
+
+/// One problem with one field of a request, Zod-style: `{"path": ["amount"], "message": …}`.
+#[derive(Debug, Clone)]
+pub struct Issue {
+    /// Where the problem is, outermost first.
+    pub path: Vec<Value>,
+    /// What is wrong, for a human.
+    pub message: String,
+}
+
+impl Issue {
+    /// An issue on a top-level field.
+    pub fn field(name: &str, message: impl Into<String>) -> Self {
+        Issue { path: vec![Value::from(name)], message: message.into() }
+    }
+}
+
+/// An error answer of the API.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    /// Human-readable message.
+    pub message: String,
+    /// Optional extra detail (validation issues, the existing id of a duplicate…).
+    pub details: Option<Value>,
+    /// Seconds to wait, for 429.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    /// An error with no details.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into(), details: None, retry_after: None }
+    }
+
+    /// Attaches details.
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    /// 400 `validation_error` listing every problem found.
+    pub fn validation(issues: Vec<Issue>) -> Self {
+        let details =
+            issues.into_iter().map(|i| json!({ "path": i.path, "message": i.message })).collect::<Vec<_>>();
+        ApiError::new(StatusCode::BAD_REQUEST, "validation_error", "Validation failed")
+            .with_details(Value::Array(details))
+    }
+
+    /// 400 `validation_error` for one field.
+    pub fn invalid_field(name: &str, message: impl Into<String>) -> Self {
+        ApiError::validation(vec![Issue::field(name, message)])
+    }
+
+    /// 401 `unauthorized`.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// 404 `not_found` naming what was looked for.
+    pub fn not_found(what: &str) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+    }
+
+    /// 409 `duplicate` with the existing object in details.
+    pub fn duplicate(message: impl Into<String>, details: Value) -> Self {
+        ApiError::new(StatusCode::CONFLICT, "duplicate", message).with_details(details)
+    }
+
+    /// 500 `internal_error`; the cause is logged, never sent.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Something went wrong on our side; the request may be retried",
+        )
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(cause) => {
+                tracing::error!(%cause, "database unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service_unavailable",
+                    "The database is unavailable; retry with backoff",
+                )
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = json!({ "code": self.code, "message": self.message });
+        if let (Some(details), Some(obj)) = (self.details, error.as_object_mut()) {
+            obj.insert("details".into(), details);
+        }
+        let mut response = (self.status, axum::Json(json!({ "error": error }))).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response.extensions_mut().insert(ErrorCode(self.code));
+        response
+    }
+}
+
+/// Result alias for handlers.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,105 @@
+//! The audit log: every write and every failed authentication, recorded off the request path.
+//!
+//! Entries go through a bounded channel to one writer task that inserts them in batches, so a
+//! burst of writes costs one extra statement per batch rather than one per request. On graceful
+//! shutdown the channel is closed and the writer drains it before the store closes; a crash can
+//! lose the entries of the batch in flight (at most one batch, written every few ms under load).
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{Request, State},
+    http::{header, Method, StatusCode},
+    middleware::Next,
+    response::Response,
+};
+use refline_store::{AuditEntry, Store};
+use tokio::{sync::mpsc, task::JoinHandle};
+
+use crate::{clock::now_ms, error::ErrorCode, http::client_ip::client_ip, state::AppState};
+
+const BATCH: usize = 500;
+
+/// Who made the request, left in the response extensions by authentication.
+#[derive(Debug, Clone)]
+pub struct AuditActor {
+    /// The merchant, when a key identified one.
+    pub merchant_id: Option<String>,
+    /// The key, when one authenticated.
+    pub api_key_id: Option<String>,
+}
+
+/// The sending side of the audit writer.
+#[derive(Debug, Clone)]
+pub struct AuditSink {
+    tx: mpsc::Sender<AuditEntry>,
+}
+
+impl AuditSink {
+    /// Starts the writer task on `store`. The task ends once every sink clone is dropped and the
+    /// queue is drained.
+    pub fn start(store: Arc<dyn Store>) -> (AuditSink, JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(BATCH * 20);
+        let task = tokio::spawn(write_batches(store, rx));
+        (AuditSink { tx }, task)
+    }
+
+    /// Queues an entry; waits when the queue is full rather than dropping it.
+    pub async fn record(&self, entry: AuditEntry) {
+        if self.tx.send(entry).await.is_err() {
+            tracing::error!("audit writer stopped; entry lost");
+        }
+    }
+}
+
+async fn write_batches(store: Arc<dyn Store>, mut rx: mpsc::Receiver<AuditEntry>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        for attempt in 1..=5u64 {
+            match store.insert_audit_entries(&batch).await {
+                Ok(()) => break,
+                Err(err) if attempt < 5 => {
+                    tracing::warn!(%err, attempt, "audit batch failed; retrying");
+                    tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
+                }
+                Err(err) => tracing::error!(%err, lost = batch.len(), "audit batch dropped"),
+            }
+        }
+        batch.clear();
+    }
+}
+
+/// Middleware: after the response is known, records writes and failed authentications.
+pub async fn audit_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let ip = client_ip(&req, &state.config.trusted_proxies).map(|ip| ip.to_string());
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(512).collect::<String>());
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_read = matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let failed_auth = matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
+    if is_read && !failed_auth {
+        return response;
+    }
+    let actor = response.extensions().get::<AuditActor>().cloned();
+    state
+        .audit
+        .record(AuditEntry {
+            merchant_id: actor.as_ref().and_then(|a| a.merchant_id.clone()),
+            api_key_id: actor.and_then(|a| a.api_key_id),
+            method: method.to_string(),
+            path,
+            status_code: i64::from(status.as_u16()),
+            error_code: response.extensions().get::<ErrorCode>().map(|c| c.0.to_string()),
+            ip_address: ip,
+            user_agent,
+            created_at: now_ms(),
+        })
+        .await;
+    response
+}

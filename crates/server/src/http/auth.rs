@@ -1,0 +1,157 @@
+//! API-key authentication, plan rights and per-key rate limits for `/api/v1`.
+//!
+//! Order matters: unknown keys are answered 401 (counted per client IP, so key guessing is
+//! slowed too); a known key is rate-limited before its plan is consulted, so every answer to a
+//! known key carries its `X-RateLimit-*` headers.
+
+use axum::{
+    extract::{FromRequestParts, Request, State},
+    http::{header, request::Parts, HeaderMap, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use refline_domain::{classify_key, ApiAccess, KeyKind, Plan};
+use subtle::ConstantTimeEq;
+
+use crate::{
+    clock::now_ms,
+    error::ApiError,
+    http::{audit::AuditActor, client_ip::client_ip, rate_limit::RateDecision},
+    ids::sha256_hex,
+    state::AppState,
+};
+
+/// The authenticated caller of an `/api/v1` request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The key's id.
+    pub key_id: String,
+    /// Live or test.
+    pub kind: KeyKind,
+    /// The merchant the key belongs to.
+    pub merchant_id: String,
+    /// The merchant's name.
+    pub merchant_name: String,
+    /// The merchant's plan.
+    pub plan: Plan,
+    /// The merchant's default currency.
+    pub currency: String,
+    /// The key's rate-limit state after this request.
+    pub rate: RateDecision,
+}
+
+impl Caller {
+    /// True for `lj_pk_test_` keys.
+    pub fn is_test(&self) -> bool {
+        self.kind == KeyKind::Test
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Caller>().cloned().ok_or_else(|| ApiError::unauthorized("Missing API key"))
+    }
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn set_rate_headers(headers: &mut HeaderMap, rate: &RateDecision) {
+    headers.insert("x-ratelimit-limit", HeaderValue::from(rate.limit));
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(rate.remaining));
+    headers.insert("x-ratelimit-reset", HeaderValue::from(rate.reset));
+}
+
+fn too_many(rate: &RateDecision, now: i64) -> ApiError {
+    let mut err = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limit_exceeded",
+        format!("Rate limit of {} requests per minute exceeded; retry after the reset", rate.limit),
+    );
+    err.retry_after = Some(u64::try_from(rate.reset - now / 1000).unwrap_or(1).max(1));
+    err
+}
+
+/// Answers with rate headers and the actor for the audit log.
+fn finish(mut response: Response, rate: &RateDecision, actor: AuditActor) -> Response {
+    set_rate_headers(response.headers_mut(), rate);
+    response.extensions_mut().insert(actor);
+    response
+}
+
+/// Middleware: authenticates the key, enforces rate limit and plan rights, and hands the
+/// [`Caller`] to the handler.
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let now = now_ms();
+    let owner = match bearer_token(req.headers()) {
+        Some(token) if classify_key(token).is_some() => {
+            let hash = sha256_hex(token.as_bytes());
+            match state.store.find_key_owner(&hash).await {
+                // The lookup is by hash; comparing again in constant time keeps the check
+                // timing-safe even if the lookup ever becomes a cache or prefix match.
+                Ok(owner) => owner.filter(|o| {
+                    o.revoked_at.is_none() && bool::from(o.key_hash.as_bytes().ct_eq(hash.as_bytes()))
+                }),
+                Err(err) => return ApiError::from(err).into_response(),
+            }
+        }
+        _ => None,
+    };
+    let Some(owner) = owner else {
+        let ip = client_ip(&req, &state.config.trusted_proxies)
+            .map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+        let limit = state.config.unauthenticated_per_minute;
+        let rate = state.limiter.hit(&format!("ip:{ip}"), limit, now);
+        let err = if !rate.allowed {
+            too_many(&rate, now)
+        } else if req.headers().contains_key(header::AUTHORIZATION) {
+            ApiError::unauthorized("Invalid or revoked API key")
+        } else {
+            ApiError::unauthorized("Missing API key: send Authorization: Bearer <key>")
+        };
+        let actor = AuditActor { merchant_id: None, api_key_id: None };
+        return finish(err.into_response(), &rate, actor);
+    };
+    let actor =
+        AuditActor { merchant_id: Some(owner.merchant_id.clone()), api_key_id: Some(owner.key_id.clone()) };
+    let plan = Plan::parse(&owner.plan).unwrap_or(Plan::Starter);
+    let rate = state.limiter.hit(&owner.key_id, state.config.limits.rate_for(plan), now);
+    let refusal = if !rate.allowed {
+        Some(too_many(&rate, now))
+    } else {
+        match plan.api_access() {
+            ApiAccess::None => Some(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "plan_required",
+                format!("The {} plan has no API access; upgrade to Pro or higher", plan.as_str()),
+            )),
+            ApiAccess::ReadOnly if !matches!(*req.method(), Method::GET | Method::HEAD) => {
+                Some(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "insufficient_permissions",
+                    "This key is read-only (Pro plan); writes need an Ultimate or Scale key",
+                ))
+            }
+            _ => None,
+        }
+    };
+    if let Some(err) = refusal {
+        return finish(err.into_response(), &rate, actor);
+    }
+    let kind = if owner.kind == "test" { KeyKind::Test } else { KeyKind::Live };
+    req.extensions_mut().insert(Caller {
+        key_id: owner.key_id,
+        kind,
+        merchant_id: owner.merchant_id,
+        merchant_name: owner.merchant_name,
+        plan,
+        currency: owner.currency,
+        rate,
+    });
+    finish(next.run(req).await, &rate, actor)
+}

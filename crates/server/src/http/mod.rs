@@ -1,0 +1,8 @@
+//! HTTP plumbing shared by all API routes: body parsing, auth, limits, audit, idempotency.
+
+pub mod audit;
+pub mod auth;
+pub mod body;
+pub mod client_ip;
+pub mod idempotency;
+pub mod rate_limit;

@@ -1,0 +1,95 @@
+//! Refline's HTTP server.
+//!
+//! [`app`] builds the whole router; [`serve`] runs it on a listener until a shutdown signal,
+//! then lets in-flight requests finish and drains the audit writer. The binary and the
+//! integration tests both go through [`serve`], so tests exercise the real server.
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod service;
+pub mod state;
+pub mod terms;
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use axum::{
+    extract::{DefaultBodyLimit, Request},
+    http::StatusCode,
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+use refline_store::Store;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::{
+    config::ServerConfig, error::ApiError, http::audit::AuditSink, http::rate_limit::RateLimiter,
+    state::AppState,
+};
+
+/// The full router for a state.
+pub fn app(state: AppState) -> Router {
+    let limit = state.config.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest("/api/v1", api::router(state.clone()))
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(middleware::from_fn(envelope_body_limit))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response()))
+        .with_state(state)
+}
+
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    match state.store.get_merchant("").await {
+        Ok(_) => Json(json!({ "status": "ok", "engine": state.store.engine() })).into_response(),
+        Err(err) => ApiError::from(err).into_response(),
+    }
+}
+
+/// Axum answers an oversized body with a bare 413; give it our envelope.
+async fn envelope_body_limit(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && response.extensions().get::<error::ErrorCode>().is_none()
+    {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "Request body is too large",
+        )
+        .into_response();
+    }
+    response
+}
+
+/// Serves Refline on `listener` until `shutdown` resolves, then finishes in-flight requests and
+/// flushes the audit log before returning.
+pub async fn serve(
+    listener: TcpListener,
+    store: Arc<dyn Store>,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (audit, audit_task) = AuditSink::start(store.clone());
+    let state =
+        AppState { store, config: Arc::new(config), limiter: Arc::new(RateLimiter::default()), audit };
+    let router = app(state);
+    let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await;
+    // Every handler (and its AuditSink clone) is gone once serve returns: the writer drains
+    // what is queued and stops.
+    if let Err(err) = audit_task.await {
+        tracing::error!(%err, "audit writer failed");
+    }
+    served
+}

@@ -1,0 +1,4 @@
+//! Business flows shared by every way in (API today, processor webhooks next): they load what
+//! they need, ask the pure domain rules, and write through the store.
+
+pub mod record_conversion;

@@ -1,0 +1,188 @@
+//! Recording a sale: the checks LinkJolt runs for the API and its webhook handlers alike
+//! (rejected or pending affiliate, paused campaign, recurring rules, monthly earnings cap,
+//! duplicate order, self-referral scoring), then the commission and the insert.
+
+use rand::Rng;
+use refline_domain::{
+    assess_self_referral, commission_for, month_key, month_start, renewal_within_limit, select_rule,
+    Currency, FraudAssessment, MembershipStatus, Plan, RiskLevel, SelfReferralInput,
+};
+use refline_store::{Affiliate, Campaign, Conversion, RecordError, RecordRequest, Store, StoreError};
+
+use crate::{config::PlanLimits, ids::new_id, terms};
+
+/// Tally rows per merchant and month; see the `monthly_sales` table.
+const TALLY_SHARDS: i64 = 16;
+
+/// A sale to record, already attributed to a campaign and affiliate of one merchant.
+#[derive(Debug, Clone)]
+pub struct SaleInput {
+    /// The campaign credited (the merchant's own).
+    pub campaign: Campaign,
+    /// The affiliate credited (the merchant's own).
+    pub affiliate: Affiliate,
+    /// Sale amount, minor units of `currency`, > 0.
+    pub amount_minor: i64,
+    /// Sale currency.
+    pub currency: Currency,
+    /// Merchant's order reference.
+    pub order_id: Option<String>,
+    /// Originating click.
+    pub click_id: Option<String>,
+    /// Customer email.
+    pub customer_email: Option<String>,
+    /// Customer name.
+    pub customer_name: Option<String>,
+    /// `one_time` or `recurring` (a subscription's first sale or, with `parent`, a renewal).
+    pub conversion_type: &'static str,
+    /// The first sale of the chain this renewal belongs to.
+    pub parent: Option<Conversion>,
+    /// `api`, `stripe`, …
+    pub source: String,
+    /// Test key or processor test mode: skips cap and fraud checks, kept out of live data.
+    pub is_test: bool,
+    /// The merchant's plan (for the cap).
+    pub plan: Plan,
+    /// Unix ms of the sale.
+    pub now: i64,
+}
+
+/// Why a sale earns no conversion.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The affiliate is pending, rejected, or not on the campaign.
+    AffiliateNotApproved(&'static str),
+    /// The campaign is paused.
+    CampaignInactive,
+    /// A renewal on a campaign that pays no recurring commission.
+    RecurringDisabled,
+    /// A renewal past the campaign's recurring limit.
+    RecurringLimitReached,
+    /// A renewal whose parent belongs to another campaign or affiliate, or is itself a renewal.
+    ParentMismatch(&'static str),
+    /// The merchant's tracked sales this month reached the plan cap.
+    CapReached,
+    /// The order id is already used.
+    Duplicate(String),
+    /// The store failed.
+    Store(StoreError),
+}
+
+impl From<StoreError> for Refusal {
+    fn from(err: StoreError) -> Self {
+        Refusal::Store(err)
+    }
+}
+
+/// Runs every check and records the conversion as `pending`.
+pub async fn record_sale(
+    store: &dyn Store,
+    limits: &PlanLimits,
+    sale: SaleInput,
+) -> Result<Conversion, Refusal> {
+    let campaign = &sale.campaign;
+    let membership = store.get_membership(&campaign.merchant_id, &campaign.id, &sale.affiliate.id).await?;
+    match membership.as_ref().and_then(|m| MembershipStatus::parse(&m.status)) {
+        Some(MembershipStatus::Approved) => {}
+        Some(MembershipStatus::Pending) => return Err(Refusal::AffiliateNotApproved("pending")),
+        Some(MembershipStatus::Rejected) => return Err(Refusal::AffiliateNotApproved("rejected")),
+        None => return Err(Refusal::AffiliateNotApproved("not on this campaign")),
+    }
+    if campaign.status != "active" {
+        return Err(Refusal::CampaignInactive);
+    }
+    let base = terms::base_rule(campaign)
+        .ok_or_else(|| StoreError::Other("campaign has no valid commission".into()))?;
+    let (payment_number, custom_rule) = match &sale.parent {
+        None => (1, None),
+        Some(parent) => {
+            if parent.campaign_id != campaign.id || parent.affiliate_id != sale.affiliate.id {
+                return Err(Refusal::ParentMismatch(
+                    "parentConversionId belongs to another campaign or affiliate",
+                ));
+            }
+            if parent.parent_conversion_id.is_some() {
+                return Err(Refusal::ParentMismatch(
+                    "parentConversionId must name the first sale of the subscription",
+                ));
+            }
+            if !campaign.recurring_enabled {
+                return Err(Refusal::RecurringDisabled);
+            }
+            let number = store.count_chain_payments(&campaign.merchant_id, &parent.id).await? + 1;
+            let limit = terms::recurring_limit(campaign);
+            let within = u32::try_from(number)
+                .is_ok_and(|n| renewal_within_limit(limit, n, parent.created_at, sale.now));
+            if !within {
+                return Err(Refusal::RecurringLimitReached);
+            }
+            (number, terms::custom_recurring_rule(campaign))
+        }
+    };
+    let fraud = if sale.is_test { None } else { self_referral(store, &sale).await? };
+    let tiers = terms::tiers_of(campaign);
+    let basis = terms::basis_of(campaign);
+    let amount = sale.amount_minor;
+    let conversion = Conversion {
+        id: new_id("conv"),
+        merchant_id: campaign.merchant_id.clone(),
+        campaign_id: campaign.id.clone(),
+        affiliate_id: sale.affiliate.id.clone(),
+        amount_minor: amount,
+        commission_minor: 0,
+        currency: sale.currency.code().into(),
+        status: "pending".into(),
+        order_id: sale.order_id,
+        click_id: sale.click_id,
+        customer_email: sale.customer_email,
+        customer_name: sale.customer_name,
+        conversion_type: sale.conversion_type.into(),
+        parent_conversion_id: sale.parent.as_ref().map(|p| p.id.clone()),
+        payment_number,
+        source: sale.source,
+        is_test: sale.is_test,
+        fraud_score: fraud.as_ref().map(|f| i64::from(f.score)),
+        fraud_signals: fraud
+            .as_ref()
+            .map(|f| f.signals.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")),
+        created_at: sale.now,
+        updated_at: sale.now,
+    };
+    let request = RecordRequest {
+        conversion,
+        month: i64::from(month_key(sale.now)),
+        month_start: month_start(sale.now),
+        monthly_cap_minor: limits.cap_for(sale.plan),
+        needs_volume: custom_rule.is_none() && !tiers.is_empty(),
+        tally_shard: rand::thread_rng().gen_range(0..TALLY_SHARDS),
+    };
+    let price = move |volume| match &custom_rule {
+        Some(rule) => commission_for(rule, amount),
+        None => commission_for(select_rule(&base, &tiers, basis, volume, amount), amount),
+    };
+    store.record_conversion(request, &price).await.map_err(|err| match err {
+        RecordError::Duplicate { existing_id } => Refusal::Duplicate(existing_id),
+        RecordError::CapReached => Refusal::CapReached,
+        RecordError::Store(e) => Refusal::Store(e),
+    })
+}
+
+/// Scores self-referral when both a click and the customer's email are known (as LinkJolt
+/// does). Only medium and high scores (41+) flag the conversion for review: a lone weak signal
+/// (a shared company domain, one shared IP) is common between honest colleagues.
+async fn self_referral(store: &dyn Store, sale: &SaleInput) -> Result<Option<FraudAssessment>, StoreError> {
+    let (Some(click_id), Some(customer_email)) = (&sale.click_id, &sale.customer_email) else {
+        return Ok(None);
+    };
+    let click = store.find_click(&sale.campaign.merchant_id, click_id).await?;
+    let prints = store.affiliate_fingerprints(&sale.affiliate.id).await?;
+    let assessment = assess_self_referral(&SelfReferralInput {
+        customer_email,
+        affiliate_email: &sale.affiliate.email,
+        customer_ip: click.as_ref().and_then(|c| c.ip.as_deref()),
+        customer_device: click.as_ref().and_then(|c| c.device_hash.as_deref()),
+        affiliate_ips: &prints.ips,
+        affiliate_devices: &prints.devices,
+    });
+    Ok((assessment.level() != RiskLevel::Low).then_some(assessment))
+}

@@ -1,0 +1,20 @@
+//! Shared handles of the running server.
+
+use std::sync::Arc;
+
+use refline_store::Store;
+
+use crate::{config::ServerConfig, http::audit::AuditSink, http::rate_limit::RateLimiter};
+
+/// Cheap-to-clone handles every handler may use.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// Settings.
+    pub config: Arc<ServerConfig>,
+    /// Per-key request counters.
+    pub limiter: Arc<RateLimiter>,
+    /// Audit log writer.
+    pub audit: AuditSink,
+}

@@ -1,0 +1,77 @@
+//! Affiliates, their campaign memberships, their clicks and fingerprints.
+
+use crate::{
+    Affiliate, AffiliateFilter, AffiliateFingerprints, AffiliateSort, Click, Membership, MembershipView,
+    Page, PageRequest, StoreResult,
+};
+
+/// What creating an affiliate did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateAffiliateOutcome {
+    /// Created together with its membership.
+    Created,
+    /// This merchant already has an affiliate with that email.
+    EmailTaken {
+        /// The existing affiliate.
+        existing_id: String,
+    },
+}
+
+/// Affiliates and memberships of a merchant.
+#[async_trait::async_trait]
+pub trait AffiliateStore {
+    /// Creates an affiliate and its first membership in one transaction.
+    async fn create_affiliate(
+        &self,
+        affiliate: &Affiliate,
+        membership: &Membership,
+    ) -> StoreResult<CreateAffiliateOutcome>;
+    /// Adds a membership (join flow, invitations); a repeat is a `Conflict`.
+    async fn insert_membership(&self, membership: &Membership) -> StoreResult<()>;
+    /// A merchant's affiliate by id.
+    async fn get_affiliate(&self, merchant_id: &str, id: &str) -> StoreResult<Option<Affiliate>>;
+    /// One membership.
+    async fn get_membership(
+        &self,
+        merchant_id: &str,
+        campaign_id: &str,
+        affiliate_id: &str,
+    ) -> StoreResult<Option<Membership>>;
+    /// Moves a membership from `from` to `to` (compare-and-set); false when it was not `from`.
+    async fn update_membership_status(
+        &self,
+        membership: &Membership,
+        from: &str,
+        to: &str,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// All memberships of one affiliate with earnings (live or test) and clicks.
+    async fn affiliate_memberships(
+        &self,
+        merchant_id: &str,
+        affiliate_id: &str,
+        is_test: bool,
+    ) -> StoreResult<Vec<MembershipView>>;
+    /// A page of memberships (one row per affiliate and campaign).
+    async fn list_memberships(
+        &self,
+        merchant_id: &str,
+        filter: &AffiliateFilter,
+        is_test: bool,
+        page: PageRequest<AffiliateSort>,
+    ) -> StoreResult<Page<MembershipView>>;
+    /// Remembers an IP or device seen from the affiliate's own activity.
+    async fn record_fingerprint(
+        &self,
+        affiliate_id: &str,
+        kind: &str,
+        value: &str,
+        now: i64,
+    ) -> StoreResult<()>;
+    /// IPs and devices seen from the affiliate's own activity.
+    async fn affiliate_fingerprints(&self, affiliate_id: &str) -> StoreResult<AffiliateFingerprints>;
+    /// Stores clicks in one statement.
+    async fn insert_clicks(&self, clicks: &[Click]) -> StoreResult<()>;
+    /// A merchant's click by id.
+    async fn find_click(&self, merchant_id: &str, click_id: &str) -> StoreResult<Option<Click>>;
+}

@@ -1,0 +1,41 @@
+//! Storage errors, classified so the server can answer precisely without parsing messages.
+
+/// What went wrong in the store, in terms the API layer can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule of the schema refused the write.
+    #[error("unique constraint violated: {0}")]
+    Conflict(String),
+    /// The database could not be reached or timed out.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug or a broken database.
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+/// Result alias for store calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(db.constraint().unwrap_or(db.message()).to_string())
+            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Unavailable(err.to_string())
+            }
+            _ => StoreError::Other(err.to_string()),
+        }
+    }
+}
+
+impl StoreError {
+    /// True when the error is a uniqueness conflict on the named constraint. SQLite reports the
+    /// columns ("conversions.merchant_id, …") instead of the constraint name, so callers pass a
+    /// fragment that appears in either form.
+    pub fn is_conflict_on(&self, fragment: &str) -> bool {
+        matches!(self, StoreError::Conflict(what) if what.contains(fragment))
+    }
+}

@@ -1,0 +1,59 @@
+//! The storage contract of Refline.
+//!
+//! `Store` is the one trait the server talks to. It is split by aggregate (merchants and keys,
+//! campaigns, affiliates, conversions, audit, idempotency, reports) so no file grows wide.
+//! The two engines (`refline-store-sqlite`, `refline-store-postgres`) implement it by expanding
+//! the shared SQL in [`sql`] against their own native sqlx driver; only what truly differs
+//! between engines (connection set-up, migrations, write transactions) is written per engine.
+//!
+//! Money is integer minor units, timestamps are unix milliseconds (UTC), ids are text.
+
+pub mod affiliate;
+pub mod audit;
+pub mod campaign;
+pub mod conversion;
+pub mod error;
+pub mod idempotency;
+pub mod merchant;
+pub mod paging;
+pub mod records;
+pub mod report;
+#[doc(hidden)]
+pub mod sql;
+
+pub use affiliate::AffiliateStore;
+pub use affiliate::CreateAffiliateOutcome;
+pub use audit::AuditStore;
+pub use campaign::CampaignStore;
+pub use conversion::{ConversionStore, PricedConversion, RecordError, RecordRequest};
+pub use error::{StoreError, StoreResult};
+pub use idempotency::{IdempotencyBegin, IdempotencyStore};
+pub use merchant::MerchantStore;
+pub use paging::{Page, PageRequest};
+pub use records::*;
+pub use report::ReportStore;
+
+// Re-exported so the engine crates' macro expansions can name them through this crate.
+#[doc(hidden)]
+pub use async_trait::async_trait;
+#[doc(hidden)]
+pub use refline_domain as __domain;
+#[doc(hidden)]
+pub use sqlx;
+
+/// Everything the server needs from a database. Implemented by each engine crate.
+pub trait Store:
+    MerchantStore
+    + CampaignStore
+    + AffiliateStore
+    + ConversionStore
+    + AuditStore
+    + IdempotencyStore
+    + ReportStore
+    + Send
+    + Sync
+    + 'static
+{
+    /// `"sqlite"` or `"postgres"`, for logs and benchmarks.
+    fn engine(&self) -> &'static str;
+}

@@ -1,0 +1,357 @@
+//! Row types shared by both engines. Column types are portable (TEXT, BIGINT, BOOLEAN), so
+//! `sqlx::FromRow` decodes the same struct from SQLite and PostgreSQL.
+
+use sqlx::FromRow;
+
+/// A merchant account: the tenant every other row belongs to.
+#[derive(Debug, Clone, FromRow)]
+pub struct Merchant {
+    /// `mer_…`
+    pub id: String,
+    /// Business name.
+    pub name: String,
+    /// `starter`, `pro`, `ultimate` or `scale`.
+    pub plan: String,
+    /// Default currency for new campaigns (lower-case ISO 4217).
+    pub currency: String,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
+/// A stored API key. Only the SHA-256 of the key is kept; `hint` is safe to show.
+#[derive(Debug, Clone, FromRow)]
+pub struct ApiKey {
+    /// `key_…`
+    pub id: String,
+    /// Owner.
+    pub merchant_id: String,
+    /// `live` or `test`.
+    pub kind: String,
+    /// Hex SHA-256 of the full key.
+    pub key_hash: String,
+    /// Prefix and last four characters, e.g. `lj_pk_test_…a1B2`.
+    pub hint: String,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms, when revoked.
+    pub revoked_at: Option<i64>,
+}
+
+/// An API key joined with its merchant: what authentication needs in one read.
+#[derive(Debug, Clone, FromRow)]
+pub struct KeyOwner {
+    /// Key id.
+    pub key_id: String,
+    /// `live` or `test`.
+    pub kind: String,
+    /// Hex SHA-256 of the key.
+    pub key_hash: String,
+    /// Unix ms, when revoked.
+    pub revoked_at: Option<i64>,
+    /// The merchant's id.
+    pub merchant_id: String,
+    /// The merchant's name.
+    pub merchant_name: String,
+    /// The merchant's plan.
+    pub plan: String,
+    /// The merchant's default currency.
+    pub currency: String,
+}
+
+/// A campaign (an affiliate offer with its commission rules).
+#[derive(Debug, Clone, FromRow)]
+pub struct Campaign {
+    /// `camp_…`
+    pub id: String,
+    /// Owner.
+    pub merchant_id: String,
+    /// Display name.
+    pub name: String,
+    /// Globally unique code used as `tc=` in links.
+    pub tracking_code: String,
+    /// `active` or `inactive`.
+    pub status: String,
+    /// `percentage` or `fixed`.
+    pub commission_type: String,
+    /// Ten-thousandths of a percent for `percentage`, minor units for `fixed`.
+    pub commission_value: i64,
+    /// Lower-case ISO 4217.
+    pub currency: String,
+    /// Where links send visitors.
+    pub target_url: Option<String>,
+    /// Shown to affiliates.
+    pub description: Option<String>,
+    /// Listed publicly.
+    pub is_public: bool,
+    /// Join requests are approved without review.
+    pub auto_approve_affiliates: bool,
+    /// Renewals pay commission.
+    pub recurring_enabled: bool,
+    /// `duration` (months since first sale) or `payments` (count, first included).
+    pub recurring_mode: String,
+    /// `same` as the first sale or `custom`.
+    pub recurring_type: String,
+    /// Custom recurring value, same units as `commission_value`.
+    pub recurring_value: Option<i64>,
+    /// Payment-count limit, first payment included.
+    pub recurring_count: Option<i64>,
+    /// Month limit since the first sale.
+    pub recurring_months: Option<i64>,
+    /// `sales_count` or `revenue`.
+    pub tier_basis: String,
+    /// JSON array of tiers as written by the API layer.
+    pub tiers: String,
+    /// Attribution window of the tracking cookie.
+    pub cookie_window_days: i64,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
+}
+
+/// Live-or-test aggregates shown beside a campaign.
+#[derive(Debug, Clone, Copy, Default, FromRow)]
+pub struct CampaignStats {
+    /// Conversions that are not rejected or refunded.
+    pub conversions: i64,
+    /// Sum of their sale amounts, minor units.
+    pub revenue_minor: i64,
+    /// Affiliates on the campaign (any membership status).
+    pub affiliates: i64,
+}
+
+/// A campaign with its aggregates.
+#[derive(Debug, Clone, FromRow)]
+pub struct CampaignWithStats {
+    /// The campaign.
+    #[sqlx(flatten)]
+    pub campaign: Campaign,
+    /// Its aggregates.
+    #[sqlx(flatten)]
+    pub stats: CampaignStats,
+}
+
+/// Sort columns for campaign lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CampaignSort {
+    /// `created_at`
+    CreatedAt,
+    /// `name`
+    Name,
+}
+
+/// An affiliate of one merchant. Email is unique per merchant.
+#[derive(Debug, Clone, FromRow)]
+pub struct Affiliate {
+    /// `aff_…`
+    pub id: String,
+    /// Owner.
+    pub merchant_id: String,
+    /// Lower-cased email.
+    pub email: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// `api`, `portal`, `invite`…
+    pub created_via: String,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
+/// An affiliate's place on a campaign.
+#[derive(Debug, Clone, FromRow)]
+pub struct Membership {
+    /// Campaign.
+    pub campaign_id: String,
+    /// Affiliate.
+    pub affiliate_id: String,
+    /// Owner.
+    pub merchant_id: String,
+    /// `pending`, `approved` or `rejected`.
+    pub status: String,
+    /// Unix ms.
+    pub joined_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
+}
+
+/// A membership row with what lists and detail views show beside it.
+#[derive(Debug, Clone, FromRow)]
+pub struct MembershipView {
+    /// Affiliate.
+    pub affiliate_id: String,
+    /// Affiliate email.
+    pub email: String,
+    /// Affiliate name.
+    pub name: Option<String>,
+    /// How the affiliate was created.
+    pub created_via: String,
+    /// Campaign.
+    pub campaign_id: String,
+    /// Campaign name.
+    pub campaign_name: String,
+    /// Campaign tracking code (for links).
+    pub tracking_code: String,
+    /// Membership status.
+    pub status: String,
+    /// Unix ms.
+    pub joined_at: i64,
+    /// Commission on this campaign that is not rejected or refunded, minor units.
+    pub earnings_minor: i64,
+    /// Clicks recorded on this campaign.
+    pub clicks: i64,
+}
+
+/// Filters for affiliate (membership) lists.
+#[derive(Debug, Clone, Default)]
+pub struct AffiliateFilter {
+    /// Only this campaign.
+    pub campaign_id: Option<String>,
+    /// Only this membership status.
+    pub status: Option<String>,
+}
+
+/// Sort columns for affiliate lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AffiliateSort {
+    /// Membership `joined_at`.
+    JoinedAt,
+    /// Affiliate name.
+    Name,
+    /// Affiliate email.
+    Email,
+}
+
+/// A tracked sale and its commission.
+#[derive(Debug, Clone, FromRow)]
+pub struct Conversion {
+    /// `conv_…`
+    pub id: String,
+    /// Owner.
+    pub merchant_id: String,
+    /// Campaign credited.
+    pub campaign_id: String,
+    /// Affiliate credited.
+    pub affiliate_id: String,
+    /// Sale, minor units.
+    pub amount_minor: i64,
+    /// Commission, minor units.
+    pub commission_minor: i64,
+    /// Lower-case ISO 4217.
+    pub currency: String,
+    /// Lifecycle status.
+    pub status: String,
+    /// Merchant's order reference, unique per merchant and mode.
+    pub order_id: Option<String>,
+    /// Originating click.
+    pub click_id: Option<String>,
+    /// Customer email.
+    pub customer_email: Option<String>,
+    /// Customer name.
+    pub customer_name: Option<String>,
+    /// `one_time` or `recurring`.
+    pub conversion_type: String,
+    /// The first sale of a recurring chain.
+    pub parent_conversion_id: Option<String>,
+    /// 1 for a first sale, 2.. for renewals.
+    pub payment_number: i64,
+    /// `api`, `stripe`, …
+    pub source: String,
+    /// Written with a test key or a processor's test mode.
+    pub is_test: bool,
+    /// Self-referral score when signals matched.
+    pub fraud_score: Option<i64>,
+    /// Comma-separated signal names.
+    pub fraud_signals: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
+}
+
+/// Filters for conversion lists. Times are unix ms, both bounds inclusive.
+#[derive(Debug, Clone, Default)]
+pub struct ConversionFilter {
+    /// Live (`false`) or test (`true`) conversions.
+    pub is_test: bool,
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only this campaign.
+    pub campaign_id: Option<String>,
+    /// Only this affiliate.
+    pub affiliate_id: Option<String>,
+    /// Created at or after.
+    pub from: Option<i64>,
+    /// Created at or before.
+    pub to: Option<i64>,
+}
+
+/// Sort columns for conversion lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConversionSort {
+    /// `created_at`
+    CreatedAt,
+    /// `amount_minor`
+    Amount,
+}
+
+/// A recorded click, as far as conversions need it.
+#[derive(Debug, Clone, FromRow)]
+pub struct Click {
+    /// `click_…`
+    pub id: String,
+    /// Owner.
+    pub merchant_id: String,
+    /// Campaign.
+    pub campaign_id: String,
+    /// Affiliate.
+    pub affiliate_id: String,
+    /// Visitor IP, kept only for the fraud window.
+    pub ip: Option<String>,
+    /// Hash of the visitor's device signature.
+    pub device_hash: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
+/// IPs and device hashes seen from the affiliate's own activity.
+#[derive(Debug, Clone, Default)]
+pub struct AffiliateFingerprints {
+    /// IP addresses.
+    pub ips: Vec<String>,
+    /// Device hashes.
+    pub devices: Vec<String>,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, FromRow)]
+pub struct AuditEntry {
+    /// Merchant, when known.
+    pub merchant_id: Option<String>,
+    /// Key, when one authenticated.
+    pub api_key_id: Option<String>,
+    /// HTTP method.
+    pub method: String,
+    /// Request path (no query).
+    pub path: String,
+    /// Response status.
+    pub status_code: i64,
+    /// `error.code` of the response, if any.
+    pub error_code: Option<String>,
+    /// Client IP.
+    pub ip_address: Option<String>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
+/// Totals for the stats endpoint.
+#[derive(Debug, Clone, Copy, Default, FromRow)]
+pub struct Totals {
+    /// Sum of sale amounts, minor units.
+    pub revenue_minor: i64,
+    /// Sum of commissions, minor units.
+    pub commissions_minor: i64,
+    /// Number of conversions.
+    pub conversions: i64,
+}

@@ -1,0 +1,21 @@
+//! Aggregates for reports and the stats endpoint.
+
+use crate::{StoreResult, Totals};
+
+/// Reports.
+#[async_trait::async_trait]
+pub trait ReportStore {
+    /// Totals of conversions that are not rejected or refunded, created within the bounds
+    /// (unix ms, inclusive).
+    async fn conversion_totals(
+        &self,
+        merchant_id: &str,
+        is_test: bool,
+        from: Option<i64>,
+        to: Option<i64>,
+    ) -> StoreResult<Totals>;
+    /// Affiliates approved on at least one of the merchant's campaigns.
+    async fn count_active_affiliates(&self, merchant_id: &str) -> StoreResult<i64>;
+    /// Tracked (live) sales of the merchant in a calendar month, the plan cap's measure.
+    async fn tracked_sales(&self, merchant_id: &str, month: i64) -> StoreResult<i64>;
+}

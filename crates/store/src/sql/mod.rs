@@ -1,0 +1,29 @@
+//! SQL shared by both engines, as macros that each engine crate expands against its own
+//! concrete sqlx pool.
+//!
+//! Why macros: sqlx queries are generic over the database, but writing that genericity as
+//! trait bounds (`for<'q> String: Encode<'q, DB>` for every type, executor bounds…) makes every
+//! function signature unreadable. Expanding the same text per engine keeps one copy of every
+//! statement while each engine still compiles against its native driver. Engines provide
+//! `reader()`, `writer()` and `begin_write()`; everything else here is portable SQL
+//! (`$n` placeholders, `ON CONFLICT`, `RETURNING`, integer money, unix-ms times).
+
+mod affiliate;
+mod campaign;
+mod conversion;
+mod merchant;
+mod misc;
+
+/// Implements every storage trait except [`crate::Store`] itself for an engine type.
+#[macro_export]
+macro_rules! impl_portable_store {
+    ($engine:ty) => {
+        $crate::__impl_merchant_store!($engine);
+        $crate::__impl_campaign_store!($engine);
+        $crate::__impl_affiliate_store!($engine);
+        $crate::__impl_conversion_store!($engine);
+        $crate::__impl_audit_store!($engine);
+        $crate::__impl_idempotency_store!($engine);
+        $crate::__impl_report_store!($engine);
+    };
+}
