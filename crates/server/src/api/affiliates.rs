@@ -144,12 +144,7 @@ async fn update_affiliate(
     let map = parse_object(&body)?;
     let mut f = Fields::new(&map);
     let campaign_id = f.required_string("campaignId", 100);
-    let status = if f.has("status") {
-        f.optional_enum("status", &["approved", "rejected"]).and_then(MembershipStatus::parse)
-    } else {
-        f.issue("status", "status is required (approved or rejected)");
-        None
-    };
+    let status = f.required_enum("status", &["approved", "rejected"]).and_then(MembershipStatus::parse);
     f.finish()?;
     let (Some(campaign_id), Some(target)) = (campaign_id, status) else {
         return Err(ApiError::internal("validated fields missing"));

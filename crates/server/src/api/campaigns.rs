@@ -165,11 +165,11 @@ fn apply_fields(f: &mut Fields<'_>, c: &mut Campaign, creating: bool) -> Vec<&'s
     if let Some(status) = f.optional_enum("status", &["active", "inactive"]) {
         c.status = status.into();
     }
-    let new_type = if creating && !f.has("commissionType") {
-        f.issue("commissionType", "commissionType is required (percentage or fixed)");
-        None
+    const TYPES: &[&str] = &["percentage", "fixed"];
+    let new_type = if creating || f.has("commissionType") {
+        f.required_enum("commissionType", TYPES).and_then(CommissionType::parse)
     } else {
-        f.optional_enum("commissionType", &["percentage", "fixed"]).and_then(CommissionType::parse)
+        None
     };
     let kind = new_type.unwrap_or_else(|| terms::type_of(c));
     let type_changed = new_type.is_some_and(|t| t.as_str() != c.commission_type);

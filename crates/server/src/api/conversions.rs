@@ -49,12 +49,7 @@ async fn create_conversion(
     let mut f = Fields::new(&map);
     let campaign_id = f.required_string("campaignId", 100);
     let affiliate_id = f.required_string("affiliateId", 100);
-    let amount_text = if f.has("amount") {
-        f.optional_number_text("amount")
-    } else {
-        f.issue("amount", "amount is required (the sale in major units, e.g. 99.00)");
-        None
-    };
+    let amount_text = f.required_number_text("amount", "the sale in major units, e.g. 99.00");
     let order_id = f.optional_string("orderId", 255);
     let click_id = f.optional_string("clickId", 255);
     let customer_email = f.optional_string("customerEmail", 254).map(|e| e.to_lowercase());
@@ -210,12 +205,7 @@ async fn update_conversion(
 ) -> ApiResult<Json<Value>> {
     let map = parse_object(&body)?;
     let mut f = Fields::new(&map);
-    let target = if f.has("status") {
-        f.optional_enum("status", &["approved", "rejected"]).and_then(ConversionStatus::parse)
-    } else {
-        f.issue("status", "status is required (approved or rejected)");
-        None
-    };
+    let target = f.required_enum("status", &["approved", "rejected"]).and_then(ConversionStatus::parse);
     let confirm = f.optional_bool("confirmAboveSale").unwrap_or(false);
     f.finish()?;
     let Some(target) = target else {

@@ -116,6 +116,24 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A required string that must be one of `allowed` (missing and null are reported).
+    pub fn required_enum(&mut self, name: &str, allowed: &[&'static str]) -> Option<&'static str> {
+        if self.value(name).is_none() {
+            self.issue(name, format!("{name} is required (one of: {})", allowed.join(", ")));
+            return None;
+        }
+        self.optional_enum(name, allowed)
+    }
+
+    /// A required JSON number, as its exact text (missing and null are reported).
+    pub fn required_number_text(&mut self, name: &str, hint: &str) -> Option<String> {
+        if self.value(name).is_none() {
+            self.issue(name, format!("{name} is required ({hint})"));
+            return None;
+        }
+        self.optional_number_text(name)
+    }
+
     /// An optional string that must be one of `allowed`.
     pub fn optional_enum(&mut self, name: &str, allowed: &[&'static str]) -> Option<&'static str> {
         let value = self.value(name)?;

@@ -1,0 +1,7 @@
+//! Integration tests: the real server on port 0, spoken to over HTTP, on SQLite and PostgreSQL.
+//! One binary (modules below) so the suite links once.
+
+mod support;
+
+mod conversions;
+mod seed;

@@ -1,0 +1,349 @@
+//! Test support: start the real server on port 0 against SQLite (a fresh file per test) or
+//! PostgreSQL (one fresh database per test run, named `refline_test_<random>`, tenants isolate
+//! the tests inside it), and speak HTTP to it.
+
+#![allow(dead_code)]
+
+use std::{
+    io::Write,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
+
+use rand::{distributions::Alphanumeric, Rng};
+use refline::storage::{open_store, EngineOptions};
+use refline_server::config::ServerConfig;
+use refline_store::Store;
+use reqwest::{header::HeaderMap, Method, StatusCode};
+use serde_json::{json, Value};
+use sqlx::Connection;
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+/// Environment variable naming a PostgreSQL server for the Postgres half of the suite.
+pub const POSTGRES_ENV: &str = "REFLINE_TEST_POSTGRES_URL";
+
+/// Which database engine a test runs on.
+#[derive(Debug, Clone)]
+pub enum Engine {
+    /// A fresh SQLite file.
+    Sqlite,
+    /// The run's PostgreSQL database.
+    Postgres(String),
+}
+
+impl Engine {
+    /// The run's PostgreSQL database, created on first use; `None` (with a notice on stderr,
+    /// printed once) when `REFLINE_TEST_POSTGRES_URL` is not set.
+    pub fn postgres() -> Option<Engine> {
+        static DATABASE: OnceLock<Option<String>> = OnceLock::new();
+        DATABASE.get_or_init(create_run_database).clone().map(Engine::Postgres)
+    }
+
+    /// A database URL for a new test app on this engine, and a directory to keep alive.
+    fn database_url(&self) -> (String, Option<tempfile::TempDir>) {
+        match self {
+            Engine::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("refline.db").display());
+                (url, Some(dir))
+            }
+            Engine::Postgres(url) => (url.clone(), None),
+        }
+    }
+}
+
+fn create_run_database() -> Option<String> {
+    let Ok(server) = std::env::var(POSTGRES_ENV) else {
+        // Written straight to stderr so the test harness does not capture it.
+        let _ = writeln!(
+            std::io::stderr(),
+            "NOTICE: {POSTGRES_ENV} is not set; PostgreSQL tests are SKIPPED (SQLite tests run)."
+        );
+        return None;
+    };
+    let suffix: String = rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(10)
+        .map(char::from)
+        .collect::<String>()
+        .to_lowercase();
+    let name = format!("refline_test_{suffix}");
+    let admin = server.clone();
+    let create = name.clone();
+    // Own runtime on its own thread: this runs once, inside whichever test's runtime came first.
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async move {
+            let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to test PostgreSQL");
+            sqlx::query(&format!("CREATE DATABASE {create}"))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+        });
+    })
+    .join()
+    .expect("database creation thread");
+    let (base, _) = server.rsplit_once('/').expect("postgres URL with a database path");
+    let url = format!("{base}/{name}");
+    let _ = writeln!(std::io::stderr(), "PostgreSQL tests use database {name}");
+    Some(url)
+}
+
+/// Declares each listed `async fn name(engine: Engine)` as a test on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! engine_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::Engine::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(engine) = $crate::support::Engine::postgres() {
+                        super::$name(engine).await
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// A merchant created for a test, with its keys in plaintext.
+#[derive(Debug, Clone)]
+pub struct TestMerchant {
+    /// Merchant id.
+    pub id: String,
+    /// Live key.
+    pub key: String,
+    /// Test key.
+    pub test_key: String,
+}
+
+/// An answer from the server.
+#[derive(Debug)]
+pub struct Reply {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body as JSON (`Null` when empty or not JSON).
+    pub body: Value,
+    /// Body as text.
+    pub text: String,
+}
+
+impl Reply {
+    /// `body.error.code`.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    /// `body.data`.
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A running server.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`
+    pub base: String,
+    /// The database URL it runs on.
+    pub database_url: String,
+    /// The store, for fixtures and checks the API cannot express.
+    pub store: Arc<dyn Store>,
+    client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestApp {
+    /// Starts a server with default settings.
+    pub async fn start(engine: &Engine) -> TestApp {
+        TestApp::start_with(engine, |_| {}).await
+    }
+
+    /// Starts a server after `configure` adjusted its settings.
+    pub async fn start_with(engine: &Engine, configure: impl FnOnce(&mut ServerConfig)) -> TestApp {
+        let (database_url, dir) = engine.database_url();
+        TestApp::start_on(database_url, dir, configure).await
+    }
+
+    /// Starts a server on an existing database URL.
+    pub async fn start_on(
+        database_url: String,
+        dir: Option<tempfile::TempDir>,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> TestApp {
+        let options = EngineOptions { postgres_max_connections: 5, ..EngineOptions::default() };
+        let store = open_store(&database_url, options).await.expect("open store");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let mut config = ServerConfig { public_url: base.clone(), ..ServerConfig::default() };
+        configure(&mut config);
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(refline_server::serve(listener, store.clone(), config, async {
+            let _ = rx.await;
+        }));
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
+        TestApp { base, database_url, store, client, shutdown: Some(tx), task: Some(task), _dir: dir }
+    }
+
+    /// Stops the server gracefully and waits for it (in-flight requests finish, audit drains).
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server result");
+        }
+    }
+
+    /// A new merchant on `plan` with a live and a test key.
+    pub async fn merchant(&self, plan: &str) -> TestMerchant {
+        let created = refline::admin::create_merchant(self.store.as_ref(), "Test Merchant", plan, "usd")
+            .await
+            .expect("merchant");
+        TestMerchant { id: created.merchant_id, key: created.api_key, test_key: created.test_api_key }
+    }
+
+    /// Sends a request with an optional bearer key and optional JSON body.
+    pub async fn send(&self, method: Method, key: Option<&str>, path: &str, body: Option<&Value>) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        Reply::from(request.send().await.expect("request")).await
+    }
+
+    /// Sends raw bytes as the body with extra headers.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        key: &str,
+        path: &str,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request =
+            self.client.request(method, format!("{}{path}", self.base)).bearer_auth(key).body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Reply::from(request.send().await.expect("request")).await
+    }
+
+    /// A clone of the HTTP client, for requests sent from spawned tasks.
+    pub fn client(&self) -> reqwest::Client {
+        self.client.clone()
+    }
+
+    /// The absolute URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// GET with a key.
+    pub async fn get(&self, key: &str, path: &str) -> Reply {
+        self.send(Method::GET, Some(key), path, None).await
+    }
+
+    /// POST JSON with a key.
+    pub async fn post(&self, key: &str, path: &str, body: Value) -> Reply {
+        self.send(Method::POST, Some(key), path, Some(&body)).await
+    }
+
+    /// PATCH JSON with a key.
+    pub async fn patch(&self, key: &str, path: &str, body: Value) -> Reply {
+        self.send(Method::PATCH, Some(key), path, Some(&body)).await
+    }
+
+    /// Creates a campaign from `body` (defaults: 20 % commission) and returns its object.
+    pub async fn campaign(&self, key: &str, overrides: Value) -> Value {
+        let mut body = json!({ "name": "Launch", "commissionType": "percentage", "commissionValue": 20 });
+        if let (Some(b), Some(o)) = (body.as_object_mut(), overrides.as_object()) {
+            for (k, v) in o {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        let reply = self.post(key, "/api/v1/campaigns", body).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "campaign: {}", reply.text);
+        reply.data().clone()
+    }
+
+    /// Creates an approved API affiliate on a campaign and returns its id.
+    pub async fn affiliate(&self, key: &str, campaign_id: &str, email: &str) -> String {
+        let reply = self
+            .post(
+                key,
+                "/api/v1/affiliates",
+                json!({ "email": email, "name": "Aff", "campaignId": campaign_id }),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "affiliate: {}", reply.text);
+        reply.data()["id"].as_str().expect("id").to_string()
+    }
+
+    /// Posts a conversion for `amount` with extra fields.
+    pub async fn convert(
+        &self,
+        key: &str,
+        campaign: &str,
+        affiliate: &str,
+        amount: Value,
+        extra: Value,
+    ) -> Reply {
+        let mut body = json!({ "campaignId": campaign, "affiliateId": affiliate, "amount": amount });
+        if let (Some(b), Some(o)) = (body.as_object_mut(), extra.as_object()) {
+            for (k, v) in o {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        self.post(key, "/api/v1/conversions", body).await
+    }
+
+    /// Waits (up to 5 s) until the audit log of `merchant` holds at least `n` entries.
+    pub async fn audit_entries(&self, merchant: Option<&str>, n: usize) -> Vec<refline_store::AuditEntry> {
+        for _ in 0..100 {
+            let entries = self.store.recent_audit_entries(merchant, 1000).await.expect("audit");
+            if entries.len() >= n {
+                return entries;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.store.recent_audit_entries(merchant, 1000).await.expect("audit")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Reply {
+    async fn from(response: reqwest::Response) -> Reply {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply { status, headers, body, text }
+    }
+}
