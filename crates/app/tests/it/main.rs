@@ -3,5 +3,7 @@
 
 mod support;
 
+mod binary;
 mod conversions;
+mod idempotency;
 mod seed;

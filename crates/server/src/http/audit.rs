@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use axum::{
-    extract::{Request, State},
+    extract::{OriginalUri, Request, State},
     http::{header, Method, StatusCode},
     middleware::Next,
     response::Response,
@@ -72,7 +72,9 @@ async fn write_batches(store: Arc<dyn Store>, mut rx: mpsc::Receiver<AuditEntry>
 /// Middleware: after the response is known, records writes and failed authentications.
 pub async fn audit_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    // Nested routers see the path without their prefix; the log wants what the client sent.
+    let path =
+        req.extensions().get::<OriginalUri>().map_or_else(|| req.uri().path(), |o| o.0.path()).to_string();
     let ip = client_ip(&req, &state.config.trusted_proxies).map(|ip| ip.to_string());
     let user_agent = req
         .headers()

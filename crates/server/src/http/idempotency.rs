@@ -8,7 +8,7 @@
 
 use axum::{
     body::{to_bytes, Body},
-    extract::{Request, State},
+    extract::{OriginalUri, Request, State},
     http::{header, HeaderValue, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -45,7 +45,8 @@ pub async fn idempotent_writes(State(state): State<AppState>, req: Request, next
         Ok(b) => b,
         Err(_) => return too_large(state.config.max_body_bytes),
     };
-    let mut fingerprint = format!("{} {}\n", parts.method, parts.uri.path()).into_bytes();
+    let path = parts.extensions.get::<OriginalUri>().map_or_else(|| parts.uri.path(), |o| o.0.path());
+    let mut fingerprint = format!("{} {path}\n", parts.method).into_bytes();
     fingerprint.extend_from_slice(&bytes);
     let hash = sha256_hex(&fingerprint);
     let now = now_ms();
