@@ -7,3 +7,4 @@ mod binary;
 mod conversions;
 mod idempotency;
 mod seed;
+mod store_contract;

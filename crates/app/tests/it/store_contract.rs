@@ -1,0 +1,248 @@
+//! The storage contract, exercised directly on each engine: what the API relies on the database
+//! to guarantee (uniqueness, atomic checks, compare-and-set, idempotency states, ordering).
+
+use std::sync::Arc;
+
+use refline::admin;
+use refline_domain::AffiliateVolume;
+use refline_store::{
+    Affiliate, AuditEntry, Campaign, CampaignSort, Click, Conversion, ConversionFilter, ConversionSort,
+    CreateAffiliateOutcome, IdempotencyBegin, Membership, PageRequest, RecordError, RecordRequest, Store,
+};
+
+use crate::{
+    engine_tests,
+    support::{Engine, TestApp},
+};
+
+fn campaign(id: &str, merchant: &str, code: &str) -> Campaign {
+    Campaign {
+        id: id.into(),
+        merchant_id: merchant.into(),
+        name: id.into(),
+        tracking_code: code.into(),
+        status: "active".into(),
+        commission_type: "percentage".into(),
+        commission_value: 200_000,
+        currency: "usd".into(),
+        target_url: None,
+        description: None,
+        is_public: true,
+        auto_approve_affiliates: false,
+        recurring_enabled: false,
+        recurring_mode: "duration".into(),
+        recurring_type: "same".into(),
+        recurring_value: None,
+        recurring_count: None,
+        recurring_months: None,
+        tier_basis: "sales_count".into(),
+        tiers: "[]".into(),
+        cookie_window_days: 30,
+        created_at: 1,
+        updated_at: 1,
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    refline_server::ids::new_id(prefix)
+}
+
+/// A merchant with one campaign and one approved affiliate, written through the store.
+async fn world(store: &dyn Store) -> (String, String, String) {
+    let m = admin::create_merchant(store, "Contract", "ultimate", "usd").await.unwrap().merchant_id;
+    let camp = unique("camp");
+    store.insert_campaign(&campaign(&camp, &m, &unique("TC")[3..11])).await.unwrap();
+    let aff = unique("aff");
+    let a = Affiliate { id: aff.clone(), merchant_id: m.clone(), email: format!("{aff}@x.test").to_lowercase(), name: None, created_via: "api".into(), created_at: 1 };
+    let ms = Membership { campaign_id: camp.clone(), affiliate_id: aff.clone(), merchant_id: m.clone(), status: "approved".into(), joined_at: 1, updated_at: 1 };
+    assert_eq!(store.create_affiliate(&a, &ms).await.unwrap(), CreateAffiliateOutcome::Created);
+    (m, camp, aff)
+}
+
+fn conversion(m: &str, camp: &str, aff: &str, order: Option<&str>, amount: i64, at: i64) -> Conversion {
+    Conversion {
+        id: unique("conv"),
+        merchant_id: m.into(),
+        campaign_id: camp.into(),
+        affiliate_id: aff.into(),
+        amount_minor: amount,
+        commission_minor: 0,
+        currency: "usd".into(),
+        status: "pending".into(),
+        order_id: order.map(str::to_string),
+        click_id: None,
+        customer_email: None,
+        customer_name: None,
+        conversion_type: "one_time".into(),
+        parent_conversion_id: None,
+        payment_number: 1,
+        source: "api".into(),
+        is_test: false,
+        fraud_score: None,
+        fraud_signals: None,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+fn request(c: Conversion, cap: Option<i64>, needs_volume: bool) -> RecordRequest {
+    RecordRequest { conversion: c, month: 202611, month_start: 0, monthly_cap_minor: cap, needs_volume, tally_shard: 3 }
+}
+
+async fn keys_and_merchants(engine: Engine) {
+    let app = TestApp::start(&engine).await;
+    let store = app.store.as_ref();
+    let created = admin::create_merchant(store, "Keys", "pro", "eur").await.unwrap();
+    let merchant = store.get_merchant(&created.merchant_id).await.unwrap().unwrap();
+    assert_eq!((merchant.plan.as_str(), merchant.currency.as_str()), ("pro", "eur"));
+    let keys = store.list_api_keys(&created.merchant_id).await.unwrap();
+    assert_eq!(keys.len(), 2);
+    assert!(keys.iter().all(|k| k.key_hash.len() == 64 && !k.key_hash.contains("lj_pk")), "only hashes are stored");
+    let hash = refline_server::ids::sha256_hex(created.api_key.as_bytes());
+    let owner = store.find_key_owner(&hash).await.unwrap().unwrap();
+    assert_eq!((owner.merchant_id.as_str(), owner.kind.as_str(), owner.plan.as_str()), (created.merchant_id.as_str(), "live", "pro"));
+    assert!(store.revoke_api_key(&owner.key_id, 5).await.unwrap());
+    assert!(!store.revoke_api_key(&owner.key_id, 6).await.unwrap(), "revoking twice reports nothing to do");
+    assert_eq!(store.find_key_owner(&hash).await.unwrap().unwrap().revoked_at, Some(5));
+    assert!(store.find_key_owner("0".repeat(64).as_str()).await.unwrap().is_none());
+}
+
+async fn uniqueness_is_enforced_by_the_database(engine: Engine) {
+    let app = TestApp::start(&engine).await;
+    let store = app.store.as_ref();
+    let (m, camp, aff) = world(store).await;
+    let code = store.get_campaign(&m, &camp).await.unwrap().unwrap().tracking_code;
+    let err = store.insert_campaign(&campaign(&unique("camp"), &m, &code)).await.unwrap_err();
+    assert!(err.is_conflict_on("tracking_code"), "{err}");
+
+    let email = format!("{aff}@x.test").to_lowercase();
+    let dup = Affiliate { id: unique("aff"), merchant_id: m.clone(), email: email.clone(), name: None, created_via: "api".into(), created_at: 2 };
+    let ms = Membership { campaign_id: camp.clone(), affiliate_id: dup.id.clone(), merchant_id: m.clone(), status: "approved".into(), joined_at: 2, updated_at: 2 };
+    assert_eq!(store.create_affiliate(&dup, &ms).await.unwrap(), CreateAffiliateOutcome::EmailTaken { existing_id: aff.clone() });
+    assert!(store.get_affiliate(&m, &dup.id).await.unwrap().is_none(), "nothing half-written");
+    // The same email under another merchant is a different affiliate.
+    let (m2, camp2, _) = world(store).await;
+    let other = Affiliate { merchant_id: m2.clone(), ..dup.clone() };
+    let ms2 = Membership { campaign_id: camp2, merchant_id: m2, ..ms.clone() };
+    assert_eq!(store.create_affiliate(&other, &ms2).await.unwrap(), CreateAffiliateOutcome::Created);
+
+    let repeat = Membership { campaign_id: camp, affiliate_id: aff, merchant_id: m, status: "pending".into(), joined_at: 3, updated_at: 3 };
+    assert!(matches!(store.insert_membership(&repeat).await, Err(refline_store::StoreError::Conflict(_))));
+}
+
+async fn recording_checks_orders_caps_and_volume(engine: Engine) {
+    let app = TestApp::start(&engine).await;
+    let store = app.store.as_ref();
+    let (m, camp, aff) = world(store).await;
+    let price = |v: AffiliateVolume| v.sales_count * 1000 + v.revenue_minor;
+    let first = store.record_conversion(request(conversion(&m, &camp, &aff, Some("A"), 500, 10), Some(1000), true), &price).await.unwrap();
+    assert_eq!(first.commission_minor, 0, "no volume before the first sale");
+    let second = store.record_conversion(request(conversion(&m, &camp, &aff, Some("B"), 600, 11), Some(1000), true), &price).await.unwrap();
+    assert_eq!(second.commission_minor, 1500, "one earlier sale of 500");
+    match store.record_conversion(request(conversion(&m, &camp, &aff, Some("A"), 1, 12), None, false), &price).await {
+        Err(RecordError::Duplicate { existing_id }) => assert_eq!(existing_id, first.id),
+        other => panic!("expected duplicate, got {other:?}"),
+    }
+    // 1100 tracked ≥ 1000 cap.
+    assert!(matches!(
+        store.record_conversion(request(conversion(&m, &camp, &aff, None, 1, 13), Some(1000), false), &price).await,
+        Err(RecordError::CapReached)
+    ));
+    assert_eq!(store.tracked_sales(&m, 202611).await.unwrap(), 1100);
+    // Test conversions skip the cap, do not count toward it, and have their own order ids.
+    let mut test = conversion(&m, &camp, &aff, Some("A"), 1, 14);
+    test.is_test = true;
+    store.record_conversion(request(test, Some(1000), false), &price).await.unwrap();
+    assert_eq!(store.tracked_sales(&m, 202611).await.unwrap(), 1100);
+
+    // Compare-and-set status changes.
+    assert!(store.update_conversion_status(&m, &first.id, "pending", "approved", 20).await.unwrap());
+    assert!(!store.update_conversion_status(&m, &first.id, "pending", "rejected", 21).await.unwrap());
+    assert!(!store.update_conversion_status("mer_other", &first.id, "approved", "rejected", 21).await.unwrap(), "tenant-scoped");
+
+    let page = PageRequest { limit: 1, offset: 0, sort: ConversionSort::Amount, descending: true };
+    let listed = store.list_conversions(&m, &ConversionFilter::default(), page).await.unwrap();
+    assert_eq!((listed.total, listed.items[0].amount_minor), (2, 600));
+    let totals = store.conversion_totals(&m, false, None, None).await.unwrap();
+    assert_eq!((totals.conversions, totals.revenue_minor, totals.commissions_minor), (2, 1100, 1500));
+    assert_eq!(store.count_active_affiliates(&m).await.unwrap(), 1);
+    let stats = store.campaign_stats(&camp, false).await.unwrap();
+    assert_eq!((stats.conversions, stats.revenue_minor, stats.affiliates), (2, 1100, 1));
+    let campaigns = store.list_campaigns(&m, false, PageRequest { limit: 10, offset: 0, sort: CampaignSort::Name, descending: false }).await.unwrap();
+    assert_eq!((campaigns.total, campaigns.items[0].stats.conversions), (1, 2));
+}
+
+async fn idempotency_states(engine: Engine) {
+    let app = TestApp::start(&engine).await;
+    let store = app.store.as_ref();
+    let m = "mer_idem";
+    assert_eq!(store.begin_idempotent(m, "k", "h1", 100, 0).await.unwrap(), IdempotencyBegin::Started);
+    assert_eq!(store.begin_idempotent(m, "k", "h1", 101, 0).await.unwrap(), IdempotencyBegin::InProgress);
+    assert_eq!(store.begin_idempotent(m, "k", "h2", 101, 0).await.unwrap(), IdempotencyBegin::Mismatch);
+    store.complete_idempotent(m, "k", 201, "{}").await.unwrap();
+    assert_eq!(store.begin_idempotent(m, "k", "h1", 102, 0).await.unwrap(), IdempotencyBegin::Replay { status: 201, body: "{}".into() });
+    // Older than the expiry bound: forgotten and claimed anew.
+    assert_eq!(store.begin_idempotent(m, "k", "h2", 500, 200).await.unwrap(), IdempotencyBegin::Started);
+    store.abandon_idempotent(m, "k").await.unwrap();
+    assert_eq!(store.begin_idempotent(m, "k", "h3", 501, 200).await.unwrap(), IdempotencyBegin::Started);
+    assert_eq!(store.begin_idempotent("mer_other", "k", "h9", 501, 200).await.unwrap(), IdempotencyBegin::Started, "per merchant");
+}
+
+async fn audit_clicks_and_fingerprints(engine: Engine) {
+    let app = TestApp::start(&engine).await;
+    let store = app.store.as_ref();
+    let (m, camp, aff) = world(store).await;
+    let entry = |path: &str, at: i64| AuditEntry {
+        merchant_id: Some(m.clone()),
+        api_key_id: Some("key_1".into()),
+        method: "POST".into(),
+        path: path.into(),
+        status_code: 201,
+        error_code: None,
+        ip_address: Some("::1".into()),
+        user_agent: Some("ua".into()),
+        created_at: at,
+    };
+    store.insert_audit_entries(&[entry("/a", 1), entry("/b", 2)]).await.unwrap();
+    let entries = store.recent_audit_entries(Some(&m), 10).await.unwrap();
+    assert_eq!(entries.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(), ["/b", "/a"], "newest first");
+
+    let click = Click { id: unique("click"), merchant_id: m.clone(), campaign_id: camp, affiliate_id: aff.clone(), ip: Some("198.51.100.1".into()), device_hash: None, created_at: 5 };
+    store.insert_clicks(std::slice::from_ref(&click)).await.unwrap();
+    assert_eq!(store.find_click(&m, &click.id).await.unwrap().unwrap().ip.as_deref(), Some("198.51.100.1"));
+    assert!(store.find_click("mer_other", &click.id).await.unwrap().is_none(), "tenant-scoped");
+    store.record_fingerprint(&aff, "ip", "198.51.100.1", 1).await.unwrap();
+    store.record_fingerprint(&aff, "ip", "198.51.100.1", 2).await.unwrap();
+    store.record_fingerprint(&aff, "device", "d1", 2).await.unwrap();
+    let prints = store.affiliate_fingerprints(&aff).await.unwrap();
+    assert_eq!((prints.ips.len(), prints.devices.len()), (1, 1));
+}
+
+/// Two stores on one database (a server and the CLI, or two nodes) writing concurrently:
+/// SQLite must queue on its busy timeout, never fail with "database is locked".
+async fn concurrent_writers_never_see_locked(engine: Engine) {
+    let app = TestApp::start(&engine).await;
+    let second: Arc<dyn Store> = refline::storage::open_store(&app.database_url, Default::default()).await.unwrap();
+    let (m, camp, aff) = world(app.store.as_ref()).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let store = if i % 2 == 0 { app.store.clone() } else { second.clone() };
+        let c = conversion(&m, &camp, &aff, Some(&format!("w{i}")), 100, i);
+        tasks.spawn(async move { store.record_conversion(request(c, None, true), &|_| 1).await.map(|_| ()) });
+    }
+    for result in tasks.join_all().await {
+        result.expect("every concurrent write succeeds");
+    }
+    let filter = ConversionFilter::default();
+    let page = PageRequest { limit: 1, offset: 0, sort: ConversionSort::CreatedAt, descending: true };
+    assert_eq!(app.store.list_conversions(&m, &filter, page).await.unwrap().total, 200);
+}
+
+engine_tests!(
+    keys_and_merchants,
+    uniqueness_is_enforced_by_the_database,
+    recording_checks_orders_caps_and_volume,
+    idempotency_states,
+    audit_clicks_and_fingerprints,
+    concurrent_writers_never_see_locked,
+);
