@@ -39,8 +39,9 @@ pub struct ApiError {
     pub code: &'static str,
     /// Human-readable message.
     pub message: String,
-    /// Optional extra detail (validation issues, the existing id of a duplicate…).
-    pub details: Option<Value>,
+    /// Optional extra detail (validation issues, the existing id of a duplicate…). Boxed to
+    /// keep `Result<_, ApiError>` small on the happy path.
+    pub details: Option<Box<Value>>,
     /// Seconds to wait, for 429.
     pub retry_after: Option<u64>,
 }
@@ -53,7 +54,7 @@ impl ApiError {
 
     /// Attaches details.
     pub fn with_details(mut self, details: Value) -> Self {
-        self.details = Some(details);
+        self.details = Some(Box::new(details));
         self
     }
 
@@ -99,7 +100,7 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Unavailable(cause) => {
+            StoreError::Unavailable(cause) | StoreError::Retryable(cause) => {
                 tracing::error!(%cause, "database unavailable");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -116,7 +117,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut error = json!({ "code": self.code, "message": self.message });
         if let (Some(details), Some(obj)) = (self.details, error.as_object_mut()) {
-            obj.insert("details".into(), details);
+            obj.insert("details".into(), *details);
         }
         let mut response = (self.status, axum::Json(json!({ "error": error }))).into_response();
         if let Some(seconds) = self.retry_after {

@@ -31,7 +31,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::{
     config::ServerConfig, error::ApiError, http::audit::AuditSink, http::rate_limit::RateLimiter,
-    state::AppState,
+    service::conversion_writer::ConversionWriter, state::AppState,
 };
 
 /// The full router for a state.
@@ -80,14 +80,23 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (audit, audit_task) = AuditSink::start(store.clone());
-    let state =
-        AppState { store, config: Arc::new(config), limiter: Arc::new(RateLimiter::default()), audit };
+    // SQLite has one writer; PostgreSQL benefits from a few batches committing side by side.
+    let writers = if store.engine() == "sqlite" { 1 } else { 4 };
+    let (writer, writer_tasks) = ConversionWriter::start(store.clone(), writers);
+    let state = AppState {
+        store,
+        config: Arc::new(config),
+        limiter: Arc::new(RateLimiter::default()),
+        audit,
+        writer,
+    };
     let router = app(state);
     let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
     // Every handler (and its AuditSink clone) is gone once serve returns: the writer drains
     // what is queued and stops.
+    writer_tasks.join_all().await;
     if let Err(err) = audit_task.await {
         tracing::error!(%err, "audit writer failed");
     }

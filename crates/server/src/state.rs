@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use refline_store::Store;
 
-use crate::{config::ServerConfig, http::audit::AuditSink, http::rate_limit::RateLimiter};
+use crate::{
+    config::ServerConfig, http::audit::AuditSink, http::rate_limit::RateLimiter,
+    service::conversion_writer::ConversionWriter,
+};
 
 /// Cheap-to-clone handles every handler may use.
 #[derive(Clone)]
@@ -17,4 +20,6 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Audit log writer.
     pub audit: AuditSink,
+    /// Group-commit writer of conversions.
+    pub writer: ConversionWriter,
 }

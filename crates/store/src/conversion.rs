@@ -3,7 +3,9 @@
 
 use refline_domain::AffiliateVolume;
 
-use crate::{Conversion, ConversionFilter, ConversionSort, Page, PageRequest, StoreError, StoreResult};
+use crate::{
+    Attribution, Conversion, ConversionFilter, ConversionSort, Page, PageRequest, StoreError, StoreResult,
+};
 
 /// Everything `record_conversion` needs besides the pricing function.
 #[derive(Debug, Clone)]
@@ -22,8 +24,20 @@ pub struct RecordRequest {
     pub tally_shard: i64,
 }
 
-/// The commission the pricing function decided, given the affiliate's volume before this sale.
-pub type PricedConversion = i64;
+/// Decides the commission (minor units) given the affiliate's volume before this sale. Pure
+/// domain code handed to the store, which only supplies the volume.
+pub type Pricer = std::sync::Arc<dyn Fn(AffiliateVolume) -> i64 + Send + Sync>;
+
+/// One sale waiting in a batch.
+pub struct PendingConversion {
+    /// What to insert and check.
+    pub request: RecordRequest,
+    /// How to price it.
+    pub price: Pricer,
+}
+
+/// The outcome of one sale of a batch.
+pub type RecordOutcome = Result<Conversion, RecordError>;
 
 /// Why a conversion was not recorded.
 #[derive(Debug, thiserror::Error)]
@@ -51,14 +65,19 @@ impl From<sqlx::Error> for RecordError {
 /// Conversions of a merchant.
 #[async_trait::async_trait]
 pub trait ConversionStore {
-    /// In one write transaction: refuse a used order id, refuse past the monthly cap, read the
-    /// affiliate's volume, let `price` decide the commission, insert, and add to the tally.
-    /// `price` is pure domain code; the store only supplies the volume it needs.
-    async fn record_conversion(
-        &self,
-        request: RecordRequest,
-        price: &(dyn Fn(AffiliateVolume) -> PricedConversion + Send + Sync),
-    ) -> Result<Conversion, RecordError>;
+    /// Records a batch of sales in one write transaction, with the same outcome as recording
+    /// them one by one in order: a used order id (in the database or earlier in the batch) is a
+    /// duplicate; a merchant whose tracked sales this month already reached its cap is refused;
+    /// each sale is priced with the affiliate's volume including earlier sales of the batch.
+    /// `Err` means the transaction failed as a whole and nothing was written.
+    async fn record_conversions(&self, batch: Vec<PendingConversion>) -> StoreResult<Vec<RecordOutcome>>;
+
+    /// Records one sale (a batch of one).
+    async fn record_conversion(&self, request: RecordRequest, price: Pricer) -> RecordOutcome {
+        let mut outcomes = self.record_conversions(vec![PendingConversion { request, price }]).await?;
+        outcomes.pop().unwrap_or_else(|| Err(StoreError::Other("empty batch result".into()).into()))
+    }
+
     /// A merchant's conversion by id.
     async fn get_conversion(&self, merchant_id: &str, id: &str) -> StoreResult<Option<Conversion>>;
     /// A page of conversions.
@@ -77,6 +96,15 @@ pub trait ConversionStore {
         to: &str,
         now: i64,
     ) -> StoreResult<bool>;
+    /// A campaign of the merchant with the named affiliate, its membership on it and the named
+    /// click (for fraud checks), in one read.
+    async fn find_attribution(
+        &self,
+        merchant_id: &str,
+        campaign_id: &str,
+        affiliate_id: &str,
+        click_id: Option<&str>,
+    ) -> StoreResult<Option<Attribution>>;
     /// Payments in a recurring chain so far: the parent plus its renewals.
     async fn count_chain_payments(&self, merchant_id: &str, parent_id: &str) -> StoreResult<i64>;
 }

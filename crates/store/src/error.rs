@@ -6,6 +6,9 @@ pub enum StoreError {
     /// A uniqueness rule of the schema refused the write.
     #[error("unique constraint violated: {0}")]
     Conflict(String),
+    /// The transaction lost a race (deadlock, serialization) and rolled back; run it again.
+    #[error("transient database conflict: {0}")]
+    Retryable(String),
     /// The database could not be reached or timed out.
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -22,6 +25,13 @@ impl From<sqlx::Error> for StoreError {
         match &err {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 StoreError::Conflict(db.constraint().unwrap_or(db.message()).to_string())
+            }
+            // Deadlock and serialization failures (PostgreSQL) and a busy SQLite: the
+            // transaction rolled back and may simply be run again.
+            sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("40P01" | "40001" | "5" | "6" | "517")) =>
+            {
+                StoreError::Retryable(err.to_string())
             }
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 StoreError::Unavailable(err.to_string())

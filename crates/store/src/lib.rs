@@ -10,6 +10,7 @@
 
 pub mod affiliate;
 pub mod audit;
+pub mod batch;
 pub mod campaign;
 pub mod conversion;
 pub mod error;
@@ -25,7 +26,7 @@ pub use affiliate::AffiliateStore;
 pub use affiliate::CreateAffiliateOutcome;
 pub use audit::AuditStore;
 pub use campaign::CampaignStore;
-pub use conversion::{ConversionStore, PricedConversion, RecordError, RecordRequest};
+pub use conversion::{ConversionStore, PendingConversion, Pricer, RecordError, RecordOutcome, RecordRequest};
 pub use error::{StoreError, StoreResult};
 pub use idempotency::{IdempotencyBegin, IdempotencyStore};
 pub use merchant::MerchantStore;

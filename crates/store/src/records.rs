@@ -355,3 +355,44 @@ pub struct Totals {
     /// Number of conversions.
     pub conversions: i64,
 }
+
+/// A campaign joined with one affiliate of the same merchant and the affiliate's membership on
+/// the campaign: everything attributing a sale needs, read at once.
+#[derive(Debug, Clone, FromRow)]
+pub struct Attribution {
+    /// The campaign.
+    #[sqlx(flatten)]
+    pub campaign: Campaign,
+    /// Affiliate id, when the affiliate exists for this merchant.
+    pub affiliate_id: Option<String>,
+    /// Affiliate email.
+    pub affiliate_email: Option<String>,
+    /// Affiliate name.
+    pub affiliate_name: Option<String>,
+    /// How the affiliate was created.
+    pub affiliate_created_via: Option<String>,
+    /// When the affiliate was created.
+    pub affiliate_created_at: Option<i64>,
+    /// The membership status, when the affiliate is on the campaign.
+    pub membership_status: Option<String>,
+    /// The named click's id, when it exists for this merchant.
+    pub click_id: Option<String>,
+    /// The named click's visitor IP.
+    pub click_ip: Option<String>,
+    /// The named click's device hash.
+    pub click_device_hash: Option<String>,
+}
+
+impl Attribution {
+    /// The affiliate, when it exists for this merchant.
+    pub fn affiliate(&self) -> Option<Affiliate> {
+        Some(Affiliate {
+            id: self.affiliate_id.clone()?,
+            merchant_id: self.campaign.merchant_id.clone(),
+            email: self.affiliate_email.clone()?,
+            name: self.affiliate_name.clone(),
+            created_via: self.affiliate_created_via.clone()?,
+            created_at: self.affiliate_created_at?,
+        })
+    }
+}

@@ -135,7 +135,7 @@ async fn refusals_use_the_documented_codes(engine: Engine) {
 }
 
 async fn monthly_earnings_cap_blocks_live_conversions(engine: Engine) {
-    let app = TestApp::start_with(&engine, |c| c.limits.set_cap(Plan::Ultimate, Some(150_00))).await;
+    let app = TestApp::start_with(&engine, |c| c.limits.set_cap(Plan::Ultimate, Some(15_000))).await;
     let (m, camp, aff) = setup(&app, "ultimate", json!({})).await;
     assert_eq!(app.convert(&m.key, &camp, &aff, json!(100), json!({})).await.status, StatusCode::CREATED);
     // 100 tracked < 150: the next sale is still recorded and takes the month past the cap.

@@ -1,6 +1,9 @@
 //! Integration tests: the real server on port 0, spoken to over HTTP, on SQLite and PostgreSQL.
 //! One binary (modules below) so the suite links once.
 
+// Tests fail loudly on anything unexpected; unwrap is the point here.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 mod binary;

@@ -53,8 +53,22 @@ async fn world(store: &dyn Store) -> (String, String, String) {
     let camp = unique("camp");
     store.insert_campaign(&campaign(&camp, &m, &unique("TC")[3..11])).await.unwrap();
     let aff = unique("aff");
-    let a = Affiliate { id: aff.clone(), merchant_id: m.clone(), email: format!("{aff}@x.test").to_lowercase(), name: None, created_via: "api".into(), created_at: 1 };
-    let ms = Membership { campaign_id: camp.clone(), affiliate_id: aff.clone(), merchant_id: m.clone(), status: "approved".into(), joined_at: 1, updated_at: 1 };
+    let a = Affiliate {
+        id: aff.clone(),
+        merchant_id: m.clone(),
+        email: format!("{aff}@x.test").to_lowercase(),
+        name: None,
+        created_via: "api".into(),
+        created_at: 1,
+    };
+    let ms = Membership {
+        campaign_id: camp.clone(),
+        affiliate_id: aff.clone(),
+        merchant_id: m.clone(),
+        status: "approved".into(),
+        joined_at: 1,
+        updated_at: 1,
+    };
     assert_eq!(store.create_affiliate(&a, &ms).await.unwrap(), CreateAffiliateOutcome::Created);
     (m, camp, aff)
 }
@@ -86,7 +100,14 @@ fn conversion(m: &str, camp: &str, aff: &str, order: Option<&str>, amount: i64, 
 }
 
 fn request(c: Conversion, cap: Option<i64>, needs_volume: bool) -> RecordRequest {
-    RecordRequest { conversion: c, month: 202611, month_start: 0, monthly_cap_minor: cap, needs_volume, tally_shard: 3 }
+    RecordRequest {
+        conversion: c,
+        month: 202611,
+        month_start: 0,
+        monthly_cap_minor: cap,
+        needs_volume,
+        tally_shard: 3,
+    }
 }
 
 async fn keys_and_merchants(engine: Engine) {
@@ -97,10 +118,16 @@ async fn keys_and_merchants(engine: Engine) {
     assert_eq!((merchant.plan.as_str(), merchant.currency.as_str()), ("pro", "eur"));
     let keys = store.list_api_keys(&created.merchant_id).await.unwrap();
     assert_eq!(keys.len(), 2);
-    assert!(keys.iter().all(|k| k.key_hash.len() == 64 && !k.key_hash.contains("lj_pk")), "only hashes are stored");
+    assert!(
+        keys.iter().all(|k| k.key_hash.len() == 64 && !k.key_hash.contains("lj_pk")),
+        "only hashes are stored"
+    );
     let hash = refline_server::ids::sha256_hex(created.api_key.as_bytes());
     let owner = store.find_key_owner(&hash).await.unwrap().unwrap();
-    assert_eq!((owner.merchant_id.as_str(), owner.kind.as_str(), owner.plan.as_str()), (created.merchant_id.as_str(), "live", "pro"));
+    assert_eq!(
+        (owner.merchant_id.as_str(), owner.kind.as_str(), owner.plan.as_str()),
+        (created.merchant_id.as_str(), "live", "pro")
+    );
     assert!(store.revoke_api_key(&owner.key_id, 5).await.unwrap());
     assert!(!store.revoke_api_key(&owner.key_id, 6).await.unwrap(), "revoking twice reports nothing to do");
     assert_eq!(store.find_key_owner(&hash).await.unwrap().unwrap().revoked_at, Some(5));
@@ -116,9 +143,26 @@ async fn uniqueness_is_enforced_by_the_database(engine: Engine) {
     assert!(err.is_conflict_on("tracking_code"), "{err}");
 
     let email = format!("{aff}@x.test").to_lowercase();
-    let dup = Affiliate { id: unique("aff"), merchant_id: m.clone(), email: email.clone(), name: None, created_via: "api".into(), created_at: 2 };
-    let ms = Membership { campaign_id: camp.clone(), affiliate_id: dup.id.clone(), merchant_id: m.clone(), status: "approved".into(), joined_at: 2, updated_at: 2 };
-    assert_eq!(store.create_affiliate(&dup, &ms).await.unwrap(), CreateAffiliateOutcome::EmailTaken { existing_id: aff.clone() });
+    let dup = Affiliate {
+        id: unique("aff"),
+        merchant_id: m.clone(),
+        email: email.clone(),
+        name: None,
+        created_via: "api".into(),
+        created_at: 2,
+    };
+    let ms = Membership {
+        campaign_id: camp.clone(),
+        affiliate_id: dup.id.clone(),
+        merchant_id: m.clone(),
+        status: "approved".into(),
+        joined_at: 2,
+        updated_at: 2,
+    };
+    assert_eq!(
+        store.create_affiliate(&dup, &ms).await.unwrap(),
+        CreateAffiliateOutcome::EmailTaken { existing_id: aff.clone() }
+    );
     assert!(store.get_affiliate(&m, &dup.id).await.unwrap().is_none(), "nothing half-written");
     // The same email under another merchant is a different affiliate.
     let (m2, camp2, _) = world(store).await;
@@ -126,7 +170,14 @@ async fn uniqueness_is_enforced_by_the_database(engine: Engine) {
     let ms2 = Membership { campaign_id: camp2, merchant_id: m2, ..ms.clone() };
     assert_eq!(store.create_affiliate(&other, &ms2).await.unwrap(), CreateAffiliateOutcome::Created);
 
-    let repeat = Membership { campaign_id: camp, affiliate_id: aff, merchant_id: m, status: "pending".into(), joined_at: 3, updated_at: 3 };
+    let repeat = Membership {
+        campaign_id: camp,
+        affiliate_id: aff,
+        merchant_id: m,
+        status: "pending".into(),
+        joined_at: 3,
+        updated_at: 3,
+    };
     assert!(matches!(store.insert_membership(&repeat).await, Err(refline_store::StoreError::Conflict(_))));
 }
 
@@ -134,31 +185,52 @@ async fn recording_checks_orders_caps_and_volume(engine: Engine) {
     let app = TestApp::start(&engine).await;
     let store = app.store.as_ref();
     let (m, camp, aff) = world(store).await;
-    let price = |v: AffiliateVolume| v.sales_count * 1000 + v.revenue_minor;
-    let first = store.record_conversion(request(conversion(&m, &camp, &aff, Some("A"), 500, 10), Some(1000), true), &price).await.unwrap();
+    let price =
+        || -> refline_store::Pricer { Arc::new(|v: AffiliateVolume| v.sales_count * 1000 + v.revenue_minor) };
+    let first = store
+        .record_conversion(
+            request(conversion(&m, &camp, &aff, Some("A"), 500, 10), Some(1000), true),
+            price(),
+        )
+        .await
+        .unwrap();
     assert_eq!(first.commission_minor, 0, "no volume before the first sale");
-    let second = store.record_conversion(request(conversion(&m, &camp, &aff, Some("B"), 600, 11), Some(1000), true), &price).await.unwrap();
+    let second = store
+        .record_conversion(
+            request(conversion(&m, &camp, &aff, Some("B"), 600, 11), Some(1000), true),
+            price(),
+        )
+        .await
+        .unwrap();
     assert_eq!(second.commission_minor, 1500, "one earlier sale of 500");
-    match store.record_conversion(request(conversion(&m, &camp, &aff, Some("A"), 1, 12), None, false), &price).await {
+    match store
+        .record_conversion(request(conversion(&m, &camp, &aff, Some("A"), 1, 12), None, false), price())
+        .await
+    {
         Err(RecordError::Duplicate { existing_id }) => assert_eq!(existing_id, first.id),
         other => panic!("expected duplicate, got {other:?}"),
     }
     // 1100 tracked ≥ 1000 cap.
     assert!(matches!(
-        store.record_conversion(request(conversion(&m, &camp, &aff, None, 1, 13), Some(1000), false), &price).await,
+        store
+            .record_conversion(request(conversion(&m, &camp, &aff, None, 1, 13), Some(1000), false), price())
+            .await,
         Err(RecordError::CapReached)
     ));
     assert_eq!(store.tracked_sales(&m, 202611).await.unwrap(), 1100);
     // Test conversions skip the cap, do not count toward it, and have their own order ids.
     let mut test = conversion(&m, &camp, &aff, Some("A"), 1, 14);
     test.is_test = true;
-    store.record_conversion(request(test, Some(1000), false), &price).await.unwrap();
+    store.record_conversion(request(test, Some(1000), false), price()).await.unwrap();
     assert_eq!(store.tracked_sales(&m, 202611).await.unwrap(), 1100);
 
     // Compare-and-set status changes.
     assert!(store.update_conversion_status(&m, &first.id, "pending", "approved", 20).await.unwrap());
     assert!(!store.update_conversion_status(&m, &first.id, "pending", "rejected", 21).await.unwrap());
-    assert!(!store.update_conversion_status("mer_other", &first.id, "approved", "rejected", 21).await.unwrap(), "tenant-scoped");
+    assert!(
+        !store.update_conversion_status("mer_other", &first.id, "approved", "rejected", 21).await.unwrap(),
+        "tenant-scoped"
+    );
 
     let page = PageRequest { limit: 1, offset: 0, sort: ConversionSort::Amount, descending: true };
     let listed = store.list_conversions(&m, &ConversionFilter::default(), page).await.unwrap();
@@ -168,7 +240,14 @@ async fn recording_checks_orders_caps_and_volume(engine: Engine) {
     assert_eq!(store.count_active_affiliates(&m).await.unwrap(), 1);
     let stats = store.campaign_stats(&camp, false).await.unwrap();
     assert_eq!((stats.conversions, stats.revenue_minor, stats.affiliates), (2, 1100, 1));
-    let campaigns = store.list_campaigns(&m, false, PageRequest { limit: 10, offset: 0, sort: CampaignSort::Name, descending: false }).await.unwrap();
+    let campaigns = store
+        .list_campaigns(
+            &m,
+            false,
+            PageRequest { limit: 10, offset: 0, sort: CampaignSort::Name, descending: false },
+        )
+        .await
+        .unwrap();
     assert_eq!((campaigns.total, campaigns.items[0].stats.conversions), (1, 2));
 }
 
@@ -180,12 +259,19 @@ async fn idempotency_states(engine: Engine) {
     assert_eq!(store.begin_idempotent(m, "k", "h1", 101, 0).await.unwrap(), IdempotencyBegin::InProgress);
     assert_eq!(store.begin_idempotent(m, "k", "h2", 101, 0).await.unwrap(), IdempotencyBegin::Mismatch);
     store.complete_idempotent(m, "k", 201, "{}").await.unwrap();
-    assert_eq!(store.begin_idempotent(m, "k", "h1", 102, 0).await.unwrap(), IdempotencyBegin::Replay { status: 201, body: "{}".into() });
+    assert_eq!(
+        store.begin_idempotent(m, "k", "h1", 102, 0).await.unwrap(),
+        IdempotencyBegin::Replay { status: 201, body: "{}".into() }
+    );
     // Older than the expiry bound: forgotten and claimed anew.
     assert_eq!(store.begin_idempotent(m, "k", "h2", 500, 200).await.unwrap(), IdempotencyBegin::Started);
     store.abandon_idempotent(m, "k").await.unwrap();
     assert_eq!(store.begin_idempotent(m, "k", "h3", 501, 200).await.unwrap(), IdempotencyBegin::Started);
-    assert_eq!(store.begin_idempotent("mer_other", "k", "h9", 501, 200).await.unwrap(), IdempotencyBegin::Started, "per merchant");
+    assert_eq!(
+        store.begin_idempotent("mer_other", "k", "h9", 501, 200).await.unwrap(),
+        IdempotencyBegin::Started,
+        "per merchant"
+    );
 }
 
 async fn audit_clicks_and_fingerprints(engine: Engine) {
@@ -207,7 +293,15 @@ async fn audit_clicks_and_fingerprints(engine: Engine) {
     let entries = store.recent_audit_entries(Some(&m), 10).await.unwrap();
     assert_eq!(entries.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(), ["/b", "/a"], "newest first");
 
-    let click = Click { id: unique("click"), merchant_id: m.clone(), campaign_id: camp, affiliate_id: aff.clone(), ip: Some("198.51.100.1".into()), device_hash: None, created_at: 5 };
+    let click = Click {
+        id: unique("click"),
+        merchant_id: m.clone(),
+        campaign_id: camp,
+        affiliate_id: aff.clone(),
+        ip: Some("198.51.100.1".into()),
+        device_hash: None,
+        created_at: 5,
+    };
     store.insert_clicks(std::slice::from_ref(&click)).await.unwrap();
     assert_eq!(store.find_click(&m, &click.id).await.unwrap().unwrap().ip.as_deref(), Some("198.51.100.1"));
     assert!(store.find_click("mer_other", &click.id).await.unwrap().is_none(), "tenant-scoped");
@@ -222,13 +316,19 @@ async fn audit_clicks_and_fingerprints(engine: Engine) {
 /// SQLite must queue on its busy timeout, never fail with "database is locked".
 async fn concurrent_writers_never_see_locked(engine: Engine) {
     let app = TestApp::start(&engine).await;
-    let second: Arc<dyn Store> = refline::storage::open_store(&app.database_url, Default::default()).await.unwrap();
+    let second: Arc<dyn Store> =
+        refline::storage::open_store(&app.database_url, Default::default()).await.unwrap();
     let (m, camp, aff) = world(app.store.as_ref()).await;
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..200 {
         let store = if i % 2 == 0 { app.store.clone() } else { second.clone() };
         let c = conversion(&m, &camp, &aff, Some(&format!("w{i}")), 100, i);
-        tasks.spawn(async move { store.record_conversion(request(c, None, true), &|_| 1).await.map(|_| ()) });
+        tasks.spawn(async move {
+            store
+                .record_conversion(request(c, None, true), Arc::new(|_: AffiliateVolume| 1))
+                .await
+                .map(|_| ())
+        });
     }
     for result in tasks.join_all().await {
         result.expect("every concurrent write succeeds");

@@ -11,14 +11,11 @@ use refline_domain::{
     above_sale_guard, check_manual_transition, format_amount, format_timestamp, is_valid_email, parse_amount,
     ConversionStatus, Currency, Transition, TransitionError,
 };
-use refline_store::{Conversion, ConversionFilter, ConversionSort};
+use refline_store::{Click, Conversion, ConversionFilter, ConversionSort};
 use serde_json::{json, Map, Value};
 
 use crate::{
-    api::{
-        campaigns,
-        list::{envelope, Params},
-    },
+    api::list::{envelope, Params},
     clock::now_ms,
     error::{ApiError, ApiResult},
     http::{
@@ -78,12 +75,23 @@ async fn create_conversion(
     else {
         return Err(ApiError::internal("validated fields missing"));
     };
-    let campaign = campaigns::load(&state, &caller, &campaign_id).await?;
-    let affiliate = state
+    let attribution = state
         .store
-        .get_affiliate(&caller.merchant_id, &affiliate_id)
+        .find_attribution(&caller.merchant_id, &campaign_id, &affiliate_id, click_id.as_deref())
         .await?
-        .ok_or_else(|| ApiError::not_found("Affiliate"))?;
+        .ok_or_else(|| ApiError::not_found("Campaign"))?;
+    let affiliate = attribution.affiliate().ok_or_else(|| ApiError::not_found("Affiliate"))?;
+    let click = attribution.click_id.clone().map(|id| Click {
+        id,
+        merchant_id: caller.merchant_id.clone(),
+        campaign_id: attribution.campaign.id.clone(),
+        affiliate_id: affiliate.id.clone(),
+        ip: attribution.click_ip.clone(),
+        device_hash: attribution.click_device_hash.clone(),
+        created_at: 0,
+    });
+    let membership_status = attribution.membership_status;
+    let campaign = attribution.campaign;
     let campaign_currency = terms::currency_of(&campaign);
     let currency = currency.unwrap_or(campaign_currency);
     if currency != campaign_currency && terms::type_of(&campaign) == terms::CommissionType::Fixed {
@@ -114,6 +122,8 @@ async fn create_conversion(
     let sale = SaleInput {
         campaign,
         affiliate,
+        membership_status,
+        click,
         amount_minor,
         currency,
         order_id,
@@ -127,8 +137,9 @@ async fn create_conversion(
         plan: caller.plan,
         now: now_ms(),
     };
-    let conversion =
-        record_sale(state.store.as_ref(), &state.config.limits, sale).await.map_err(refusal_to_error)?;
+    let conversion = record_sale(state.store.as_ref(), &state.writer, &state.config.limits, sale)
+        .await
+        .map_err(refusal_to_error)?;
     Ok((StatusCode::CREATED, Json(json!({ "data": render_created(&conversion) }))))
 }
 

@@ -61,11 +61,15 @@ impl<'a> Fields<'a> {
         self.map.get(name).filter(|v| !v.is_null())
     }
 
-    /// A required non-empty string of at most `max` characters, trimmed.
+    /// A required non-blank string of at most `max` characters, trimmed.
     pub fn required_string(&mut self, name: &str, max: usize) -> Option<String> {
         match self.value(name) {
             None => {
                 self.issue(name, format!("{name} is required"));
+                None
+            }
+            Some(Value::String(s)) if s.trim().is_empty() => {
+                self.issue(name, format!("{name} must not be empty"));
                 None
             }
             Some(_) => self.optional_string(name, max),

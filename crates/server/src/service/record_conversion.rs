@@ -7,9 +7,11 @@ use refline_domain::{
     assess_self_referral, commission_for, month_key, month_start, renewal_within_limit, select_rule,
     Currency, FraudAssessment, MembershipStatus, Plan, RiskLevel, SelfReferralInput,
 };
-use refline_store::{Affiliate, Campaign, Conversion, RecordError, RecordRequest, Store, StoreError};
+use refline_store::{
+    Affiliate, Campaign, Click, Conversion, Pricer, RecordError, RecordRequest, Store, StoreError,
+};
 
-use crate::{config::PlanLimits, ids::new_id, terms};
+use crate::{config::PlanLimits, ids::new_id, service::conversion_writer::ConversionWriter, terms};
 
 /// Tally rows per merchant and month; see the `monthly_sales` table.
 const TALLY_SHARDS: i64 = 16;
@@ -21,6 +23,10 @@ pub struct SaleInput {
     pub campaign: Campaign,
     /// The affiliate credited (the merchant's own).
     pub affiliate: Affiliate,
+    /// The affiliate's membership status on the campaign, if any.
+    pub membership_status: Option<String>,
+    /// The customer's click named by `click_id`, if it was found.
+    pub click: Option<Click>,
     /// Sale amount, minor units of `currency`, > 0.
     pub amount_minor: i64,
     /// Sale currency.
@@ -74,15 +80,15 @@ impl From<StoreError> for Refusal {
     }
 }
 
-/// Runs every check and records the conversion as `pending`.
+/// Runs every check and records the conversion as `pending` through the writer.
 pub async fn record_sale(
     store: &dyn Store,
+    writer: &ConversionWriter,
     limits: &PlanLimits,
     sale: SaleInput,
 ) -> Result<Conversion, Refusal> {
     let campaign = &sale.campaign;
-    let membership = store.get_membership(&campaign.merchant_id, &campaign.id, &sale.affiliate.id).await?;
-    match membership.as_ref().and_then(|m| MembershipStatus::parse(&m.status)) {
+    match sale.membership_status.as_deref().and_then(MembershipStatus::parse) {
         Some(MembershipStatus::Approved) => {}
         Some(MembershipStatus::Pending) => return Err(Refusal::AffiliateNotApproved("pending")),
         Some(MembershipStatus::Rejected) => return Err(Refusal::AffiliateNotApproved("rejected")),
@@ -156,11 +162,11 @@ pub async fn record_sale(
         needs_volume: custom_rule.is_none() && !tiers.is_empty(),
         tally_shard: rand::thread_rng().gen_range(0..TALLY_SHARDS),
     };
-    let price = move |volume| match &custom_rule {
+    let price: Pricer = std::sync::Arc::new(move |volume| match &custom_rule {
         Some(rule) => commission_for(rule, amount),
         None => commission_for(select_rule(&base, &tiers, basis, volume, amount), amount),
-    };
-    store.record_conversion(request, &price).await.map_err(|err| match err {
+    });
+    writer.record(request, price).await.map_err(|err| match err {
         RecordError::Duplicate { existing_id } => Refusal::Duplicate(existing_id),
         RecordError::CapReached => Refusal::CapReached,
         RecordError::Store(e) => Refusal::Store(e),
@@ -171,11 +177,15 @@ pub async fn record_sale(
 /// does). Only medium and high scores (41+) flag the conversion for review: a lone weak signal
 /// (a shared company domain, one shared IP) is common between honest colleagues.
 async fn self_referral(store: &dyn Store, sale: &SaleInput) -> Result<Option<FraudAssessment>, StoreError> {
-    let (Some(click_id), Some(customer_email)) = (&sale.click_id, &sale.customer_email) else {
+    let (Some(_), Some(customer_email)) = (&sale.click_id, &sale.customer_email) else {
         return Ok(None);
     };
-    let click = store.find_click(&sale.campaign.merchant_id, click_id).await?;
-    let prints = store.affiliate_fingerprints(&sale.affiliate.id).await?;
+    let click = &sale.click;
+    // Without the click there is no customer IP or device to compare: skip that read.
+    let prints = match &click {
+        Some(_) => store.affiliate_fingerprints(&sale.affiliate.id).await?,
+        None => Default::default(),
+    };
     let assessment = assess_self_referral(&SelfReferralInput {
         customer_email,
         affiliate_email: &sale.affiliate.email,

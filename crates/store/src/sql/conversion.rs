@@ -7,129 +7,182 @@ macro_rules! __impl_conversion_store {
     ($engine:ty) => {
         #[$crate::async_trait]
         impl $crate::ConversionStore for $engine {
-            async fn record_conversion(
+            async fn record_conversions(
                 &self,
-                request: $crate::conversion::RecordRequest,
-                price: &(dyn Fn($crate::__domain::AffiliateVolume) -> $crate::PricedConversion
-                      + Send
-                      + Sync),
-            ) -> Result<$crate::Conversion, $crate::RecordError> {
-                let mut c = request.conversion;
-                let mut tx = self.begin_write().await?;
-                if let Some(order_id) = &c.order_id {
-                    let existing: Option<String> = $crate::sqlx::query_scalar(
-                        "SELECT id FROM conversions \
-                         WHERE merchant_id = $1 AND is_test = $2 AND order_id = $3",
-                    )
-                    .bind(&c.merchant_id)
-                    .bind(c.is_test)
-                    .bind(order_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    if let Some(existing_id) = existing {
-                        tx.rollback().await?;
-                        return Err($crate::RecordError::Duplicate { existing_id });
-                    }
-                }
-                if !c.is_test {
-                    if let Some(cap) = request.monthly_cap_minor {
+                batch: Vec<$crate::PendingConversion>,
+            ) -> $crate::StoreResult<Vec<$crate::RecordOutcome>> {
+                use std::collections::{HashMap, HashSet};
+                let reads = $crate::batch::reads_for(&batch);
+                // Order ids found taken by an earlier attempt of this batch.
+                let mut taken: HashMap<(String, bool, String), String> = HashMap::new();
+                let mut attempt = 0;
+                loop {
+                    attempt += 1;
+                    let mut state = $crate::batch::BatchState { existing_orders: taken.clone(), ..Default::default() };
+                    let mut tx = self.begin_write().await?;
+                    for (merchant_id, month) in &reads.capped_months {
                         let tracked: i64 = $crate::sqlx::query_scalar(
                             "SELECT COALESCE(CAST(SUM(amount_minor) AS BIGINT), 0) \
                              FROM monthly_sales WHERE merchant_id = $1 AND month = $2",
                         )
-                        .bind(&c.merchant_id)
-                        .bind(request.month)
+                        .bind(merchant_id)
+                        .bind(month)
                         .fetch_one(&mut *tx)
                         .await?;
-                        if tracked >= cap {
-                            tx.rollback().await?;
-                            return Err($crate::RecordError::CapReached);
+                        state.tracked.insert((merchant_id.clone(), *month), tracked);
+                    }
+                    for key in &reads.volumes {
+                        let (sales_count, revenue_minor): (i64, i64) = $crate::sqlx::query_as(
+                            "SELECT COUNT(*), COALESCE(CAST(SUM(amount_minor) AS BIGINT), 0) \
+                             FROM conversions WHERE campaign_id = $1 AND affiliate_id = $2 \
+                             AND is_test = $3 AND created_at >= $4 \
+                             AND status NOT IN ('rejected', 'refunded')",
+                        )
+                        .bind(&key.campaign_id)
+                        .bind(&key.affiliate_id)
+                        .bind(key.is_test)
+                        .bind(key.month_start)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        state.volumes.insert(key.clone(), $crate::__domain::AffiliateVolume { sales_count, revenue_minor });
+                    }
+                    let plan = $crate::batch::plan(&batch, state);
+                    let mut inserted: HashSet<String> = HashSet::new();
+                    // 21 binds a row; 200 rows stay far below both engines' parameter limits.
+                    for chunk in plan.inserts.chunks(200) {
+                        let mut query = $crate::sqlx::QueryBuilder::new(
+                            "INSERT INTO conversions (id, merchant_id, campaign_id, affiliate_id, \
+                                amount_minor, commission_minor, currency, status, order_id, click_id, \
+                                customer_email, customer_name, conversion_type, parent_conversion_id, \
+                                payment_number, source, is_test, fraud_score, fraud_signals, created_at, \
+                                updated_at) ",
+                        );
+                        query.push_values(chunk, |mut row, p| {
+                            let c = &p.conversion;
+                            row.push_bind(&c.id)
+                                .push_bind(&c.merchant_id)
+                                .push_bind(&c.campaign_id)
+                                .push_bind(&c.affiliate_id)
+                                .push_bind(c.amount_minor)
+                                .push_bind(c.commission_minor)
+                                .push_bind(&c.currency)
+                                .push_bind(&c.status)
+                                .push_bind(&c.order_id)
+                                .push_bind(&c.click_id)
+                                .push_bind(&c.customer_email)
+                                .push_bind(&c.customer_name)
+                                .push_bind(&c.conversion_type)
+                                .push_bind(&c.parent_conversion_id)
+                                .push_bind(c.payment_number)
+                                .push_bind(&c.source)
+                                .push_bind(c.is_test)
+                                .push_bind(c.fraud_score)
+                                .push_bind(&c.fraud_signals)
+                                .push_bind(c.created_at)
+                                .push_bind(c.updated_at);
+                        });
+                        // The unique index arbitrates used order ids; no read-then-write race.
+                        query.push(" ON CONFLICT (merchant_id, is_test, order_id) DO NOTHING RETURNING id");
+                        let ids: Vec<String> = query.build_query_scalar().fetch_all(&mut *tx).await?;
+                        inserted.extend(ids);
+                    }
+                    let conflicted: Vec<&$crate::batch::PlannedInsert> =
+                        plan.inserts.iter().filter(|p| !inserted.contains(&p.conversion.id)).collect();
+                    if !conflicted.is_empty() && attempt == 1 {
+                        // Some order ids were already used. Learn which (by their full key, so
+                        // the unique index serves the read) and plan again: caps and tier
+                        // volumes must not count sales that turn out to be duplicates.
+                        tx.rollback().await?;
+                        for p in conflicted {
+                            let c = &p.conversion;
+                            let existing: Option<String> = $crate::sqlx::query_scalar(
+                                "SELECT id FROM conversions \
+                                 WHERE merchant_id = $1 AND is_test = $2 AND order_id = $3",
+                            )
+                            .bind(&c.merchant_id)
+                            .bind(c.is_test)
+                            .bind(&c.order_id)
+                            .fetch_optional(self.writer())
+                            .await?;
+                            if let (Some(id), Some(order)) = (existing, &c.order_id) {
+                                taken.insert((c.merchant_id.clone(), c.is_test, order.clone()), id);
+                            }
+                        }
+                        continue;
+                    }
+                    let done = plan.inserts.iter().filter(|p| inserted.contains(&p.conversion.id));
+                    for (merchant_id, month, shard, amount) in $crate::batch::tallies(done) {
+                        $crate::sqlx::query(
+                            "INSERT INTO monthly_sales (merchant_id, month, shard, amount_minor) \
+                             VALUES ($1, $2, $3, $4) ON CONFLICT (merchant_id, month, shard) \
+                             DO UPDATE SET amount_minor = monthly_sales.amount_minor + excluded.amount_minor",
+                        )
+                        .bind(merchant_id)
+                        .bind(month)
+                        .bind(shard)
+                        .bind(amount)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    tx.commit().await?;
+                    let mut outcomes = plan.decided;
+                    for p in plan.inserts {
+                        let outcome = if inserted.contains(&p.conversion.id) {
+                            Ok(p.conversion)
+                        } else {
+                            // Taken by another writer between the two attempts.
+                            let c = &p.conversion;
+                            let existing_id: Option<String> = $crate::sqlx::query_scalar(
+                                "SELECT id FROM conversions \
+                                 WHERE merchant_id = $1 AND is_test = $2 AND order_id = $3",
+                            )
+                            .bind(&c.merchant_id)
+                            .bind(c.is_test)
+                            .bind(&c.order_id)
+                            .fetch_optional(self.writer())
+                            .await?;
+                            match existing_id {
+                                Some(existing_id) => Err($crate::RecordError::Duplicate { existing_id }),
+                                None => Err($crate::RecordError::Store($crate::StoreError::Retryable(
+                                    "order id conflict on a row that is gone".into(),
+                                ))),
+                            }
+                        };
+                        if let Some(slot) = outcomes.get_mut(p.index) {
+                            *slot = Some(outcome);
                         }
                     }
+                    return Ok(outcomes
+                        .into_iter()
+                        .map(|o| o.unwrap_or_else(|| Err($crate::StoreError::Other("undecided sale".into()).into())))
+                        .collect());
                 }
-                let volume = if request.needs_volume {
-                    let (sales_count, revenue_minor): (i64, i64) = $crate::sqlx::query_as(
-                        "SELECT COUNT(*), COALESCE(CAST(SUM(amount_minor) AS BIGINT), 0) \
-                         FROM conversions WHERE campaign_id = $1 AND affiliate_id = $2 \
-                         AND is_test = $3 AND created_at >= $4 \
-                         AND status NOT IN ('rejected', 'refunded')",
-                    )
-                    .bind(&c.campaign_id)
-                    .bind(&c.affiliate_id)
-                    .bind(c.is_test)
-                    .bind(request.month_start)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    $crate::__domain::AffiliateVolume { sales_count, revenue_minor }
-                } else {
-                    $crate::__domain::AffiliateVolume::default()
-                };
-                c.commission_minor = price(volume);
-                let inserted = $crate::sqlx::query(
-                    "INSERT INTO conversions (id, merchant_id, campaign_id, affiliate_id, \
-                        amount_minor, commission_minor, currency, status, order_id, click_id, \
-                        customer_email, customer_name, conversion_type, parent_conversion_id, \
-                        payment_number, source, is_test, fraud_score, fraud_signals, created_at, \
-                        updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-                        $16, $17, $18, $19, $20, $21)",
+            }
+
+            async fn find_attribution(
+                &self,
+                merchant_id: &str,
+                campaign_id: &str,
+                affiliate_id: &str,
+                click_id: Option<&str>,
+            ) -> $crate::StoreResult<Option<$crate::Attribution>> {
+                Ok($crate::sqlx::query_as(
+                    "SELECT c.*, a.id AS affiliate_id, a.email AS affiliate_email, \
+                        a.name AS affiliate_name, a.created_via AS affiliate_created_via, \
+                        a.created_at AS affiliate_created_at, m.status AS membership_status, \
+                        k.id AS click_id, k.ip AS click_ip, k.device_hash AS click_device_hash \
+                     FROM campaigns c \
+                     LEFT JOIN affiliates a ON a.merchant_id = c.merchant_id AND a.id = $3 \
+                     LEFT JOIN memberships m ON m.campaign_id = c.id AND m.affiliate_id = a.id \
+                     LEFT JOIN clicks k ON k.merchant_id = c.merchant_id AND k.id = $4 \
+                     WHERE c.merchant_id = $1 AND c.id = $2",
                 )
-                .bind(&c.id)
-                .bind(&c.merchant_id)
-                .bind(&c.campaign_id)
-                .bind(&c.affiliate_id)
-                .bind(c.amount_minor)
-                .bind(c.commission_minor)
-                .bind(&c.currency)
-                .bind(&c.status)
-                .bind(&c.order_id)
-                .bind(&c.click_id)
-                .bind(&c.customer_email)
-                .bind(&c.customer_name)
-                .bind(&c.conversion_type)
-                .bind(&c.parent_conversion_id)
-                .bind(c.payment_number)
-                .bind(&c.source)
-                .bind(c.is_test)
-                .bind(c.fraud_score)
-                .bind(&c.fraud_signals)
-                .bind(c.created_at)
-                .bind(c.updated_at)
-                .execute(&mut *tx)
-                .await;
-                if let Err(err) = inserted {
-                    let err = $crate::StoreError::from(err);
-                    tx.rollback().await?;
-                    // A concurrent writer took the order id between our check and insert.
-                    if let (true, Some(order_id)) = (err.is_conflict_on("order"), &c.order_id) {
-                        let existing_id: String = $crate::sqlx::query_scalar(
-                            "SELECT id FROM conversions \
-                             WHERE merchant_id = $1 AND is_test = $2 AND order_id = $3",
-                        )
-                        .bind(&c.merchant_id)
-                        .bind(c.is_test)
-                        .bind(order_id)
-                        .fetch_one(self.writer())
-                        .await?;
-                        return Err($crate::RecordError::Duplicate { existing_id });
-                    }
-                    return Err(err.into());
-                }
-                if !c.is_test {
-                    $crate::sqlx::query(
-                        "INSERT INTO monthly_sales (merchant_id, month, shard, amount_minor) \
-                         VALUES ($1, $2, $3, $4) ON CONFLICT (merchant_id, month, shard) \
-                         DO UPDATE SET amount_minor = monthly_sales.amount_minor + excluded.amount_minor",
-                    )
-                    .bind(&c.merchant_id)
-                    .bind(request.month)
-                    .bind(request.tally_shard)
-                    .bind(c.amount_minor)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                tx.commit().await?;
-                Ok(c)
+                .bind(merchant_id)
+                .bind(campaign_id)
+                .bind(affiliate_id)
+                .bind(click_id)
+                .fetch_optional(self.reader())
+                .await?)
             }
 
             async fn get_conversion(

@@ -1,0 +1,186 @@
+//! Benchmark of `POST /api/v1/conversions`: the seed request with unique order ids.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context;
+use hyper::StatusCode;
+use rand::{distributions::Alphanumeric, Rng};
+use refline::storage::{open_store, EngineOptions};
+use refline_server::config::ServerConfig;
+use refline_store::{ConversionFilter, ConversionSort, PageRequest, Store};
+use serde_json::json;
+use sqlx::Connection;
+use tokio::net::TcpListener;
+
+use crate::load::{post_load, BodyFn};
+
+/// Settings of a run.
+pub struct Options {
+    /// PostgreSQL server URL, or `None` for SQLite.
+    pub postgres: Option<String>,
+    /// Concurrent connections.
+    pub connections: usize,
+    /// Measured seconds.
+    pub seconds: u64,
+    /// Offered requests per second (0 = unlimited).
+    pub rate: u64,
+}
+
+/// Runs the benchmark and prints a report.
+pub async fn run(server_rt: tokio::runtime::Handle, options: Options) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (url, cleanup) = match &options.postgres {
+        None => (format!("sqlite://{}", dir.path().join("bench.db").display()), None),
+        Some(server) => {
+            let name = format!(
+                "refline_bench_{}",
+                rand::thread_rng()
+                    .sample_iter(&Alphanumeric)
+                    .take(8)
+                    .map(char::from)
+                    .collect::<String>()
+                    .to_lowercase()
+            );
+            let mut conn = sqlx::PgConnection::connect(server).await.context("connecting to PostgreSQL")?;
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
+            let (base, _) = server.rsplit_once('/').context("PostgreSQL URL needs a database path")?;
+            (format!("{base}/{name}"), Some((conn, name)))
+        }
+    };
+    let result = measure(server_rt, &url, &options).await;
+    if let Some((mut conn, name)) = cleanup {
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await?;
+    }
+    result
+}
+
+async fn measure(server_rt: tokio::runtime::Handle, url: &str, options: &Options) -> anyhow::Result<()> {
+    let store: Arc<dyn Store> = {
+        let url = url.to_string();
+        server_rt.spawn(async move { open_store(&url, EngineOptions::default()).await }).await??
+    };
+    let listener = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        l.set_nonblocking(true)?;
+        l
+    };
+    let base = format!("http://{}", listener.local_addr()?);
+    let mut config = ServerConfig { public_url: base.clone(), ..ServerConfig::default() };
+    // The benchmark measures the write path, not the per-key limiter.
+    config.limits.set_rate(refline_domain::Plan::Scale, u32::MAX);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = server_rt.spawn({
+        let store = store.clone();
+        async move {
+            let listener = TcpListener::from_std(listener)?;
+            refline_server::serve(listener, store, config, async {
+                let _ = stop_rx.await;
+            })
+            .await
+        }
+    });
+
+    let merchant = refline::admin::create_merchant(store.as_ref(), "Bench", "scale", "usd").await?;
+    let client = Client::new(&base, &merchant.api_key);
+    let campaign = client
+        .post(
+            "/api/v1/campaigns",
+            json!({ "name": "Bench", "commissionType": "percentage", "commissionValue": 20 }),
+        )
+        .await?;
+    let campaign_id = campaign["data"]["id"].as_str().context("campaign id")?.to_string();
+    let affiliate = client
+        .post("/api/v1/affiliates", json!({ "email": "bench@affiliates.test", "campaignId": campaign_id }))
+        .await?;
+    let affiliate_id = affiliate["data"]["id"].as_str().context("affiliate id")?.to_string();
+
+    let run_id: String = rand::thread_rng().sample_iter(&Alphanumeric).take(6).map(char::from).collect();
+    let bodies = |phase: &'static str| -> BodyFn {
+        let (campaign_id, affiliate_id, run_id) = (campaign_id.clone(), affiliate_id.clone(), run_id.clone());
+        Arc::new(move |n| {
+            format!(
+                r#"{{"campaignId":"{campaign_id}","affiliateId":"{affiliate_id}","amount":99.00,"orderId":"bench-{run_id}-{phase}-{n}","clickId":"click_123","customerEmail":"customer@example.com"}}"#
+            )
+            .into_bytes()
+        })
+    };
+    let url = format!("{base}/api/v1/conversions");
+    // Warm-up: connections, prepared statements, page cache.
+    post_load(
+        &url,
+        &merchant.api_key,
+        bodies("warm"),
+        StatusCode::CREATED,
+        options.connections,
+        Duration::from_secs(2),
+        options.rate,
+    )
+    .await;
+    let report = post_load(
+        &url,
+        &merchant.api_key,
+        bodies("run"),
+        StatusCode::CREATED,
+        options.connections,
+        Duration::from_secs(options.seconds),
+        options.rate,
+    )
+    .await;
+
+    let _ = stop_tx.send(());
+    server.await??;
+    let filter = ConversionFilter::default();
+    let page = PageRequest { limit: 1, offset: 0, sort: ConversionSort::CreatedAt, descending: true };
+    let stored = store.list_conversions(&merchant.merchant_id, &filter, page).await?.total;
+    // Warm-up conversions were acknowledged too; every 201 must be stored.
+    let engine = store.engine();
+    println!("engine            {engine}");
+    println!("connections       {}", options.connections);
+    println!(
+        "offered rate      {}",
+        if options.rate == 0 { "max".to_string() } else { format!("{}/s", options.rate) }
+    );
+    println!("measured          {:.1} s", report.elapsed.as_secs_f64());
+    println!("conversions/s     {:.0}", report.throughput());
+    println!("latency p50       {:.2} ms", report.percentile_ms(50.0));
+    println!("latency p90       {:.2} ms", report.percentile_ms(90.0));
+    println!("latency p99       {:.2} ms", report.percentile_ms(99.0));
+    println!("latency max       {:.2} ms", report.percentile_ms(100.0));
+    println!("failed requests   {} {:?}", report.failed, report.failures);
+    println!("stored rows       {stored} (includes the 2 s warm-up)");
+    anyhow::ensure!(
+        stored >= i64::try_from(report.ok)?,
+        "acknowledged conversions are missing from the database"
+    );
+    println!("persisted         every acknowledged conversion is in the database");
+    Ok(())
+}
+
+/// Minimal JSON client for the set-up calls.
+struct Client {
+    base: String,
+    key: String,
+    inner: hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        http_body_util::Full<hyper::body::Bytes>,
+    >,
+}
+
+impl Client {
+    fn new(base: &str, key: &str) -> Self {
+        let inner = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(hyper_util::client::legacy::connect::HttpConnector::new());
+        Client { base: base.to_string(), key: key.to_string(), inner }
+    }
+
+    async fn post(&self, path: &str, body: serde_json::Value) -> anyhow::Result<serde_json::Value> {
+        use http_body_util::BodyExt;
+        let request = hyper::Request::post(format!("{}{path}", self.base))
+            .header("authorization", format!("Bearer {}", self.key))
+            .header("content-type", "application/json")
+            .body(http_body_util::Full::new(hyper::body::Bytes::from(body.to_string())))?;
+        let response = self.inner.request(request).await?;
+        let bytes = response.into_body().collect().await?.to_bytes();
+        Ok(serde_json::from_slice(&bytes)?)
+    }
+}

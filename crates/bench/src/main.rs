@@ -1,0 +1,63 @@
+//! `refline-bench`: loads a real Refline server over loopback and reports throughput, latency
+//! and whether every acknowledged write reached the database.
+//!
+//! The server runs in this process on its own runtime threads; the load generator is a plain
+//! hyper client with keep-alive connections. Both share the machine, as `wrk` on loopback would.
+
+mod conversions;
+mod load;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "refline-bench", about = "Benchmarks of a real Refline server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum EngineArg {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// POST /api/v1/conversions with unique order ids.
+    Conversions {
+        /// Storage engine.
+        #[arg(long, value_enum, default_value = "sqlite")]
+        engine: EngineArg,
+        /// PostgreSQL server URL; a fresh database is created on it and dropped afterwards.
+        #[arg(
+            long,
+            env = "REFLINE_BENCH_POSTGRES_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+        )]
+        postgres_url: String,
+        /// Concurrent keep-alive connections.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Seconds of measured load.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Requests per second to offer (0 = as fast as possible).
+        #[arg(long, default_value_t = 0)]
+        rate: u64,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // The client gets one runtime, the server another, so neither starves the other's scheduler.
+    let client_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    match cli.command {
+        Command::Conversions { engine, postgres_url, connections, seconds, rate } => {
+            let postgres = matches!(engine, EngineArg::Postgres).then_some(postgres_url);
+            let options = conversions::Options { postgres, connections, seconds, rate };
+            client_rt.block_on(conversions::run(server_rt.handle().clone(), options))
+        }
+    }
+}
