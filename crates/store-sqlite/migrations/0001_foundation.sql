@@ -81,6 +81,9 @@ CREATE TABLE conversions (
     currency              TEXT NOT NULL,
     status                TEXT NOT NULL,
     order_id              TEXT,
+    -- "<merchant_id>:<live|test>:<order_id>": one column so every duplicate lookup and
+    -- ON CONFLICT is served by exactly one unique index, whatever the planner's statistics.
+    order_key             TEXT,
     click_id              TEXT,
     customer_email        TEXT,
     customer_name         TEXT,
@@ -94,7 +97,7 @@ CREATE TABLE conversions (
     created_at            BIGINT NOT NULL,
     updated_at            BIGINT NOT NULL,
     -- Test and live order ids live in separate namespaces so a test run never blocks a real sale.
-    CONSTRAINT conversions_order_key UNIQUE (merchant_id, is_test, order_id)
+    CONSTRAINT conversions_order_key UNIQUE (order_key)
 );
 CREATE INDEX conversions_merchant_created_idx ON conversions (merchant_id, is_test, created_at);
 CREATE INDEX conversions_campaign_idx ON conversions (campaign_id, affiliate_id, created_at);

@@ -39,6 +39,23 @@ pub struct PendingConversion {
 /// The outcome of one sale of a batch.
 pub type RecordOutcome = Result<Conversion, RecordError>;
 
+/// What to look up for attributing a sale.
+#[derive(Debug, Clone, Copy)]
+pub struct AttributionQuery<'a> {
+    /// The merchant.
+    pub merchant_id: &'a str,
+    /// The campaign to credit.
+    pub campaign_id: &'a str,
+    /// The affiliate to credit.
+    pub affiliate_id: &'a str,
+    /// The customer's click, if named.
+    pub click_id: Option<&'a str>,
+    /// The order id, if given, and the mode it lives in.
+    pub order_id: Option<&'a str>,
+    /// Test or live order ids.
+    pub is_test: bool,
+}
+
 /// Why a conversion was not recorded.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
@@ -96,15 +113,9 @@ pub trait ConversionStore {
         to: &str,
         now: i64,
     ) -> StoreResult<bool>;
-    /// A campaign of the merchant with the named affiliate, its membership on it and the named
-    /// click (for fraud checks), in one read.
-    async fn find_attribution(
-        &self,
-        merchant_id: &str,
-        campaign_id: &str,
-        affiliate_id: &str,
-        click_id: Option<&str>,
-    ) -> StoreResult<Option<Attribution>>;
+    /// A campaign of the merchant with the named affiliate, its membership on it, the named
+    /// click (for fraud checks) and the conversion already holding the order id, in one read.
+    async fn find_attribution(&self, query: &AttributionQuery<'_>) -> StoreResult<Option<Attribution>>;
     /// Payments in a recurring chain so far: the parent plus its renewals.
     async fn count_chain_payments(&self, merchant_id: &str, parent_id: &str) -> StoreResult<i64>;
 }

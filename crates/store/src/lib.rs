@@ -26,7 +26,9 @@ pub use affiliate::AffiliateStore;
 pub use affiliate::CreateAffiliateOutcome;
 pub use audit::AuditStore;
 pub use campaign::CampaignStore;
-pub use conversion::{ConversionStore, PendingConversion, Pricer, RecordError, RecordOutcome, RecordRequest};
+pub use conversion::{
+    AttributionQuery, ConversionStore, PendingConversion, Pricer, RecordError, RecordOutcome, RecordRequest,
+};
 pub use error::{StoreError, StoreResult};
 pub use idempotency::{IdempotencyBegin, IdempotencyStore};
 pub use merchant::MerchantStore;

@@ -191,6 +191,8 @@ pub struct MembershipView {
     pub campaign_name: String,
     /// Campaign tracking code (for links).
     pub tracking_code: String,
+    /// Campaign currency (earnings are in it).
+    pub currency: String,
     /// Membership status.
     pub status: String,
     /// Unix ms.
@@ -266,6 +268,18 @@ pub struct Conversion {
     pub created_at: i64,
     /// Unix ms.
     pub updated_at: i64,
+}
+
+impl Conversion {
+    /// The unique key of this conversion's order id: merchant, mode and order id.
+    pub fn order_key(&self) -> Option<String> {
+        self.order_id.as_deref().map(|order| order_key(&self.merchant_id, self.is_test, order))
+    }
+}
+
+/// The unique key of an order id within a merchant and mode (live and test are separate).
+pub fn order_key(merchant_id: &str, is_test: bool, order_id: &str) -> String {
+    format!("{merchant_id}:{}:{order_id}", if is_test { "test" } else { "live" })
 }
 
 /// Filters for conversion lists. Times are unix ms, both bounds inclusive.
@@ -381,6 +395,8 @@ pub struct Attribution {
     pub click_ip: Option<String>,
     /// The named click's device hash.
     pub click_device_hash: Option<String>,
+    /// The conversion that already holds the requested order id, if any.
+    pub duplicate_id: Option<String>,
 }
 
 impl Attribution {

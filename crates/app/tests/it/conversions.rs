@@ -134,6 +134,21 @@ async fn refusals_use_the_documented_codes(engine: Engine) {
     assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "campaign_inactive"));
 }
 
+async fn a_retried_order_is_a_duplicate_whatever_changed_since(engine: Engine) {
+    let app = TestApp::start(&engine).await;
+    let (m, camp, aff) = setup(&app, "ultimate", json!({})).await;
+    let first = app.convert(&m.key, &camp, &aff, json!(10), json!({ "orderId": "retry-1" })).await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let path = format!("/api/v1/affiliates/{aff}");
+    app.patch(&m.key, &path, json!({ "campaignId": camp, "status": "rejected" })).await;
+    app.patch(&m.key, &format!("/api/v1/campaigns/{camp}"), json!({ "status": "inactive" })).await;
+    let retry = app.convert(&m.key, &camp, &aff, json!(10), json!({ "orderId": "retry-1" })).await;
+    assert_eq!((retry.status, retry.code()), (StatusCode::CONFLICT, "duplicate"), "{}", retry.text);
+    assert_eq!(retry.body["error"]["details"]["conversionId"], first.data()["id"]);
+    let fresh = app.convert(&m.key, &camp, &aff, json!(10), json!({ "orderId": "retry-2" })).await;
+    assert_eq!(fresh.code(), "affiliate_not_approved");
+}
+
 async fn monthly_earnings_cap_blocks_live_conversions(engine: Engine) {
     let app = TestApp::start_with(&engine, |c| c.limits.set_cap(Plan::Ultimate, Some(15_000))).await;
     let (m, camp, aff) = setup(&app, "ultimate", json!({})).await;
@@ -416,6 +431,26 @@ async fn renewals_follow_the_recurring_settings(engine: Engine) {
     assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"));
 }
 
+async fn a_type_change_drops_a_recurring_value_in_the_old_unit(engine: Engine) {
+    let app = TestApp::start(&engine).await;
+    let m = app.merchant("ultimate").await;
+    let camp = app
+        .campaign(&m.key, json!({ "recurringCommissionType": "same", "recurringCommissionValue": 20 }))
+        .await;
+    assert_eq!(camp["recurringCommissionValue"], "20");
+    let path = format!("/api/v1/campaigns/{}", camp["id"].as_str().unwrap());
+    let fixed = app.patch(&m.key, &path, json!({ "commissionType": "fixed", "commissionValue": 5 })).await;
+    assert_eq!(fixed.status, StatusCode::OK, "{}", fixed.text);
+    assert_eq!(
+        fixed.data()["recurringCommissionValue"],
+        Value::Null,
+        "20 % must not become a fixed 0.20 or 2,000.00"
+    );
+    // Switching to a custom recurring rate now needs its value in the new unit.
+    let custom = app.patch(&m.key, &path, json!({ "recurringCommissionType": "custom" })).await;
+    assert_eq!(custom.status, StatusCode::BAD_REQUEST);
+}
+
 async fn concurrent_duplicates_have_one_winner(engine: Engine) {
     let app = TestApp::start(&engine).await;
     let (m, camp, aff) = setup(&app, "ultimate", json!({})).await;
@@ -453,6 +488,7 @@ engine_tests!(
     commission_is_computed_from_the_campaign,
     amounts_and_fields_are_validated,
     refusals_use_the_documented_codes,
+    a_retried_order_is_a_duplicate_whatever_changed_since,
     monthly_earnings_cap_blocks_live_conversions,
     default_caps_follow_the_plans,
     tiers_apply_the_band_reached_with_this_sale,
@@ -461,4 +497,5 @@ engine_tests!(
     status_changes_follow_the_lifecycle,
     renewals_follow_the_recurring_settings,
     concurrent_duplicates_have_one_winner,
+    a_type_change_drops_a_recurring_value_in_the_old_unit,
 );

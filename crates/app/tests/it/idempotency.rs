@@ -33,6 +33,14 @@ async fn same_key_same_body_replays_the_first_answer(engine: Engine) {
     let r = app.send_raw(Method::POST, &m.key, "/api/v1/conversions", other, &headers).await;
     assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"));
 
+    // Live and test traffic never replay each other's answers.
+    let test_body =
+        serde_json::to_vec(&json!({ "campaignId": camp_id, "affiliateId": aff, "amount": 42 })).unwrap();
+    let r = app.send_raw(Method::POST, &m.test_key, "/api/v1/conversions", test_body, &headers).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert!(r.header("idempotent-replayed").is_none());
+    assert_eq!(r.data()["isTest"], true);
+
     // Keys are scoped per merchant: another merchant may use the same key freely.
     let n = app.merchant("ultimate").await;
     let r = app

@@ -432,9 +432,5 @@ engine_tests!(
     list_filters_by_campaign_and_status,
     detail_shows_memberships_and_earnings,
     membership_approval_and_rejection,
-);
-
-engine_bug_test!(
     earnings_use_the_campaign_currency,
-    "BUG: affiliate earnings are formatted with the merchant's currency, not the campaign's"
 );

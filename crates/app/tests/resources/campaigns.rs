@@ -342,11 +342,15 @@ async fn patch_reports_what_changed(engine: Engine) {
     assert_eq!(read.data()["commissionValue"], "15");
     assert!(read.data().get("changed").is_none(), "`changed` is only in PATCH answers");
 
-    // Currency is fixed at creation; a type change needs its value.
+    // Currency is fixed at creation; a type change needs its value; test keys cannot edit.
+    let by_test_key = app.patch(&m.test_key, &path, json!({ "name": "Test edit" })).await;
+    assert_eq!((by_test_key.status, by_test_key.code()), (StatusCode::FORBIDDEN, "live_key_required"));
     let currency = app.patch(&m.key, &path, json!({ "currency": "eur" })).await;
     assert_validation(&currency, &[json!(["currency"])]);
-    let same_currency = app.patch(&m.key, &path, json!({ "currency": "usd" })).await;
-    assert_validation(&same_currency, &[json!(["currency"])]);
+    // Echoing the current currency back (a GET object sent as a PATCH) is not a change.
+    let same_currency = app.patch(&m.key, &path, json!({ "currency": "USD" })).await;
+    assert_eq!(same_currency.status, StatusCode::OK, "{}", same_currency.text);
+    assert_eq!(same_currency.data()["changed"], json!([]));
     let type_only = app.patch(&m.key, &path, json!({ "commissionType": "fixed" })).await;
     assert_validation(&type_only, &[json!(["commissionValue"])]);
     let invalid = app.patch(&m.key, &path, json!({ "name": "Never", "commissionValue": 101 })).await;

@@ -64,8 +64,7 @@ async fn list_affiliates(
     let page = params.page(SORTS, AffiliateSort::JoinedAt);
     params.finish()?;
     let found = state.store.list_memberships(&caller.merchant_id, &filter, caller.is_test(), page).await?;
-    let items =
-        found.items.iter().map(|m| render_membership_row(m, &state.config.public_url, &caller)).collect();
+    let items = found.items.iter().map(|m| render_membership_row(m, &state.config.public_url)).collect();
     Ok(Json(envelope(items, &page, found.total)))
 }
 
@@ -196,8 +195,19 @@ async fn detail(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Value>
         .ok_or_else(|| ApiError::not_found("Affiliate"))?;
     let memberships = state.store.affiliate_memberships(&caller.merchant_id, id, caller.is_test()).await?;
     let base = &state.config.public_url;
-    let currency = Currency::parse(&caller.currency).unwrap_or(Currency::USD);
-    let total: i64 = memberships.iter().map(|m| m.earnings_minor).sum();
+    // Earnings are kept per campaign currency; the total adds only like with like.
+    let mut by_currency: Vec<(String, i64)> = Vec::new();
+    for m in &memberships {
+        match by_currency.iter_mut().find(|(c, _)| *c == m.currency) {
+            Some(entry) => entry.1 += m.earnings_minor,
+            None => by_currency.push((m.currency.clone(), m.earnings_minor)),
+        }
+    }
+    let total_currency = match by_currency.as_slice() {
+        [(only, _)] => only.clone(),
+        _ => caller.currency.clone(),
+    };
+    let total = by_currency.iter().find(|(c, _)| *c == total_currency).map_or(0, |(_, v)| *v);
     let clicks: i64 = memberships.iter().map(|m| m.clicks).sum();
     let first = memberships.first();
     Ok(json!({
@@ -208,7 +218,9 @@ async fn detail(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Value>
         "createdVia": affiliate.created_via,
         "createdAt": format_timestamp(affiliate.created_at),
         "trackingLink": first.map(|m| tracking_link(base, &m.tracking_code, &affiliate.id)),
-        "totalEarnings": format_amount(total, currency.exponent()),
+        "totalEarnings": money(total, &total_currency),
+        "currency": total_currency,
+        "earningsByCurrency": by_currency.iter().map(|(c, v)| (c.clone(), json!(money(*v, c)))).collect::<serde_json::Map<_, _>>(),
         "clicks": clicks,
         "memberships": memberships.iter().map(|m| json!({
             "campaignId": m.campaign_id,
@@ -216,14 +228,19 @@ async fn detail(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Value>
             "status": m.status,
             "joinedAt": format_timestamp(m.joined_at),
             "trackingLink": tracking_link(base, &m.tracking_code, &affiliate.id),
-            "earnings": format_amount(m.earnings_minor, currency.exponent()),
+            "earnings": money(m.earnings_minor, &m.currency),
+            "currency": m.currency,
             "clicks": m.clicks,
         })).collect::<Vec<_>>(),
     }))
 }
 
-fn render_membership_row(m: &MembershipView, base: &str, caller: &Caller) -> Value {
-    let currency = Currency::parse(&caller.currency).unwrap_or(Currency::USD);
+/// An amount in a currency's decimals.
+fn money(minor: i64, currency: &str) -> String {
+    format_amount(minor, Currency::parse(currency).unwrap_or(Currency::USD).exponent())
+}
+
+fn render_membership_row(m: &MembershipView, base: &str) -> Value {
     json!({
         "id": m.affiliate_id,
         "name": m.name,
@@ -234,7 +251,8 @@ fn render_membership_row(m: &MembershipView, base: &str, caller: &Caller) -> Val
         "trackingLink": tracking_link(base, &m.tracking_code, &m.affiliate_id),
         "createdVia": m.created_via,
         "joinedAt": format_timestamp(m.joined_at),
-        "earnings": format_amount(m.earnings_minor, currency.exponent()),
+        "earnings": money(m.earnings_minor, &m.currency),
+        "currency": m.currency,
         "clicks": m.clicks,
     })
 }

@@ -59,11 +59,25 @@ async fn get_campaign(
     Ok(Json(json!({ "data": render(&campaign, stats, &state.config.public_url) })))
 }
 
+/// LinkJolt lets only live keys create or change campaigns: campaigns are shared by live and
+/// test traffic, so a test integration must not be able to alter the real program.
+fn require_live_key(caller: &Caller) -> ApiResult<()> {
+    if caller.is_test() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "live_key_required",
+            "Campaigns can only be created or changed with a live key",
+        ));
+    }
+    Ok(())
+}
+
 async fn create_campaign(
     State(state): State<AppState>,
     caller: Caller,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    require_live_key(&caller)?;
     let map = parse_object(&body)?;
     let mut fields = Fields::new(&map);
     let currency = match fields.optional_string("currency", 3) {
@@ -122,10 +136,15 @@ async fn update_campaign(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
+    require_live_key(&caller)?;
     let map = parse_object(&body)?;
     let mut campaign = load(&state, &caller, &id).await?;
     let mut fields = Fields::new(&map);
-    if fields.has("currency") {
+    let same_currency = fields
+        .value("currency")
+        .and_then(|v| v.as_str())
+        .is_some_and(|c| c.eq_ignore_ascii_case(&campaign.currency));
+    if fields.value("currency").is_some() && !same_currency {
         fields.issue("currency", "currency is fixed when the campaign is created");
     }
     let changed = apply_fields(&mut fields, &mut campaign, false);
@@ -233,11 +252,16 @@ fn apply_recurring(f: &mut Fields<'_>, c: &mut Campaign, kind: CommissionType, t
                 }
             },
         };
-    } else if type_changed && c.recurring_value.is_some() && c.recurring_type == "custom" {
-        f.issue(
-            "recurringCommissionValue",
-            "recurringCommissionValue must be re-sent when commissionType changes",
-        );
+    } else if type_changed && c.recurring_value.is_some() {
+        if c.recurring_type == "custom" {
+            f.issue(
+                "recurringCommissionValue",
+                "recurringCommissionValue must be re-sent when commissionType changes",
+            );
+        } else {
+            // Unused while the type is `same`, and in the old unit: it must not come back later.
+            c.recurring_value = None;
+        }
     }
     if f.has("recurringCommissionCount") {
         c.recurring_count = f.optional_int("recurringCommissionCount", 1, 1200);

@@ -11,7 +11,7 @@ use refline_domain::{
     above_sale_guard, check_manual_transition, format_amount, format_timestamp, is_valid_email, parse_amount,
     ConversionStatus, Currency, Transition, TransitionError,
 };
-use refline_store::{Click, Conversion, ConversionFilter, ConversionSort};
+use refline_store::{AttributionQuery, Click, Conversion, ConversionFilter, ConversionSort};
 use serde_json::{json, Map, Value};
 
 use crate::{
@@ -77,9 +77,21 @@ async fn create_conversion(
     };
     let attribution = state
         .store
-        .find_attribution(&caller.merchant_id, &campaign_id, &affiliate_id, click_id.as_deref())
+        .find_attribution(&AttributionQuery {
+            merchant_id: &caller.merchant_id,
+            campaign_id: &campaign_id,
+            affiliate_id: &affiliate_id,
+            click_id: click_id.as_deref(),
+            order_id: order_id.as_deref(),
+            is_test: caller.is_test(),
+        })
         .await?
         .ok_or_else(|| ApiError::not_found("Campaign"))?;
+    // A retry of a recorded sale is a duplicate whatever changed since (clients treat 409 as
+    // success), so this answer comes before the checks that could now refuse it.
+    if let Some(existing_id) = attribution.duplicate_id.clone() {
+        return Err(refusal_to_error(Refusal::Duplicate(existing_id)));
+    }
     let affiliate = attribution.affiliate().ok_or_else(|| ApiError::not_found("Affiliate"))?;
     let click = attribution.click_id.clone().map(|id| Click {
         id,

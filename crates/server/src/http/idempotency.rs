@@ -4,7 +4,7 @@
 //! The key is claimed in the database before the handler runs, so two concurrent requests with
 //! one key cannot both run (the second gets 409 `idempotency_key_in_use`). Answers worth
 //! replaying (everything but 5xx and 429) are stored with the key; others release it so the
-//! client can retry. Keys are scoped per merchant and remembered for 24 h.
+//! client can retry. Keys are scoped per merchant and mode (live or test) and remembered for 24 h.
 
 use axum::{
     body::{to_bytes, Body},
@@ -50,7 +50,8 @@ pub async fn idempotent_writes(State(state): State<AppState>, req: Request, next
     fingerprint.extend_from_slice(&bytes);
     let hash = sha256_hex(&fingerprint);
     let now = now_ms();
-    let scope = &caller.merchant_id;
+    // Live and test traffic never replay each other's answers.
+    let scope = &format!("{}:{}", caller.merchant_id, caller.kind.as_str());
     let begun =
         state.store.begin_idempotent(scope, &key, &hash, now, now - state.config.idempotency_ttl_ms).await;
     match begun {

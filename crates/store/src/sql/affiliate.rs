@@ -6,7 +6,7 @@
 macro_rules! __membership_view_select {
     () => {
         "SELECT a.id AS affiliate_id, a.email, a.name, a.created_via, c.id AS campaign_id, \
-            c.name AS campaign_name, c.tracking_code, m.status, m.joined_at, \
+            c.name AS campaign_name, c.tracking_code, c.currency, m.status, m.joined_at, \
             (SELECT COALESCE(CAST(SUM(v.commission_minor) AS BIGINT), 0) FROM conversions v \
                WHERE v.campaign_id = m.campaign_id AND v.affiliate_id = m.affiliate_id \
                AND v.is_test = $2 AND v.status NOT IN ('rejected', 'refunded')) AS earnings_minor, \

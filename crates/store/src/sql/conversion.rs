@@ -52,7 +52,7 @@ macro_rules! __impl_conversion_store {
                     for chunk in plan.inserts.chunks(200) {
                         let mut query = $crate::sqlx::QueryBuilder::new(
                             "INSERT INTO conversions (id, merchant_id, campaign_id, affiliate_id, \
-                                amount_minor, commission_minor, currency, status, order_id, click_id, \
+                                amount_minor, commission_minor, currency, status, order_id, order_key, click_id, \
                                 customer_email, customer_name, conversion_type, parent_conversion_id, \
                                 payment_number, source, is_test, fraud_score, fraud_signals, created_at, \
                                 updated_at) ",
@@ -68,6 +68,7 @@ macro_rules! __impl_conversion_store {
                                 .push_bind(&c.currency)
                                 .push_bind(&c.status)
                                 .push_bind(&c.order_id)
+                                .push_bind(c.order_key())
                                 .push_bind(&c.click_id)
                                 .push_bind(&c.customer_email)
                                 .push_bind(&c.customer_name)
@@ -82,7 +83,7 @@ macro_rules! __impl_conversion_store {
                                 .push_bind(c.updated_at);
                         });
                         // The unique index arbitrates used order ids; no read-then-write race.
-                        query.push(" ON CONFLICT (merchant_id, is_test, order_id) DO NOTHING RETURNING id");
+                        query.push(" ON CONFLICT (order_key) DO NOTHING RETURNING id");
                         let ids: Vec<String> = query.build_query_scalar().fetch_all(&mut *tx).await?;
                         inserted.extend(ids);
                     }
@@ -95,13 +96,9 @@ macro_rules! __impl_conversion_store {
                         tx.rollback().await?;
                         for p in conflicted {
                             let c = &p.conversion;
-                            let existing: Option<String> = $crate::sqlx::query_scalar(
-                                "SELECT id FROM conversions \
-                                 WHERE merchant_id = $1 AND is_test = $2 AND order_id = $3",
-                            )
-                            .bind(&c.merchant_id)
-                            .bind(c.is_test)
-                            .bind(&c.order_id)
+                            let existing: Option<String> =
+                                $crate::sqlx::query_scalar("SELECT id FROM conversions WHERE order_key = $1")
+                                    .bind(c.order_key())
                             .fetch_optional(self.writer())
                             .await?;
                             if let (Some(id), Some(order)) = (existing, &c.order_id) {
@@ -132,13 +129,9 @@ macro_rules! __impl_conversion_store {
                         } else {
                             // Taken by another writer between the two attempts.
                             let c = &p.conversion;
-                            let existing_id: Option<String> = $crate::sqlx::query_scalar(
-                                "SELECT id FROM conversions \
-                                 WHERE merchant_id = $1 AND is_test = $2 AND order_id = $3",
-                            )
-                            .bind(&c.merchant_id)
-                            .bind(c.is_test)
-                            .bind(&c.order_id)
+                            let existing_id: Option<String> =
+                                $crate::sqlx::query_scalar("SELECT id FROM conversions WHERE order_key = $1")
+                                    .bind(c.order_key())
                             .fetch_optional(self.writer())
                             .await?;
                             match existing_id {
@@ -161,26 +154,26 @@ macro_rules! __impl_conversion_store {
 
             async fn find_attribution(
                 &self,
-                merchant_id: &str,
-                campaign_id: &str,
-                affiliate_id: &str,
-                click_id: Option<&str>,
+                q: &$crate::AttributionQuery<'_>,
             ) -> $crate::StoreResult<Option<$crate::Attribution>> {
                 Ok($crate::sqlx::query_as(
                     "SELECT c.*, a.id AS affiliate_id, a.email AS affiliate_email, \
                         a.name AS affiliate_name, a.created_via AS affiliate_created_via, \
                         a.created_at AS affiliate_created_at, m.status AS membership_status, \
-                        k.id AS click_id, k.ip AS click_ip, k.device_hash AS click_device_hash \
+                        k.id AS click_id, k.ip AS click_ip, k.device_hash AS click_device_hash, \
+                        d.id AS duplicate_id \
                      FROM campaigns c \
                      LEFT JOIN affiliates a ON a.merchant_id = c.merchant_id AND a.id = $3 \
                      LEFT JOIN memberships m ON m.campaign_id = c.id AND m.affiliate_id = a.id \
                      LEFT JOIN clicks k ON k.merchant_id = c.merchant_id AND k.id = $4 \
+                     LEFT JOIN conversions d ON d.order_key = $5 \
                      WHERE c.merchant_id = $1 AND c.id = $2",
                 )
-                .bind(merchant_id)
-                .bind(campaign_id)
-                .bind(affiliate_id)
-                .bind(click_id)
+                .bind(q.merchant_id)
+                .bind(q.campaign_id)
+                .bind(q.affiliate_id)
+                .bind(q.click_id)
+                .bind(q.order_id.map(|o| $crate::order_key(q.merchant_id, q.is_test, o)))
                 .fetch_optional(self.reader())
                 .await?)
             }
