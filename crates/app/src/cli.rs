@@ -151,7 +151,7 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()>
             let kind = if test { KeyKind::Test } else { KeyKind::Live };
             let (id, key) = admin::create_key(store.as_ref(), &merchant, kind).await?;
             if as_json {
-                println!("{}", json!({ "apiKey": key, "keyId": id }));
+                println!("{}", json!({ "apiKey": key }));
             } else {
                 println!("Key {id}: {key}");
                 println!("Keep the key now: it is stored hashed and cannot be shown again.");

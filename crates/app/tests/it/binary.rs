@@ -57,11 +57,15 @@ async fn admin_commands_work_beside_a_running_server(engine: Engine) {
     })
     .await
     .unwrap();
+    assert_eq!(made.as_object().unwrap().keys().collect::<Vec<_>>(), ["apiKey"]);
     let test_key = made["apiKey"].as_str().unwrap().to_string();
     assert!(test_key.starts_with("lj_pk_test_"));
-    assert_eq!(app.get(&test_key, "/api/v1/me").await.data()["keyType"], "test");
+    let me = app.get(&test_key, "/api/v1/me").await;
+    assert_eq!(me.data()["keyType"], "test");
 
-    let key_id = made["keyId"].as_str().unwrap().to_string();
+    let key_id = me.data()["keyId"].as_str().unwrap().to_string();
+    let listed = refline(&url, &["key", "list", "--merchant", &merchant]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains(&key_id), "key list shows the id");
     let url3 = url.clone();
     let revoked =
         tokio::task::spawn_blocking(move || refline(&url3, &["key", "revoke", &key_id])).await.unwrap();

@@ -75,12 +75,19 @@ async fn amounts_and_fields_are_validated(engine: Engine) {
     }
     let r = app.convert(&m.key, &camp, &aff, json!(10), json!({ "currency": "xyz" })).await;
     assert_eq!(r.body["error"]["details"][0]["path"], json!(["currency"]));
+    // Sales are recorded in the campaign's currency (no exchange rates to add euros to dollars).
+    let r = app.convert(&m.key, &camp, &aff, json!(10), json!({ "currency": "eur" })).await;
+    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "validation_error"));
+    assert_eq!(r.body["error"]["details"][0]["path"], json!(["currency"]));
+    let r = app.convert(&m.key, &camp, &aff, json!(10), json!({ "currency": "USD" })).await;
+    assert_eq!(r.status, StatusCode::CREATED, "the campaign's own currency, any case: {}", r.text);
+    assert_eq!(r.data()["currency"], "usd");
     let r = app.convert(&m.key, &camp, &aff, json!(10), json!({ "conversionType": "weekly" })).await;
     assert_eq!(r.body["error"]["details"][0]["path"], json!(["conversionType"]));
     let r = app.convert(&m.key, &camp, &aff, json!(10), json!({ "parentConversionId": "conv_x" })).await;
     assert_eq!(r.body["error"]["details"][0]["path"], json!(["parentConversionId"]));
-    // Nothing was recorded by any of these.
-    assert_eq!(app.get(&m.key, "/api/v1/conversions").await.body["pagination"]["total"], 0);
+    // Nothing else was recorded by any of these.
+    assert_eq!(app.get(&m.key, "/api/v1/conversions").await.body["pagination"]["total"], 1);
 }
 
 async fn refusals_use_the_documented_codes(engine: Engine) {
@@ -242,7 +249,7 @@ async fn self_referral_is_scored_and_flagged(engine: Engine) {
         .await;
     assert!(r.data().get("fraud").is_none(), "{}", r.text);
 
-    // Same company domain (40) alone is low risk; with the affiliate's own IP (+30) it is flagged.
+    // Same company domain alone scores 40 (low); with the affiliate's own IP and device, 100.
     let corp = app.affiliate(&m.key, camp_id, "ann@corp.example").await;
     let now = refline_server::clock::now_ms();
     app.store
@@ -266,7 +273,10 @@ async fn self_referral_is_scored_and_flagged(engine: Engine) {
             json!({ "clickId": "click_same_ip", "customerEmail": "bob@corp.example" }),
         )
         .await;
-    assert!(r.data().get("fraud").is_none(), "domain match alone is low: {}", r.text);
+    assert_eq!(r.data()["fraud"]["score"], 40, "{}", r.text);
+    assert_eq!(r.data()["fraud"]["level"], "low");
+    assert_eq!(r.data()["fraud"]["signals"], json!(["email_domain_match"]));
+    assert_eq!(r.data()["status"], "pending", "flagged conversions are still created");
     app.store.record_fingerprint(&corp, "ip", "203.0.113.7", now).await.unwrap();
     app.store.record_fingerprint(&corp, "device", "dev-1", now).await.unwrap();
     let r = app

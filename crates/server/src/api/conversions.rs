@@ -106,12 +106,15 @@ async fn create_conversion(
     let campaign = attribution.campaign;
     let campaign_currency = terms::currency_of(&campaign);
     let currency = currency.unwrap_or(campaign_currency);
-    if currency != campaign_currency && terms::type_of(&campaign) == terms::CommissionType::Fixed {
+    // Campaign revenue, affiliate earnings, tiers and caps add sales up; without exchange rates
+    // only sales in one currency can be added, so a campaign records sales in its own currency.
+    if currency != campaign_currency {
         return Err(ApiError::invalid_field(
             "currency",
             format!(
-                "currency must be the campaign's ({}) because its commission is a fixed amount",
-                campaign_currency.code()
+                "currency must be the campaign's ({}); Refline does not convert currencies, so convert the amount or use a campaign in {}",
+                campaign_currency.code(),
+                currency.code()
             ),
         ));
     }

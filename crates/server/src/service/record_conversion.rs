@@ -5,7 +5,7 @@
 use rand::Rng;
 use refline_domain::{
     assess_self_referral, commission_for, month_key, month_start, renewal_within_limit, select_rule,
-    Currency, FraudAssessment, MembershipStatus, Plan, RiskLevel, SelfReferralInput,
+    Currency, FraudAssessment, MembershipStatus, Plan, SelfReferralInput,
 };
 use refline_store::{
     Affiliate, Campaign, Click, Conversion, Pricer, RecordError, RecordRequest, Store, StoreError,
@@ -174,8 +174,9 @@ pub async fn record_sale(
 }
 
 /// Scores self-referral when both a click and the customer's email are known (as LinkJolt
-/// does). Only medium and high scores (41+) flag the conversion for review: a lone weak signal
-/// (a shared company domain, one shared IP) is common between honest colleagues.
+/// does). Any matched signal flags the conversion for review; its `level` (low 0–40, medium,
+/// high 70+) tells reviewers how strong the evidence is, since a lone shared company domain is
+/// common between honest colleagues.
 async fn self_referral(store: &dyn Store, sale: &SaleInput) -> Result<Option<FraudAssessment>, StoreError> {
     let (Some(_), Some(customer_email)) = (&sale.click_id, &sale.customer_email) else {
         return Ok(None);
@@ -194,5 +195,5 @@ async fn self_referral(store: &dyn Store, sale: &SaleInput) -> Result<Option<Fra
         affiliate_ips: &prints.ips,
         affiliate_devices: &prints.devices,
     });
-    Ok((assessment.level() != RiskLevel::Low).then_some(assessment))
+    Ok(assessment.is_flagged().then_some(assessment))
 }
