@@ -86,6 +86,16 @@ impl ApiError {
         ApiError::new(StatusCode::CONFLICT, "duplicate", message).with_details(details)
     }
 
+    /// 409 `invalid_transition`: the requested status change is not allowed from the current one.
+    pub fn invalid_transition(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::CONFLICT, "invalid_transition", message)
+    }
+
+    /// 409 `invalid_transition` for a compare-and-set that lost to a concurrent change.
+    pub fn changed_concurrently(what: &str) -> Self {
+        ApiError::invalid_transition(format!("The {what} changed concurrently; read it again and retry"))
+    }
+
     /// 500 `internal_error`; the cause is logged, never sent.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");

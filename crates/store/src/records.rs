@@ -109,6 +109,44 @@ pub struct Campaign {
     pub updated_at: i64,
 }
 
+impl Campaign {
+    /// A campaign with the API's defaults: active, public, 20 % commission, no recurring
+    /// commission, no tiers, a 30-day cookie. Callers set the rest with struct update syntax.
+    pub fn with_defaults(
+        id: &str,
+        merchant_id: &str,
+        tracking_code: &str,
+        currency: &str,
+        now: i64,
+    ) -> Campaign {
+        Campaign {
+            id: id.into(),
+            merchant_id: merchant_id.into(),
+            name: String::new(),
+            tracking_code: tracking_code.into(),
+            status: "active".into(),
+            commission_type: "percentage".into(),
+            commission_value: 200_000,
+            currency: currency.into(),
+            target_url: None,
+            description: None,
+            is_public: true,
+            auto_approve_affiliates: false,
+            recurring_enabled: false,
+            recurring_mode: "duration".into(),
+            recurring_type: "same".into(),
+            recurring_value: None,
+            recurring_count: None,
+            recurring_months: None,
+            tier_basis: "sales_count".into(),
+            tiers: "[]".into(),
+            cookie_window_days: 30,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// Live-or-test aggregates shown beside a campaign.
 #[derive(Debug, Clone, Copy, Default, FromRow)]
 pub struct CampaignStats {

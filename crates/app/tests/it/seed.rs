@@ -16,29 +16,9 @@ const SEED_BODY: &str = include_str!("../fixtures/seed-conversion.json");
 async fn seed_fixture(app: &TestApp, merchant_id: &str) {
     let now = refline_server::clock::now_ms();
     let campaign = Campaign {
-        id: "camp_abc".into(),
-        merchant_id: merchant_id.into(),
         name: "Summer Launch".into(),
-        tracking_code: "SUMMER24".into(),
-        status: "active".into(),
-        commission_type: "percentage".into(),
-        commission_value: 200_000,
-        currency: "usd".into(),
         target_url: Some("https://example.com/pricing".into()),
-        description: None,
-        is_public: true,
-        auto_approve_affiliates: false,
-        recurring_enabled: false,
-        recurring_mode: "duration".into(),
-        recurring_type: "same".into(),
-        recurring_value: None,
-        recurring_count: None,
-        recurring_months: None,
-        tier_basis: "sales_count".into(),
-        tiers: "[]".into(),
-        cookie_window_days: 30,
-        created_at: now,
-        updated_at: now,
+        ..Campaign::with_defaults("camp_abc", merchant_id, "SUMMER24", "usd", now)
     };
     app.store.insert_campaign(&campaign).await.expect("campaign");
     let affiliate = Affiliate {

@@ -16,31 +16,7 @@ use crate::{
 };
 
 fn campaign(id: &str, merchant: &str, code: &str) -> Campaign {
-    Campaign {
-        id: id.into(),
-        merchant_id: merchant.into(),
-        name: id.into(),
-        tracking_code: code.into(),
-        status: "active".into(),
-        commission_type: "percentage".into(),
-        commission_value: 200_000,
-        currency: "usd".into(),
-        target_url: None,
-        description: None,
-        is_public: true,
-        auto_approve_affiliates: false,
-        recurring_enabled: false,
-        recurring_mode: "duration".into(),
-        recurring_type: "same".into(),
-        recurring_value: None,
-        recurring_count: None,
-        recurring_months: None,
-        tier_basis: "sales_count".into(),
-        tiers: "[]".into(),
-        cookie_window_days: 30,
-        created_at: 1,
-        updated_at: 1,
-    }
+    Campaign { name: id.into(), ..Campaign::with_defaults(id, merchant, code, "usd", 1) }
 }
 
 fn unique(prefix: &str) -> String {

@@ -147,29 +147,14 @@ pub async fn key_id(app: &TestApp, merchant_id: &str, kind: &str) -> String {
 pub async fn stored_campaign(app: &TestApp, merchant_id: &str, name: &str) -> Campaign {
     let now = refline_server::clock::now_ms();
     let campaign = Campaign {
-        id: refline_server::ids::new_id("camp"),
-        merchant_id: merchant_id.into(),
         name: name.into(),
-        tracking_code: refline_server::ids::new_tracking_code(),
-        status: "active".into(),
-        commission_type: "percentage".into(),
-        commission_value: 200_000,
-        currency: "usd".into(),
-        target_url: None,
-        description: None,
-        is_public: true,
-        auto_approve_affiliates: false,
-        recurring_enabled: false,
-        recurring_mode: "duration".into(),
-        recurring_type: "same".into(),
-        recurring_value: None,
-        recurring_count: None,
-        recurring_months: None,
-        tier_basis: "sales_count".into(),
-        tiers: "[]".into(),
-        cookie_window_days: 30,
-        created_at: now,
-        updated_at: now,
+        ..Campaign::with_defaults(
+            &refline_server::ids::new_id("camp"),
+            merchant_id,
+            &refline_server::ids::new_tracking_code(),
+            "usd",
+            now,
+        )
     };
     app.store.insert_campaign(&campaign).await.expect("campaign");
     campaign

@@ -160,13 +160,11 @@ async fn update_affiliate(
         .ok_or_else(|| ApiError::internal("unknown membership status"))?;
     match check_membership_transition(current, target) {
         Err(_) if current == MembershipStatus::Rejected => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "invalid_transition",
+            return Err(ApiError::invalid_transition(
                 "This affiliate was rejected on this campaign; rejection is final through the API",
             ))
         }
-        Err(e) => return Err(ApiError::new(StatusCode::CONFLICT, "invalid_transition", e.to_string())),
+        Err(e) => return Err(ApiError::invalid_transition(e.to_string())),
         Ok(Transition::NoOp) => {}
         Ok(Transition::Change) => {
             let moved = state
@@ -174,11 +172,7 @@ async fn update_affiliate(
                 .update_membership_status(&membership, current.as_str(), target.as_str(), now_ms())
                 .await?;
             if !moved {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "invalid_transition",
-                    "The membership changed concurrently; read it again and retry",
-                ));
+                return Err(ApiError::changed_concurrently("membership"));
             }
         }
     }

@@ -88,31 +88,9 @@ async fn create_campaign(
         }),
     };
     let now = now_ms();
-    let mut campaign = Campaign {
-        id: new_id("camp"),
-        merchant_id: caller.merchant_id.clone(),
-        name: String::new(),
-        tracking_code: String::new(),
-        status: "active".into(),
-        commission_type: String::new(),
-        commission_value: 0,
-        currency: currency.code().into(),
-        target_url: None,
-        description: None,
-        is_public: true,
-        auto_approve_affiliates: false,
-        recurring_enabled: false,
-        recurring_mode: "duration".into(),
-        recurring_type: "same".into(),
-        recurring_value: None,
-        recurring_count: None,
-        recurring_months: None,
-        tier_basis: TierBasis::SalesCount.as_str().into(),
-        tiers: "[]".into(),
-        cookie_window_days: 30,
-        created_at: now,
-        updated_at: now,
-    };
+    // The tracking code is drawn when inserting, below.
+    let mut campaign =
+        Campaign::with_defaults(&new_id("camp"), &caller.merchant_id, "", currency.code(), now);
     apply_fields(&mut fields, &mut campaign, true);
     fields.finish()?;
     // Tracking codes are global (links carry no merchant id): retry on the rare collision.

@@ -247,7 +247,7 @@ async fn update_conversion(
             }
             other => format!("{other}"),
         };
-        ApiError::new(StatusCode::CONFLICT, "invalid_transition", message)
+        ApiError::invalid_transition(message)
     })?;
     if transition == Transition::NoOp {
         return Ok(Json(json!({ "data": render(&conversion) })));
@@ -269,11 +269,7 @@ async fn update_conversion(
         .update_conversion_status(&caller.merchant_id, &id, current.as_str(), target.as_str(), now)
         .await?;
     if !moved {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "invalid_transition",
-            "The conversion changed concurrently; read it again and retry",
-        ));
+        return Err(ApiError::changed_concurrently("conversion"));
     }
     let updated = load(&state, &caller, &id).await?;
     Ok(Json(json!({ "data": render(&updated) })))

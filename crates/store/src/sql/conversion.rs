@@ -1,5 +1,20 @@
 //! Shared SQL for [`crate::ConversionStore`].
 
+/// The id of the committed conversion holding `c`'s order id, if any (read outside the batch's
+/// transaction, through the `order_key` unique index).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conversion_holding_order {
+    ($store:expr, $c:expr) => {{
+        let id: Option<String> =
+            $crate::sqlx::query_scalar("SELECT id FROM conversions WHERE order_key = $1")
+                .bind($c.order_key())
+                .fetch_optional($store.writer())
+                .await?;
+        id
+    }};
+}
+
 /// Implements [`crate::ConversionStore`].
 #[doc(hidden)]
 #[macro_export]
@@ -96,11 +111,7 @@ macro_rules! __impl_conversion_store {
                         tx.rollback().await?;
                         for p in conflicted {
                             let c = &p.conversion;
-                            let existing: Option<String> =
-                                $crate::sqlx::query_scalar("SELECT id FROM conversions WHERE order_key = $1")
-                                    .bind(c.order_key())
-                            .fetch_optional(self.writer())
-                            .await?;
+                            let existing = $crate::__conversion_holding_order!(self, c);
                             if let (Some(id), Some(order)) = (existing, &c.order_id) {
                                 taken.insert((c.merchant_id.clone(), c.is_test, order.clone()), id);
                             }
@@ -129,11 +140,7 @@ macro_rules! __impl_conversion_store {
                         } else {
                             // Taken by another writer between the two attempts.
                             let c = &p.conversion;
-                            let existing_id: Option<String> =
-                                $crate::sqlx::query_scalar("SELECT id FROM conversions WHERE order_key = $1")
-                                    .bind(c.order_key())
-                            .fetch_optional(self.writer())
-                            .await?;
+                            let existing_id = $crate::__conversion_holding_order!(self, c);
                             match existing_id {
                                 Some(existing_id) => Err($crate::RecordError::Duplicate { existing_id }),
                                 None => Err($crate::RecordError::Store($crate::StoreError::Retryable(
