@@ -72,6 +72,15 @@ struct ServeArgs {
     /// SQLite commit durability: "normal" (survives process crashes) or "full" (fsync each commit).
     #[arg(long, env = "REFLINE_SQLITE_SYNCHRONOUS", default_value = "normal")]
     sqlite_synchronous: String,
+    /// Development only: let webhooks go to plain http:// and private or loopback addresses.
+    #[arg(long, env = "REFLINE_ALLOW_PRIVATE_WEBHOOK_TARGETS", default_value_t = false)]
+    allow_private_webhook_targets: bool,
+    /// Seconds before each webhook retry (the count is the number of retries).
+    #[arg(long, env = "REFLINE_WEBHOOK_RETRY_DELAYS", value_delimiter = ',', default_values_t = [60_u64, 300, 1800])]
+    webhook_retry_delays: Vec<u64>,
+    /// Seconds a webhook receiver has to answer.
+    #[arg(long, env = "REFLINE_WEBHOOK_TIMEOUT", default_value_t = 10)]
+    webhook_timeout: u64,
     /// PostgreSQL connection pool size.
     #[arg(long, env = "REFLINE_POSTGRES_MAX_CONNECTIONS", default_value_t = 16)]
     postgres_max_connections: u32,
@@ -199,6 +208,13 @@ fn server_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
         trusted_proxies: args.trusted_proxies.clone(),
         ..ServerConfig::default()
     };
+    config.webhooks.allow_private_targets = args.allow_private_webhook_targets;
+    config.webhooks.retry_delays_ms = args
+        .webhook_retry_delays
+        .iter()
+        .map(|s| i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX))
+        .collect();
+    config.webhooks.timeout = std::time::Duration::from_secs(args.webhook_timeout.max(1));
     let rates = [
         (Plan::Pro, args.rate_limit_pro),
         (Plan::Ultimate, args.rate_limit_ultimate),

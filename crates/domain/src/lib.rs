@@ -20,6 +20,7 @@ pub mod money;
 pub mod plan;
 pub mod rate;
 pub mod recurring;
+pub mod webhook;
 
 pub use api_key::*;
 pub use calendar::*;
@@ -31,3 +32,4 @@ pub use money::*;
 pub use plan::*;
 pub use rate::*;
 pub use recurring::*;
+pub use webhook::*;

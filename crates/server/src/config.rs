@@ -1,8 +1,16 @@
 //! Server settings. Parsed by the binary (flags and `REFLINE_*` variables); defaults here.
 
-use std::net::IpAddr;
+use std::{net::IpAddr, sync::Arc};
 
 use refline_domain::Plan;
+
+use crate::{
+    clock::{Clock, SystemClock},
+    webhooks::{
+        settings::WebhookSettings,
+        target::{HostResolver, SystemResolver},
+    },
+};
 
 /// Per-plan limits. Defaults follow LinkJolt's published plans.
 #[derive(Debug, Clone)]
@@ -70,6 +78,12 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Outbound webhooks.
+    pub webhooks: WebhookSettings,
+    /// Time source for schedules (webhook retries).
+    pub clock: Arc<dyn Clock>,
+    /// Name resolution for webhook targets.
+    pub resolver: Arc<dyn HostResolver>,
 }
 
 impl Default for ServerConfig {
@@ -81,6 +95,9 @@ impl Default for ServerConfig {
             idempotency_ttl_ms: 24 * 60 * 60 * 1000,
             max_body_bytes: 1024 * 1024,
             trusted_proxies: Vec::new(),
+            webhooks: WebhookSettings::default(),
+            clock: Arc::new(SystemClock),
+            resolver: Arc::new(SystemResolver),
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod service;
 pub mod state;
 pub mod terms;
+pub mod webhooks;
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
@@ -26,12 +27,17 @@ use axum::{
 };
 use refline_store::Store;
 use serde_json::json;
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::Notify};
+use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::{
-    config::ServerConfig, error::ApiError, http::audit::AuditSink, http::rate_limit::RateLimiter,
-    service::conversion_writer::ConversionWriter, state::AppState,
+    config::ServerConfig,
+    error::ApiError,
+    http::{audit::AuditSink, rate_limit::RateLimiter},
+    service::conversion_writer::ConversionWriter,
+    state::AppState,
+    webhooks::{dispatch::Dispatcher, target::TargetPolicy},
 };
 
 /// The full router for a state.
@@ -83,17 +89,48 @@ pub async fn serve(
     // SQLite has one writer; PostgreSQL benefits from a few batches committing side by side.
     let writers = if store.engine() == "sqlite" { 1 } else { 4 };
     let (writer, writer_tasks) = ConversionWriter::start(store.clone(), writers);
+    let targets = TargetPolicy {
+        allow_private: config.webhooks.allow_private_targets,
+        resolver: config.resolver.clone(),
+    };
+    if targets.allow_private {
+        tracing::warn!("webhook targets may be private or plain http (development setting)");
+    }
+    let dispatcher = Dispatcher::new(&config.webhooks, targets.clone(), config.clock.clone());
+    let webhook_wake = Arc::new(Notify::new());
+    let stop_worker = CancellationToken::new();
+    let worker = config.webhooks.worker_enabled.then(|| {
+        tokio::spawn(webhooks::worker::run(
+            store.clone(),
+            dispatcher.clone(),
+            config.webhooks.clone(),
+            config.clock.clone(),
+            webhook_wake.clone(),
+            stop_worker.clone(),
+        ))
+    });
     let state = AppState {
         store,
         config: Arc::new(config),
         limiter: Arc::new(RateLimiter::default()),
         audit,
         writer,
+        dispatcher,
+        targets,
+        webhook_wake,
     };
     let router = app(state);
     let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
+    // Deliveries in flight finish (bounded by the webhook timeout); queued ones wait in the
+    // outbox for the next start or another node.
+    stop_worker.cancel();
+    if let Some(worker) = worker {
+        if let Err(err) = worker.await {
+            tracing::error!(%err, "webhook worker failed");
+        }
+    }
     // Every handler (and its AuditSink clone) is gone once serve returns: the writer drains
     // what is queued and stops.
     writer_tasks.join_all().await;

@@ -3,10 +3,14 @@
 use std::sync::Arc;
 
 use refline_store::Store;
+use tokio::sync::Notify;
 
 use crate::{
-    config::ServerConfig, http::audit::AuditSink, http::rate_limit::RateLimiter,
+    config::ServerConfig,
+    http::audit::AuditSink,
+    http::rate_limit::RateLimiter,
     service::conversion_writer::ConversionWriter,
+    webhooks::{dispatch::Dispatcher, target::TargetPolicy},
 };
 
 /// Cheap-to-clone handles every handler may use.
@@ -22,4 +26,10 @@ pub struct AppState {
     pub audit: AuditSink,
     /// Group-commit writer of conversions.
     pub writer: ConversionWriter,
+    /// Sends webhook requests (deliveries and test dispatches).
+    pub dispatcher: Dispatcher,
+    /// What webhook URLs may be.
+    pub targets: TargetPolicy,
+    /// Wakes the webhook worker after a write may have queued deliveries.
+    pub webhook_wake: Arc<Notify>,
 }

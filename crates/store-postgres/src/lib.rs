@@ -45,7 +45,7 @@ impl PgStore {
     }
 }
 
-refline_store::impl_portable_store!(PgStore);
+refline_store::impl_portable_store!(PgStore, "FOR UPDATE SKIP LOCKED");
 
 impl Store for PgStore {
     fn engine(&self) -> &'static str {

@@ -89,7 +89,7 @@ impl SqliteStore {
     }
 }
 
-refline_store::impl_portable_store!(SqliteStore);
+refline_store::impl_portable_store!(SqliteStore, "");
 
 impl Store for SqliteStore {
     fn engine(&self) -> &'static str {

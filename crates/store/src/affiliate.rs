@@ -20,11 +20,13 @@ pub enum CreateAffiliateOutcome {
 /// Affiliates and memberships of a merchant.
 #[async_trait::async_trait]
 pub trait AffiliateStore {
-    /// Creates an affiliate and its first membership in one transaction.
+    /// Creates an affiliate and its first membership in one transaction, announcing
+    /// `affiliate.joined` when `announce` (live traffic).
     async fn create_affiliate(
         &self,
         affiliate: &Affiliate,
         membership: &Membership,
+        announce: bool,
     ) -> StoreResult<CreateAffiliateOutcome>;
     /// Adds a membership (join flow, invitations); a repeat is a `Conflict`.
     async fn insert_membership(&self, membership: &Membership) -> StoreResult<()>;
@@ -37,13 +39,15 @@ pub trait AffiliateStore {
         campaign_id: &str,
         affiliate_id: &str,
     ) -> StoreResult<Option<Membership>>;
-    /// Moves a membership from `from` to `to` (compare-and-set); false when it was not `from`.
+    /// Moves a membership from `from` to `to` (compare-and-set), announcing the change when
+    /// `announce`; false when it was not `from`.
     async fn update_membership_status(
         &self,
         membership: &Membership,
         from: &str,
         to: &str,
         now: i64,
+        announce: bool,
     ) -> StoreResult<bool>;
     /// All memberships of one affiliate with earnings (live or test) and clicks.
     async fn affiliate_memberships(

@@ -16,11 +16,13 @@ pub mod conversion;
 pub mod error;
 pub mod idempotency;
 pub mod merchant;
+pub mod outbox;
 pub mod paging;
 pub mod records;
 pub mod report;
 #[doc(hidden)]
 pub mod sql;
+pub mod webhook;
 
 pub use affiliate::AffiliateStore;
 pub use affiliate::CreateAffiliateOutcome;
@@ -35,6 +37,9 @@ pub use merchant::MerchantStore;
 pub use paging::{Page, PageRequest};
 pub use records::*;
 pub use report::ReportStore;
+pub use webhook::{
+    AttemptOutcome, OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookStore,
+};
 
 // Re-exported so the engine crates' macro expansions can name them through this crate.
 #[doc(hidden)]
@@ -53,6 +58,7 @@ pub trait Store:
     + AuditStore
     + IdempotencyStore
     + ReportStore
+    + WebhookStore
     + Send
     + Sync
     + 'static

@@ -37,7 +37,7 @@ async fn seed_fixture(app: &TestApp, merchant_id: &str) {
         joined_at: now,
         updated_at: now,
     };
-    app.store.create_affiliate(&affiliate, &membership).await.expect("affiliate");
+    app.store.create_affiliate(&affiliate, &membership, false).await.expect("affiliate");
 }
 
 async fn seed_page_works_exactly(engine: Engine) {

@@ -45,7 +45,7 @@ async fn world(store: &dyn Store) -> (String, String, String) {
         joined_at: 1,
         updated_at: 1,
     };
-    assert_eq!(store.create_affiliate(&a, &ms).await.unwrap(), CreateAffiliateOutcome::Created);
+    assert_eq!(store.create_affiliate(&a, &ms, true).await.unwrap(), CreateAffiliateOutcome::Created);
     (m, camp, aff)
 }
 
@@ -136,7 +136,7 @@ async fn uniqueness_is_enforced_by_the_database(engine: Engine) {
         updated_at: 2,
     };
     assert_eq!(
-        store.create_affiliate(&dup, &ms).await.unwrap(),
+        store.create_affiliate(&dup, &ms, true).await.unwrap(),
         CreateAffiliateOutcome::EmailTaken { existing_id: aff.clone() }
     );
     assert!(store.get_affiliate(&m, &dup.id).await.unwrap().is_none(), "nothing half-written");
@@ -144,7 +144,7 @@ async fn uniqueness_is_enforced_by_the_database(engine: Engine) {
     let (m2, camp2, _) = world(store).await;
     let other = Affiliate { merchant_id: m2.clone(), ..dup.clone() };
     let ms2 = Membership { campaign_id: camp2, merchant_id: m2, ..ms.clone() };
-    assert_eq!(store.create_affiliate(&other, &ms2).await.unwrap(), CreateAffiliateOutcome::Created);
+    assert_eq!(store.create_affiliate(&other, &ms2, true).await.unwrap(), CreateAffiliateOutcome::Created);
 
     let repeat = Membership {
         campaign_id: camp,

@@ -112,7 +112,7 @@ async fn create_affiliate(
         joined_at: now,
         updated_at: now,
     };
-    match state.store.create_affiliate(&affiliate, &membership).await? {
+    match state.store.create_affiliate(&affiliate, &membership, !caller.is_test()).await? {
         CreateAffiliateOutcome::EmailTaken { existing_id } => Err(ApiError::duplicate(
             "An affiliate with this email already exists",
             json!({ "affiliateId": existing_id }),
@@ -169,7 +169,13 @@ async fn update_affiliate(
         Ok(Transition::Change) => {
             let moved = state
                 .store
-                .update_membership_status(&membership, current.as_str(), target.as_str(), now_ms())
+                .update_membership_status(
+                    &membership,
+                    current.as_str(),
+                    target.as_str(),
+                    now_ms(),
+                    !caller.is_test(),
+                )
                 .await?;
             if !moved {
                 return Err(ApiError::changed_concurrently("membership"));

@@ -7,8 +7,15 @@ pub mod conversions;
 pub mod list;
 pub mod me;
 pub mod stats;
+pub mod webhooks;
 
-use axum::{http::StatusCode, middleware, response::IntoResponse, Router};
+use axum::{
+    extract::{Request, State},
+    http::{Method, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    Router,
+};
 
 use crate::{
     error::ApiError,
@@ -25,11 +32,23 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(affiliates::router())
         .merge(conversions::router())
         .merge(stats::router())
+        .merge(webhooks::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), wake_webhooks))
         .layer(middleware::from_fn_with_state(state.clone(), idempotent_writes))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn_with_state(state, audit_requests))
+}
+
+/// After a successful write, wakes the webhook worker: the write may have queued deliveries.
+async fn wake_webhooks(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let response = next.run(req).await;
+    if write && response.status().is_success() {
+        state.webhook_wake.notify_one();
+    }
+    response
 }
 
 /// 404 in the API envelope.

@@ -55,6 +55,7 @@ macro_rules! __impl_affiliate_store {
                 &self,
                 a: &$crate::Affiliate,
                 m: &$crate::Membership,
+                announce: bool,
             ) -> $crate::StoreResult<$crate::affiliate::CreateAffiliateOutcome> {
                 let mut tx = self.begin_write().await?;
                 let inserted = $crate::sqlx::query(
@@ -81,6 +82,15 @@ macro_rules! __impl_affiliate_store {
                     return Ok($crate::affiliate::CreateAffiliateOutcome::EmailTaken { existing_id });
                 }
                 $crate::__insert_membership!(m).execute(&mut *tx).await?;
+                if announce {
+                    let event = $crate::OutboxEvent {
+                        merchant_id: a.merchant_id.clone(),
+                        event: "affiliate.joined",
+                        data: $crate::outbox::affiliate_data(&a.id, &m.campaign_id, &a.email, a.name.as_deref(), &m.status),
+                        at: m.joined_at,
+                    };
+                    $crate::__emit_events!(tx, std::slice::from_ref(&event));
+                }
                 tx.commit().await?;
                 Ok($crate::affiliate::CreateAffiliateOutcome::Created)
             }
@@ -127,7 +137,9 @@ macro_rules! __impl_affiliate_store {
                 from: &str,
                 to: &str,
                 now: i64,
+                announce: bool,
             ) -> $crate::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
                 let done = $crate::sqlx::query(
                     "UPDATE memberships SET status = $5, updated_at = $6 \
                      WHERE merchant_id = $1 AND campaign_id = $2 AND affiliate_id = $3 \
@@ -139,9 +151,29 @@ macro_rules! __impl_affiliate_store {
                 .bind(from)
                 .bind(to)
                 .bind(now)
-                .execute(self.writer())
+                .execute(&mut *tx)
                 .await?;
-                Ok(done.rows_affected() > 0)
+                if done.rows_affected() == 0 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                if announce {
+                    let affiliate: Option<(String, Option<String>)> =
+                        $crate::sqlx::query_as("SELECT email, name FROM affiliates WHERE id = $1")
+                            .bind(&m.affiliate_id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    let (email, name) = affiliate.unwrap_or_default();
+                    let event = $crate::OutboxEvent {
+                        merchant_id: m.merchant_id.clone(),
+                        event: $crate::__domain::membership_status_event(to),
+                        data: $crate::outbox::affiliate_data(&m.affiliate_id, &m.campaign_id, &email, name.as_deref(), to),
+                        at: now,
+                    };
+                    $crate::__emit_events!(tx, std::slice::from_ref(&event));
+                }
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn affiliate_memberships(

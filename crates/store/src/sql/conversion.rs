@@ -132,6 +132,20 @@ macro_rules! __impl_conversion_store {
                         .execute(&mut *tx)
                         .await?;
                     }
+                    let created: Vec<$crate::OutboxEvent> = plan
+                        .inserts
+                        .iter()
+                        .filter(|p| !p.conversion.is_test && inserted.contains(&p.conversion.id))
+                        .map(|p| $crate::OutboxEvent {
+                            merchant_id: p.conversion.merchant_id.clone(),
+                            event: "conversion.created",
+                            data: $crate::outbox::conversion_data(&p.conversion),
+                            at: p.conversion.created_at,
+                        })
+                        .collect();
+                    if !created.is_empty() {
+                        $crate::__emit_events!(tx, &created);
+                    }
                     tx.commit().await?;
                     let mut outcomes = plan.decided;
                     for p in plan.inserts {
@@ -252,18 +266,33 @@ macro_rules! __impl_conversion_store {
                 to: &str,
                 now: i64,
             ) -> $crate::StoreResult<bool> {
-                let done = $crate::sqlx::query(
+                let mut tx = self.begin_write().await?;
+                let updated: Option<$crate::Conversion> = $crate::sqlx::query_as(
                     "UPDATE conversions SET status = $4, updated_at = $5 \
-                     WHERE merchant_id = $1 AND id = $2 AND status = $3",
+                     WHERE merchant_id = $1 AND id = $2 AND status = $3 RETURNING *",
                 )
                 .bind(merchant_id)
                 .bind(id)
                 .bind(from)
                 .bind(to)
                 .bind(now)
-                .execute(self.writer())
+                .fetch_optional(&mut *tx)
                 .await?;
-                Ok(done.rows_affected() > 0)
+                let Some(c) = updated else {
+                    tx.rollback().await?;
+                    return Ok(false);
+                };
+                if !c.is_test {
+                    let event = $crate::OutboxEvent {
+                        merchant_id: c.merchant_id.clone(),
+                        event: $crate::__domain::conversion_status_event(&c.status),
+                        data: $crate::outbox::conversion_data(&c),
+                        at: now,
+                    };
+                    $crate::__emit_events!(tx, std::slice::from_ref(&event));
+                }
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn count_chain_payments(

@@ -13,11 +13,15 @@ mod campaign;
 mod conversion;
 mod merchant;
 mod misc;
+mod webhook;
 
 /// Implements every storage trait except [`crate::Store`] itself for an engine type.
+/// `$skip_locked` is appended to row-claiming subqueries: `FOR UPDATE SKIP LOCKED` where several
+/// writers run at once (PostgreSQL), empty where writes are serialised anyway (SQLite).
 #[macro_export]
 macro_rules! impl_portable_store {
-    ($engine:ty) => {
+    ($engine:ty, $skip_locked:expr) => {
+        $crate::__impl_webhook_store!($engine, $skip_locked);
         $crate::__impl_merchant_store!($engine);
         $crate::__impl_campaign_store!($engine);
         $crate::__impl_affiliate_store!($engine);
