@@ -133,7 +133,8 @@ pub async fn serve(
     }
     // Every handler (and its AuditSink clone) is gone once serve returns: the writer drains
     // what is queued and stops.
-    writer_tasks.join_all().await;
+    let mut writer_tasks = writer_tasks;
+    while writer_tasks.join_next().await.is_some() {}
     if let Err(err) = audit_task.await {
         tracing::error!(%err, "audit writer failed");
     }

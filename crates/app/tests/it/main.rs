@@ -9,5 +9,7 @@ mod support;
 mod binary;
 mod conversions;
 mod idempotency;
+mod receiver;
 mod seed;
 mod store_contract;
+mod webhooks;

@@ -39,6 +39,18 @@ impl Engine {
         DATABASE.get_or_init(create_run_database).clone().map(Engine::Postgres)
     }
 
+    /// This engine with a database of its own (a new PostgreSQL database; SQLite files are
+    /// per app anyway), for tests whose background work must not meet other tests' data.
+    pub async fn isolated(&self) -> Engine {
+        match self {
+            Engine::Sqlite => Engine::Sqlite,
+            Engine::Postgres(_) => {
+                let server = std::env::var(POSTGRES_ENV).expect("PostgreSQL URL");
+                Engine::Postgres(create_database(&server).await)
+            }
+        }
+    }
+
     /// A database URL for a new test app on this engine, and a directory to keep alive.
     fn database_url(&self) -> (String, Option<tempfile::TempDir>) {
         match self {
@@ -52,6 +64,21 @@ impl Engine {
     }
 }
 
+/// Creates `refline_test_<random>` on the server and returns its URL.
+async fn create_database(server: &str) -> String {
+    let suffix: String = rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(10)
+        .map(char::from)
+        .collect::<String>()
+        .to_lowercase();
+    let name = format!("refline_test_{suffix}");
+    let mut conn = sqlx::PgConnection::connect(server).await.expect("connect to test PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+    let (base, _) = server.rsplit_once('/').expect("postgres URL with a database path");
+    format!("{base}/{name}")
+}
+
 fn create_run_database() -> Option<String> {
     let Ok(server) = std::env::var(POSTGRES_ENV) else {
         // Written straight to stderr so the test harness does not capture it.
@@ -61,31 +88,15 @@ fn create_run_database() -> Option<String> {
         );
         return None;
     };
-    let suffix: String = rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(10)
-        .map(char::from)
-        .collect::<String>()
-        .to_lowercase();
-    let name = format!("refline_test_{suffix}");
-    let admin = server.clone();
-    let create = name.clone();
     // Own runtime on its own thread: this runs once, inside whichever test's runtime came first.
-    std::thread::spawn(move || {
+    let url = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        rt.block_on(async move {
-            let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to test PostgreSQL");
-            sqlx::query(&format!("CREATE DATABASE {create}"))
-                .execute(&mut conn)
-                .await
-                .expect("create test database");
-        });
+        rt.block_on(create_database(&server))
     })
     .join()
     .expect("database creation thread");
-    let (base, _) = server.rsplit_once('/').expect("postgres URL with a database path");
-    let url = format!("{base}/{name}");
-    let _ = writeln!(std::io::stderr(), "PostgreSQL tests use database {name}");
+    let _ =
+        writeln!(std::io::stderr(), "PostgreSQL tests use database {}", url.rsplit('/').next().unwrap_or(""));
     Some(url)
 }
 

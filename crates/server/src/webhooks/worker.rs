@@ -57,7 +57,9 @@ pub async fn run(
                 deliver(store.as_ref(), &dispatcher, &settings, clock.as_ref(), delivery, endpoint).await
             });
         }
-        sends.join_all().await;
+        // Wait for every send of this round (a task cancelled by a runtime shutdown is fine:
+        // its lease expires and the delivery is sent again).
+        while sends.join_next().await.is_some() {}
     }
 }
 
