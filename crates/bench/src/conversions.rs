@@ -9,7 +9,6 @@ use refline::storage::{open_store, EngineOptions};
 use refline_server::config::ServerConfig;
 use refline_store::{ConversionFilter, ConversionSort, PageRequest, Store};
 use serde_json::json;
-use sqlx::Connection;
 use tokio::net::TcpListener;
 
 use crate::load::{post_load, BodyFn};
@@ -28,29 +27,9 @@ pub struct Options {
 
 /// Runs the benchmark and prints a report.
 pub async fn run(server_rt: tokio::runtime::Handle, options: Options) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let (url, cleanup) = match &options.postgres {
-        None => (format!("sqlite://{}", dir.path().join("bench.db").display()), None),
-        Some(server) => {
-            let name = format!(
-                "refline_bench_{}",
-                rand::thread_rng()
-                    .sample_iter(&Alphanumeric)
-                    .take(8)
-                    .map(char::from)
-                    .collect::<String>()
-                    .to_lowercase()
-            );
-            let mut conn = sqlx::PgConnection::connect(server).await.context("connecting to PostgreSQL")?;
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
-            let (base, _) = server.rsplit_once('/').context("PostgreSQL URL needs a database path")?;
-            (format!("{base}/{name}"), Some((conn, name)))
-        }
-    };
-    let result = measure(server_rt, &url, &options).await;
-    if let Some((mut conn, name)) = cleanup {
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await?;
-    }
+    let db = crate::database::BenchDatabase::create(options.postgres.as_deref()).await?;
+    let result = measure(server_rt, &db.url, &options).await;
+    db.drop().await?;
     result
 }
 

@@ -5,7 +5,9 @@
 //! hyper client with keep-alive connections. Both share the machine, as `wrk` on loopback would.
 
 mod conversions;
+mod database;
 mod load;
+mod webhooks;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -46,6 +48,28 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         rate: u64,
     },
+    /// Outbound webhook deliveries to a local receiver: throughput and event-to-delivery latency.
+    Webhooks {
+        /// Storage engine.
+        #[arg(long, value_enum, default_value = "sqlite")]
+        engine: EngineArg,
+        /// PostgreSQL server URL; a fresh database is created on it and dropped afterwards.
+        #[arg(
+            long,
+            env = "REFLINE_BENCH_POSTGRES_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+        )]
+        postgres_url: String,
+        /// Events in the throughput run (all queued at once).
+        #[arg(long, default_value_t = 20_000)]
+        events: usize,
+        /// Events per second in the latency run.
+        #[arg(long, default_value_t = 1_000)]
+        rate: u64,
+        /// Seconds of the latency run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -58,6 +82,11 @@ fn main() -> anyhow::Result<()> {
             let postgres = matches!(engine, EngineArg::Postgres).then_some(postgres_url);
             let options = conversions::Options { postgres, connections, seconds, rate };
             client_rt.block_on(conversions::run(server_rt.handle().clone(), options))
+        }
+        Command::Webhooks { engine, postgres_url, events, rate, seconds } => {
+            let postgres = matches!(engine, EngineArg::Postgres).then_some(postgres_url);
+            let options = webhooks::Options { postgres, events, rate, seconds };
+            client_rt.block_on(webhooks::run(server_rt.handle().clone(), options))
         }
     }
 }

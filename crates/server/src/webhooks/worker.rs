@@ -11,7 +11,7 @@ use std::sync::Arc;
 use rand::Rng;
 use refline_domain::{next_retry_at, DISABLE_AFTER_FAILURES};
 use refline_store::{AttemptOutcome, Store, WebhookDelivery, WebhookEndpoint};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -22,7 +22,10 @@ use crate::{
     },
 };
 
-/// Runs until `stop` is cancelled, finishing the deliveries it holds.
+/// Runs until `stop` is cancelled, then waits for the deliveries it holds.
+///
+/// Up to `concurrency` sends run at once and each finishes on its own, so one slow receiver
+/// holds one slot for at most the timeout instead of stalling everyone else's deliveries.
 pub async fn run(
     store: Arc<dyn Store>,
     dispatcher: Dispatcher,
@@ -31,36 +34,44 @@ pub async fn run(
     wake: Arc<Notify>,
     stop: CancellationToken,
 ) {
-    let limit = i64::try_from(settings.concurrency).unwrap_or(32);
+    let slots = Arc::new(Semaphore::new(settings.concurrency.max(1)));
+    let mut sends = tokio::task::JoinSet::new();
     while !stop.is_cancelled() {
-        let now = clock.now();
-        let claimed = match store.claim_due_deliveries(now, settings.lease_ms, limit).await {
-            Ok(claimed) => claimed,
-            Err(err) => {
-                tracing::warn!(%err, "claiming webhook deliveries failed");
-                Vec::new()
+        while sends.try_join_next().is_some() {}
+        let free = slots.available_permits();
+        let claimed = if free == 0 {
+            Vec::new()
+        } else {
+            let limit = i64::try_from(free).unwrap_or(1);
+            match store.claim_due_deliveries(clock.now(), settings.lease_ms, limit).await {
+                Ok(claimed) => claimed,
+                Err(err) => {
+                    tracing::warn!(%err, "claiming webhook deliveries failed");
+                    Vec::new()
+                }
             }
         };
         if claimed.is_empty() {
             tokio::select! {
                 () = wake.notified() => {}
                 () = tokio::time::sleep(settings.poll_interval) => {}
+                _ = slots.clone().acquire_owned(), if free == 0 => {}
                 () = stop.cancelled() => {}
             }
             continue;
         }
-        let mut sends = tokio::task::JoinSet::new();
         for (delivery, endpoint) in claimed {
+            let Ok(permit) = slots.clone().acquire_owned().await else { break };
             let (store, dispatcher, settings, clock) =
                 (store.clone(), dispatcher.clone(), settings.clone(), clock.clone());
             sends.spawn(async move {
-                deliver(store.as_ref(), &dispatcher, &settings, clock.as_ref(), delivery, endpoint).await
+                deliver(store.as_ref(), &dispatcher, &settings, clock.as_ref(), delivery, endpoint).await;
+                drop(permit);
             });
         }
-        // Wait for every send of this round (a task cancelled by a runtime shutdown is fine:
-        // its lease expires and the delivery is sent again).
-        while sends.join_next().await.is_some() {}
     }
+    // A task cancelled by a runtime shutdown is fine: its lease expires and it is sent again.
+    while sends.join_next().await.is_some() {}
 }
 
 /// One attempt of one delivery, recorded.
