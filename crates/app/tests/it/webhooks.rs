@@ -400,20 +400,20 @@ async fn committed_events_survive_a_restart(engine: Engine) {
     wait_deliveries(&second, &m, &hook, |l| l[0]["status"] == "delivered").await;
 }
 
-/// Two servers on one database deliver every event exactly once.
-async fn two_nodes_deliver_each_event_once(engine: Engine) {
+/// Two `refline serve` processes on one database deliver every event exactly once.
+async fn two_processes_deliver_each_event_once(engine: Engine) {
     let receiver = Receiver::start().await;
     let dir = tempfile::tempdir().unwrap();
     let url = match engine.isolated().await {
         Engine::Sqlite => format!("sqlite://{}", dir.path().join("nodes.db").display()),
         Engine::Postgres(url) => url,
     };
-    let configure = |c: &mut refline_server::config::ServerConfig| {
+    // Set up through a server without a worker, then queue 1,000 events in the outbox.
+    let a = TestApp::start_on(url.clone(), None, |c| {
         c.webhooks.allow_private_targets = true;
-        c.webhooks.poll_interval = Duration::from_millis(10);
         c.webhooks.worker_enabled = false;
-    };
-    let a = TestApp::start_on(url.clone(), None, configure).await;
+    })
+    .await;
     let (m, _, _, _) = setup(&a, &receiver.url, json!(["conversion.updated"])).await;
     let events: Vec<refline_store::OutboxEvent> = (0..1000)
         .map(|i| refline_store::OutboxEvent {
@@ -425,16 +425,27 @@ async fn two_nodes_deliver_each_event_once(engine: Engine) {
         .collect();
     a.store.emit_events(&events).await.unwrap();
     a.stop().await;
-    let node = |url: String| {
-        TestApp::start_on(url, None, |c| {
-            c.webhooks.allow_private_targets = true;
-            c.webhooks.poll_interval = Duration::from_millis(10);
-        })
+    let spawn = || {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        std::process::Command::new(env!("CARGO_BIN_EXE_refline"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--allow-private-webhook-targets"])
+            .env("REFLINE_DATABASE_URL", &url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
     };
-    let (one, two) = (node(url.clone()).await, node(url).await);
+    let (mut one, mut two) = (spawn(), spawn());
     let got = receiver.wait_for(1000).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Let any duplicate that was going to happen arrive before counting.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let got = if receiver.received().len() > got.len() { receiver.received() } else { got };
+    for child in [&mut one, &mut two] {
+        std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    }
+    for child in [&mut one, &mut two] {
+        assert!(child.wait().unwrap().success(), "graceful exit");
+    }
     let mut ids: Vec<String> = got.iter().map(|r| r.header("webhook-id").to_string()).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -442,8 +453,6 @@ async fn two_nodes_deliver_each_event_once(engine: Engine) {
     let mut numbers: Vec<i64> = got.iter().map(|r| r.json()["data"]["n"].as_i64().unwrap()).collect();
     numbers.sort_unstable();
     assert_eq!(numbers, (0..1000).collect::<Vec<_>>());
-    one.stop().await;
-    two.stop().await;
 }
 
 engine_tests!(
@@ -454,5 +463,5 @@ engine_tests!(
     test_keys_dispatch_nothing,
     endpoints_are_managed_and_secrets_rotate,
     committed_events_survive_a_restart,
-    two_nodes_deliver_each_event_once,
+    two_processes_deliver_each_event_once,
 );
