@@ -49,6 +49,10 @@ pub trait AffiliateStore {
         now: i64,
         announce: bool,
     ) -> StoreResult<bool>;
+    /// Removes an affiliate from a campaign (its conversions stay), announcing
+    /// `affiliate.removed` when `announce`; false when it was not on the campaign.
+    async fn remove_membership(&self, membership: &Membership, now: i64, announce: bool)
+        -> StoreResult<bool>;
     /// All memberships of one affiliate with earnings (live or test) and clicks.
     async fn affiliate_memberships(
         &self,

@@ -164,6 +164,24 @@ async fn events_are_delivered_signed_both_ways(engine: Engine) {
     app.patch(&m.key, &format!("/api/v1/conversions/{conv_id}"), json!({ "status": "rejected" })).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(receiver.received().len(), 3, "conversion.rejected was not subscribed");
+
+    // Removing an affiliate from a campaign announces affiliate.removed.
+    let path = format!("/api/v1/webhooks/{}", hook["id"].as_str().unwrap());
+    app.patch(&m.key, &path, json!({ "events": ["affiliate.removed", "affiliate.rejected"] })).await;
+    let removed = app
+        .send(Method::DELETE, Some(&m.key), &format!("/api/v1/affiliates/{aff}/campaigns/{camp}"), None)
+        .await;
+    assert_eq!(removed.status, StatusCode::OK, "{}", removed.text);
+    let got = receiver.wait_for(4).await;
+    assert_eq!(got[3].json()["event"], "affiliate.removed");
+    assert_eq!(got[3].json()["data"]["affiliateId"], aff.as_str());
+    assert_eq!(got[3].json()["data"]["status"], "removed");
+    let again = app
+        .send(Method::DELETE, Some(&m.key), &format!("/api/v1/affiliates/{aff}/campaigns/{camp}"), None)
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    let refused = app.convert(&m.key, &camp, &aff, json!(10), json!({})).await;
+    assert_eq!(refused.code(), "affiliate_not_approved", "no longer on the campaign");
 }
 
 async fn failures_retry_on_schedule_then_disable_and_catch_up(engine: Engine) {

@@ -5,7 +5,7 @@ use axum::{
     body::Bytes,
     extract::{Path, State},
     http::StatusCode,
-    routing::get,
+    routing::{delete, get},
     Json, Router,
 };
 use refline_domain::{
@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/affiliates", get(list_affiliates).post(create_affiliate))
         .route("/affiliates/{id}", get(get_affiliate).patch(update_affiliate))
+        .route("/affiliates/{id}/campaigns/{campaign_id}", delete(remove_from_campaign))
 }
 
 const SORTS: &[(&str, AffiliateSort)] = &[
@@ -184,6 +185,24 @@ async fn update_affiliate(
     }
     let data = detail(&state, &caller, &id).await?;
     Ok(Json(json!({ "data": data })))
+}
+
+/// Removes the affiliate from one campaign (beyond LinkJolt's REST API, which only has this in
+/// the dashboard). Its conversions stay; new ones are refused until it joins again.
+async fn remove_from_campaign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, campaign_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let membership = state
+        .store
+        .get_membership(&caller.merchant_id, &campaign_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Affiliate membership on this campaign"))?;
+    if !state.store.remove_membership(&membership, now_ms(), !caller.is_test()).await? {
+        return Err(ApiError::not_found("Affiliate membership on this campaign"));
+    }
+    Ok(Json(json!({ "data": { "id": id, "campaignId": campaign_id, "removed": true } })))
 }
 
 /// The full affiliate object: identity, memberships, earnings and link.

@@ -176,6 +176,44 @@ macro_rules! __impl_affiliate_store {
                 Ok(true)
             }
 
+            async fn remove_membership(
+                &self,
+                m: &$crate::Membership,
+                now: i64,
+                announce: bool,
+            ) -> $crate::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let done = $crate::sqlx::query(
+                    "DELETE FROM memberships WHERE merchant_id = $1 AND campaign_id = $2 AND affiliate_id = $3",
+                )
+                .bind(&m.merchant_id)
+                .bind(&m.campaign_id)
+                .bind(&m.affiliate_id)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                if announce {
+                    let affiliate: Option<(String, Option<String>)> =
+                        $crate::sqlx::query_as("SELECT email, name FROM affiliates WHERE id = $1")
+                            .bind(&m.affiliate_id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    let (email, name) = affiliate.unwrap_or_default();
+                    let event = $crate::OutboxEvent {
+                        merchant_id: m.merchant_id.clone(),
+                        event: "affiliate.removed",
+                        data: $crate::outbox::affiliate_data(&m.affiliate_id, &m.campaign_id, &email, name.as_deref(), "removed"),
+                        at: now,
+                    };
+                    $crate::__emit_events!(tx, std::slice::from_ref(&event));
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
             async fn affiliate_memberships(
                 &self,
                 merchant_id: &str,
