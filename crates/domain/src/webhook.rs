@@ -78,9 +78,12 @@ pub enum TargetError {
     /// The host names a private or special-purpose network.
     #[error("points to a private, loopback or link-local address")]
     PrivateAddress,
-    /// The host name is reserved for local networks (`localhost`, `.local`, `.internal`).
+    /// The host name is reserved for local networks (see [`is_local_host_name`]).
     #[error("uses a host name reserved for local networks")]
     LocalName,
+    /// The host name does not resolve.
+    #[error("has a host name that does not resolve")]
+    Unresolvable,
 }
 
 /// True when `ip` is loopback, private (RFC 1918 / ULA), link-local (incl. cloud metadata),
@@ -120,6 +123,11 @@ fn is_forbidden_v6(ip: Ipv6Addr) -> bool {
         || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
         || (first == 0x2001 && ip.segments()[1] == 0x0db8) // documentation
         || (first == 0x0064 && ip.segments()[1] == 0xff9b) // NAT64 may reach private IPv4
+        || first == 0x2002 // 6to4 embeds an IPv4 address
+        || (first == 0x2001 && ip.segments()[1] == 0) // Teredo
+        || (first & 0xffc0) == 0xfec0 // deprecated site-local
+        || (first == 0x0100 && ip.segments()[1..4] == [0, 0, 0]) // discard-only 100::/64
+        || (ip.segments()[..6] == [0, 0, 0, 0, 0, 0]) // IPv4-compatible ::a.b.c.d (deprecated)
 }
 
 /// True for host names that only make sense on a local network.

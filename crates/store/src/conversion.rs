@@ -104,7 +104,8 @@ pub trait ConversionStore {
         filter: &ConversionFilter,
         page: PageRequest<ConversionSort>,
     ) -> StoreResult<Page<Conversion>>;
-    /// Moves a conversion from `from` to `to` (compare-and-set); false when it was not `from`.
+    /// Moves a conversion from `from` to `to` (compare-and-set), announcing it to webhooks when
+    /// `announce` and the conversion is live; false when it was not `from`.
     async fn update_conversion_status(
         &self,
         merchant_id: &str,
@@ -112,6 +113,7 @@ pub trait ConversionStore {
         from: &str,
         to: &str,
         now: i64,
+        announce: bool,
     ) -> StoreResult<bool>;
     /// A campaign of the merchant with the named affiliate, its membership on it, the named
     /// click (for fraud checks) and the conversion already holding the order id, in one read.

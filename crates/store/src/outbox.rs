@@ -84,13 +84,14 @@ pub fn conversion_data(c: &Conversion) -> Value {
     })
 }
 
-/// The `data` of affiliate events.
+/// The `data` of affiliate events; `updatedAt` (and `updatedAtMs`) order events of one membership.
 pub fn affiliate_data(
     affiliate_id: &str,
     campaign_id: &str,
     email: &str,
     name: Option<&str>,
     status: &str,
+    at: i64,
 ) -> Value {
     json!({
         "affiliateId": affiliate_id,
@@ -98,5 +99,7 @@ pub fn affiliate_data(
         "email": email,
         "name": name,
         "status": status,
+        "updatedAt": format_timestamp(at),
+        "updatedAtMs": at,
     })
 }

@@ -175,7 +175,8 @@ pub trait WebhookStore {
     ) -> StoreResult<Page<WebhookDelivery>>;
     /// All attempts of deliveries, oldest first.
     async fn delivery_attempts(&self, delivery_ids: &[String]) -> StoreResult<Vec<WebhookAttempt>>;
-    /// Makes a delivery due now again (manual replay); false when it does not exist.
+    /// Makes a delivery due now again (manual replay); false when it does not exist or a worker
+    /// holds it right now (so a replay never runs beside a send in progress).
     async fn replay_delivery(
         &self,
         merchant_id: &str,

@@ -371,7 +371,7 @@ async fn status_changes_follow_the_lifecycle(engine: Engine) {
 
     // Refunded is terminal.
     let b = id_of(&app.convert(&m.key, &camp, &aff, json!(10), json!({})).await);
-    assert!(app.store.update_conversion_status(&m.id, &b, "pending", "refunded", 0).await.unwrap());
+    assert!(app.store.update_conversion_status(&m.id, &b, "pending", "refunded", 0, true).await.unwrap());
     let r = app.patch(&m.key, &format!("/api/v1/conversions/{b}"), json!({ "status": "approved" })).await;
     assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "invalid_transition"));
 

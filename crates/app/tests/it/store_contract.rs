@@ -201,10 +201,13 @@ async fn recording_checks_orders_caps_and_volume(engine: Engine) {
     assert_eq!(store.tracked_sales(&m, 202611).await.unwrap(), 1100);
 
     // Compare-and-set status changes.
-    assert!(store.update_conversion_status(&m, &first.id, "pending", "approved", 20).await.unwrap());
-    assert!(!store.update_conversion_status(&m, &first.id, "pending", "rejected", 21).await.unwrap());
+    assert!(store.update_conversion_status(&m, &first.id, "pending", "approved", 20, true).await.unwrap());
+    assert!(!store.update_conversion_status(&m, &first.id, "pending", "rejected", 21, true).await.unwrap());
     assert!(
-        !store.update_conversion_status("mer_other", &first.id, "approved", "rejected", 21).await.unwrap(),
+        !store
+            .update_conversion_status("mer_other", &first.id, "approved", "rejected", 21, true)
+            .await
+            .unwrap(),
         "tenant-scoped"
     );
 

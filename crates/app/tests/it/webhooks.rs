@@ -230,6 +230,13 @@ async fn failures_retry_on_schedule_then_disable_and_catch_up(engine: Engine) {
     let held = deliveries(&app, &m, &hook).await;
     assert_eq!(held.iter().filter(|d| d["status"] == "held").count(), 2);
 
+    // No replay while disabled.
+    let first_failed =
+        deliveries(&app, &m, &hook).await.into_iter().find(|d| d["status"] == "failed").unwrap();
+    let replay_path = format!("{hook_path}/deliveries/{}/retry", first_failed["id"].as_str().unwrap());
+    let refused = app.post(&m.key, &replay_path, json!({})).await;
+    assert_eq!((refused.status, refused.code()), (StatusCode::CONFLICT, "webhook_disabled"));
+
     // Re-activated, it gets what it missed.
     receiver.behave(Behaviour::Status(204));
     let r = app.patch(&m.key, &hook_path, json!({ "status": "active" })).await;
@@ -306,6 +313,8 @@ async fn ssrf_targets_are_refused(engine: Engine) {
         assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "validation_error"), "{url}: {}", r.text);
         assert_eq!(r.body["error"]["details"][0]["path"], json!(["url"]), "{url}");
     }
+    let nowhere = create("https://nowhere.example.com/x").await;
+    assert!(nowhere.text.contains("does not resolve"), "{}", nowhere.text);
     let ok = create("https://hooks.example.com/linkjolt").await;
     assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.text);
     // DNS rebinding: the name turns private after it was saved; test dispatch checks again.

@@ -266,7 +266,14 @@ async fn update_conversion(
     let now = now_ms();
     let moved = state
         .store
-        .update_conversion_status(&caller.merchant_id, &id, current.as_str(), target.as_str(), now)
+        .update_conversion_status(
+            &caller.merchant_id,
+            &id,
+            current.as_str(),
+            target.as_str(),
+            now,
+            !caller.is_test(),
+        )
         .await?;
     if !moved {
         return Err(ApiError::changed_concurrently("conversion"));

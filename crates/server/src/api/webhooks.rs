@@ -237,10 +237,24 @@ async fn retry_delivery(
     caller: Caller,
     Path((id, delivery_id)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    load(&state, &caller, &id).await?;
+    let endpoint = load(&state, &caller, &id).await?;
+    if endpoint.status != "active" {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "webhook_disabled",
+            "The endpoint is disabled; re-activate it (PATCH status: active) to replay deliveries",
+        ));
+    }
     let now = state.config.clock.now();
     if !state.store.replay_delivery(&caller.merchant_id, &id, &delivery_id, now).await? {
-        return Err(ApiError::not_found("Delivery"));
+        return match state.store.get_delivery(&caller.merchant_id, &delivery_id).await? {
+            Some(d) if d.endpoint_id == id => Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "delivery_in_progress",
+                "This delivery is being sent right now; retry after it finishes",
+            )),
+            _ => Err(ApiError::not_found("Delivery")),
+        };
     }
     state.webhook_wake.notify_one();
     let delivery = state

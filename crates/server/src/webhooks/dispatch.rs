@@ -92,11 +92,18 @@ impl Dispatcher {
             .header("webhook-signature", standard_signature(&secrets, id, t, body.as_bytes()))
             .body(body.to_string());
         match request.send().await {
-            Ok(response) => {
+            Ok(mut response) => {
                 record.status_code = Some(i64::from(response.status().as_u16()));
-                let bytes = response.bytes().await.unwrap_or_default();
-                let kept = &bytes[..bytes.len().min(RESPONSE_KEPT)];
-                record.response_body = Some(String::from_utf8_lossy(kept).into_owned());
+                // Read only what is kept: a receiver cannot make us buffer a huge answer.
+                let mut kept = Vec::new();
+                while kept.len() < RESPONSE_KEPT {
+                    match response.chunk().await {
+                        Ok(Some(chunk)) => kept.extend_from_slice(&chunk),
+                        _ => break,
+                    }
+                }
+                kept.truncate(RESPONSE_KEPT);
+                record.response_body = Some(String::from_utf8_lossy(&kept).into_owned());
             }
             Err(err) => {
                 record.error = Some(if err.is_timeout() {

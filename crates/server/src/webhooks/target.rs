@@ -70,10 +70,13 @@ pub async fn check_target(raw: &str, policy: &TargetPolicy) -> Result<Url, Targe
             if is_local_host_name(name) {
                 return Err(TargetError::LocalName);
             }
-            let addrs =
-                policy.resolver.resolve(name.to_string(), port).await.map_err(|_| TargetError::Malformed)?;
+            let addrs = policy
+                .resolver
+                .resolve(name.to_string(), port)
+                .await
+                .map_err(|_| TargetError::Unresolvable)?;
             if addrs.is_empty() {
-                return Err(TargetError::Malformed);
+                return Err(TargetError::Unresolvable);
             }
             for addr in addrs {
                 forbid(addr.ip())?;

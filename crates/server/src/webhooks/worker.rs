@@ -35,6 +35,9 @@ pub async fn run(
     stop: CancellationToken,
 ) {
     let slots = Arc::new(Semaphore::new(settings.concurrency.max(1)));
+    // A lease must outlast any send, or a second worker could start the same delivery.
+    let timeout_ms = i64::try_from(settings.timeout.as_millis()).unwrap_or(i64::MAX / 4);
+    let lease_ms = settings.lease_ms.max(timeout_ms.saturating_mul(3));
     let mut sends = tokio::task::JoinSet::new();
     while !stop.is_cancelled() {
         while sends.try_join_next().is_some() {}
@@ -43,7 +46,7 @@ pub async fn run(
             Vec::new()
         } else {
             let limit = i64::try_from(free).unwrap_or(1);
-            match store.claim_due_deliveries(clock.now(), settings.lease_ms, limit).await {
+            match store.claim_due_deliveries(clock.now(), lease_ms, limit).await {
                 Ok(claimed) => claimed,
                 Err(err) => {
                     tracing::warn!(%err, "claiming webhook deliveries failed");

@@ -86,7 +86,7 @@ macro_rules! __impl_affiliate_store {
                     let event = $crate::OutboxEvent {
                         merchant_id: a.merchant_id.clone(),
                         event: "affiliate.joined",
-                        data: $crate::outbox::affiliate_data(&a.id, &m.campaign_id, &a.email, a.name.as_deref(), &m.status),
+                        data: $crate::outbox::affiliate_data(&a.id, &m.campaign_id, &a.email, a.name.as_deref(), &m.status, m.joined_at),
                         at: m.joined_at,
                     };
                     $crate::__emit_events!(tx, std::slice::from_ref(&event));
@@ -167,7 +167,7 @@ macro_rules! __impl_affiliate_store {
                     let event = $crate::OutboxEvent {
                         merchant_id: m.merchant_id.clone(),
                         event: $crate::__domain::membership_status_event(to),
-                        data: $crate::outbox::affiliate_data(&m.affiliate_id, &m.campaign_id, &email, name.as_deref(), to),
+                        data: $crate::outbox::affiliate_data(&m.affiliate_id, &m.campaign_id, &email, name.as_deref(), to, now),
                         at: now,
                     };
                     $crate::__emit_events!(tx, std::slice::from_ref(&event));
@@ -205,7 +205,7 @@ macro_rules! __impl_affiliate_store {
                     let event = $crate::OutboxEvent {
                         merchant_id: m.merchant_id.clone(),
                         event: "affiliate.removed",
-                        data: $crate::outbox::affiliate_data(&m.affiliate_id, &m.campaign_id, &email, name.as_deref(), "removed"),
+                        data: $crate::outbox::affiliate_data(&m.affiliate_id, &m.campaign_id, &email, name.as_deref(), "removed", now),
                         at: now,
                     };
                     $crate::__emit_events!(tx, std::slice::from_ref(&event));

@@ -265,6 +265,7 @@ macro_rules! __impl_conversion_store {
                 from: &str,
                 to: &str,
                 now: i64,
+                announce: bool,
             ) -> $crate::StoreResult<bool> {
                 let mut tx = self.begin_write().await?;
                 let updated: Option<$crate::Conversion> = $crate::sqlx::query_as(
@@ -282,7 +283,7 @@ macro_rules! __impl_conversion_store {
                     tx.rollback().await?;
                     return Ok(false);
                 };
-                if !c.is_test {
+                if announce && !c.is_test {
                     let event = $crate::OutboxEvent {
                         merchant_id: c.merchant_id.clone(),
                         event: $crate::__domain::conversion_status_event(&c.status),

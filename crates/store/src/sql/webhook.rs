@@ -371,8 +371,9 @@ macro_rules! __impl_webhook_store {
                 now: i64,
             ) -> $crate::StoreResult<bool> {
                 let done = $crate::sqlx::query(
-                    "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $4, locked_until = NULL \
-                     WHERE merchant_id = $1 AND endpoint_id = $2 AND id = $3",
+                    "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $4 \
+                     WHERE merchant_id = $1 AND endpoint_id = $2 AND id = $3 \
+                     AND (locked_until IS NULL OR locked_until < $4)",
                 )
                 .bind(merchant_id)
                 .bind(endpoint_id)
