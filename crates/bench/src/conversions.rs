@@ -2,13 +2,11 @@
 
 use std::{sync::Arc, time::Duration};
 
-use anyhow::Context;
 use hyper::StatusCode;
 use rand::{distributions::Alphanumeric, Rng};
 use refline::storage::{open_store, EngineOptions};
 use refline_server::config::ServerConfig;
 use refline_store::{ConversionFilter, ConversionSort, PageRequest, Store};
-use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::load::{post_load, BodyFn};
@@ -60,18 +58,8 @@ async fn measure(server_rt: tokio::runtime::Handle, url: &str, options: &Options
     });
 
     let merchant = refline::admin::create_merchant(store.as_ref(), "Bench", "scale", "usd").await?;
-    let client = Client::new(&base, &merchant.api_key);
-    let campaign = client
-        .post(
-            "/api/v1/campaigns",
-            json!({ "name": "Bench", "commissionType": "percentage", "commissionValue": 20 }),
-        )
-        .await?;
-    let campaign_id = campaign["data"]["id"].as_str().context("campaign id")?.to_string();
-    let affiliate = client
-        .post("/api/v1/affiliates", json!({ "email": "bench@affiliates.test", "campaignId": campaign_id }))
-        .await?;
-    let affiliate_id = affiliate["data"]["id"].as_str().context("affiliate id")?.to_string();
+    let (campaign_id, affiliate_id) =
+        crate::api::Api::new(&base, &merchant.api_key).campaign_with_affiliate(20).await?;
 
     let run_id: String = rand::thread_rng().sample_iter(&Alphanumeric).take(6).map(char::from).collect();
     let bodies = |phase: &'static str| -> BodyFn {
@@ -133,33 +121,4 @@ async fn measure(server_rt: tokio::runtime::Handle, url: &str, options: &Options
     );
     println!("persisted         every acknowledged conversion is in the database");
     Ok(())
-}
-
-/// Minimal JSON client for the set-up calls.
-struct Client {
-    base: String,
-    key: String,
-    inner: hyper_util::client::legacy::Client<
-        hyper_util::client::legacy::connect::HttpConnector,
-        http_body_util::Full<hyper::body::Bytes>,
-    >,
-}
-
-impl Client {
-    fn new(base: &str, key: &str) -> Self {
-        let inner = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build(hyper_util::client::legacy::connect::HttpConnector::new());
-        Client { base: base.to_string(), key: key.to_string(), inner }
-    }
-
-    async fn post(&self, path: &str, body: serde_json::Value) -> anyhow::Result<serde_json::Value> {
-        use http_body_util::BodyExt;
-        let request = hyper::Request::post(format!("{}{path}", self.base))
-            .header("authorization", format!("Bearer {}", self.key))
-            .header("content-type", "application/json")
-            .body(http_body_util::Full::new(hyper::body::Bytes::from(body.to_string())))?;
-        let response = self.inner.request(request).await?;
-        let bytes = response.into_body().collect().await?.to_bytes();
-        Ok(serde_json::from_slice(&bytes)?)
-    }
 }

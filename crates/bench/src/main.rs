@@ -4,6 +4,7 @@
 //! The server runs in this process on its own runtime threads; the load generator is a plain
 //! hyper client with keep-alive connections. Both share the machine, as `wrk` on loopback would.
 
+mod api;
 mod conversions;
 mod database;
 mod load;

@@ -121,18 +121,8 @@ async fn measure(server_rt: tokio::runtime::Handle, url: &str, options: &Options
     // Latency at a steady rate, from the API write that causes the event to its arrival.
     arrivals.lock().map_err(|_| anyhow::anyhow!("lock"))?.clear();
     let base = format!("http://{addr}");
-    let api = reqwest_free::Api::new(&base, &merchant.api_key);
-    let campaign = api
-        .post(
-            "/api/v1/campaigns",
-            json!({ "name": "Bench", "commissionType": "percentage", "commissionValue": 10 }),
-        )
-        .await?;
-    let campaign_id = campaign["data"]["id"].as_str().context("campaign")?.to_string();
-    let affiliate = api
-        .post("/api/v1/affiliates", json!({ "email": "b@partner.test", "campaignId": campaign_id }))
-        .await?;
-    let affiliate_id = affiliate["data"]["id"].as_str().context("affiliate")?.to_string();
+    let api = crate::api::Api::new(&base, &merchant.api_key);
+    let (campaign_id, affiliate_id) = api.campaign_with_affiliate(10).await?;
     let interval = Duration::from_secs_f64(1.0 / options.rate.max(1) as f64);
     let total = usize::try_from(options.rate.saturating_mul(options.seconds)).unwrap_or(usize::MAX);
     let mut posts = tokio::task::JoinSet::new();
@@ -185,41 +175,5 @@ async fn wait_for(arrivals: &Arrivals, n: usize, limit: Duration) -> anyhow::Res
                 .context("deliveries stalled");
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-/// A minimal JSON client for the API (hyper, no extra dependency).
-mod reqwest_free {
-    use http_body_util::{BodyExt, Full};
-    use hyper::body::Bytes;
-    use hyper_util::{
-        client::legacy::{connect::HttpConnector, Client},
-        rt::TokioExecutor,
-    };
-
-    /// Posts JSON with a key.
-    #[derive(Clone)]
-    pub struct Api {
-        base: String,
-        key: String,
-        client: Client<HttpConnector, Full<Bytes>>,
-    }
-
-    impl Api {
-        pub fn new(base: &str, key: &str) -> Api {
-            let client = Client::builder(TokioExecutor::new()).build(HttpConnector::new());
-            Api { base: base.to_string(), key: key.to_string(), client }
-        }
-
-        pub async fn post(&self, path: &str, body: serde_json::Value) -> anyhow::Result<serde_json::Value> {
-            let request = hyper::Request::post(format!("{}{path}", self.base))
-                .header("authorization", format!("Bearer {}", self.key))
-                .header("content-type", "application/json")
-                .body(Full::new(Bytes::from(body.to_string())))?;
-            let response = self.client.request(request).await?;
-            anyhow::ensure!(response.status().is_success(), "{path}: {}", response.status());
-            let bytes = response.into_body().collect().await?.to_bytes();
-            Ok(serde_json::from_slice(&bytes)?)
-        }
     }
 }

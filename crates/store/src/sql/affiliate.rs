@@ -27,6 +27,34 @@ macro_rules! __membership_filter {
     };
 }
 
+/// Writes an affiliate event about membership `$m` (now `$status`) into the outbox of `$tx`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __announce_membership {
+    ($tx:expr, $m:expr, $event:expr, $status:expr, $now:expr) => {{
+        let affiliate: Option<(String, Option<String>)> =
+            $crate::sqlx::query_as("SELECT email, name FROM affiliates WHERE id = $1")
+                .bind(&$m.affiliate_id)
+                .fetch_optional(&mut *$tx)
+                .await?;
+        let (email, name) = affiliate.unwrap_or_default();
+        let event = $crate::OutboxEvent {
+            merchant_id: $m.merchant_id.clone(),
+            event: $event,
+            data: $crate::outbox::affiliate_data(
+                &$m.affiliate_id,
+                &$m.campaign_id,
+                &email,
+                name.as_deref(),
+                $status,
+                $now,
+            ),
+            at: $now,
+        };
+        $crate::__emit_events!($tx, std::slice::from_ref(&event));
+    }};
+}
+
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __insert_membership {
@@ -158,19 +186,7 @@ macro_rules! __impl_affiliate_store {
                     return Ok(false);
                 }
                 if announce {
-                    let affiliate: Option<(String, Option<String>)> =
-                        $crate::sqlx::query_as("SELECT email, name FROM affiliates WHERE id = $1")
-                            .bind(&m.affiliate_id)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    let (email, name) = affiliate.unwrap_or_default();
-                    let event = $crate::OutboxEvent {
-                        merchant_id: m.merchant_id.clone(),
-                        event: $crate::__domain::membership_status_event(to),
-                        data: $crate::outbox::affiliate_data(&m.affiliate_id, &m.campaign_id, &email, name.as_deref(), to, now),
-                        at: now,
-                    };
-                    $crate::__emit_events!(tx, std::slice::from_ref(&event));
+                    $crate::__announce_membership!(tx, m, $crate::__domain::membership_status_event(to), to, now);
                 }
                 tx.commit().await?;
                 Ok(true)
@@ -196,19 +212,7 @@ macro_rules! __impl_affiliate_store {
                     return Ok(false);
                 }
                 if announce {
-                    let affiliate: Option<(String, Option<String>)> =
-                        $crate::sqlx::query_as("SELECT email, name FROM affiliates WHERE id = $1")
-                            .bind(&m.affiliate_id)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    let (email, name) = affiliate.unwrap_or_default();
-                    let event = $crate::OutboxEvent {
-                        merchant_id: m.merchant_id.clone(),
-                        event: "affiliate.removed",
-                        data: $crate::outbox::affiliate_data(&m.affiliate_id, &m.campaign_id, &email, name.as_deref(), "removed", now),
-                        at: now,
-                    };
-                    $crate::__emit_events!(tx, std::slice::from_ref(&event));
+                    $crate::__announce_membership!(tx, m, "affiliate.removed", "removed", now);
                 }
                 tx.commit().await?;
                 Ok(true)
