@@ -4,10 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use hyper::StatusCode;
 use rand::{distributions::Alphanumeric, Rng};
-use refline::storage::{open_store, EngineOptions};
-use refline_server::config::ServerConfig;
-use refline_store::{ConversionFilter, ConversionSort, PageRequest, Store};
-use tokio::net::TcpListener;
+use refline_store::{ConversionFilter, ConversionSort, PageRequest};
 
 use crate::load::{post_load, BodyFn};
 
@@ -32,31 +29,8 @@ pub async fn run(server_rt: tokio::runtime::Handle, options: Options) -> anyhow:
 }
 
 async fn measure(server_rt: tokio::runtime::Handle, url: &str, options: &Options) -> anyhow::Result<()> {
-    let store: Arc<dyn Store> = {
-        let url = url.to_string();
-        server_rt.spawn(async move { open_store(&url, EngineOptions::default()).await }).await??
-    };
-    let listener = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-        l.set_nonblocking(true)?;
-        l
-    };
-    let base = format!("http://{}", listener.local_addr()?);
-    let mut config = ServerConfig { public_url: base.clone(), ..ServerConfig::default() };
-    // The benchmark measures the write path, not the per-key limiter.
-    config.limits.set_rate(refline_domain::Plan::Scale, u32::MAX);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = server_rt.spawn({
-        let store = store.clone();
-        async move {
-            let listener = TcpListener::from_std(listener)?;
-            refline_server::serve(listener, store, config, async {
-                let _ = stop_rx.await;
-            })
-            .await
-        }
-    });
-
+    let server = crate::server::BenchServer::start(&server_rt, url, |_| {}).await?;
+    let (store, base) = (server.store.clone(), server.base.clone());
     let merchant = refline::admin::create_merchant(store.as_ref(), "Bench", "scale", "usd").await?;
     let (campaign_id, affiliate_id) =
         crate::api::Api::new(&base, &merchant.api_key).campaign_with_affiliate(20).await?;
@@ -94,8 +68,7 @@ async fn measure(server_rt: tokio::runtime::Handle, url: &str, options: &Options
     )
     .await;
 
-    let _ = stop_tx.send(());
-    server.await??;
+    server.stop().await?;
     let filter = ConversionFilter::default();
     let page = PageRequest { limit: 1, offset: 0, sort: ConversionSort::CreatedAt, descending: true };
     let stored = store.list_conversions(&merchant.merchant_id, &filter, page).await?.total;

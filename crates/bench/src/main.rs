@@ -8,9 +8,10 @@ mod api;
 mod conversions;
 mod database;
 mod load;
+mod server;
 mod webhooks;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(name = "refline-bench", about = "Benchmarks of a real Refline server")]
@@ -25,20 +26,34 @@ enum EngineArg {
     Postgres,
 }
 
+/// Where a benchmark keeps its data.
+#[derive(Debug, Args)]
+struct DbArgs {
+    /// Storage engine.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    engine: EngineArg,
+    /// PostgreSQL server URL; a fresh database is created on it and dropped afterwards.
+    #[arg(
+        long,
+        env = "REFLINE_BENCH_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    postgres_url: String,
+}
+
+impl DbArgs {
+    /// The PostgreSQL server to use, or `None` for SQLite.
+    fn postgres(self) -> Option<String> {
+        matches!(self.engine, EngineArg::Postgres).then_some(self.postgres_url)
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// POST /api/v1/conversions with unique order ids.
     Conversions {
-        /// Storage engine.
-        #[arg(long, value_enum, default_value = "sqlite")]
-        engine: EngineArg,
-        /// PostgreSQL server URL; a fresh database is created on it and dropped afterwards.
-        #[arg(
-            long,
-            env = "REFLINE_BENCH_POSTGRES_URL",
-            default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-        )]
-        postgres_url: String,
+        #[command(flatten)]
+        db: DbArgs,
         /// Concurrent keep-alive connections.
         #[arg(long, default_value_t = 32)]
         connections: usize,
@@ -51,16 +66,8 @@ enum Command {
     },
     /// Outbound webhook deliveries to a local receiver: throughput and event-to-delivery latency.
     Webhooks {
-        /// Storage engine.
-        #[arg(long, value_enum, default_value = "sqlite")]
-        engine: EngineArg,
-        /// PostgreSQL server URL; a fresh database is created on it and dropped afterwards.
-        #[arg(
-            long,
-            env = "REFLINE_BENCH_POSTGRES_URL",
-            default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-        )]
-        postgres_url: String,
+        #[command(flatten)]
+        db: DbArgs,
         /// Events in the throughput run (all queued at once).
         #[arg(long, default_value_t = 20_000)]
         events: usize,
@@ -79,13 +86,13 @@ fn main() -> anyhow::Result<()> {
     let client_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     match cli.command {
-        Command::Conversions { engine, postgres_url, connections, seconds, rate } => {
-            let postgres = matches!(engine, EngineArg::Postgres).then_some(postgres_url);
+        Command::Conversions { db, connections, seconds, rate } => {
+            let postgres = db.postgres();
             let options = conversions::Options { postgres, connections, seconds, rate };
             client_rt.block_on(conversions::run(server_rt.handle().clone(), options))
         }
-        Command::Webhooks { engine, postgres_url, events, rate, seconds } => {
-            let postgres = matches!(engine, EngineArg::Postgres).then_some(postgres_url);
+        Command::Webhooks { db, events, rate, seconds } => {
+            let postgres = db.postgres();
             let options = webhooks::Options { postgres, events, rate, seconds };
             client_rt.block_on(webhooks::run(server_rt.handle().clone(), options))
         }

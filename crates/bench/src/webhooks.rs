@@ -8,9 +8,8 @@ use std::{
 
 use anyhow::Context;
 use axum::{body::Bytes, extract::State, http::StatusCode, routing::post, Router};
-use refline::storage::{open_store, EngineOptions};
-use refline_server::{clock::now_ms, config::ServerConfig};
-use refline_store::{OutboxEvent, Store, WebhookEndpoint};
+use refline_server::clock::now_ms;
+use refline_store::{OutboxEvent, WebhookEndpoint};
 use serde_json::json;
 use tokio::net::TcpListener;
 
@@ -60,10 +59,10 @@ async fn measure(server_rt: tokio::runtime::Handle, url: &str, options: &Options
         let _ = axum::serve(receiver, app).await;
     });
 
-    let store: Arc<dyn Store> = {
-        let url = url.to_string();
-        server_rt.spawn(async move { open_store(&url, EngineOptions::default()).await }).await??
-    };
+    let server =
+        crate::server::BenchServer::start(&server_rt, url, |c| c.webhooks.allow_private_targets = true)
+            .await?;
+    let store = server.store.clone();
     let merchant = refline::admin::create_merchant(store.as_ref(), "Bench", "scale", "usd").await?;
     let now = now_ms();
     store
@@ -85,23 +84,6 @@ async fn measure(server_rt: tokio::runtime::Handle, url: &str, options: &Options
             updated_at: now,
         })
         .await?;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    listener.set_nonblocking(true)?;
-    let addr = listener.local_addr()?;
-    let mut config = ServerConfig::default();
-    config.webhooks.allow_private_targets = true;
-    config.limits.set_rate(refline_domain::Plan::Scale, u32::MAX);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = server_rt.spawn({
-        let store = store.clone();
-        async move {
-            let listener = TcpListener::from_std(listener)?;
-            refline_server::serve(listener, store, config, async {
-                let _ = stop_rx.await;
-            })
-            .await
-        }
-    });
     let event = |n: usize| OutboxEvent {
         merchant_id: merchant.merchant_id.clone(),
         event: "conversion.updated",
@@ -120,7 +102,7 @@ async fn measure(server_rt: tokio::runtime::Handle, url: &str, options: &Options
 
     // Latency at a steady rate, from the API write that causes the event to its arrival.
     arrivals.lock().map_err(|_| anyhow::anyhow!("lock"))?.clear();
-    let base = format!("http://{addr}");
+    let base = server.base.clone();
     let api = crate::api::Api::new(&base, &merchant.api_key);
     let (campaign_id, affiliate_id) = api.campaign_with_affiliate(10).await?;
     let interval = Duration::from_secs_f64(1.0 / options.rate.max(1) as f64);
@@ -141,8 +123,7 @@ async fn measure(server_rt: tokio::runtime::Handle, url: &str, options: &Options
     latencies.sort_unstable();
     let pct = |p: f64| latencies[((p / 100.0) * (latencies.len() - 1) as f64).round() as usize];
 
-    let _ = stop_tx.send(());
-    server.await??;
+    server.stop().await?;
     let failed: i64 = store
         .list_deliveries(
             &merchant.merchant_id,
