@@ -66,23 +66,14 @@ async fn measure(server_rt: tokio::runtime::Handle, url: &str, options: &Options
     let merchant = refline::admin::create_merchant(store.as_ref(), "Bench", "scale", "usd").await?;
     let now = now_ms();
     store
-        .insert_webhook_endpoint(&WebhookEndpoint {
-            id: "wh_bench".into(),
-            merchant_id: merchant.merchant_id.clone(),
-            url: hook_url,
-            events: WebhookEndpoint::events_column(&[
-                "conversion.created".to_string(),
-                "conversion.updated".to_string(),
-            ]),
-            secret: "ab".repeat(32),
-            previous_secret: None,
-            previous_secret_until: None,
-            status: "active".into(),
-            disabled_reason: None,
-            consecutive_failures: 0,
-            created_at: now,
-            updated_at: now,
-        })
+        .insert_webhook_endpoint(&WebhookEndpoint::new(
+            "wh_bench",
+            &merchant.merchant_id,
+            &hook_url,
+            &["conversion.created".to_string(), "conversion.updated".to_string()],
+            &"ab".repeat(32),
+            now,
+        ))
         .await?;
     let event = |n: usize| OutboxEvent {
         merchant_id: merchant.merchant_id.clone(),

@@ -83,15 +83,16 @@ pub fn type_of(c: &Campaign) -> CommissionType {
 /// Stored tiers as domain tiers (in the campaign's commission type).
 pub fn tiers_of(c: &Campaign) -> Vec<Tier> {
     let kind = type_of(c);
-    let stored: Vec<Value> = serde_json::from_str(&c.tiers).unwrap_or_default();
-    stored
-        .iter()
-        .filter_map(|t| {
-            let min_volume = t.get("min")?.as_i64()?;
-            let rule = kind.rule(t.get("value")?.as_i64()?)?;
-            Some(Tier { min_volume, rule })
-        })
+    stored_tiers(c)
+        .into_iter()
+        .filter_map(|(min_volume, value)| Some(Tier { min_volume, rule: kind.rule(value)? }))
         .collect()
+}
+
+/// The stored `(min, value)` pairs of a campaign's tiers (inverse of [`store_tiers`]).
+fn stored_tiers(c: &Campaign) -> Vec<(i64, i64)> {
+    let stored: Vec<Value> = serde_json::from_str(&c.tiers).unwrap_or_default();
+    stored.iter().filter_map(|t| Some((t.get("min")?.as_i64()?, t.get("value")?.as_i64()?))).collect()
 }
 
 /// Domain tiers in storage form.
@@ -132,20 +133,18 @@ pub fn render_tiers(c: &Campaign) -> Value {
     let currency = currency_of(c);
     let kind = type_of(c);
     let basis = basis_of(c);
-    let stored: Vec<Value> = serde_json::from_str(&c.tiers).unwrap_or_default();
     Value::Array(
-        stored
-            .iter()
-            .filter_map(|t| {
-                let min = t.get("min")?.as_i64()?;
-                let value = kind.format_value(t.get("value")?.as_i64()?, currency);
-                Some(match basis {
+        stored_tiers(c)
+            .into_iter()
+            .map(|(min, value)| {
+                let value = kind.format_value(value, currency);
+                match basis {
                     TierBasis::SalesCount => json!({ "minSales": min, "commissionValue": value }),
                     TierBasis::Revenue => json!({
                         "minRevenue": format_amount(min, currency.exponent()),
                         "commissionValue": value,
                     }),
-                })
+                }
             })
             .collect(),
     )

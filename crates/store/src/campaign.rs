@@ -11,8 +11,6 @@ pub trait CampaignStore {
     async fn update_campaign(&self, campaign: &Campaign) -> StoreResult<bool>;
     /// A merchant's campaign by id.
     async fn get_campaign(&self, merchant_id: &str, id: &str) -> StoreResult<Option<Campaign>>;
-    /// Any merchant's campaign by tracking code (links carry only the code).
-    async fn find_campaign_by_tracking_code(&self, code: &str) -> StoreResult<Option<Campaign>>;
     /// Aggregates of one campaign, live or test.
     async fn campaign_stats(&self, campaign_id: &str, is_test: bool) -> StoreResult<CampaignStats>;
     /// A page of a merchant's campaigns with aggregates.

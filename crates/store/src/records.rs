@@ -449,4 +449,18 @@ impl Attribution {
             created_at: self.affiliate_created_at?,
         })
     }
+
+    /// The named click, when it exists for this merchant (with what fraud checks compare).
+    pub fn click(&self) -> Option<Click> {
+        Some(Click {
+            id: self.click_id.clone()?,
+            merchant_id: self.campaign.merchant_id.clone(),
+            campaign_id: self.campaign.id.clone(),
+            affiliate_id: self.affiliate_id.clone()?,
+            ip: self.click_ip.clone(),
+            device_hash: self.click_device_hash.clone(),
+            // Not read by the attribution query; nothing downstream needs it.
+            created_at: 0,
+        })
+    }
 }

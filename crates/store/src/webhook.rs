@@ -32,6 +32,24 @@ pub struct WebhookEndpoint {
 }
 
 impl WebhookEndpoint {
+    /// A new active endpoint with no failures.
+    pub fn new(id: &str, merchant_id: &str, url: &str, events: &[String], secret: &str, now: i64) -> Self {
+        WebhookEndpoint {
+            id: id.into(),
+            merchant_id: merchant_id.into(),
+            url: url.into(),
+            events: WebhookEndpoint::events_column(events),
+            secret: secret.into(),
+            previous_secret: None,
+            previous_secret_until: None,
+            status: "active".into(),
+            disabled_reason: None,
+            consecutive_failures: 0,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// The subscribed event names.
     pub fn event_names(&self) -> Vec<&str> {
         self.events.split(',').filter(|e| !e.is_empty()).collect()

@@ -200,6 +200,9 @@ async fn failures_retry_on_schedule_then_disable_and_catch_up(engine: Engine) {
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(receiver.received().len(), 1, "no retry before its time");
     for (n, wait_ms) in [(2, 72_000), (3, 360_000), (4, 2_160_000)] {
+        // The next retry is scheduled from the clock when the attempt is recorded: move time
+        // only after that, or the schedule starts from the moved clock.
+        wait_deliveries(&app, &m, &hook, |l| l[0]["attempts"] == n - 1 && l[0]["status"] == "pending").await;
         clock.advance(wait_ms);
         receiver.wait_for(n).await;
     }

@@ -19,7 +19,7 @@ use crate::{
     error::{ApiError, ApiResult},
     http::{
         auth::Caller,
-        body::{parse_object, Fields},
+        body::{decimal_text, parse_object, Fields},
     },
     ids::{new_id, new_tracking_code},
     state::AppState,
@@ -279,11 +279,7 @@ fn apply_tiers(f: &mut Fields<'_>, c: &mut Campaign, kind: CommissionType, type_
                 n.as_i64().filter(|n| *n >= 1).ok_or("minSales must be a whole number of at least 1"),
             ),
             (None, Some(m)) => {
-                let text = match m {
-                    Value::Number(n) => n.to_string(),
-                    Value::String(s) => s.clone(),
-                    _ => String::new(),
-                };
+                let text = decimal_text(m).unwrap_or_default();
                 let parsed = parse_amount(&text, currency.exponent()).ok().filter(|v| *v > 0);
                 (TierBasis::Revenue, parsed.ok_or("minRevenue must be an amount above 0"))
             }
@@ -310,11 +306,7 @@ fn apply_tiers(f: &mut Fields<'_>, c: &mut Campaign, kind: CommissionType, type_
                 continue;
             }
         };
-        let text = match item.get("commissionValue") {
-            Some(Value::Number(n)) => n.to_string(),
-            Some(Value::String(s)) => s.clone(),
-            _ => String::new(),
-        };
+        let text = item.get("commissionValue").and_then(decimal_text).unwrap_or_default();
         match kind.parse_value(&text, currency) {
             Ok(v) => stored.push((min, v)),
             Err(e) => f.issue_at(at("commissionValue"), format!("commissionValue {e}")),

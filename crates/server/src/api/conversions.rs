@@ -11,7 +11,7 @@ use refline_domain::{
     above_sale_guard, check_manual_transition, format_amount, format_timestamp, is_valid_email, parse_amount,
     ConversionStatus, Currency, Transition, TransitionError,
 };
-use refline_store::{AttributionQuery, Click, Conversion, ConversionFilter, ConversionSort};
+use refline_store::{AttributionQuery, Conversion, ConversionFilter, ConversionSort};
 use serde_json::{json, Map, Value};
 
 use crate::{
@@ -93,15 +93,7 @@ async fn create_conversion(
         return Err(refusal_to_error(Refusal::Duplicate(existing_id)));
     }
     let affiliate = attribution.affiliate().ok_or_else(|| ApiError::not_found("Affiliate"))?;
-    let click = attribution.click_id.clone().map(|id| Click {
-        id,
-        merchant_id: caller.merchant_id.clone(),
-        campaign_id: attribution.campaign.id.clone(),
-        affiliate_id: affiliate.id.clone(),
-        ip: attribution.click_ip.clone(),
-        device_hash: attribution.click_device_hash.clone(),
-        created_at: 0,
-    });
+    let click = attribution.click();
     let membership_status = attribution.membership_status;
     let campaign = attribution.campaign;
     let campaign_currency = terms::currency_of(&campaign);

@@ -97,20 +97,8 @@ async fn create_endpoint(
         return Err(ApiError::internal("validated fields missing"));
     };
     let now = state.config.clock.now();
-    let endpoint = WebhookEndpoint {
-        id: new_id("wh"),
-        merchant_id: caller.merchant_id.clone(),
-        url,
-        events: WebhookEndpoint::events_column(&events),
-        secret: new_secret(),
-        previous_secret: None,
-        previous_secret_until: None,
-        status: "active".into(),
-        disabled_reason: None,
-        consecutive_failures: 0,
-        created_at: now,
-        updated_at: now,
-    };
+    let endpoint =
+        WebhookEndpoint::new(&new_id("wh"), &caller.merchant_id, &url, &events, &new_secret(), now);
     state.store.insert_webhook_endpoint(&endpoint).await?;
     Ok((StatusCode::CREATED, Json(json!({ "data": render(&endpoint, true) }))))
 }

@@ -151,14 +151,12 @@ impl<'a> Fields<'a> {
     /// The exact text of a decimal field given as a JSON number or a numeric string
     /// (`commissionValue` is a string in LinkJolt's responses, so clients echo it back).
     pub fn optional_decimal_text(&mut self, name: &str) -> Option<String> {
-        match self.value(name)? {
-            Value::Number(n) => Some(n.to_string()),
-            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
-            _ => {
-                self.issue(name, format!("{name} must be a number"));
-                None
-            }
+        let value = self.value(name)?;
+        let text = decimal_text(value).map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+        if text.is_none() {
+            self.issue(name, format!("{name} must be a number"));
         }
+        text
     }
 
     /// Like [`Self::optional_decimal_text`] but the field must be a JSON number.
@@ -179,6 +177,15 @@ impl<'a> Fields<'a> {
         } else {
             Err(ApiError::validation(self.issues))
         }
+    }
+}
+
+/// The text of a decimal given as a JSON number (its exact digits) or a string; `None` otherwise.
+pub fn decimal_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(s.clone()),
+        _ => None,
     }
 }
 

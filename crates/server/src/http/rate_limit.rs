@@ -47,19 +47,6 @@ impl RateLimiter {
         }
         RateDecision { allowed, limit, remaining: limit.saturating_sub(entry.1), reset }
     }
-
-    /// The state of a bucket without counting a request.
-    pub fn peek(&self, bucket: &str, limit: u32, now_ms: i64) -> RateDecision {
-        let window = now_ms.div_euclid(60_000);
-        let buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
-        let used = buckets.get(bucket).filter(|(w, _)| *w == window).map_or(0, |(_, n)| *n);
-        RateDecision {
-            allowed: used < limit,
-            limit,
-            remaining: limit.saturating_sub(used),
-            reset: (window + 1) * 60,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! (rejected or pending affiliate, paused campaign, recurring rules, monthly earnings cap,
 //! duplicate order, self-referral scoring), then the commission and the insert.
 
-use rand::Rng;
 use refline_domain::{
     assess_self_referral, commission_for, month_key, month_start, renewal_within_limit, select_rule,
     Currency, FraudAssessment, MembershipStatus, Plan, SelfReferralInput,
@@ -12,9 +11,6 @@ use refline_store::{
 };
 
 use crate::{config::PlanLimits, ids::new_id, service::conversion_writer::ConversionWriter, terms};
-
-/// Tally rows per merchant and month; see the `monthly_sales` table.
-const TALLY_SHARDS: i64 = 16;
 
 /// A sale to record, already attributed to a campaign and affiliate of one merchant.
 #[derive(Debug, Clone)]
@@ -160,7 +156,8 @@ pub async fn record_sale(
         month_start: month_start(sale.now),
         monthly_cap_minor: limits.cap_for(sale.plan),
         needs_volume: custom_rule.is_none() && !tiers.is_empty(),
-        tally_shard: rand::thread_rng().gen_range(0..TALLY_SHARDS),
+        // The conversion writer adds to its own tally row; it sets the shard.
+        tally_shard: 0,
     };
     let price: Pricer = std::sync::Arc::new(move |volume| match &custom_rule {
         Some(rule) => commission_for(rule, amount),

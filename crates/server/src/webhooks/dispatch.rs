@@ -10,7 +10,7 @@ use crate::{
     webhooks::{
         settings::WebhookSettings,
         sign::{linkjolt_signature, standard_signature},
-        target::{check_target, GuardedResolver, TargetPolicy},
+        target::{check_form, GuardedResolver, TargetPolicy},
     },
 };
 
@@ -71,7 +71,8 @@ impl Dispatcher {
             error: None,
             created_at: self.clock.now(),
         };
-        let url = match check_target(&endpoint.url, &self.policy).await {
+        // Form and literal addresses here; names are checked as the connection resolves them.
+        let url = match check_form(&endpoint.url, &self.policy) {
             Ok(url) => url,
             Err(err) => {
                 record.error = Some(format!("refused: the URL {err}"));

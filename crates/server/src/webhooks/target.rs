@@ -47,8 +47,27 @@ pub struct TargetPolicy {
 }
 
 /// Checks the URL's form and, unless private targets are allowed, its host: a literal address
-/// or every address the name resolves to must be public.
+/// or every address the name resolves to must be public. Used when a URL is saved.
 pub async fn check_target(raw: &str, policy: &TargetPolicy) -> Result<Url, TargetError> {
+    let url = check_form(raw, policy)?;
+    if let (false, Some(Host::Domain(name))) = (policy.allow_private, url.host()) {
+        let port = url.port_or_known_default().unwrap_or(443);
+        let addrs =
+            policy.resolver.resolve(name.to_string(), port).await.map_err(|_| TargetError::Unresolvable)?;
+        if addrs.is_empty() {
+            return Err(TargetError::Unresolvable);
+        }
+        for addr in addrs {
+            forbid(addr.ip())?;
+        }
+    }
+    Ok(url)
+}
+
+/// Everything [`check_target`] checks except resolving names: the scheme, no credentials, a
+/// public literal address, no local name. Enough before a send, because the connection resolves
+/// through [`GuardedResolver`], which refuses private addresses itself (one lookup, not two).
+pub fn check_form(raw: &str, policy: &TargetPolicy) -> Result<Url, TargetError> {
     let url = Url::parse(raw).map_err(|_| TargetError::Malformed)?;
     match url.scheme() {
         "https" => {}
@@ -59,28 +78,12 @@ pub async fn check_target(raw: &str, policy: &TargetPolicy) -> Result<Url, Targe
         return Err(TargetError::Malformed);
     }
     let host = url.host().ok_or(TargetError::Malformed)?;
-    if policy.allow_private {
-        return Ok(url);
-    }
-    let port = url.port_or_known_default().unwrap_or(443);
-    match host {
-        Host::Ipv4(ip) => forbid(IpAddr::V4(ip))?,
-        Host::Ipv6(ip) => forbid(IpAddr::V6(ip))?,
-        Host::Domain(name) => {
-            if is_local_host_name(name) {
-                return Err(TargetError::LocalName);
-            }
-            let addrs = policy
-                .resolver
-                .resolve(name.to_string(), port)
-                .await
-                .map_err(|_| TargetError::Unresolvable)?;
-            if addrs.is_empty() {
-                return Err(TargetError::Unresolvable);
-            }
-            for addr in addrs {
-                forbid(addr.ip())?;
-            }
+    if !policy.allow_private {
+        match host {
+            Host::Ipv4(ip) => forbid(IpAddr::V4(ip))?,
+            Host::Ipv6(ip) => forbid(IpAddr::V6(ip))?,
+            Host::Domain(name) if is_local_host_name(name) => return Err(TargetError::LocalName),
+            Host::Domain(_) => {}
         }
     }
     Ok(url)

@@ -106,16 +106,6 @@ macro_rules! __impl_campaign_store {
                     .await?)
             }
 
-            async fn find_campaign_by_tracking_code(
-                &self,
-                code: &str,
-            ) -> $crate::StoreResult<Option<$crate::Campaign>> {
-                Ok($crate::sqlx::query_as("SELECT * FROM campaigns WHERE tracking_code = $1")
-                    .bind(code)
-                    .fetch_optional(self.reader())
-                    .await?)
-            }
-
             async fn campaign_stats(
                 &self,
                 campaign_id: &str,
