@@ -1,7 +1,7 @@
 //! Storage errors, classified so the server can answer precisely without parsing messages.
 
 /// What went wrong in the store, in terms the API layer can act on.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A uniqueness rule of the schema refused the write.
     #[error("unique constraint violated: {0}")]

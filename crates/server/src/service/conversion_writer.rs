@@ -109,7 +109,7 @@ async fn write_batches(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, shard
                 // The whole transaction rolled back: nothing was written, tell everyone.
                 tracing::error!(%err, sales = replies.len(), "conversion batch failed");
                 for reply in replies {
-                    let _ = reply.send(Err(RecordError::Store(clone_error(&err))));
+                    let _ = reply.send(Err(RecordError::Store(err.clone())));
                 }
             }
         }
@@ -119,13 +119,4 @@ async fn write_batches(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, shard
 /// A copy of a pending sale for another attempt (the pricer is shared, not cloned).
 fn replay(p: &PendingConversion) -> PendingConversion {
     PendingConversion { request: p.request.clone(), price: p.price.clone() }
-}
-
-fn clone_error(err: &StoreError) -> StoreError {
-    match err {
-        StoreError::Retryable(s) => StoreError::Retryable(s.clone()),
-        StoreError::Conflict(s) => StoreError::Conflict(s.clone()),
-        StoreError::Unavailable(s) => StoreError::Unavailable(s.clone()),
-        StoreError::Other(s) => StoreError::Other(s.clone()),
-    }
 }
