@@ -56,6 +56,7 @@ pub async fn create_merchant(
         plan: plan.as_str().into(),
         currency: currency.code().into(),
         created_at: now,
+        tracking_seen_at: None,
     };
     let (live, api_key) = make_key(&merchant.id, KeyKind::Live, now);
     let (test, test_api_key) = make_key(&merchant.id, KeyKind::Test, now);

@@ -20,6 +20,7 @@ pub mod money;
 pub mod plan;
 pub mod rate;
 pub mod recurring;
+pub mod tracking;
 pub mod webhook;
 
 pub use api_key::*;
@@ -32,4 +33,5 @@ pub use money::*;
 pub use plan::*;
 pub use rate::*;
 pub use recurring::*;
+pub use tracking::*;
 pub use webhook::*;

@@ -6,6 +6,7 @@ use refline_domain::Plan;
 
 use crate::{
     clock::{Clock, SystemClock},
+    tracking::settings::TrackingSettings,
     webhooks::{
         settings::WebhookSettings,
         target::{HostResolver, SystemResolver},
@@ -80,6 +81,8 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<IpAddr>,
     /// Outbound webhooks.
     pub webhooks: WebhookSettings,
+    /// Click tracking.
+    pub tracking: TrackingSettings,
     /// Time source for schedules (webhook retries).
     pub clock: Arc<dyn Clock>,
     /// Name resolution for webhook targets.
@@ -96,6 +99,7 @@ impl Default for ServerConfig {
             max_body_bytes: 1024 * 1024,
             trusted_proxies: Vec::new(),
             webhooks: WebhookSettings::default(),
+            tracking: TrackingSettings::default(),
             clock: Arc::new(SystemClock),
             resolver: Arc::new(SystemResolver),
         }

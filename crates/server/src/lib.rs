@@ -13,6 +13,7 @@ pub mod ids;
 pub mod service;
 pub mod state;
 pub mod terms;
+pub mod tracking;
 pub mod webhooks;
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
@@ -37,6 +38,7 @@ use crate::{
     http::{audit::AuditSink, rate_limit::RateLimiter},
     service::conversion_writer::ConversionWriter,
     state::AppState,
+    tracking::{cache::LinkCache, click_writer::ClickWriter, Tracking},
     webhooks::{dispatch::Dispatcher, target::TargetPolicy},
 };
 
@@ -46,6 +48,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api::router(state.clone()))
+        .merge(tracking::router())
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(middleware::from_fn(envelope_body_limit))
@@ -109,6 +112,19 @@ pub async fn serve(
             stop_worker.clone(),
         ))
     });
+    let (click_writer, click_task) = ClickWriter::start(store.clone(), &config.tracking);
+    let sweeper = tokio::spawn(tracking::sweeper::run(
+        store.clone(),
+        config.clock.clone(),
+        config.tracking.ip_retention_days,
+        stop_worker.clone(),
+    ));
+    let tracking = Tracking {
+        links: Arc::new(LinkCache::new(config.tracking.cache_ttl, 100_000)),
+        scripts: Arc::default(),
+        writer: click_writer,
+        seen: Arc::default(),
+    };
     let state = AppState {
         store,
         config: Arc::new(config),
@@ -118,6 +134,7 @@ pub async fn serve(
         dispatcher,
         targets,
         webhook_wake,
+        tracking,
     };
     let router = app(state);
     let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
@@ -133,6 +150,12 @@ pub async fn serve(
     }
     // Every handler (and its AuditSink clone) is gone once serve returns: the writer drains
     // what is queued and stops.
+    if let Err(err) = click_task.await {
+        tracing::error!(%err, "click writer failed");
+    }
+    if let Err(err) = sweeper.await {
+        tracing::error!(%err, "click IP sweeper failed");
+    }
     let mut writer_tasks = writer_tasks;
     while writer_tasks.join_next().await.is_some() {}
     if let Err(err) = audit_task.await {

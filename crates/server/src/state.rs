@@ -10,6 +10,7 @@ use crate::{
     http::audit::AuditSink,
     http::rate_limit::RateLimiter,
     service::conversion_writer::ConversionWriter,
+    tracking::Tracking,
     webhooks::{dispatch::Dispatcher, target::TargetPolicy},
 };
 
@@ -30,6 +31,8 @@ pub struct AppState {
     pub dispatcher: Dispatcher,
     /// What webhook URLs may be.
     pub targets: TargetPolicy,
+    /// Link cache, click writer and script state.
+    pub tracking: Tracking,
     /// Wakes the webhook worker after a write may have queued deliveries.
     pub webhook_wake: Arc<Notify>,
 }

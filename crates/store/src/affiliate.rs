@@ -1,8 +1,8 @@
-//! Affiliates, their campaign memberships, their clicks and fingerprints.
+//! Affiliates, their campaign memberships and fingerprints.
 
 use crate::{
-    Affiliate, AffiliateFilter, AffiliateFingerprints, AffiliateSort, Click, Membership, MembershipView,
-    Page, PageRequest, StoreResult,
+    Affiliate, AffiliateFilter, AffiliateFingerprints, AffiliateSort, Membership, MembershipView, Page,
+    PageRequest, StoreResult,
 };
 
 /// What creating an affiliate did.
@@ -78,8 +78,4 @@ pub trait AffiliateStore {
     ) -> StoreResult<()>;
     /// IPs and devices seen from the affiliate's own activity.
     async fn affiliate_fingerprints(&self, affiliate_id: &str) -> StoreResult<AffiliateFingerprints>;
-    /// Stores clicks in one statement.
-    async fn insert_clicks(&self, clicks: &[Click]) -> StoreResult<()>;
-    /// A merchant's click by id.
-    async fn find_click(&self, merchant_id: &str, click_id: &str) -> StoreResult<Option<Click>>;
 }

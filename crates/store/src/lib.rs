@@ -22,6 +22,7 @@ pub mod records;
 pub mod report;
 #[doc(hidden)]
 pub mod sql;
+pub mod tracking;
 pub mod webhook;
 
 pub use affiliate::AffiliateStore;
@@ -37,6 +38,10 @@ pub use merchant::MerchantStore;
 pub use paging::{Page, PageRequest};
 pub use records::*;
 pub use report::ReportStore;
+pub use tracking::{
+    Click, ClickFilter, ClickTally, ClickTotals, Link, LinkFilter, LinkView, StoredClick, TrackingStore,
+    TrackingTarget,
+};
 pub use webhook::{
     AttemptOutcome, OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookStore,
 };
@@ -59,6 +64,7 @@ pub trait Store:
     + IdempotencyStore
     + ReportStore
     + WebhookStore
+    + TrackingStore
     + Send
     + Sync
     + 'static

@@ -16,6 +16,9 @@ pub struct Merchant {
     pub currency: String,
     /// Unix ms.
     pub created_at: i64,
+    /// When the tracking script first ran for this merchant (unix ms), if it has.
+    #[sqlx(default)]
+    pub tracking_seen_at: Option<i64>,
 }
 
 /// A stored API key. Only the SHA-256 of the key is kept; `hint` is safe to show.
@@ -156,6 +159,9 @@ pub struct CampaignStats {
     pub revenue_minor: i64,
     /// Affiliates on the campaign (any membership status).
     pub affiliates: i64,
+    /// Clicks on the campaign's links.
+    #[sqlx(flatten)]
+    pub clicks: crate::ClickTotals,
 }
 
 /// A campaign with its aggregates.
@@ -237,8 +243,9 @@ pub struct MembershipView {
     pub joined_at: i64,
     /// Commission on this campaign that is not rejected or refunded, minor units.
     pub earnings_minor: i64,
-    /// Clicks recorded on this campaign.
-    pub clicks: i64,
+    /// Clicks of this affiliate on this campaign.
+    #[sqlx(flatten)]
+    pub clicks: crate::ClickTotals,
 }
 
 /// Filters for affiliate (membership) lists.
@@ -346,23 +353,15 @@ pub enum ConversionSort {
     Amount,
 }
 
-/// A recorded click, as far as conversions need it.
-#[derive(Debug, Clone, FromRow)]
-pub struct Click {
+/// What self-referral checks compare of the customer's click.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClickEvidence {
     /// `click_…`
     pub id: String,
-    /// Owner.
-    pub merchant_id: String,
-    /// Campaign.
-    pub campaign_id: String,
-    /// Affiliate.
-    pub affiliate_id: String,
-    /// Visitor IP, kept only for the fraud window.
+    /// Visitor IP, while it is kept.
     pub ip: Option<String>,
     /// Hash of the visitor's device signature.
     pub device_hash: Option<String>,
-    /// Unix ms.
-    pub created_at: i64,
 }
 
 /// IPs and device hashes seen from the affiliate's own activity.
@@ -451,16 +450,11 @@ impl Attribution {
     }
 
     /// The named click, when it exists for this merchant (with what fraud checks compare).
-    pub fn click(&self) -> Option<Click> {
-        Some(Click {
+    pub fn click(&self) -> Option<ClickEvidence> {
+        Some(ClickEvidence {
             id: self.click_id.clone()?,
-            merchant_id: self.campaign.merchant_id.clone(),
-            campaign_id: self.campaign.id.clone(),
-            affiliate_id: self.affiliate_id.clone()?,
             ip: self.click_ip.clone(),
             device_hash: self.click_device_hash.clone(),
-            // Not read by the attribution query; nothing downstream needs it.
-            created_at: 0,
         })
     }
 }

@@ -1,13 +1,13 @@
 //! `POST/GET/PATCH /api/v1/conversions`: commission, refusals, checks and lifecycle.
 
 use refline_domain::Plan;
-use refline_store::{Click, Membership};
+use refline_store::Membership;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::{
     engine_tests,
-    support::{Engine, TestApp, TestMerchant},
+    support::{test_click, Engine, TestApp, TestMerchant},
 };
 
 /// A merchant with one 20 % campaign and one approved affiliate.
@@ -253,15 +253,10 @@ async fn self_referral_is_scored_and_flagged(engine: Engine) {
     let corp = app.affiliate(&m.key, camp_id, "ann@corp.example").await;
     let now = refline_server::clock::now_ms();
     app.store
-        .insert_clicks(&[Click {
-            id: "click_same_ip".into(),
-            merchant_id: m.id.clone(),
-            campaign_id: camp_id.into(),
-            affiliate_id: corp.clone(),
-            ip: Some("203.0.113.7".into()),
-            device_hash: Some("dev-1".into()),
-            created_at: now,
-        }])
+        .record_clicks(
+            &[test_click("click_same_ip", &m.id, camp_id, &corp, Some("203.0.113.7"), Some("dev-1"), now)],
+            &[],
+        )
         .await
         .unwrap();
     let r = app

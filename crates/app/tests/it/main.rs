@@ -12,4 +12,5 @@ mod idempotency;
 mod receiver;
 mod seed;
 mod store_contract;
+mod tracking;
 mod webhooks;

@@ -6,14 +6,19 @@ use std::sync::Arc;
 use refline::admin;
 use refline_domain::AffiliateVolume;
 use refline_store::{
-    Affiliate, AuditEntry, Campaign, CampaignSort, Click, Conversion, ConversionFilter, ConversionSort,
+    Affiliate, AuditEntry, Campaign, CampaignSort, Conversion, ConversionFilter, ConversionSort,
     CreateAffiliateOutcome, IdempotencyBegin, Membership, PageRequest, RecordError, RecordRequest, Store,
 };
 
 use crate::{
     engine_tests,
-    support::{Engine, TestApp},
+    support::{test_click, Engine, TestApp},
 };
+
+fn rand_day() -> i64 {
+    use rand::Rng;
+    rand::thread_rng().gen_range(0..1_000_000) * 10
+}
 
 fn campaign(id: &str, merchant: &str, code: &str) -> Campaign {
     Campaign { name: id.into(), ..Campaign::with_defaults(id, merchant, code, "usd", 1) }
@@ -272,18 +277,38 @@ async fn audit_clicks_and_fingerprints(engine: Engine) {
     let entries = store.recent_audit_entries(Some(&m), 10).await.unwrap();
     assert_eq!(entries.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(), ["/b", "/a"], "newest first");
 
-    let click = Click {
-        id: unique("click"),
-        merchant_id: m.clone(),
-        campaign_id: camp,
-        affiliate_id: aff.clone(),
-        ip: Some("198.51.100.1".into()),
-        device_hash: None,
-        created_at: 5,
-    };
-    store.insert_clicks(std::slice::from_ref(&click)).await.unwrap();
+    let click = test_click(&unique("click"), &m, &camp, &aff, Some("198.51.100.1"), None, 5);
+    assert_eq!(store.record_clicks(std::slice::from_ref(&click), &[]).await.unwrap(), 1);
+    assert_eq!(
+        store.record_clicks(std::slice::from_ref(&click), &[]).await.unwrap(),
+        0,
+        "a replayed id is skipped"
+    );
+    let totals = store.click_totals(&m, Some(&camp), None).await.unwrap();
+    assert_eq!((totals.clicks, totals.unique_clicks), (1, 1), "a replay is not counted");
     assert_eq!(store.find_click(&m, &click.id).await.unwrap().unwrap().ip.as_deref(), Some("198.51.100.1"));
     assert!(store.find_click("mer_other", &click.id).await.unwrap().is_none(), "tenant-scoped");
+    assert_eq!(store.scrub_click_ips(5).await.unwrap(), 0, "clicks inside the window keep their IP");
+    assert_eq!(store.scrub_click_ips(6).await.unwrap(), 1);
+    assert_eq!(
+        store.find_click(&m, &click.id).await.unwrap().unwrap().ip,
+        None,
+        "raw IP cleared after the window"
+    );
+    // Far-future days: other tests' servers share the PostgreSQL run database and delete salts
+    // older than their yesterday.
+    let day = 10_000_000 + rand_day();
+    assert_eq!(store.visitor_salt(day, "first").await.unwrap(), "first");
+    assert_eq!(store.visitor_salt(day, "second").await.unwrap(), "first", "one salt per day for every node");
+    assert_eq!(store.visitor_salt(day + 2, "third").await.unwrap(), "third");
+    assert_eq!(
+        store.visitor_salt(day, "again").await.unwrap(),
+        "again",
+        "salts older than yesterday are deleted"
+    );
+    assert!(store.mark_tracking_seen(&m, 7).await.unwrap());
+    assert!(!store.mark_tracking_seen(&m, 8).await.unwrap(), "only the first time counts");
+    assert_eq!(store.get_merchant(&m).await.unwrap().unwrap().tracking_seen_at, Some(7));
     store.record_fingerprint(&aff, "ip", "198.51.100.1", 1).await.unwrap();
     store.record_fingerprint(&aff, "ip", "198.51.100.1", 2).await.unwrap();
     store.record_fingerprint(&aff, "device", "d1", 2).await.unwrap();

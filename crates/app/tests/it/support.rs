@@ -358,3 +358,31 @@ impl Reply {
         Reply { status, headers, body, text }
     }
 }
+
+/// A click row for storage-level fixtures.
+pub fn test_click(
+    id: &str,
+    merchant: &str,
+    campaign: &str,
+    affiliate: &str,
+    ip: Option<&str>,
+    device: Option<&str>,
+    at: i64,
+) -> refline_store::Click {
+    refline_store::Click {
+        id: id.into(),
+        merchant_id: merchant.into(),
+        campaign_id: campaign.into(),
+        affiliate_id: affiliate.into(),
+        ip: ip.map(str::to_string),
+        device_hash: device.map(str::to_string),
+        created_at: at,
+        link_id: None,
+        source: "redirect".into(),
+        kind: "human".into(),
+        is_unique: true,
+        visitor_hash: None,
+        landing_url: None,
+        referrer: None,
+    }
+}

@@ -13,13 +13,15 @@ use refline_domain::{
     Transition,
 };
 use refline_store::{
-    Affiliate, AffiliateFilter, AffiliateSort, CreateAffiliateOutcome, Membership, MembershipView,
+    Affiliate, AffiliateFilter, AffiliateSort, ClickTotals, CreateAffiliateOutcome, Membership,
+    MembershipView,
 };
 use serde_json::{json, Value};
 
 use crate::{
     api::{
         campaigns,
+        clicks::render_click_totals,
         list::{envelope, Params},
     },
     clock::now_ms,
@@ -227,7 +229,10 @@ async fn detail(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Value>
         _ => caller.currency.clone(),
     };
     let total = by_currency.iter().find(|(c, _)| *c == total_currency).map_or(0, |(_, v)| *v);
-    let clicks: i64 = memberships.iter().map(|m| m.clicks).sum();
+    let mut clicks = ClickTotals::default();
+    for m in &memberships {
+        clicks.add(m.clicks);
+    }
     let first = memberships.first();
     Ok(json!({
         "id": affiliate.id,
@@ -240,7 +245,8 @@ async fn detail(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Value>
         "totalEarnings": money(total, &total_currency),
         "currency": total_currency,
         "earningsByCurrency": by_currency.iter().map(|(c, v)| (c.clone(), json!(money(*v, c)))).collect::<serde_json::Map<_, _>>(),
-        "clicks": clicks,
+        "clicks": clicks.clicks,
+        "clickStats": render_click_totals(&clicks),
         "memberships": memberships.iter().map(|m| json!({
             "campaignId": m.campaign_id,
             "campaignName": m.campaign_name,
@@ -249,7 +255,8 @@ async fn detail(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Value>
             "trackingLink": tracking_link(base, &m.tracking_code, &affiliate.id),
             "earnings": money(m.earnings_minor, &m.currency),
             "currency": m.currency,
-            "clicks": m.clicks,
+            "clicks": m.clicks.clicks,
+            "clickStats": render_click_totals(&m.clicks),
         })).collect::<Vec<_>>(),
     }))
 }
@@ -272,6 +279,7 @@ fn render_membership_row(m: &MembershipView, base: &str) -> Value {
         "joinedAt": format_timestamp(m.joined_at),
         "earnings": money(m.earnings_minor, &m.currency),
         "currency": m.currency,
-        "clicks": m.clicks,
+        "clicks": m.clicks.clicks,
+        "clickStats": render_click_totals(&m.clicks),
     })
 }

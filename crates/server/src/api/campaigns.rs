@@ -14,6 +14,7 @@ use refline_store::{Campaign, CampaignSort, CampaignStats};
 use serde_json::{json, Value};
 
 use crate::{
+    api::clicks::render_click_totals,
     api::list::{envelope, Params},
     clock::now_ms,
     error::{ApiError, ApiResult},
@@ -382,6 +383,8 @@ pub fn render(c: &Campaign, stats: CampaignStats, public_url: &str) -> Value {
         "conversions": stats.conversions,
         "revenue": format_amount(stats.revenue_minor, currency.exponent()),
         "affiliateCount": stats.affiliates,
+        "clicks": stats.clicks.clicks,
+        "clickStats": render_click_totals(&stats.clicks),
         "createdAt": format_timestamp(c.created_at),
         "updatedAt": format_timestamp(c.updated_at),
     })

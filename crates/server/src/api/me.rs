@@ -1,28 +1,31 @@
 //! `GET /api/v1/me`: who this key is, what it may do, and its rate-limit state.
 
 use axum::{extract::State, routing::get, Json, Router};
-use refline_domain::ApiAccess;
+use refline_domain::{format_timestamp, ApiAccess};
 use serde_json::{json, Value};
 
-use crate::{http::auth::Caller, state::AppState};
+use crate::{error::ApiResult, http::auth::Caller, state::AppState};
 
 /// Routes of this resource.
 pub fn router() -> Router<AppState> {
     Router::new().route("/me", get(me))
 }
 
-async fn me(State(_): State<AppState>, caller: Caller) -> Json<Value> {
+async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    let merchant = state.store.get_merchant(&caller.merchant_id).await?;
+    let seen_at = merchant.and_then(|m| m.tracking_seen_at);
     let permissions: &[&str] = match caller.plan.api_access() {
         ApiAccess::ReadWrite => &["read", "write"],
         ApiAccess::ReadOnly => &["read"],
         ApiAccess::None => &[],
     };
-    Json(json!({ "data": {
+    Ok(Json(json!({ "data": {
         "merchant": { "id": caller.merchant_id, "name": caller.merchant_name, "currency": caller.currency },
         "keyId": caller.key_id,
         "keyType": caller.kind.as_str(),
         "permissions": permissions,
         "plan": caller.plan.as_str(),
         "rateLimit": { "limit": caller.rate.limit, "remaining": caller.rate.remaining, "reset": caller.rate.reset },
-    }}))
+        "tracking": { "scriptSeen": seen_at.is_some(), "firstSeenAt": seen_at.map(format_timestamp) },
+    }})))
 }

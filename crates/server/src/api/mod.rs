@@ -3,7 +3,9 @@
 
 pub mod affiliates;
 pub mod campaigns;
+pub mod clicks;
 pub mod conversions;
+pub mod links;
 pub mod list;
 pub mod me;
 pub mod stats;
@@ -31,22 +33,30 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(campaigns::router())
         .merge(affiliates::router())
         .merge(conversions::router())
+        .merge(clicks::router())
+        .merge(links::router())
         .merge(stats::router())
         .merge(webhooks::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(state.clone(), wake_webhooks))
+        .layer(middleware::from_fn_with_state(state.clone(), after_writes))
         .layer(middleware::from_fn_with_state(state.clone(), idempotent_writes))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn_with_state(state, audit_requests))
 }
 
-/// After a successful write, wakes the webhook worker: the write may have queued deliveries.
-async fn wake_webhooks(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// After a successful write, wakes the webhook worker (the write may have queued deliveries)
+/// and, when campaigns, affiliates or links changed, drops cached link resolutions.
+async fn after_writes(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let resource = req.uri().path().trim_start_matches("/api/v1").trim_start_matches('/');
+    let changes_links = ["campaigns", "affiliates", "links"].iter().any(|r| resource.starts_with(r));
     let response = next.run(req).await;
     if write && response.status().is_success() {
         state.webhook_wake.notify_one();
+        if changes_links {
+            state.tracking.invalidate();
+        }
     }
     response
 }

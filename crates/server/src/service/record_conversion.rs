@@ -7,7 +7,7 @@ use refline_domain::{
     Currency, FraudAssessment, MembershipStatus, Plan, SelfReferralInput,
 };
 use refline_store::{
-    Affiliate, Campaign, Click, Conversion, Pricer, RecordError, RecordRequest, Store, StoreError,
+    Affiliate, Campaign, ClickEvidence, Conversion, Pricer, RecordError, RecordRequest, Store, StoreError,
 };
 
 use crate::{config::PlanLimits, ids::new_id, service::conversion_writer::ConversionWriter, terms};
@@ -22,7 +22,7 @@ pub struct SaleInput {
     /// The affiliate's membership status on the campaign, if any.
     pub membership_status: Option<String>,
     /// The customer's click named by `click_id`, if it was found.
-    pub click: Option<Click>,
+    pub click: Option<ClickEvidence>,
     /// Sale amount, minor units of `currency`, > 0.
     pub amount_minor: i64,
     /// Sale currency.

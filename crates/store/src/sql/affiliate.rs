@@ -10,10 +10,15 @@ macro_rules! __membership_view_select {
             (SELECT COALESCE(CAST(SUM(v.commission_minor) AS BIGINT), 0) FROM conversions v \
                WHERE v.campaign_id = m.campaign_id AND v.affiliate_id = m.affiliate_id \
                AND v.is_test = $2 AND v.status NOT IN ('rejected', 'refunded')) AS earnings_minor, \
-            (SELECT COUNT(*) FROM clicks k \
-               WHERE k.affiliate_id = m.affiliate_id AND k.campaign_id = m.campaign_id) AS clicks \
+            COALESCE(t.clicks, 0) AS clicks, COALESCE(t.unique_clicks, 0) AS unique_clicks, \
+            COALESCE(t.bot_clicks, 0) AS bot_clicks, COALESCE(t.head_requests, 0) AS head_requests \
          FROM memberships m JOIN affiliates a ON a.id = m.affiliate_id \
-         JOIN campaigns c ON c.id = m.campaign_id "
+         JOIN campaigns c ON c.id = m.campaign_id \
+         LEFT JOIN (SELECT campaign_id, affiliate_id, \
+                CAST(SUM(clicks) AS BIGINT) AS clicks, CAST(SUM(unique_clicks) AS BIGINT) AS unique_clicks, \
+                CAST(SUM(bot_clicks) AS BIGINT) AS bot_clicks, CAST(SUM(head_requests) AS BIGINT) AS head_requests \
+              FROM click_totals GROUP BY campaign_id, affiliate_id) t \
+            ON t.campaign_id = m.campaign_id AND t.affiliate_id = m.affiliate_id "
     };
 }
 
@@ -317,41 +322,6 @@ macro_rules! __impl_affiliate_store {
                     }
                 }
                 Ok(prints)
-            }
-
-            async fn insert_clicks(&self, clicks: &[$crate::Click]) -> $crate::StoreResult<()> {
-                if clicks.is_empty() {
-                    return Ok(());
-                }
-                let mut query = $crate::sqlx::QueryBuilder::new(
-                    "INSERT INTO clicks (id, merchant_id, campaign_id, affiliate_id, ip, \
-                        device_hash, created_at) ",
-                );
-                query.push_values(clicks, |mut row, k| {
-                    row.push_bind(&k.id)
-                        .push_bind(&k.merchant_id)
-                        .push_bind(&k.campaign_id)
-                        .push_bind(&k.affiliate_id)
-                        .push_bind(&k.ip)
-                        .push_bind(&k.device_hash)
-                        .push_bind(k.created_at);
-                });
-                query.build().execute(self.writer()).await?;
-                Ok(())
-            }
-
-            async fn find_click(
-                &self,
-                merchant_id: &str,
-                click_id: &str,
-            ) -> $crate::StoreResult<Option<$crate::Click>> {
-                Ok($crate::sqlx::query_as(
-                    "SELECT * FROM clicks WHERE merchant_id = $1 AND id = $2",
-                )
-                .bind(merchant_id)
-                .bind(click_id)
-                .fetch_optional(self.reader())
-                .await?)
             }
         }
     };

@@ -10,7 +10,14 @@ macro_rules! __campaign_stats_columns {
          (SELECT COALESCE(CAST(SUM(v.amount_minor) AS BIGINT), 0) FROM conversions v \
             WHERE v.campaign_id = c.id AND v.is_test = $2 \
             AND v.status NOT IN ('rejected', 'refunded')) AS revenue_minor, \
-         (SELECT COUNT(*) FROM memberships m WHERE m.campaign_id = c.id) AS affiliates"
+         (SELECT COUNT(*) FROM memberships m WHERE m.campaign_id = c.id) AS affiliates, \
+         (SELECT COALESCE(CAST(SUM(t.clicks) AS BIGINT), 0) FROM click_totals t WHERE t.campaign_id = c.id) AS clicks, \
+         (SELECT COALESCE(CAST(SUM(t.unique_clicks) AS BIGINT), 0) FROM click_totals t \
+            WHERE t.campaign_id = c.id) AS unique_clicks, \
+         (SELECT COALESCE(CAST(SUM(t.bot_clicks) AS BIGINT), 0) FROM click_totals t \
+            WHERE t.campaign_id = c.id) AS bot_clicks, \
+         (SELECT COALESCE(CAST(SUM(t.head_requests) AS BIGINT), 0) FROM click_totals t \
+            WHERE t.campaign_id = c.id) AS head_requests"
     };
 }
 

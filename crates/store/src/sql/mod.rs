@@ -13,6 +13,8 @@ mod campaign;
 mod conversion;
 mod merchant;
 mod misc;
+#[doc(hidden)]
+pub mod tracking;
 mod webhook;
 
 /// Implements every storage trait except [`crate::Store`] itself for an engine type.
@@ -29,5 +31,6 @@ macro_rules! impl_portable_store {
         $crate::__impl_audit_store!($engine);
         $crate::__impl_idempotency_store!($engine);
         $crate::__impl_report_store!($engine);
+        $crate::__impl_tracking_store!($engine);
     };
 }

@@ -1,0 +1,109 @@
+//! The referral reference a sale carries back through checkout:
+//! `tc_<TRACKINGCODE>_aff_<AFFILIATEID>_cid_<CLICKID>` (LinkJolt's format).
+
+/// Stripe truncates `client_reference_id` at 200 characters and LinkJolt integrations at 500;
+/// anything longer is not a reference we issued.
+pub const MAX_REFERENCE_LEN: usize = 500;
+
+/// A parsed referral reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackingReference {
+    /// The campaign's tracking code (`tc`).
+    pub tracking_code: String,
+    /// The affiliate id (`aff`).
+    pub affiliate_id: String,
+    /// The click id (`cid`), when the visitor's click was recorded.
+    pub click_id: Option<String>,
+}
+
+impl TrackingReference {
+    /// The reference text.
+    pub fn format(&self) -> String {
+        match &self.click_id {
+            Some(cid) => format!("tc_{}_aff_{}_cid_{cid}", self.tracking_code, self.affiliate_id),
+            None => format!("tc_{}_aff_{}", self.tracking_code, self.affiliate_id),
+        }
+    }
+
+    /// Reads a reference. Affiliate ids (`aff_…`) and click ids (`click_…`) contain
+    /// underscores themselves, so the code ends at the first `_aff_` and the click id starts
+    /// after the last `_cid_`. Surrounding whitespace is ignored; anything else malformed is
+    /// `None`.
+    pub fn parse(text: &str) -> Option<TrackingReference> {
+        let text = text.trim();
+        if text.len() > MAX_REFERENCE_LEN {
+            return None;
+        }
+        let rest = text.strip_prefix("tc_")?;
+        let (code, rest) = rest.split_once("_aff_")?;
+        let (affiliate, click) = match rest.rfind("_cid_") {
+            Some(at) => (&rest[..at], Some(&rest[at + "_cid_".len()..])),
+            None => (rest, None),
+        };
+        let token =
+            |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !token(code) || !token(affiliate) || click.is_some_and(|c| !token(c)) {
+            return None;
+        }
+        Some(TrackingReference {
+            tracking_code: code.to_string(),
+            affiliate_id: affiliate.to_string(),
+            click_id: click.map(str::to_string),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn reads_the_documented_format_with_prefixed_ids() {
+        let parsed = TrackingReference::parse("tc_SUMMER24_aff_aff_3hG9kQ_cid_click_Zx81").unwrap();
+        assert_eq!(parsed.tracking_code, "SUMMER24");
+        assert_eq!(parsed.affiliate_id, "aff_3hG9kQ");
+        assert_eq!(parsed.click_id.as_deref(), Some("click_Zx81"));
+    }
+
+    #[test]
+    fn click_id_is_optional() {
+        let parsed = TrackingReference::parse("tc_ABC_aff_aff_1").unwrap();
+        assert_eq!(parsed.affiliate_id, "aff_1");
+        assert_eq!(parsed.click_id, None);
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_reference() {
+        for text in [
+            "",
+            "tc_",
+            "tc__aff_x",
+            "tc_A_aff_",
+            "tc_A_aff_x_cid_",
+            "ref_123",
+            "tc_A B_aff_x",
+            "tc_A_aff_x;drop",
+        ] {
+            assert_eq!(TrackingReference::parse(text), None, "{text}");
+        }
+        assert_eq!(TrackingReference::parse(&format!("tc_A_aff_{}", "x".repeat(600))), None);
+    }
+
+    proptest! {
+        #[test]
+        fn format_then_parse_is_identity(
+            code in "[A-Z0-9]{1,12}",
+            aff in "aff_[A-Za-z0-9]{1,20}",
+            cid in proptest::option::of("click_[A-Za-z0-9]{1,20}"),
+        ) {
+            let reference = TrackingReference { tracking_code: code, affiliate_id: aff, click_id: cid };
+            prop_assert_eq!(TrackingReference::parse(&reference.format()), Some(reference));
+        }
+
+        #[test]
+        fn never_panics(text in ".{0,80}") {
+            let _ = TrackingReference::parse(&text);
+        }
+    }
+}

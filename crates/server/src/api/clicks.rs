@@ -1,0 +1,83 @@
+//! `/api/v1/clicks`: recorded clicks with their classification, and the click counts shown on
+//! campaigns, affiliates and links.
+
+use axum::{
+    extract::{Path, State},
+    routing::get,
+    Json, Router,
+};
+use refline_domain::{format_timestamp, ClickKind};
+use refline_store::{Click, ClickFilter, ClickTotals};
+use serde_json::{json, Value};
+
+use crate::{
+    api::list::{envelope, Params},
+    error::{ApiError, ApiResult},
+    http::auth::Caller,
+    state::AppState,
+};
+
+/// Routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/clicks", get(list_clicks)).route("/clicks/{id}", get(get_click))
+}
+
+/// Click counts as API objects show them.
+pub fn render_click_totals(t: &ClickTotals) -> Value {
+    json!({
+        "clicks": t.clicks,
+        "uniqueClicks": t.unique_clicks,
+        "botClicks": t.bot_clicks,
+        "headRequests": t.head_requests,
+    })
+}
+
+/// The API form of a click. Raw IPs and visitor hashes are never shown: they exist only for
+/// fraud checks and unique counting.
+fn render(c: &Click) -> Value {
+    json!({
+        "id": c.id,
+        "campaignId": c.campaign_id,
+        "affiliateId": c.affiliate_id,
+        "linkId": c.link_id,
+        "source": c.source,
+        "kind": c.kind,
+        "unique": c.is_unique,
+        "landingUrl": c.landing_url,
+        "referrer": c.referrer,
+        "createdAt": format_timestamp(c.created_at),
+    })
+}
+
+async fn list_clicks(
+    State(state): State<AppState>,
+    caller: Caller,
+    mut params: Params,
+) -> ApiResult<Json<Value>> {
+    let page = params.page(&[("createdAt", ())], ());
+    let filter = ClickFilter {
+        campaign_id: params.get("campaignId").map(str::to_string),
+        affiliate_id: params.get("affiliateId").map(str::to_string),
+        link_id: params.get("linkId").map(str::to_string),
+        kind: params.one_of("kind", &[ClickKind::Human.as_str(), ClickKind::Bot.as_str()]),
+        unique: params.flag("unique"),
+        from: params.time("from", false),
+        to: params.time("to", true),
+    };
+    params.finish()?;
+    let found = state.store.list_clicks(&caller.merchant_id, &filter, page).await?;
+    Ok(Json(envelope(found.items.iter().map(render).collect(), &page, found.total)))
+}
+
+async fn get_click(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let click = state
+        .store
+        .find_click(&caller.merchant_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Click"))?;
+    Ok(Json(json!({ "data": render(&click) })))
+}

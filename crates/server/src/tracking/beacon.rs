@@ -1,0 +1,140 @@
+//! `POST /api/track/click`: the beacon the script sends when a visitor lands with `tc` + `aff`.
+//!
+//! The script sends `text/plain` (a CORS "simple" request: no preflight, works with
+//! `navigator.sendBeacon`), so the body is read as JSON whatever its content type. It proposes
+//! the click id itself, so the referral it saved before sending already holds the id the
+//! server records; a malformed proposal is replaced by a server id.
+
+use axum::{
+    body::Bytes,
+    extract::{Request, State},
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use refline_domain::{classify_user_agent, ClickKind};
+use serde_json::{json, Value};
+
+use super::{click_writer::RawClick, request_facts, RequestFacts};
+use crate::{ids::new_id, state::AppState};
+
+/// Longest page URL or referrer kept.
+const MAX_URL: usize = 2048;
+
+pub(super) async fn preflight() -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        [
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*")),
+            (header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST, OPTIONS")),
+            (header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("Content-Type")),
+            (header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400")),
+        ],
+    )
+        .into_response()
+}
+
+pub(super) async fn click(State(state): State<AppState>, request: Request) -> Response {
+    let facts = request_facts(&request, &state.config.trusted_proxies);
+    let body = match axum::body::to_bytes(request.into_body(), 16 * 1024).await {
+        Ok(body) => body,
+        Err(_) => {
+            return answer(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                json!({ "error": { "code": "payload_too_large", "message": "Beacon body is too large" } }),
+            )
+        }
+    };
+    match record(&state, facts, &body).await {
+        Ok(answer_body) => answer(StatusCode::OK, answer_body),
+        Err(message) => answer(
+            StatusCode::BAD_REQUEST,
+            json!({ "error": { "code": "validation_error", "message": message } }),
+        ),
+    }
+}
+
+fn answer(status: StatusCode, body: Value) -> Response {
+    (
+        status,
+        [
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        Json(body),
+    )
+        .into_response()
+}
+
+fn text(map: &serde_json::Map<String, Value>, name: &str) -> Option<String> {
+    map.get(name).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+fn truncated(value: Option<String>) -> Option<String> {
+    value.map(|v| {
+        let mut end = v.len().min(MAX_URL);
+        while !v.is_char_boundary(end) {
+            end -= 1;
+        }
+        v[..end].to_string()
+    })
+}
+
+/// What the beacon answers: `{"tracked": true, "clickId": …}` or `{"tracked": false}` for a
+/// pair that tracks nothing (unknown, another merchant's, inactive, rejected affiliate).
+async fn record(state: &AppState, facts: RequestFacts, body: &Bytes) -> Result<Value, &'static str> {
+    let map = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => map,
+        _ => return Err("Body must be a JSON object with merchantId, tc and aff"),
+    };
+    let (Some(merchant_id), Some(tc), Some(aff)) =
+        (text(&map, "merchantId"), text(&map, "tc"), text(&map, "aff"))
+    else {
+        return Err("merchantId, tc and aff are required");
+    };
+    let untracked = Ok(json!({ "tracked": false, "clickId": null }));
+    if !super::is_token(&tc) || !super::is_token(&aff) {
+        return untracked;
+    }
+    let target = match state.tracking.links.pair(state.store.as_ref(), &tc, &aff).await {
+        Ok(Some(target)) if target.merchant_id == merchant_id => target,
+        Ok(_) => return untracked,
+        Err(err) => {
+            // The visitor's referral is already saved in the browser; say so rather than fail.
+            tracing::warn!(%err, "beacon could not resolve its link");
+            return untracked;
+        }
+    };
+    let now = state.config.clock.now();
+    state.tracking.seen.note(&state.store, &merchant_id, now);
+    if !super::tracks(&target) {
+        return untracked;
+    }
+    let id = text(&map, "clickId").filter(|id| is_click_id(id)).unwrap_or_else(|| new_id("click"));
+    let kind = classify_user_agent(facts.user_agent.as_deref());
+    state
+        .tracking
+        .writer
+        .click(RawClick {
+            id: id.clone(),
+            merchant_id,
+            campaign_id: target.campaign_id.clone(),
+            affiliate_id: target.affiliate_id.clone(),
+            link_id: None,
+            source: "beacon",
+            ip: facts.ip,
+            user_agent: facts.user_agent,
+            kind,
+            landing_url: truncated(text(&map, "url")),
+            referrer: truncated(text(&map, "referrer").or(facts.referrer)),
+            at_ms: now,
+        })
+        .await;
+    Ok(json!({ "tracked": true, "clickId": id, "bot": kind == ClickKind::Bot }))
+}
+
+/// A click id the script may propose: our own format, `click_` and 20 base-62 characters.
+fn is_click_id(id: &str) -> bool {
+    id.strip_prefix("click_")
+        .is_some_and(|rest| rest.len() == 20 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}

@@ -1,0 +1,243 @@
+//! Batching writer of clicks.
+//!
+//! A redirect hands its click to this writer and answers at once; it never waits on the
+//! database. The writer task takes everything queued (up to a batch limit), classifies unique
+//! visitors, and stores the batch with its running totals in one transaction. Under light load
+//! a batch is one click; under heavy load batches grow, so one transaction carries many rows.
+//!
+//! What a crash can lose: clicks queued or in the batch being written — at most one write
+//! transaction's worth of traffic (milliseconds; see docs/BENCHMARKS.md). On graceful shutdown
+//! the server stops accepting requests, and the writer drains its queue before the process
+//! exits. Only if the queue fills up (the database has stalled) does a redirect wait for room,
+//! so even then no answered click is dropped.
+
+use std::{
+    collections::hash_map::DefaultHasher,
+    hash::{Hash, Hasher},
+    net::IpAddr,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use refline_domain::{ClickKind, UniqueWindow};
+use refline_store::{Click, ClickTally, ClickTotals, Store};
+use tokio::{sync::mpsc, task::JoinHandle};
+
+use super::{
+    settings::TrackingSettings,
+    visitor::{device_hash, VisitorHasher},
+};
+
+/// A click as a handler saw it, before hashing and unique counting.
+#[derive(Debug, Clone)]
+pub struct RawClick {
+    /// `click_…`
+    pub id: String,
+    /// Owner.
+    pub merchant_id: String,
+    /// Campaign.
+    pub campaign_id: String,
+    /// Affiliate.
+    pub affiliate_id: String,
+    /// Short link, if any.
+    pub link_id: Option<String>,
+    /// `redirect`, `short_link` or `beacon`.
+    pub source: &'static str,
+    /// Client IP.
+    pub ip: Option<IpAddr>,
+    /// `User-Agent`.
+    pub user_agent: Option<String>,
+    /// Person or bot.
+    pub kind: ClickKind,
+    /// Landing page.
+    pub landing_url: Option<String>,
+    /// `Referer`.
+    pub referrer: Option<String>,
+    /// Unix ms.
+    pub at_ms: i64,
+}
+
+/// One HEAD request on a link (counted, never a click).
+#[derive(Debug, Clone)]
+pub struct HeadRequest {
+    /// Owner.
+    pub merchant_id: String,
+    /// Campaign.
+    pub campaign_id: String,
+    /// Affiliate.
+    pub affiliate_id: String,
+    /// Short link, if any.
+    pub link_id: Option<String>,
+}
+
+enum Item {
+    Click(RawClick),
+    Head(HeadRequest),
+}
+
+/// Counters of the writer, for benchmarks and health.
+#[derive(Debug, Default)]
+pub struct ClickCounters {
+    /// Clicks handed to the writer.
+    pub accepted: AtomicU64,
+    /// Clicks stored.
+    pub stored: AtomicU64,
+    /// Clicks given up on after the store kept failing during shutdown.
+    pub lost: AtomicU64,
+}
+
+/// Hands clicks to the writer task.
+#[derive(Clone)]
+pub struct ClickWriter {
+    queue: mpsc::Sender<Item>,
+    counters: Arc<ClickCounters>,
+}
+
+impl ClickWriter {
+    /// Starts the writer task; it ends once every clone of the writer is dropped and the queue
+    /// is written.
+    pub fn start(store: Arc<dyn Store>, settings: &TrackingSettings) -> (ClickWriter, JoinHandle<()>) {
+        let (queue, rx) = mpsc::channel(settings.queue_capacity.max(1));
+        let counters = Arc::new(ClickCounters::default());
+        let task = tokio::spawn(write_batches(
+            store,
+            rx,
+            counters.clone(),
+            settings.max_batch.max(1),
+            settings.unique_capacity,
+        ));
+        (ClickWriter { queue, counters }, task)
+    }
+
+    /// Queues a click.
+    pub async fn click(&self, click: RawClick) {
+        self.counters.accepted.fetch_add(1, Ordering::Relaxed);
+        self.enqueue(Item::Click(click)).await;
+    }
+
+    /// Queues a HEAD count.
+    pub async fn head(&self, head: HeadRequest) {
+        self.enqueue(Item::Head(head)).await;
+    }
+
+    /// The writer's counters.
+    pub fn counters(&self) -> Arc<ClickCounters> {
+        self.counters.clone()
+    }
+
+    async fn enqueue(&self, item: Item) {
+        // The fast path never yields; only a full queue (a stalled database) makes the
+        // request wait, rather than dropping a click it is about to answer for.
+        let item = match self.queue.try_send(item) {
+            Ok(()) => return,
+            Err(mpsc::error::TrySendError::Full(item) | mpsc::error::TrySendError::Closed(item)) => item,
+        };
+        if self.queue.send(item).await.is_err() {
+            tracing::error!("click writer stopped; click not recorded");
+        }
+    }
+}
+
+async fn write_batches(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::Receiver<Item>,
+    counters: Arc<ClickCounters>,
+    max_batch: usize,
+    unique_capacity: usize,
+) {
+    let mut window = UniqueWindow::new(unique_capacity);
+    let mut visitors = VisitorHasher::default();
+    let mut items = Vec::with_capacity(max_batch);
+    while rx.recv_many(&mut items, max_batch).await > 0 {
+        let mut clicks = Vec::with_capacity(items.len());
+        let mut heads = Vec::new();
+        for item in items.drain(..) {
+            match item {
+                Item::Click(raw) => {
+                    clicks.push(prepare(store.as_ref(), &mut window, &mut visitors, raw).await)
+                }
+                Item::Head(head) => heads.push(ClickTally {
+                    merchant_id: head.merchant_id,
+                    campaign_id: head.campaign_id,
+                    affiliate_id: head.affiliate_id,
+                    link_id: head.link_id.unwrap_or_default(),
+                    totals: ClickTotals { head_requests: 1, ..Default::default() },
+                }),
+            }
+        }
+        write_with_retry(store.as_ref(), &rx, &counters, &clicks, &heads).await;
+    }
+}
+
+async fn prepare(
+    store: &dyn Store,
+    window: &mut UniqueWindow<u64>,
+    visitors: &mut VisitorHasher,
+    raw: RawClick,
+) -> Click {
+    let agent = raw.user_agent.as_deref().unwrap_or("");
+    let visitor = visitors.hash(store, raw.at_ms, raw.ip, agent).await;
+    let is_unique = raw.kind == ClickKind::Human && {
+        let mut key = DefaultHasher::new();
+        visitor.hash(&mut key);
+        (&raw.campaign_id, &raw.affiliate_id, &raw.link_id).hash(&mut key);
+        window.observe(key.finish(), raw.at_ms)
+    };
+    Click {
+        id: raw.id,
+        merchant_id: raw.merchant_id,
+        campaign_id: raw.campaign_id,
+        affiliate_id: raw.affiliate_id,
+        ip: raw.ip.map(|ip| ip.to_string()),
+        device_hash: raw.user_agent.as_deref().map(device_hash),
+        created_at: raw.at_ms,
+        link_id: raw.link_id,
+        source: raw.source.to_string(),
+        kind: raw.kind.as_str().to_string(),
+        is_unique,
+        visitor_hash: Some(visitor),
+        landing_url: raw.landing_url,
+        referrer: raw.referrer,
+    }
+}
+
+/// Tries until the batch is stored. While the server runs, a failing database only delays
+/// clicks (the queue absorbs them); once shutting down, a few more attempts are made before the
+/// batch is reported lost.
+async fn write_with_retry(
+    store: &dyn Store,
+    rx: &mpsc::Receiver<Item>,
+    counters: &ClickCounters,
+    clicks: &[Click],
+    heads: &[ClickTally],
+) {
+    let mut delay = Duration::from_millis(50);
+    let mut failures_while_closing = 0;
+    loop {
+        match store.record_clicks(clicks, heads).await {
+            Ok(stored) => {
+                counters.stored.fetch_add(stored as u64, Ordering::Relaxed);
+                return;
+            }
+            Err(err) => {
+                tracing::warn!(%err, clicks = clicks.len(), "storing clicks failed; retrying");
+                if rx.is_closed() {
+                    failures_while_closing += 1;
+                    if failures_while_closing >= 5 {
+                        tracing::error!(
+                            clicks = clicks.len(),
+                            "clicks lost: the store kept failing at shutdown"
+                        );
+                        counters.lost.fetch_add(clicks.len() as u64, Ordering::Relaxed);
+                        return;
+                    }
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}

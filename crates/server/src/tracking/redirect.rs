@@ -1,0 +1,164 @@
+//! `GET /redirect?tc=…&aff=…` and `GET /l/<code>`: record the click, send the visitor on.
+//!
+//! The hot path: the link comes from [`super::cache::LinkCache`], the click goes to the
+//! batching writer, and the answer is a bare 302. Nothing here waits on a disk write.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{Path, RawQuery, Request, State},
+    http::{header, HeaderValue, Method, StatusCode},
+    response::{Html, IntoResponse, Response},
+};
+use refline_domain::{classify_user_agent, landing_url};
+use refline_store::{StoreResult, TrackingTarget};
+
+use super::{
+    click_writer::{HeadRequest, RawClick},
+    request_facts,
+};
+use crate::{ids::new_id, state::AppState};
+
+pub(super) async fn hosted_link(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    request: Request,
+) -> Response {
+    let (mut tc, mut aff) = (None, None);
+    for (name, value) in url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
+        match name.as_ref() {
+            "tc" => tc = Some(value.into_owned()),
+            "aff" => aff = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    let (Some(tc), Some(aff)) = (tc, aff) else {
+        return unknown_link(&state);
+    };
+    if !super::is_token(&tc) || !super::is_token(&aff) {
+        return unknown_link(&state);
+    }
+    let found = state.tracking.links.pair(state.store.as_ref(), &tc, &aff).await;
+    follow(&state, found, "redirect", request).await
+}
+
+pub(super) async fn short_link(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    request: Request,
+) -> Response {
+    if !refline_domain::is_valid_short_code(&code) {
+        return unknown_link(&state);
+    }
+    let found = state.tracking.links.short(state.store.as_ref(), &code).await;
+    follow(&state, found, "short_link", request).await
+}
+
+async fn follow(
+    state: &AppState,
+    found: StoreResult<Option<Arc<TrackingTarget>>>,
+    source: &'static str,
+    request: Request,
+) -> Response {
+    let target = match found {
+        Ok(Some(target)) => target,
+        Ok(None) => return unknown_link(state),
+        Err(err) => {
+            tracing::warn!(%err, "link could not be resolved");
+            return unavailable();
+        }
+    };
+    let Some(destination) = target.target_url.as_deref() else {
+        return unknown_link(state);
+    };
+    if !super::tracks(&target) {
+        // An inactive campaign or a rejected affiliate: the visitor still gets where the link
+        // promised, but nothing is credited.
+        return match landing_url(destination, &target.tracking_code, &target.affiliate_id, None) {
+            Some(_) => found_at(destination),
+            None => unknown_link(state),
+        };
+    }
+    if request.method() == Method::HEAD {
+        state
+            .tracking
+            .writer
+            .head(HeadRequest {
+                merchant_id: target.merchant_id.clone(),
+                campaign_id: target.campaign_id.clone(),
+                affiliate_id: target.affiliate_id.clone(),
+                link_id: target.link_id.clone(),
+            })
+            .await;
+        return match landing_url(destination, &target.tracking_code, &target.affiliate_id, None) {
+            Some(location) => found_at(&location),
+            None => unknown_link(state),
+        };
+    }
+    let id = new_id("click");
+    let Some(location) = landing_url(destination, &target.tracking_code, &target.affiliate_id, Some(&id))
+    else {
+        return unknown_link(state);
+    };
+    let facts = request_facts(&request, &state.config.trusted_proxies);
+    state
+        .tracking
+        .writer
+        .click(RawClick {
+            id,
+            merchant_id: target.merchant_id.clone(),
+            campaign_id: target.campaign_id.clone(),
+            affiliate_id: target.affiliate_id.clone(),
+            link_id: target.link_id.clone(),
+            source,
+            ip: facts.ip,
+            kind: classify_user_agent(facts.user_agent.as_deref()),
+            user_agent: facts.user_agent,
+            landing_url: Some(location.clone()),
+            referrer: facts.referrer,
+            at_ms: state.config.clock.now(),
+        })
+        .await;
+    found_at(&location)
+}
+
+fn found_at(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(location) => (
+            StatusCode::FOUND,
+            [
+                (header::LOCATION, location),
+                // Every visit must reach us to be counted; no shared cache may answer for us.
+                (header::CACHE_CONTROL, HeaderValue::from_static("private, no-store")),
+            ],
+        )
+            .into_response(),
+        Err(_) => (StatusCode::NOT_FOUND, Html(NOT_FOUND_PAGE)).into_response(),
+    }
+}
+
+/// Unknown, removed or destination-less links: the configured fallback, or a plain 404 page.
+fn unknown_link(state: &AppState) -> Response {
+    match state.config.tracking.fallback_url.as_deref() {
+        Some(fallback) => found_at(fallback),
+        None => (
+            StatusCode::NOT_FOUND,
+            [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+            Html(NOT_FOUND_PAGE),
+        )
+            .into_response(),
+    }
+}
+
+fn unavailable() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, HeaderValue::from_static("1"))],
+        Html("<!doctype html><title>Try again</title><p>This link is briefly unavailable. Please try again.</p>"),
+    )
+        .into_response()
+}
+
+const NOT_FOUND_PAGE: &str =
+    "<!doctype html><html><head><meta charset=\"utf-8\"><title>Link not found</title></head>\
+<body><h1>Link not found</h1><p>This referral link is unknown or no longer active.</p></body></html>";

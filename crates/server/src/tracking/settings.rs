@@ -1,0 +1,34 @@
+//! Tracking settings.
+
+use std::time::Duration;
+
+/// How clicks are resolved, written and kept.
+#[derive(Debug, Clone)]
+pub struct TrackingSettings {
+    /// How long a resolved link is trusted before the store is asked again. Writes through this
+    /// node clear the cache at once; this bounds how stale another node's change can be.
+    pub cache_ttl: Duration,
+    /// Clicks waiting for the writer before a redirect has to wait for room.
+    pub queue_capacity: usize,
+    /// Most clicks in one write transaction.
+    pub max_batch: usize,
+    /// Days a click's raw IP is kept for self-referral checks before it is cleared.
+    pub ip_retention_days: i64,
+    /// Where unknown or inactive links send visitors; `None` answers a 404 page.
+    pub fallback_url: Option<String>,
+    /// (visitor, link) pairs remembered for unique counting.
+    pub unique_capacity: usize,
+}
+
+impl Default for TrackingSettings {
+    fn default() -> Self {
+        TrackingSettings {
+            cache_ttl: Duration::from_secs(10),
+            queue_capacity: 65_536,
+            max_batch: 2_000,
+            ip_retention_days: 30,
+            fallback_url: None,
+            unique_capacity: 1_000_000,
+        }
+    }
+}

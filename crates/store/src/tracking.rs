@@ -1,0 +1,308 @@
+//! Clicks, short links and what a tracking link resolves to.
+
+use std::collections::BTreeMap;
+
+use sqlx::FromRow;
+
+use crate::{Page, PageRequest, StoreResult};
+
+/// A recorded click.
+#[derive(Debug, Clone, FromRow)]
+pub struct Click {
+    /// `click_…`
+    pub id: String,
+    /// Owner.
+    pub merchant_id: String,
+    /// Campaign.
+    pub campaign_id: String,
+    /// Affiliate.
+    pub affiliate_id: String,
+    /// Visitor IP, kept only for the fraud window, then cleared.
+    pub ip: Option<String>,
+    /// Hash of the visitor's device signature (user agent).
+    pub device_hash: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
+    /// The short link clicked, if any.
+    pub link_id: Option<String>,
+    /// `redirect`, `short_link` or `beacon`.
+    pub source: String,
+    /// `human` or `bot`.
+    pub kind: String,
+    /// First click of this visitor on this link within the hour.
+    pub is_unique: bool,
+    /// Salted daily hash of IP and user agent.
+    pub visitor_hash: Option<String>,
+    /// Page the visitor landed on (beacon) or was sent to (redirect).
+    pub landing_url: Option<String>,
+    /// `Referer` of the click.
+    pub referrer: Option<String>,
+}
+
+/// Click counts of a link, affiliate or campaign.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromRow)]
+pub struct ClickTotals {
+    /// Clicks by people (bots and HEAD requests excluded).
+    pub clicks: i64,
+    /// Of those, first visits of a visitor to the link within an hour.
+    pub unique_clicks: i64,
+    /// Clicks by crawlers, link previews and headless clients.
+    pub bot_clicks: i64,
+    /// `HEAD` requests (never clicks).
+    pub head_requests: i64,
+}
+
+impl ClickTotals {
+    /// Adds `other` into `self`.
+    pub fn add(&mut self, other: ClickTotals) {
+        self.clicks += other.clicks;
+        self.unique_clicks += other.unique_clicks;
+        self.bot_clicks += other.bot_clicks;
+        self.head_requests += other.head_requests;
+    }
+}
+
+/// Counts to add to one (campaign, affiliate, link) total.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClickTally {
+    /// Owner.
+    pub merchant_id: String,
+    /// Campaign.
+    pub campaign_id: String,
+    /// Affiliate.
+    pub affiliate_id: String,
+    /// Short link id, or empty for the plain tracking link and the beacon.
+    pub link_id: String,
+    /// Counts to add.
+    pub totals: ClickTotals,
+}
+
+/// What the totals learn from one stored click.
+#[derive(Debug, Clone, FromRow)]
+pub struct StoredClick {
+    /// Owner.
+    pub merchant_id: String,
+    /// Campaign.
+    pub campaign_id: String,
+    /// Affiliate.
+    pub affiliate_id: String,
+    /// Short link, if any.
+    pub link_id: Option<String>,
+    /// `human` or `bot`.
+    pub kind: String,
+    /// First visit within the hour.
+    pub is_unique: bool,
+}
+
+/// Folds stored clicks and HEAD counts into one tally per (campaign, affiliate, link), in key
+/// order so concurrent writers lock total rows in the same order.
+pub fn tally_clicks(stored: &[StoredClick], heads: &[ClickTally]) -> Vec<ClickTally> {
+    type Key = (String, String, String);
+    let mut by_key: BTreeMap<Key, ClickTally> = BTreeMap::new();
+    let mut add = |merchant: &str, campaign: &str, affiliate: &str, link: &str, counts: ClickTotals| {
+        by_key
+            .entry((campaign.to_string(), affiliate.to_string(), link.to_string()))
+            .or_insert_with(|| ClickTally {
+                merchant_id: merchant.to_string(),
+                campaign_id: campaign.to_string(),
+                affiliate_id: affiliate.to_string(),
+                link_id: link.to_string(),
+                totals: ClickTotals::default(),
+            })
+            .totals
+            .add(counts);
+    };
+    for click in stored {
+        let counts = if click.kind == "bot" {
+            ClickTotals { bot_clicks: 1, ..Default::default() }
+        } else {
+            ClickTotals { clicks: 1, unique_clicks: i64::from(click.is_unique), ..Default::default() }
+        };
+        let link = click.link_id.as_deref().unwrap_or("");
+        add(&click.merchant_id, &click.campaign_id, &click.affiliate_id, link, counts);
+    }
+    for head in heads {
+        add(&head.merchant_id, &head.campaign_id, &head.affiliate_id, &head.link_id, head.totals);
+    }
+    by_key.into_values().collect()
+}
+
+/// A short link (`/l/<code>`) for one affiliate on one campaign.
+#[derive(Debug, Clone, FromRow)]
+pub struct Link {
+    /// `link_…`
+    pub id: String,
+    /// The path segment after `/l/`.
+    pub code: String,
+    /// Owner.
+    pub merchant_id: String,
+    /// Campaign.
+    pub campaign_id: String,
+    /// Affiliate.
+    pub affiliate_id: String,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
+/// A link with what API objects show beside it.
+#[derive(Debug, Clone, FromRow)]
+pub struct LinkView {
+    /// The link.
+    #[sqlx(flatten)]
+    pub link: Link,
+    /// Campaign tracking code.
+    pub tracking_code: String,
+    /// Its clicks.
+    #[sqlx(flatten)]
+    pub totals: ClickTotals,
+}
+
+/// What a tracking link or short link leads to.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct TrackingTarget {
+    /// Owner.
+    pub merchant_id: String,
+    /// Campaign.
+    pub campaign_id: String,
+    /// Campaign tracking code.
+    pub tracking_code: String,
+    /// Affiliate.
+    pub affiliate_id: String,
+    /// Campaign landing page.
+    pub target_url: Option<String>,
+    /// Days the browser remembers the referral.
+    pub cookie_window_days: i64,
+    /// Campaign status.
+    pub campaign_status: String,
+    /// The affiliate's membership status on the campaign.
+    pub membership_status: String,
+    /// The short link, when resolved from one.
+    pub link_id: Option<String>,
+}
+
+/// Filters of click lists.
+#[derive(Debug, Clone, Default)]
+pub struct ClickFilter {
+    /// Only this campaign.
+    pub campaign_id: Option<String>,
+    /// Only this affiliate.
+    pub affiliate_id: Option<String>,
+    /// Only this short link.
+    pub link_id: Option<String>,
+    /// Only `human` or `bot`.
+    pub kind: Option<String>,
+    /// Only unique (true) or repeat (false) clicks.
+    pub unique: Option<bool>,
+    /// Created at or after, unix ms.
+    pub from: Option<i64>,
+    /// Created at or before, unix ms.
+    pub to: Option<i64>,
+}
+
+/// Filters of link lists.
+#[derive(Debug, Clone, Default)]
+pub struct LinkFilter {
+    /// Only this campaign.
+    pub campaign_id: Option<String>,
+    /// Only this affiliate.
+    pub affiliate_id: Option<String>,
+}
+
+/// Tracking data of a merchant.
+#[async_trait::async_trait]
+pub trait TrackingStore {
+    /// What `tc` + `aff` lead to, when the affiliate is on that campaign.
+    async fn resolve_tracking_link(
+        &self,
+        tracking_code: &str,
+        affiliate_id: &str,
+    ) -> StoreResult<Option<TrackingTarget>>;
+    /// What a short-link code leads to, while its affiliate is on the campaign.
+    async fn resolve_short_link(&self, code: &str) -> StoreResult<Option<TrackingTarget>>;
+    /// Stores clicks (an id already stored is skipped, so a replayed beacon is not counted
+    /// twice) and adds them and `heads` (HEAD-request counts) to the running totals, in one
+    /// transaction. Returns how many clicks were new.
+    async fn record_clicks(&self, clicks: &[Click], heads: &[ClickTally]) -> StoreResult<usize>;
+    /// A merchant's click by id.
+    async fn find_click(&self, merchant_id: &str, click_id: &str) -> StoreResult<Option<Click>>;
+    /// A page of a merchant's clicks, newest first.
+    async fn list_clicks(
+        &self,
+        merchant_id: &str,
+        filter: &ClickFilter,
+        page: PageRequest<()>,
+    ) -> StoreResult<Page<Click>>;
+    /// Click totals of a merchant, narrowed to a campaign and/or affiliate.
+    async fn click_totals(
+        &self,
+        merchant_id: &str,
+        campaign_id: Option<&str>,
+        affiliate_id: Option<&str>,
+    ) -> StoreResult<ClickTotals>;
+    /// Inserts a short link; a taken code is a `Conflict` on `code`.
+    async fn insert_link(&self, link: &Link) -> StoreResult<()>;
+    /// A merchant's link by id.
+    async fn get_link(&self, merchant_id: &str, id: &str) -> StoreResult<Option<LinkView>>;
+    /// A page of a merchant's links, newest first.
+    async fn list_links(
+        &self,
+        merchant_id: &str,
+        filter: &LinkFilter,
+        page: PageRequest<()>,
+    ) -> StoreResult<Page<LinkView>>;
+    /// Deletes a link (its clicks stay); false when it did not exist.
+    async fn delete_link(&self, merchant_id: &str, id: &str) -> StoreResult<bool>;
+    /// The visitor-hash salt of `day` (days since the epoch): `candidate` if none was chosen
+    /// yet. Salts older than yesterday are deleted, so old hashes cannot be recomputed.
+    async fn visitor_salt(&self, day: i64, candidate: &str) -> StoreResult<String>;
+    /// Tracking codes of a merchant's campaigns whose referral window is not `default_days`.
+    async fn cookie_windows(&self, merchant_id: &str, default_days: i64) -> StoreResult<Vec<(String, i64)>>;
+    /// Records that the merchant's tracking script ran; true the first time.
+    async fn mark_tracking_seen(&self, merchant_id: &str, now: i64) -> StoreResult<bool>;
+    /// Clears raw IPs of clicks created before `before`; returns how many were cleared.
+    async fn scrub_click_ips(&self, before: i64) -> StoreResult<u64>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(campaign: &str, link: Option<&str>, kind: &str, unique: bool) -> StoredClick {
+        StoredClick {
+            merchant_id: "mer_1".into(),
+            campaign_id: campaign.into(),
+            affiliate_id: "aff_1".into(),
+            link_id: link.map(str::to_string),
+            kind: kind.into(),
+            is_unique: unique,
+        }
+    }
+
+    #[test]
+    fn folds_clicks_per_link_in_key_order() {
+        let heads = [ClickTally {
+            merchant_id: "mer_1".into(),
+            campaign_id: "cmp_a".into(),
+            affiliate_id: "aff_1".into(),
+            link_id: String::new(),
+            totals: ClickTotals { head_requests: 2, ..Default::default() },
+        }];
+        let tallies = tally_clicks(
+            &[
+                stored("cmp_b", None, "human", true),
+                stored("cmp_a", None, "human", true),
+                stored("cmp_a", None, "human", false),
+                stored("cmp_a", None, "bot", false),
+                stored("cmp_a", Some("link_1"), "human", true),
+            ],
+            &heads,
+        );
+        let keys: Vec<_> = tallies.iter().map(|t| (t.campaign_id.as_str(), t.link_id.as_str())).collect();
+        assert_eq!(keys, [("cmp_a", ""), ("cmp_a", "link_1"), ("cmp_b", "")]);
+        assert_eq!(
+            tallies[0].totals,
+            ClickTotals { clicks: 2, unique_clicks: 1, bot_clicks: 1, head_requests: 2 }
+        );
+        assert_eq!(tallies[1].totals, ClickTotals { clicks: 1, unique_clicks: 1, ..Default::default() });
+    }
+}
