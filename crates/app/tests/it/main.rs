@@ -7,6 +7,7 @@
 mod support;
 
 mod binary;
+mod browser;
 mod conversions;
 mod idempotency;
 mod receiver;

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs headless Chromium (Debian package `chromium`) for the browser tests
+# (crates/app/tests/it/browser.rs). Does nothing when /usr/bin/chromium is already there.
+set -euo pipefail
+
+if [ -x /usr/bin/chromium ]; then
+  exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "NOTICE: apt-get not found; install Chromium yourself (or set REFLINE_CHROMIUM). Browser tests will be skipped." >&2
+  exit 0
+fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo=(sudo)
+  else
+    echo "NOTICE: not root and no sudo; cannot install Chromium. Browser tests will be skipped." >&2
+    exit 0
+  fi
+fi
+
+echo "installing Chromium"
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+/usr/bin/chromium --version
