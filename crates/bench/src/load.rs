@@ -49,12 +49,52 @@ impl Report {
     }
 }
 
-/// POSTs bodies from `body` to `url` on `connections` concurrent keep-alive connections for
-/// `duration`; `rate` > 0 spaces requests to that many per second overall.
+/// Builds request number `n`.
+pub type RequestFn = Arc<dyn Fn(u64) -> Option<Request<Full<Bytes>>> + Send + Sync>;
+
+/// POSTs bodies from `body` to `url` with a bearer `key`; see [`load`].
 pub async fn post_load(
     url: &str,
     key: &str,
     body: BodyFn,
+    expect: StatusCode,
+    connections: usize,
+    duration: Duration,
+    rate: u64,
+) -> Report {
+    let (url, auth) = (url.to_string(), format!("Bearer {key}"));
+    let requests: RequestFn = Arc::new(move |n| {
+        Request::post(url.as_str())
+            .header("authorization", auth.as_str())
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body(n))))
+            .ok()
+    });
+    load(requests, expect, connections, duration, rate).await
+}
+
+/// GETs `url` as a browser would (a desktop user agent); see [`load`].
+pub async fn get_load(
+    url: &str,
+    expect: StatusCode,
+    connections: usize,
+    duration: Duration,
+    rate: u64,
+) -> Report {
+    let url = url.to_string();
+    let requests: RequestFn = Arc::new(move |_| {
+        Request::get(url.as_str())
+            .header("user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36")
+            .body(Full::new(Bytes::new()))
+            .ok()
+    });
+    load(requests, expect, connections, duration, rate).await
+}
+
+/// Sends requests from `requests` on `connections` concurrent keep-alive connections for
+/// `duration`; `rate` > 0 spaces requests to that many per second overall.
+pub async fn load(
+    requests: RequestFn,
     expect: StatusCode,
     connections: usize,
     duration: Duration,
@@ -70,8 +110,7 @@ pub async fn post_load(
     let interval = (rate > 0).then(|| Duration::from_secs_f64(connections as f64 / rate as f64));
     let mut workers = tokio::task::JoinSet::new();
     for worker in 0..connections {
-        let (client, counter, body) = (client.clone(), counter.clone(), body.clone());
-        let (url, auth) = (url.to_string(), format!("Bearer {key}"));
+        let (client, counter, requests) = (client.clone(), counter.clone(), requests.clone());
         workers.spawn(async move {
             let mut report = Report::default();
             // Stagger rate-limited workers so their requests do not arrive in bursts.
@@ -82,11 +121,7 @@ pub async fn post_load(
                     next = Some(at + i);
                 }
                 let n = counter.fetch_add(1, Ordering::Relaxed);
-                let request = Request::post(url.as_str())
-                    .header("authorization", auth.as_str())
-                    .header("content-type", "application/json")
-                    .body(Full::new(Bytes::from(body(n))));
-                let Ok(request) = request else {
+                let Some(request) = requests(n) else {
                     report.failed += 1;
                     continue;
                 };

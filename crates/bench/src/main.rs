@@ -5,9 +5,11 @@
 //! hyper client with keep-alive connections. Both share the machine, as `wrk` on loopback would.
 
 mod api;
+mod bare;
 mod conversions;
 mod database;
 mod load;
+mod redirects;
 mod server;
 mod webhooks;
 
@@ -64,6 +66,18 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         rate: u64,
     },
+    /// GET /redirect and /l/<code> against a bare "always 302" hyper server, then a graceful
+    /// stop that must leave every answered click stored.
+    Redirects {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Concurrent keep-alive connections.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Seconds of each measured phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// Outbound webhook deliveries to a local receiver: throughput and event-to-delivery latency.
     Webhooks {
         #[command(flatten)]
@@ -90,6 +104,10 @@ fn main() -> anyhow::Result<()> {
             let postgres = db.postgres();
             let options = conversions::Options { postgres, connections, seconds, rate };
             client_rt.block_on(conversions::run(server_rt.handle().clone(), options))
+        }
+        Command::Redirects { db, connections, seconds } => {
+            let options = redirects::Options { postgres: db.postgres(), connections, seconds };
+            client_rt.block_on(redirects::run(server_rt.handle().clone(), options))
         }
         Command::Webhooks { db, events, rate, seconds } => {
             let postgres = db.postgres();

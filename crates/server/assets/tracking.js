@@ -24,11 +24,13 @@
     } catch (e) {}
     return null;
   }
+  // Same shape as server ids: 8 characters of time (so ids sort by time), 12 random.
   function clickId() {
-    var a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", r = "",
-      b = new Uint8Array(20);
+    var a = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", t = Date.now(), r = "",
+      b = new Uint8Array(12);
+    for (var i = 0; i < 8; i++) { r = a[t % 62] + r; t = Math.floor(t / 62); }
     (w.crypto || w.msCrypto).getRandomValues(b);
-    for (var i = 0; i < 20; i++) r += a[b[i] % 62];
+    for (var j = 0; j < 12; j++) r += a[b[j] % 62];
     return "click_" + r;
   }
   function beacon(body) {

@@ -48,11 +48,13 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api::router(state.clone()))
-        .merge(tracking::router())
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(middleware::from_fn(envelope_body_limit))
         .layer(DefaultBodyLimit::max(limit))
+        // Tracking routes answer the public at volume: they bound their own bodies and skip
+        // the API's envelope middleware.
+        .merge(tracking::router())
         .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response()))
         .with_state(state)
 }

@@ -1,18 +1,31 @@
 -- Tracking: how each click was classified, short links, per-link click totals, visitor salts and
 -- the "script seen" signal.
 
+-- Clicks were never written before this version (nothing recorded them), so the table is
+-- rebuilt rather than altered.
+--
 -- `kind`: human | bot. HEAD requests are not clicks: they are only counted in click_totals.
--- `visitor_hash`: sha256(daily salt, IP, user agent); the salt is deleted after two days, so
--- hashes cannot be linked across days. `ip` is the raw address, kept only for the fraud window
+-- `is_unique` comes from a visitor hash, sha256(daily salt, IP, user agent), held in memory
+-- for an hour and never stored; the salt is deleted after two days. `ip` is the raw address, kept only for the fraud window
 -- (REFLINE_CLICK_IP_RETENTION_DAYS, default 30) and then set to NULL by the sweeper.
-ALTER TABLE clicks ADD COLUMN link_id TEXT;
-ALTER TABLE clicks ADD COLUMN source TEXT NOT NULL DEFAULT 'redirect';
-ALTER TABLE clicks ADD COLUMN kind TEXT NOT NULL DEFAULT 'human';
-ALTER TABLE clicks ADD COLUMN is_unique BOOLEAN NOT NULL DEFAULT TRUE;
-ALTER TABLE clicks ADD COLUMN visitor_hash TEXT;
-ALTER TABLE clicks ADD COLUMN landing_url TEXT;
-ALTER TABLE clicks ADD COLUMN referrer TEXT;
-CREATE INDEX clicks_merchant_created_idx ON clicks (merchant_id, created_at);
+-- The key is (merchant, id): tenant-scoped lookups and newest-first lists read it in order.
+DROP TABLE clicks;
+CREATE TABLE clicks (
+    merchant_id   TEXT NOT NULL,
+    id            TEXT NOT NULL,
+    campaign_id   TEXT NOT NULL,
+    affiliate_id  TEXT NOT NULL,
+    link_id       TEXT,
+    source        TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    is_unique     BOOLEAN NOT NULL,
+    ip            TEXT,
+    device_hash   TEXT,
+    landing_url   TEXT,
+    referrer      TEXT,
+    created_at    BIGINT NOT NULL,
+    PRIMARY KEY (merchant_id, id)
+);
 
 CREATE TABLE links (
     id            TEXT PRIMARY KEY,

@@ -39,8 +39,7 @@ pub use paging::{Page, PageRequest};
 pub use records::*;
 pub use report::ReportStore;
 pub use tracking::{
-    Click, ClickFilter, ClickTally, ClickTotals, Link, LinkFilter, LinkView, StoredClick, TrackingStore,
-    TrackingTarget,
+    Click, ClickFilter, ClickTally, ClickTotals, Link, LinkFilter, LinkView, TrackingStore, TrackingTarget,
 };
 pub use webhook::{
     AttemptOutcome, OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookStore,

@@ -31,8 +31,6 @@ pub struct Click {
     pub kind: String,
     /// First click of this visitor on this link within the hour.
     pub is_unique: bool,
-    /// Salted daily hash of IP and user agent.
-    pub visitor_hash: Option<String>,
     /// Page the visitor landed on (beacon) or was sent to (redirect).
     pub landing_url: Option<String>,
     /// `Referer` of the click.
@@ -77,54 +75,36 @@ pub struct ClickTally {
     pub totals: ClickTotals,
 }
 
-/// What the totals learn from one stored click.
-#[derive(Debug, Clone, FromRow)]
-pub struct StoredClick {
-    /// Owner.
-    pub merchant_id: String,
-    /// Campaign.
-    pub campaign_id: String,
-    /// Affiliate.
-    pub affiliate_id: String,
-    /// Short link, if any.
-    pub link_id: Option<String>,
-    /// `human` or `bot`.
-    pub kind: String,
-    /// First visit within the hour.
-    pub is_unique: bool,
-}
-
 /// Folds stored clicks and HEAD counts into one tally per (campaign, affiliate, link), in key
 /// order so concurrent writers lock total rows in the same order.
-pub fn tally_clicks(stored: &[StoredClick], heads: &[ClickTally]) -> Vec<ClickTally> {
-    type Key = (String, String, String);
-    let mut by_key: BTreeMap<Key, ClickTally> = BTreeMap::new();
-    let mut add = |merchant: &str, campaign: &str, affiliate: &str, link: &str, counts: ClickTotals| {
-        by_key
-            .entry((campaign.to_string(), affiliate.to_string(), link.to_string()))
-            .or_insert_with(|| ClickTally {
-                merchant_id: merchant.to_string(),
-                campaign_id: campaign.to_string(),
-                affiliate_id: affiliate.to_string(),
-                link_id: link.to_string(),
-                totals: ClickTotals::default(),
-            })
-            .totals
-            .add(counts);
-    };
+pub fn tally_clicks(stored: &[&Click], heads: &[ClickTally]) -> Vec<ClickTally> {
+    // Borrowed keys while counting: one tally per link, not three strings per click.
+    type Key<'a> = (&'a str, &'a str, &'a str);
+    let mut by_key: BTreeMap<Key<'_>, (&str, ClickTotals)> = BTreeMap::new();
     for click in stored {
         let counts = if click.kind == "bot" {
             ClickTotals { bot_clicks: 1, ..Default::default() }
         } else {
             ClickTotals { clicks: 1, unique_clicks: i64::from(click.is_unique), ..Default::default() }
         };
-        let link = click.link_id.as_deref().unwrap_or("");
-        add(&click.merchant_id, &click.campaign_id, &click.affiliate_id, link, counts);
+        let key =
+            (click.campaign_id.as_str(), click.affiliate_id.as_str(), click.link_id.as_deref().unwrap_or(""));
+        by_key.entry(key).or_insert((click.merchant_id.as_str(), ClickTotals::default())).1.add(counts);
     }
     for head in heads {
-        add(&head.merchant_id, &head.campaign_id, &head.affiliate_id, &head.link_id, head.totals);
+        let key = (head.campaign_id.as_str(), head.affiliate_id.as_str(), head.link_id.as_str());
+        by_key.entry(key).or_insert((head.merchant_id.as_str(), ClickTotals::default())).1.add(head.totals);
     }
-    by_key.into_values().collect()
+    by_key
+        .into_iter()
+        .map(|((campaign, affiliate, link), (merchant, totals))| ClickTally {
+            merchant_id: merchant.to_string(),
+            campaign_id: campaign.to_string(),
+            affiliate_id: affiliate.to_string(),
+            link_id: link.to_string(),
+            totals,
+        })
+        .collect()
 }
 
 /// A short link (`/l/<code>`) for one affiliate on one campaign.
@@ -267,14 +247,21 @@ pub trait TrackingStore {
 mod tests {
     use super::*;
 
-    fn stored(campaign: &str, link: Option<&str>, kind: &str, unique: bool) -> StoredClick {
-        StoredClick {
+    fn stored(campaign: &str, link: Option<&str>, kind: &str, unique: bool) -> Click {
+        Click {
             merchant_id: "mer_1".into(),
+            id: "click_1".into(),
             campaign_id: campaign.into(),
             affiliate_id: "aff_1".into(),
             link_id: link.map(str::to_string),
+            source: "redirect".into(),
             kind: kind.into(),
             is_unique: unique,
+            ip: None,
+            device_hash: None,
+            landing_url: None,
+            referrer: None,
+            created_at: 0,
         }
     }
 
@@ -287,16 +274,14 @@ mod tests {
             link_id: String::new(),
             totals: ClickTotals { head_requests: 2, ..Default::default() },
         }];
-        let tallies = tally_clicks(
-            &[
-                stored("cmp_b", None, "human", true),
-                stored("cmp_a", None, "human", true),
-                stored("cmp_a", None, "human", false),
-                stored("cmp_a", None, "bot", false),
-                stored("cmp_a", Some("link_1"), "human", true),
-            ],
-            &heads,
-        );
+        let clicks = [
+            stored("cmp_b", None, "human", true),
+            stored("cmp_a", None, "human", true),
+            stored("cmp_a", None, "human", false),
+            stored("cmp_a", None, "bot", false),
+            stored("cmp_a", Some("link_1"), "human", true),
+        ];
+        let tallies = tally_clicks(&clicks.iter().collect::<Vec<_>>(), &heads);
         let keys: Vec<_> = tallies.iter().map(|t| (t.campaign_id.as_str(), t.link_id.as_str())).collect();
         assert_eq!(keys, [("cmp_a", ""), ("cmp_a", "link_1"), ("cmp_b", "")]);
         assert_eq!(

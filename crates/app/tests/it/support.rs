@@ -381,7 +381,6 @@ pub fn test_click(
         source: "redirect".into(),
         kind: "human".into(),
         is_unique: true,
-        visitor_hash: None,
         landing_url: None,
         referrer: None,
     }

@@ -38,6 +38,42 @@ pub fn landing_url(
     Some(url.into())
 }
 
+/// A landing URL prepared once per link, so each click only appends its id: the URL up to and
+/// including `aff=…`, and the fragment that must follow the query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LandingTemplate {
+    head: String,
+    fragment: String,
+}
+
+impl LandingTemplate {
+    /// Prepares `target` for links of `tracking_code` and `affiliate_id`; `None` when `target`
+    /// is not an http(s) URL.
+    pub fn new(target: &str, tracking_code: &str, affiliate_id: &str) -> Option<LandingTemplate> {
+        let full = landing_url(target, tracking_code, affiliate_id, None)?;
+        let (head, fragment) = match full.find('#') {
+            Some(at) => (full[..at].to_string(), full[at..].to_string()),
+            None => (full, String::new()),
+        };
+        Some(LandingTemplate { head, fragment })
+    }
+
+    /// The landing URL without a click id (HEAD requests, untracked visits).
+    pub fn without_click(&self) -> String {
+        format!("{}{}", self.head, self.fragment)
+    }
+
+    /// The landing URL carrying `click_id`, which must be URL-safe (our ids are).
+    pub fn with_click(&self, click_id: &str) -> String {
+        let mut url = String::with_capacity(self.head.len() + click_id.len() + self.fragment.len() + 5);
+        url.push_str(&self.head);
+        url.push_str("&cid=");
+        url.push_str(click_id);
+        url.push_str(&self.fragment);
+        url
+    }
+}
+
 /// Whether `target` may be a campaign's target URL (an absolute http(s) URL with a host).
 pub fn is_valid_target_url(target: &str) -> bool {
     landing_url(target, "x", "x", None).is_some()
@@ -83,6 +119,24 @@ mod tests {
             landing_url("https://shop.example/?q=a%20b", "C", "a&b", None).unwrap(),
             "https://shop.example/?q=a+b&tc=C&aff=a%26b"
         );
+    }
+
+    #[test]
+    fn templates_match_the_full_computation() {
+        for target in [
+            "https://shop.example/",
+            "https://shop.example/p?utm_source=x&plan=pro#pricing",
+            "https://shop.example/?tc=OLD&x=1&aff=someone",
+            "http://shop.example:8080/a/b?q=a%20b#",
+        ] {
+            let template = LandingTemplate::new(target, "CODE", "aff_1").unwrap();
+            assert_eq!(
+                template.with_click("click_9"),
+                landing_url(target, "CODE", "aff_1", Some("click_9")).unwrap()
+            );
+            assert_eq!(template.without_click(), landing_url(target, "CODE", "aff_1", None).unwrap());
+        }
+        assert_eq!(LandingTemplate::new("javascript:alert(1)", "C", "A"), None);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use refline_domain::{classify_user_agent, ClickKind};
 use serde_json::{json, Value};
 
 use super::{click_writer::RawClick, request_facts, RequestFacts};
-use crate::{ids::new_id, state::AppState};
+use crate::{ids::new_ordered_id, state::AppState};
 
 /// Longest page URL or referrer kept.
 const MAX_URL: usize = 2048;
@@ -96,8 +96,8 @@ async fn record(state: &AppState, facts: RequestFacts, body: &Bytes) -> Result<V
     if !super::is_token(&tc) || !super::is_token(&aff) {
         return untracked;
     }
-    let target = match state.tracking.links.pair(state.store.as_ref(), &tc, &aff).await {
-        Ok(Some(target)) if target.merchant_id == merchant_id => target,
+    let link = match state.tracking.links.pair(state.store.as_ref(), &tc, &aff).await {
+        Ok(Some(link)) if link.target.merchant_id == merchant_id => link,
         Ok(_) => return untracked,
         Err(err) => {
             // The visitor's referral is already saved in the browser; say so rather than fail.
@@ -107,20 +107,18 @@ async fn record(state: &AppState, facts: RequestFacts, body: &Bytes) -> Result<V
     };
     let now = state.config.clock.now();
     state.tracking.seen.note(&state.store, &merchant_id, now);
-    if !super::tracks(&target) {
+    if !super::tracks(&link.target) {
         return untracked;
     }
-    let id = text(&map, "clickId").filter(|id| is_click_id(id)).unwrap_or_else(|| new_id("click"));
+    let id =
+        text(&map, "clickId").filter(|id| is_click_id(id)).unwrap_or_else(|| new_ordered_id("click", now));
     let kind = classify_user_agent(facts.user_agent.as_deref());
     state
         .tracking
         .writer
         .click(RawClick {
             id: id.clone(),
-            merchant_id,
-            campaign_id: target.campaign_id.clone(),
-            affiliate_id: target.affiliate_id.clone(),
-            link_id: None,
+            link,
             source: "beacon",
             ip: facts.ip,
             user_agent: facts.user_agent,

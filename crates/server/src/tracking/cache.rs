@@ -6,6 +6,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use refline_domain::LandingTemplate;
 use refline_store::{Store, StoreResult, TrackingTarget};
 
 /// A link key: `tc` + `aff`, or a short-link code.
@@ -15,7 +16,26 @@ enum Key {
     Short(String),
 }
 
-type Entry = (Option<Arc<TrackingTarget>>, Instant);
+/// A resolved link with its landing URL prepared.
+#[derive(Debug)]
+pub struct ResolvedLink {
+    /// What the link leads to.
+    pub target: TrackingTarget,
+    /// The campaign's landing page with this link's tracking added, when it has a valid one.
+    pub landing: Option<LandingTemplate>,
+}
+
+impl ResolvedLink {
+    fn new(target: TrackingTarget) -> Arc<ResolvedLink> {
+        let landing = target
+            .target_url
+            .as_deref()
+            .and_then(|url| LandingTemplate::new(url, &target.tracking_code, &target.affiliate_id));
+        Arc::new(ResolvedLink { target, landing })
+    }
+}
+
+type Entry = (Option<Arc<ResolvedLink>>, Instant);
 
 /// Resolved links (and unknown ones, so a flood of bad codes does not reach the store either).
 /// Cleared whole on any change to campaigns, memberships or links made through this node; other
@@ -39,23 +59,23 @@ impl LinkCache {
         store: &dyn Store,
         tc: &str,
         aff: &str,
-    ) -> StoreResult<Option<Arc<TrackingTarget>>> {
+    ) -> StoreResult<Option<Arc<ResolvedLink>>> {
         let key = Key::Pair(tc.to_string(), aff.to_string());
         if let Some(hit) = self.lookup(&key) {
             return Ok(hit);
         }
-        let found = store.resolve_tracking_link(tc, aff).await?.map(Arc::new);
+        let found = store.resolve_tracking_link(tc, aff).await?.map(ResolvedLink::new);
         self.insert(key, found.clone());
         Ok(found)
     }
 
     /// What a short-link code leads to.
-    pub async fn short(&self, store: &dyn Store, code: &str) -> StoreResult<Option<Arc<TrackingTarget>>> {
+    pub async fn short(&self, store: &dyn Store, code: &str) -> StoreResult<Option<Arc<ResolvedLink>>> {
         let key = Key::Short(code.to_string());
         if let Some(hit) = self.lookup(&key) {
             return Ok(hit);
         }
-        let found = store.resolve_short_link(code).await?.map(Arc::new);
+        let found = store.resolve_short_link(code).await?.map(ResolvedLink::new);
         self.insert(key, found.clone());
         Ok(found)
     }
@@ -67,13 +87,13 @@ impl LinkCache {
         }
     }
 
-    fn lookup(&self, key: &Key) -> Option<Option<Arc<TrackingTarget>>> {
+    fn lookup(&self, key: &Key) -> Option<Option<Arc<ResolvedLink>>> {
         let entries = self.entries.read().ok()?;
         let (target, at) = entries.get(key)?;
         (at.elapsed() < self.ttl).then(|| target.clone())
     }
 
-    fn insert(&self, key: Key, target: Option<Arc<TrackingTarget>>) {
+    fn insert(&self, key: Key, target: Option<Arc<ResolvedLink>>) {
         let Ok(mut entries) = self.entries.write() else { return };
         if entries.len() >= self.capacity {
             let ttl = self.ttl;

@@ -1,12 +1,12 @@
 //! Batching writer of clicks.
 //!
 //! A redirect hands its click to this writer and answers at once; it never waits on the
-//! database. The writer task takes everything queued (up to a batch limit), classifies unique
-//! visitors, and stores the batch with its running totals in one transaction. Under light load
-//! a batch is one click; under heavy load batches grow, so one transaction carries many rows.
+//! database. The writer task gathers clicks for a short window (20 ms by default, up to a batch
+//! limit), classifies unique visitors, and stores the batch with its running totals in one
+//! transaction, so one transaction carries many rows and the writer wakes rarely.
 //!
-//! What a crash can lose: clicks queued or in the batch being written — at most one write
-//! transaction's worth of traffic (milliseconds; see docs/BENCHMARKS.md). On graceful shutdown
+//! What a crash can lose: the clicks of the current window and the batch being written — about
+//! the window plus one write (tens of milliseconds; measured in docs/BENCHMARKS.md). On graceful shutdown
 //! the server stops accepting requests, and the writer drains its queue before the process
 //! exits. Only if the queue fills up (the database has stalled) does a redirect wait for room,
 //! so even then no answered click is dropped.
@@ -27,6 +27,7 @@ use refline_store::{Click, ClickTally, ClickTotals, Store};
 use tokio::{sync::mpsc, task::JoinHandle};
 
 use super::{
+    cache::ResolvedLink,
     settings::TrackingSettings,
     visitor::{device_hash, VisitorHasher},
 };
@@ -36,14 +37,8 @@ use super::{
 pub struct RawClick {
     /// `click_…`
     pub id: String,
-    /// Owner.
-    pub merchant_id: String,
-    /// Campaign.
-    pub campaign_id: String,
-    /// Affiliate.
-    pub affiliate_id: String,
-    /// Short link, if any.
-    pub link_id: Option<String>,
+    /// The link clicked (shared with the cache: no per-click copies of its ids).
+    pub link: Arc<ResolvedLink>,
     /// `redirect`, `short_link` or `beacon`.
     pub source: &'static str,
     /// Client IP.
@@ -60,22 +55,10 @@ pub struct RawClick {
     pub at_ms: i64,
 }
 
-/// One HEAD request on a link (counted, never a click).
-#[derive(Debug, Clone)]
-pub struct HeadRequest {
-    /// Owner.
-    pub merchant_id: String,
-    /// Campaign.
-    pub campaign_id: String,
-    /// Affiliate.
-    pub affiliate_id: String,
-    /// Short link, if any.
-    pub link_id: Option<String>,
-}
-
 enum Item {
     Click(RawClick),
-    Head(HeadRequest),
+    /// A HEAD request on a link: counted, never a click.
+    Head(Arc<ResolvedLink>),
 }
 
 /// Counters of the writer, for benchmarks and health.
@@ -107,6 +90,7 @@ impl ClickWriter {
             rx,
             counters.clone(),
             settings.max_batch.max(1),
+            settings.batch_window,
             settings.unique_capacity,
         ));
         (ClickWriter { queue, counters }, task)
@@ -118,9 +102,9 @@ impl ClickWriter {
         self.enqueue(Item::Click(click)).await;
     }
 
-    /// Queues a HEAD count.
-    pub async fn head(&self, head: HeadRequest) {
-        self.enqueue(Item::Head(head)).await;
+    /// Queues a HEAD count for `link`.
+    pub async fn head(&self, link: Arc<ResolvedLink>) {
+        self.enqueue(Item::Head(link)).await;
     }
 
     /// The writer's counters.
@@ -146,12 +130,24 @@ async fn write_batches(
     mut rx: mpsc::Receiver<Item>,
     counters: Arc<ClickCounters>,
     max_batch: usize,
+    batch_window: Duration,
     unique_capacity: usize,
 ) {
     let mut window = UniqueWindow::new(unique_capacity);
     let mut visitors = VisitorHasher::default();
     let mut items = Vec::with_capacity(max_batch);
     while rx.recv_many(&mut items, max_batch).await > 0 {
+        // Let the batch fill for the window; senders meanwhile queue without waking us. Once the
+        // queue is closed (shutdown) there is nothing to wait for.
+        if items.len() < max_batch && !rx.is_closed() {
+            tokio::time::sleep(batch_window).await;
+            while items.len() < max_batch {
+                match rx.try_recv() {
+                    Ok(item) => items.push(item),
+                    Err(_) => break,
+                }
+            }
+        }
         let mut clicks = Vec::with_capacity(items.len());
         let mut heads = Vec::new();
         for item in items.drain(..) {
@@ -159,11 +155,11 @@ async fn write_batches(
                 Item::Click(raw) => {
                     clicks.push(prepare(store.as_ref(), &mut window, &mut visitors, raw).await)
                 }
-                Item::Head(head) => heads.push(ClickTally {
-                    merchant_id: head.merchant_id,
-                    campaign_id: head.campaign_id,
-                    affiliate_id: head.affiliate_id,
-                    link_id: head.link_id.unwrap_or_default(),
+                Item::Head(link) => heads.push(ClickTally {
+                    merchant_id: link.target.merchant_id.clone(),
+                    campaign_id: link.target.campaign_id.clone(),
+                    affiliate_id: link.target.affiliate_id.clone(),
+                    link_id: link.target.link_id.clone().unwrap_or_default(),
                     totals: ClickTotals { head_requests: 1, ..Default::default() },
                 }),
             }
@@ -183,22 +179,23 @@ async fn prepare(
     let is_unique = raw.kind == ClickKind::Human && {
         let mut key = DefaultHasher::new();
         visitor.hash(&mut key);
-        (&raw.campaign_id, &raw.affiliate_id, &raw.link_id).hash(&mut key);
+        let target = &raw.link.target;
+        (&target.campaign_id, &target.affiliate_id, &target.link_id).hash(&mut key);
         window.observe(key.finish(), raw.at_ms)
     };
+    let target = &raw.link.target;
     Click {
         id: raw.id,
-        merchant_id: raw.merchant_id,
-        campaign_id: raw.campaign_id,
-        affiliate_id: raw.affiliate_id,
+        merchant_id: target.merchant_id.clone(),
+        campaign_id: target.campaign_id.clone(),
+        affiliate_id: target.affiliate_id.clone(),
         ip: raw.ip.map(|ip| ip.to_string()),
         device_hash: raw.user_agent.as_deref().map(device_hash),
         created_at: raw.at_ms,
-        link_id: raw.link_id,
+        link_id: target.link_id.clone(),
         source: raw.source.to_string(),
         kind: raw.kind.as_str().to_string(),
         is_unique,
-        visitor_hash: Some(visitor),
         landing_url: raw.landing_url,
         referrer: raw.referrer,
     }

@@ -10,14 +10,11 @@ use axum::{
     http::{header, HeaderValue, Method, StatusCode},
     response::{Html, IntoResponse, Response},
 };
-use refline_domain::{classify_user_agent, landing_url};
-use refline_store::{StoreResult, TrackingTarget};
+use refline_domain::classify_user_agent;
+use refline_store::StoreResult;
 
-use super::{
-    click_writer::{HeadRequest, RawClick},
-    request_facts,
-};
-use crate::{ids::new_id, state::AppState};
+use super::{cache::ResolvedLink, click_writer::RawClick, request_facts};
+use crate::{ids::new_ordered_id, state::AppState};
 
 pub(super) async fn hosted_link(
     State(state): State<AppState>,
@@ -56,70 +53,53 @@ pub(super) async fn short_link(
 
 async fn follow(
     state: &AppState,
-    found: StoreResult<Option<Arc<TrackingTarget>>>,
+    found: StoreResult<Option<Arc<ResolvedLink>>>,
     source: &'static str,
     request: Request,
 ) -> Response {
-    let target = match found {
-        Ok(Some(target)) => target,
+    let link = match found {
+        Ok(Some(link)) => link,
         Ok(None) => return unknown_link(state),
         Err(err) => {
             tracing::warn!(%err, "link could not be resolved");
             return unavailable();
         }
     };
-    let Some(destination) = target.target_url.as_deref() else {
+    let (Some(landing), Some(destination)) = (&link.landing, &link.target.target_url) else {
         return unknown_link(state);
     };
-    if !super::tracks(&target) {
+    if !super::tracks(&link.target) {
         // An inactive campaign or a rejected affiliate: the visitor still gets where the link
         // promised, but nothing is credited.
-        return match landing_url(destination, &target.tracking_code, &target.affiliate_id, None) {
-            Some(_) => found_at(destination),
-            None => unknown_link(state),
-        };
+        return found_at(destination);
     }
     if request.method() == Method::HEAD {
-        state
-            .tracking
-            .writer
-            .head(HeadRequest {
-                merchant_id: target.merchant_id.clone(),
-                campaign_id: target.campaign_id.clone(),
-                affiliate_id: target.affiliate_id.clone(),
-                link_id: target.link_id.clone(),
-            })
-            .await;
-        return match landing_url(destination, &target.tracking_code, &target.affiliate_id, None) {
-            Some(location) => found_at(&location),
-            None => unknown_link(state),
-        };
+        let location = landing.without_click();
+        state.tracking.writer.head(link).await;
+        return found_at(&location);
     }
-    let id = new_id("click");
-    let Some(location) = landing_url(destination, &target.tracking_code, &target.affiliate_id, Some(&id))
-    else {
-        return unknown_link(state);
-    };
+    let now = state.config.clock.now();
+    let id = new_ordered_id("click", now);
+    let location = landing.with_click(&id);
     let facts = request_facts(&request, &state.config.trusted_proxies);
+    let response = found_at(&location);
     state
         .tracking
         .writer
         .click(RawClick {
             id,
-            merchant_id: target.merchant_id.clone(),
-            campaign_id: target.campaign_id.clone(),
-            affiliate_id: target.affiliate_id.clone(),
-            link_id: target.link_id.clone(),
+            link,
             source,
             ip: facts.ip,
             kind: classify_user_agent(facts.user_agent.as_deref()),
             user_agent: facts.user_agent,
-            landing_url: Some(location.clone()),
+            // Where a redirect sends people is the campaign's landing page; the row stays small.
+            landing_url: None,
             referrer: facts.referrer,
-            at_ms: state.config.clock.now(),
+            at_ms: now,
         })
         .await;
-    found_at(&location)
+    response
 }
 
 fn found_at(location: &str) -> Response {

@@ -50,7 +50,7 @@ pub fn render(merchant_id: &str, public_url: &str, windows: &[(String, i64)]) ->
     let config = json!({ "m": merchant_id, "u": public_url, "d": DEFAULT_WINDOW_DAYS, "w": windows })
         .to_string()
         .replace('<', "\\u003c");
-    let body = SOURCE.replace("__CONFIG__", &config);
+    let body = minified().replace("__CONFIG__", &config);
     let etag = format!("\"{}\"", &sha256_hex(body.as_bytes())[..32]);
     Script { body, etag }
 }
@@ -113,6 +113,18 @@ async fn load(state: &AppState, merchant_id: &str) -> refline_store::StoreResult
         scripts.insert(merchant_id.to_string(), (script.clone(), Instant::now()));
     }
     Ok(Some(script))
+}
+
+/// The source without comments and indentation: a few hundred bytes less on every page view.
+/// (The script is written for this: no comment markers inside strings or regexes, `//` only at
+/// line starts.)
+fn minified() -> String {
+    let body = SOURCE.split_once("*/").map_or(SOURCE, |(_, rest)| rest);
+    body.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A script that explains itself in the browser console instead of failing silently.

@@ -8,6 +8,9 @@ pub struct TrackingSettings {
     /// How long a resolved link is trusted before the store is asked again. Writes through this
     /// node clear the cache at once; this bounds how stale another node's change can be.
     pub cache_ttl: Duration,
+    /// How long the writer gathers clicks before writing them: fewer, larger transactions (and
+    /// fewer wake-ups) at the price of this much more a crash can lose.
+    pub batch_window: Duration,
     /// Clicks waiting for the writer before a redirect has to wait for room.
     pub queue_capacity: usize,
     /// Most clicks in one write transaction.
@@ -24,6 +27,7 @@ impl Default for TrackingSettings {
     fn default() -> Self {
         TrackingSettings {
             cache_ttl: Duration::from_secs(10),
+            batch_window: Duration::from_millis(20),
             queue_capacity: 65_536,
             max_batch: 2_000,
             ip_retention_days: 30,

@@ -18,7 +18,8 @@ pub fn device_hash(user_agent: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(b"device\0");
     hasher.update(user_agent.trim().as_bytes());
-    hex::encode(&hasher.finalize()[..16])
+    // 64 bits: only ever compared for equality within one affiliate's few devices.
+    hex::encode(&hasher.finalize()[..8])
 }
 
 /// Hashes visitors with the salt of the day, fetching a new salt when the day changes.
@@ -36,7 +37,7 @@ impl VisitorHasher {
         now_ms: i64,
         ip: Option<IpAddr>,
         user_agent: &str,
-    ) -> String {
+    ) -> [u8; 16] {
         let day = now_ms.div_euclid(DAY_MS);
         if self.day != Some(day) {
             let candidate: String =
@@ -59,6 +60,8 @@ impl VisitorHasher {
         }
         hasher.update(b"\0");
         hasher.update(user_agent.as_bytes());
-        hex::encode(&hasher.finalize()[..16])
+        let mut visitor = [0u8; 16];
+        visitor.copy_from_slice(&hasher.finalize()[..16]);
+        visitor
     }
 }

@@ -24,9 +24,54 @@ macro_rules! __link_view_select {
     };
 }
 
-/// Click rows per INSERT: 14 columns stay far below SQLite's 32,766 bound parameters.
+/// Click rows per INSERT statement, largest first. A batch is cut into these fixed sizes so the
+/// few distinct statement texts stay in the driver's prepared-statement cache; preparing a
+/// fresh thousand-row statement for every batch cost more than inserting the rows.
 #[doc(hidden)]
-pub const CLICK_ROWS_PER_STATEMENT: usize = 1_000;
+pub const CLICK_CHUNKS: [usize; 4] = [512, 64, 8, 1];
+
+/// `clicks` cut into runs of the sizes in [`CLICK_CHUNKS`].
+#[doc(hidden)]
+pub fn click_chunks<T>(mut rows: &[T]) -> Vec<&[T]> {
+    let mut chunks = Vec::new();
+    for size in CLICK_CHUNKS {
+        while rows.len() >= size {
+            let (chunk, rest) = rows.split_at(size);
+            chunks.push(chunk);
+            rows = rest;
+        }
+    }
+    chunks
+}
+
+/// An INSERT of click rows `$chunk` (`&[&Click]`), without its conflict clause.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __insert_clicks {
+    ($chunk:expr) => {{
+        let mut query = $crate::sqlx::QueryBuilder::new(
+            "INSERT INTO clicks (merchant_id, id, campaign_id, affiliate_id, link_id, source, \
+                kind, is_unique, ip, device_hash, landing_url, referrer, created_at) ",
+        );
+        query.push_values($chunk.iter(), |mut row, k| {
+            // Borrowed `&str` binds: SQLite copies an owned String per bind.
+            row.push_bind(k.merchant_id.as_str())
+                .push_bind(k.id.as_str())
+                .push_bind(k.campaign_id.as_str())
+                .push_bind(k.affiliate_id.as_str())
+                .push_bind(k.link_id.as_deref())
+                .push_bind(k.source.as_str())
+                .push_bind(k.kind.as_str())
+                .push_bind(k.is_unique)
+                .push_bind(k.ip.as_deref())
+                .push_bind(k.device_hash.as_deref())
+                .push_bind(k.landing_url.as_deref())
+                .push_bind(k.referrer.as_deref())
+                .push_bind(k.created_at);
+        });
+        query
+    }};
+}
 
 /// Implements [`crate::TrackingStore`].
 #[doc(hidden)]
@@ -76,34 +121,20 @@ macro_rules! __impl_tracking_store {
                     return Ok(0);
                 }
                 let mut tx = self.begin_write().await?;
-                let mut stored: Vec<$crate::StoredClick> = Vec::with_capacity(clicks.len());
-                for chunk in clicks.chunks($crate::sql::tracking::CLICK_ROWS_PER_STATEMENT) {
-                    let mut query = $crate::sqlx::QueryBuilder::new(
-                        "INSERT INTO clicks (id, merchant_id, campaign_id, affiliate_id, ip, \
-                            device_hash, created_at, link_id, source, kind, is_unique, visitor_hash, \
-                            landing_url, referrer) ",
-                    );
-                    query.push_values(chunk, |mut row, k| {
-                        row.push_bind(&k.id)
-                            .push_bind(&k.merchant_id)
-                            .push_bind(&k.campaign_id)
-                            .push_bind(&k.affiliate_id)
-                            .push_bind(&k.ip)
-                            .push_bind(&k.device_hash)
-                            .push_bind(k.created_at)
-                            .push_bind(&k.link_id)
-                            .push_bind(&k.source)
-                            .push_bind(&k.kind)
-                            .push_bind(k.is_unique)
-                            .push_bind(&k.visitor_hash)
-                            .push_bind(&k.landing_url)
-                            .push_bind(&k.referrer);
-                    });
-                    query.push(
-                        " ON CONFLICT (id) DO NOTHING \
-                          RETURNING merchant_id, campaign_id, affiliate_id, link_id, kind, is_unique",
-                    );
-                    stored.extend(query.build_query_as().fetch_all(&mut *tx).await?);
+                // An id already stored (a replayed beacon) is skipped; RETURNING says which rows
+                // were new, so the totals count exactly the stored clicks.
+                let mut stored: Vec<&$crate::Click> = Vec::with_capacity(clicks.len());
+                let rows: Vec<&$crate::Click> = clicks.iter().collect();
+                for chunk in $crate::sql::tracking::click_chunks(&rows) {
+                    let mut query = $crate::__insert_clicks!(chunk);
+                    query.push(" ON CONFLICT (merchant_id, id) DO NOTHING RETURNING id");
+                    let new: Vec<(String,)> = query.build_query_as().fetch_all(&mut *tx).await?;
+                    if new.len() == chunk.len() {
+                        stored.extend(chunk.iter().copied());
+                    } else {
+                        let new: std::collections::HashSet<String> = new.into_iter().map(|(id,)| id).collect();
+                        stored.extend(chunk.iter().copied().filter(|k| new.contains(&k.id)));
+                    }
                 }
                 let tallies = $crate::tracking::tally_clicks(&stored, heads);
                 if !tallies.is_empty() {
@@ -157,7 +188,7 @@ macro_rules! __impl_tracking_store {
                     AND ($5 IS NULL OR kind = $5) AND ($6 IS NULL OR is_unique = $6) \
                     AND ($7 IS NULL OR created_at >= $7) AND ($8 IS NULL OR created_at <= $8)";
                 let items = $crate::sqlx::query_as(&format!(
-                    "SELECT * FROM clicks {FILTER} ORDER BY created_at {dir}, id {dir} LIMIT $9 OFFSET $10",
+                    "SELECT * FROM clicks {FILTER} ORDER BY id {dir} LIMIT $9 OFFSET $10",
                     dir = page.direction()
                 ))
                 .bind(merchant_id)
@@ -324,14 +355,34 @@ macro_rules! __impl_tracking_store {
             }
 
             async fn scrub_click_ips(&self, before: i64) -> $crate::StoreResult<u64> {
-                let done = $crate::sqlx::query(
-                    "UPDATE clicks SET ip = NULL WHERE created_at < $1 AND ip IS NOT NULL",
-                )
-                .bind(before)
-                .execute(self.writer())
-                .await?;
-                Ok(done.rows_affected())
+                // In slices, so a large backlog never holds the (SQLite) write lock for long.
+                let mut cleared = 0;
+                loop {
+                    let done = $crate::sqlx::query(
+                        "UPDATE clicks SET ip = NULL WHERE (merchant_id, id) IN \
+                            (SELECT merchant_id, id FROM clicks WHERE created_at < $1 AND ip IS NOT NULL LIMIT 5000)",
+                    )
+                    .bind(before)
+                    .execute(self.writer())
+                    .await?;
+                    cleared += done.rows_affected();
+                    if done.rows_affected() == 0 {
+                        return Ok(cleared);
+                    }
+                }
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn batches_are_cut_into_fixed_sizes() {
+        let rows: Vec<u32> = (0..1_100).collect();
+        let sizes: Vec<usize> = super::click_chunks(&rows).iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, [512, 512, 64, 8, 1, 1, 1, 1]);
+        assert_eq!(super::click_chunks(&rows).concat(), rows);
+        assert!(super::click_chunks::<u32>(&[]).is_empty());
+    }
 }
