@@ -98,6 +98,7 @@ async fn sigterm_finishes_in_flight_requests(engine: Engine) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_refline"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("REFLINE_DATABASE_URL", &url)
+        .env("REFLINE_SECRET_KEY_FILE", dir.path().join("refline.key"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -460,6 +460,8 @@ async fn two_processes_deliver_each_event_once(engine: Engine) {
         std::process::Command::new(env!("CARGO_BIN_EXE_refline"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--allow-private-webhook-targets"])
             .env("REFLINE_DATABASE_URL", &url)
+            // Both nodes share one key, as a real deployment must (no key file in the crate).
+            .env("REFLINE_SECRET_KEY", "42".repeat(32))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
