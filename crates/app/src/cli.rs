@@ -12,6 +12,8 @@ use tokio::net::TcpListener;
 
 use crate::{
     admin,
+    integrations::{self, IntegrationCommand},
+    secret_key::SecretKeyArgs,
     storage::{open_store, EngineOptions},
 };
 
@@ -21,6 +23,8 @@ struct Cli {
     /// Database: sqlite://path (created on first start) or postgres://user@host/db.
     #[arg(long, global = true, env = "REFLINE_DATABASE_URL", default_value = "sqlite://refline.db")]
     database_url: String,
+    #[command(flatten)]
+    secret_key: SecretKeyArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -35,6 +39,9 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Manage payment-processor connections.
+    #[command(subcommand)]
+    Integration(IntegrationCommand),
 }
 
 #[derive(Debug, Args)]
@@ -84,6 +91,12 @@ struct ServeArgs {
     /// PostgreSQL connection pool size.
     #[arg(long, env = "REFLINE_POSTGRES_MAX_CONNECTIONS", default_value_t = 16)]
     postgres_max_connections: u32,
+    /// Days a click's raw IP is kept for self-referral checks before it is cleared.
+    #[arg(long, env = "REFLINE_CLICK_IP_RETENTION_DAYS", default_value_t = 30)]
+    click_ip_retention_days: u32,
+    /// Where unknown or inactive tracking links send visitors (default: a 404 page).
+    #[arg(long, env = "REFLINE_TRACKING_FALLBACK_URL")]
+    tracking_fallback_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,7 +149,11 @@ enum KeyCommand {
 pub async fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()> {
     let cli = Cli::try_parse_from(args).unwrap_or_else(|e| e.exit());
     match cli.command {
-        Command::Serve(args) => serve(&cli.database_url, args).await,
+        Command::Serve(args) => serve(&cli.database_url, &cli.secret_key, args).await,
+        Command::Integration(command) => {
+            init_tracing();
+            integrations::run(&cli.database_url, &cli.secret_key, command).await
+        }
         Command::Merchant(MerchantCommand::Create { name, plan, currency, json: as_json }) => {
             let store = open_store(&cli.database_url, EngineOptions::default()).await?;
             let created = admin::create_merchant(store.as_ref(), &name, &plan, &currency).await?;
@@ -215,6 +232,14 @@ fn server_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
         .map(|s| i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX))
         .collect();
     config.webhooks.timeout = std::time::Duration::from_secs(args.webhook_timeout.max(1));
+    config.tracking.ip_retention_days = i64::from(args.click_ip_retention_days.max(1));
+    if let Some(fallback) = &args.tracking_fallback_url {
+        anyhow::ensure!(
+            refline_domain::is_valid_target_url(fallback),
+            "--tracking-fallback-url must be an absolute http:// or https:// URL"
+        );
+        config.tracking.fallback_url = Some(fallback.clone());
+    }
     let rates = [
         (Plan::Pro, args.rate_limit_pro),
         (Plan::Ultimate, args.rate_limit_ultimate),
@@ -238,9 +263,10 @@ fn server_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     Ok(config)
 }
 
-async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(database_url: &str, secret_key: &SecretKeyArgs, args: ServeArgs) -> anyhow::Result<()> {
     init_tracing();
-    let config = server_config(&args)?;
+    let mut config = server_config(&args)?;
+    config.secret_key = secret_key.resolve()?;
     let options = EngineOptions {
         sqlite_durability: match args.sqlite_synchronous.as_str() {
             "full" => Durability::Full,

@@ -3,6 +3,8 @@
 
 pub mod admin;
 pub mod cli;
+pub mod integrations;
+pub mod secret_key;
 pub mod storage;
 
 pub use cli::run;

@@ -11,6 +11,7 @@ mod database;
 mod load;
 mod redirects;
 mod server;
+mod stripe;
 mod webhooks;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -78,6 +79,17 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Signed Stripe deliveries: verify → inbox → conversion, accepted/s and converted/s.
+    Stripe {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Concurrent keep-alive connections.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Seconds of load.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// Outbound webhook deliveries to a local receiver: throughput and event-to-delivery latency.
     Webhooks {
         #[command(flatten)]
@@ -108,6 +120,10 @@ fn main() -> anyhow::Result<()> {
         Command::Redirects { db, connections, seconds } => {
             let options = redirects::Options { postgres: db.postgres(), connections, seconds };
             client_rt.block_on(redirects::run(server_rt.handle().clone(), options))
+        }
+        Command::Stripe { db, connections, seconds } => {
+            let options = stripe::Options { postgres: db.postgres(), connections, seconds };
+            client_rt.block_on(stripe::run(server_rt.handle().clone(), options))
         }
         Command::Webhooks { db, events, rate, seconds } => {
             let postgres = db.postgres();

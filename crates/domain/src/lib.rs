@@ -20,6 +20,7 @@ pub mod money;
 pub mod plan;
 pub mod rate;
 pub mod recurring;
+pub mod refund;
 pub mod tracking;
 pub mod webhook;
 
@@ -33,5 +34,6 @@ pub use money::*;
 pub use plan::*;
 pub use rate::*;
 pub use recurring::*;
+pub use refund::*;
 pub use tracking::*;
 pub use webhook::*;

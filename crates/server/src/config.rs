@@ -87,6 +87,9 @@ pub struct ServerConfig {
     pub clock: Arc<dyn Clock>,
     /// Name resolution for webhook targets.
     pub resolver: Arc<dyn HostResolver>,
+    /// AES-256 key sealing payment-processor secrets at rest (`crate::secrets`). Losing it
+    /// makes stored connection secrets unreadable; never log it.
+    pub secret_key: [u8; 32],
 }
 
 impl Default for ServerConfig {
@@ -102,6 +105,8 @@ impl Default for ServerConfig {
             tracking: TrackingSettings::default(),
             clock: Arc::new(SystemClock),
             resolver: Arc::new(SystemResolver),
+            // A fresh key per process: fine for tests; the binary always sets a persistent one.
+            secret_key: crate::secrets::random_key(),
         }
     }
 }

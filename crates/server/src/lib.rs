@@ -10,6 +10,8 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod processors;
+pub mod secrets;
 pub mod service;
 pub mod state;
 pub mod terms;
@@ -55,6 +57,7 @@ pub fn app(state: AppState) -> Router {
         // Tracking routes answer the public at volume: they bound their own bodies and skip
         // the API's envelope middleware.
         .merge(tracking::router())
+        .merge(processors::router(state.clone()))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response()))
         .with_state(state)
 }
@@ -127,6 +130,25 @@ pub async fn serve(
         writer: click_writer,
         seen: Arc::default(),
     };
+    let secrets = Arc::new(secrets::SecretBox::new(config.secret_key));
+    let inbox_wake = Arc::new(Notify::new());
+    let inbox_worker = config.webhooks.worker_enabled.then(|| {
+        let context = processors::process::InboxContext {
+            store: store.clone(),
+            writer: writer.clone(),
+            limits: config.limits.clone(),
+            clock: config.clock.clone(),
+            secrets: secrets.clone(),
+            targets: targets.clone(),
+            gopay: processors::gopay::client(&targets),
+        };
+        tokio::spawn(processors::worker::run(
+            context,
+            inbox_wake.clone(),
+            std::time::Duration::from_millis(500),
+            stop_worker.clone(),
+        ))
+    });
     let state = AppState {
         store,
         config: Arc::new(config),
@@ -136,6 +158,8 @@ pub async fn serve(
         dispatcher,
         targets,
         webhook_wake,
+        inbox_wake,
+        secrets,
         tracking,
     };
     let router = app(state);
@@ -152,6 +176,11 @@ pub async fn serve(
     }
     // Every handler (and its AuditSink clone) is gone once serve returns: the writer drains
     // what is queued and stops.
+    if let Some(inbox_worker) = inbox_worker {
+        if let Err(err) = inbox_worker.await {
+            tracing::error!(%err, "processor inbox worker failed");
+        }
+    }
     if let Err(err) = click_task.await {
         tracing::error!(%err, "click writer failed");
     }

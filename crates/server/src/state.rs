@@ -9,6 +9,7 @@ use crate::{
     config::ServerConfig,
     http::audit::AuditSink,
     http::rate_limit::RateLimiter,
+    secrets::SecretBox,
     service::conversion_writer::ConversionWriter,
     tracking::Tracking,
     webhooks::{dispatch::Dispatcher, target::TargetPolicy},
@@ -31,6 +32,10 @@ pub struct AppState {
     pub dispatcher: Dispatcher,
     /// What webhook URLs may be.
     pub targets: TargetPolicy,
+    /// Seals and opens payment-processor secrets at rest.
+    pub secrets: Arc<SecretBox>,
+    /// Wakes the processor inbox worker after a delivery was stored.
+    pub inbox_wake: Arc<Notify>,
     /// Link cache, click writer and script state.
     pub tracking: Tracking,
     /// Wakes the webhook worker after a write may have queued deliveries.

@@ -15,9 +15,11 @@ pub mod campaign;
 pub mod conversion;
 pub mod error;
 pub mod idempotency;
+pub mod integration;
 pub mod merchant;
 pub mod outbox;
 pub mod paging;
+pub mod processor;
 pub mod records;
 pub mod report;
 #[doc(hidden)]
@@ -34,8 +36,12 @@ pub use conversion::{
 };
 pub use error::{StoreError, StoreResult};
 pub use idempotency::{IdempotencyBegin, IdempotencyStore};
+pub use integration::{Coupon, CouponFilter, Integration, IntegrationStore};
 pub use merchant::MerchantStore;
 pub use paging::{Page, PageRequest};
+pub use processor::{
+    CommissionAdjustment, InboxEntry, InboxResult, ProcessorStore, ProcessorSubscription, RefundState,
+};
 pub use records::*;
 pub use report::ReportStore;
 pub use tracking::{
@@ -64,6 +70,8 @@ pub trait Store:
     + ReportStore
     + WebhookStore
     + TrackingStore
+    + ProcessorStore
+    + IntegrationStore
     + Send
     + Sync
     + 'static

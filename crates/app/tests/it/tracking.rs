@@ -222,9 +222,12 @@ async fn short_links_resolve_like_the_hosted_link(engine: Engine) {
     assert_eq!(link["url"], app.url(&format!("/l/{code}")));
     assert_eq!(link["trackingCode"], w.code.as_str());
 
-    let response = visit(&app, Method::GET, &format!("/l/{code}"), Some(BROWSER)).await;
+    let response =
+        visit(&app, Method::GET, &format!("/l/{code}?utm_source=newsletter&tc=FORGED"), Some(BROWSER)).await;
     assert_eq!(response.status(), StatusCode::FOUND);
     let to = location(&response);
+    assert_eq!(param(&to, "utm_source").as_deref(), Some("newsletter"), "the link's own query is passed on");
+    assert_eq!(param(&to, "tc").as_deref(), Some(w.code.as_str()), "but never its tracking parameters");
     assert_eq!(param(&to, "ref").as_deref(), Some("partner"));
     assert_eq!(param(&to, "aff").as_deref(), Some(w.affiliate.as_str()));
     let cid = param(&to, "cid").unwrap();

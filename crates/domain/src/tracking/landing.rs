@@ -65,10 +65,18 @@ impl LandingTemplate {
 
     /// The landing URL carrying `click_id`, which must be URL-safe (our ids are).
     pub fn with_click(&self, click_id: &str) -> String {
-        let mut url = String::with_capacity(self.head.len() + click_id.len() + self.fragment.len() + 5);
+        self.with_click_and(click_id, "")
+    }
+
+    /// As [`Self::with_click`], then `extra`: already-encoded `&name=value` pairs the visitor's
+    /// link carried (UTM tags and the like), passed on to the landing page.
+    pub fn with_click_and(&self, click_id: &str, extra: &str) -> String {
+        let mut url =
+            String::with_capacity(self.head.len() + click_id.len() + extra.len() + self.fragment.len() + 5);
         url.push_str(&self.head);
         url.push_str("&cid=");
         url.push_str(click_id);
+        url.push_str(extra);
         url.push_str(&self.fragment);
         url
     }
@@ -137,6 +145,11 @@ mod tests {
             assert_eq!(template.without_click(), landing_url(target, "CODE", "aff_1", None).unwrap());
         }
         assert_eq!(LandingTemplate::new("javascript:alert(1)", "C", "A"), None);
+        let template = LandingTemplate::new("https://shop.example/p#top", "C", "A").unwrap();
+        assert_eq!(
+            template.with_click_and("click_1", "&utm_source=x"),
+            "https://shop.example/p?tc=C&aff=A&cid=click_1&utm_source=x#top"
+        );
     }
 
     #[test]

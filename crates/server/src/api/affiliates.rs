@@ -32,6 +32,7 @@ use crate::{
     },
     ids::new_id,
     state::AppState,
+    tracking::visitor::device_hash,
 };
 
 /// Routes of this resource.
@@ -93,6 +94,14 @@ async fn create_affiliate(
     }
     let name = f.optional_string("name", 200);
     let campaign_id = f.required_string("campaignId", 100);
+    // Where the affiliate signed up from (the merchant's own signup form knows): compared with
+    // customers' clicks to spot self-referrals.
+    let ip = f.optional_string("ipAddress", 64);
+    let signup_ip = ip.as_deref().map(str::parse::<std::net::IpAddr>);
+    if matches!(signup_ip, Some(Err(_))) {
+        f.issue("ipAddress", "ipAddress must be an IPv4 or IPv6 address");
+    }
+    let user_agent = f.optional_string("userAgent", 512);
     f.finish()?;
     let (Some(email), Some(campaign_id)) = (email, campaign_id) else {
         return Err(ApiError::internal("validated fields missing"));
@@ -121,6 +130,12 @@ async fn create_affiliate(
             json!({ "affiliateId": existing_id }),
         )),
         CreateAffiliateOutcome::Created => {
+            if let Some(Ok(ip)) = signup_ip {
+                state.store.record_fingerprint(&affiliate.id, "ip", &ip.to_string(), now).await?;
+            }
+            if let Some(agent) = &user_agent {
+                state.store.record_fingerprint(&affiliate.id, "device", &device_hash(agent), now).await?;
+            }
             let data = json!({
                 "id": affiliate.id,
                 "name": affiliate.name,

@@ -143,6 +143,9 @@ async fn create_conversion(
         is_test: caller.is_test(),
         plan: caller.plan,
         now: now_ms(),
+        allow_pending: false,
+        trial: false,
+        id: None,
     };
     let conversion = record_sale(state.store.as_ref(), &state.writer, &state.config.limits, sale)
         .await

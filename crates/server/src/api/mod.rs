@@ -5,6 +5,10 @@ pub mod affiliates;
 pub mod campaigns;
 pub mod clicks;
 pub mod conversions;
+pub mod coupons;
+pub mod integration_deliveries;
+pub mod integration_input;
+pub mod integrations;
 pub mod links;
 pub mod list;
 pub mod me;
@@ -35,6 +39,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(conversions::router())
         .merge(clicks::router())
         .merge(links::router())
+        .merge(integration_deliveries::router())
+        .merge(integrations::router())
+        .merge(coupons::router())
         .merge(stats::router())
         .merge(webhooks::router())
         .fallback(not_found)

@@ -43,6 +43,14 @@ pub struct SaleInput {
     pub source: String,
     /// Test key or processor test mode: skips cap and fraud checks, kept out of live data.
     pub is_test: bool,
+    /// Credit affiliates still pending approval (processor webhooks: the money is real and the
+    /// commission waits for review anyway); the API refuses them as LinkJolt does.
+    pub allow_pending: bool,
+    /// A trial start: recorded as a zero `trial` conversion that earns nothing.
+    pub trial: bool,
+    /// The conversion id to use (processor sales: `stripe_<trackingCode>_…`); a new `conv_…`
+    /// id otherwise.
+    pub id: Option<String>,
     /// The merchant's plan (for the cap).
     pub plan: Plan,
     /// Unix ms of the sale.
@@ -86,6 +94,7 @@ pub async fn record_sale(
     let campaign = &sale.campaign;
     match sale.membership_status.as_deref().and_then(MembershipStatus::parse) {
         Some(MembershipStatus::Approved) => {}
+        Some(MembershipStatus::Pending) if sale.allow_pending => {}
         Some(MembershipStatus::Pending) => return Err(Refusal::AffiliateNotApproved("pending")),
         Some(MembershipStatus::Rejected) => return Err(Refusal::AffiliateNotApproved("rejected")),
         None => return Err(Refusal::AffiliateNotApproved("not on this campaign")),
@@ -126,14 +135,14 @@ pub async fn record_sale(
     let basis = terms::basis_of(campaign);
     let amount = sale.amount_minor;
     let conversion = Conversion {
-        id: new_id("conv"),
+        id: sale.id.clone().unwrap_or_else(|| new_id("conv")),
         merchant_id: campaign.merchant_id.clone(),
         campaign_id: campaign.id.clone(),
         affiliate_id: sale.affiliate.id.clone(),
         amount_minor: amount,
         commission_minor: 0,
         currency: sale.currency.code().into(),
-        status: "pending".into(),
+        status: if sale.trial { "trial" } else { "pending" }.into(),
         order_id: sale.order_id,
         click_id: sale.click_id,
         customer_email: sale.customer_email,
@@ -159,7 +168,10 @@ pub async fn record_sale(
         // The conversion writer adds to its own tally row; it sets the shard.
         tally_shard: 0,
     };
+    let trial = sale.trial;
     let price: Pricer = std::sync::Arc::new(move |volume| match &custom_rule {
+        // A fixed-amount campaign would otherwise pay for a trial nobody paid for.
+        _ if trial => 0,
         Some(rule) => commission_for(rule, amount),
         None => commission_for(select_rule(&base, &tiers, basis, volume, amount), amount),
     });

@@ -22,7 +22,8 @@ pub(super) async fn hosted_link(
     request: Request,
 ) -> Response {
     let (mut tc, mut aff) = (None, None);
-    for (name, value) in url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
+    let raw = query.as_deref().unwrap_or("");
+    for (name, value) in url::form_urlencoded::parse(raw.as_bytes()) {
         match name.as_ref() {
             "tc" => tc = Some(value.into_owned()),
             "aff" => aff = Some(value.into_owned()),
@@ -36,25 +37,48 @@ pub(super) async fn hosted_link(
         return unknown_link(&state);
     }
     let found = state.tracking.links.pair(state.store.as_ref(), &tc, &aff).await;
-    follow(&state, found, "redirect", request).await
+    follow(&state, found, "redirect", &passed_on(raw), request).await
+}
+
+/// The link's own query minus the tracking parameters, re-encoded as `&name=value` pairs to
+/// pass on to the landing page (`utm_source` and the like).
+fn passed_on(query: &str) -> String {
+    if query.is_empty() {
+        return String::new();
+    }
+    let mut extra = url::form_urlencoded::Serializer::new(String::new());
+    let mut any = false;
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        if !refline_domain::TRACKING_PARAMS.contains(&name.as_ref()) {
+            extra.append_pair(&name, &value);
+            any = true;
+        }
+    }
+    if any {
+        format!("&{}", extra.finish())
+    } else {
+        String::new()
+    }
 }
 
 pub(super) async fn short_link(
     State(state): State<AppState>,
     Path(code): Path<String>,
+    RawQuery(query): RawQuery,
     request: Request,
 ) -> Response {
     if !refline_domain::is_valid_short_code(&code) {
         return unknown_link(&state);
     }
     let found = state.tracking.links.short(state.store.as_ref(), &code).await;
-    follow(&state, found, "short_link", request).await
+    follow(&state, found, "short_link", &passed_on(query.as_deref().unwrap_or("")), request).await
 }
 
 async fn follow(
     state: &AppState,
     found: StoreResult<Option<Arc<ResolvedLink>>>,
     source: &'static str,
+    extra: &str,
     request: Request,
 ) -> Response {
     let link = match found {
@@ -80,7 +104,7 @@ async fn follow(
     }
     let now = state.config.clock.now();
     let id = new_ordered_id("click", now);
-    let location = landing.with_click(&id);
+    let location = landing.with_click_and(&id, extra);
     let facts = request_facts(&request, &state.config.trusted_proxies);
     let response = found_at(&location);
     state

@@ -11,8 +11,10 @@
 mod affiliate;
 mod campaign;
 mod conversion;
+mod integration;
 mod merchant;
 mod misc;
+mod processor;
 #[doc(hidden)]
 pub mod tracking;
 mod webhook;
@@ -32,5 +34,7 @@ macro_rules! impl_portable_store {
         $crate::__impl_idempotency_store!($engine);
         $crate::__impl_report_store!($engine);
         $crate::__impl_tracking_store!($engine);
+        $crate::__impl_processor_store!($engine, $skip_locked);
+        $crate::__impl_integration_store!($engine);
     };
 }

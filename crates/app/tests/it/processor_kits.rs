@@ -1,0 +1,343 @@
+//! The same story told by every other processor: first sale, redelivery, renewal, partial and
+//! full refund or chargeback, forged signature, test mode, and a sale nobody referred. Each
+//! processor's fixtures build byte-exact, correctly signed deliveries.
+
+use std::sync::{Arc, Mutex};
+
+use refline_processors::fixtures::{self, Delivery, Sale};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::{
+    engine_tests,
+    processors::{now_s, Shop},
+    support::Engine,
+};
+
+type Build = Box<dyn Fn(&Sale) -> Delivery + Send + Sync>;
+/// A refund of `sale`: (sale, refunded now in this step, refunded in total, full?, event id).
+type Refund = Box<dyn Fn(&Sale, i64, i64, bool, &str) -> Delivery + Send + Sync>;
+
+/// How one processor tells the story.
+struct Kit {
+    provider: &'static str,
+    integration: Value,
+    /// The first payment (of a subscription when `sale.subscription_id` is set).
+    first: Build,
+    /// A renewal of the subscription, when the processor reports them.
+    renewal: Option<Build>,
+    refund: Refund,
+    /// Whether refund events carry the amount (partial refunds reduce the commission).
+    partial_amounts: bool,
+    /// The delivery with a wrong signature or secret.
+    forged: Build,
+    /// Whether the processor flags test-mode events in the payload.
+    test_flag: bool,
+}
+
+async fn tell(engine: Engine, kit: Kit) {
+    let shop = Shop::open(&engine, kit.integration.clone()).await;
+    let p = kit.provider;
+    let sub =
+        |s: Sale| Sale { subscription_id: Some("sub_story".into()), customer_id: "cus_story".into(), ..s };
+
+    let sale = sub(shop.sale("evt_first", "1001"));
+    let first = shop.settle(p, &(kit.first)(&sale)).await;
+    assert_eq!(first["status"], "processed", "{p}: {first}");
+    let id = first["conversionId"].as_str().unwrap().to_string();
+    let conversion = shop.conversion(&id).await;
+    assert_eq!(
+        (conversion["amount"].as_str(), conversion["commission"].as_str()),
+        (Some("100.00"), Some("20.00")),
+        "{p}"
+    );
+    assert_eq!(conversion["source"], p);
+
+    let again = shop.deliver(p, &(kit.first)(&sale)).await;
+    assert_eq!(again.status, StatusCode::OK, "{p}: {}", again.text);
+    assert!(
+        again.body["duplicate"] == true || {
+            let id = again.body["deliveryId"].as_str().unwrap_or_default().to_string();
+            shop.wait_for(&id, |d| d["status"] != "pending").await["status"] == "ignored"
+        },
+        "{p}: a redelivery credits nothing twice"
+    );
+
+    if let Some(renewal) = &kit.renewal {
+        let next = Sale { reference: None, ..sub(shop.sale("evt_renewal", "1002")) };
+        let renewed = shop.settle(p, &renewal(&next)).await;
+        assert_eq!(renewed["status"], "processed", "{p}: {renewed}");
+        let renewed = shop.conversion(renewed["conversionId"].as_str().unwrap()).await;
+        assert_eq!(renewed["parentConversionId"], id.as_str(), "{p}");
+    }
+
+    if kit.partial_amounts {
+        let quarter = shop.settle(p, &(kit.refund)(&sale, 2_500, 2_500, false, "evt_refund_1")).await;
+        assert_eq!(quarter["status"], "processed", "{p}: {quarter}");
+        assert_eq!(shop.conversion(&id).await["commission"], "15.00", "{p}");
+    }
+    let full = shop.settle(p, &(kit.refund)(&sale, 7_500, 10_000, true, "evt_refund_2")).await;
+    assert_eq!(full["status"], "processed", "{p}: {full}");
+    assert_eq!(shop.conversion(&id).await["status"], "refunded", "{p}");
+
+    let forged = shop.deliver(p, &(kit.forged)(&shop.sale("evt_forged", "1003"))).await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED, "{p}: {}", forged.text);
+
+    let nobody =
+        Sale { reference: None, customer_id: "cus_nobody".into(), ..shop.sale("evt_nobody", "1004") };
+    let ignored = shop.settle(p, &(kit.first)(&nobody)).await;
+    assert_eq!(ignored["status"], "ignored", "{p}: {ignored}");
+
+    if kit.test_flag {
+        let test = Sale { test_mode: true, customer_id: "cus_test".into(), ..shop.sale("evt_test", "1005") };
+        let recorded = shop.settle(p, &(kit.first)(&test)).await;
+        assert_eq!(recorded["status"], "processed", "{p}: {recorded}");
+        assert!(shop.conversions(true).await.iter().any(|c| c["id"] == recorded["conversionId"]), "{p}");
+        assert!(!shop.conversions(false).await.iter().any(|c| c["id"] == recorded["conversionId"]), "{p}");
+    }
+}
+
+async fn paddle_billing(engine: Engine) {
+    const SECRET: &str = "pdl_ntfset_refline_test";
+    let d = |body| fixtures::paddle::delivery(SECRET, now_s(), body);
+    tell(
+        engine,
+        Kit {
+            provider: "paddle",
+            integration: json!({ "provider": "paddle", "webhookSecret": SECRET }),
+            first: Box::new(move |s| d(fixtures::paddle::transaction_completed(s, "web"))),
+            renewal: Some(Box::new(move |s| {
+                d(fixtures::paddle::transaction_completed(s, "subscription_recurring"))
+            })),
+            refund: Box::new(move |s, step, _, full, event| {
+                let kind = if full { "full" } else { "partial" };
+                d(fixtures::paddle::adjustment(
+                    event,
+                    "adjustment.created",
+                    &format!("adj_{event}"),
+                    &s.object_id,
+                    "refund",
+                    kind,
+                    "approved",
+                    step,
+                    "USD",
+                ))
+            }),
+            partial_amounts: true,
+            forged: Box::new(|s| {
+                fixtures::paddle::delivery(
+                    "pdl_ntfset_wrong",
+                    now_s(),
+                    fixtures::paddle::transaction_completed(s, "web"),
+                )
+            }),
+            test_flag: false,
+        },
+    )
+    .await;
+}
+
+async fn paddle_classic(engine: Engine) {
+    use fixtures::paddle_classic as pc;
+    let d = |fields| pc::delivery(pc::TEST_PRIVATE_KEY_PEM, fields);
+    tell(
+        engine,
+        Kit {
+            provider: "paddle_classic",
+            integration: json!({ "provider": "paddle_classic", "webhookSecret": pc::TEST_PUBLIC_KEY_PEM }),
+            first: Box::new(move |s| d(pc::subscription_payment_succeeded(s, true))),
+            renewal: Some(Box::new(move |s| d(pc::subscription_payment_succeeded(s, false)))),
+            refund: Box::new(move |s, step, _, full, event| {
+                let amount = format!("{}.{:02}", step / 100, step % 100);
+                d(pc::payment_refunded(
+                    event,
+                    &s.object_id,
+                    &amount,
+                    if full { "full" } else { "partial" },
+                    "USD",
+                ))
+            }),
+            partial_amounts: true,
+            forged: Box::new(move |s| {
+                let (headers, query, mut body) = d(pc::subscription_payment_succeeded(s, true));
+                body.extend_from_slice(b"&sale_gross=1.00");
+                (headers, query, body)
+            }),
+            test_flag: false,
+        },
+    )
+    .await;
+}
+
+async fn lemon_squeezy(engine: Engine) {
+    const SECRET: &str = "ls_refline_secret";
+    use fixtures::lemonsqueezy as ls;
+    tell(
+        engine,
+        Kit {
+            provider: "lemonsqueezy",
+            integration: json!({ "provider": "lemonsqueezy", "webhookSecret": SECRET }),
+            first: Box::new(|s| ls::delivery(SECRET, ls::order_created(s))),
+            renewal: Some(Box::new(|s| ls::delivery(SECRET, ls::subscription_payment_success(s, "renewal")))),
+            // Lemon Squeezy has no event ids; each refund moves the order's `updated_at`.
+            refund: Box::new(|s, _, total, _, event| {
+                let later =
+                    Sale { event_id: event.into(), created_unix_s: s.created_unix_s + total, ..s.clone() };
+                ls::delivery(SECRET, ls::order_refunded(&later, total))
+            }),
+            partial_amounts: true,
+            forged: Box::new(|s| ls::delivery("wrong", ls::order_created(s))),
+            test_flag: true,
+        },
+    )
+    .await;
+}
+
+async fn gumroad(engine: Engine) {
+    const TOKEN: &str = "gumroad_refline_token";
+    use fixtures::gumroad as g;
+    tell(
+        engine,
+        Kit {
+            provider: "gumroad",
+            integration: json!({ "provider": "gumroad", "webhookSecret": TOKEN }),
+            first: Box::new(|s| g::delivery(TOKEN, g::sale(s, false))),
+            renewal: Some(Box::new(|s| g::delivery(TOKEN, g::sale(s, true)))),
+            refund: Box::new(|s, _, _, full, _| g::delivery(TOKEN, g::refund(s, full))),
+            partial_amounts: false,
+            forged: Box::new(|s| g::delivery("wrong", g::sale(s, false))),
+            test_flag: true,
+        },
+    )
+    .await;
+}
+
+async fn creem(engine: Engine) {
+    const SECRET: &str = "whsec_creem_refline";
+    use fixtures::creem as c;
+    tell(
+        engine,
+        Kit {
+            provider: "creem",
+            integration: json!({ "provider": "creem", "webhookSecret": SECRET }),
+            first: Box::new(|s| c::delivery(SECRET, c::checkout_completed(s))),
+            renewal: Some(Box::new(|s| c::delivery(SECRET, c::subscription_paid(s)))),
+            refund: Box::new(|s, step, total, _, event| {
+                c::delivery(
+                    SECRET,
+                    c::refund_created(
+                        event,
+                        &format!("ref_{event}"),
+                        &s.object_id,
+                        step,
+                        s.amount_minor,
+                        total,
+                        "USD",
+                    ),
+                )
+            }),
+            partial_amounts: true,
+            forged: Box::new(|s| c::delivery("wrong", c::checkout_completed(s))),
+            test_flag: true,
+        },
+    )
+    .await;
+}
+
+async fn polar(engine: Engine) {
+    const SECRET: &str = "polar_whs_refline";
+    use fixtures::polar as pl;
+    let d = |id: &str, body| pl::delivery(SECRET, id, now_s(), body);
+    tell(
+        engine,
+        Kit {
+            provider: "polar",
+            integration: json!({ "provider": "polar", "webhookSecret": SECRET }),
+            first: Box::new(move |s| d(&s.event_id, pl::order_paid(s, "subscription_create"))),
+            renewal: Some(Box::new(move |s| d(&s.event_id, pl::order_paid(s, "subscription_cycle")))),
+            refund: Box::new(move |s, _, total, _, event| d(event, pl::order_refunded(s, total))),
+            partial_amounts: true,
+            forged: Box::new(|s| pl::delivery("wrong", &s.event_id, now_s(), pl::order_paid(s, "purchase"))),
+            test_flag: false,
+        },
+    )
+    .await;
+}
+
+/// GoPay notifies with a bare `GET ?id=`; Refline asks GoPay's API (a local stand-in here,
+/// answering OAuth2 and the payment status) what happened.
+async fn gopay(engine: Engine) {
+    let states: Arc<Mutex<std::collections::HashMap<String, Vec<u8>>>> = Arc::default();
+    let api = gopay_stand_in(states.clone()).await;
+    let shop = Shop::open(
+        &engine,
+        json!({ "provider": "gopay", "webhookSecret": "unused", "goid": "8123456789", "clientId": "client",
+                "clientSecret": "secret", "apiBaseUrl": format!("{api}/api") }),
+    )
+    .await;
+    let sale = shop.sale("evt_gopay", "3000006542");
+    states
+        .lock()
+        .unwrap()
+        .insert(sale.object_id.clone(), fixtures::gopay::payment_status(&sale, "PAID", None));
+    let paid = shop.settle("gopay", &fixtures::gopay::notification(&sale.object_id)).await;
+    assert_eq!(paid["status"], "processed", "{paid}");
+    let id = paid["conversionId"].as_str().unwrap().to_string();
+    assert_eq!(shop.conversion(&id).await["commission"], "20.00");
+    let again = shop.settle("gopay", &fixtures::gopay::notification(&sale.object_id)).await;
+    assert_eq!(again["status"], "ignored", "a repeated notification credits nothing twice: {again}");
+    states
+        .lock()
+        .unwrap()
+        .insert(sale.object_id.clone(), fixtures::gopay::payment_status(&sale, "REFUNDED", None));
+    let refunded = shop.settle("gopay", &fixtures::gopay::notification(&sale.object_id)).await;
+    assert_eq!(refunded["status"], "processed", "{refunded}");
+    assert_eq!(shop.conversion(&id).await["status"], "refunded");
+    let unknown = shop.settle("gopay", &fixtures::gopay::notification("999")).await;
+    assert_eq!(unknown["status"], "ignored", "{unknown}");
+}
+
+async fn gopay_stand_in(states: Arc<Mutex<std::collections::HashMap<String, Vec<u8>>>>) -> String {
+    use axum::{
+        extract::Path,
+        http::HeaderMap,
+        routing::{get, post},
+        Json, Router,
+    };
+    let app = Router::new()
+        .route(
+            "/api/oauth2/token",
+            post(|headers: HeaderMap| async move {
+                let ok = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.starts_with("Basic "));
+                if ok {
+                    (
+                        StatusCode::OK,
+                        Json(json!({ "access_token": "token", "token_type": "bearer", "expires_in": 1800 })),
+                    )
+                } else {
+                    (StatusCode::UNAUTHORIZED, Json(json!({})))
+                }
+            }),
+        )
+        .route(
+            "/api/payments/payment/{id}",
+            get(move |Path(id): Path<String>| {
+                let states = states.clone();
+                async move {
+                    match states.lock().unwrap().get(&id) {
+                        Some(body) => (StatusCode::OK, body.clone()),
+                        None => (StatusCode::NOT_FOUND, b"{}".to_vec()),
+                    }
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+engine_tests!(paddle_billing, paddle_classic, lemon_squeezy, gumroad, creem, polar, gopay);

@@ -1,0 +1,60 @@
+//! `GET /api/v1/integrations/:id/deliveries`: what a processor sent through a connection and
+//! what each delivery became — the answer to "webhook 200 but no conversion".
+
+use axum::{
+    extract::{Path, State},
+    routing::get,
+    Json, Router,
+};
+use refline_domain::format_timestamp;
+use refline_store::InboxEntry;
+use serde_json::{json, Value};
+
+use crate::{
+    api::list::{envelope, Params},
+    error::{ApiError, ApiResult},
+    http::auth::Caller,
+    state::AppState,
+};
+
+/// Routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/integrations/{id}/deliveries", get(list_deliveries))
+}
+
+/// The API form of a delivery. The body is included (it is the merchant's own data and what
+/// they need to debug); credentials were never stored.
+fn render(e: &InboxEntry) -> Value {
+    json!({
+        "id": e.id,
+        "provider": e.provider,
+        "eventId": e.dedupe_key,
+        "eventType": e.event_type,
+        "verifiedBy": e.verification,
+        "status": e.status,
+        "outcome": e.outcome,
+        "conversionId": e.conversion_id,
+        "attempts": e.attempts,
+        "nextAttemptAt": (e.status == "waiting").then(|| format_timestamp(e.next_attempt_at)),
+        "receivedAt": format_timestamp(e.received_at),
+        "processedAt": e.processed_at.map(format_timestamp),
+        "body": e.body,
+    })
+}
+
+async fn list_deliveries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    mut params: Params,
+) -> ApiResult<Json<Value>> {
+    let page = params.page(&[("receivedAt", ())], ());
+    params.finish()?;
+    state
+        .store
+        .get_integration(&caller.merchant_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Integration"))?;
+    let found = state.store.list_inbox(&caller.merchant_id, &id, page).await?;
+    Ok(Json(envelope(found.items.iter().map(render).collect(), &page, found.total)))
+}

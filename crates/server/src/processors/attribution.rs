@@ -1,0 +1,92 @@
+//! Who a processor sale belongs to (LinkJolt's order, spec §6.2): the tracking reference
+//! carried through checkout, then a coupon registered to an affiliate (processor coupon id,
+//! then promotion-code id, then the code text), then the subscription or customer a previous
+//! attributed payment was remembered under (renewals).
+
+use refline_processors::{CouponRef, Reference};
+use refline_store::{ProcessorSubscription, Store, StoreResult};
+
+/// The campaign and affiliate a sale is credited to, and how that was decided.
+#[derive(Debug, Clone)]
+pub struct Credit {
+    /// Campaign.
+    pub campaign_id: String,
+    /// Affiliate.
+    pub affiliate_id: String,
+    /// The customer's click, when the reference named one.
+    pub click_id: Option<String>,
+    /// `tracking reference`, `coupon <code>` or `subscription`.
+    pub via: String,
+    /// What is remembered about the subscription, if anything.
+    pub subscription: Option<ProcessorSubscription>,
+}
+
+/// Where a payment's attribution is remembered: its subscription and its customer (some
+/// processors name only one of them on the first sale and the other on renewals).
+pub fn memory_keys(subscription_id: Option<&str>, customer_id: Option<&str>) -> Vec<String> {
+    let subscription = subscription_id.map(|s| format!("sub:{s}"));
+    let customer = customer_id.map(|c| format!("cus:{c}"));
+    subscription.into_iter().chain(customer).collect()
+}
+
+/// Finds the credit for a sale of `merchant_id`; `None` when nothing attributes it. The
+/// remembered subscription is consulted for credit only with `use_memory`.
+pub async fn attribute(
+    store: &dyn Store,
+    merchant_id: &str,
+    provider: &str,
+    reference: Option<&Reference>,
+    coupon: Option<&CouponRef>,
+    keys: &[String],
+    use_memory: bool,
+) -> StoreResult<Option<Credit>> {
+    let mut remembered = None;
+    for key in keys {
+        remembered = store.find_subscription(merchant_id, provider, key).await?;
+        if remembered.is_some() {
+            break;
+        }
+    }
+    if let Some(reference) = reference {
+        let found = store.resolve_tracking_link(&reference.tracking_code, &reference.affiliate_id).await?;
+        // Another merchant's reference is not a reference to this merchant's campaign.
+        if let Some(target) = found.filter(|t| t.merchant_id == merchant_id) {
+            return Ok(Some(Credit {
+                campaign_id: target.campaign_id,
+                affiliate_id: target.affiliate_id,
+                click_id: reference.click_id.clone(),
+                via: "tracking reference".into(),
+                subscription: remembered,
+            }));
+        }
+    }
+    if let Some(coupon) = coupon {
+        let found = store
+            .find_coupon(
+                merchant_id,
+                Some(provider),
+                coupon.coupon_id.as_deref(),
+                coupon.promotion_code_id.as_deref(),
+                coupon.code.as_deref(),
+            )
+            .await?;
+        if let Some(found) = found {
+            return Ok(Some(Credit {
+                campaign_id: found.campaign_id,
+                affiliate_id: found.affiliate_id,
+                click_id: None,
+                via: format!("coupon {}", found.code),
+                subscription: remembered,
+            }));
+        }
+    }
+    // Memory credits subscription payments only: a customer's unrelated one-off purchase
+    // months later is not the affiliate's referral.
+    Ok(remembered.filter(|_| use_memory).map(|s| Credit {
+        campaign_id: s.campaign_id.clone(),
+        affiliate_id: s.affiliate_id.clone(),
+        click_id: s.click_id.clone(),
+        via: "subscription".into(),
+        subscription: Some(s),
+    }))
+}

@@ -1,0 +1,116 @@
+//! GoPay: notifications carry only a payment id, so the truth is fetched from GoPay's API with
+//! the merchant's credentials (OAuth2 client credentials, then the payment status).
+
+use std::{sync::Arc, time::Duration};
+
+use refline_processors::{parse_gopay_payment, Parsed};
+use refline_store::InboxEntry;
+use reqwest::redirect::Policy;
+use serde_json::Value;
+
+use super::process::InboxContext;
+use crate::webhooks::target::{check_form, GuardedResolver, TargetPolicy};
+
+/// GoPay's production API.
+pub const DEFAULT_API_BASE: &str = "https://gate.gopay.cz/api";
+
+/// Why a lookup did not produce an event.
+#[derive(Debug)]
+pub enum LookupError {
+    /// Worth retrying (network, GoPay unavailable).
+    Transient(String),
+    /// Retrying will not help (credentials, foreign payment).
+    Permanent(String),
+}
+
+/// An HTTP client for GoPay that never connects to private addresses (unless allowed for
+/// development) and never follows redirects.
+pub fn client(policy: &TargetPolicy) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(Policy::none())
+        .dns_resolver(Arc::new(GuardedResolver(policy.clone())))
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+fn text(value: &Value, name: &str) -> Option<String> {
+    match value.get(name)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Fetches payment `payment_id` for the delivery's connection and reads it as an event.
+pub async fn lookup(ctx: &InboxContext, entry: &InboxEntry, payment_id: &str) -> Result<Parsed, LookupError> {
+    let transient = |e: &dyn std::fmt::Display| LookupError::Transient(e.to_string());
+    let integration = ctx
+        .store
+        .get_integration(&entry.merchant_id, &entry.integration_id)
+        .await
+        .map_err(|e| transient(&e))?
+        .ok_or_else(|| LookupError::Permanent("the GoPay integration was deleted".into()))?;
+    let settings: Value = serde_json::from_str(&integration.settings).unwrap_or(Value::Null);
+    let goid =
+        text(&settings, "goid").ok_or_else(|| LookupError::Permanent("integration has no goid".into()))?;
+    let base = text(&settings, "apiBaseUrl").unwrap_or_else(|| DEFAULT_API_BASE.into());
+    let base = base.trim_end_matches('/').to_string();
+    check_form(&base, &ctx.targets).map_err(|e| LookupError::Permanent(format!("apiBaseUrl {e}")))?;
+    let sealed = integration
+        .credentials_sealed
+        .as_deref()
+        .ok_or_else(|| LookupError::Permanent("integration has no API credentials".into()))?;
+    let credentials: Value = ctx
+        .secrets
+        .open(sealed)
+        .ok()
+        .and_then(|plain| serde_json::from_str(&plain).ok())
+        .ok_or_else(|| LookupError::Permanent("API credentials unreadable".into()))?;
+    let (Some(client_id), Some(client_secret)) =
+        (text(&credentials, "clientId"), text(&credentials, "clientSecret"))
+    else {
+        return Err(LookupError::Permanent("API credentials incomplete".into()));
+    };
+    let token: Value = ctx
+        .gopay
+        .post(format!("{base}/oauth2/token"))
+        .basic_auth(client_id, Some(client_secret))
+        .header("accept", "application/json")
+        .form(&[("grant_type", "client_credentials"), ("scope", "payment-all")])
+        .send()
+        .await
+        .map_err(|e| transient(&e))?
+        .error_for_status()
+        .map_err(|e| LookupError::Permanent(format!("GoPay refused the credentials: {e}")))?
+        .json()
+        .await
+        .map_err(|e| transient(&e))?;
+    let access = text(&token, "access_token")
+        .ok_or_else(|| LookupError::Permanent("GoPay sent no access_token".into()))?;
+    let response = ctx
+        .gopay
+        .get(format!("{base}/payments/payment/{payment_id}"))
+        .bearer_auth(access)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| transient(&e))?;
+    if response.status().is_server_error() {
+        return Err(LookupError::Transient(format!("GoPay answered {}", response.status())));
+    }
+    if !response.status().is_success() {
+        return Err(LookupError::Permanent(format!(
+            "GoPay answered {} for payment {payment_id}",
+            response.status()
+        )));
+    }
+    let bytes = response.bytes().await.map_err(|e| transient(&e))?;
+    let payment: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    // A notification for another GoID's payment is not this merchant's sale.
+    let owner = payment.get("target").and_then(|t| text(t, "goid"));
+    if owner.as_deref() != Some(goid.as_str()) {
+        return Err(LookupError::Permanent(format!("payment {payment_id} belongs to another GoID")));
+    }
+    parse_gopay_payment(&bytes).map_err(|e| LookupError::Permanent(format!("GoPay payment unreadable: {e}")))
+}

@@ -1,0 +1,25 @@
+//! Payment-processor webhooks: receivers that verify and store deliveries, and the inbox worker
+//! that turns them into conversions, renewals, trials, refunds and chargebacks.
+//!
+//! The receiver's only job is to verify the raw bytes and store the delivery in the inbox in
+//! the same request, then answer 200: a crash after the answer loses nothing, and a redelivery
+//! of a stored event is recognised by its event id. Everything else happens in the worker.
+
+pub mod attribution;
+pub mod gopay;
+pub mod process;
+pub mod receive;
+pub mod worker;
+
+use axum::{middleware, routing::any, Router};
+
+use crate::{http::audit::audit_requests, state::AppState};
+
+/// Receiver routes: `/api/webhooks/<provider>/merchant/<merchantId>` (the Stripe path is the one
+/// LinkJolt documents; the others follow its pattern).
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/api/webhooks/{provider}/merchant/{merchant_id}", any(receive::receive))
+        // Every delivery and every refused signature is in the audit log.
+        .layer(middleware::from_fn_with_state(state, audit_requests))
+}

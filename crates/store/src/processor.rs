@@ -1,0 +1,187 @@
+//! Payment-processor deliveries (the inbox) and the memory processing them needs: which
+//! business objects were credited, which affiliate a subscription belongs to, refund progress
+//! and amounts owed back.
+
+use sqlx::FromRow;
+
+use crate::{Page, PageRequest, StoreResult};
+
+/// A verified delivery from a processor.
+#[derive(Debug, Clone, FromRow)]
+pub struct InboxEntry {
+    /// `whin_…`
+    pub id: String,
+    /// Owner.
+    pub merchant_id: String,
+    /// The connection whose secret verified it.
+    pub integration_id: String,
+    /// `stripe`, `paddle`, …
+    pub provider: String,
+    /// The processor's event id (or the natural key where it has none).
+    pub dedupe_key: String,
+    /// The processor's event type.
+    pub event_type: Option<String>,
+    /// Request headers as a JSON list of `[name, value]`.
+    pub headers: String,
+    /// Raw query string.
+    pub query: String,
+    /// Raw body (processors send UTF-8 JSON or form data).
+    pub body: String,
+    /// How the delivery was verified.
+    pub verification: String,
+    /// `pending`, `waiting` (retried later: e.g. a refund before its sale), `processed`,
+    /// `ignored` or `failed`.
+    pub status: String,
+    /// What it became, in words.
+    pub outcome: Option<String>,
+    /// The conversion it created or changed.
+    pub conversion_id: Option<String>,
+    /// Processing attempts so far.
+    pub attempts: i64,
+    /// When it is next due, unix ms.
+    pub next_attempt_at: i64,
+    /// Unix ms.
+    pub received_at: i64,
+    /// When processing finished, unix ms.
+    pub processed_at: Option<i64>,
+}
+
+/// The result of processing one delivery.
+#[derive(Debug, Clone)]
+pub struct InboxResult {
+    /// New status.
+    pub status: &'static str,
+    /// What happened.
+    pub outcome: String,
+    /// Conversion created or changed.
+    pub conversion_id: Option<String>,
+    /// Due again at (for `waiting`).
+    pub next_attempt_at: i64,
+    /// Finished at (for final statuses).
+    pub processed_at: Option<i64>,
+}
+
+/// Which affiliate a processor subscription (or customer) belongs to.
+#[derive(Debug, Clone, FromRow)]
+pub struct ProcessorSubscription {
+    /// Owner.
+    pub merchant_id: String,
+    /// Processor.
+    pub provider: String,
+    /// `sub:<id>` or `cus:<id>`.
+    pub subscription_key: String,
+    /// Campaign credited.
+    pub campaign_id: String,
+    /// Affiliate credited.
+    pub affiliate_id: String,
+    /// The click the first sale came from.
+    pub click_id: Option<String>,
+    /// The chain's first paid conversion (parent of renewals).
+    pub first_conversion_id: Option<String>,
+    /// The zero-amount conversion recorded when the trial started.
+    pub trial_conversion_id: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
+/// Refund progress of one conversion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
+pub struct RefundState {
+    /// Refunded so far, minor units.
+    pub refunded_minor: i64,
+    /// Commission before any refund.
+    pub original_commission_minor: i64,
+}
+
+/// Money an affiliate owes back (a refund after payout).
+#[derive(Debug, Clone, FromRow)]
+pub struct CommissionAdjustment {
+    /// `adj_…`
+    pub id: String,
+    /// Owner.
+    pub merchant_id: String,
+    /// The paid conversion.
+    pub conversion_id: String,
+    /// Who owes it.
+    pub affiliate_id: String,
+    /// Negative: owed back.
+    pub amount_minor: i64,
+    /// Currency of the conversion.
+    pub currency: String,
+    /// Why (e.g. `refund re_123`).
+    pub reason: String,
+    /// Test data.
+    pub is_test: bool,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
+/// Storage of processor deliveries and their effects.
+#[async_trait::async_trait]
+pub trait ProcessorStore {
+    /// Stores a delivery; false when the same event was stored before (a redelivery).
+    async fn insert_inbox(&self, entry: &InboxEntry) -> StoreResult<bool>;
+    /// Claims up to `limit` deliveries due at `now`, reserving them until `lease_until`.
+    async fn claim_inbox(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<InboxEntry>>;
+    /// Records the result of processing a delivery.
+    async fn finish_inbox(&self, id: &str, result: &InboxResult) -> StoreResult<()>;
+    /// A merchant's deliveries through one connection, newest first.
+    async fn list_inbox(
+        &self,
+        merchant_id: &str,
+        integration_id: &str,
+        page: PageRequest<()>,
+    ) -> StoreResult<Page<InboxEntry>>;
+    /// The conversion credited for any of `keys` (business object ids and their aliases).
+    async fn find_processor_payment(
+        &self,
+        merchant_id: &str,
+        provider: &str,
+        keys: &[String],
+    ) -> StoreResult<Option<String>>;
+    /// Remembers that `keys` name the business object credited by `conversion_id`.
+    async fn remember_processor_payment(
+        &self,
+        merchant_id: &str,
+        provider: &str,
+        keys: &[String],
+        conversion_id: &str,
+    ) -> StoreResult<()>;
+    /// A remembered subscription.
+    async fn find_subscription(
+        &self,
+        merchant_id: &str,
+        provider: &str,
+        subscription_key: &str,
+    ) -> StoreResult<Option<ProcessorSubscription>>;
+    /// Remembers a subscription's attribution; an existing one is kept, only its missing
+    /// conversion ids are filled in.
+    async fn remember_subscription(&self, subscription: &ProcessorSubscription) -> StoreResult<()>;
+    /// Refund progress of a conversion.
+    async fn refund_state(&self, merchant_id: &str, conversion_id: &str) -> StoreResult<Option<RefundState>>;
+    /// Saves refund progress.
+    async fn save_refund_state(
+        &self,
+        merchant_id: &str,
+        conversion_id: &str,
+        state: RefundState,
+        now: i64,
+    ) -> StoreResult<()>;
+    /// Sets an unpaid conversion's commission (partial refund); false if it is not pending,
+    /// approved or trial.
+    async fn set_commission(
+        &self,
+        merchant_id: &str,
+        conversion_id: &str,
+        commission_minor: i64,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Records an amount owed back.
+    async fn insert_adjustment(&self, adjustment: &CommissionAdjustment) -> StoreResult<()>;
+    /// Amounts owed back on a conversion.
+    async fn adjustments_for(
+        &self,
+        merchant_id: &str,
+        conversion_id: &str,
+    ) -> StoreResult<Vec<CommissionAdjustment>>;
+}

@@ -1,0 +1,286 @@
+//! Shared SQL for [`crate::ProcessorStore`].
+
+/// Implements [`crate::ProcessorStore`]; `$skip_locked` as for webhooks.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __impl_processor_store {
+    ($engine:ty, $skip_locked:expr) => {
+        #[$crate::async_trait]
+        impl $crate::ProcessorStore for $engine {
+            async fn insert_inbox(&self, e: &$crate::InboxEntry) -> $crate::StoreResult<bool> {
+                let done = $crate::sqlx::query(
+                    "INSERT INTO processor_inbox (id, merchant_id, integration_id, provider, dedupe_key, \
+                        event_type, headers, query, body, verification, status, outcome, conversion_id, \
+                        attempts, next_attempt_at, received_at, processed_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+                     ON CONFLICT (merchant_id, provider, dedupe_key) DO NOTHING",
+                )
+                .bind(&e.id)
+                .bind(&e.merchant_id)
+                .bind(&e.integration_id)
+                .bind(&e.provider)
+                .bind(&e.dedupe_key)
+                .bind(&e.event_type)
+                .bind(&e.headers)
+                .bind(&e.query)
+                .bind(&e.body)
+                .bind(&e.verification)
+                .bind(&e.status)
+                .bind(&e.outcome)
+                .bind(&e.conversion_id)
+                .bind(e.attempts)
+                .bind(e.next_attempt_at)
+                .bind(e.received_at)
+                .bind(e.processed_at)
+                .execute(self.writer())
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn claim_inbox(
+                &self,
+                now: i64,
+                lease_until: i64,
+                limit: i64,
+            ) -> $crate::StoreResult<Vec<$crate::InboxEntry>> {
+                let mut rows: Vec<$crate::InboxEntry> = $crate::sqlx::query_as(&format!(
+                    "UPDATE processor_inbox SET attempts = attempts + 1, next_attempt_at = $2 \
+                     WHERE id IN (SELECT id FROM processor_inbox \
+                        WHERE status IN ('pending', 'waiting') AND next_attempt_at <= $1 \
+                        ORDER BY next_attempt_at LIMIT $3 {}) \
+                     RETURNING *",
+                    $skip_locked
+                ))
+                .bind(now)
+                .bind(lease_until)
+                .bind(limit)
+                .fetch_all(self.writer())
+                .await?;
+                // Oldest first: a sale received before its refund is processed before it.
+                rows.sort_by(|a, b| a.received_at.cmp(&b.received_at).then_with(|| a.id.cmp(&b.id)));
+                Ok(rows)
+            }
+
+            async fn finish_inbox(&self, id: &str, r: &$crate::InboxResult) -> $crate::StoreResult<()> {
+                $crate::sqlx::query(
+                    "UPDATE processor_inbox SET status = $2, outcome = $3, conversion_id = $4, \
+                        next_attempt_at = $5, processed_at = $6 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(r.status)
+                .bind(&r.outcome)
+                .bind(&r.conversion_id)
+                .bind(r.next_attempt_at)
+                .bind(r.processed_at)
+                .execute(self.writer())
+                .await?;
+                Ok(())
+            }
+
+            async fn list_inbox(
+                &self,
+                merchant_id: &str,
+                integration_id: &str,
+                page: $crate::PageRequest<()>,
+            ) -> $crate::StoreResult<$crate::Page<$crate::InboxEntry>> {
+                let items = $crate::sqlx::query_as(&format!(
+                    "SELECT * FROM processor_inbox WHERE merchant_id = $1 AND integration_id = $2 \
+                     ORDER BY received_at {dir}, id {dir} LIMIT $3 OFFSET $4",
+                    dir = page.direction()
+                ))
+                .bind(merchant_id)
+                .bind(integration_id)
+                .bind(page.limit)
+                .bind(page.offset)
+                .fetch_all(self.reader())
+                .await?;
+                let total: i64 = $crate::sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM processor_inbox WHERE merchant_id = $1 AND integration_id = $2",
+                )
+                .bind(merchant_id)
+                .bind(integration_id)
+                .fetch_one(self.reader())
+                .await?;
+                Ok($crate::Page { items, total })
+            }
+
+            async fn find_processor_payment(
+                &self,
+                merchant_id: &str,
+                provider: &str,
+                keys: &[String],
+            ) -> $crate::StoreResult<Option<String>> {
+                if keys.is_empty() {
+                    return Ok(None);
+                }
+                let mut query = $crate::sqlx::QueryBuilder::new(
+                    "SELECT conversion_id FROM processor_payments WHERE merchant_id = ",
+                );
+                query.push_bind(merchant_id).push(" AND provider = ").push_bind(provider).push(" AND object_key IN (");
+                let mut list = query.separated(", ");
+                for key in keys {
+                    list.push_bind(key.as_str());
+                }
+                query.push(") LIMIT 1");
+                Ok(query.build_query_scalar().fetch_optional(self.reader()).await?)
+            }
+
+            async fn remember_processor_payment(
+                &self,
+                merchant_id: &str,
+                provider: &str,
+                keys: &[String],
+                conversion_id: &str,
+            ) -> $crate::StoreResult<()> {
+                if keys.is_empty() {
+                    return Ok(());
+                }
+                let mut query = $crate::sqlx::QueryBuilder::new(
+                    "INSERT INTO processor_payments (merchant_id, provider, object_key, conversion_id) ",
+                );
+                query.push_values(keys, |mut row, key| {
+                    row.push_bind(merchant_id).push_bind(provider).push_bind(key.as_str()).push_bind(conversion_id);
+                });
+                query.push(" ON CONFLICT (merchant_id, provider, object_key) DO NOTHING");
+                query.build().execute(self.writer()).await?;
+                Ok(())
+            }
+
+            async fn find_subscription(
+                &self,
+                merchant_id: &str,
+                provider: &str,
+                subscription_key: &str,
+            ) -> $crate::StoreResult<Option<$crate::ProcessorSubscription>> {
+                Ok($crate::sqlx::query_as(
+                    "SELECT * FROM processor_subscriptions \
+                     WHERE merchant_id = $1 AND provider = $2 AND subscription_key = $3",
+                )
+                .bind(merchant_id)
+                .bind(provider)
+                .bind(subscription_key)
+                .fetch_optional(self.reader())
+                .await?)
+            }
+
+            async fn remember_subscription(
+                &self,
+                s: &$crate::ProcessorSubscription,
+            ) -> $crate::StoreResult<()> {
+                $crate::sqlx::query(
+                    "INSERT INTO processor_subscriptions (merchant_id, provider, subscription_key, \
+                        campaign_id, affiliate_id, click_id, first_conversion_id, trial_conversion_id, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                     ON CONFLICT (merchant_id, provider, subscription_key) DO UPDATE SET \
+                        first_conversion_id = COALESCE(processor_subscriptions.first_conversion_id, excluded.first_conversion_id), \
+                        trial_conversion_id = COALESCE(processor_subscriptions.trial_conversion_id, excluded.trial_conversion_id)",
+                )
+                .bind(&s.merchant_id)
+                .bind(&s.provider)
+                .bind(&s.subscription_key)
+                .bind(&s.campaign_id)
+                .bind(&s.affiliate_id)
+                .bind(&s.click_id)
+                .bind(&s.first_conversion_id)
+                .bind(&s.trial_conversion_id)
+                .bind(s.created_at)
+                .execute(self.writer())
+                .await?;
+                Ok(())
+            }
+
+            async fn refund_state(
+                &self,
+                merchant_id: &str,
+                conversion_id: &str,
+            ) -> $crate::StoreResult<Option<$crate::RefundState>> {
+                Ok($crate::sqlx::query_as(
+                    "SELECT refunded_minor, original_commission_minor FROM processor_refunds \
+                     WHERE merchant_id = $1 AND conversion_id = $2",
+                )
+                .bind(merchant_id)
+                .bind(conversion_id)
+                .fetch_optional(self.reader())
+                .await?)
+            }
+
+            async fn save_refund_state(
+                &self,
+                merchant_id: &str,
+                conversion_id: &str,
+                state: $crate::RefundState,
+                now: i64,
+            ) -> $crate::StoreResult<()> {
+                $crate::sqlx::query(
+                    "INSERT INTO processor_refunds (merchant_id, conversion_id, refunded_minor, \
+                        original_commission_minor, updated_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (merchant_id, conversion_id) DO UPDATE SET \
+                        refunded_minor = excluded.refunded_minor, updated_at = excluded.updated_at",
+                )
+                .bind(merchant_id)
+                .bind(conversion_id)
+                .bind(state.refunded_minor)
+                .bind(state.original_commission_minor)
+                .bind(now)
+                .execute(self.writer())
+                .await?;
+                Ok(())
+            }
+
+            async fn set_commission(
+                &self,
+                merchant_id: &str,
+                conversion_id: &str,
+                commission_minor: i64,
+                now: i64,
+            ) -> $crate::StoreResult<bool> {
+                let done = $crate::sqlx::query(
+                    "UPDATE conversions SET commission_minor = $3, updated_at = $4 \
+                     WHERE merchant_id = $1 AND id = $2 AND status IN ('pending', 'approved', 'trial')",
+                )
+                .bind(merchant_id)
+                .bind(conversion_id)
+                .bind(commission_minor)
+                .bind(now)
+                .execute(self.writer())
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn insert_adjustment(&self, a: &$crate::CommissionAdjustment) -> $crate::StoreResult<()> {
+                $crate::sqlx::query(
+                    "INSERT INTO commission_adjustments (id, merchant_id, conversion_id, affiliate_id, \
+                        amount_minor, currency, reason, is_test, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&a.id)
+                .bind(&a.merchant_id)
+                .bind(&a.conversion_id)
+                .bind(&a.affiliate_id)
+                .bind(a.amount_minor)
+                .bind(&a.currency)
+                .bind(&a.reason)
+                .bind(a.is_test)
+                .bind(a.created_at)
+                .execute(self.writer())
+                .await?;
+                Ok(())
+            }
+
+            async fn adjustments_for(
+                &self,
+                merchant_id: &str,
+                conversion_id: &str,
+            ) -> $crate::StoreResult<Vec<$crate::CommissionAdjustment>> {
+                Ok($crate::sqlx::query_as(
+                    "SELECT * FROM commission_adjustments WHERE merchant_id = $1 AND conversion_id = $2 \
+                     ORDER BY created_at, id",
+                )
+                .bind(merchant_id)
+                .bind(conversion_id)
+                .fetch_all(self.reader())
+                .await?)
+            }
+        }
+    };
+}
