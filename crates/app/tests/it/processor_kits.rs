@@ -1,6 +1,7 @@
-//! The same story told by every other processor: first sale, redelivery, renewal, partial and
-//! full refund or chargeback, forged signature, test mode, and a sale nobody referred. Each
-//! processor's fixtures build byte-exact, correctly signed deliveries.
+//! The same story told by every other processor: first sale, redelivery, renewal, trial then
+//! first payment, partial and full refund, chargeback, a refund before its sale, forged and
+//! expired signatures, secret rotation, test mode, coupon-only attribution, and a sale nobody
+//! referred. Each processor's fixtures build byte-exact, correctly signed deliveries.
 
 use std::sync::{Arc, Mutex};
 
@@ -33,6 +34,16 @@ struct Kit {
     forged: Build,
     /// Whether the processor flags test-mode events in the payload.
     test_flag: bool,
+    /// A trial start for the sale's subscription.
+    trial: Option<Build>,
+    /// A chargeback / dispute of the sale, when the processor reports them.
+    chargeback: Option<Build>,
+    /// The first sale signed at a timestamp an hour old, when the processor signs a time.
+    expired: Option<Build>,
+    /// A rotation: (the new secret for PATCH, the first sale signed with it).
+    rotation: Option<(&'static str, Build)>,
+    /// Whether the processor names the coupon used (so coupon-only attribution works).
+    coupons: bool,
 }
 
 async fn tell(engine: Engine, kit: Kit) {
@@ -88,12 +99,118 @@ async fn tell(engine: Engine, kit: Kit) {
     let ignored = shop.settle(p, &(kit.first)(&nobody)).await;
     assert_eq!(ignored["status"], "ignored", "{p}: {ignored}");
 
+    // A refund that arrives before its sale waits, then applies once the sale is in.
+    let late = Sale { customer_id: "cus_late".into(), ..shop.sale("evt_late_sale", "2001") };
+    let early = shop.deliver(p, &(kit.refund)(&late, 10_000, 10_000, true, "evt_early_refund")).await;
+    let early_id =
+        early.body["deliveryId"].as_str().unwrap_or_else(|| panic!("{p}: {}", early.text)).to_string();
+    shop.wait_for(&early_id, |d| d["status"] == "waiting").await;
+    let late_sale = shop.settle(p, &(kit.first)(&late)).await;
+    assert_eq!(late_sale["status"], "processed", "{p}: {late_sale}");
+    let applied = shop.wait_for_retry(&early_id).await;
+    assert_eq!(applied["status"], "processed", "{p}: {applied}");
+    assert_eq!(
+        shop.conversion(late_sale["conversionId"].as_str().unwrap()).await["status"],
+        "refunded",
+        "{p}"
+    );
+
+    if let Some(chargeback) = &kit.chargeback {
+        let disputed = Sale { customer_id: "cus_dispute".into(), ..shop.sale("evt_disputed", "3001") };
+        let sold = shop.settle(p, &(kit.first)(&disputed)).await;
+        let lost = shop.settle(p, &chargeback(&disputed)).await;
+        assert_eq!(lost["status"], "processed", "{p}: {lost}");
+        assert_eq!(
+            shop.conversion(sold["conversionId"].as_str().unwrap()).await["status"],
+            "refunded",
+            "{p}"
+        );
+    }
+
+    if let Some(trial) = &kit.trial {
+        let trialing = Sale {
+            subscription_id: Some("sub_trial".into()),
+            customer_id: "cus_trial".into(),
+            ..shop.sale("evt_trial", "4001")
+        };
+        let started = shop.settle(p, &trial(&trialing)).await;
+        assert_eq!(started["status"], "processed", "{p}: {started}");
+        let record = shop.conversion(started["conversionId"].as_str().unwrap()).await;
+        assert_eq!(
+            (record["status"].as_str(), record["commission"].as_str()),
+            (Some("trial"), Some("0.00")),
+            "{p}"
+        );
+        // The processor reports the first charge after the trial as a subscription payment.
+        let pay = kit.renewal.as_ref().unwrap_or(&kit.first);
+        let first_charge =
+            Sale { reference: None, event_id: "evt_trial_paid".into(), object_id: "4002".into(), ..trialing };
+        let paid = shop.settle(p, &pay(&first_charge)).await;
+        assert_eq!(paid["status"], "processed", "{p}: {paid}");
+        let commission = shop.conversion(paid["conversionId"].as_str().unwrap()).await;
+        assert_eq!(
+            (commission["status"].as_str(), commission["commission"].as_str()),
+            (Some("pending"), Some("20.00")),
+            "{p}"
+        );
+        assert_eq!(commission["paymentNumber"], 1, "{p}");
+    }
+
+    if let Some(expired) = &kit.expired {
+        let old = shop.deliver(p, &expired(&shop.sale("evt_old", "5001"))).await;
+        assert_eq!(old.status, StatusCode::UNAUTHORIZED, "{p}: {}", old.text);
+    }
+
+    if kit.coupons {
+        let registered = shop
+            .app
+            .post(
+                &shop.merchant.key,
+                "/api/v1/coupons",
+                json!({ "code": "KIT20", "campaignId": shop.campaign, "affiliateId": shop.affiliate, "provider": p, "providerCouponId": "KIT20" }),
+            )
+            .await;
+        assert!(registered.status.is_success(), "{p}: {}", registered.text);
+        let by_coupon = Sale {
+            reference: None,
+            coupon: Some("KIT20".into()),
+            customer_id: "cus_coupon".into(),
+            ..shop.sale("evt_coupon", "7001")
+        };
+        let credited = shop.settle(p, &(kit.first)(&by_coupon)).await;
+        assert_eq!(credited["status"], "processed", "{p}: {credited}");
+        assert!(credited["outcome"].as_str().unwrap_or_default().contains("coupon KIT20"), "{p}: {credited}");
+    }
+
     if kit.test_flag {
         let test = Sale { test_mode: true, customer_id: "cus_test".into(), ..shop.sale("evt_test", "1005") };
         let recorded = shop.settle(p, &(kit.first)(&test)).await;
         assert_eq!(recorded["status"], "processed", "{p}: {recorded}");
         assert!(shop.conversions(true).await.iter().any(|c| c["id"] == recorded["conversionId"]), "{p}");
         assert!(!shop.conversions(false).await.iter().any(|c| c["id"] == recorded["conversionId"]), "{p}");
+    }
+
+    // Last: after the rotation the fixtures' original secret no longer verifies.
+    if let Some((secret, signed_with)) = &kit.rotation {
+        let path = format!("/api/v1/integrations/{}", shop.integration);
+        let rotated = shop.app.patch(&shop.merchant.key, &path, json!({ "webhookSecret": secret })).await;
+        assert_eq!(rotated.status, StatusCode::OK, "{p}: {}", rotated.text);
+        let sale = Sale { customer_id: "cus_rotated".into(), ..shop.sale("evt_rotated_new", "6001") };
+        assert_eq!(shop.settle(p, &signed_with(&sale)).await["status"], "processed", "{p}: new secret");
+        let sale = Sale { customer_id: "cus_rotated_old".into(), ..shop.sale("evt_rotated_old", "6002") };
+        assert_eq!(
+            shop.settle(p, &(kit.first)(&sale)).await["status"],
+            "processed",
+            "{p}: old secret still verifies"
+        );
+        let dropped = shop.app.patch(&shop.merchant.key, &path, json!({ "dropPreviousSecret": true })).await;
+        assert_eq!(dropped.status, StatusCode::OK);
+        let sale = Sale { customer_id: "cus_rotated_gone".into(), ..shop.sale("evt_rotated_gone", "6003") };
+        assert_eq!(
+            shop.deliver(p, &(kit.first)(&sale)).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{p}: dropped secret"
+        );
     }
 }
 
@@ -132,6 +249,40 @@ async fn paddle_billing(engine: Engine) {
                 )
             }),
             test_flag: false,
+            trial: Some(Box::new(move |s| {
+                d(fixtures::paddle::subscription_trialing(s, now_s() + 14 * 86_400))
+            })),
+            chargeback: Some(Box::new(move |s| {
+                d(fixtures::paddle::adjustment(
+                    "evt_cb",
+                    "adjustment.created",
+                    "adj_cb",
+                    &s.object_id,
+                    "chargeback",
+                    "full",
+                    "approved",
+                    s.amount_minor,
+                    "USD",
+                ))
+            })),
+            expired: Some(Box::new(|s| {
+                fixtures::paddle::delivery(
+                    SECRET,
+                    now_s() - 3_600,
+                    fixtures::paddle::transaction_completed(s, "web"),
+                )
+            })),
+            rotation: Some((
+                "pdl_ntfset_rotated",
+                Box::new(|s| {
+                    fixtures::paddle::delivery(
+                        "pdl_ntfset_rotated",
+                        now_s(),
+                        fixtures::paddle::transaction_completed(s, "web"),
+                    )
+                }),
+            )),
+            coupons: true,
         },
     )
     .await;
@@ -164,6 +315,13 @@ async fn paddle_classic(engine: Engine) {
                 (headers, query, body)
             }),
             test_flag: false,
+            trial: Some(Box::new(move |s| d(pc::subscription_created_trial(s, "2030-01-01")))),
+            chargeback: Some(Box::new(move |s| {
+                d(pc::dispute_created("alert_cb", &s.object_id, "100.00", "USD"))
+            })),
+            expired: None,
+            rotation: None,
+            coupons: true,
         },
     )
     .await;
@@ -188,6 +346,16 @@ async fn lemon_squeezy(engine: Engine) {
             partial_amounts: true,
             forged: Box::new(|s| ls::delivery("wrong", ls::order_created(s))),
             test_flag: true,
+            trial: Some(Box::new(|s| {
+                ls::delivery(SECRET, ls::subscription_created_trial(s, now_s() + 14 * 86_400))
+            })),
+            chargeback: None,
+            expired: None,
+            rotation: Some((
+                "ls_rotated_secret",
+                Box::new(|s| ls::delivery("ls_rotated_secret", ls::order_created(s))),
+            )),
+            coupons: false,
         },
     )
     .await;
@@ -207,6 +375,16 @@ async fn gumroad(engine: Engine) {
             partial_amounts: false,
             forged: Box::new(|s| g::delivery("wrong", g::sale(s, false))),
             test_flag: true,
+            trial: Some(Box::new(|s| {
+                g::delivery(TOKEN, g::sale(&Sale { amount_minor: 0, ..s.clone() }, false))
+            })),
+            chargeback: Some(Box::new(|s| g::delivery(TOKEN, g::dispute(s)))),
+            expired: None,
+            rotation: Some((
+                "gumroad_rotated_token",
+                Box::new(|s| g::delivery("gumroad_rotated_token", g::sale(s, false))),
+            )),
+            coupons: true,
         },
     )
     .await;
@@ -239,6 +417,21 @@ async fn creem(engine: Engine) {
             partial_amounts: true,
             forged: Box::new(|s| c::delivery("wrong", c::checkout_completed(s))),
             test_flag: true,
+            trial: Some(Box::new(|s| {
+                c::delivery(SECRET, c::subscription_trialing(s, now_s() + 14 * 86_400))
+            })),
+            chargeback: Some(Box::new(|s| {
+                c::delivery(
+                    SECRET,
+                    c::dispute_created("evt_cb", "dsp_cb", &s.object_id, s.amount_minor, "USD"),
+                )
+            })),
+            expired: None,
+            rotation: Some((
+                "whsec_creem_rotated",
+                Box::new(|s| c::delivery("whsec_creem_rotated", c::checkout_completed(s))),
+            )),
+            coupons: true,
         },
     )
     .await;
@@ -259,6 +452,25 @@ async fn polar(engine: Engine) {
             partial_amounts: true,
             forged: Box::new(|s| pl::delivery("wrong", &s.event_id, now_s(), pl::order_paid(s, "purchase"))),
             test_flag: false,
+            trial: Some(Box::new(move |s| {
+                d(&s.event_id, pl::subscription_trialing(s, now_s() + 14 * 86_400))
+            })),
+            chargeback: None,
+            expired: Some(Box::new(|s| {
+                pl::delivery(SECRET, &s.event_id, now_s() - 3_600, pl::order_paid(s, "purchase"))
+            })),
+            rotation: Some((
+                "polar_whs_rotated",
+                Box::new(|s| {
+                    pl::delivery(
+                        "polar_whs_rotated",
+                        &s.event_id,
+                        now_s(),
+                        pl::order_paid(s, "subscription_create"),
+                    )
+                }),
+            )),
+            coupons: true,
         },
     )
     .await;
