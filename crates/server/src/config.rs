@@ -65,7 +65,7 @@ impl PlanLimits {
 }
 
 /// Everything the HTTP server needs to know besides its store.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServerConfig {
     /// Base URL people reach this server at, for tracking links (no trailing slash).
     pub public_url: String,
@@ -92,6 +92,25 @@ pub struct ServerConfig {
     pub secret_key: [u8; 32],
 }
 
+/// Written by hand so the secret key can never reach a log line.
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("public_url", &self.public_url)
+            .field("limits", &self.limits)
+            .field("unauthenticated_per_minute", &self.unauthenticated_per_minute)
+            .field("idempotency_ttl_ms", &self.idempotency_ttl_ms)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("webhooks", &self.webhooks)
+            .field("tracking", &self.tracking)
+            .field("clock", &self.clock)
+            .field("resolver", &self.resolver)
+            .field("secret_key", &"<redacted>")
+            .finish()
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
@@ -108,5 +127,16 @@ impl Default for ServerConfig {
             // A fresh key per process: fine for tests; the binary always sets a persistent one.
             secret_key: crate::secrets::random_key(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_output_never_shows_the_secret_key() {
+        let config = super::ServerConfig { secret_key: [0xAB; 32], ..Default::default() };
+        let shown = format!("{config:?}");
+        assert!(shown.contains("<redacted>"));
+        assert!(!shown.contains("171") && !shown.to_lowercase().contains("abab"), "{shown}");
     }
 }
