@@ -21,7 +21,7 @@ use crate::json::{
 };
 use crate::reference::{first_of, from_map, parse_reference};
 use crate::time::parse_rfc3339_ms;
-use crate::verify_common::{any_matches, decode_hex_all, find_secret, hmac_sha256, Trust, Verification};
+use crate::verify_common::{verify_body_hmac_hex, Verification};
 use crate::{ParseError, VerifyError};
 
 pub(crate) const SIGNATURE_HEADER: &str = "creem-signature";
@@ -31,16 +31,7 @@ pub(crate) fn verify(
     header: Option<&str>,
     body: &[u8],
 ) -> Result<Verification, VerifyError> {
-    let header = header.filter(|h| !h.trim().is_empty()).ok_or(VerifyError::MissingSignature)?;
-    let signatures = decode_hex_all([header]);
-    let index =
-        find_secret(secrets, |secret| any_matches(&hmac_sha256(secret.as_bytes(), &[body]), &signatures))?;
-    Ok(Verification {
-        scheme: "creem hmac-sha256 creem-signature",
-        trust: Trust::Signature,
-        secret_index: Some(index),
-        signed_at_unix_s: None,
-    })
+    verify_body_hmac_hex(secrets, header, body, "creem hmac-sha256 creem-signature")
 }
 
 pub(crate) fn parse(body: &[u8]) -> Result<Parsed, ParseError> {

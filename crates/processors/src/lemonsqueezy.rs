@@ -23,7 +23,7 @@ use crate::json::{
 };
 use crate::reference::from_map;
 use crate::time::parse_rfc3339_ms;
-use crate::verify_common::{any_matches, decode_hex_all, find_secret, hmac_sha256, Trust, Verification};
+use crate::verify_common::{verify_body_hmac_hex, Verification};
 use crate::{Headers, ParseError, VerifyError};
 
 pub(crate) const SIGNATURE_HEADER: &str = "X-Signature";
@@ -33,16 +33,7 @@ pub(crate) fn verify(
     header: Option<&str>,
     body: &[u8],
 ) -> Result<Verification, VerifyError> {
-    let header = header.filter(|h| !h.trim().is_empty()).ok_or(VerifyError::MissingSignature)?;
-    let signatures = decode_hex_all([header]);
-    let index =
-        find_secret(secrets, |secret| any_matches(&hmac_sha256(secret.as_bytes(), &[body]), &signatures))?;
-    Ok(Verification {
-        scheme: "lemonsqueezy hmac-sha256 X-Signature",
-        trust: Trust::Signature,
-        secret_index: Some(index),
-        signed_at_unix_s: None,
-    })
+    verify_body_hmac_hex(secrets, header, body, "lemonsqueezy hmac-sha256 X-Signature")
 }
 
 pub(crate) fn parse(headers: &dyn Headers, body: &[u8]) -> Result<Parsed, ParseError> {

@@ -25,9 +25,7 @@ use crate::json::{
 };
 use crate::reference::from_map;
 use crate::time::parse_rfc3339_ms;
-use crate::verify_common::{
-    any_matches, check_tolerance, decode_hex_all, find_secret, hmac_sha256, parse_unix_s, Trust, Verification,
-};
+use crate::verify_common::{verify_timestamped_hmac, TimestampedHeader, Verification};
 use crate::{ParseError, VerifyError};
 
 pub(crate) const SIGNATURE_HEADER: &str = "Paddle-Signature";
@@ -39,33 +37,14 @@ pub(crate) fn verify(
     now: i64,
     tolerance_s: i64,
 ) -> Result<Verification, VerifyError> {
-    let header = header.ok_or(VerifyError::MissingSignature)?;
-    let mut ts = None;
-    let mut h1 = Vec::new();
-    for part in header.split(';') {
-        match part.split_once('=') {
-            Some((k, v)) if k.trim() == "ts" && ts.is_none() => ts = Some(v.trim()),
-            // Several h1 may be present during a rotation: any may match.
-            Some((k, v)) if k.trim() == "h1" => h1.push(v.trim()),
-            _ => {}
-        }
-    }
-    let ts_text = ts.ok_or_else(|| VerifyError::Malformed("no `ts=` timestamp".into()))?;
-    if h1.is_empty() {
-        return Err(VerifyError::MissingSignature);
-    }
-    let signed_at = parse_unix_s(ts_text)?;
-    let signatures = decode_hex_all(h1);
-    let index = find_secret(secrets, |secret| {
-        any_matches(&hmac_sha256(secret.as_bytes(), &[ts_text.as_bytes(), b":", body]), &signatures)
-    })?;
-    check_tolerance(signed_at, now, tolerance_s)?;
-    Ok(Verification {
+    let format = TimestampedHeader {
+        separator: ';',
+        timestamp: "ts",
+        signature: "h1",
+        joiner: b":",
         scheme: "paddle hmac-sha256 h1",
-        trust: Trust::Signature,
-        secret_index: Some(index),
-        signed_at_unix_s: Some(signed_at),
-    })
+    };
+    verify_timestamped_hmac(&format, secrets, header, body, now, tolerance_s)
 }
 
 pub(crate) fn parse(body: &[u8]) -> Result<Parsed, ParseError> {

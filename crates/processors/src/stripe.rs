@@ -22,9 +22,7 @@ use crate::json::{
     string_map,
 };
 use crate::reference::{first_of, from_map, parse_reference};
-use crate::verify_common::{
-    any_matches, check_tolerance, decode_hex_all, find_secret, hmac_sha256, parse_unix_s, Trust, Verification,
-};
+use crate::verify_common::{verify_timestamped_hmac, TimestampedHeader, Verification};
 use crate::{ParseError, VerifyError};
 
 pub(crate) const SIGNATURE_HEADER: &str = "Stripe-Signature";
@@ -36,34 +34,14 @@ pub(crate) fn verify(
     now: i64,
     tolerance_s: i64,
 ) -> Result<Verification, VerifyError> {
-    let header = header.ok_or(VerifyError::MissingSignature)?;
-    let mut timestamp = None;
-    let mut v1 = Vec::new();
-    for item in header.split(',') {
-        match item.split_once('=') {
-            Some((k, v)) if k.trim() == "t" && timestamp.is_none() => timestamp = Some(v.trim()),
-            Some((k, v)) if k.trim() == "v1" => v1.push(v.trim()),
-            // Unknown schemes (the fake test-mode `v0`) are ignored, as the SDKs do.
-            _ => {}
-        }
-    }
-    let ts_text = timestamp.ok_or_else(|| VerifyError::Malformed("no `t=` timestamp".into()))?;
-    if v1.is_empty() {
-        return Err(VerifyError::MissingSignature);
-    }
-    let signed_at = parse_unix_s(ts_text)?;
-    let signatures = decode_hex_all(v1);
-    // Authenticity before freshness, so a forged header never learns about our clock.
-    let index = find_secret(secrets, |secret| {
-        any_matches(&hmac_sha256(secret.as_bytes(), &[ts_text.as_bytes(), b".", body]), &signatures)
-    })?;
-    check_tolerance(signed_at, now, tolerance_s)?;
-    Ok(Verification {
+    let format = TimestampedHeader {
+        separator: ',',
+        timestamp: "t",
+        signature: "v1",
+        joiner: b".",
         scheme: "stripe hmac-sha256 v1",
-        trust: Trust::Signature,
-        secret_index: Some(index),
-        signed_at_unix_s: Some(signed_at),
-    })
+    };
+    verify_timestamped_hmac(&format, secrets, header, body, now, tolerance_s)
 }
 
 pub(crate) fn parse(body: &[u8]) -> Result<Parsed, ParseError> {

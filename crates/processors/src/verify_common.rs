@@ -92,6 +92,75 @@ pub(crate) fn truncate(s: &str) -> String {
     s.chars().take(40).filter(|c| !c.is_control()).collect()
 }
 
+/// A hex HMAC-SHA256 of the raw body in one header (Lemon Squeezy, Creem).
+pub(crate) fn verify_body_hmac_hex(
+    secrets: &[&str],
+    header: Option<&str>,
+    body: &[u8],
+    scheme: &'static str,
+) -> Result<Verification, VerifyError> {
+    let header = header.filter(|h| !h.trim().is_empty()).ok_or(VerifyError::MissingSignature)?;
+    let signatures = decode_hex_all([header]);
+    let index =
+        find_secret(secrets, |secret| any_matches(&hmac_sha256(secret.as_bytes(), &[body]), &signatures))?;
+    Ok(Verification { scheme, trust: Trust::Signature, secret_index: Some(index), signed_at_unix_s: None })
+}
+
+/// How a processor writes a timestamped signature header: `t=…,v1=…` (Stripe) or
+/// `ts=…;h1=…` (Paddle Billing), signing `{timestamp}{joiner}{body}`.
+pub(crate) struct TimestampedHeader {
+    /// Between items.
+    pub(crate) separator: char,
+    /// Name of the timestamp item.
+    pub(crate) timestamp: &'static str,
+    /// Name of the signature items (several may be present during a rotation: any may match).
+    pub(crate) signature: &'static str,
+    /// Between timestamp and body in the signed bytes.
+    pub(crate) joiner: &'static [u8],
+    /// How the delivery was verified, for the delivery log.
+    pub(crate) scheme: &'static str,
+}
+
+/// Verifies a timestamped hex HMAC-SHA256 header. Unknown items (Stripe's fake test-mode `v0`)
+/// are ignored, as the processors' SDKs do.
+pub(crate) fn verify_timestamped_hmac(
+    format: &TimestampedHeader,
+    secrets: &[&str],
+    header: Option<&str>,
+    body: &[u8],
+    now: i64,
+    tolerance_s: i64,
+) -> Result<Verification, VerifyError> {
+    let header = header.ok_or(VerifyError::MissingSignature)?;
+    let mut timestamp = None;
+    let mut signed = Vec::new();
+    for item in header.split(format.separator) {
+        match item.split_once('=') {
+            Some((k, v)) if k.trim() == format.timestamp && timestamp.is_none() => timestamp = Some(v.trim()),
+            Some((k, v)) if k.trim() == format.signature => signed.push(v.trim()),
+            _ => {}
+        }
+    }
+    let ts_text =
+        timestamp.ok_or_else(|| VerifyError::Malformed(format!("no `{}=` timestamp", format.timestamp)))?;
+    if signed.is_empty() {
+        return Err(VerifyError::MissingSignature);
+    }
+    let signed_at = parse_unix_s(ts_text)?;
+    let signatures = decode_hex_all(signed);
+    // Authenticity before freshness, so a forged header never learns about our clock.
+    let index = find_secret(secrets, |secret| {
+        any_matches(&hmac_sha256(secret.as_bytes(), &[ts_text.as_bytes(), format.joiner, body]), &signatures)
+    })?;
+    check_tolerance(signed_at, now, tolerance_s)?;
+    Ok(Verification {
+        scheme: format.scheme,
+        trust: Trust::Signature,
+        secret_index: Some(index),
+        signed_at_unix_s: Some(signed_at),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -352,21 +352,17 @@ async fn record_payment(
         }
     };
     store.remember_processor_payment(merchant, provider.as_str(), &keys, &conversion.id).await?;
-    for key in memory {
-        store
-            .remember_subscription(&ProcessorSubscription {
-                merchant_id: merchant.clone(),
-                provider: provider.as_str().into(),
-                subscription_key: key,
-                campaign_id: credit.campaign_id.clone(),
-                affiliate_id: credit.affiliate_id.clone(),
-                click_id: credit.click_id.clone(),
-                first_conversion_id: (!renewal).then(|| conversion.id.clone()),
-                trial_conversion_id: None,
-                created_at: out.now,
-            })
-            .await?;
-    }
+    remember(
+        store,
+        merchant,
+        provider,
+        &memory,
+        &credit,
+        (!renewal).then(|| conversion.id.clone()),
+        None,
+        out.now,
+    )
+    .await?;
     let trial = credit.subscription.as_ref().and_then(|s| s.trial_conversion_id.as_deref());
     let trial_note = match trial {
         Some(trial) if !renewal => format!("; trial {trial} converted"),
@@ -430,21 +426,7 @@ async fn record_trial(
         Ok(conversion) => conversion,
         Err(result) => return Ok(result),
     };
-    for key in memory {
-        store
-            .remember_subscription(&ProcessorSubscription {
-                merchant_id: merchant.clone(),
-                provider: provider.as_str().into(),
-                subscription_key: key,
-                campaign_id: credit.campaign_id.clone(),
-                affiliate_id: credit.affiliate_id.clone(),
-                click_id: credit.click_id.clone(),
-                first_conversion_id: None,
-                trial_conversion_id: Some(conversion.id.clone()),
-                created_at: out.now,
-            })
-            .await?;
-    }
+    remember(store, merchant, provider, &memory, &credit, None, Some(conversion.id.clone()), out.now).await?;
     Ok(out.processed(
         format!(
             "trial conversion {} recorded via {}; the first payment earns the commission",
@@ -452,6 +434,37 @@ async fn record_trial(
         ),
         Some(conversion.id),
     ))
+}
+
+/// Remembers who a subscription (and its customer) belongs to, and its first paid and trial
+/// conversions when known.
+#[allow(clippy::too_many_arguments)]
+async fn remember(
+    store: &dyn Store,
+    merchant: &str,
+    provider: Provider,
+    keys: &[String],
+    credit: &Credit,
+    first_conversion_id: Option<String>,
+    trial_conversion_id: Option<String>,
+    now: i64,
+) -> Result<(), StoreError> {
+    for key in keys {
+        store
+            .remember_subscription(&ProcessorSubscription {
+                merchant_id: merchant.to_string(),
+                provider: provider.as_str().into(),
+                subscription_key: key.clone(),
+                campaign_id: credit.campaign_id.clone(),
+                affiliate_id: credit.affiliate_id.clone(),
+                click_id: credit.click_id.clone(),
+                first_conversion_id: first_conversion_id.clone(),
+                trial_conversion_id: trial_conversion_id.clone(),
+                created_at: now,
+            })
+            .await?;
+    }
+    Ok(())
 }
 
 enum RefundAmount {
