@@ -22,10 +22,10 @@ pub struct Options {
 
 /// Runs the benchmark and prints a report.
 pub async fn run(server_rt: tokio::runtime::Handle, options: Options) -> anyhow::Result<()> {
-    let db = crate::database::BenchDatabase::create(options.postgres.as_deref()).await?;
-    let result = measure(server_rt, &db.url, &options).await;
-    db.drop().await?;
-    result
+    crate::database::with_database(options.postgres.clone(), |url| async move {
+        measure(server_rt, &url, &options).await
+    })
+    .await
 }
 
 async fn measure(server_rt: tokio::runtime::Handle, url: &str, options: &Options) -> anyhow::Result<()> {

@@ -36,3 +36,16 @@ impl BenchDatabase {
         Ok(())
     }
 }
+
+/// Runs `measure` on a fresh database (SQLite, or a new database on the `postgres` server) and
+/// drops that database afterwards, whatever the outcome.
+pub async fn with_database<F, Fut>(postgres: Option<String>, measure: F) -> anyhow::Result<()>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let db = BenchDatabase::create(postgres.as_deref()).await?;
+    let result = measure(db.url.clone()).await;
+    db.drop().await?;
+    result
+}

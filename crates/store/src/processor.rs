@@ -125,6 +125,15 @@ pub trait ProcessorStore {
     async fn claim_inbox(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<InboxEntry>>;
     /// Records the result of processing a delivery.
     async fn finish_inbox(&self, id: &str, result: &InboxResult) -> StoreResult<()>;
+    /// Makes a delivery due again now (a replay after the merchant fixed what made it ignored);
+    /// `None` when the merchant has no such delivery on that connection.
+    async fn requeue_inbox(
+        &self,
+        merchant_id: &str,
+        integration_id: &str,
+        id: &str,
+        now: i64,
+    ) -> StoreResult<Option<InboxEntry>>;
     /// A merchant's deliveries through one connection, newest first.
     async fn list_inbox(
         &self,

@@ -430,10 +430,27 @@ async fn stripe_coupon_only_and_no_attribution(engine: Engine) {
     let credited = shop.settle("stripe", &stripe(fixtures::stripe::checkout_completed(&by_coupon))).await;
     assert_eq!(credited["status"], "processed", "{credited}");
     assert!(credited["outcome"].as_str().unwrap().contains("coupon ALLY20"), "{credited}");
-    let nothing = Sale { reference: None, ..shop.sale("evt_none", "pi_none") };
+    let nothing =
+        Sale { reference: None, coupon: Some("co_late".into()), ..shop.sale("evt_none", "pi_none") };
     let ignored = shop.settle("stripe", &stripe(fixtures::stripe::checkout_completed(&nothing))).await;
     assert_eq!(ignored["status"], "ignored");
     assert!(ignored["outcome"].as_str().unwrap().contains("no tracking reference"), "{ignored}");
+
+    // The merchant registers the coupon afterwards and replays the delivery: now it is credited.
+    let late = json!({ "code": "LATE", "campaignId": shop.campaign, "affiliateId": shop.affiliate, "providerCouponId": "co_late" });
+    assert!(shop.app.post(&shop.merchant.key, "/api/v1/coupons", late).await.status.is_success());
+    let id = ignored["id"].as_str().unwrap();
+    let path = format!("/api/v1/integrations/{}/deliveries/{id}/replay", shop.integration);
+    let replay = shop.app.post(&shop.merchant.key, &path, json!({})).await;
+    assert_eq!(replay.status, StatusCode::ACCEPTED, "{}", replay.text);
+    let replayed = shop.wait_for(id, |d| d["status"] == "processed").await;
+    assert!(replayed["outcome"].as_str().unwrap().contains("coupon LATE"), "{replayed}");
+    let again = shop.app.post(&shop.merchant.key, &path, json!({})).await;
+    assert_eq!(again.status, StatusCode::ACCEPTED);
+    let twice = shop.wait_for(id, |d| d["status"] != "pending").await;
+    assert_eq!(twice["status"], "ignored", "a replay never credits the same sale twice: {twice}");
+    let other = shop.app.merchant("ultimate").await;
+    assert_eq!(shop.app.post(&other.key, &path, json!({})).await.status, StatusCode::NOT_FOUND);
 }
 
 /// Correctly signed garbage (random bytes, and valid payloads with random bytes spliced in)

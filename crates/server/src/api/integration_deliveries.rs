@@ -1,9 +1,12 @@
 //! `GET /api/v1/integrations/:id/deliveries`: what a processor sent through a connection and
-//! what each delivery became — the answer to "webhook 200 but no conversion".
+//! what each delivery became — the answer to "webhook 200 but no conversion" — and
+//! `POST …/deliveries/:deliveryId/replay` to process one again once the cause is fixed (an
+//! affiliate added, a coupon registered). Replays are safe: a sale is credited once per order.
 
 use axum::{
     extract::{Path, State},
-    routing::get,
+    http::StatusCode,
+    routing::{get, post},
     Json, Router,
 };
 use refline_domain::format_timestamp;
@@ -19,7 +22,9 @@ use crate::{
 
 /// Routes of this resource.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/integrations/{id}/deliveries", get(list_deliveries))
+    Router::new()
+        .route("/integrations/{id}/deliveries", get(list_deliveries))
+        .route("/integrations/{id}/deliveries/{delivery_id}/replay", post(replay_delivery))
 }
 
 /// The API form of a delivery. The body is included (it is the merchant's own data and what
@@ -57,4 +62,19 @@ async fn list_deliveries(
         .ok_or_else(|| ApiError::not_found("Integration"))?;
     let found = state.store.list_inbox(&caller.merchant_id, &id, page).await?;
     Ok(Json(envelope(found.items.iter().map(render).collect(), &page, found.total)))
+}
+
+async fn replay_delivery(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, delivery_id)): Path<(String, String)>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let now = state.config.clock.now();
+    let entry = state
+        .store
+        .requeue_inbox(&caller.merchant_id, &id, &delivery_id, now)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Delivery"))?;
+    state.inbox_wake.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(json!({ "data": render(&entry) }))))
 }

@@ -77,6 +77,26 @@ macro_rules! __impl_processor_store {
                 Ok(())
             }
 
+            async fn requeue_inbox(
+                &self,
+                merchant_id: &str,
+                integration_id: &str,
+                id: &str,
+                now: i64,
+            ) -> $crate::StoreResult<Option<$crate::InboxEntry>> {
+                Ok($crate::sqlx::query_as(
+                    "UPDATE processor_inbox SET status = 'pending', outcome = 'replay requested', \
+                        next_attempt_at = $4, processed_at = NULL \
+                     WHERE merchant_id = $1 AND integration_id = $2 AND id = $3 RETURNING *",
+                )
+                .bind(merchant_id)
+                .bind(integration_id)
+                .bind(id)
+                .bind(now)
+                .fetch_optional(self.writer())
+                .await?)
+            }
+
             async fn list_inbox(
                 &self,
                 merchant_id: &str,
