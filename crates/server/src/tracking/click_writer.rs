@@ -1,7 +1,7 @@
 //! Batching writer of clicks.
 //!
 //! A redirect hands its click to this writer and answers at once; it never waits on the
-//! database. The writer task gathers clicks for a short window (20 ms by default, up to a batch
+//! database. The writer task gathers clicks for a short window (50 ms by default, up to a batch
 //! limit), classifies unique visitors, and stores the batch with its running totals in one
 //! transaction, so one transaction carries many rows and the writer wakes rarely.
 //!

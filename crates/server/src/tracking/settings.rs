@@ -27,7 +27,7 @@ impl Default for TrackingSettings {
     fn default() -> Self {
         TrackingSettings {
             cache_ttl: Duration::from_secs(10),
-            batch_window: Duration::from_millis(20),
+            batch_window: Duration::from_millis(50),
             queue_capacity: 65_536,
             max_batch: 2_000,
             ip_retention_days: 30,
