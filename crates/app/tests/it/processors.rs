@@ -490,7 +490,68 @@ async fn signed_garbage_never_fails_the_server(engine: Engine) {
     }
 }
 
+/// Pending affiliates are credited (the commission waits for review anyway), rejected ones are
+/// not, and renewals stop at the campaign's recurring limit.
+async fn who_is_credited_and_for_how_long(engine: Engine) {
+    let shop = stripe_shop(&engine).await;
+    let key = &shop.merchant.key;
+    let path = format!("/api/v1/campaigns/{}", shop.campaign);
+    let limited = shop
+        .app
+        .patch(key, &path, json!({ "recurringCommissionMode": "payments", "recurringCommissionCount": 2 }))
+        .await;
+    assert_eq!(limited.status, StatusCode::OK, "{}", limited.text);
+
+    let membership = shop
+        .app
+        .store
+        .get_membership(&shop.merchant.id, &shop.campaign, &shop.affiliate)
+        .await
+        .unwrap()
+        .unwrap();
+    let now = refline_server::clock::now_ms();
+    assert!(shop
+        .app
+        .store
+        .update_membership_status(&membership, "approved", "pending", now, false)
+        .await
+        .unwrap());
+    let sale = Sale { subscription_id: Some("sub_limit".into()), ..shop.sale("evt_p1", "in_p1") };
+    let first =
+        shop.settle("stripe", &stripe(fixtures::stripe::invoice_paid(&sale, "subscription_create"))).await;
+    assert_eq!(first["status"], "processed", "a pending affiliate is credited: {first}");
+    assert_eq!(shop.conversion(&conversion_id(&first)).await["status"], "pending");
+
+    let second =
+        Sale { reference: None, event_id: "evt_p2".into(), object_id: "in_p2".into(), ..sale.clone() };
+    let renewed =
+        shop.settle("stripe", &stripe(fixtures::stripe::invoice_paid(&second, "subscription_cycle"))).await;
+    assert_eq!(renewed["status"], "processed", "{renewed}");
+    let third =
+        Sale { reference: None, event_id: "evt_p3".into(), object_id: "in_p3".into(), ..sale.clone() };
+    let past =
+        shop.settle("stripe", &stripe(fixtures::stripe::invoice_paid(&third, "subscription_cycle"))).await;
+    assert_eq!(past["status"], "ignored", "{past}");
+    assert!(past["outcome"].as_str().unwrap().contains("recurring limit"), "{past}");
+
+    let rejected = shop
+        .app
+        .patch(
+            key,
+            &format!("/api/v1/affiliates/{}", shop.affiliate),
+            json!({ "campaignId": shop.campaign, "status": "rejected" }),
+        )
+        .await;
+    assert_eq!(rejected.status, StatusCode::OK, "{}", rejected.text);
+    let after = shop
+        .settle("stripe", &stripe(fixtures::stripe::checkout_completed(&shop.sale("evt_p4", "pi_p4"))))
+        .await;
+    assert_eq!(after["status"], "ignored", "{after}");
+    assert!(after["outcome"].as_str().unwrap().contains("rejected"), "{after}");
+}
+
 engine_tests!(
+    who_is_credited_and_for_how_long,
     signed_garbage_never_fails_the_server,
     stripe_first_sale_renewal_and_duplicates,
     stripe_out_of_order_refunds_and_chargebacks,
