@@ -57,13 +57,8 @@ impl BillingReason {
     }
 }
 
-/// A parsed tracking reference `tc_<CODE>_aff_<AFFILIATE>[_cid_<CLICK>]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reference {
-    pub tracking_code: String,
-    pub affiliate_id: String,
-    pub click_id: Option<String>,
-}
+/// The tracking reference carried through checkout (shared with the tracking side).
+pub use refline_domain::TrackingReference as Reference;
 
 /// The discount an order used, as the processor identifies it. Coupon attribution tries
 /// the coupon id first, then the promotion-code id, then the code text.

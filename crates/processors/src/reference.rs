@@ -2,9 +2,9 @@
 //! processors carry it.
 //!
 //! Our affiliate ids contain an underscore themselves (`aff_3hG9kQ2mZx81LpWv4Ty0`), so a real
-//! reference looks like `tc_K7PX2MQA_aff_aff_3hG9kQ2mZx81LpWv4Ty0_cid_click_123`. Tracking codes
-//! never contain `_`, so the first `_aff_` ends the code; the first `_cid_` after it ends the
-//! affiliate id. Ids are returned verbatim: resolving them is the server's job.
+//! reference looks like `tc_K7PX2MQA_aff_aff_3hG9kQ2mZx81LpWv4Ty0_cid_click_123`; the format
+//! and its parser are `refline_domain::TrackingReference`. Ids are returned verbatim: resolving
+//! them is the server's job.
 
 use crate::event::Reference;
 
@@ -21,45 +21,10 @@ pub const REFERENCE_KEYS: &[&str] = &[
     "tracking_reference",
 ];
 
-const MAX_LEN: usize = 500;
-
 /// Parse `tc_<CODE>_aff_<AFFILIATE>` with an optional `_cid_<CLICK>` (surrounding whitespace is
-/// ignored). `None` for anything else.
+/// ignored); one format, shared with the tracking script's side in `refline-domain`.
 pub fn parse_reference(s: &str) -> Option<Reference> {
-    let s = s.trim();
-    if s.len() > MAX_LEN {
-        return None;
-    }
-    let rest = s.strip_prefix("tc_")?;
-    let (code, rest) = rest.split_once("_aff_")?;
-    let (affiliate, click) = match find_after_first(rest, "_cid_") {
-        Some(i) => (&rest[..i], Some(&rest[i + 5..])),
-        None => (rest, None),
-    };
-    build(code, affiliate, click)
-}
-
-/// The first `pat` that leaves at least one character before it.
-fn find_after_first(s: &str, pat: &str) -> Option<usize> {
-    s.get(1..)?.find(pat).map(|i| i + 1)
-}
-
-fn build(code: &str, affiliate: &str, click: Option<&str>) -> Option<Reference> {
-    let code_ok =
-        (1..=64).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    let aff_ok = (1..=128).contains(&affiliate.len())
-        && affiliate.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if !code_ok || !aff_ok {
-        return None;
-    }
-    let click = match click {
-        None | Some("") => None,
-        Some(c) if c.len() <= 255 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.:".contains(&b)) => {
-            Some(c.to_string())
-        }
-        Some(_) => return None,
-    };
-    Some(Reference { tracking_code: code.to_string(), affiliate_id: affiliate.to_string(), click_id: click })
+    Reference::parse(s)
 }
 
 /// A reference inside free text: the text itself, a JSON object (Paddle Classic's
@@ -91,7 +56,12 @@ pub(crate) fn from_map(entries: &[(String, String)]) -> Option<Reference> {
     }
     if let (Some(tc), Some(aff)) = (get("tc"), get("aff")) {
         let click = get("cid").or_else(|| get("click_id")).or_else(|| get("clickId"));
-        if let Some(r) = build(tc, aff, click) {
+        // Validated by the one parser: the parameters spell the same reference.
+        let text = match click.filter(|c| !c.is_empty()) {
+            Some(cid) => format!("tc_{tc}_aff_{aff}_cid_{cid}"),
+            None => format!("tc_{tc}_aff_{aff}"),
+        };
+        if let Some(r) = parse_reference(&text) {
             return Some(r);
         }
     }

@@ -185,7 +185,7 @@ pub trait ProcessorStore {
         commission_minor: i64,
         now: i64,
     ) -> StoreResult<bool>;
-    /// Records an amount owed back.
+    /// Records an amount owed back; an adjustment with the same id is recorded once.
     async fn insert_adjustment(&self, adjustment: &CommissionAdjustment) -> StoreResult<()>;
     /// Amounts owed back on a conversion.
     async fn adjustments_for(

@@ -37,7 +37,8 @@ impl TrackingReference {
         let rest = text.strip_prefix("tc_")?;
         let (code, rest) = rest.split_once("_aff_")?;
         let (affiliate, click) = match rest.rfind("_cid_") {
-            Some(at) => (&rest[..at], Some(&rest[at + "_cid_".len()..])),
+            // An empty click id (a checkout that lost it) still names campaign and affiliate.
+            Some(at) => (&rest[..at], Some(&rest[at + "_cid_".len()..]).filter(|c| !c.is_empty())),
             None => (rest, None),
         };
         let token =
@@ -68,6 +69,8 @@ mod tests {
 
     #[test]
     fn click_id_is_optional() {
+        let lost = TrackingReference::parse("tc_A_aff_x_cid_").unwrap();
+        assert_eq!((lost.affiliate_id.as_str(), lost.click_id), ("x", None));
         let parsed = TrackingReference::parse("tc_ABC_aff_aff_1").unwrap();
         assert_eq!(parsed.affiliate_id, "aff_1");
         assert_eq!(parsed.click_id, None);
@@ -75,16 +78,7 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_reference() {
-        for text in [
-            "",
-            "tc_",
-            "tc__aff_x",
-            "tc_A_aff_",
-            "tc_A_aff_x_cid_",
-            "ref_123",
-            "tc_A B_aff_x",
-            "tc_A_aff_x;drop",
-        ] {
+        for text in ["", "tc_", "tc__aff_x", "tc_A_aff_", "ref_123", "tc_A B_aff_x", "tc_A_aff_x;drop"] {
             assert_eq!(TrackingReference::parse(text), None, "{text}");
         }
         assert_eq!(TrackingReference::parse(&format!("tc_A_aff_{}", "x".repeat(600))), None);

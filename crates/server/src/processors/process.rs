@@ -17,7 +17,7 @@ use super::{
 use crate::{
     clock::Clock,
     config::PlanLimits,
-    ids::{new_id, new_ordered_id},
+    ids::new_ordered_id,
     secrets::SecretBox,
     service::{
         conversion_writer::ConversionWriter,
@@ -552,7 +552,9 @@ async fn apply_refund(
         RefundEffect::Clawback { owed_minor } => {
             store
                 .insert_adjustment(&CommissionAdjustment {
-                    id: new_id("adj"),
+                    // Named by what it settles, so a retry after a crash between this and
+                    // saving the refund total cannot record it twice.
+                    id: format!("adj_{}_{after}", conversion.id),
                     merchant_id: merchant.clone(),
                     conversion_id: conversion.id.clone(),
                     affiliate_id: conversion.affiliate_id.clone(),

@@ -271,7 +271,7 @@ macro_rules! __impl_processor_store {
                 $crate::sqlx::query(
                     "INSERT INTO commission_adjustments (id, merchant_id, conversion_id, affiliate_id, \
                         amount_minor, currency, reason, is_test, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
                 )
                 .bind(&a.id)
                 .bind(&a.merchant_id)
