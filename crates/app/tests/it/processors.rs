@@ -313,7 +313,9 @@ async fn stripe_out_of_order_refunds_and_chargebacks(engine: Engine) {
         )
         .await;
     assert!(clawback["outcome"].as_str().unwrap().contains("owed back"), "{clawback}");
-    assert_eq!(shop.conversion(&paid).await["status"], "paid");
+    let after = shop.conversion(&paid).await;
+    assert_eq!(after["status"], "paid");
+    assert_eq!(after["adjustments"][0]["amount"], "-20.00", "{after}");
     let owed = store.adjustments_for(&shop.merchant.id, &paid).await.unwrap();
     assert_eq!(owed.iter().map(|a| a.amount_minor).collect::<Vec<_>>(), [-2_000]);
 }

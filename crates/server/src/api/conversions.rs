@@ -215,7 +215,27 @@ async fn get_conversion(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let conversion = load(&state, &caller, &id).await?;
-    Ok(Json(json!({ "data": render(&conversion) })))
+    let mut data = render(&conversion);
+    // Amounts owed back after a refund of a paid commission (clawbacks), in this view only:
+    // lists stay one read.
+    let adjustments = state.store.adjustments_for(&caller.merchant_id, &conversion.id).await?;
+    if let Some(object) = data.as_object_mut() {
+        let exponent = Currency::parse(&conversion.currency).map_or(2, |c| c.exponent());
+        let rows: Vec<Value> = adjustments
+            .iter()
+            .map(|a| {
+                json!({
+                    "id": a.id,
+                    "amount": format_amount(a.amount_minor, exponent),
+                    "currency": a.currency,
+                    "reason": a.reason,
+                    "createdAt": format_timestamp(a.created_at),
+                })
+            })
+            .collect();
+        object.insert("adjustments".into(), Value::Array(rows));
+    }
+    Ok(Json(json!({ "data": data })))
 }
 
 async fn update_conversion(
