@@ -176,8 +176,9 @@ pub trait ProcessorStore {
         state: RefundState,
         now: i64,
     ) -> StoreResult<()>;
-    /// Sets an unpaid conversion's commission (partial refund); false if it is not pending,
-    /// approved or trial.
+    /// Sets an unpaid conversion's commission (partial refund), announcing `conversion.updated`
+    /// for live conversions in the same transaction; false if it is not pending, approved or
+    /// trial.
     async fn set_commission(
         &self,
         merchant_id: &str,

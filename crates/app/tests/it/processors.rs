@@ -29,6 +29,9 @@ pub struct Shop {
 
 impl Shop {
     pub async fn open(engine: &Engine, integration: Value) -> Shop {
+        // A database of its own: every server's inbox worker claims any due delivery of its
+        // database, and another test's server (other clock, other secret key) must not.
+        let engine = &engine.isolated().await;
         let clock = Arc::new(ManualClock::new());
         let shared = clock.clone();
         let app = TestApp::start_with(engine, move |c| {

@@ -254,17 +254,35 @@ macro_rules! __impl_processor_store {
                 commission_minor: i64,
                 now: i64,
             ) -> $crate::StoreResult<bool> {
-                let done = $crate::sqlx::query(
+                let mut tx = self.begin_write().await?;
+                let updated: Option<$crate::Conversion> = $crate::sqlx::query_as(
                     "UPDATE conversions SET commission_minor = $3, updated_at = $4 \
-                     WHERE merchant_id = $1 AND id = $2 AND status IN ('pending', 'approved', 'trial')",
+                     WHERE merchant_id = $1 AND id = $2 AND status IN ('pending', 'approved', 'trial') \
+                     RETURNING *",
                 )
                 .bind(merchant_id)
                 .bind(conversion_id)
                 .bind(commission_minor)
                 .bind(now)
-                .execute(self.writer())
+                .fetch_optional(&mut *tx)
                 .await?;
-                Ok(done.rows_affected() > 0)
+                let Some(c) = updated else {
+                    tx.rollback().await?;
+                    return Ok(false);
+                };
+                // Receivers of `conversion.updated` see the reduced commission, as they see
+                // every other change to a live conversion.
+                if !c.is_test {
+                    let event = $crate::OutboxEvent {
+                        merchant_id: c.merchant_id.clone(),
+                        event: "conversion.updated",
+                        data: $crate::outbox::conversion_data(&c),
+                        at: now,
+                    };
+                    $crate::__emit_events!(tx, std::slice::from_ref(&event));
+                }
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn insert_adjustment(&self, a: &$crate::CommissionAdjustment) -> $crate::StoreResult<()> {
