@@ -40,7 +40,8 @@ pub use integration::{Coupon, CouponFilter, Integration, IntegrationStore};
 pub use merchant::MerchantStore;
 pub use paging::{Page, PageRequest};
 pub use processor::{
-    CommissionAdjustment, InboxEntry, InboxResult, ProcessorStore, ProcessorSubscription, RefundState,
+    CommissionAdjustment, InboxEntry, InboxResult, ProcessorStore, ProcessorSubscription, RefundApplication,
+    RefundApplied, RefundChange, RefundState,
 };
 pub use records::*;
 pub use report::ReportStore;

@@ -93,6 +93,52 @@ pub struct RefundState {
     pub original_commission_minor: i64,
 }
 
+/// What a refund changes on its conversion.
+#[derive(Debug, Clone)]
+pub enum RefundChange {
+    /// The conversion (now in status `from`) becomes `refunded`.
+    Reverse {
+        /// The status it was read in.
+        from: String,
+    },
+    /// The unpaid conversion's commission becomes this.
+    SetCommission(i64),
+    /// The paid commission stays; this much is owed back.
+    Clawback(CommissionAdjustment),
+}
+
+/// One refund to apply atomically.
+#[derive(Debug, Clone)]
+pub struct RefundApplication<'a> {
+    /// Owner.
+    pub merchant_id: &'a str,
+    /// Processor.
+    pub provider: &'a str,
+    /// The refunded conversion.
+    pub conversion_id: &'a str,
+    /// `refund:<id>` for refunds reported as steps, so each is applied once.
+    pub refund_key: Option<String>,
+    /// The refund progress this was computed from.
+    pub before: RefundState,
+    /// Refunded in total after this refund, minor units.
+    pub refunded_after: i64,
+    /// What changes.
+    pub change: RefundChange,
+    /// Unix ms.
+    pub now: i64,
+}
+
+/// How applying a refund went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundApplied {
+    /// Written.
+    Applied,
+    /// This refund (by id) was applied before.
+    AlreadyApplied,
+    /// The conversion or its refund progress changed since it was read: read again and retry.
+    Conflict,
+}
+
 /// Money an affiliate owes back (a refund after payout).
 #[derive(Debug, Clone, FromRow)]
 pub struct CommissionAdjustment {
@@ -168,26 +214,11 @@ pub trait ProcessorStore {
     async fn remember_subscription(&self, subscription: &ProcessorSubscription) -> StoreResult<()>;
     /// Refund progress of a conversion.
     async fn refund_state(&self, merchant_id: &str, conversion_id: &str) -> StoreResult<Option<RefundState>>;
-    /// Saves refund progress.
-    async fn save_refund_state(
-        &self,
-        merchant_id: &str,
-        conversion_id: &str,
-        state: RefundState,
-        now: i64,
-    ) -> StoreResult<()>;
-    /// Sets an unpaid conversion's commission (partial refund), announcing `conversion.updated`
-    /// for live conversions in the same transaction; false if it is not pending, approved or
-    /// trial.
-    async fn set_commission(
-        &self,
-        merchant_id: &str,
-        conversion_id: &str,
-        commission_minor: i64,
-        now: i64,
-    ) -> StoreResult<bool>;
-    /// Records an amount owed back; an adjustment with the same id is recorded once.
-    async fn insert_adjustment(&self, adjustment: &CommissionAdjustment) -> StoreResult<()>;
+    /// Applies a refund to a conversion in one transaction: claims `refund_key` (a refund
+    /// reported as a step counts once), moves the refunded total from `before` to
+    /// `refunded_after` (compare-and-set), and makes `change`. Nothing is written unless all of
+    /// it is.
+    async fn apply_refund(&self, refund: &RefundApplication<'_>) -> StoreResult<RefundApplied>;
     /// Amounts owed back on a conversion.
     async fn adjustments_for(
         &self,

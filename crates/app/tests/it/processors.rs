@@ -555,7 +555,43 @@ async fn who_is_credited_and_for_how_long(engine: Engine) {
     assert!(after["outcome"].as_str().unwrap().contains("rejected"), "{after}");
 }
 
+/// Refunds of one conversion computed from the same progress cannot both apply (the second
+/// must read again), and a refund id reported twice counts once.
+async fn refunds_apply_atomically(engine: Engine) {
+    use refline_store::{RefundApplication, RefundApplied, RefundChange, RefundState};
+    let shop = stripe_shop(&engine).await;
+    let sold = shop
+        .settle("stripe", &stripe(fixtures::stripe::checkout_completed(&shop.sale("evt_a", "pi_a"))))
+        .await;
+    let id = conversion_id(&sold);
+    let store = shop.app.store.clone();
+    let before = RefundState { refunded_minor: 0, original_commission_minor: 2_000 };
+    let refund = |after: i64, commission: i64, key: Option<&str>| RefundApplication {
+        merchant_id: &shop.merchant.id,
+        provider: "stripe",
+        conversion_id: &id,
+        refund_key: key.map(str::to_string),
+        before,
+        refunded_after: after,
+        change: RefundChange::SetCommission(commission),
+        now: refline_server::clock::now_ms(),
+    };
+    assert_eq!(
+        store.apply_refund(&refund(3_000, 1_400, Some("refund:re_1"))).await.unwrap(),
+        RefundApplied::Applied
+    );
+    assert_eq!(store.apply_refund(&refund(6_000, 800, None)).await.unwrap(), RefundApplied::Conflict);
+    assert_eq!(
+        store.apply_refund(&refund(3_000, 1_400, Some("refund:re_1"))).await.unwrap(),
+        RefundApplied::AlreadyApplied
+    );
+    assert_eq!(shop.conversion(&id).await["commission"], "14.00", "only the first applied");
+    let progress = store.refund_state(&shop.merchant.id, &id).await.unwrap().unwrap();
+    assert_eq!((progress.refunded_minor, progress.original_commission_minor), (3_000, 2_000));
+}
+
 engine_tests!(
+    refunds_apply_atomically,
     who_is_credited_and_for_how_long,
     signed_garbage_never_fails_the_server,
     stripe_first_sale_renewal_and_duplicates,

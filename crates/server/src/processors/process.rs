@@ -6,8 +6,8 @@ use std::sync::Arc;
 use refline_domain::{refund_effect, ConversionStatus, Currency, Plan, RefundEffect};
 use refline_processors::{parse, Action, Payment, Provider, Trial};
 use refline_store::{
-    AttributionQuery, CommissionAdjustment, InboxEntry, InboxResult, ProcessorSubscription, RefundState,
-    Store, StoreError,
+    AttributionQuery, CommissionAdjustment, InboxEntry, InboxResult, ProcessorSubscription,
+    RefundApplication, RefundApplied, RefundChange, RefundState, Store, StoreError,
 };
 
 use super::{
@@ -134,25 +134,21 @@ async fn try_process(
                 (false, None, Some(step)) => RefundAmount::Step(step),
                 (false, None, None) => RefundAmount::Unknown,
             };
-            let label = format!("refund {}", refund.refund_id);
-            // A refund reported as a step (not a running total) must count once however many
+            // A refund reported as a step (not a running total) counts once however many
             // events report it.
-            if matches!(amount, RefundAmount::Step(_)) {
-                let once = vec![format!("refund:{}", refund.refund_id)];
-                if let Some(conversion) =
-                    ctx.store.find_processor_payment(&entry.merchant_id, provider.as_str(), &once).await?
-                {
-                    return Ok(out.ignored(format!("{label} was already applied"), Some(conversion)));
-                }
-                let result = apply_refund(ctx, entry, out, provider, &keys, amount, label).await?;
-                if let (Some(conversion), "processed") = (&result.conversion_id, result.status) {
-                    ctx.store
-                        .remember_processor_payment(&entry.merchant_id, provider.as_str(), &once, conversion)
-                        .await?;
-                }
-                return Ok(result);
-            }
-            apply_refund(ctx, entry, out, provider, &keys, amount, label).await
+            let once =
+                matches!(amount, RefundAmount::Step(_)).then(|| format!("refund:{}", refund.refund_id));
+            apply_refund(
+                ctx,
+                entry,
+                out,
+                provider,
+                &keys,
+                amount,
+                once,
+                format!("refund {}", refund.refund_id),
+            )
+            .await
         }
         Action::Chargeback(dispute) => {
             let keys = keys_of(&dispute.object_id, &dispute.aliases);
@@ -163,6 +159,7 @@ async fn try_process(
                 provider,
                 &keys,
                 RefundAmount::Full,
+                None,
                 format!("chargeback {}", dispute.dispute_id),
             )
             .await
@@ -474,6 +471,7 @@ enum RefundAmount {
     Unknown,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn apply_refund(
     ctx: &InboxContext,
     entry: &InboxEntry,
@@ -481,6 +479,7 @@ async fn apply_refund(
     provider: Provider,
     keys: &[String],
     amount: RefundAmount,
+    refund_key: Option<String>,
     label: String,
 ) -> Result<InboxResult, StoreError> {
     let store = ctx.store.as_ref();
@@ -494,14 +493,14 @@ async fn apply_refund(
     let Some(status) = ConversionStatus::parse(&conversion.status) else {
         return Ok(out.failed(format!("{label}: conversion has unknown status {}", conversion.status)));
     };
-    let state = store
+    let before = store
         .refund_state(merchant, &conversion.id)
         .await?
         .unwrap_or(RefundState { refunded_minor: 0, original_commission_minor: conversion.commission_minor });
     let after = match amount {
         RefundAmount::Full => conversion.amount_minor,
         RefundAmount::Total(total) => total,
-        RefundAmount::Step(step) => state.refunded_minor + step,
+        RefundAmount::Step(step) => before.refunded_minor + step,
         RefundAmount::Unknown => {
             return Ok(out.ignored(
                 format!("{label}: partial refund without an amount; commission unchanged"),
@@ -513,71 +512,67 @@ async fn apply_refund(
     let effect = refund_effect(
         status,
         conversion.amount_minor,
-        state.original_commission_minor,
-        state.refunded_minor,
+        before.original_commission_minor,
+        before.refunded_minor,
         after,
     );
-    let outcome = match effect {
+    let (change, outcome) = match effect {
         RefundEffect::Nothing => {
             return Ok(out.ignored(
                 format!("{label}: nothing to change (conversion is {status})"),
                 Some(conversion.id),
             ))
         }
-        RefundEffect::Reverse => {
-            let changed = store
-                .update_conversion_status(
-                    merchant,
-                    &conversion.id,
-                    status.as_str(),
-                    "refunded",
-                    out.now,
-                    true,
-                )
-                .await?;
-            if !changed {
-                return Ok(out.wait(entry, format!("{label}: conversion changed meanwhile; retrying")));
-            }
-            format!("{label}: conversion {} refunded, commission reversed", conversion.id)
-        }
-        RefundEffect::Reduce { commission_minor } => {
-            if !store.set_commission(merchant, &conversion.id, commission_minor, out.now).await? {
-                return Ok(out.wait(entry, format!("{label}: conversion changed meanwhile; retrying")));
-            }
+        RefundEffect::Reverse => (
+            RefundChange::Reverse { from: status.as_str().to_string() },
+            format!("{label}: conversion {} refunded, commission reversed", conversion.id),
+        ),
+        RefundEffect::Reduce { commission_minor } => (
+            RefundChange::SetCommission(commission_minor),
             format!(
                 "{label}: partial refund, commission of {} reduced to {commission_minor} (minor units)",
                 conversion.id
-            )
-        }
-        RefundEffect::Clawback { owed_minor } => {
-            store
-                .insert_adjustment(&CommissionAdjustment {
-                    // Named by what it settles, so a retry after a crash between this and
-                    // saving the refund total cannot record it twice.
-                    id: format!("adj_{}_{after}", conversion.id),
-                    merchant_id: merchant.clone(),
-                    conversion_id: conversion.id.clone(),
-                    affiliate_id: conversion.affiliate_id.clone(),
-                    amount_minor: -owed_minor,
-                    currency: conversion.currency.clone(),
-                    reason: label.clone(),
-                    is_test: conversion.is_test,
-                    created_at: out.now,
-                })
-                .await?;
+            ),
+        ),
+        RefundEffect::Clawback { owed_minor } => (
+            RefundChange::Clawback(CommissionAdjustment {
+                // Named by what it settles: one adjustment per refunded total.
+                id: format!("adj_{}_{after}", conversion.id),
+                merchant_id: merchant.clone(),
+                conversion_id: conversion.id.clone(),
+                affiliate_id: conversion.affiliate_id.clone(),
+                amount_minor: -owed_minor,
+                currency: conversion.currency.clone(),
+                reason: label.clone(),
+                is_test: conversion.is_test,
+                created_at: out.now,
+            }),
             format!(
                 "{label}: commission of {} was already paid; {owed_minor} (minor units) owed back",
                 conversion.id
-            )
-        }
+            ),
+        ),
     };
-    store
-        .save_refund_state(
-            merchant,
-            &conversion.id,
-            RefundState { refunded_minor: after, original_commission_minor: state.original_commission_minor },
-            out.now,
-        )
+    let applied = store
+        .apply_refund(&RefundApplication {
+            merchant_id: merchant,
+            provider: provider.as_str(),
+            conversion_id: &conversion.id,
+            refund_key,
+            before,
+            refunded_after: after,
+            change,
+            now: out.now,
+        })
         .await?;
-    Ok(out.processed(outcome, Some(conversion.id)))
+    Ok(match applied {
+        RefundApplied::Applied => out.processed(outcome, Some(conversion.id)),
+        RefundApplied::AlreadyApplied => {
+            out.ignored(format!("{label} was already applied"), Some(conversion.id))
+        }
+        // Another refund of this conversion was applied meanwhile: read it again shortly.
+        RefundApplied::Conflict => {
+            out.wait(entry, format!("{label}: conversion changed meanwhile; retrying"))
+        }
+    })
 }

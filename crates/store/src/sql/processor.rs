@@ -224,85 +224,119 @@ macro_rules! __impl_processor_store {
                 .await?)
             }
 
-            async fn save_refund_state(
+            async fn apply_refund(
                 &self,
-                merchant_id: &str,
-                conversion_id: &str,
-                state: $crate::RefundState,
-                now: i64,
-            ) -> $crate::StoreResult<()> {
+                r: &$crate::RefundApplication<'_>,
+            ) -> $crate::StoreResult<$crate::RefundApplied> {
+                let mut tx = self.begin_write().await?;
+                if let Some(key) = &r.refund_key {
+                    let claimed = $crate::sqlx::query(
+                        "INSERT INTO processor_payments (merchant_id, provider, object_key, conversion_id) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (merchant_id, provider, object_key) DO NOTHING",
+                    )
+                    .bind(r.merchant_id)
+                    .bind(r.provider)
+                    .bind(key)
+                    .bind(r.conversion_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    if claimed.rows_affected() == 0 {
+                        tx.rollback().await?;
+                        return Ok($crate::RefundApplied::AlreadyApplied);
+                    }
+                }
                 $crate::sqlx::query(
                     "INSERT INTO processor_refunds (merchant_id, conversion_id, refunded_minor, \
                         original_commission_minor, updated_at) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (merchant_id, conversion_id) DO UPDATE SET \
-                        refunded_minor = excluded.refunded_minor, updated_at = excluded.updated_at",
+                     ON CONFLICT (merchant_id, conversion_id) DO NOTHING",
                 )
-                .bind(merchant_id)
-                .bind(conversion_id)
-                .bind(state.refunded_minor)
-                .bind(state.original_commission_minor)
-                .bind(now)
-                .execute(self.writer())
+                .bind(r.merchant_id)
+                .bind(r.conversion_id)
+                .bind(r.before.refunded_minor)
+                .bind(r.before.original_commission_minor)
+                .bind(r.now)
+                .execute(&mut *tx)
                 .await?;
-                Ok(())
-            }
-
-            async fn set_commission(
-                &self,
-                merchant_id: &str,
-                conversion_id: &str,
-                commission_minor: i64,
-                now: i64,
-            ) -> $crate::StoreResult<bool> {
-                let mut tx = self.begin_write().await?;
-                let updated: Option<$crate::Conversion> = $crate::sqlx::query_as(
-                    "UPDATE conversions SET commission_minor = $3, updated_at = $4 \
-                     WHERE merchant_id = $1 AND id = $2 AND status IN ('pending', 'approved', 'trial') \
-                     RETURNING *",
+                let moved = $crate::sqlx::query(
+                    "UPDATE processor_refunds SET refunded_minor = $5, updated_at = $6 \
+                     WHERE merchant_id = $1 AND conversion_id = $2 AND refunded_minor = $3 \
+                        AND original_commission_minor = $4",
                 )
-                .bind(merchant_id)
-                .bind(conversion_id)
-                .bind(commission_minor)
-                .bind(now)
-                .fetch_optional(&mut *tx)
+                .bind(r.merchant_id)
+                .bind(r.conversion_id)
+                .bind(r.before.refunded_minor)
+                .bind(r.before.original_commission_minor)
+                .bind(r.refunded_after)
+                .bind(r.now)
+                .execute(&mut *tx)
                 .await?;
-                let Some(c) = updated else {
+                if moved.rows_affected() == 0 {
                     tx.rollback().await?;
-                    return Ok(false);
+                    return Ok($crate::RefundApplied::Conflict);
+                }
+                let changed: Option<$crate::Conversion> = match &r.change {
+                    $crate::RefundChange::Reverse { from } => {
+                        $crate::sqlx::query_as(
+                            "UPDATE conversions SET status = 'refunded', updated_at = $4 \
+                             WHERE merchant_id = $1 AND id = $2 AND status = $3 RETURNING *",
+                        )
+                        .bind(r.merchant_id)
+                        .bind(r.conversion_id)
+                        .bind(from)
+                        .bind(r.now)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                    }
+                    $crate::RefundChange::SetCommission(commission) => {
+                        $crate::sqlx::query_as(
+                            "UPDATE conversions SET commission_minor = $3, updated_at = $4 \
+                             WHERE merchant_id = $1 AND id = $2 \
+                                AND status IN ('pending', 'approved', 'trial') RETURNING *",
+                        )
+                        .bind(r.merchant_id)
+                        .bind(r.conversion_id)
+                        .bind(commission)
+                        .bind(r.now)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                    }
+                    $crate::RefundChange::Clawback(a) => {
+                        $crate::sqlx::query(
+                            "INSERT INTO commission_adjustments (id, merchant_id, conversion_id, affiliate_id, \
+                                amount_minor, currency, reason, is_test, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
+                        )
+                        .bind(&a.id)
+                        .bind(&a.merchant_id)
+                        .bind(&a.conversion_id)
+                        .bind(&a.affiliate_id)
+                        .bind(a.amount_minor)
+                        .bind(&a.currency)
+                        .bind(&a.reason)
+                        .bind(a.is_test)
+                        .bind(a.created_at)
+                        .execute(&mut *tx)
+                        .await?;
+                        tx.commit().await?;
+                        return Ok($crate::RefundApplied::Applied);
+                    }
                 };
-                // Receivers of `conversion.updated` see the reduced commission, as they see
-                // every other change to a live conversion.
+                let Some(c) = changed else {
+                    tx.rollback().await?;
+                    return Ok($crate::RefundApplied::Conflict);
+                };
+                // Webhook receivers see the change like every other change to a live conversion.
                 if !c.is_test {
                     let event = $crate::OutboxEvent {
                         merchant_id: c.merchant_id.clone(),
-                        event: "conversion.updated",
+                        event: $crate::__domain::conversion_status_event(&c.status),
                         data: $crate::outbox::conversion_data(&c),
-                        at: now,
+                        at: r.now,
                     };
                     $crate::__emit_events!(tx, std::slice::from_ref(&event));
                 }
                 tx.commit().await?;
-                Ok(true)
-            }
-
-            async fn insert_adjustment(&self, a: &$crate::CommissionAdjustment) -> $crate::StoreResult<()> {
-                $crate::sqlx::query(
-                    "INSERT INTO commission_adjustments (id, merchant_id, conversion_id, affiliate_id, \
-                        amount_minor, currency, reason, is_test, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
-                )
-                .bind(&a.id)
-                .bind(&a.merchant_id)
-                .bind(&a.conversion_id)
-                .bind(&a.affiliate_id)
-                .bind(a.amount_minor)
-                .bind(&a.currency)
-                .bind(&a.reason)
-                .bind(a.is_test)
-                .bind(a.created_at)
-                .execute(self.writer())
-                .await?;
-                Ok(())
+                Ok($crate::RefundApplied::Applied)
             }
 
             async fn adjustments_for(
