@@ -57,11 +57,12 @@ pub(crate) fn from_map(entries: &[(String, String)]) -> Option<Reference> {
     if let (Some(tc), Some(aff)) = (get("tc"), get("aff")) {
         let click = get("cid").or_else(|| get("click_id")).or_else(|| get("clickId"));
         // Validated by the one parser: the parameters spell the same reference.
-        let text = match click.filter(|c| !c.is_empty()) {
-            Some(cid) => format!("tc_{tc}_aff_{aff}_cid_{cid}"),
-            None => format!("tc_{tc}_aff_{aff}"),
+        let spelled = Reference {
+            tracking_code: tc.to_string(),
+            affiliate_id: aff.to_string(),
+            click_id: click.filter(|c| !c.is_empty()).map(str::to_string),
         };
-        if let Some(r) = parse_reference(&text) {
+        if let Some(r) = parse_reference(&spelled.format()) {
             return Some(r);
         }
     }

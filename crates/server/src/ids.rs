@@ -30,6 +30,23 @@ pub fn new_ordered_id(prefix: &str, now_ms: i64) -> String {
     format!("{prefix}_{time}{}", random_alphanumeric(12))
 }
 
+/// The time (unix ms) an ordered id was made at, when `id` is `<prefix>_` followed by 20
+/// base-62 characters.
+pub fn ordered_id_time(prefix: &str, id: &str) -> Option<i64> {
+    let rest = id.strip_prefix(prefix)?.strip_prefix('_')?;
+    if rest.len() != 20 || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    rest.bytes().take(8).try_fold(0i64, |acc, b| {
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'A'..=b'Z' => b - b'A' + 10,
+            _ => b - b'a' + 36,
+        };
+        acc.checked_mul(62)?.checked_add(i64::from(digit))
+    })
+}
+
 /// A fresh API key of the given kind: prefix and 32 random base-62 characters (190 bits).
 pub fn new_api_key(kind: KeyKind) -> String {
     format!("{}{}", kind.prefix(), random_alphanumeric(32))
@@ -71,5 +88,8 @@ mod tests {
         assert!(a < b && b < c, "{a} {b} {c}");
         assert_eq!(a.len(), "click_".len() + 20);
         assert!(a["click_".len()..].bytes().all(|ch| ch.is_ascii_alphanumeric()));
+        assert_eq!(ordered_id_time("click", &a), Some(1_700_000_000_000));
+        assert_eq!(ordered_id_time("click", "click_short"), None);
+        assert_eq!(ordered_id_time("conv", &a), None);
     }
 }

@@ -50,6 +50,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api::router(state.clone()))
+        // Processor receivers take the API's body limit and error envelope.
+        .merge(processors::router(state.clone()))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(middleware::from_fn(envelope_body_limit))
@@ -57,7 +59,6 @@ pub fn app(state: AppState) -> Router {
         // Tracking routes answer the public at volume: they bound their own bodies and skip
         // the API's envelope middleware.
         .merge(tracking::router())
-        .merge(processors::router(state.clone()))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response()))
         .with_state(state)
 }

@@ -12,7 +12,9 @@
 DROP TABLE clicks;
 CREATE TABLE clicks (
     merchant_id   TEXT NOT NULL,
-    id            TEXT NOT NULL,
+    -- Byte order (time prefix, then base-62 digits): "newest first" must not depend on the
+    -- database's default collation.
+    id            TEXT COLLATE "C" NOT NULL,
     campaign_id   TEXT NOT NULL,
     affiliate_id  TEXT NOT NULL,
     link_id       TEXT,

@@ -169,10 +169,12 @@ pub trait ProcessorStore {
     async fn insert_inbox(&self, entry: &InboxEntry) -> StoreResult<bool>;
     /// Claims up to `limit` deliveries due at `now`, reserving them until `lease_until`.
     async fn claim_inbox(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<InboxEntry>>;
-    /// Records the result of processing a delivery.
-    async fn finish_inbox(&self, id: &str, result: &InboxResult) -> StoreResult<()>;
-    /// Makes a delivery due again now (a replay after the merchant fixed what made it ignored);
-    /// `None` when the merchant has no such delivery on that connection.
+    /// Records the result of attempt number `attempt` of a delivery (ignored if a newer attempt
+    /// has claimed it since).
+    async fn finish_inbox(&self, id: &str, attempt: i64, result: &InboxResult) -> StoreResult<()>;
+    /// Makes a finished delivery (`processed`, `ignored`, `failed`) due again now — a replay
+    /// after the merchant fixed what made it ignored; `None` when the merchant has no such
+    /// finished delivery on that connection.
     async fn requeue_inbox(
         &self,
         merchant_id: &str,

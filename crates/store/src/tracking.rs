@@ -31,7 +31,8 @@ pub struct Click {
     pub kind: String,
     /// First click of this visitor on this link within the hour.
     pub is_unique: bool,
-    /// Page the visitor landed on (beacon) or was sent to (redirect).
+    /// Page the visitor landed on (beacon clicks; `None` for redirects, whose destination is
+    /// the campaign's landing page).
     pub landing_url: Option<String>,
     /// `Referer` of the click.
     pub referrer: Option<String>,

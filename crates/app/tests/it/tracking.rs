@@ -362,7 +362,9 @@ async fn the_beacon_records_clicks_across_origins(engine: Engine) {
     assert_eq!(preflight.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
     assert!(preflight.headers()[header::ACCESS_CONTROL_ALLOW_METHODS].to_str().unwrap().contains("POST"));
 
-    let proposed = "click_AbCdEfGhIjKlMnOpQrSt";
+    // What the script proposes: `click_`, 8 characters of time, 12 random.
+    let proposed = &refline_server::ids::new_ordered_id("click", refline_server::clock::now_ms());
+    let stale = refline_server::ids::new_ordered_id("click", refline_server::clock::now_ms() - 3_600_000);
     let (status, headers, body) = beacon(
         &app,
         json!({ "merchantId": w.merchant.id, "tc": w.code, "aff": w.affiliate, "clickId": proposed,
@@ -392,8 +394,15 @@ async fn the_beacon_records_clicks_across_origins(engine: Engine) {
     .await;
     let server_id = body["clickId"].as_str().unwrap();
     assert!(server_id.starts_with("click_") && server_id != "x'; drop");
-    let stats = click_stats_until(&app, &w, |s| s["clicks"] == 2).await;
-    assert_eq!(stats["clicks"], 2);
+    // So does a well-formed one made an hour ago (it would file the click out of time order).
+    let (_, _, body) = beacon(
+        &app,
+        json!({ "merchantId": w.merchant.id, "tc": w.code, "aff": w.affiliate, "clickId": stale }),
+    )
+    .await;
+    assert!(body["clickId"].as_str().is_some_and(|id| id != stale), "{body}");
+    let stats = click_stats_until(&app, &w, |s| s["clicks"] == 3).await;
+    assert_eq!(stats["clicks"], 3);
 
     for unknown in [
         json!({ "merchantId": w.merchant.id, "tc": "NOPE", "aff": w.affiliate }),
@@ -420,8 +429,8 @@ async fn the_beacon_records_clicks_across_origins(engine: Engine) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(seen["scriptSeen"], true, "{seen}");
-    let stats = click_stats_until(&app, &w, |s| s["clicks"] == 2).await;
-    assert_eq!(stats["clicks"], 2, "unknown pairs record nothing");
+    let stats = click_stats_until(&app, &w, |s| s["clicks"] == 3).await;
+    assert_eq!(stats["clicks"], 3, "unknown pairs record nothing");
 }
 
 async fn the_script_is_small_cacheable_and_configured(engine: Engine) {

@@ -6,9 +6,9 @@ use std::{collections::HashMap, hash::Hash};
 pub const UNIQUE_WINDOW_MS: i64 = 60 * 60 * 1000;
 
 /// Remembers when each (visitor, link) key was last counted. Memory is bounded: past
-/// `capacity` keys, expired ones are dropped, and if that is not enough the whole memory is
-/// (a flood of distinct visitors then over-counts uniques for an hour instead of exhausting
-/// memory).
+/// `capacity` keys, expired ones are dropped, and if that frees less than a tenth the whole
+/// memory is (a flood of distinct visitors then over-counts uniques for an hour instead of
+/// exhausting memory or scanning on every click).
 #[derive(Debug)]
 pub struct UniqueWindow<K> {
     last_counted: HashMap<K, i64>,
@@ -30,7 +30,9 @@ impl<K: Hash + Eq> UniqueWindow<K> {
         }
         if self.last_counted.len() >= self.capacity {
             self.last_counted.retain(|_, last| now_ms - *last < UNIQUE_WINDOW_MS);
-            if self.last_counted.len() >= self.capacity {
+            // Unless a tenth is free afterwards, start over: otherwise every new visitor near
+            // the bound would pay for another full pass.
+            if self.last_counted.len() >= self.capacity - self.capacity / 10 {
                 self.last_counted.clear();
             }
         }

@@ -60,25 +60,12 @@ async fn get_campaign(
     Ok(Json(json!({ "data": render(&campaign, stats, &state.config.public_url) })))
 }
 
-/// LinkJolt lets only live keys create or change campaigns: campaigns are shared by live and
-/// test traffic, so a test integration must not be able to alter the real program.
-fn require_live_key(caller: &Caller) -> ApiResult<()> {
-    if caller.is_test() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "live_key_required",
-            "Campaigns can only be created or changed with a live key",
-        ));
-    }
-    Ok(())
-}
-
 async fn create_campaign(
     State(state): State<AppState>,
     caller: Caller,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    require_live_key(&caller)?;
+    caller.require_live("Campaigns")?;
     let map = parse_object(&body)?;
     let mut fields = Fields::new(&map);
     let currency = match fields.optional_string("currency", 3) {
@@ -115,7 +102,7 @@ async fn update_campaign(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    require_live_key(&caller)?;
+    caller.require_live("Campaigns")?;
     let map = parse_object(&body)?;
     let mut campaign = load(&state, &caller, &id).await?;
     let mut fields = Fields::new(&map);

@@ -74,7 +74,7 @@ async fn replay_delivery(
         .store
         .requeue_inbox(&caller.merchant_id, &id, &delivery_id, now)
         .await?
-        .ok_or_else(|| ApiError::not_found("Delivery"))?;
+        .ok_or_else(|| ApiError::not_found("Finished delivery"))?;
     state.inbox_wake.notify_one();
     Ok((StatusCode::ACCEPTED, Json(json!({ "data": render(&entry) }))))
 }

@@ -16,7 +16,7 @@ use crate::{
 /// Longest secret accepted (a PEM public key of a 4096-bit RSA key is about 800 characters).
 pub const MAX_SECRET_CHARS: usize = 4096;
 /// GoPay's production API, used when `apiBaseUrl` is not given.
-pub const GOPAY_API_BASE: &str = "https://gate.gopay.cz/api";
+pub use crate::processors::gopay::DEFAULT_API_BASE as GOPAY_API_BASE;
 const PEM_HEADER: &str = "-----BEGIN PUBLIC KEY-----";
 
 /// Names of every supported provider, for messages.

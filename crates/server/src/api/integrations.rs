@@ -54,19 +54,6 @@ pub fn render(i: &Integration, public_url: &str) -> Value {
     })
 }
 
-/// Connections decide which payments become commissions for real money: like campaigns, only
-/// live keys may change them, so a test integration cannot rewire the live program.
-fn require_live_key(caller: &Caller) -> ApiResult<()> {
-    if caller.is_test() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "live_key_required",
-            "Integrations can only be created or changed with a live key",
-        ));
-    }
-    Ok(())
-}
-
 async fn load(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Integration> {
     state
         .store
@@ -81,7 +68,7 @@ async fn create_integration(
     caller: Caller,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    require_live_key(&caller)?;
+    caller.require_live("Integrations")?;
     let map = parse_object(&body)?;
     let now = state.config.clock.now();
     let integration = new_integration(&map, &caller.merchant_id, &state.secrets, now)?;
@@ -117,7 +104,7 @@ async fn update_integration(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    require_live_key(&caller)?;
+    caller.require_live("Integrations")?;
     let map = parse_object(&body)?;
     let mut integration = load(&state, &caller, &id).await?;
     apply_update(&map, &mut integration, &state.secrets, state.config.clock.now())?;
@@ -132,7 +119,7 @@ async fn delete_integration(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    require_live_key(&caller)?;
+    caller.require_live("Integrations")?;
     if !state.store.delete_integration(&caller.merchant_id, &id).await? {
         return Err(ApiError::not_found("Integration"));
     }

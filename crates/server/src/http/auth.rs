@@ -45,6 +45,19 @@ impl Caller {
     pub fn is_test(&self) -> bool {
         self.kind == KeyKind::Test
     }
+
+    /// `403 live_key_required` for test keys: what `what` names is shared by live and test
+    /// traffic, so a test integration must not be able to alter the real program.
+    pub fn require_live(&self, what: &str) -> Result<(), crate::error::ApiError> {
+        if self.is_test() {
+            return Err(crate::error::ApiError::new(
+                StatusCode::FORBIDDEN,
+                "live_key_required",
+                format!("{what} can only be created or changed with a live key"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {

@@ -152,7 +152,13 @@ async fn answer(
     }
 }
 
-/// The query string without a `token=` secret (Gumroad's URL secret).
+/// The query string without Gumroad's URL secret, whatever way its name is encoded.
 fn strip_secret(query: &str) -> String {
-    query.split('&').filter(|pair| !pair.starts_with("token=")).collect::<Vec<_>>().join("&")
+    let mut kept = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        if name != refline_processors::gumroad::TOKEN_PARAM {
+            kept.append_pair(&name, &value);
+        }
+    }
+    kept.finish()
 }

@@ -55,7 +55,7 @@ pub async fn run(ctx: InboxContext, wake: Arc<Notify>, poll: Duration, stop: Can
             let ctx = ctx.clone();
             running.spawn(async move {
                 let result = process(&ctx, &entry).await;
-                if let Err(err) = ctx.store.finish_inbox(&entry.id, &result).await {
+                if let Err(err) = ctx.store.finish_inbox(&entry.id, entry.attempts, &result).await {
                     tracing::warn!(%err, delivery = %entry.id, "recording a processed delivery failed; it runs again");
                 }
                 drop(permit);

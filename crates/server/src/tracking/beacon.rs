@@ -16,7 +16,10 @@ use refline_domain::{classify_user_agent, ClickKind};
 use serde_json::{json, Value};
 
 use super::{click_writer::RawClick, request_facts, RequestFacts};
-use crate::{ids::new_ordered_id, state::AppState};
+use crate::{
+    ids::{new_ordered_id, ordered_id_time},
+    state::AppState,
+};
 
 /// Longest page URL or referrer kept.
 const MAX_URL: usize = 2048;
@@ -110,8 +113,9 @@ async fn record(state: &AppState, facts: RequestFacts, body: &Bytes) -> Result<V
     if !super::tracks(&link.target) {
         return untracked;
     }
-    let id =
-        text(&map, "clickId").filter(|id| is_click_id(id)).unwrap_or_else(|| new_ordered_id("click", now));
+    let id = text(&map, "clickId")
+        .filter(|id| is_click_id(id, now))
+        .unwrap_or_else(|| new_ordered_id("click", now));
     let kind = classify_user_agent(facts.user_agent.as_deref());
     state
         .tracking
@@ -131,8 +135,8 @@ async fn record(state: &AppState, facts: RequestFacts, body: &Bytes) -> Result<V
     Ok(json!({ "tracked": true, "clickId": id, "bot": kind == ClickKind::Bot }))
 }
 
-/// A click id the script may propose: our own format, `click_` and 20 base-62 characters.
-fn is_click_id(id: &str) -> bool {
-    id.strip_prefix("click_")
-        .is_some_and(|rest| rest.len() == 20 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+/// A click id the script may propose: our own format, made within ten minutes of now (so a
+/// client cannot file its click far from its time in the newest-first lists).
+fn is_click_id(id: &str, now: i64) -> bool {
+    ordered_id_time("click", id).is_some_and(|at| (at - now).abs() <= 10 * 60 * 1000)
 }

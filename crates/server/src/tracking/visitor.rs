@@ -43,14 +43,17 @@ impl VisitorHasher {
             let candidate: String =
                 rand::thread_rng().sample_iter(&Alphanumeric).take(32).map(char::from).collect();
             // Without the store, this node still counts uniques with its own salt for the day.
-            self.salt = match store.visitor_salt(day, &candidate).await {
-                Ok(salt) => salt,
-                Err(err) => {
-                    tracing::warn!(%err, "visitor salt not shared; using a node-local one");
-                    candidate
+            match store.visitor_salt(day, &candidate).await {
+                Ok(salt) => {
+                    self.salt = salt;
+                    self.day = Some(day);
                 }
-            };
-            self.day = Some(day);
+                // This click uses a node-local salt; the shared one is asked for again next time.
+                Err(err) => {
+                    tracing::warn!(%err, "visitor salt not shared yet; using a node-local one");
+                    self.salt = candidate;
+                }
+            }
         }
         let mut hasher = Sha256::new();
         hasher.update(self.salt.as_bytes());

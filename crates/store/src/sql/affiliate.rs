@@ -1,6 +1,7 @@
 //! Shared SQL for [`crate::AffiliateStore`].
 
-/// Columns of a membership view; memberships `m`, affiliates `a`, campaigns `c`, `$2` = is_test.
+/// Columns of a membership view; memberships `m`, affiliates `a`, campaigns `c`, `$1` = merchant,
+/// `$2` = is_test.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __membership_view_select {
@@ -17,7 +18,7 @@ macro_rules! __membership_view_select {
          LEFT JOIN (SELECT campaign_id, affiliate_id, \
                 CAST(SUM(clicks) AS BIGINT) AS clicks, CAST(SUM(unique_clicks) AS BIGINT) AS unique_clicks, \
                 CAST(SUM(bot_clicks) AS BIGINT) AS bot_clicks, CAST(SUM(head_requests) AS BIGINT) AS head_requests \
-              FROM click_totals GROUP BY campaign_id, affiliate_id) t \
+              FROM click_totals WHERE merchant_id = $1 GROUP BY campaign_id, affiliate_id) t \
             ON t.campaign_id = m.campaign_id AND t.affiliate_id = m.affiliate_id "
     };
 }

@@ -61,10 +61,17 @@ macro_rules! __impl_processor_store {
                 Ok(rows)
             }
 
-            async fn finish_inbox(&self, id: &str, r: &$crate::InboxResult) -> $crate::StoreResult<()> {
+            async fn finish_inbox(
+                &self,
+                id: &str,
+                attempt: i64,
+                r: &$crate::InboxResult,
+            ) -> $crate::StoreResult<()> {
+                // Only the attempt that claimed it writes its result: a replay or a lease taken
+                // over meanwhile is a newer attempt.
                 $crate::sqlx::query(
                     "UPDATE processor_inbox SET status = $2, outcome = $3, conversion_id = $4, \
-                        next_attempt_at = $5, processed_at = $6 WHERE id = $1",
+                        next_attempt_at = $5, processed_at = $6 WHERE id = $1 AND attempts = $7",
                 )
                 .bind(id)
                 .bind(r.status)
@@ -72,6 +79,7 @@ macro_rules! __impl_processor_store {
                 .bind(&r.conversion_id)
                 .bind(r.next_attempt_at)
                 .bind(r.processed_at)
+                .bind(attempt)
                 .execute(self.writer())
                 .await?;
                 Ok(())
@@ -87,7 +95,8 @@ macro_rules! __impl_processor_store {
                 Ok($crate::sqlx::query_as(
                     "UPDATE processor_inbox SET status = 'pending', outcome = 'replay requested', \
                         next_attempt_at = $4, processed_at = NULL \
-                     WHERE merchant_id = $1 AND integration_id = $2 AND id = $3 RETURNING *",
+                     WHERE merchant_id = $1 AND integration_id = $2 AND id = $3 \
+                        AND status IN ('processed', 'ignored', 'failed') RETURNING *",
                 )
                 .bind(merchant_id)
                 .bind(integration_id)
