@@ -177,8 +177,21 @@ fn invoice(o: &Value) -> Result<Action, ParseError> {
         coupon = at(o, &["discount"]).and_then(discount_coupon);
     }
     let object_id = req_id(o, &["id"])?;
+    let mut ids = aliases(&object_id, [id_at(o, &["payment_intent"]), id_at(o, &["charge"])]);
+    // Since 2025-03-31 (basil) an invoice names its payment intent and charge only in
+    // `payments` (when the webhook includes it); a refund or dispute names those.
+    for paid in array_at(o, &["payments", "data"]) {
+        for id in [id_at(paid, &["payment", "payment_intent"]), id_at(paid, &["payment", "charge"])]
+            .into_iter()
+            .flatten()
+        {
+            if id != object_id && !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
     Ok(Action::Payment(Payment {
-        aliases: aliases(&object_id, [id_at(o, &["payment_intent"]), id_at(o, &["charge"])]),
+        aliases: ids,
         object_id,
         amount_minor: amount,
         tax_minor: int_at(o, &["tax"]),

@@ -216,3 +216,16 @@ fn acacia_invoice_shape_and_edge_statuses() {
     let err = refline_processors::parse(Provider::Stripe, &headers, "", missing.as_bytes()).unwrap_err();
     assert_eq!(err.code(), "missing_field");
 }
+
+/// Basil invoices name their payment intent and charge only under `payments`: kept as aliases
+/// so a refund or dispute of a subscription payment finds its sale.
+#[test]
+fn invoice_payments_become_aliases() {
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&fx::invoice_paid(&sub_sale(), "subscription_cycle")).unwrap();
+    v["data"]["object"]["payments"] = serde_json::json!({ "object": "list", "data": [
+        { "object": "invoice_payment", "payment": { "type": "payment_intent", "payment_intent": "pi_sub_1", "charge": "ch_sub_1" } }
+    ] });
+    let p = parse_body(Provider::Stripe, &v.to_string());
+    assert_eq!(payment(&p).aliases, ["pi_sub_1", "ch_sub_1"]);
+}
