@@ -27,10 +27,11 @@ pub struct Script {
     etag: String,
 }
 
-/// Rendered scripts per merchant, cleared with the link cache.
+/// Rendered scripts per merchant (and unknown merchant ids, so requests for them do not reach
+/// the store each time), cleared with the link cache.
 #[derive(Debug, Default)]
 pub struct ScriptCache {
-    scripts: RwLock<HashMap<String, (Arc<Script>, Instant)>>,
+    scripts: RwLock<HashMap<String, (Option<Arc<Script>>, Instant)>>,
 }
 
 impl ScriptCache {
@@ -97,22 +98,24 @@ async fn load(state: &AppState, merchant_id: &str) -> refline_store::StoreResult
     if let Ok(scripts) = cache.scripts.read() {
         if let Some((script, at)) = scripts.get(merchant_id) {
             if at.elapsed() < ttl {
-                return Ok(Some(script.clone()));
+                return Ok(script.clone());
             }
         }
     }
-    if state.store.get_merchant(merchant_id).await?.is_none() {
-        return Ok(None);
-    }
-    let windows = state.store.cookie_windows(merchant_id, DEFAULT_WINDOW_DAYS).await?;
-    let script = Arc::new(render(merchant_id, &state.config.public_url, &windows));
+    let script = match state.store.get_merchant(merchant_id).await? {
+        None => None,
+        Some(_) => {
+            let windows = state.store.cookie_windows(merchant_id, DEFAULT_WINDOW_DAYS).await?;
+            Some(Arc::new(render(merchant_id, &state.config.public_url, &windows)))
+        }
+    };
     if let Ok(mut scripts) = cache.scripts.write() {
         if scripts.len() >= 10_000 {
             scripts.clear();
         }
         scripts.insert(merchant_id.to_string(), (script.clone(), Instant::now()));
     }
-    Ok(Some(script))
+    Ok(script)
 }
 
 /// The source without comments and indentation: a few hundred bytes less on every page view.
