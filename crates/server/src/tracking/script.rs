@@ -27,11 +27,14 @@ pub struct Script {
     etag: String,
 }
 
+/// A merchant's rendered script (`None`: no such merchant) and when it was rendered.
+type CachedScript = (Option<Arc<Script>>, Instant);
+
 /// Rendered scripts per merchant (and unknown merchant ids, so requests for them do not reach
 /// the store each time), cleared with the link cache.
 #[derive(Debug, Default)]
 pub struct ScriptCache {
-    scripts: RwLock<HashMap<String, (Option<Arc<Script>>, Instant)>>,
+    scripts: RwLock<HashMap<String, CachedScript>>,
 }
 
 impl ScriptCache {
