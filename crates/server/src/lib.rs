@@ -142,6 +142,7 @@ pub async fn serve(
             secrets: secrets.clone(),
             targets: targets.clone(),
             gopay: processors::gopay::client(&targets),
+            gopay_tokens: Arc::default(),
         };
         tokio::spawn(processors::worker::run(
             context,

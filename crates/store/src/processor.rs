@@ -182,6 +182,15 @@ pub trait ProcessorStore {
         id: &str,
         now: i64,
     ) -> StoreResult<Option<InboxEntry>>;
+    /// As [`ProcessorStore::requeue_inbox`], naming the delivery by its dedupe key (a repeated
+    /// GoPay notification asks for a fresh lookup); false when it is not finished.
+    async fn requeue_inbox_by_key(
+        &self,
+        merchant_id: &str,
+        provider: &str,
+        dedupe_key: &str,
+        now: i64,
+    ) -> StoreResult<bool>;
     /// A merchant's deliveries through one connection, newest first.
     async fn list_inbox(
         &self,

@@ -480,7 +480,8 @@ async fn polar(engine: Engine) {
 /// answering OAuth2 and the payment status) what happened.
 async fn gopay(engine: Engine) {
     let states: Arc<Mutex<std::collections::HashMap<String, Vec<u8>>>> = Arc::default();
-    let api = gopay_stand_in(states.clone()).await;
+    let token_requests: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
+    let api = gopay_stand_in(states.clone(), token_requests.clone()).await;
     let shop = Shop::open(
         &engine,
         json!({ "provider": "gopay", "webhookSecret": "unused", "goid": "8123456789", "clientId": "client",
@@ -492,24 +493,45 @@ async fn gopay(engine: Engine) {
         .lock()
         .unwrap()
         .insert(sale.object_id.clone(), fixtures::gopay::payment_status(&sale, "PAID", None));
-    let paid = shop.settle("gopay", &fixtures::gopay::notification(&sale.object_id)).await;
+    let paid = notify(&shop, &sale.object_id).await;
     assert_eq!(paid["status"], "processed", "{paid}");
     let id = paid["conversionId"].as_str().unwrap().to_string();
     assert_eq!(shop.conversion(&id).await["commission"], "20.00");
-    let again = shop.settle("gopay", &fixtures::gopay::notification(&sale.object_id)).await;
+    let again = notify(&shop, &sale.object_id).await;
     assert_eq!(again["status"], "ignored", "a repeated notification credits nothing twice: {again}");
     states
         .lock()
         .unwrap()
         .insert(sale.object_id.clone(), fixtures::gopay::payment_status(&sale, "REFUNDED", None));
-    let refunded = shop.settle("gopay", &fixtures::gopay::notification(&sale.object_id)).await;
+    let refunded = notify(&shop, &sale.object_id).await;
     assert_eq!(refunded["status"], "processed", "{refunded}");
     assert_eq!(shop.conversion(&id).await["status"], "refunded");
-    let unknown = shop.settle("gopay", &fixtures::gopay::notification("999")).await;
+    let unknown = notify(&shop, "999").await;
     assert_eq!(unknown["status"], "ignored", "{unknown}");
+    assert_eq!(
+        token_requests.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one access token serves every lookup"
+    );
 }
 
-async fn gopay_stand_in(states: Arc<Mutex<std::collections::HashMap<String, Vec<u8>>>>) -> String {
+/// Sends GoPay's notification for `payment_id` and waits for its delivery (a repeat within the
+/// minute re-runs the stored one) to be processed.
+async fn notify(shop: &Shop, payment_id: &str) -> Value {
+    let reply = shop.deliver("gopay", &fixtures::gopay::notification(payment_id)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let key = format!("notification:{payment_id}@");
+    let log = shop.deliveries().await;
+    let newest =
+        log.iter().find(|d| d["eventId"].as_str().is_some_and(|e| e.starts_with(&key))).expect("stored");
+    let id = newest["id"].as_str().unwrap().to_string();
+    shop.wait_for(&id, |d| d["status"] != "pending").await
+}
+
+async fn gopay_stand_in(
+    states: Arc<Mutex<std::collections::HashMap<String, Vec<u8>>>>,
+    token_requests: Arc<std::sync::atomic::AtomicUsize>,
+) -> String {
     use axum::{
         extract::Path,
         http::HeaderMap,
@@ -519,7 +541,8 @@ async fn gopay_stand_in(states: Arc<Mutex<std::collections::HashMap<String, Vec<
     let app = Router::new()
         .route(
             "/api/oauth2/token",
-            post(|headers: HeaderMap| async move {
+            post(move |headers: HeaderMap| async move {
+                token_requests.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let ok = headers
                     .get("authorization")
                     .and_then(|v| v.to_str().ok())

@@ -23,6 +23,34 @@ pub enum LookupError {
     Permanent(String),
 }
 
+/// GoPay access tokens per connection: valid 30 minutes, kept 25, so a burst of notifications
+/// costs one token request instead of one each.
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    tokens: std::sync::Mutex<std::collections::HashMap<String, (String, std::time::Instant)>>,
+}
+
+const TOKEN_LIFETIME: Duration = Duration::from_secs(25 * 60);
+
+impl TokenCache {
+    fn fresh(&self, integration_id: &str) -> Option<String> {
+        let tokens = self.tokens.lock().ok()?;
+        tokens.get(integration_id).filter(|(_, at)| at.elapsed() < TOKEN_LIFETIME).map(|(t, _)| t.clone())
+    }
+
+    fn keep(&self, integration_id: &str, token: &str) {
+        if let Ok(mut tokens) = self.tokens.lock() {
+            tokens.insert(integration_id.to_string(), (token.to_string(), std::time::Instant::now()));
+        }
+    }
+
+    fn forget(&self, integration_id: &str) {
+        if let Ok(mut tokens) = self.tokens.lock() {
+            tokens.remove(integration_id);
+        }
+    }
+}
+
 /// An HTTP client for GoPay that never connects to private addresses (unless allowed for
 /// development) and never follows redirects.
 pub fn client(policy: &TargetPolicy) -> reqwest::Client {
@@ -72,22 +100,29 @@ pub async fn lookup(ctx: &InboxContext, entry: &InboxEntry, payment_id: &str) ->
     else {
         return Err(LookupError::Permanent("API credentials incomplete".into()));
     };
-    let token: Value = ctx
-        .gopay
-        .post(format!("{base}/oauth2/token"))
-        .basic_auth(client_id, Some(client_secret))
-        .header("accept", "application/json")
-        .form(&[("grant_type", "client_credentials"), ("scope", "payment-all")])
-        .send()
-        .await
-        .map_err(|e| transient(&e))?
-        .error_for_status()
-        .map_err(|e| LookupError::Permanent(format!("GoPay refused the credentials: {e}")))?
-        .json()
-        .await
-        .map_err(|e| transient(&e))?;
-    let access = text(&token, "access_token")
-        .ok_or_else(|| LookupError::Permanent("GoPay sent no access_token".into()))?;
+    let access = match ctx.gopay_tokens.fresh(&integration.id) {
+        Some(token) => token,
+        None => {
+            let token: Value = ctx
+                .gopay
+                .post(format!("{base}/oauth2/token"))
+                .basic_auth(client_id, Some(client_secret))
+                .header("accept", "application/json")
+                .form(&[("grant_type", "client_credentials"), ("scope", "payment-all")])
+                .send()
+                .await
+                .map_err(|e| transient(&e))?
+                .error_for_status()
+                .map_err(|e| LookupError::Permanent(format!("GoPay refused the credentials: {e}")))?
+                .json()
+                .await
+                .map_err(|e| transient(&e))?;
+            let access = text(&token, "access_token")
+                .ok_or_else(|| LookupError::Permanent("GoPay sent no access_token".into()))?;
+            ctx.gopay_tokens.keep(&integration.id, &access);
+            access
+        }
+    };
     let response = ctx
         .gopay
         .get(format!("{base}/payments/payment/{payment_id}"))
@@ -96,6 +131,11 @@ pub async fn lookup(ctx: &InboxContext, entry: &InboxEntry, payment_id: &str) ->
         .send()
         .await
         .map_err(|e| transient(&e))?;
+    if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+        // The cached token expired early or was revoked: the retry fetches a new one.
+        ctx.gopay_tokens.forget(&integration.id);
+        return Err(LookupError::Transient("GoPay refused the access token".into()));
+    }
     if response.status().is_server_error() {
         return Err(LookupError::Transient(format!("GoPay answered {}", response.status())));
     }

@@ -43,6 +43,8 @@ pub struct InboxContext {
     pub targets: TargetPolicy,
     /// HTTP client for GoPay lookups.
     pub gopay: reqwest::Client,
+    /// GoPay access tokens per connection.
+    pub gopay_tokens: Arc<gopay::TokenCache>,
 }
 
 /// A delivery that cannot be acted on yet is retried this long before it is given up.

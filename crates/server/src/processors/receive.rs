@@ -108,9 +108,12 @@ async fn answer(
     // The event id is the dedupe key; deliveries that cannot be parsed are kept (for the
     // merchant to see) under a key of their bytes.
     let (dedupe_key, event_type, status, outcome) = match parse(provider, &kept, &query, body) {
-        // GoPay notifications are triggers to look the payment up; every one is processed.
+        // GoPay notifications are triggers to look the payment up: one row per payment and
+        // minute (a flood of repeats stores nothing more); a repeat of a finished one asks for
+        // a fresh lookup, since the payment's state may have moved on.
         Ok(parsed) if matches!(parsed.action, Action::NeedsLookup { .. }) => {
-            (format!("{}@{now}", parsed.event_id), Some(parsed.event_type), "pending", None)
+            let minute = now.div_euclid(60_000);
+            (format!("{}@{minute}", parsed.event_id), Some(parsed.event_type), "pending", None)
         }
         Ok(parsed) => (parsed.event_id, Some(parsed.event_type), "pending", None),
         Err(err) => (
@@ -141,7 +144,17 @@ async fn answer(
     };
     match state.store.insert_inbox(&entry).await {
         Ok(stored) => {
-            if stored {
+            let lookup_again = !stored
+                && provider == Provider::GoPay
+                && match state
+                    .store
+                    .requeue_inbox_by_key(merchant_id, provider.as_str(), &entry.dedupe_key, now)
+                    .await
+                {
+                    Ok(requeued) => requeued,
+                    Err(err) => return ApiError::from(err).into_response(),
+                };
+            if stored || lookup_again {
                 state.inbox_wake.notify_one();
             }
             (StatusCode::OK, Json(json!({ "received": true, "duplicate": !stored, "deliveryId": stored.then_some(&entry.id) })))

@@ -106,6 +106,28 @@ macro_rules! __impl_processor_store {
                 .await?)
             }
 
+            async fn requeue_inbox_by_key(
+                &self,
+                merchant_id: &str,
+                provider: &str,
+                dedupe_key: &str,
+                now: i64,
+            ) -> $crate::StoreResult<bool> {
+                let done = $crate::sqlx::query(
+                    "UPDATE processor_inbox SET status = 'pending', outcome = 'notified again', \
+                        next_attempt_at = $4, processed_at = NULL \
+                     WHERE merchant_id = $1 AND provider = $2 AND dedupe_key = $3 \
+                        AND status IN ('processed', 'ignored', 'failed')",
+                )
+                .bind(merchant_id)
+                .bind(provider)
+                .bind(dedupe_key)
+                .bind(now)
+                .execute(self.writer())
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
             async fn list_inbox(
                 &self,
                 merchant_id: &str,
