@@ -590,7 +590,33 @@ async fn refunds_apply_atomically(engine: Engine) {
     assert_eq!((progress.refunded_minor, progress.original_commission_minor), (3_000, 2_000));
 }
 
+/// A renewal that arrives before its subscription's first sale waits, then joins the chain.
+async fn stripe_renewal_before_its_first_sale(engine: Engine) {
+    let shop = stripe_shop(&engine).await;
+    let first = Sale { subscription_id: Some("sub_ooo".into()), ..shop.sale("evt_o1", "in_o1") };
+    let renewal = Sale { event_id: "evt_o2".into(), object_id: "in_o2".into(), ..first.clone() };
+    let early =
+        shop.deliver("stripe", &stripe(fixtures::stripe::invoice_paid(&renewal, "subscription_cycle"))).await;
+    let early_id = early.body["deliveryId"].as_str().unwrap().to_string();
+    let waiting = shop.wait_for(&early_id, |d| d["status"] == "waiting").await;
+    assert!(
+        waiting["outcome"].as_str().unwrap().contains("before its subscription's first sale"),
+        "{waiting}"
+    );
+    let sold =
+        shop.settle("stripe", &stripe(fixtures::stripe::invoice_paid(&first, "subscription_create"))).await;
+    let first_id = conversion_id(&sold);
+    let joined = shop.wait_for_retry(&early_id).await;
+    assert_eq!(joined["status"], "processed", "{joined}");
+    let renewed = shop.conversion(&conversion_id(&joined)).await;
+    assert_eq!(
+        (renewed["parentConversionId"].as_str(), renewed["paymentNumber"].as_i64()),
+        (Some(first_id.as_str()), Some(2))
+    );
+}
+
 engine_tests!(
+    stripe_renewal_before_its_first_sale,
     refunds_apply_atomically,
     who_is_credited_and_for_how_long,
     signed_garbage_never_fails_the_server,
