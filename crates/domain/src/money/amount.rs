@@ -42,6 +42,40 @@ pub fn parse_amount(literal: &str, exponent: u8) -> Result<i64, AmountError> {
     i64::try_from(minor).map_err(|_| AmountError::OutOfRange)
 }
 
+/// The largest sale, in minor units, that any door accepts for a currency with
+/// `exponent`: 10^12 major units (as [`parse_amount`] allows), capped at `i64`.
+///
+/// Sums of many such amounts stay far below `i64::MAX` for any realistic
+/// number of rows (2^63 / 10^14 ≈ 92,000 maximal sales in cents), and the
+/// stores add up in 128-bit or checked arithmetic besides.
+pub fn max_sale_minor(exponent: u8) -> i64 {
+    10i64.checked_pow(MAX_MAJOR_UNITS_DIGITS + u32::from(exponent)).unwrap_or(i64::MAX)
+}
+
+/// Why a sale amount already in minor units is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SaleAmountError {
+    /// Zero or negative: a sale is money received.
+    #[error("must be positive")]
+    NotPositive,
+    /// Above [`max_sale_minor`].
+    #[error("is out of range")]
+    OutOfRange,
+}
+
+/// The one range rule for a sale's amount in minor units, shared by the API
+/// (after [`parse_amount`]) and by every other door (payment processors,
+/// importers) that receives amounts already in minor units.
+pub fn check_sale_minor(minor: i64, exponent: u8) -> Result<(), SaleAmountError> {
+    if minor <= 0 {
+        Err(SaleAmountError::NotPositive)
+    } else if minor > max_sale_minor(exponent) {
+        Err(SaleAmountError::OutOfRange)
+    } else {
+        Ok(())
+    }
+}
+
 /// Renders minor units as a plain decimal with exactly `exponent` decimals:
 /// `9900` → `"99.00"`, `-150` → `"-1.50"`, `5` → `"0.05"`, exponent 0 → `"100"`.
 ///
@@ -104,6 +138,17 @@ mod tests {
         assert_eq!(parse_amount("1e13", 0), Err(AmountError::OutOfRange));
         assert_eq!(parse_amount("1e400", 2), Err(AmountError::OutOfRange));
         assert_eq!(parse_amount("1e12", 255), Err(AmountError::OutOfRange));
+    }
+
+    #[test]
+    fn sale_range_matches_parse_amount() {
+        assert_eq!(check_sale_minor(1, 2), Ok(()));
+        assert_eq!(check_sale_minor(0, 2), Err(SaleAmountError::NotPositive));
+        assert_eq!(check_sale_minor(-5, 2), Err(SaleAmountError::NotPositive));
+        assert_eq!(parse_amount("1e12", 2).map(|m| check_sale_minor(m, 2)), Ok(Ok(())));
+        assert_eq!(check_sale_minor(max_sale_minor(2) + 1, 2), Err(SaleAmountError::OutOfRange));
+        assert_eq!(check_sale_minor(i64::MAX, 0), Err(SaleAmountError::OutOfRange));
+        assert_eq!(max_sale_minor(255), i64::MAX);
     }
 
     #[test]
