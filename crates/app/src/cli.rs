@@ -83,7 +83,7 @@ struct ServeArgs {
     #[arg(long, env = "REFLINE_ALLOW_PRIVATE_WEBHOOK_TARGETS", default_value_t = false)]
     allow_private_webhook_targets: bool,
     /// Seconds before each webhook retry (the count is the number of retries).
-    #[arg(long, env = "REFLINE_WEBHOOK_RETRY_DELAYS", value_delimiter = ',', default_values_t = [60_u64, 300, 1800])]
+    #[arg(long, env = "REFLINE_WEBHOOK_RETRY_DELAYS", value_delimiter = ',', default_value = "60,300,1800")]
     webhook_retry_delays: Vec<u64>,
     /// Seconds a webhook receiver has to answer.
     #[arg(long, env = "REFLINE_WEBHOOK_TIMEOUT", default_value_t = 10)]
@@ -97,6 +97,25 @@ struct ServeArgs {
     /// Where unknown or inactive tracking links send visitors (default: a 404 page).
     #[arg(long, env = "REFLINE_TRACKING_FALLBACK_URL")]
     tracking_fallback_url: Option<String>,
+    /// Seconds a client has to send a request's head; also how long an idle kept-alive
+    /// connection stays open.
+    #[arg(long, env = "REFLINE_HEADER_READ_TIMEOUT", default_value_t = 15)]
+    header_read_timeout: u64,
+    /// Seconds a client has to send a request's whole body (408 past it).
+    #[arg(long, env = "REFLINE_BODY_READ_TIMEOUT", default_value_t = 30)]
+    body_read_timeout: u64,
+    /// Most connections open at once; past it new connections wait to be accepted.
+    #[arg(long, env = "REFLINE_MAX_CONNECTIONS", default_value_t = 10_000)]
+    max_connections: usize,
+    /// Largest request body, bytes (a larger declared Content-Length is 413 before reading).
+    #[arg(long, env = "REFLINE_MAX_BODY_BYTES", default_value_t = 1_048_576)]
+    max_body_bytes: usize,
+    /// Longest request target (path and query), bytes (414 past it).
+    #[arg(long, env = "REFLINE_MAX_URI_BYTES", default_value_t = 8_192)]
+    max_uri_bytes: usize,
+    /// Most header bytes in a request (431 past it; at most 100 header fields).
+    #[arg(long, env = "REFLINE_MAX_HEADER_BYTES", default_value_t = 32_768)]
+    max_header_bytes: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -226,6 +245,12 @@ fn server_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
         ..ServerConfig::default()
     };
     config.webhooks.allow_private_targets = args.allow_private_webhook_targets;
+    config.max_body_bytes = args.max_body_bytes.max(1);
+    config.connections.header_read_timeout = std::time::Duration::from_secs(args.header_read_timeout.max(1));
+    config.connections.body_read_timeout = std::time::Duration::from_secs(args.body_read_timeout.max(1));
+    config.connections.max_connections = args.max_connections.max(1);
+    config.connections.max_uri_bytes = args.max_uri_bytes.max(256);
+    config.connections.max_header_bytes = args.max_header_bytes.max(1024);
     config.webhooks.retry_delays_ms = args
         .webhook_retry_delays
         .iter()

@@ -1,4 +1,7 @@
-//! Pragmatic syntactic validation of email addresses.
+//! Pragmatic syntactic validation of email addresses, and the one canonical form in which
+//! Refline stores, compares and makes them unique.
+
+use unicode_normalization::UnicodeNormalization;
 
 /// Longest accepted address (the SMTP path limit).
 const MAX_LEN: usize = 254;
@@ -12,8 +15,8 @@ const MAX_LABEL_LEN: usize = 63;
 /// a domain of dot-separated `[A-Za-z0-9-]` labels (none empty, none starting or
 /// ending with `-`) whose last label is at least two letters.
 ///
-/// Deliberately not RFC 5322: quoted local parts and IP-literal domains are
-/// legal but only ever show up in abuse, so they are rejected.
+/// Deliberately not RFC 5322: quoted local parts (any `"` or `\\`) and IP-literal
+/// domains are legal but only ever show up in abuse, so they are rejected.
 pub fn is_valid_email(s: &str) -> bool {
     if !(3..=MAX_LEN).contains(&s.chars().count()) {
         return false;
@@ -26,8 +29,36 @@ pub fn is_valid_email(s: &str) -> bool {
     }
     let local_ok = !local.is_empty()
         && local.chars().count() <= MAX_LOCAL_LEN
-        && !local.chars().any(|c| c.is_whitespace() || c.is_control());
+        && !local.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\\'));
     local_ok && is_valid_domain(domain)
+}
+
+/// The canonical form of an address, used everywhere an email is stored, compared or made
+/// unique, so one person is one address however their keyboard encoded it:
+///
+/// 1. surrounding whitespace is trimmed;
+/// 2. the text is put in Unicode NFC, so `é` typed as one code point and as `e` + a combining
+///    accent are the same address (NFC is canonical equivalence: it never changes what a
+///    reader sees);
+/// 3. letters are lower-cased, except that a non-ASCII letter whose lower case would contain
+///    ASCII (`İ` → `i̇`) is kept as it is: lower-casing never turns a non-ASCII address into a
+///    different-looking ASCII one.
+///
+/// Validity ([`is_valid_email`]) is checked on the canonical form; quoted local parts are
+/// refused there.
+pub fn canonical_email(s: &str) -> String {
+    let composed: String = s.trim().nfc().collect();
+    let mut out = String::with_capacity(composed.len());
+    for c in composed.chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else if c.to_lowercase().any(|l| l.is_ascii()) {
+            out.push(c);
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
 }
 
 fn is_valid_domain(domain: &str) -> bool {
@@ -92,6 +123,24 @@ mod tests {
         ] {
             assert!(!is_valid_email(s), "{s}");
         }
+    }
+
+    #[test]
+    fn refuses_quoted_local_parts() {
+        for s in ["\"jane\"@example.com", "\"a b\"@example.com", "a\\b@example.com", "\"a@b\"@example.com"] {
+            assert!(!is_valid_email(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn canonical_form_is_nfc_and_lower_case() {
+        // é as one code point and as e + combining acute accent.
+        assert_eq!(canonical_email("Ren\u{e9}@Example.com"), canonical_email(" RENE\u{301}@example.COM "));
+        assert_eq!(canonical_email("Ren\u{e9}@Example.com"), "ren\u{e9}@example.com");
+        assert_eq!(canonical_email("J\u{d6}RG@x.de"), "j\u{f6}rg@x.de");
+        // Never folded to a different ASCII address.
+        assert_eq!(canonical_email("\u{130}lker@x.tr"), "\u{130}lker@x.tr");
+        assert!(is_valid_email(&canonical_email(" Jane.Doe@Example.COM ")));
     }
 
     #[test]

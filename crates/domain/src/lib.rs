@@ -21,6 +21,7 @@ pub mod plan;
 pub mod rate;
 pub mod recurring;
 pub mod refund;
+pub mod text;
 pub mod tracking;
 pub mod webhook;
 
@@ -35,5 +36,6 @@ pub use plan::*;
 pub use rate::*;
 pub use recurring::*;
 pub use refund::*;
+pub use text::*;
 pub use tracking::*;
 pub use webhook::*;

@@ -6,6 +6,7 @@ use refline_domain::Plan;
 
 use crate::{
     clock::{Clock, SystemClock},
+    http::connection::ConnectionLimits,
     tracking::settings::TrackingSettings,
     webhooks::{
         settings::WebhookSettings,
@@ -77,6 +78,8 @@ pub struct ServerConfig {
     pub idempotency_ttl_ms: i64,
     /// Largest request body accepted, bytes.
     pub max_body_bytes: usize,
+    /// Timeouts and caps for connections and request heads (`http::connection`).
+    pub connections: ConnectionLimits,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
     /// Outbound webhooks.
@@ -101,6 +104,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("unauthenticated_per_minute", &self.unauthenticated_per_minute)
             .field("idempotency_ttl_ms", &self.idempotency_ttl_ms)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("connections", &self.connections)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("webhooks", &self.webhooks)
             .field("tracking", &self.tracking)
@@ -119,6 +123,7 @@ impl Default for ServerConfig {
             unauthenticated_per_minute: 60,
             idempotency_ttl_ms: 24 * 60 * 60 * 1000,
             max_body_bytes: 1024 * 1024,
+            connections: ConnectionLimits::default(),
             trusted_proxies: Vec::new(),
             webhooks: WebhookSettings::default(),
             tracking: TrackingSettings::default(),

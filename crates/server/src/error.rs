@@ -118,6 +118,15 @@ impl From<StoreError> for ApiError {
                     "The database is unavailable; retry with backoff",
                 )
             }
+            StoreError::Invalid(cause) => {
+                // Edge checks refuse such values first; this is the last line of defence.
+                tracing::warn!(%cause, "database refused a value");
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "validation_error",
+                    "A value in this request cannot be stored (control characters or a number out of range)",
+                )
+            }
             other => ApiError::internal(other),
         }
     }

@@ -18,12 +18,11 @@ pub mod terms;
 pub mod tracking;
 pub mod webhooks;
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, sync::Arc};
 
 use axum::{
-    extract::{DefaultBodyLimit, Request},
-    http::StatusCode,
-    middleware::{self, Next},
+    extract::DefaultBodyLimit,
+    middleware,
     response::{IntoResponse, Response},
     routing::get,
     Json, Router,
@@ -47,6 +46,10 @@ use crate::{
 /// The full router for a state.
 pub fn app(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
+    let edge_limits = Arc::new(http::edge::EdgeLimits {
+        connection: state.config.connections.clone(),
+        max_body_bytes: limit,
+    });
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api::router(state.clone()))
@@ -54,12 +57,13 @@ pub fn app(state: AppState) -> Router {
         .merge(processors::router(state.clone()))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
-        .layer(middleware::from_fn(envelope_body_limit))
         .layer(DefaultBodyLimit::max(limit))
-        // Tracking routes answer the public at volume: they bound their own bodies and skip
-        // the API's envelope middleware.
+        // Tracking routes answer the public at volume: they bound their own bodies.
         .merge(tracking::router())
         .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response()))
+        // Outermost: head limits, control characters in paths and queries, body deadlines and
+        // the one error envelope, for every route alike.
+        .layer(middleware::from_fn_with_state(edge_limits, http::edge::edge))
         .with_state(state)
 }
 
@@ -68,22 +72,6 @@ async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) ->
         Ok(_) => Json(json!({ "status": "ok", "engine": state.store.engine() })).into_response(),
         Err(err) => ApiError::from(err).into_response(),
     }
-}
-
-/// Axum answers an oversized body with a bare 413; give it our envelope.
-async fn envelope_body_limit(req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE
-        && response.extensions().get::<error::ErrorCode>().is_none()
-    {
-        return ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "Request body is too large",
-        )
-        .into_response();
-    }
-    response
 }
 
 /// Serves Refline on `listener` until `shutdown` resolves, then finishes in-flight requests and
@@ -164,10 +152,9 @@ pub async fn serve(
         secrets,
         tracking,
     };
+    let connections = state.config.connections.clone();
     let router = app(state);
-    let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = http::connection::serve(listener, router, &connections, shutdown).await;
     // Deliveries in flight finish (bounded by the webhook timeout); queued ones wait in the
     // outbox for the next start or another node.
     stop_worker.cancel();

@@ -29,6 +29,7 @@ pub struct RecordRequest {
 pub type Pricer = std::sync::Arc<dyn Fn(AffiliateVolume) -> i64 + Send + Sync>;
 
 /// One sale waiting in a batch.
+#[derive(Clone)]
 pub struct PendingConversion {
     /// What to insert and check.
     pub request: RecordRequest,

@@ -9,6 +9,11 @@ pub enum StoreError {
     /// The transaction lost a race (deadlock, serialization) and rolled back; run it again.
     #[error("transient database conflict: {0}")]
     Retryable(String),
+    /// The database refused a value of this write (PostgreSQL's "data exception" class 22,
+    /// e.g. U+0000 in text or a number out of range; SQLite's "too big" and "mismatch"): the
+    /// input was bad, running it again cannot help, and other writes are unaffected.
+    #[error("value refused by the database: {0}")]
+    Invalid(String),
     /// The database could not be reached or timed out.
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -33,6 +38,13 @@ impl From<sqlx::Error> for StoreError {
             {
                 StoreError::Retryable(err.to_string())
             }
+            sqlx::Error::Database(db)
+                if db
+                    .code()
+                    .is_some_and(|code| code.starts_with("22") || matches!(code.as_ref(), "18" | "20")) =>
+            {
+                StoreError::Invalid(err.to_string())
+            }
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 StoreError::Unavailable(err.to_string())
             }
@@ -42,6 +54,12 @@ impl From<sqlx::Error> for StoreError {
 }
 
 impl StoreError {
+    /// True when running the same write again may succeed (a lost race, an unreachable
+    /// database); false when the write itself is at fault.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Retryable(_) | StoreError::Unavailable(_))
+    }
+
     /// True when the error is a uniqueness conflict on the named constraint. SQLite reports the
     /// columns ("conversions.merchant_id, …") instead of the constraint name, so callers pass a
     /// fragment that appears in either form.

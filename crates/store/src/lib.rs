@@ -16,6 +16,7 @@ pub mod conversion;
 pub mod error;
 pub mod idempotency;
 pub mod integration;
+pub mod isolate;
 pub mod merchant;
 pub mod outbox;
 pub mod paging;
@@ -37,6 +38,7 @@ pub use conversion::{
 pub use error::{StoreError, StoreResult};
 pub use idempotency::{IdempotencyBegin, IdempotencyStore};
 pub use integration::{Coupon, CouponFilter, Integration, IntegrationStore};
+pub use isolate::write_isolating;
 pub use merchant::MerchantStore;
 pub use paging::{Page, PageRequest};
 pub use processor::{

@@ -1,13 +1,13 @@
 //! Email canonicalization so trivially disguised copies of an address compare equal.
 
 /// Canonical form of an address for identity comparison (not for sending):
-/// trimmed and lower-cased, with any `+tag` dropped from the local part; for
+/// [`crate::canonical_email`] (trimmed, NFC, lower-cased), with any `+tag` dropped from the local part; for
 /// Gmail, dots in the local part are dropped and `googlemail.com` becomes
 /// `gmail.com`, because Gmail delivers all of those variants to one inbox.
 ///
 /// Text without an `@` is only trimmed and lower-cased.
 pub fn normalize_email(email: &str) -> String {
-    let lowered = email.trim().to_lowercase();
+    let lowered = crate::email::canonical_email(email);
     let Some((local, domain)) = lowered.rsplit_once('@') else {
         return lowered;
     };

@@ -9,8 +9,8 @@ use axum::{
     Json, Router,
 };
 use refline_domain::{
-    check_membership_transition, format_amount, format_timestamp, is_valid_email, Currency, MembershipStatus,
-    Transition,
+    canonical_email, check_membership_transition, format_amount, format_timestamp, is_valid_email, Currency,
+    MembershipStatus, Transition,
 };
 use refline_store::{
     Affiliate, AffiliateFilter, AffiliateSort, ClickTotals, CreateAffiliateOutcome, Membership,
@@ -88,7 +88,7 @@ async fn create_affiliate(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let map = parse_object(&body)?;
     let mut f = Fields::new(&map);
-    let email = f.required_string("email", 254).map(|e| e.to_lowercase());
+    let email = f.required_string("email", 254).map(|e| canonical_email(&e));
     if email.as_deref().is_some_and(|e| !is_valid_email(e)) {
         f.issue("email", "email must be a valid email address");
     }

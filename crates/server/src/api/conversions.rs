@@ -8,8 +8,8 @@ use axum::{
     Json, Router,
 };
 use refline_domain::{
-    above_sale_guard, check_manual_transition, format_amount, format_timestamp, is_valid_email, parse_amount,
-    ConversionStatus, Currency, Transition, TransitionError,
+    above_sale_guard, canonical_email, check_manual_transition, format_amount, format_timestamp,
+    is_valid_email, parse_amount, ConversionStatus, Currency, Transition, TransitionError,
 };
 use refline_store::{AttributionQuery, Conversion, ConversionFilter, ConversionSort};
 use serde_json::{json, Map, Value};
@@ -49,7 +49,7 @@ async fn create_conversion(
     let amount_text = f.required_number_text("amount", "the sale in major units, e.g. 99.00");
     let order_id = f.optional_string("orderId", 255);
     let click_id = f.optional_string("clickId", 255);
-    let customer_email = f.optional_string("customerEmail", 254).map(|e| e.to_lowercase());
+    let customer_email = f.optional_string("customerEmail", 254).map(|e| canonical_email(&e));
     if customer_email.as_deref().is_some_and(|e| !is_valid_email(e)) {
         f.issue("customerEmail", "customerEmail must be a valid email address");
     }

@@ -13,7 +13,8 @@ use axum::{
     middleware::Next,
     response::Response,
 };
-use refline_store::{AuditEntry, Store};
+use refline_domain::strip_forbidden;
+use refline_store::{write_isolating, AuditEntry, Store, StoreError};
 use tokio::{sync::mpsc, task::JoinHandle};
 
 use crate::{clock::now_ms, error::ErrorCode, http::client_ip::client_ip, state::AppState};
@@ -55,32 +56,57 @@ impl AuditSink {
 async fn write_batches(store: Arc<dyn Store>, mut rx: mpsc::Receiver<AuditEntry>) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
-        for attempt in 1..=5u64 {
-            match store.insert_audit_entries(&batch).await {
-                Ok(()) => break,
-                Err(err) if attempt < 5 => {
-                    tracing::warn!(%err, attempt, "audit batch failed; retrying");
-                    tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
-                }
-                Err(err) => tracing::error!(%err, lost = batch.len(), "audit batch dropped"),
+        // Entries are made storable before they are queued (see `storable`); if the database
+        // still refuses one, it fails alone and every other entry of the batch is kept.
+        let results =
+            write_isolating(&batch, |part: Vec<AuditEntry>| insert_retrying(store.as_ref(), &rx, part)).await;
+        for (entry, result) in batch.iter().zip(results) {
+            if let Err(err) = result {
+                tracing::error!(%err, method = %entry.method, path = %entry.path, "audit entry not stored");
             }
         }
         batch.clear();
     }
 }
 
+/// Inserts `part`, retrying while the database is unreachable: audit entries are never given
+/// up for a passing outage while the server runs; at shutdown, after five failed attempts.
+async fn insert_retrying(
+    store: &dyn Store,
+    rx: &mpsc::Receiver<AuditEntry>,
+    part: Vec<AuditEntry>,
+) -> Result<Vec<()>, StoreError> {
+    let mut attempt = 0u64;
+    loop {
+        match store.insert_audit_entries(&part).await {
+            Ok(()) => return Ok(vec![(); part.len()]),
+            Err(err) if err.is_transient() && !(rx.is_closed() && attempt >= 5) => {
+                attempt += 1;
+                tracing::warn!(%err, attempt, "audit batch failed; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(100 * attempt.min(50))).await;
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+/// Text as the audit log keeps it: no characters a database cannot store, at most `max`
+/// characters. The log records what was attempted, so hostile values are kept, defanged.
+fn storable(text: &str, max: usize) -> String {
+    strip_forbidden(text).chars().take(max).collect()
+}
+
 /// Middleware: after the response is known, records writes and failed authentications.
 pub async fn audit_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     // Nested routers see the path without their prefix; the log wants what the client sent.
-    let path =
-        req.extensions().get::<OriginalUri>().map_or_else(|| req.uri().path(), |o| o.0.path()).to_string();
+    let path = storable(
+        req.extensions().get::<OriginalUri>().map_or_else(|| req.uri().path(), |o| o.0.path()),
+        2048,
+    );
     let ip = client_ip(&req, &state.config.trusted_proxies).map(|ip| ip.to_string());
-    let user_agent = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|ua| ua.chars().take(512).collect::<String>());
+    let user_agent =
+        req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| storable(ua, 512));
     let response = next.run(req).await;
     let status = response.status();
     let is_read = matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
@@ -92,8 +118,8 @@ pub async fn audit_requests(State(state): State<AppState>, req: Request, next: N
     state
         .audit
         .record(AuditEntry {
-            merchant_id: actor.as_ref().and_then(|a| a.merchant_id.clone()),
-            api_key_id: actor.and_then(|a| a.api_key_id),
+            merchant_id: actor.as_ref().and_then(|a| a.merchant_id.as_deref()).map(|m| storable(m, 128)),
+            api_key_id: actor.and_then(|a| a.api_key_id).map(|k| storable(&k, 128)),
             method: method.to_string(),
             path,
             status_code: i64::from(status.as_u16()),

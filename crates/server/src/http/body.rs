@@ -4,6 +4,7 @@
 //! answer lists every problem (`details[]`), messages say what is expected, and money keeps
 //! the exact digits the client sent (serde_json's `arbitrary_precision` keeps number text).
 
+use refline_domain::{describe_char, first_forbidden_char};
 use serde_json::{Map, Number, Value};
 
 use crate::error::{ApiError, ApiResult, Issue};
@@ -17,7 +18,17 @@ pub fn parse_object(body: &[u8]) -> ApiResult<Map<String, Value>> {
         }]));
     }
     match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(map),
+        Ok(Value::Object(map)) => {
+            let mut issues = Vec::new();
+            for (key, value) in &map {
+                forbidden_text(key, value, &mut vec![Value::from(key.as_str())], &mut issues);
+            }
+            if issues.is_empty() {
+                Ok(map)
+            } else {
+                Err(ApiError::validation(issues))
+            }
+        }
         Ok(_) => Err(ApiError::validation(vec![Issue {
             path: vec![],
             message: "Request body must be a JSON object".into(),
@@ -26,6 +37,47 @@ pub fn parse_object(body: &[u8]) -> ApiResult<Map<String, Value>> {
             path: vec![],
             message: format!("Request body is not valid JSON: {err}"),
         }])),
+    }
+}
+
+/// Collects an issue for every string (or object key) under `value` that holds a character no
+/// stored text may contain (`refline_domain::is_forbidden_char`: U+0000 and other controls),
+/// naming where it is. Checked once for the whole body, so no field of any resource can carry
+/// one to the database.
+fn forbidden_text(key: &str, value: &Value, path: &mut Vec<Value>, issues: &mut Vec<Issue>) {
+    let describe = |text: &str| first_forbidden_char(text).map(describe_char);
+    if let Some(c) = describe(key) {
+        issues.push(Issue {
+            path: path.clone(),
+            message: format!("field names must not contain control characters ({c})"),
+        });
+    }
+    match value {
+        Value::String(text) => {
+            if let Some(c) = describe(text) {
+                issues.push(Issue {
+                    path: path.clone(),
+                    message: format!(
+                        "must not contain control characters ({c}); tab and line breaks are allowed"
+                    ),
+                });
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push(Value::from(i));
+                forbidden_text("", item, path, issues);
+                path.pop();
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                path.push(Value::from(k.as_str()));
+                forbidden_text(k, v, path, issues);
+                path.pop();
+            }
+        }
+        _ => {}
     }
 }
 

@@ -4,5 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod client_ip;
+pub mod connection;
+pub mod edge;
 pub mod idempotency;
 pub mod rate_limit;

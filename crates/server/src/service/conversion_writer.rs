@@ -18,7 +18,7 @@ use std::sync::{
 };
 
 use refline_store::{
-    PendingConversion, Pricer, RecordError, RecordOutcome, RecordRequest, Store, StoreError,
+    write_isolating, PendingConversion, Pricer, RecordError, RecordOutcome, RecordRequest, Store, StoreError,
 };
 use tokio::{
     sync::{mpsc, oneshot},
@@ -77,46 +77,39 @@ async fn write_batches(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, shard
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         // Each writer adds to its own tally row, so parallel writers never wait on each other.
         let shard = i64::try_from(shard).unwrap_or(0);
-        let (mut batch, replies): (Vec<_>, Vec<_>) = jobs
+        let (batch, replies): (Vec<_>, Vec<_>) = jobs
             .drain(..)
             .map(|mut j| {
                 j.pending.request.tally_shard = shard;
                 (j.pending, j.reply)
             })
             .unzip();
-        let mut result = Err(StoreError::Other("not run".into()));
-        for attempt in 0..=RETRIES {
-            // A failed transaction wrote nothing, so the batch can be replayed as it was.
-            let last = attempt == RETRIES;
-            let run = if last { std::mem::take(&mut batch) } else { batch.iter().map(replay).collect() };
-
-            result = store.record_conversions(run).await;
-
-            match &result {
-                Err(StoreError::Retryable(err)) if !last => {
-                    tracing::warn!(%err, attempt, "conversion batch lost a race; retrying");
-                }
-                _ => break,
-            }
-        }
-        match result {
-            Ok(outcomes) => {
-                for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                    let _ = reply.send(outcome);
-                }
-            }
-            Err(err) => {
-                // The whole transaction rolled back: nothing was written, tell everyone.
-                tracing::error!(%err, sales = replies.len(), "conversion batch failed");
-                for reply in replies {
-                    let _ = reply.send(Err(RecordError::Store(err.clone())));
-                }
-            }
+        // A sale the database refuses fails alone; the rest of the batch is committed.
+        let outcomes = write_isolating(&batch, |part| record_with_retries(store.clone(), part)).await;
+        for (reply, outcome) in replies.into_iter().zip(outcomes) {
+            let outcome = outcome.unwrap_or_else(|err| {
+                tracing::error!(%err, "sale not recorded");
+                Err(RecordError::Store(err))
+            });
+            let _ = reply.send(outcome);
         }
     }
 }
 
-/// A copy of a pending sale for another attempt (the pricer is shared, not cloned).
-fn replay(p: &PendingConversion) -> PendingConversion {
-    PendingConversion { request: p.request.clone(), price: p.price.clone() }
+/// Records `part` in one transaction, running it again when it lost a race (a failed
+/// transaction wrote nothing, so it can be replayed as it was).
+async fn record_with_retries(
+    store: Arc<dyn Store>,
+    part: Vec<PendingConversion>,
+) -> Result<Vec<RecordOutcome>, StoreError> {
+    let mut attempt = 0;
+    loop {
+        match store.record_conversions(part.clone()).await {
+            Err(StoreError::Retryable(err)) if attempt < RETRIES => {
+                tracing::warn!(%err, attempt, "conversion batch lost a race; retrying");
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
 }

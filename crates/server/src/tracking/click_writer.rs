@@ -23,7 +23,7 @@ use std::{
 };
 
 use refline_domain::{ClickKind, UniqueWindow};
-use refline_store::{Click, ClickTally, ClickTotals, Store};
+use refline_store::{write_isolating, Click, ClickTally, ClickTotals, Store, StoreError};
 use tokio::{sync::mpsc, task::JoinHandle};
 
 use super::{
@@ -70,6 +70,8 @@ pub struct ClickCounters {
     pub stored: AtomicU64,
     /// Clicks given up on after the store kept failing during shutdown.
     pub lost: AtomicU64,
+    /// Clicks the database refused to store (a value it cannot hold); logged and dropped alone.
+    pub rejected: AtomicU64,
 }
 
 /// Hands clicks to the writer task.
@@ -201,9 +203,9 @@ async fn prepare(
     }
 }
 
-/// Tries until the batch is stored. While the server runs, a failing database only delays
-/// clicks (the queue absorbs them); once shutting down, a few more attempts are made before the
-/// batch is reported lost.
+/// Stores a batch. A batch the database refuses (a value it cannot store) is split so that only
+/// the clicks that cannot be written are dropped (logged and counted as `rejected`) and every
+/// other click and count is kept: one hostile beacon never stops click recording.
 async fn write_with_retry(
     store: &dyn Store,
     rx: &mpsc::Receiver<Item>,
@@ -211,14 +213,51 @@ async fn write_with_retry(
     clicks: &[Click],
     heads: &[ClickTally],
 ) {
+    let err = match write_retrying(store, rx, counters, clicks, heads).await {
+        Ok(()) => return,
+        Err(err) if err.is_transient() => return,
+        Err(err) => err,
+    };
+    tracing::warn!(%err, clicks = clicks.len(), "click batch refused; isolating the rows at fault");
+    if !heads.is_empty() {
+        if let Err(err) = write_retrying(store, rx, counters, &[], heads).await {
+            tracing::error!(%err, "HEAD counts not recorded");
+        }
+    }
+    let results = write_isolating(clicks, |part: Vec<Click>| async move {
+        write_retrying(store, rx, counters, &part, &[]).await.map(|()| vec![(); part.len()])
+    })
+    .await;
+    for (click, result) in clicks.iter().zip(results) {
+        if let Err(err) = result {
+            if !err.is_transient() {
+                tracing::error!(%err, click = %click.id, merchant = %click.merchant_id, "click refused by the database; dropped");
+                counters.rejected.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Tries until `clicks` and `heads` are stored in one transaction or the store refuses them.
+/// While the server runs, a failing database only delays clicks (the queue absorbs them); once
+/// shutting down, a few more attempts are made before the batch is reported lost (and a
+/// transient error returned).
+async fn write_retrying(
+    store: &dyn Store,
+    rx: &mpsc::Receiver<Item>,
+    counters: &ClickCounters,
+    clicks: &[Click],
+    heads: &[ClickTally],
+) -> Result<(), StoreError> {
     let mut delay = Duration::from_millis(50);
     let mut failures_while_closing = 0;
     loop {
         match store.record_clicks(clicks, heads).await {
             Ok(stored) => {
                 counters.stored.fetch_add(stored as u64, Ordering::Relaxed);
-                return;
+                return Ok(());
             }
+            Err(err) if !err.is_transient() => return Err(err),
             Err(err) => {
                 tracing::warn!(%err, clicks = clicks.len(), "storing clicks failed; retrying");
                 if rx.is_closed() {
@@ -229,7 +268,7 @@ async fn write_with_retry(
                             "clicks lost: the store kept failing at shutdown"
                         );
                         counters.lost.fetch_add(clicks.len() as u64, Ordering::Relaxed);
-                        return;
+                        return Err(err);
                     }
                 }
                 tokio::time::sleep(delay).await;

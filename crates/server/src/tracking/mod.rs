@@ -83,7 +83,8 @@ fn request_facts(request: &Request, trusted: &[IpAddr]) -> RequestFacts {
             .headers()
             .get(name)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.chars().take(512).collect::<String>())
+            // Recorded about a visitor, who cannot be asked to fix it: controls are dropped.
+            .map(|v| refline_domain::strip_all_controls(v).chars().take(512).collect::<String>())
     };
     RequestFacts {
         ip: client_ip(request, trusted),
