@@ -11,6 +11,7 @@ mod browser;
 mod conversions;
 mod idempotency;
 mod integrations;
+mod poisoned_batches;
 mod processor_kits;
 mod processors;
 mod receiver;

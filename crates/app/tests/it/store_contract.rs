@@ -15,21 +15,21 @@ use crate::{
     support::{test_click, Engine, TestApp},
 };
 
-fn rand_day() -> i64 {
+pub(crate) fn rand_day() -> i64 {
     use rand::Rng;
     rand::thread_rng().gen_range(0..1_000_000) * 10
 }
 
-fn campaign(id: &str, merchant: &str, code: &str) -> Campaign {
+pub(crate) fn campaign(id: &str, merchant: &str, code: &str) -> Campaign {
     Campaign { name: id.into(), ..Campaign::with_defaults(id, merchant, code, "usd", 1) }
 }
 
-fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     refline_server::ids::new_id(prefix)
 }
 
 /// A merchant with one campaign and one approved affiliate, written through the store.
-async fn world(store: &dyn Store) -> (String, String, String) {
+pub(crate) async fn world(store: &dyn Store) -> (String, String, String) {
     let m = admin::create_merchant(store, "Contract", "ultimate", "usd").await.unwrap().merchant_id;
     let camp = unique("camp");
     store.insert_campaign(&campaign(&camp, &m, &unique("TC")[3..11])).await.unwrap();
@@ -54,7 +54,14 @@ async fn world(store: &dyn Store) -> (String, String, String) {
     (m, camp, aff)
 }
 
-fn conversion(m: &str, camp: &str, aff: &str, order: Option<&str>, amount: i64, at: i64) -> Conversion {
+pub(crate) fn conversion(
+    m: &str,
+    camp: &str,
+    aff: &str,
+    order: Option<&str>,
+    amount: i64,
+    at: i64,
+) -> Conversion {
     Conversion {
         id: unique("conv"),
         merchant_id: m.into(),
@@ -80,7 +87,7 @@ fn conversion(m: &str, camp: &str, aff: &str, order: Option<&str>, amount: i64, 
     }
 }
 
-fn request(c: Conversion, cap: Option<i64>, needs_volume: bool) -> RecordRequest {
+pub(crate) fn request(c: Conversion, cap: Option<i64>, needs_volume: bool) -> RecordRequest {
     RecordRequest {
         conversion: c,
         month: 202611,

@@ -45,9 +45,10 @@ impl AuditSink {
         (AuditSink { tx }, task)
     }
 
-    /// Queues an entry; waits when the queue is full rather than dropping it.
+    /// Queues an entry; waits when the queue is full rather than dropping it. The entry is made
+    /// storable first, whoever built it (see `storable`).
     pub async fn record(&self, entry: AuditEntry) {
-        if self.tx.send(entry).await.is_err() {
+        if self.tx.send(storable_entry(entry)).await.is_err() {
             tracing::error!("audit writer stopped; entry lost");
         }
     }
@@ -90,6 +91,22 @@ async fn insert_retrying(
     }
 }
 
+/// An entry every engine can store: hostile text from a path, a header or a URL is kept,
+/// defanged, rather than failing the insert of the entry (and, before isolation, its batch).
+fn storable_entry(entry: AuditEntry) -> AuditEntry {
+    let text = |value: Option<String>, max| value.map(|v| storable(&v, max));
+    AuditEntry {
+        merchant_id: text(entry.merchant_id, 128),
+        api_key_id: text(entry.api_key_id, 128),
+        method: storable(&entry.method, 16),
+        path: storable(&entry.path, 2048),
+        error_code: text(entry.error_code, 64),
+        ip_address: text(entry.ip_address, 64),
+        user_agent: text(entry.user_agent, 512),
+        ..entry
+    }
+}
+
 /// Text as the audit log keeps it: no characters a database cannot store, at most `max`
 /// characters. The log records what was attempted, so hostile values are kept, defanged.
 fn storable(text: &str, max: usize) -> String {
@@ -118,8 +135,8 @@ pub async fn audit_requests(State(state): State<AppState>, req: Request, next: N
     state
         .audit
         .record(AuditEntry {
-            merchant_id: actor.as_ref().and_then(|a| a.merchant_id.as_deref()).map(|m| storable(m, 128)),
-            api_key_id: actor.and_then(|a| a.api_key_id).map(|k| storable(&k, 128)),
+            merchant_id: actor.as_ref().and_then(|a| a.merchant_id.clone()),
+            api_key_id: actor.and_then(|a| a.api_key_id),
             method: method.to_string(),
             path,
             status_code: i64::from(status.as_u16()),

@@ -6,9 +6,9 @@
 #[macro_export]
 macro_rules! __membership_view_select {
     () => {
-        "SELECT a.id AS affiliate_id, a.email, a.name, a.created_via, c.id AS campaign_id, \
+        concat!("SELECT a.id AS affiliate_id, a.email, a.name, a.created_via, c.id AS campaign_id, \
             c.name AS campaign_name, c.tracking_code, c.currency, m.status, m.joined_at, \
-            (SELECT COALESCE(CAST(SUM(v.commission_minor) AS BIGINT), 0) FROM conversions v \
+            (SELECT ", $crate::__sum_minor!("v.commission_minor"), " FROM conversions v \
                WHERE v.campaign_id = m.campaign_id AND v.affiliate_id = m.affiliate_id \
                AND v.is_test = $2 AND v.status NOT IN ('rejected', 'refunded')) AS earnings_minor, \
             COALESCE(t.clicks, 0) AS clicks, COALESCE(t.unique_clicks, 0) AS unique_clicks, \
@@ -19,7 +19,7 @@ macro_rules! __membership_view_select {
                 CAST(SUM(clicks) AS BIGINT) AS clicks, CAST(SUM(unique_clicks) AS BIGINT) AS unique_clicks, \
                 CAST(SUM(bot_clicks) AS BIGINT) AS bot_clicks, CAST(SUM(head_requests) AS BIGINT) AS head_requests \
               FROM click_totals WHERE merchant_id = $1 GROUP BY campaign_id, affiliate_id) t \
-            ON t.campaign_id = m.campaign_id AND t.affiliate_id = m.affiliate_id "
+            ON t.campaign_id = m.campaign_id AND t.affiliate_id = m.affiliate_id ")
     };
 }
 

@@ -5,9 +5,9 @@
 #[macro_export]
 macro_rules! __campaign_stats_columns {
     () => {
-        "(SELECT COUNT(*) FROM conversions v WHERE v.campaign_id = c.id AND v.is_test = $2 \
+        concat!("(SELECT COUNT(*) FROM conversions v WHERE v.campaign_id = c.id AND v.is_test = $2 \
             AND v.status NOT IN ('rejected', 'refunded')) AS conversions, \
-         (SELECT COALESCE(CAST(SUM(v.amount_minor) AS BIGINT), 0) FROM conversions v \
+         (SELECT ", $crate::__sum_minor!("v.amount_minor"), " FROM conversions v \
             WHERE v.campaign_id = c.id AND v.is_test = $2 \
             AND v.status NOT IN ('rejected', 'refunded')) AS revenue_minor, \
          (SELECT COUNT(*) FROM memberships m WHERE m.campaign_id = c.id) AS affiliates, \
@@ -17,7 +17,7 @@ macro_rules! __campaign_stats_columns {
          (SELECT COALESCE(CAST(SUM(t.bot_clicks) AS BIGINT), 0) FROM click_totals t \
             WHERE t.campaign_id = c.id) AS bot_clicks, \
          (SELECT COALESCE(CAST(SUM(t.head_requests) AS BIGINT), 0) FROM click_totals t \
-            WHERE t.campaign_id = c.id) AS head_requests"
+            WHERE t.campaign_id = c.id) AS head_requests")
     };
 }
 

@@ -37,8 +37,8 @@ macro_rules! __impl_conversion_store {
                     let mut tx = self.begin_write().await?;
                     for (merchant_id, month) in &reads.capped_months {
                         let tracked: i64 = $crate::sqlx::query_scalar(
-                            "SELECT COALESCE(CAST(SUM(amount_minor) AS BIGINT), 0) \
-                             FROM monthly_sales WHERE merchant_id = $1 AND month = $2",
+                            concat!("SELECT ", $crate::__sum_minor!("amount_minor"), " \
+                             FROM monthly_sales WHERE merchant_id = $1 AND month = $2"),
                         )
                         .bind(merchant_id)
                         .bind(month)
@@ -48,10 +48,10 @@ macro_rules! __impl_conversion_store {
                     }
                     for key in &reads.volumes {
                         let (sales_count, revenue_minor): (i64, i64) = $crate::sqlx::query_as(
-                            "SELECT COUNT(*), COALESCE(CAST(SUM(amount_minor) AS BIGINT), 0) \
+                            concat!("SELECT COUNT(*), ", $crate::__sum_minor!("amount_minor"), " \
                              FROM conversions WHERE campaign_id = $1 AND affiliate_id = $2 \
                              AND is_test = $3 AND created_at >= $4 \
-                             AND status NOT IN ('rejected', 'refunded')",
+                             AND status NOT IN ('rejected', 'refunded')"),
                         )
                         .bind(&key.campaign_id)
                         .bind(&key.affiliate_id)

@@ -156,14 +156,17 @@ macro_rules! __impl_report_store {
                 from: Option<i64>,
                 to: Option<i64>,
             ) -> $crate::StoreResult<$crate::Totals> {
-                Ok($crate::sqlx::query_as(
-                    "SELECT COALESCE(CAST(SUM(amount_minor) AS BIGINT), 0) AS revenue_minor, \
-                        COALESCE(CAST(SUM(commission_minor) AS BIGINT), 0) AS commissions_minor, \
+                Ok($crate::sqlx::query_as(concat!(
+                    "SELECT ",
+                    $crate::__sum_minor!("amount_minor"),
+                    " AS revenue_minor, ",
+                    $crate::__sum_minor!("commission_minor"),
+                    " AS commissions_minor, \
                         COUNT(*) AS conversions \
                      FROM conversions WHERE merchant_id = $1 AND is_test = $2 \
                      AND status NOT IN ('rejected', 'refunded') \
-                     AND ($3 IS NULL OR created_at >= $3) AND ($4 IS NULL OR created_at <= $4)",
-                )
+                     AND ($3 IS NULL OR created_at >= $3) AND ($4 IS NULL OR created_at <= $4)"
+                ))
                 .bind(merchant_id)
                 .bind(is_test)
                 .bind(from)
@@ -183,10 +186,12 @@ macro_rules! __impl_report_store {
             }
 
             async fn tracked_sales(&self, merchant_id: &str, month: i64) -> $crate::StoreResult<i64> {
-                Ok($crate::sqlx::query_scalar(
-                    "SELECT COALESCE(CAST(SUM(amount_minor) AS BIGINT), 0) FROM monthly_sales \
-                     WHERE merchant_id = $1 AND month = $2",
-                )
+                Ok($crate::sqlx::query_scalar(concat!(
+                    "SELECT ",
+                    $crate::__sum_minor!("amount_minor"),
+                    " FROM monthly_sales \
+                     WHERE merchant_id = $1 AND month = $2"
+                ))
                 .bind(merchant_id)
                 .bind(month)
                 .fetch_one(self.reader())

@@ -38,3 +38,28 @@ macro_rules! impl_portable_store {
         $crate::__impl_integration_store!($engine);
     };
 }
+
+/// `SUM` of a money column (minor units) that cannot overflow on either engine: SQLite's `SUM`
+/// raises "integer overflow" past `i64` and PostgreSQL's cast of its `numeric` sum back to
+/// `BIGINT` fails, either of which would turn every later read of the total into an error.
+/// The sum is taken in two parts (whole 10^9 units and the rest, neither of which can overflow
+/// for any realistic row count, since every door bounds a sale by
+/// `refline_domain::max_sale_minor`), recombined exactly, and saturated at `i64::MAX` when the
+/// true total is above about 9.22 × 10^18 minor units.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __sum_minor {
+    ($column:literal) => {
+        concat!(
+            "(CASE WHEN COALESCE(SUM(",
+            $column,
+            " / 1000000000), 0) + COALESCE(SUM(",
+            $column,
+            " % 1000000000), 0) / 1000000000 >= 9223372036 THEN 9223372036854775807 ELSE CAST(COALESCE(SUM(",
+            $column,
+            " / 1000000000), 0) * 1000000000 + COALESCE(SUM(",
+            $column,
+            " % 1000000000), 0) AS BIGINT) END)"
+        )
+    };
+}

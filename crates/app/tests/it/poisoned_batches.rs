@@ -1,0 +1,280 @@
+//! Every batching writer survives a row the database refuses: the row's own request fails,
+//! every other row of the batch (other merchants' too) is stored, and the writer keeps working.
+//!
+//! The poison differs per engine because the engines refuse different things: PostgreSQL
+//! cannot store U+0000 in text at all (the edge refuses it over HTTP, so these tests hand the
+//! rows to the writers directly, as any future door might); SQLite stores U+0000 but enforces
+//! foreign keys, so there the poisoned sale names a campaign that does not exist, and clicks
+//! (which have no foreign keys) meet a trigger that refuses one landing URL.
+
+use std::{sync::Arc, time::Duration};
+
+use refline_domain::{AffiliateVolume, ClickKind};
+use refline_server::{
+    http::audit::AuditSink,
+    service::conversion_writer::ConversionWriter,
+    tracking::{
+        cache::ResolvedLink,
+        click_writer::{ClickWriter, RawClick},
+        settings::TrackingSettings,
+    },
+};
+use refline_store::{AuditEntry, Pricer, RecordError, TrackingTarget};
+
+use crate::{
+    engine_tests,
+    store_contract::{conversion, request, unique, world},
+    support::{Engine, TestApp},
+};
+
+fn is_postgres(engine: &Engine) -> bool {
+    matches!(engine, Engine::Postgres(_))
+}
+
+fn price() -> Pricer {
+    Arc::new(|_: AffiliateVolume| 100)
+}
+
+async fn conversion_writer_isolates_a_poisoned_sale(engine: Engine) {
+    let app = TestApp::start(&engine).await;
+    let store = app.store.clone();
+    let mut worlds = Vec::new();
+    for _ in 0..3 {
+        worlds.push(world(store.as_ref()).await);
+    }
+    let (m, camp, aff) = worlds[0].clone();
+    let mut poisoned = conversion(&m, &camp, &aff, Some("poisoned"), 500, 10);
+    if is_postgres(&engine) {
+        poisoned.order_id = Some("bad\0order".into());
+        poisoned.customer_name = Some("Mallory\0".into());
+    } else {
+        poisoned.campaign_id = "camp_does_not_exist".into();
+    }
+    // The poison is real: in one batch with a good sale, the database refuses the batch.
+    let (gm, gc, ga) = worlds[1].clone();
+    let probe = vec![
+        refline_store::PendingConversion {
+            request: request(conversion(&gm, &gc, &ga, Some(&unique("probe")), 100, 10), None, false),
+            price: price(),
+        },
+        refline_store::PendingConversion { request: request(poisoned.clone(), None, false), price: price() },
+    ];
+    let refused = store.record_conversions(probe).await;
+    assert!(matches!(&refused, Err(e) if !e.is_transient()), "{refused:?}");
+
+    let (writer, mut tasks) = ConversionWriter::start(store.clone(), 1);
+    let mut handles = Vec::new();
+    for i in 0..60 {
+        let (m, c, a) = worlds[i % 3].clone();
+        let sale =
+            request(conversion(&m, &c, &a, Some(&format!("good-{i}")), 1000 + i as i64, 10), None, false);
+        let w = writer.clone();
+        handles.push(tokio::spawn(async move { w.record(sale, price()).await }));
+        if i == 30 {
+            let w = writer.clone();
+            let bad = request(poisoned.clone(), None, false);
+            handles.push(tokio::spawn(async move { w.record(bad, price()).await }));
+        }
+    }
+    let mut good = 0;
+    let mut bad = 0;
+    for handle in handles {
+        match handle.await.unwrap() {
+            Ok(c) => {
+                assert!(c.order_id.as_deref().unwrap().starts_with("good-"));
+                good += 1;
+            }
+            Err(RecordError::Store(e)) => {
+                assert!(!e.is_transient(), "{e}");
+                bad += 1;
+            }
+            Err(other) => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    assert_eq!((good, bad), (60, 1));
+    // Every good sale is in the database, merchant by merchant.
+    for (m, _, _) in &worlds {
+        let totals = store.conversion_totals(m, false, None, None).await.unwrap();
+        assert_eq!(totals.conversions, 20, "merchant {m}");
+    }
+    // The writer keeps working.
+    let (m, c, a) = worlds[2].clone();
+    let after =
+        writer.record(request(conversion(&m, &c, &a, Some("after"), 700, 11), None, false), price()).await;
+    assert!(after.is_ok(), "{after:?}");
+    drop(writer);
+    while tasks.join_next().await.is_some() {}
+}
+
+fn raw_click(target: &TrackingTarget, landing: &str) -> RawClick {
+    RawClick {
+        id: refline_server::ids::new_ordered_id("click", 1_700_000_000_000),
+        link: Arc::new(ResolvedLink { target: target.clone(), landing: None }),
+        source: "redirect",
+        ip: Some("203.0.113.9".parse().unwrap()),
+        user_agent: Some("Mozilla/5.0 test".into()),
+        kind: ClickKind::Human,
+        landing_url: Some(landing.into()),
+        referrer: None,
+        at_ms: 1_700_000_000_000,
+    }
+}
+
+fn target(merchant: &str, campaign: &str, affiliate: &str) -> TrackingTarget {
+    TrackingTarget {
+        merchant_id: merchant.into(),
+        campaign_id: campaign.into(),
+        tracking_code: "TC".into(),
+        affiliate_id: affiliate.into(),
+        target_url: None,
+        cookie_window_days: 30,
+        campaign_status: "active".into(),
+        membership_status: "approved".into(),
+        link_id: None,
+    }
+}
+
+async fn click_writer_isolates_a_poisoned_click(engine: Engine) {
+    let app = TestApp::start(&engine).await;
+    let store = app.store.clone();
+    let mut targets = Vec::new();
+    for _ in 0..3 {
+        let (m, c, a) = world(store.as_ref()).await;
+        targets.push(target(&m, &c, &a));
+    }
+    let poisoned = targets[0].clone();
+    let poisoned_url = if is_postgres(&engine) {
+        "https://shop.test/\0landing"
+    } else {
+        let mut conn =
+            <sqlx::SqliteConnection as sqlx::Connection>::connect(&app.database_url).await.unwrap();
+        sqlx::query(
+            "CREATE TRIGGER poison BEFORE INSERT ON clicks WHEN NEW.landing_url = 'https://shop.test/poison' \
+             BEGIN SELECT RAISE(ABORT, 'poisoned row'); END",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        "https://shop.test/poison"
+    };
+    // A long window so every click below lands in one batch.
+    let settings =
+        TrackingSettings { batch_window: Duration::from_millis(300), ..TrackingSettings::default() };
+    let (writer, task) = ClickWriter::start(store.clone(), &settings);
+    let counters = writer.counters();
+    for i in 0..45 {
+        writer.click(raw_click(&targets[i % 3], "https://shop.test/ok")).await;
+        if i == 20 {
+            writer.click(raw_click(&poisoned, poisoned_url)).await;
+        }
+    }
+    wait_for(|| counters.stored.load(std::sync::atomic::Ordering::Relaxed) >= 45).await;
+    assert_eq!(counters.stored.load(std::sync::atomic::Ordering::Relaxed), 45);
+    assert_eq!(counters.rejected.load(std::sync::atomic::Ordering::Relaxed), 1);
+    for t in &targets {
+        let totals = store.click_totals(&t.merchant_id, Some(&t.campaign_id), None).await.unwrap();
+        assert_eq!(totals.clicks, 15, "merchant {}", t.merchant_id);
+    }
+    // Still working afterwards.
+    writer.click(raw_click(&targets[1], "https://shop.test/after")).await;
+    wait_for(|| counters.stored.load(std::sync::atomic::Ordering::Relaxed) >= 46).await;
+    drop(writer);
+    task.await.unwrap();
+}
+
+async fn audit_writer_keeps_every_entry(engine: Engine) {
+    let app = TestApp::start(&engine).await;
+    let store = app.store.clone();
+    let (sink, task) = AuditSink::start(store.clone());
+    let merchants: Vec<String> = vec![unique("mer"), unique("mer"), unique("mer")];
+    let entry = |merchant: &str, path: &str| AuditEntry {
+        merchant_id: Some(merchant.into()),
+        api_key_id: None,
+        method: "POST".into(),
+        path: path.into(),
+        status_code: 201,
+        error_code: None,
+        ip_address: Some("203.0.113.1".into()),
+        user_agent: Some("agent".into()),
+        created_at: 1,
+    };
+    let hostile = AuditEntry {
+        merchant_id: Some(format!("{}\0", merchants[0])),
+        api_key_id: Some("key\0".into()),
+        user_agent: Some("evil\0agent\u{1}".into()),
+        ..entry(&merchants[0], &format!("/api/webhooks/stripe/merchant/\0{}", "x".repeat(10_000)))
+    };
+    let mut handles = Vec::new();
+    for i in 0..30 {
+        let s = sink.clone();
+        let e = entry(&merchants[i % 3], &format!("/api/v1/things/{i}"));
+        handles.push(tokio::spawn(async move { s.record(e).await }));
+        if i == 15 {
+            let s = sink.clone();
+            let h = hostile.clone();
+            handles.push(tokio::spawn(async move { s.record(h).await }));
+        }
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    drop(sink);
+    task.await.unwrap();
+    let first = store.recent_audit_entries(Some(&merchants[0]), 100).await.unwrap();
+    assert_eq!(first.len(), 11, "ten ordinary entries and the hostile one, defanged");
+    let defanged = first.iter().find(|e| e.path.starts_with("/api/webhooks")).unwrap();
+    assert!(!defanged.path.contains('\0') && defanged.path.len() <= 2048);
+    assert_eq!(defanged.user_agent.as_deref(), Some("evilagent"));
+    for m in &merchants[1..] {
+        assert_eq!(store.recent_audit_entries(Some(m), 100).await.unwrap().len(), 10);
+    }
+}
+
+/// Adding up sums past `i64` never breaks a read: stats and campaign reads saturate.
+async fn money_sums_cannot_overflow(engine: Engine) {
+    let app = TestApp::start(&engine).await;
+    let merchant = app.merchant("ultimate").await;
+    let campaign = app.campaign(&merchant.key, serde_json::json!({})).await;
+    let camp = campaign["id"].as_str().unwrap().to_string();
+    let aff = app.affiliate(&merchant.key, &camp, "big@spender.test").await;
+    // Written below the API (which bounds each sale) to reach totals no door allows.
+    for i in 0..3 {
+        let c = conversion(
+            &merchant.id,
+            &camp,
+            &aff,
+            Some(&format!("huge-{i}")),
+            4_000_000_000_000_000_000,
+            10 + i,
+        );
+        // A month each, so the monthly tally rows (one sum per row) stay in range.
+        let mut r = request(c, None, false);
+        r.month = 202601 + i;
+        app.store.record_conversion(r, Arc::new(|_| 1_000_000_000_000_000_000)).await.unwrap();
+    }
+    let stats = app.get(&merchant.key, "/api/v1/stats").await;
+    assert_eq!(stats.status, 200, "{}", stats.text);
+    let read = app.get(&merchant.key, &format!("/api/v1/campaigns/{camp}")).await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    let totals = app.store.conversion_totals(&merchant.id, false, None, None).await.unwrap();
+    assert_eq!(totals.revenue_minor, i64::MAX, "saturated");
+    assert_eq!(totals.commissions_minor, 3_000_000_000_000_000_000, "exact below the bound");
+    let affiliates = app.get(&merchant.key, "/api/v1/affiliates").await;
+    assert_eq!(affiliates.status, 200, "{}", affiliates.text);
+}
+
+async fn wait_for(done: impl Fn() -> bool) {
+    for _ in 0..200 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+engine_tests!(
+    conversion_writer_isolates_a_poisoned_sale,
+    click_writer_isolates_a_poisoned_click,
+    audit_writer_keeps_every_entry,
+    money_sums_cannot_overflow,
+);
