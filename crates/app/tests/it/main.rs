@@ -9,6 +9,7 @@ mod support;
 mod binary;
 mod browser;
 mod conversions;
+mod hostile_input;
 mod idempotency;
 mod integrations;
 mod poisoned_batches;
