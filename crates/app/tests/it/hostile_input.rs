@@ -392,7 +392,15 @@ async fn every_error_is_in_the_envelope(engine: Engine) {
     check(&app.send(Method::POST, None, "/redirect", None).await, 405, "method_not_allowed");
     check(&app.send(Method::DELETE, None, "/api/tracking.js", None).await, 405, "method_not_allowed");
     check(&app.get(&merchant.key, "/api/v1/campaigns/%FF%FE").await, 400, "validation_error");
-    check(&app.get(&merchant.key, "/l/%C3%28").await, 400, "validation_error");
+    check(
+        &app.send(Method::POST, None, "/api/webhooks/stripe/merchant/%C3%28", None).await,
+        400,
+        "validation_error",
+    );
+    // A visitor's malformed link is an unknown link: the page they can read.
+    let page = app.send(Method::GET, None, "/l/%C3%28", None).await;
+    assert_eq!(page.status, 404);
+    assert!(page.text.contains("Link not found"), "{}", page.text);
     check(
         &app.get(&merchant.key, &format!("/api/v1/campaigns?x={}", "a".repeat(9000))).await,
         414,

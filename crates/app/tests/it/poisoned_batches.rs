@@ -142,9 +142,11 @@ async fn click_writer_isolates_a_poisoned_click(engine: Engine) {
         let (m, c, a) = world(store.as_ref()).await;
         targets.push(target(&m, &c, &a));
     }
-    let poisoned = targets[0].clone();
+    let mut poisoned = targets[0].clone();
     let poisoned_url = if is_postgres(&engine) {
-        "https://shop.test/\0landing"
+        // Ids come from the server, not from visitors, so nothing strips them.
+        poisoned.merchant_id = format!("{}\0", poisoned.merchant_id);
+        "https://shop.test/landing"
     } else {
         let mut conn =
             <sqlx::SqliteConnection as sqlx::Connection>::connect(&app.database_url).await.unwrap();
@@ -166,18 +168,30 @@ async fn click_writer_isolates_a_poisoned_click(engine: Engine) {
         writer.click(raw_click(&targets[i % 3], "https://shop.test/ok")).await;
         if i == 20 {
             writer.click(raw_click(&poisoned, poisoned_url)).await;
+            // What a visitor sent is stripped, not refused: this one is stored.
+            writer.click(raw_click(&targets[1], "https://shop.test/\0stripped\u{1}")).await;
         }
     }
-    wait_for(|| counters.stored.load(std::sync::atomic::Ordering::Relaxed) >= 45).await;
-    assert_eq!(counters.stored.load(std::sync::atomic::Ordering::Relaxed), 45);
+    wait_for(|| counters.stored.load(std::sync::atomic::Ordering::Relaxed) >= 46).await;
+    assert_eq!(counters.stored.load(std::sync::atomic::Ordering::Relaxed), 46);
     assert_eq!(counters.rejected.load(std::sync::atomic::Ordering::Relaxed), 1);
-    for t in &targets {
+    for (i, t) in targets.iter().enumerate() {
         let totals = store.click_totals(&t.merchant_id, Some(&t.campaign_id), None).await.unwrap();
-        assert_eq!(totals.clicks, 15, "merchant {}", t.merchant_id);
+        assert_eq!(totals.clicks, if i == 1 { 16 } else { 15 }, "merchant {}", t.merchant_id);
     }
+    let stripped = store
+        .list_clicks(
+            &targets[1].merchant_id,
+            &Default::default(),
+            refline_store::PageRequest { limit: 100, offset: 0, sort: (), descending: true },
+        )
+        .await
+        .unwrap();
+    assert!(stripped.items.iter().any(|c| c.landing_url.as_deref() == Some("https://shop.test/stripped")));
     // Still working afterwards.
     writer.click(raw_click(&targets[1], "https://shop.test/after")).await;
-    wait_for(|| counters.stored.load(std::sync::atomic::Ordering::Relaxed) >= 46).await;
+    wait_for(|| counters.stored.load(std::sync::atomic::Ordering::Relaxed) >= 47).await;
+    assert_eq!(counters.stored.load(std::sync::atomic::Ordering::Relaxed), 47);
     drop(writer);
     task.await.unwrap();
 }

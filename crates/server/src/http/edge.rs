@@ -7,7 +7,8 @@
 //!   `max_headers` fields or `max_header_bytes` of headers is 431 `headers_too_large`;
 //! - a path or query parameter that, percent-decoded, is not UTF-8 or holds a control character
 //!   (`refline_domain::is_forbidden_char`) is 400 `validation_error` naming it, so no such value
-//!   reaches a handler or a database (PostgreSQL cannot store U+0000 at all);
+//!   reaches a handler or a database (PostgreSQL cannot store U+0000 at all); visitors' tracking
+//!   links (`/redirect`, `/l/…`) are the exception: a malformed one is an unknown link;
 //! - a declared `Content-Length` above `max_body_bytes` is 413 `payload_too_large` before a
 //!   byte of the body is read;
 //! - a body must arrive within `body_read_timeout` (408 `request_timeout`);
@@ -99,7 +100,11 @@ fn check_head(limits: &EdgeLimits, request: &Request) -> Option<ApiError> {
             ),
         ));
     }
-    if let Some(issue) = uri_issue(uri) {
+    // Visitors' links answer a malformed link with the "Link not found" page (or the fallback
+    // URL) they can read; their handlers take only plain tokens from the target, and the click
+    // writer strips control characters from what it records.
+    let visitor_link = uri.path() == "/redirect" || uri.path().starts_with("/l/");
+    if let Some(issue) = uri_issue(uri).filter(|_| !visitor_link) {
         return Some(ApiError::validation(vec![issue]));
     }
     let declared = headers

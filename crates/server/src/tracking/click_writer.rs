@@ -198,8 +198,17 @@ async fn prepare(
         source: raw.source.to_string(),
         kind: raw.kind.as_str().to_string(),
         is_unique,
-        landing_url: raw.landing_url,
-        referrer: raw.referrer,
+        // Whatever door a click came through, what a visitor sent is recorded without control
+        // characters (PostgreSQL cannot store U+0000; none of them is meant in a URL).
+        landing_url: raw.landing_url.map(visitor_text),
+        referrer: raw.referrer.map(visitor_text),
+    }
+}
+
+fn visitor_text(text: String) -> String {
+    match refline_domain::strip_all_controls(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(clean) => clean,
     }
 }
 

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use axum::{
-    extract::{Path, RawQuery, Request, State},
+    extract::{RawQuery, Request, State},
     http::{header, HeaderValue, Method, StatusCode},
     response::{Html, IntoResponse, Response},
 };
@@ -63,10 +63,13 @@ fn passed_on(query: &str) -> String {
 
 pub(super) async fn short_link(
     State(state): State<AppState>,
-    Path(code): Path<String>,
     RawQuery(query): RawQuery,
     request: Request,
 ) -> Response {
+    // The raw segment, not axum's decoded `Path`: a code is plain `[A-Za-z0-9_-]`, so anything
+    // percent-encoded (invalid UTF-8, control characters) is simply an unknown link, answered
+    // with the page a visitor can read rather than a JSON error.
+    let code = request.uri().path().strip_prefix("/l/").unwrap_or("").to_string();
     if !refline_domain::is_valid_short_code(&code) {
         return unknown_link(&state);
     }
