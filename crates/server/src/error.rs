@@ -7,6 +7,7 @@ use axum::{
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
+use refline_core::{CoreError, ErrorKind};
 use refline_store::StoreError;
 use serde_json::{json, Value};
 
@@ -14,21 +15,8 @@ use serde_json::{json, Value};
 #[derive(Debug, Clone)]
 pub struct ErrorCode(pub &'static str);
 
-/// One problem with one field of a request, Zod-style: `{"path": ["amount"], "message": …}`.
-#[derive(Debug, Clone)]
-pub struct Issue {
-    /// Where the problem is, outermost first.
-    pub path: Vec<Value>,
-    /// What is wrong, for a human.
-    pub message: String,
-}
-
-impl Issue {
-    /// An issue on a top-level field.
-    pub fn field(name: &str, message: impl Into<String>) -> Self {
-        Issue { path: vec![Value::from(name)], message: message.into() }
-    }
-}
+/// One problem with one field of a request (the core's type, shared by every door).
+pub use refline_core::Issue;
 
 /// An error answer of the API.
 #[derive(Debug, Clone)]
@@ -104,6 +92,21 @@ impl ApiError {
             "internal_error",
             "Something went wrong on our side; the request may be retried",
         )
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(err: CoreError) -> Self {
+        let status = match err.kind {
+            ErrorKind::Invalid => StatusCode::BAD_REQUEST,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError { status, code: err.code, message: err.message, details: err.details, retry_after: None }
     }
 }
 

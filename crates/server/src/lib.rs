@@ -5,18 +5,19 @@
 //! integration tests both go through [`serve`], so tests exercise the real server.
 
 pub mod api;
-pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
-pub mod ids;
 pub mod processors;
 pub mod secrets;
 pub mod service;
 pub mod state;
-pub mod terms;
 pub mod tracking;
 pub mod webhooks;
+
+// Moved to the core of operations; re-exported so every `crate::clock` / `crate::ids` path
+// (and the tests' `refline_server::ids`) keeps working.
+pub use refline_core::{clock, ids, terms};
 
 use std::{future::Future, sync::Arc};
 
@@ -139,7 +140,11 @@ pub async fn serve(
             stop_worker.clone(),
         ))
     });
+    let effects =
+        Arc::new(state::NodeEffects { webhook_wake: webhook_wake.clone(), tracking: tracking.clone() });
+    let core = refline_core::Core::new(store.clone(), config.clock.clone(), effects, &config.public_url);
     let state = AppState {
+        core,
         store,
         config: Arc::new(config),
         limiter: Arc::new(RateLimiter::default()),

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use refline_core::{Core, Effects};
 use refline_store::Store;
 use tokio::sync::Notify;
 
@@ -18,6 +19,8 @@ use crate::{
 /// Cheap-to-clone handles every handler may use.
 #[derive(Clone)]
 pub struct AppState {
+    /// The core of operations: what handlers call.
+    pub core: Core,
     /// The database.
     pub store: Arc<dyn Store>,
     /// Settings.
@@ -40,4 +43,23 @@ pub struct AppState {
     pub tracking: Tracking,
     /// Wakes the webhook worker after a write may have queued deliveries.
     pub webhook_wake: Arc<Notify>,
+}
+
+/// What the core's operations set off on this node: the webhook worker is woken, the link cache
+/// and rendered scripts dropped. Other nodes see the change at their next poll or cache expiry.
+pub struct NodeEffects {
+    /// Wakes the webhook worker.
+    pub webhook_wake: Arc<Notify>,
+    /// The node's tracking caches.
+    pub tracking: Tracking,
+}
+
+impl Effects for NodeEffects {
+    fn outbox_written(&self) {
+        self.webhook_wake.notify_one();
+    }
+
+    fn links_changed(&self) {
+        self.tracking.invalidate();
+    }
 }

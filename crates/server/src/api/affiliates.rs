@@ -20,7 +20,6 @@ use serde_json::{json, Value};
 
 use crate::{
     api::{
-        campaigns,
         clicks::render_click_totals,
         list::{envelope, Params},
     },
@@ -106,7 +105,7 @@ async fn create_affiliate(
     let (Some(email), Some(campaign_id)) = (email, campaign_id) else {
         return Err(ApiError::internal("validated fields missing"));
     };
-    let campaign = campaigns::load(&state, &caller, &campaign_id).await?;
+    let campaign = state.core.load_campaign(&caller.actor(), &campaign_id).await?;
     let now = now_ms();
     let affiliate = Affiliate {
         id: new_id("aff"),

@@ -10,6 +10,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use refline_core::{Actor, Door, Mode, Rights};
 use refline_domain::{classify_key, ApiAccess, KeyKind, Plan};
 use subtle::ConstantTimeEq;
 
@@ -41,6 +42,17 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The core's actor for this key: its merchant, mode and plan rights, through the API.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            merchant_id: self.merchant_id.clone(),
+            mode: if self.is_test() { Mode::Test } else { Mode::Live },
+            rights: Actor::api_rights(self.plan).unwrap_or(Rights::ReadOnly),
+            currency: self.currency.clone(),
+            door: Door::ApiKey { key_id: self.key_id.clone() },
+        }
+    }
+
     /// True for `lj_pk_test_` keys.
     pub fn is_test(&self) -> bool {
         self.kind == KeyKind::Test

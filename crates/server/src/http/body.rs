@@ -222,6 +222,11 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// Ends the reading: the issues found, for an operation to report with its own.
+    pub fn into_issues(self) -> Vec<Issue> {
+        self.issues
+    }
+
     /// Ends the checks: the issues found, if any, as one 400.
     pub fn finish(self) -> ApiResult<()> {
         if self.issues.is_empty() {

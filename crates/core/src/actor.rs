@@ -1,0 +1,112 @@
+//! Who is asking: every operation takes an [`Actor`], and decides rights from it, whichever door
+//! the request came through.
+
+use refline_domain::{ApiAccess, Plan};
+
+use crate::error::{CoreError, CoreResult, ErrorKind};
+
+/// Live or test data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Real traffic.
+    Live,
+    /// A test integration (`lj_pk_test_…` keys): its own conversions, no webhooks, no cap.
+    Test,
+}
+
+/// What the actor may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rights {
+    /// Reads only (a Pro plan's API keys).
+    ReadOnly,
+    /// Reads and writes.
+    ReadWrite,
+}
+
+/// Which way a request came in, for the audit log and for door-specific rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Door {
+    /// The REST API with an API key.
+    ApiKey {
+        /// The key's id.
+        key_id: String,
+    },
+    /// The merchant dashboard, as a signed-in user.
+    Dashboard {
+        /// The user's id.
+        user_id: String,
+    },
+    /// The MCP server with an API key.
+    Mcp {
+        /// The key's id.
+        key_id: String,
+    },
+    /// The command line, run by the operator.
+    Cli,
+    /// A payment processor's webhook.
+    Processor {
+        /// `stripe`, `paddle`, …
+        provider: String,
+    },
+    /// An importer from another platform.
+    Import {
+        /// `rewardful`, `tolt`, …
+        source: String,
+    },
+}
+
+/// The merchant an operation acts for, in which mode, with which rights, through which door.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// The merchant (brand) whose data the operation may touch; nothing else is visible.
+    pub merchant_id: String,
+    /// Live or test.
+    pub mode: Mode,
+    /// What it may do.
+    pub rights: Rights,
+    /// The merchant's default currency (new campaigns use it).
+    pub currency: String,
+    /// Which way the request came in.
+    pub door: Door,
+}
+
+impl Actor {
+    /// The rights a plan gives an API key: `None` when the plan has no API access at all.
+    pub fn api_rights(plan: Plan) -> Option<Rights> {
+        match plan.api_access() {
+            ApiAccess::None => None,
+            ApiAccess::ReadOnly => Some(Rights::ReadOnly),
+            ApiAccess::ReadWrite => Some(Rights::ReadWrite),
+        }
+    }
+
+    /// True in test mode.
+    pub fn is_test(&self) -> bool {
+        self.mode == Mode::Test
+    }
+
+    /// `403 insufficient_permissions` unless the actor may write.
+    pub fn require_write(&self) -> CoreResult<()> {
+        match self.rights {
+            Rights::ReadWrite => Ok(()),
+            Rights::ReadOnly => Err(CoreError::new(
+                ErrorKind::Forbidden,
+                "insufficient_permissions",
+                "This key is read-only (Pro plan); writes need an Ultimate or Scale key",
+            )),
+        }
+    }
+
+    /// `403 live_key_required` in test mode: what `what` names is shared by live and test
+    /// traffic, so a test integration must not be able to alter the real program.
+    pub fn require_live(&self, what: &str) -> CoreResult<()> {
+        if self.is_test() {
+            return Err(CoreError::new(
+                ErrorKind::Forbidden,
+                "live_key_required",
+                format!("{what} can only be created or changed with a live key"),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,56 @@
+//! The core of operations: every business action Refline performs, written once.
+//!
+//! Each operation takes an [`Actor`] (which merchant, live or test, which rights, which door) and
+//! a typed input, applies the rules of `refline-domain`, reads and writes through the storage
+//! contract (`refline-store`), sets off its [`Effects`], and answers a value or a [`CoreError`]
+//! with a stable code. Nothing here knows HTTP: the REST API, the dashboard, the MCP server, the
+//! CLI, the importers and the workers are doors that parse, call an operation and render.
+//!
+//! Time comes from the injected [`Clock`], so every test can move it.
+
+pub mod actor;
+pub mod campaigns;
+pub mod clock;
+pub mod effects;
+pub mod error;
+pub mod ids;
+pub mod terms;
+
+use std::sync::Arc;
+
+pub use actor::{Actor, Door, Mode, Rights};
+pub use clock::Clock;
+pub use effects::{Effects, NoEffects};
+pub use error::{CoreError, CoreResult, ErrorKind, Issue};
+use refline_store::Store;
+
+/// Everything an operation needs: the store, the clock, the effects and the public URL.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Core {
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// What operations set off.
+    pub effects: Arc<dyn Effects>,
+    /// Base URL people reach this server at (no trailing slash), for links in answers.
+    pub public_url: String,
+}
+
+impl Core {
+    /// A core over `store` with the given clock and effects.
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        effects: Arc<dyn Effects>,
+        public_url: &str,
+    ) -> Self {
+        Core { store, clock, effects, public_url: public_url.trim_end_matches('/').to_string() }
+    }
+
+    /// Now, from the injected clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}
