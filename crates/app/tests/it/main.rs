@@ -9,6 +9,7 @@ mod support;
 mod binary;
 mod browser;
 mod conversions;
+mod core_campaigns;
 mod hostile_input;
 mod idempotency;
 mod integrations;

@@ -64,6 +64,14 @@ impl Engine {
     }
 }
 
+/// A store of its own on `engine`, opened without a server (for tests of the core's operations),
+/// and the directory that must outlive it.
+pub async fn fresh_store(engine: &Engine) -> (Arc<dyn Store>, Option<tempfile::TempDir>) {
+    let (url, dir) = engine.database_url();
+    let options = EngineOptions { postgres_max_connections: 5, ..EngineOptions::default() };
+    (open_store(&url, options).await.expect("open store"), dir)
+}
+
 /// Creates `refline_test_<random>` on the server and returns its URL.
 async fn create_database(server: &str) -> String {
     let suffix: String = rand::thread_rng()
