@@ -9,11 +9,15 @@
 //! Time comes from the injected [`Clock`], so every test can move it.
 
 pub mod actor;
+pub mod affiliates;
 pub mod campaigns;
 pub mod clock;
 pub mod effects;
 pub mod error;
+pub mod fingerprint;
 pub mod ids;
+pub mod plan_limits;
+pub mod sales;
 pub mod terms;
 
 use std::sync::Arc;
@@ -22,10 +26,12 @@ pub use actor::{Actor, Door, Mode, Rights};
 pub use clock::Clock;
 pub use effects::{Effects, NoEffects};
 pub use error::{CoreError, CoreResult, ErrorKind, Issue};
+pub use plan_limits::PlanLimits;
 use refline_store::Store;
+use sales::writer::ConversionWriter;
 
-/// Everything an operation needs: the store, the clock, the effects and the public URL.
-/// Cheap to clone.
+/// Everything an operation needs: the store, the clock, the effects, the sale writer, the plan
+/// limits and the public URL. Cheap to clone.
 #[derive(Clone)]
 pub struct Core {
     /// The database.
@@ -34,19 +40,36 @@ pub struct Core {
     pub clock: Arc<dyn Clock>,
     /// What operations set off.
     pub effects: Arc<dyn Effects>,
+    /// The group-commit writer every sale is recorded through.
+    pub sales: ConversionWriter,
+    /// Plan caps and rates.
+    pub limits: PlanLimits,
     /// Base URL people reach this server at (no trailing slash), for links in answers.
     pub public_url: String,
 }
 
+/// How a [`Core`] is put together.
+pub struct CoreParts {
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// What operations set off.
+    pub effects: Arc<dyn Effects>,
+    /// The group-commit writer of sales (started with [`ConversionWriter::start`]).
+    pub sales: ConversionWriter,
+    /// Plan caps and rates.
+    pub limits: PlanLimits,
+    /// Base URL people reach this server at.
+    pub public_url: String,
+}
+
 impl Core {
-    /// A core over `store` with the given clock and effects.
-    pub fn new(
-        store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
-        effects: Arc<dyn Effects>,
-        public_url: &str,
-    ) -> Self {
-        Core { store, clock, effects, public_url: public_url.trim_end_matches('/').to_string() }
+    /// A core from its parts.
+    pub fn new(parts: CoreParts) -> Self {
+        let CoreParts { store, clock, effects, sales, limits, public_url } = parts;
+        let public_url = public_url.trim_end_matches('/').to_string();
+        Core { store, clock, effects, sales, limits, public_url }
     }
 
     /// Now, from the injected clock.

@@ -142,7 +142,14 @@ pub async fn serve(
     });
     let effects =
         Arc::new(state::NodeEffects { webhook_wake: webhook_wake.clone(), tracking: tracking.clone() });
-    let core = refline_core::Core::new(store.clone(), config.clock.clone(), effects, &config.public_url);
+    let core = refline_core::Core::new(refline_core::CoreParts {
+        store: store.clone(),
+        clock: config.clock.clone(),
+        effects,
+        sales: writer.clone(),
+        limits: config.limits.clone(),
+        public_url: config.public_url.clone(),
+    });
     let state = AppState {
         core,
         store,

@@ -10,8 +10,9 @@ use std::sync::{
 use refline_core::{
     campaigns::{CampaignInput, Change, TierInput},
     clock::{Clock, ManualClock},
+    sales::writer::ConversionWriter,
     terms::CommissionType,
-    Actor, Core, CoreError, Door, Effects, ErrorKind, Issue, Mode, Rights,
+    Actor, Core, CoreError, CoreParts, Door, Effects, ErrorKind, Issue, Mode, PlanLimits, Rights,
 };
 use refline_store::{CampaignSort, PageRequest};
 
@@ -63,7 +64,15 @@ async fn campaigns_through_the_core(engine: Engine) {
     let (store, _dir) = fresh_store(&engine).await;
     let clock = Arc::new(ManualClock::new());
     let effects = Arc::new(CountingEffects::default());
-    let core = Core::new(store.clone(), clock.clone(), effects.clone(), "https://refline.test/");
+    let (sales, _writers) = ConversionWriter::start(store.clone(), 1);
+    let core = Core::new(CoreParts {
+        store: store.clone(),
+        clock: clock.clone(),
+        effects: effects.clone(),
+        sales,
+        limits: PlanLimits::default(),
+        public_url: "https://refline.test/".into(),
+    });
     let merchant =
         refline::admin::create_merchant(store.as_ref(), "Core", "ultimate", "eur").await.unwrap().merchant_id;
     let owner = actor(&merchant, Mode::Live, Rights::ReadWrite);

@@ -7,24 +7,19 @@ use axum::{
     routing::get,
     Json, Router,
 };
-use refline_domain::{
-    above_sale_guard, canonical_email, check_manual_transition, format_amount, format_timestamp,
-    is_valid_email, parse_amount, ConversionStatus, Currency, Transition, TransitionError,
-};
-use refline_store::{AttributionQuery, Conversion, ConversionFilter, ConversionSort};
+use refline_core::sales::conversions::{NewConversion, SORTS};
+use refline_domain::{format_amount, format_timestamp, ConversionStatus, Currency};
+use refline_store::{Conversion, ConversionFilter, ConversionSort};
 use serde_json::{json, Map, Value};
 
 use crate::{
     api::list::{envelope, Params},
-    clock::now_ms,
     error::{ApiError, ApiResult},
     http::{
         auth::Caller,
         body::{exact_number, parse_object, Fields},
     },
-    service::record_conversion::{record_sale, Refusal, SaleInput},
     state::AppState,
-    terms,
 };
 
 /// Routes of this resource.
@@ -34,159 +29,31 @@ pub fn router() -> Router<AppState> {
         .route("/conversions/{id}", get(get_conversion).patch(update_conversion))
 }
 
-const SORTS: &[(&str, ConversionSort)] =
-    &[("createdAt", ConversionSort::CreatedAt), ("amount", ConversionSort::Amount)];
-
 async fn create_conversion(
     State(state): State<AppState>,
     caller: Caller,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    let actor = caller.actor();
+    actor.require_write()?;
     let map = parse_object(&body)?;
     let mut f = Fields::new(&map);
-    let campaign_id = f.required_string("campaignId", 100);
-    let affiliate_id = f.required_string("affiliateId", 100);
-    let amount_text = f.required_number_text("amount", "the sale in major units, e.g. 99.00");
-    let order_id = f.optional_string("orderId", 255);
-    let click_id = f.optional_string("clickId", 255);
-    let customer_email = f.optional_string("customerEmail", 254).map(|e| canonical_email(&e));
-    if customer_email.as_deref().is_some_and(|e| !is_valid_email(e)) {
-        f.issue("customerEmail", "customerEmail must be a valid email address");
-    }
-    let customer_name = f.optional_string("customerName", 200);
-    let currency_code = f.optional_string("currency", 3);
-    let conversion_type = f.optional_enum("conversionType", &["one_time", "recurring"]).unwrap_or("one_time");
-    let parent_id = f.optional_string("parentConversionId", 100);
-    if parent_id.is_some() && conversion_type != "recurring" {
-        f.issue("parentConversionId", "parentConversionId is only allowed with conversionType recurring");
-    }
-    let currency = match &currency_code {
-        None => None,
-        Some(code) => match Currency::parse(code) {
-            Ok(c) => Some(c),
-            Err(_) => {
-                f.issue("currency", "currency must be a supported ISO 4217 code such as usd or eur");
-                None
-            }
-        },
+    let input = NewConversion {
+        campaign_id: f.required_string("campaignId", 100),
+        affiliate_id: f.required_string("affiliateId", 100),
+        amount: f.required_number_text("amount", "the sale in major units, e.g. 99.00"),
+        order_id: f.optional_string("orderId", 255),
+        click_id: f.optional_string("clickId", 255),
+        customer_email: f.optional_string("customerEmail", 254),
+        customer_name: f.optional_string("customerName", 200),
+        currency: f.optional_string("currency", 3),
+        recurring: f.optional_enum("conversionType", &["one_time", "recurring"]) == Some("recurring"),
+        parent_conversion_id: f.optional_string("parentConversionId", 100),
+        unreadable: Vec::new(),
     };
-    f.finish()?;
-    let (Some(campaign_id), Some(affiliate_id), Some(amount_text)) = (campaign_id, affiliate_id, amount_text)
-    else {
-        return Err(ApiError::internal("validated fields missing"));
-    };
-    let attribution = state
-        .store
-        .find_attribution(&AttributionQuery {
-            merchant_id: &caller.merchant_id,
-            campaign_id: &campaign_id,
-            affiliate_id: &affiliate_id,
-            click_id: click_id.as_deref(),
-            order_id: order_id.as_deref(),
-            is_test: caller.is_test(),
-        })
-        .await?
-        .ok_or_else(|| ApiError::not_found("Campaign"))?;
-    // A retry of a recorded sale is a duplicate whatever changed since (clients treat 409 as
-    // success), so this answer comes before the checks that could now refuse it.
-    if let Some(existing_id) = attribution.duplicate_id.clone() {
-        return Err(refusal_to_error(Refusal::Duplicate(existing_id)));
-    }
-    let affiliate = attribution.affiliate().ok_or_else(|| ApiError::not_found("Affiliate"))?;
-    let click = attribution.click();
-    let membership_status = attribution.membership_status;
-    let campaign = attribution.campaign;
-    let campaign_currency = terms::currency_of(&campaign);
-    let currency = currency.unwrap_or(campaign_currency);
-    // Campaign revenue, affiliate earnings, tiers and caps add sales up; without exchange rates
-    // only sales in one currency can be added, so a campaign records sales in its own currency.
-    if currency != campaign_currency {
-        return Err(ApiError::invalid_field(
-            "currency",
-            format!(
-                "currency must be the campaign's ({}); Refline does not convert currencies, so convert the amount or use a campaign in {}",
-                campaign_currency.code(),
-                currency.code()
-            ),
-        ));
-    }
-    let amount_minor = match parse_amount(&amount_text, currency.exponent()) {
-        Ok(v) if v > 0 => v,
-        Ok(_) => return Err(ApiError::invalid_field("amount", "amount must be positive")),
-        Err(e) => return Err(ApiError::invalid_field("amount", format!("amount {e}"))),
-    };
-    let parent = match &parent_id {
-        None => None,
-        Some(id) => Some(
-            state
-                .store
-                .get_conversion(&caller.merchant_id, id)
-                .await?
-                .filter(|p| p.is_test == caller.is_test())
-                .ok_or_else(|| ApiError::not_found("Parent conversion"))?,
-        ),
-    };
-    let sale = SaleInput {
-        campaign,
-        affiliate,
-        membership_status,
-        click,
-        amount_minor,
-        currency,
-        order_id,
-        click_id,
-        customer_email,
-        customer_name,
-        conversion_type,
-        parent,
-        source: "api".into(),
-        is_test: caller.is_test(),
-        plan: caller.plan,
-        now: now_ms(),
-        allow_pending: false,
-        trial: false,
-        id: None,
-    };
-    let conversion = record_sale(state.store.as_ref(), &state.writer, &state.config.limits, sale)
-        .await
-        .map_err(refusal_to_error)?;
+    let input = NewConversion { unreadable: f.into_issues(), ..input };
+    let conversion = state.core.record_conversion(&actor, caller.plan, input).await?;
     Ok((StatusCode::CREATED, Json(json!({ "data": render_created(&conversion) }))))
-}
-
-fn refusal_to_error(refusal: Refusal) -> ApiError {
-    match refusal {
-        Refusal::AffiliateNotApproved(why) => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "affiliate_not_approved",
-            format!("The affiliate is {why}; only affiliates approved on the campaign can be credited"),
-        ),
-        Refusal::CampaignInactive => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "campaign_inactive",
-            "The campaign is inactive (paused); activate it to record conversions",
-        ),
-        Refusal::RecurringDisabled => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "recurring_commission_disabled",
-            "The campaign pays no recurring commission; enable recurringCommissionEnabled first",
-        ),
-        Refusal::RecurringLimitReached => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "recurring_limit_reached",
-            "This renewal is past the campaign's recurring commission limit",
-        ),
-        Refusal::ParentMismatch(why) => ApiError::invalid_field("parentConversionId", why),
-        Refusal::CapReached => ApiError::new(
-            StatusCode::FORBIDDEN,
-            "earnings_limit_reached",
-            "Your plan's monthly tracked-sales limit is reached; upgrade to keep recording conversions",
-        ),
-        Refusal::Duplicate(existing_id) => ApiError::duplicate(
-            "A conversion with this orderId already exists",
-            json!({ "conversionId": existing_id }),
-        ),
-        Refusal::Store(err) => err.into(),
-    }
 }
 
 async fn list_conversions(
@@ -205,7 +72,7 @@ async fn list_conversions(
     };
     let page = params.page(SORTS, ConversionSort::CreatedAt);
     params.finish()?;
-    let found = state.store.list_conversions(&caller.merchant_id, &filter, page).await?;
+    let found = state.core.list_conversions(&caller.actor(), &filter, page).await?;
     Ok(Json(envelope(found.items.iter().map(render).collect(), &page, found.total)))
 }
 
@@ -214,19 +81,19 @@ async fn get_conversion(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let conversion = load(&state, &caller, &id).await?;
-    let mut data = render(&conversion);
+    let detail = state.core.get_conversion(&caller.actor(), &id).await?;
+    let conversion = &detail.conversion;
+    let mut data = render(conversion);
     // Amounts owed back after a refund of a paid commission (clawbacks), in this view only:
     // lists stay one read.
-    let adjustments = state.store.adjustments_for(&caller.merchant_id, &conversion.id).await?;
     if let Some(object) = data.as_object_mut() {
-        let exponent = Currency::parse(&conversion.currency).map_or(2, |c| c.exponent());
-        let rows: Vec<Value> = adjustments
+        let rows: Vec<Value> = detail
+            .adjustments
             .iter()
             .map(|a| {
                 json!({
                     "id": a.id,
-                    "amount": format_amount(a.amount_minor, exponent),
+                    "amount": money(conversion, a.amount_minor),
                     "currency": a.currency,
                     "reason": a.reason,
                     "createdAt": format_timestamp(a.created_at),
@@ -244,6 +111,8 @@ async fn update_conversion(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
+    let actor = caller.actor();
+    actor.require_write()?;
     let map = parse_object(&body)?;
     let mut f = Fields::new(&map);
     let target = f.required_enum("status", &["approved", "rejected"]).and_then(ConversionStatus::parse);
@@ -252,57 +121,8 @@ async fn update_conversion(
     let Some(target) = target else {
         return Err(ApiError::internal("validated fields missing"));
     };
-    let conversion = load(&state, &caller, &id).await?;
-    let current = ConversionStatus::parse(&conversion.status)
-        .ok_or_else(|| ApiError::internal("unknown conversion status"))?;
-    let transition = check_manual_transition(current, target).map_err(|e| {
-        let message = match e {
-            TransitionError::Terminal => {
-                "Refunded conversions are final and cannot change status".to_string()
-            }
-            other => format!("{other}"),
-        };
-        ApiError::invalid_transition(message)
-    })?;
-    if transition == Transition::NoOp {
-        return Ok(Json(json!({ "data": render(&conversion) })));
-    }
-    if target == ConversionStatus::Approved
-        && !confirm
-        && above_sale_guard(conversion.amount_minor, conversion.commission_minor)
-    {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "commission_above_sale",
-            "The commission is more than 5x the sale (or the sale is zero); send confirmAboveSale: true to approve anyway",
-        )
-        .with_details(json!({ "amount": money(&conversion, conversion.amount_minor), "commission": money(&conversion, conversion.commission_minor) })));
-    }
-    let now = now_ms();
-    let moved = state
-        .store
-        .update_conversion_status(
-            &caller.merchant_id,
-            &id,
-            current.as_str(),
-            target.as_str(),
-            now,
-            !caller.is_test(),
-        )
-        .await?;
-    if !moved {
-        return Err(ApiError::changed_concurrently("conversion"));
-    }
-    let updated = load(&state, &caller, &id).await?;
+    let updated = state.core.set_conversion_status(&actor, &id, target, confirm).await?;
     Ok(Json(json!({ "data": render(&updated) })))
-}
-
-async fn load(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Conversion> {
-    state
-        .store
-        .get_conversion(&caller.merchant_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Conversion"))
 }
 
 fn exponent(c: &Conversion) -> u8 {

@@ -1,5 +1,4 @@
-//! Business flows shared by every way in (API today, processor webhooks next): they load what
-//! they need, ask the pure domain rules, and write through the store.
+//! Business flows shared by every way in now live in the core of operations (`refline-core`);
+//! these names stay so existing paths keep working.
 
-pub mod conversion_writer;
-pub mod record_conversion;
+pub use refline_core::sales::{record as record_conversion, writer as conversion_writer};

@@ -12,15 +12,7 @@ use sha2::{Digest, Sha256};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
-/// The hash self-referral checks compare between a customer's click and the affiliate's own
-/// activity: the user agent, normalised.
-pub fn device_hash(user_agent: &str) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(b"device\0");
-    hasher.update(user_agent.trim().as_bytes());
-    // 64 bits: only ever compared for equality within one affiliate's few devices.
-    hex::encode(&hasher.finalize()[..8])
-}
+pub use refline_core::fingerprint::device_hash;
 
 /// Hashes visitors with the salt of the day, fetching a new salt when the day changes.
 #[derive(Debug, Default)]

@@ -10,7 +10,7 @@ use refline_store::{
     Affiliate, Campaign, ClickEvidence, Conversion, Pricer, RecordError, RecordRequest, Store, StoreError,
 };
 
-use crate::{config::PlanLimits, ids::new_id, service::conversion_writer::ConversionWriter, terms};
+use crate::{ids::new_id, sales::writer::ConversionWriter, terms, PlanLimits};
 
 /// A sale to record, already attributed to a campaign and affiliate of one merchant.
 #[derive(Debug, Clone)]

@@ -1,0 +1,298 @@
+//! The conversions resource: record a sale for a named campaign and affiliate (the seed's
+//! `POST /api/v1/conversions`), approve or reject it, read and list.
+
+use refline_domain::{
+    above_sale_guard, canonical_email, check_manual_transition, check_sale_minor, is_valid_email,
+    parse_amount, ConversionStatus, Currency, Plan, Transition, TransitionError,
+};
+use refline_store::{
+    AttributionQuery, CommissionAdjustment, Conversion, ConversionFilter, ConversionSort, Page, PageRequest,
+};
+use serde_json::json;
+
+use super::record::{record_sale, Refusal, SaleInput};
+use crate::{terms, Actor, Core, CoreError, CoreResult, ErrorKind, Issue};
+
+/// Sort keys of conversion lists.
+pub const SORTS: &[(&str, ConversionSort)] =
+    &[("createdAt", ConversionSort::CreatedAt), ("amount", ConversionSort::Amount)];
+
+/// A sale as a merchant's system reports it.
+#[derive(Debug, Clone, Default)]
+pub struct NewConversion {
+    /// The campaign to credit.
+    pub campaign_id: Option<String>,
+    /// The affiliate to credit.
+    pub affiliate_id: Option<String>,
+    /// The sale in major units, as its exact decimal text (`"99.00"`).
+    pub amount: Option<String>,
+    /// The merchant's order reference; unique per merchant and mode.
+    pub order_id: Option<String>,
+    /// The customer's click, for self-referral checks.
+    pub click_id: Option<String>,
+    /// The customer's email, in any form: the operation puts it in the canonical one.
+    pub customer_email: Option<String>,
+    /// The customer's name.
+    pub customer_name: Option<String>,
+    /// ISO 4217 code; the campaign's when absent.
+    pub currency: Option<String>,
+    /// `one_time` (default) or `recurring`.
+    pub recurring: bool,
+    /// For a renewal: the subscription's first sale.
+    pub parent_conversion_id: Option<String>,
+    /// What the door could not read.
+    pub unreadable: Vec<Issue>,
+}
+
+/// A conversion with the clawbacks recorded against it.
+#[derive(Debug, Clone)]
+pub struct ConversionDetail {
+    /// The conversion.
+    pub conversion: Conversion,
+    /// Amounts owed back after a refund of a paid commission.
+    pub adjustments: Vec<CommissionAdjustment>,
+}
+
+impl From<Refusal> for CoreError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::AffiliateNotApproved(why) => CoreError::new(
+                ErrorKind::Invalid,
+                "affiliate_not_approved",
+                format!("The affiliate is {why}; only affiliates approved on the campaign can be credited"),
+            ),
+            Refusal::CampaignInactive => CoreError::new(
+                ErrorKind::Invalid,
+                "campaign_inactive",
+                "The campaign is inactive (paused); activate it to record conversions",
+            ),
+            Refusal::RecurringDisabled => CoreError::new(
+                ErrorKind::Unprocessable,
+                "recurring_commission_disabled",
+                "The campaign pays no recurring commission; enable recurringCommissionEnabled first",
+            ),
+            Refusal::RecurringLimitReached => CoreError::new(
+                ErrorKind::Unprocessable,
+                "recurring_limit_reached",
+                "This renewal is past the campaign's recurring commission limit",
+            ),
+            Refusal::ParentMismatch(why) => CoreError::invalid_field("parentConversionId", why),
+            Refusal::CapReached => CoreError::new(
+                ErrorKind::Forbidden,
+                "earnings_limit_reached",
+                "Your plan's monthly tracked-sales limit is reached; upgrade to keep recording conversions",
+            ),
+            Refusal::Duplicate(existing_id) => CoreError::duplicate(
+                "A conversion with this orderId already exists",
+                json!({ "conversionId": existing_id }),
+            ),
+            Refusal::Store(err) => err.into(),
+        }
+    }
+}
+
+impl Core {
+    /// Records a sale for a named campaign and affiliate: every check of the seed's
+    /// `POST /api/v1/conversions` in its documented order (a used `orderId` answers `duplicate`
+    /// before any other refusal), then the commission through the group-commit writer.
+    pub async fn record_conversion(
+        &self,
+        actor: &Actor,
+        plan: Plan,
+        input: NewConversion,
+    ) -> CoreResult<Conversion> {
+        actor.require_write()?;
+        let mut issues = input.unreadable;
+        let customer_email = input.customer_email.map(|e| canonical_email(&e));
+        if customer_email.as_deref().is_some_and(|e| !is_valid_email(e)) {
+            issues.push(Issue::field("customerEmail", "customerEmail must be a valid email address"));
+        }
+        if input.parent_conversion_id.is_some() && !input.recurring {
+            issues.push(Issue::field(
+                "parentConversionId",
+                "parentConversionId is only allowed with conversionType recurring",
+            ));
+        }
+        let currency = match &input.currency {
+            None => None,
+            Some(code) => match Currency::parse(code) {
+                Ok(c) => Some(c),
+                Err(_) => {
+                    issues.push(Issue::field(
+                        "currency",
+                        "currency must be a supported ISO 4217 code such as usd or eur",
+                    ));
+                    None
+                }
+            },
+        };
+        let (Some(campaign_id), Some(affiliate_id), Some(amount_text), true) =
+            (input.campaign_id, input.affiliate_id, input.amount, issues.is_empty())
+        else {
+            return Err(CoreError::validation(issues));
+        };
+        let attribution = self
+            .store
+            .find_attribution(&AttributionQuery {
+                merchant_id: &actor.merchant_id,
+                campaign_id: &campaign_id,
+                affiliate_id: &affiliate_id,
+                click_id: input.click_id.as_deref(),
+                order_id: input.order_id.as_deref(),
+                is_test: actor.is_test(),
+            })
+            .await?
+            .ok_or_else(|| CoreError::not_found("Campaign"))?;
+        // A retry of a recorded sale is a duplicate whatever changed since (clients treat 409 as
+        // success), so this answer comes before the checks that could now refuse it.
+        if let Some(existing_id) = attribution.duplicate_id.clone() {
+            return Err(Refusal::Duplicate(existing_id).into());
+        }
+        let affiliate = attribution.affiliate().ok_or_else(|| CoreError::not_found("Affiliate"))?;
+        let click = attribution.click();
+        let membership_status = attribution.membership_status;
+        let campaign = attribution.campaign;
+        let campaign_currency = terms::currency_of(&campaign);
+        let currency = currency.unwrap_or(campaign_currency);
+        // Campaign revenue, affiliate earnings, tiers and caps add sales up; without exchange
+        // rates only sales in one currency can be added, so a campaign records sales in its own.
+        if currency != campaign_currency {
+            return Err(CoreError::invalid_field(
+                "currency",
+                format!(
+                    "currency must be the campaign's ({}); Refline does not convert currencies, so convert the amount or use a campaign in {}",
+                    campaign_currency.code(),
+                    currency.code()
+                ),
+            ));
+        }
+        let amount_minor = match parse_amount(&amount_text, currency.exponent()) {
+            Ok(v) => match check_sale_minor(v, currency.exponent()) {
+                Ok(()) => v,
+                Err(_) if v <= 0 => {
+                    return Err(CoreError::invalid_field("amount", "amount must be positive"))
+                }
+                Err(e) => return Err(CoreError::invalid_field("amount", format!("amount {e}"))),
+            },
+            Err(e) => return Err(CoreError::invalid_field("amount", format!("amount {e}"))),
+        };
+        let parent = match &input.parent_conversion_id {
+            None => None,
+            Some(id) => Some(
+                self.store
+                    .get_conversion(&actor.merchant_id, id)
+                    .await?
+                    .filter(|p| p.is_test == actor.is_test())
+                    .ok_or_else(|| CoreError::not_found("Parent conversion"))?,
+            ),
+        };
+        let sale = SaleInput {
+            campaign,
+            affiliate,
+            membership_status,
+            click,
+            amount_minor,
+            currency,
+            order_id: input.order_id,
+            click_id: input.click_id,
+            customer_email,
+            customer_name: input.customer_name,
+            conversion_type: if input.recurring { "recurring" } else { "one_time" },
+            parent,
+            source: "api".into(),
+            is_test: actor.is_test(),
+            plan,
+            now: self.now(),
+            allow_pending: false,
+            trial: false,
+            id: None,
+        };
+        let conversion = record_sale(self.store.as_ref(), &self.sales, &self.limits, sale).await?;
+        if !actor.is_test() {
+            self.effects.outbox_written();
+        }
+        Ok(conversion)
+    }
+
+    /// A page of the actor's conversions.
+    pub async fn list_conversions(
+        &self,
+        actor: &Actor,
+        filter: &ConversionFilter,
+        page: PageRequest<ConversionSort>,
+    ) -> CoreResult<Page<Conversion>> {
+        Ok(self.store.list_conversions(&actor.merchant_id, filter, page).await?)
+    }
+
+    /// One of the actor's conversions (of either mode).
+    pub async fn load_conversion(&self, actor: &Actor, id: &str) -> CoreResult<Conversion> {
+        self.store
+            .get_conversion(&actor.merchant_id, id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("Conversion"))
+    }
+
+    /// One of the actor's conversions with its clawbacks.
+    pub async fn get_conversion(&self, actor: &Actor, id: &str) -> CoreResult<ConversionDetail> {
+        let conversion = self.load_conversion(actor, id).await?;
+        let adjustments = self.store.adjustments_for(&actor.merchant_id, &conversion.id).await?;
+        Ok(ConversionDetail { conversion, adjustments })
+    }
+
+    /// Approves or rejects a conversion by hand. Approving a commission above 5 × the sale
+    /// needs `confirm_above_sale`. Announced only for live conversions changed in live mode.
+    pub async fn set_conversion_status(
+        &self,
+        actor: &Actor,
+        id: &str,
+        target: ConversionStatus,
+        confirm_above_sale: bool,
+    ) -> CoreResult<Conversion> {
+        actor.require_write()?;
+        let conversion = self.load_conversion(actor, id).await?;
+        let current = ConversionStatus::parse(&conversion.status)
+            .ok_or_else(|| CoreError::internal("unknown conversion status"))?;
+        let transition = check_manual_transition(current, target).map_err(|e| {
+            CoreError::invalid_transition(match e {
+                TransitionError::Terminal => {
+                    "Refunded conversions are final and cannot change status".to_string()
+                }
+                other => format!("{other}"),
+            })
+        })?;
+        if transition == Transition::NoOp {
+            return Ok(conversion);
+        }
+        if target == ConversionStatus::Approved
+            && !confirm_above_sale
+            && above_sale_guard(conversion.amount_minor, conversion.commission_minor)
+        {
+            let exponent = Currency::parse(&conversion.currency).unwrap_or(Currency::USD).exponent();
+            return Err(CoreError::new(
+                ErrorKind::Unprocessable,
+                "commission_above_sale",
+                "The commission is more than 5x the sale (or the sale is zero); send confirmAboveSale: true to approve anyway",
+            )
+            .with_details(json!({
+                "amount": refline_domain::format_amount(conversion.amount_minor, exponent),
+                "commission": refline_domain::format_amount(conversion.commission_minor, exponent),
+            })));
+        }
+        let moved = self
+            .store
+            .update_conversion_status(
+                &actor.merchant_id,
+                id,
+                current.as_str(),
+                target.as_str(),
+                self.now(),
+                !actor.is_test(),
+            )
+            .await?;
+        if !moved {
+            return Err(CoreError::changed_concurrently("conversion"));
+        }
+        self.effects.outbox_written();
+        self.load_conversion(actor, id).await
+    }
+}
