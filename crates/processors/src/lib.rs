@@ -62,7 +62,9 @@ pub mod stripe;
 pub mod fixtures;
 
 pub use error::{ParseError, VerifyError};
-pub use event::{Action, BillingReason, Chargeback, CouponRef, Parsed, Payment, Reference, Refund, Trial};
+pub use event::{
+    Action, BillingReason, Chargeback, CouponRef, Link, Parsed, Payment, Reference, Refund, Trial,
+};
 pub use gopay::parse_payment as parse_gopay_payment;
 pub use headers::{Headers, NoHeaders};
 pub use money::{decimal_to_minor, exponent as currency_exponent};

@@ -1,8 +1,9 @@
 //! Polar: Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature:
 //! v1,<base64> …`), HMAC-SHA256 over `{id}.{timestamp}.{raw body}`, base64. The key is the
-//! UTF-8 of the secret exactly as Polar shows it: the official SDK base64-encodes it before the
-//! Standard Webhooks library decodes it again. Timestamps must be within the tolerance both
-//! ways. Dedupe on `webhook-id`.
+//! UTF-8 of the secret exactly as Polar shows it (the official SDK base64-encodes it before the
+//! Standard Webhooks library decodes it again); a secret in the Standard Webhooks form
+//! `whsec_<base64>` is also tried with its decoded bytes as the key, as the specification's
+//! libraries use it. Timestamps must be within the tolerance both ways. Dedupe on `webhook-id`.
 //!
 //! Canonical events: `order.paid` (`billing_reason` `purchase` / `subscription_create` /
 //! `subscription_cycle` / `subscription_update`), `subscription.created` with `status: trialing`,
@@ -28,14 +29,35 @@ pub(crate) fn verify(
     now: i64,
     tolerance_s: i64,
 ) -> Result<Verification, VerifyError> {
-    let keys: Vec<&[u8]> = secrets.iter().map(|s| s.as_bytes()).collect();
-    let (index, signed_at) = verify_raw_keys(&keys, headers, body, now, tolerance_s)?;
+    // Each secret is tried as Polar's SDKs use it (its UTF-8 text as the key) and, when it is
+    // in the Standard Webhooks form `whsec_<base64>`, as the decoded key the specification's
+    // libraries use: merchants paste either, and only one of them can be the real key.
+    let mut keys: Vec<Vec<u8>> = Vec::with_capacity(secrets.len() * 2);
+    let mut owner: Vec<(usize, &'static str)> = Vec::with_capacity(secrets.len() * 2);
+    for (index, secret) in secrets.iter().enumerate() {
+        keys.push(secret.as_bytes().to_vec());
+        owner.push((index, "polar standard-webhooks v1 (raw key)"));
+        if let Some(decoded) = standard_key(secret) {
+            keys.push(decoded);
+            owner.push((index, "polar standard-webhooks v1 (whsec_ base64 key)"));
+        }
+    }
+    let key_refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+    let (found, signed_at) = verify_raw_keys(&key_refs, headers, body, now, tolerance_s)?;
+    let (index, scheme) = owner.get(found).copied().unwrap_or((found, "polar standard-webhooks v1"));
     Ok(Verification {
-        scheme: "polar standard-webhooks v1 (raw key)",
+        scheme,
         trust: Trust::Signature,
         secret_index: Some(index),
         signed_at_unix_s: Some(signed_at),
     })
+}
+
+/// The key of a `whsec_<base64>` secret; `None` for any other text.
+fn standard_key(secret: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let encoded = secret.trim().strip_prefix("whsec_")?;
+    base64::engine::general_purpose::STANDARD.decode(encoded).ok().filter(|k| !k.is_empty())
 }
 
 pub(crate) fn parse(headers: &dyn Headers, body: &[u8]) -> Result<Parsed, ParseError> {

@@ -29,6 +29,36 @@ pub fn memory_keys(subscription_id: Option<&str>, customer_id: Option<&str>) -> 
     subscription.into_iter().chain(customer).collect()
 }
 
+/// What is remembered under `keys`. A row that knows the first sale wins over one that does
+/// not (a trial, or a subscription remembered before its first sale was credited), whichever
+/// key it is under; failing that, a pending link from the subscription to its first sale
+/// (Lemon Squeezy orders do not name their subscription) is followed.
+async fn remembered(
+    store: &dyn Store,
+    merchant_id: &str,
+    provider: &str,
+    keys: &[String],
+    now: i64,
+) -> StoreResult<Option<ProcessorSubscription>> {
+    let mut found: Option<ProcessorSubscription> = None;
+    for key in keys {
+        if let Some(row) = store.find_subscription(merchant_id, provider, key).await? {
+            if row.first_conversion_id.is_some() {
+                return Ok(Some(row));
+            }
+            found = found.or(Some(row));
+        }
+    }
+    if let Some(subscription) = keys.iter().find(|k| k.starts_with("sub:")) {
+        if let Some(linked) =
+            super::links::linked_subscription(store, merchant_id, provider, subscription, keys, now).await?
+        {
+            return Ok(Some(linked));
+        }
+    }
+    Ok(found)
+}
+
 /// Finds the credit for a sale of `merchant_id`; `None` when nothing attributes it. The
 /// remembered subscription is consulted for credit only with `use_memory`.
 pub async fn attribute(
@@ -39,14 +69,9 @@ pub async fn attribute(
     coupon: Option<&CouponRef>,
     keys: &[String],
     use_memory: bool,
+    now: i64,
 ) -> StoreResult<Option<Credit>> {
-    let mut remembered = None;
-    for key in keys {
-        remembered = store.find_subscription(merchant_id, provider, key).await?;
-        if remembered.is_some() {
-            break;
-        }
-    }
+    let remembered = remembered(store, merchant_id, provider, keys, now).await?;
     if let Some(reference) = reference {
         let found = store.resolve_tracking_link(&reference.tracking_code, &reference.affiliate_id).await?;
         // Another merchant's reference is not a reference to this merchant's campaign.
