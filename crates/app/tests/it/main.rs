@@ -12,6 +12,7 @@ mod conversions;
 mod idempotency;
 mod integrations;
 mod processor_kits;
+mod processor_streams;
 mod processors;
 mod receiver;
 mod seed;

@@ -536,7 +536,7 @@ async fn gopay_private_api_needs_its_own_switch(engine: Engine) {
 
 /// Sends GoPay's notification for `payment_id` and waits for its delivery (a repeat within the
 /// minute re-runs the stored one) to be processed.
-async fn notify(shop: &Shop, payment_id: &str) -> Value {
+pub(crate) async fn notify(shop: &Shop, payment_id: &str) -> Value {
     let reply = shop.deliver("gopay", &fixtures::gopay::notification(payment_id)).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     let key = format!("notification:{payment_id}@");
@@ -547,7 +547,7 @@ async fn notify(shop: &Shop, payment_id: &str) -> Value {
     shop.wait_for(&id, |d| d["status"] != "pending").await
 }
 
-async fn gopay_stand_in(
+pub(crate) async fn gopay_stand_in(
     states: Arc<Mutex<std::collections::HashMap<String, Vec<u8>>>>,
     token_requests: Arc<std::sync::atomic::AtomicUsize>,
 ) -> String {
