@@ -11,6 +11,7 @@ mod browser;
 mod conversions;
 mod idempotency;
 mod integrations;
+mod processor_amounts;
 mod processor_kits;
 mod processor_streams;
 mod processors;
