@@ -45,7 +45,12 @@ pub(crate) fn verify(
     let key_refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
     let (found, signed_at) = verify_raw_keys(&key_refs, headers, body, now, tolerance_s)?;
     let (index, scheme) = owner.get(found).copied().unwrap_or((found, "polar standard-webhooks v1"));
-    Ok(Verification { scheme, trust: Trust::Signature, secret_index: Some(index), signed_at_unix_s: Some(signed_at) })
+    Ok(Verification {
+        scheme,
+        trust: Trust::Signature,
+        secret_index: Some(index),
+        signed_at_unix_s: Some(signed_at),
+    })
 }
 
 /// The second key Polar's SDKs derive from a secret: base64 of the text after `whsec_` (or of

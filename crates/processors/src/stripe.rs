@@ -43,6 +43,7 @@ pub(crate) fn verify(
         signature: "v1",
         joiner: b".",
         scheme: "stripe hmac-sha256 v1",
+        future_ok: true,
     };
     verify_timestamped_hmac(&format, secrets, header, body, now, tolerance_s)
 }

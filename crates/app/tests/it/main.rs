@@ -13,6 +13,7 @@ mod idempotency;
 mod integrations;
 mod processor_amounts;
 mod processor_kits;
+mod processor_sdks;
 mod processor_streams;
 mod processors;
 mod receiver;
