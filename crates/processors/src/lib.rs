@@ -4,7 +4,8 @@
 //!
 //! The server calls [`verify`] over the raw request bytes first, then [`parse`] to turn the
 //! delivery into one normalized [`Parsed`] event whose [`Action`] says what happened to money:
-//! a [`Payment`], a [`Trial`] start, a [`Refund`], a [`Chargeback`], nothing
+//! a [`Payment`], a [`Trial`] start, a [`Refund`], a [`Chargeback`], a [`Link`] (more ids of a
+//! payment, or the subscription it started, reported in an event of its own), nothing
 //! ([`Action::Ignored`] with a reason for the delivery log), or — GoPay only — a payment id to
 //! look up ([`Action::NeedsLookup`], then [`parse_gopay_payment`]).
 //!

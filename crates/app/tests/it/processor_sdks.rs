@@ -91,17 +91,27 @@ fn cases(secret: &'static str, other: &'static str, future_accepted: bool) -> Ve
     ]
 }
 
+/// Which SDK signs, with what, and how it treats timestamps ahead of the clock.
+struct Signer {
+    /// `sdk_sign.py`'s provider name.
+    sdk: &'static str,
+    /// The connection's secret.
+    secret: &'static str,
+    /// A secret the connection does not know.
+    other: &'static str,
+    /// The SDK accepts a timestamp an hour ahead.
+    future_accepted: bool,
+}
+
 /// Signs each case's body with the SDK, asks the SDK's verifier, posts it, and compares.
 async fn compare(
     python: &PathBuf,
     shop: &Shop,
     provider: &str,
-    sdk: &str,
-    secret: &'static str,
-    other: &'static str,
-    future_accepted: bool,
+    signer: Signer,
     body: impl Fn(&str) -> Vec<u8>,
 ) {
+    let Signer { sdk, secret, other, future_accepted } = signer;
     let now = shop.clock.now() / 1000;
     let cases = cases(secret, other, future_accepted);
     let bodies: Vec<Vec<u8>> =
@@ -174,7 +184,9 @@ async fn stripe_sdk(engine: Engine) {
     let Some(python) = sdk_python() else { return };
     const SECRET: &str = "whsec_sdk_stripe_secret";
     let shop = Shop::open(&engine, json!({ "provider": "stripe", "webhookSecret": SECRET })).await;
-    compare(&python, &shop, "stripe", "stripe", SECRET, "whsec_sdk_other_secret", true, |id| {
+    let signer =
+        Signer { sdk: "stripe", secret: SECRET, other: "whsec_sdk_other_secret", future_accepted: true };
+    compare(&python, &shop, "stripe", signer, |id| {
         fixtures::stripe::invoice_paid(&sale(id), "subscription_cycle")
     })
     .await;
@@ -184,7 +196,9 @@ async fn paddle_sdk(engine: Engine) {
     let Some(python) = sdk_python() else { return };
     const SECRET: &str = "pdl_ntfset_01sdk_secret_text";
     let shop = Shop::open(&engine, json!({ "provider": "paddle", "webhookSecret": SECRET })).await;
-    compare(&python, &shop, "paddle", "paddle", SECRET, "pdl_ntfset_01sdk_other", false, |id| {
+    let signer =
+        Signer { sdk: "paddle", secret: SECRET, other: "pdl_ntfset_01sdk_other", future_accepted: false };
+    compare(&python, &shop, "paddle", signer, |id| {
         fixtures::paddle::transaction_completed(&sale(id), "subscription_recurring")
     })
     .await;
@@ -196,13 +210,16 @@ async fn polar_sdk(engine: Engine) {
     const SECRET: &str = "polar_whs_sdk_secret_text";
     let shop = Shop::open(&engine, json!({ "provider": "polar", "webhookSecret": SECRET })).await;
     let body = |id: &str| fixtures::polar::order_paid(&sale(id), "subscription_cycle");
-    compare(&python, &shop, "polar", "polar", SECRET, "polar_whs_sdk_other", false, body).await;
+    let signer =
+        Signer { sdk: "polar", secret: SECRET, other: "polar_whs_sdk_other", future_accepted: false };
+    compare(&python, &shop, "polar", signer, body).await;
 
     // The Standard Webhooks form: `whsec_` + base64 of a 32-byte key, signed with the key.
     const WHSEC: &str = "whsec_cmVmbGluZS1zZGstc3RhbmRhcmQtd2ViaG9va3MtayE=";
     const WHSEC_OTHER: &str = "whsec_YW5vdGhlci1zdGFuZGFyZC13ZWJob29rcy1rZXktMzI=";
     let shop = Shop::open(&engine, json!({ "provider": "polar", "webhookSecret": WHSEC })).await;
-    compare(&python, &shop, "polar", "polar-whsec", WHSEC, WHSEC_OTHER, false, body).await;
+    let signer = Signer { sdk: "polar-whsec", secret: WHSEC, other: WHSEC_OTHER, future_accepted: false };
+    compare(&python, &shop, "polar", signer, body).await;
 }
 
 engine_tests!(stripe_sdk, paddle_sdk, polar_sdk);

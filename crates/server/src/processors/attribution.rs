@@ -29,10 +29,11 @@ pub fn memory_keys(subscription_id: Option<&str>, customer_id: Option<&str>) -> 
     subscription.into_iter().chain(customer).collect()
 }
 
-/// What is remembered under `keys`. A row that knows the first sale wins over one that does
-/// not (a trial, or a subscription remembered before its first sale was credited), whichever
-/// key it is under; failing that, a pending link from the subscription to its first sale
-/// (Lemon Squeezy orders do not name their subscription) is followed.
+/// What is remembered under `keys`, in their order (the subscription before the customer). A
+/// row that knows neither a first sale nor a trial (remembered from a renewal under a key the
+/// first sale did not name) is passed over for one that does; failing both, a pending link from
+/// the subscription to its first sale (Lemon Squeezy orders do not name their subscription) is
+/// followed.
 async fn remembered(
     store: &dyn Store,
     merchant_id: &str,
@@ -43,7 +44,7 @@ async fn remembered(
     let mut found: Option<ProcessorSubscription> = None;
     for key in keys {
         if let Some(row) = store.find_subscription(merchant_id, provider, key).await? {
-            if row.first_conversion_id.is_some() {
+            if row.first_conversion_id.is_some() || row.trial_conversion_id.is_some() {
                 return Ok(Some(row));
             }
             found = found.or(Some(row));
@@ -59,19 +60,27 @@ async fn remembered(
     Ok(found)
 }
 
-/// Finds the credit for a sale of `merchant_id`; `None` when nothing attributes it. The
-/// remembered subscription is consulted for credit only with `use_memory`.
+/// Where a sale's subscription may be remembered, and whether that memory may credit it.
+pub struct Memory<'a> {
+    /// From [`memory_keys`].
+    pub keys: &'a [String],
+    /// The remembered subscription credits the sale (subscription payments only).
+    pub credits: bool,
+    /// Now, for anything remembered on the way (a followed link).
+    pub now: i64,
+}
+
+/// Finds the credit for a sale of `merchant_id`; `None` when nothing attributes it.
 pub async fn attribute(
     store: &dyn Store,
     merchant_id: &str,
     provider: &str,
     reference: Option<&Reference>,
     coupon: Option<&CouponRef>,
-    keys: &[String],
-    use_memory: bool,
-    now: i64,
+    memory: Memory<'_>,
 ) -> StoreResult<Option<Credit>> {
-    let remembered = remembered(store, merchant_id, provider, keys, now).await?;
+    let use_memory = memory.credits;
+    let remembered = remembered(store, merchant_id, provider, memory.keys, memory.now).await?;
     if let Some(reference) = reference {
         let found = store.resolve_tracking_link(&reference.tracking_code, &reference.affiliate_id).await?;
         // Another merchant's reference is not a reference to this merchant's campaign.

@@ -12,7 +12,7 @@ use refline_store::{
 
 use super::{
     amounts,
-    attribution::{attribute, memory_keys, Credit},
+    attribution::{attribute, memory_keys, Credit, Memory},
     gopay::{self, LookupError},
     links,
 };
@@ -331,9 +331,7 @@ async fn record_payment(
         provider.as_str(),
         payment.reference.as_ref(),
         payment.coupon.as_ref(),
-        &memory,
-        use_memory,
-        out.now,
+        Memory { keys: &memory, credits: use_memory, now: out.now },
     )
     .await?;
     let Some(credit) = credit else {
@@ -419,9 +417,7 @@ async fn record_trial(
         provider.as_str(),
         trial.reference.as_ref(),
         trial.coupon.as_ref(),
-        &memory,
-        false,
-        out.now,
+        Memory { keys: &memory, credits: false, now: out.now },
     )
     .await?;
     let Some(credit) = credit else {
