@@ -406,6 +406,51 @@ async fn stripe_refunds_find_subscription_payments(engine: Engine) {
     assert_eq!(shop.conversion(sold["conversionId"].as_str().unwrap()).await["status"], "refunded");
 }
 
+/// A customer remembered from an older subscription (affiliate A) starts a trial of a new one
+/// through affiliate B: the charge at the end of the trial is B's payment #1, not A's renewal.
+async fn a_known_customer_s_new_subscription_keeps_its_own_affiliate(engine: Engine) {
+    let shop = Shop::open(&engine, json!({ "provider": "stripe", "webhookSecret": STRIPE_SECRET })).await;
+    let send = |body: Vec<u8>| fixtures::stripe::delivery(STRIPE_SECRET, shop.clock.now() / 1000, body);
+    let t = shop.clock.now() / 1000;
+    let old = Sale {
+        event_id: "evt_k1".into(),
+        object_id: "in_k1".into(),
+        amount_minor: 10_000,
+        customer_id: "cus_known".into(),
+        subscription_id: Some("sub_old".into()),
+        reference: Some(shop.reference()),
+        created_unix_s: t,
+        ..Sale::default()
+    };
+    let first =
+        shop.settle("stripe", &send(fixtures::stripe::invoice_paid(&old, "subscription_create"))).await;
+    assert_eq!(first["status"], "processed", "{first}");
+    let other = shop.app.affiliate(&shop.merchant.key, &shop.campaign, "bea@affiliates.test").await;
+    let trial = Sale {
+        event_id: "evt_k2".into(),
+        subscription_id: Some("sub_new".into()),
+        reference: Some(format!("tc_{}_aff_{other}", shop.code)),
+        ..old.clone()
+    };
+    let started =
+        shop.settle("stripe", &send(fixtures::stripe::subscription_trialing(&trial, t + 14 * 86_400))).await;
+    assert_eq!(started["status"], "processed", "{started}");
+    let charge = Sale { event_id: "evt_k3".into(), object_id: "in_k3".into(), reference: None, ..trial };
+    let paid =
+        shop.settle("stripe", &send(fixtures::stripe::invoice_paid(&charge, "subscription_cycle"))).await;
+    assert_eq!(paid["status"], "processed", "{paid}");
+    let conversion = shop.conversion(paid["conversionId"].as_str().unwrap()).await;
+    assert_eq!(
+        (
+            conversion["affiliateId"].as_str(),
+            conversion["paymentNumber"].as_i64(),
+            conversion["parentConversionId"].as_str()
+        ),
+        (Some(other.as_str()), Some(1), None),
+        "{conversion:#}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Paddle Billing, API v1 notifications.
 
@@ -1110,6 +1155,7 @@ async fn gopay(engine: Engine) {
 engine_tests!(
     stripe,
     stripe_refunds_find_subscription_payments,
+    a_known_customer_s_new_subscription_keeps_its_own_affiliate,
     paddle_billing,
     paddle_classic,
     lemon_squeezy,
