@@ -355,7 +355,7 @@ async fn record_payment(
         customer_email: payment.customer_email.clone(),
         trial: false,
         recurring: renewal || payment.subscription_id.is_some(),
-        renewal_parent: if renewal { first } else { None },
+        renewal_parent: if renewal { first.clone() } else { None },
         is_test,
     };
     let conversion = match record(ctx, out, sale).await? {
@@ -374,7 +374,10 @@ async fn record_payment(
         provider,
         &memory,
         &credit,
-        (!renewal).then(|| conversion.id.clone()),
+        // Every key the payment names points at the chain's first sale, including keys the
+        // first sale did not name (a Lemon Squeezy order names no subscription): a key
+        // remembered without it would stop the next renewal from finding its first sale.
+        if renewal { first } else { Some(conversion.id.clone()) },
         None,
         out.now,
     )
