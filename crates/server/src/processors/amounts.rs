@@ -7,7 +7,20 @@
 //! `process::apply_refund`).
 
 use refline_domain::{check_sale_minor, max_sale_minor};
-use refline_processors::{currency_exponent, Chargeback, Payment, Refund};
+use refline_processors::{currency_exponent, Action, Chargeback, Payment, Refund};
+
+/// Why the amounts of `action` are refused, for the delivery log; `None` when they are fine
+/// (or it carries none).
+pub fn problem(action: &Action) -> Option<String> {
+    match action {
+        Action::Payment(payment) => payment_problem(payment),
+        Action::Refund(refund) => refund_problem(refund),
+        Action::Chargeback(dispute) => chargeback_problem(dispute),
+        Action::TrialStarted(_) | Action::Link(_) | Action::Ignored { .. } | Action::NeedsLookup { .. } => {
+            None
+        }
+    }
+}
 
 /// Why a payment's amount is refused, for the delivery log; `None` when it is fine.
 pub fn payment_problem(payment: &Payment) -> Option<String> {
