@@ -92,8 +92,9 @@ pub fn verify(
 /// rotation; empty strings are skipped): any may match, and [`Verification::secret_index`] says
 /// which did. For Paddle Classic the secrets are the vendor's RSA public keys (PEM). `query` is
 /// the raw URL query (Gumroad's `token`, GoPay's `id`). Where the processor signs a timestamp
-/// (Stripe, Paddle Billing, Polar) it must be within `tolerance_s` of `now_unix_s` either way;
-/// `0` disables the check. Signatures are compared in constant time.
+/// (Stripe, Paddle Billing, Polar) it must be within `tolerance_s` of `now_unix_s` either way,
+/// except that Stripe's may be ahead by any amount (as Stripe's SDKs allow); `0` disables the
+/// check. Signatures are compared in constant time.
 pub fn verify_with_tolerance(
     provider: Provider,
     secrets: &[&str],

@@ -1,5 +1,6 @@
 //! Stripe: `Stripe-Signature: t=<unix>,v1=<hex>[,v1=…]`, HMAC-SHA256 over `{t}.{raw body}` keyed
-//! with the whole `whsec_…` string as UTF-8.
+//! with the whole `whsec_…` string as UTF-8. As in Stripe's SDKs, only a timestamp older than the
+//! tolerance is refused, not one ahead of our clock.
 //!
 //! Canonical events:
 //! - first sale: `checkout.session.completed` (or `checkout.session.async_payment_succeeded`)
