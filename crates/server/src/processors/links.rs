@@ -60,7 +60,9 @@ pub async fn linked_subscription(
     let Some(conversion) = store.find_processor_payment(merchant, provider, &[object]).await? else {
         return Ok(None);
     };
-    remember_first_sale(store, merchant, provider, keys, &conversion, now).await
+    remember_first_sale(store, merchant, provider, keys, &conversion, now).await?;
+    // The subscription's own row: a customer key may belong to an older subscription.
+    store.find_subscription(merchant, provider, subscription_key).await
 }
 
 /// Remembers the conversion `conversion_id` (or the first sale of its chain) as the first sale
@@ -72,12 +74,11 @@ async fn remember_first_sale(
     keys: &[String],
     conversion_id: &str,
     now: i64,
-) -> StoreResult<Option<ProcessorSubscription>> {
+) -> StoreResult<()> {
     let Some(conversion) = store.get_conversion(merchant, conversion_id).await? else {
-        return Ok(None);
+        return Ok(());
     };
     let first = conversion.parent_conversion_id.clone().unwrap_or_else(|| conversion.id.clone());
-    let mut remembered = None;
     for key in keys {
         let row = ProcessorSubscription {
             merchant_id: merchant.to_string(),
@@ -90,11 +91,10 @@ async fn remember_first_sale(
             trial_conversion_id: None,
             created_at: now,
         };
+        // An existing row keeps its attribution and trial; only a missing first sale is filled.
         store.remember_subscription(&row).await?;
-        // Read back: an existing row keeps its attribution and trial.
-        remembered = store.find_subscription(merchant, provider, key).await?.or(Some(row));
     }
-    Ok(remembered)
+    Ok(())
 }
 
 /// Applies a link event.
