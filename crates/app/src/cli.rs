@@ -82,6 +82,10 @@ struct ServeArgs {
     /// Development only: let webhooks go to plain http:// and private or loopback addresses.
     #[arg(long, env = "REFLINE_ALLOW_PRIVATE_WEBHOOK_TARGETS", default_value_t = false)]
     allow_private_webhook_targets: bool,
+    /// Sandbox / development only: let payment-processor API lookups (GoPay's apiBaseUrl) go to
+    /// plain http:// and private or loopback addresses.
+    #[arg(long, env = "REFLINE_ALLOW_PRIVATE_PROCESSOR_API", default_value_t = false)]
+    allow_private_processor_api: bool,
     /// Seconds before each webhook retry (the count is the number of retries).
     #[arg(long, env = "REFLINE_WEBHOOK_RETRY_DELAYS", value_delimiter = ',', default_value = "60,300,1800")]
     webhook_retry_delays: Vec<u64>,
@@ -251,6 +255,7 @@ fn server_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     config.connections.max_connections = args.max_connections.max(1);
     config.connections.max_uri_bytes = args.max_uri_bytes.max(256);
     config.connections.max_header_bytes = args.max_header_bytes.max(1024);
+    config.allow_private_processor_api = args.allow_private_processor_api;
     config.webhooks.retry_delays_ms = args
         .webhook_retry_delays
         .iter()

@@ -26,6 +26,10 @@ pub enum Action {
     Refund(Refund),
     /// A dispute / chargeback with funds withdrawn (treat like a full refund).
     Chargeback(Chargeback),
+    /// More ids for a payment credited (or to be credited) under `object_id`, and/or the
+    /// subscription whose first sale it is: where a processor reports those links in an event
+    /// of their own (Stripe `invoice_payment.paid`, Lemon Squeezy `subscription_created`).
+    Link(Link),
     /// Nothing to do; the reason is meant for the delivery log.
     Ignored { reason: String },
     /// GoPay: the notification carries only a payment id. Fetch the payment from GoPay's API
@@ -138,6 +142,19 @@ pub struct Refund {
     pub original_amount_minor: Option<i64>,
     /// ISO 4217 upper case, where reported.
     pub currency: Option<String>,
+}
+
+/// Ids that belong to an already (or soon) credited payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The payment's `object_id`, as its [`Payment`] event reports it.
+    pub object_id: String,
+    /// More ids of the same payment (payment intent, charge) that refunds or disputes may name.
+    pub aliases: Vec<String>,
+    /// The subscription this payment is the first sale of, when the payment event itself
+    /// does not say (Lemon Squeezy orders): renewals of it continue this payment's chain.
+    pub subscription_id: Option<String>,
+    pub customer_id: Option<String>,
 }
 
 /// A chargeback with funds withdrawn.

@@ -7,7 +7,9 @@
 //!   ignored so the first payment is credited once;
 //! - renewals / plan changes: `subscription_payment_success` (`renewal` / `updated`), keyed on
 //!   the subscription-invoice id;
-//! - trials: `subscription_created` with `status: on_trial`;
+//! - trials: `subscription_created` with `status: on_trial`; any other `subscription_created`
+//!   links the subscription to its first order (`attributes.order_id`), because orders do not
+//!   name their subscription and renewals name only the subscription (and customer);
 //! - refunds: `order_refunded` and `subscription_payment_refunded` (cumulative
 //!   `refunded_amount`); the latter is ignored for the initial invoice, whose refund is reported
 //!   on its order.
@@ -17,7 +19,7 @@
 
 use serde_json::Value;
 
-use crate::event::{ignored, Action, BillingReason, Parsed, Payment, Refund, Trial};
+use crate::event::{ignored, Action, BillingReason, Link, Parsed, Payment, Refund, Trial};
 use crate::json::{
     at, bool_at, id_at, int_at, parse_body, req_currency, req_id, req_int, str_at, string_map,
 };
@@ -131,10 +133,20 @@ fn payment(c: &Ctx, billing_reason: BillingReason) -> Result<Action, ParseError>
 }
 
 fn subscription_created(c: &Ctx) -> Result<Action, ParseError> {
-    if str_at(c.attrs, &["status"]) != Some("on_trial") {
-        return Ok(ignored("subscription without trial; its first payment is credited from order_created"));
-    }
     let id = req_id(c.data, &["id"])?;
+    if str_at(c.attrs, &["status"]) != Some("on_trial") {
+        // The first payment is credited from order_created; this says which subscription
+        // that order started, so its renewals find the first sale.
+        return Ok(match id_at(c.attrs, &["order_id"]) {
+            Some(order) => Action::Link(Link {
+                object_id: order,
+                aliases: Vec::new(),
+                subscription_id: Some(id),
+                customer_id: id_at(c.attrs, &["customer_id"]),
+            }),
+            None => ignored("subscription without trial or order; nothing to link"),
+        });
+    }
     Ok(Action::TrialStarted(Trial {
         object_id: id.clone(),
         subscription_id: id,

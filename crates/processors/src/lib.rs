@@ -4,7 +4,8 @@
 //!
 //! The server calls [`verify`] over the raw request bytes first, then [`parse`] to turn the
 //! delivery into one normalized [`Parsed`] event whose [`Action`] says what happened to money:
-//! a [`Payment`], a [`Trial`] start, a [`Refund`], a [`Chargeback`], nothing
+//! a [`Payment`], a [`Trial`] start, a [`Refund`], a [`Chargeback`], a [`Link`] (more ids of a
+//! payment, or the subscription it started, reported in an event of its own), nothing
 //! ([`Action::Ignored`] with a reason for the delivery log), or — GoPay only — a payment id to
 //! look up ([`Action::NeedsLookup`], then [`parse_gopay_payment`]).
 //!
@@ -62,7 +63,9 @@ pub mod stripe;
 pub mod fixtures;
 
 pub use error::{ParseError, VerifyError};
-pub use event::{Action, BillingReason, Chargeback, CouponRef, Parsed, Payment, Reference, Refund, Trial};
+pub use event::{
+    Action, BillingReason, Chargeback, CouponRef, Link, Parsed, Payment, Reference, Refund, Trial,
+};
 pub use gopay::parse_payment as parse_gopay_payment;
 pub use headers::{Headers, NoHeaders};
 pub use money::{decimal_to_minor, exponent as currency_exponent};
@@ -89,8 +92,9 @@ pub fn verify(
 /// rotation; empty strings are skipped): any may match, and [`Verification::secret_index`] says
 /// which did. For Paddle Classic the secrets are the vendor's RSA public keys (PEM). `query` is
 /// the raw URL query (Gumroad's `token`, GoPay's `id`). Where the processor signs a timestamp
-/// (Stripe, Paddle Billing, Polar) it must be within `tolerance_s` of `now_unix_s` either way;
-/// `0` disables the check. Signatures are compared in constant time.
+/// (Stripe, Paddle Billing, Polar) it must be within `tolerance_s` of `now_unix_s` either way,
+/// except that Stripe's may be ahead by any amount (as Stripe's SDKs allow); `0` disables the
+/// check. Signatures are compared in constant time.
 pub fn verify_with_tolerance(
     provider: Provider,
     secrets: &[&str],

@@ -43,6 +43,7 @@ pub(crate) fn verify(
         signature: "h1",
         joiner: b":",
         scheme: "paddle hmac-sha256 h1",
+        future_ok: false,
     };
     verify_timestamped_hmac(&format, secrets, header, body, now, tolerance_s)
 }

@@ -1,8 +1,9 @@
 //! Polar: Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature:
-//! v1,<base64> …`), HMAC-SHA256 over `{id}.{timestamp}.{raw body}`, base64. The key is the
-//! UTF-8 of the secret exactly as Polar shows it: the official SDK base64-encodes it before the
-//! Standard Webhooks library decodes it again. Timestamps must be within the tolerance both
-//! ways. Dedupe on `webhook-id`.
+//! v1,<base64> …`), HMAC-SHA256 over `{id}.{timestamp}.{raw body}`, base64. Two keys are tried
+//! per secret, as Polar's SDKs do: the UTF-8 of the secret exactly as Polar shows it, and — when
+//! the text after an optional `whsec_` prefix is base64 — its decoded bytes (the Standard
+//! Webhooks form `whsec_<base64>`). Timestamps must be within the tolerance both ways. Dedupe
+//! on `webhook-id`.
 //!
 //! Canonical events: `order.paid` (`billing_reason` `purchase` / `subscription_create` /
 //! `subscription_cycle` / `subscription_update`), `subscription.created` with `status: trialing`,
@@ -28,14 +29,47 @@ pub(crate) fn verify(
     now: i64,
     tolerance_s: i64,
 ) -> Result<Verification, VerifyError> {
-    let keys: Vec<&[u8]> = secrets.iter().map(|s| s.as_bytes()).collect();
-    let (index, signed_at) = verify_raw_keys(&keys, headers, body, now, tolerance_s)?;
+    // Each secret is tried as Polar's SDKs try it: its UTF-8 text as the key, then — when the
+    // rest after an optional `whsec_` prefix is base64 (padding optional) — the decoded bytes,
+    // the Standard Webhooks form. Merchants paste either; only the real key can match.
+    let mut keys: Vec<Vec<u8>> = Vec::with_capacity(secrets.len() * 2);
+    let mut owner: Vec<(usize, &'static str)> = Vec::with_capacity(secrets.len() * 2);
+    for (index, secret) in secrets.iter().enumerate() {
+        keys.push(secret.as_bytes().to_vec());
+        owner.push((index, "polar standard-webhooks v1 (raw key)"));
+        if let Some(decoded) = decoded_key(secret) {
+            keys.push(decoded);
+            owner.push((index, "polar standard-webhooks v1 (base64 key)"));
+        }
+    }
+    let key_refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+    let (found, signed_at) = verify_raw_keys(&key_refs, headers, body, now, tolerance_s)?;
+    let (index, scheme) = owner.get(found).copied().unwrap_or((found, "polar standard-webhooks v1"));
     Ok(Verification {
-        scheme: "polar standard-webhooks v1 (raw key)",
+        scheme,
         trust: Trust::Signature,
         secret_index: Some(index),
         signed_at_unix_s: Some(signed_at),
     })
+}
+
+/// The second key Polar's SDKs derive from a secret: base64 of the text after `whsec_` (or of
+/// the whole text), padding optional; `None` when that is not base64, is empty, or equals the
+/// text's own bytes.
+fn decoded_key(secret: &str) -> Option<Vec<u8>> {
+    use base64::engine::{general_purpose::GeneralPurpose, DecodePaddingMode, GeneralPurposeConfig};
+    use base64::Engine as _;
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    if secret.is_empty() {
+        return None;
+    }
+    let encoded = secret.strip_prefix("whsec_").unwrap_or(secret);
+    LENIENT.decode(encoded).ok().filter(|k| !k.is_empty() && k.as_slice() != secret.as_bytes())
 }
 
 pub(crate) fn parse(headers: &dyn Headers, body: &[u8]) -> Result<Parsed, ParseError> {

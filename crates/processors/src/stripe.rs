@@ -1,5 +1,6 @@
 //! Stripe: `Stripe-Signature: t=<unix>,v1=<hex>[,v1=…]`, HMAC-SHA256 over `{t}.{raw body}` keyed
-//! with the whole `whsec_…` string as UTF-8.
+//! with the whole `whsec_…` string as UTF-8. As in Stripe's SDKs, only a timestamp older than the
+//! tolerance is refused, not one ahead of our clock.
 //!
 //! Canonical events:
 //! - first sale: `checkout.session.completed` (or `checkout.session.async_payment_succeeded`)
@@ -9,13 +10,16 @@
 //! - renewals: `invoice.paid` and `invoice.payment_succeeded` (both map to the invoice id);
 //! - trials: `customer.subscription.created` with `status: trialing`, and a checkout completed
 //!   with `no_payment_required` in subscription mode (both keyed on the subscription id);
+//! - payment ids of invoices: `invoice_payment.paid` (API 2025-03-31.basil and later) links an
+//!   invoice to the payment intent / charge that paid it, since `invoice.paid` no longer names
+//!   them unless `payments` is included; refunds and disputes name only those;
 //! - refunds: `charge.refunded` (cumulative `amount_refunded`); `refund.*` are ignored;
 //! - chargebacks: `charge.dispute.created` (and `charge.dispute.closed` with `status: lost`).
 
 use serde_json::Value;
 
 use crate::event::{
-    aliases, ignored, Action, BillingReason, Chargeback, CouponRef, Parsed, Payment, Refund, Trial,
+    aliases, ignored, Action, BillingReason, Chargeback, CouponRef, Link, Parsed, Payment, Refund, Trial,
 };
 use crate::json::{
     array_at, at, bool_at, id_at, int_at, parse_body, req_currency, req_id, req_int, req_str, str_at,
@@ -40,6 +44,7 @@ pub(crate) fn verify(
         signature: "v1",
         joiner: b".",
         scheme: "stripe hmac-sha256 v1",
+        future_ok: true,
     };
     verify_timestamped_hmac(&format, secrets, header, body, now, tolerance_s)
 }
@@ -52,6 +57,7 @@ pub(crate) fn parse(body: &[u8]) -> Result<Parsed, ParseError> {
         "checkout.session.completed" | "checkout.session.async_payment_succeeded" => checkout(obj()?)?,
         "invoice.paid" | "invoice.payment_succeeded" => invoice(obj()?)?,
         "payment_intent.succeeded" => payment_intent(obj()?)?,
+        "invoice_payment.paid" => invoice_payment(obj()?)?,
         "customer.subscription.created" => subscription_created(obj()?)?,
         "charge.refunded" => charge_refunded(obj()?)?,
         "charge.dispute.created" | "charge.dispute.closed" => dispute(obj()?, &event_type)?,
@@ -203,6 +209,20 @@ fn invoice(o: &Value) -> Result<Action, ParseError> {
         reference,
         coupon,
     }))
+}
+
+/// `invoice_payment` (basil and later): `invoice` was paid by `payment.payment_intent` /
+/// `payment.charge`.
+fn invoice_payment(o: &Value) -> Result<Action, ParseError> {
+    if str_at(o, &["status"]).is_some_and(|s| s != "paid") {
+        return Ok(ignored("invoice payment is not paid"));
+    }
+    let invoice = req_id(o, &["invoice"])?;
+    let ids = aliases(&invoice, [id_at(o, &["payment", "payment_intent"]), id_at(o, &["payment", "charge"])]);
+    if ids.is_empty() {
+        return Ok(ignored("invoice payment names no payment intent or charge"));
+    }
+    Ok(Action::Link(Link { object_id: invoice, aliases: ids, subscription_id: None, customer_id: None }))
 }
 
 fn payment_intent(o: &Value) -> Result<Action, ParseError> {

@@ -39,6 +39,11 @@ pub struct ServerConfig {
     pub clock: Arc<dyn Clock>,
     /// Name resolution for webhook targets.
     pub resolver: Arc<dyn HostResolver>,
+    /// Development / sandbox only: let lookups in payment processors' APIs (GoPay's
+    /// `apiBaseUrl`) reach plain http:// and private or loopback addresses. Separate from
+    /// outbound webhooks' switch: a self-hosted processor sandbox is no reason to let
+    /// merchants' webhooks reach the internal network.
+    pub allow_private_processor_api: bool,
     /// AES-256 key sealing payment-processor secrets at rest (`crate::secrets`). Losing it
     /// makes stored connection secrets unreadable; never log it.
     pub secret_key: [u8; 32],
@@ -59,6 +64,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("tracking", &self.tracking)
             .field("clock", &self.clock)
             .field("resolver", &self.resolver)
+            .field("allow_private_processor_api", &self.allow_private_processor_api)
             .field("secret_key", &"<redacted>")
             .finish()
     }
@@ -78,6 +84,7 @@ impl Default for ServerConfig {
             tracking: TrackingSettings::default(),
             clock: Arc::new(SystemClock),
             resolver: Arc::new(SystemResolver),
+            allow_private_processor_api: false,
             // A fresh key per process: fine for tests; the binary always sets a persistent one.
             secret_key: crate::secrets::random_key(),
         }

@@ -129,8 +129,8 @@ pub async fn serve(
             limits: config.limits.clone(),
             clock: config.clock.clone(),
             secrets: secrets.clone(),
-            targets: targets.clone(),
-            gopay: processors::gopay::client(&targets),
+            targets: processors::gopay::api_policy(&config),
+            gopay: processors::gopay::client(&processors::gopay::api_policy(&config)),
             gopay_tokens: Arc::default(),
         };
         tokio::spawn(processors::worker::run(

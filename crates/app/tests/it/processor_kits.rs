@@ -515,9 +515,28 @@ async fn gopay(engine: Engine) {
     );
 }
 
+/// A GoPay API on a private address is refused unless the processor-API switch allows it; the
+/// outbound-webhook switch does not.
+async fn gopay_private_api_needs_its_own_switch(engine: Engine) {
+    let states: Arc<Mutex<std::collections::HashMap<String, Vec<u8>>>> = Arc::default();
+    let api = gopay_stand_in(states.clone(), Arc::default()).await;
+    let integration = json!({ "provider": "gopay", "webhookSecret": "unused", "goid": "8123456789",
+        "clientId": "client", "clientSecret": "secret", "apiBaseUrl": format!("{api}/api") });
+    let shop = Shop::open_with(&engine, integration, |c| c.webhooks.allow_private_targets = true).await;
+    let sale = shop.sale("evt_gopay_private", "3000006543");
+    states
+        .lock()
+        .unwrap()
+        .insert(sale.object_id.clone(), fixtures::gopay::payment_status(&sale, "PAID", None));
+    let refused = notify(&shop, &sale.object_id).await;
+    assert_eq!(refused["status"], "ignored", "{refused}");
+    assert!(refused["outcome"].as_str().unwrap_or_default().contains("apiBaseUrl"), "{refused}");
+    assert!(refused["conversionId"].is_null(), "{refused}");
+}
+
 /// Sends GoPay's notification for `payment_id` and waits for its delivery (a repeat within the
 /// minute re-runs the stored one) to be processed.
-async fn notify(shop: &Shop, payment_id: &str) -> Value {
+pub(crate) async fn notify(shop: &Shop, payment_id: &str) -> Value {
     let reply = shop.deliver("gopay", &fixtures::gopay::notification(payment_id)).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     let key = format!("notification:{payment_id}@");
@@ -528,7 +547,7 @@ async fn notify(shop: &Shop, payment_id: &str) -> Value {
     shop.wait_for(&id, |d| d["status"] != "pending").await
 }
 
-async fn gopay_stand_in(
+pub(crate) async fn gopay_stand_in(
     states: Arc<Mutex<std::collections::HashMap<String, Vec<u8>>>>,
     token_requests: Arc<std::sync::atomic::AtomicUsize>,
 ) -> String {
@@ -575,4 +594,13 @@ async fn gopay_stand_in(
     base
 }
 
-engine_tests!(paddle_billing, paddle_classic, lemon_squeezy, gumroad, creem, polar, gopay);
+engine_tests!(
+    paddle_billing,
+    paddle_classic,
+    lemon_squeezy,
+    gumroad,
+    creem,
+    polar,
+    gopay,
+    gopay_private_api_needs_its_own_switch
+);

@@ -29,14 +29,24 @@ pub struct Shop {
 
 impl Shop {
     pub async fn open(engine: &Engine, integration: Value) -> Shop {
+        // GoPay's stand-in API listens on loopback.
+        Shop::open_with(engine, integration, |c| c.allow_private_processor_api = true).await
+    }
+
+    /// A shop whose server is configured by `configure` besides the test clock.
+    pub async fn open_with(
+        engine: &Engine,
+        integration: Value,
+        configure: impl FnOnce(&mut refline_server::config::ServerConfig) + Send + 'static,
+    ) -> Shop {
         // A database of its own: every server's inbox worker claims any due delivery of its
         // database, and another test's server (other clock, other secret key) must not.
         let engine = &engine.isolated().await;
         let clock = Arc::new(ManualClock::new());
         let shared = clock.clone();
         let app = TestApp::start_with(engine, move |c| {
-            c.webhooks.allow_private_targets = true;
             c.clock = shared;
+            configure(c);
         })
         .await;
         let merchant = app.merchant("ultimate").await;

@@ -82,3 +82,33 @@ fn fixtures_cover_every_action() {
     );
     assert!(ignored(&refund_created).contains("order.refunded"));
 }
+
+/// A secret in the Standard Webhooks form verifies deliveries signed with its decoded key (the
+/// specification's libraries) and with its text (Polar's SDKs); nothing else does.
+#[test]
+fn whsec_secrets_accept_both_key_forms() {
+    use base64::Engine as _;
+    use refline_processors::verify;
+    let key = b"polar-standard-webhooks-key-32by";
+    let secret = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(key));
+    let body = fx::order_paid(&sale(), "purchase");
+    let decoded = fx::delivery_with_key(key, "msg_k", NOW, body.clone());
+    let text = fx::delivery(&secret, "msg_t", NOW, body.clone());
+    let other = fx::delivery_with_key(b"another key", "msg_o", NOW, body);
+    let check = |d: &refline_processors::fixtures::Delivery, secrets: &[&str]| {
+        verify(Provider::Polar, secrets, &d.0, &d.1, &d.2, NOW)
+    };
+    let by_key = check(&decoded, &[secret.as_str()]).unwrap();
+    assert!(by_key.scheme.contains("base64 key"), "{}", by_key.scheme);
+    assert_eq!(by_key.secret_index, Some(0));
+    assert!(check(&text, &[secret.as_str()]).unwrap().scheme.contains("raw key"));
+    assert!(check(&other, &[secret.as_str()]).is_err());
+    // During a rotation the index names the secret that matched, not the key form.
+    assert_eq!(check(&decoded, &["old_polar_secret", secret.as_str()]).unwrap().secret_index, Some(1));
+    // A raw secret that merely starts with `whsec_` but is not base64 is used as text.
+    let plain = "whsec_not*base64!";
+    assert!(check(&fx::delivery(plain, "msg_p", NOW, b"{}".to_vec()), &[plain]).is_ok());
+    // Unpadded base64 after the prefix is a key too.
+    let unpadded = secret.trim_end_matches('=');
+    assert!(check(&decoded, &[unpadded]).is_ok());
+}

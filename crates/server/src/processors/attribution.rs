@@ -29,24 +29,58 @@ pub fn memory_keys(subscription_id: Option<&str>, customer_id: Option<&str>) -> 
     subscription.into_iter().chain(customer).collect()
 }
 
-/// Finds the credit for a sale of `merchant_id`; `None` when nothing attributes it. The
-/// remembered subscription is consulted for credit only with `use_memory`.
+/// What is remembered under `keys`, in their order (the subscription before the customer). A
+/// row that knows neither a first sale nor a trial (remembered from a renewal under a key the
+/// first sale did not name) is passed over for one that does; failing both, a pending link from
+/// the subscription to its first sale (Lemon Squeezy orders do not name their subscription) is
+/// followed.
+async fn remembered(
+    store: &dyn Store,
+    merchant_id: &str,
+    provider: &str,
+    keys: &[String],
+    now: i64,
+) -> StoreResult<Option<ProcessorSubscription>> {
+    let mut found: Option<ProcessorSubscription> = None;
+    for key in keys {
+        if let Some(row) = store.find_subscription(merchant_id, provider, key).await? {
+            if row.first_conversion_id.is_some() || row.trial_conversion_id.is_some() {
+                return Ok(Some(row));
+            }
+            found = found.or(Some(row));
+        }
+    }
+    if let Some(subscription) = keys.iter().find(|k| k.starts_with("sub:")) {
+        if let Some(linked) =
+            super::links::linked_subscription(store, merchant_id, provider, subscription, keys, now).await?
+        {
+            return Ok(Some(linked));
+        }
+    }
+    Ok(found)
+}
+
+/// Where a sale's subscription may be remembered, and whether that memory may credit it.
+pub struct Memory<'a> {
+    /// From [`memory_keys`].
+    pub keys: &'a [String],
+    /// The remembered subscription credits the sale (subscription payments only).
+    pub credits: bool,
+    /// Now, for anything remembered on the way (a followed link).
+    pub now: i64,
+}
+
+/// Finds the credit for a sale of `merchant_id`; `None` when nothing attributes it.
 pub async fn attribute(
     store: &dyn Store,
     merchant_id: &str,
     provider: &str,
     reference: Option<&Reference>,
     coupon: Option<&CouponRef>,
-    keys: &[String],
-    use_memory: bool,
+    memory: Memory<'_>,
 ) -> StoreResult<Option<Credit>> {
-    let mut remembered = None;
-    for key in keys {
-        remembered = store.find_subscription(merchant_id, provider, key).await?;
-        if remembered.is_some() {
-            break;
-        }
-    }
+    let use_memory = memory.credits;
+    let remembered = remembered(store, merchant_id, provider, memory.keys, memory.now).await?;
     if let Some(reference) = reference {
         let found = store.resolve_tracking_link(&reference.tracking_code, &reference.affiliate_id).await?;
         // Another merchant's reference is not a reference to this merchant's campaign.

@@ -51,9 +51,19 @@ impl TokenCache {
     }
 }
 
+/// What GoPay API addresses may be: public https only, unless the operator allowed private
+/// processor APIs (`--allow-private-processor-api`, for a sandbox or a stand-in on the
+/// internal network). The outbound-webhook switch does not apply here.
+pub fn api_policy(config: &crate::config::ServerConfig) -> TargetPolicy {
+    TargetPolicy { allow_private: config.allow_private_processor_api, resolver: config.resolver.clone() }
+}
+
 /// An HTTP client for GoPay that never connects to private addresses (unless allowed for
 /// development) and never follows redirects.
 pub fn client(policy: &TargetPolicy) -> reqwest::Client {
+    if policy.allow_private {
+        tracing::warn!("processor API lookups may go to private addresses or plain http (sandbox setting)");
+    }
     reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .redirect(Policy::none())

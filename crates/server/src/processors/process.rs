@@ -11,8 +11,10 @@ use refline_store::{
 };
 
 use super::{
-    attribution::{attribute, memory_keys, Credit},
+    amounts,
+    attribution::{attribute, memory_keys, Credit, Memory},
     gopay::{self, LookupError},
+    links,
 };
 use crate::{
     clock::Clock,
@@ -50,12 +52,18 @@ pub struct InboxContext {
 /// A delivery that cannot be acted on yet is retried this long before it is given up.
 const WAIT_LIMIT_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 
-struct Outcome {
-    now: i64,
+/// Builds the results of one delivery processed at `now`.
+pub(super) struct Outcome {
+    pub(super) now: i64,
 }
 
 impl Outcome {
-    fn finished(&self, status: &'static str, outcome: String, conversion_id: Option<String>) -> InboxResult {
+    pub(super) fn finished(
+        &self,
+        status: &'static str,
+        outcome: String,
+        conversion_id: Option<String>,
+    ) -> InboxResult {
         InboxResult {
             status,
             outcome,
@@ -64,17 +72,17 @@ impl Outcome {
             processed_at: Some(self.now),
         }
     }
-    fn processed(&self, outcome: String, conversion_id: Option<String>) -> InboxResult {
+    pub(super) fn processed(&self, outcome: String, conversion_id: Option<String>) -> InboxResult {
         self.finished("processed", outcome, conversion_id)
     }
-    fn ignored(&self, outcome: String, conversion_id: Option<String>) -> InboxResult {
+    pub(super) fn ignored(&self, outcome: String, conversion_id: Option<String>) -> InboxResult {
         self.finished("ignored", outcome, conversion_id)
     }
-    fn failed(&self, outcome: String) -> InboxResult {
+    pub(super) fn failed(&self, outcome: String) -> InboxResult {
         self.finished("failed", outcome, None)
     }
     /// Try again later (30 s, doubling to an hour), until the delivery is a week old.
-    fn wait(&self, entry: &InboxEntry, why: String) -> InboxResult {
+    pub(super) fn wait(&self, entry: &InboxEntry, why: String) -> InboxResult {
         if self.now - entry.received_at > WAIT_LIMIT_MS {
             return self.ignored(format!("gave up after a week: {why}"), None);
         }
@@ -123,11 +131,17 @@ async fn try_process(
         };
     }
     let is_test = parsed.test_mode;
+    // A signed delivery is still refused when its amounts are out of range; for good, since a
+    // retry reads the same amounts.
+    if let Some(problem) = amounts::problem(&parsed.action) {
+        return Ok(out.failed(problem));
+    }
     match parsed.action {
         Action::Ignored { reason } => Ok(out.ignored(reason, None)),
         Action::NeedsLookup { .. } => Ok(out.failed("the payment lookup asked for another lookup".into())),
         Action::Payment(payment) => record_payment(ctx, entry, out, provider, is_test, payment).await,
         Action::TrialStarted(trial) => record_trial(ctx, entry, out, provider, is_test, trial).await,
+        Action::Link(link) => links::apply(ctx.store.as_ref(), entry, out, provider, link).await,
         Action::Refund(refund) => {
             let keys = keys_of(&refund.object_id, &refund.aliases);
             let amount = match (refund.full, refund.total_refunded_minor, refund.amount_minor) {
@@ -313,8 +327,7 @@ async fn record_payment(
         provider.as_str(),
         payment.reference.as_ref(),
         payment.coupon.as_ref(),
-        &memory,
-        use_memory,
+        Memory { keys: &memory, credits: use_memory, now: out.now },
     )
     .await?;
     let Some(credit) = credit else {
@@ -338,7 +351,7 @@ async fn record_payment(
         customer_email: payment.customer_email.clone(),
         trial: false,
         recurring: renewal || payment.subscription_id.is_some(),
-        renewal_parent: if renewal { first } else { None },
+        renewal_parent: if renewal { first.clone() } else { None },
         is_test,
     };
     let conversion = match record(ctx, out, sale).await? {
@@ -357,7 +370,10 @@ async fn record_payment(
         provider,
         &memory,
         &credit,
-        (!renewal).then(|| conversion.id.clone()),
+        // Every key the payment names points at the chain's first sale, including keys the
+        // first sale did not name (a Lemon Squeezy order names no subscription): a key
+        // remembered without it would stop the next renewal from finding its first sale.
+        if renewal { first } else { Some(conversion.id.clone()) },
         None,
         out.now,
     )
@@ -400,8 +416,7 @@ async fn record_trial(
         provider.as_str(),
         trial.reference.as_ref(),
         trial.coupon.as_ref(),
-        &memory,
-        false,
+        Memory { keys: &memory, credits: false, now: out.now },
     )
     .await?;
     let Some(credit) = credit else {
@@ -486,7 +501,7 @@ async fn apply_refund(
 ) -> Result<InboxResult, StoreError> {
     let store = ctx.store.as_ref();
     let merchant = &entry.merchant_id;
-    let Some(conversion_id) = store.find_processor_payment(merchant, provider.as_str(), keys).await? else {
+    let Some(conversion_id) = links::find_payment(store, merchant, provider.as_str(), keys).await? else {
         return Ok(out.wait(entry, format!("{label}: no credited sale for {} yet", keys.join(" / "))));
     };
     let Some(conversion) = store.get_conversion(merchant, &conversion_id).await? else {
