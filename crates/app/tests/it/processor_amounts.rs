@@ -154,4 +154,36 @@ async fn paddle_and_lemon_squeezy_amounts_out_of_range(engine: Engine) {
     reads_still_answer(&shop).await;
 }
 
-engine_tests!(stripe_amounts_out_of_range, paddle_and_lemon_squeezy_amounts_out_of_range);
+/// Correctly signed deliveries carrying U+0000 and other controls (which PostgreSQL cannot
+/// store): customer text is recorded with those characters removed; an id the processor itself
+/// made unstorable fails that one delivery with its reason, never stuck waiting.
+async fn control_characters_in_processor_text(engine: Engine) {
+    let shop = Shop::open(&engine, json!({ "provider": "stripe", "webhookSecret": STRIPE_SECRET })).await;
+    let send = |body: Vec<u8>| fixtures::stripe::delivery(STRIPE_SECRET, shop.clock.now() / 1000, body);
+    let hostile =
+        Sale { customer_email: "Buyer\u{0}@Example.com".into(), ..sale(&shop, "evt_nul", "pi_ok", 4_200) };
+    let reply = shop.deliver("stripe", &send(fixtures::stripe::checkout_completed(&hostile))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let id = reply.body["deliveryId"].as_str().unwrap().to_string();
+    let done = shop.wait_for(&id, |d| d["status"] != "pending").await;
+    assert_eq!(done["status"], "processed", "{done}");
+    let conversion = shop.conversion(done["conversionId"].as_str().unwrap()).await;
+    assert_eq!(conversion["customerEmail"], "buyer@example.com", "{conversion}");
+
+    if matches!(engine, Engine::Postgres(_)) {
+        let bad_id = sale(&shop, "evt_bad_id", "pi_bad\u{0}\u{1}", 4_300);
+        let reply = shop.deliver("stripe", &send(fixtures::stripe::checkout_completed(&bad_id))).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        let id = reply.body["deliveryId"].as_str().unwrap().to_string();
+        let done = shop.wait_for(&id, |d| d["status"] != "pending").await;
+        assert_eq!(done["status"], "failed", "{done}");
+        assert!(done["outcome"].as_str().unwrap_or_default().contains("refused by the database"), "{done}");
+    }
+    reads_still_answer(&shop).await;
+}
+
+engine_tests!(
+    stripe_amounts_out_of_range,
+    paddle_and_lemon_squeezy_amounts_out_of_range,
+    control_characters_in_processor_text,
+);

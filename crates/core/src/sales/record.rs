@@ -3,8 +3,8 @@
 //! duplicate order, self-referral scoring), then the commission and the insert.
 
 use refline_domain::{
-    assess_self_referral, commission_for, month_key, month_start, renewal_within_limit, select_rule,
-    Currency, FraudAssessment, MembershipStatus, Plan, SelfReferralInput,
+    assess_self_referral, canonical_email, commission_for, month_key, month_start, renewal_within_limit,
+    select_rule, strip_forbidden, Currency, FraudAssessment, MembershipStatus, Plan, SelfReferralInput,
 };
 use refline_store::{
     Affiliate, Campaign, ClickEvidence, Conversion, Pricer, RecordError, RecordRequest, Store, StoreError,
@@ -91,6 +91,16 @@ pub async fn record_sale(
     limits: &PlanLimits,
     sale: SaleInput,
 ) -> Result<Conversion, Refusal> {
+    // Text a door did not check (a processor's order id, customer email or name) is kept without
+    // the characters no stored text may contain; the API refuses them before this point.
+    let clean = |text: Option<String>| text.map(|t| strip_forbidden(&t).into_owned());
+    let sale = SaleInput {
+        order_id: clean(sale.order_id),
+        click_id: clean(sale.click_id),
+        customer_email: clean(sale.customer_email).map(|e| canonical_email(&e)),
+        customer_name: clean(sale.customer_name),
+        ..sale
+    };
     let campaign = &sale.campaign;
     match sale.membership_status.as_deref().and_then(MembershipStatus::parse) {
         Some(MembershipStatus::Approved) => {}

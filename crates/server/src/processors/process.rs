@@ -103,6 +103,8 @@ pub async fn process(ctx: &InboxContext, entry: &InboxEntry) -> InboxResult {
     let out = Outcome { now: ctx.clock.now() };
     match try_process(ctx, entry, &out).await {
         Ok(result) => result,
+        // The database refused a value of this delivery: running it again cannot help.
+        Err(err @ StoreError::Invalid(_)) => out.failed(format!("refused by the database: {err}")),
         // The database failed: nothing was decided, so the delivery runs again.
         Err(err) => out.wait(entry, format!("temporary failure: {err}")),
     }
