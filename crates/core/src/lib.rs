@@ -8,6 +8,7 @@
 //!
 //! Time comes from the injected [`Clock`], so every test can move it.
 
+pub mod accounts;
 pub mod actor;
 pub mod affiliates;
 pub mod campaigns;
@@ -17,6 +18,7 @@ pub mod error;
 pub mod fingerprint;
 pub mod ids;
 pub mod plan_limits;
+pub mod reports;
 pub mod sales;
 pub mod terms;
 

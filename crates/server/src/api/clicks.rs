@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::{
     api::list::{envelope, Params},
-    error::{ApiError, ApiResult},
+    error::ApiResult,
     http::auth::Caller,
     state::AppState,
 };
@@ -65,7 +65,7 @@ async fn list_clicks(
         to: params.time("to", true),
     };
     params.finish()?;
-    let found = state.store.list_clicks(&caller.merchant_id, &filter, page).await?;
+    let found = state.core.list_clicks(&caller.actor(), &filter, page).await?;
     Ok(Json(envelope(found.items.iter().map(render).collect(), &page, found.total)))
 }
 
@@ -74,10 +74,6 @@ async fn get_click(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let click = state
-        .store
-        .find_click(&caller.merchant_id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Click"))?;
+    let click = state.core.get_click(&caller.actor(), &id).await?;
     Ok(Json(json!({ "data": render(&click) })))
 }

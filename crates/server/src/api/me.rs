@@ -12,8 +12,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
-    let merchant = state.store.get_merchant(&caller.merchant_id).await?;
-    let seen_at = merchant.and_then(|m| m.tracking_seen_at);
+    let seen_at = state.core.tracking_seen_at(&caller.actor()).await?;
     let permissions: &[&str] = match caller.plan.api_access() {
         ApiAccess::ReadWrite => &["read", "write"],
         ApiAccess::ReadOnly => &["read"],

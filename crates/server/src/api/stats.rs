@@ -1,7 +1,7 @@
 //! `GET /api/v1/stats?from=&to=`: headline numbers for a custom dashboard.
 
 use axum::{extract::State, routing::get, Json, Router};
-use refline_domain::{format_amount, Currency};
+use refline_domain::format_amount;
 use serde_json::{json, Value};
 
 use crate::{
@@ -22,13 +22,11 @@ async fn stats(State(state): State<AppState>, caller: Caller, mut params: Params
     let from = params.time("from", false);
     let to = params.time("to", true);
     params.finish()?;
-    let totals = state.store.conversion_totals(&caller.merchant_id, caller.is_test(), from, to).await?;
-    let affiliates = state.store.count_active_affiliates(&caller.merchant_id).await?;
-    let exponent = Currency::parse(&caller.currency).unwrap_or(Currency::USD).exponent();
+    let stats = state.core.stats(&caller.actor(), from, to).await?;
     Ok(Json(json!({ "data": {
-        "totalRevenue": exact_number(&format_amount(totals.revenue_minor, exponent)),
-        "totalCommissions": exact_number(&format_amount(totals.commissions_minor, exponent)),
-        "totalConversions": totals.conversions,
-        "totalAffiliates": affiliates,
+        "totalRevenue": exact_number(&format_amount(stats.totals.revenue_minor, stats.exponent)),
+        "totalCommissions": exact_number(&format_amount(stats.totals.commissions_minor, stats.exponent)),
+        "totalConversions": stats.totals.conversions,
+        "totalAffiliates": stats.active_affiliates,
     }})))
 }
