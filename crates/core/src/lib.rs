@@ -17,6 +17,7 @@ pub mod effects;
 pub mod error;
 pub mod fingerprint;
 pub mod ids;
+pub mod inbound;
 pub mod plan_limits;
 pub mod reports;
 pub mod sales;

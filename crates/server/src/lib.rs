@@ -123,15 +123,20 @@ pub async fn serve(
     let secrets = Arc::new(secrets::SecretBox::new(config.secret_key));
     let inbox_wake = Arc::new(Notify::new());
     let inbox_worker = config.webhooks.worker_enabled.then(|| {
-        let context = processors::process::InboxContext {
+        let api_policy = processors::gopay::api_policy(&config);
+        let lookup = processors::gopay::GoPayLookup {
+            store: store.clone(),
+            secrets: secrets.clone(),
+            client: processors::gopay::client(&api_policy),
+            targets: api_policy,
+            tokens: Arc::default(),
+        };
+        let context = refline_core::inbound::InboxContext {
             store: store.clone(),
             writer: writer.clone(),
             limits: config.limits.clone(),
             clock: config.clock.clone(),
-            secrets: secrets.clone(),
-            targets: processors::gopay::api_policy(&config),
-            gopay: processors::gopay::client(&processors::gopay::api_policy(&config)),
-            gopay_tokens: Arc::default(),
+            lookup: Arc::new(lookup),
         };
         tokio::spawn(processors::worker::run(
             context,

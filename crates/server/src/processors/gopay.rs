@@ -8,19 +8,37 @@ use refline_store::InboxEntry;
 use reqwest::redirect::Policy;
 use serde_json::Value;
 
-use super::process::InboxContext;
+use refline_core::inbound::PaymentLookup;
+use refline_store::Store;
+
+use crate::secrets::SecretBox;
 use crate::webhooks::target::{check_form, GuardedResolver, TargetPolicy};
 
 /// GoPay's production API.
 pub const DEFAULT_API_BASE: &str = "https://gate.gopay.cz/api";
 
-/// Why a lookup did not produce an event.
-#[derive(Debug)]
-pub enum LookupError {
-    /// Worth retrying (network, GoPay unavailable).
-    Transient(String),
-    /// Retrying will not help (credentials, foreign payment).
-    Permanent(String),
+pub use refline_core::inbound::LookupError;
+
+/// GoPay payment lookups: the merchant's credentials (opened with the secret key), an HTTP
+/// client that never reaches private addresses unless allowed, and cached access tokens.
+pub struct GoPayLookup {
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// Opens connection credentials.
+    pub secrets: Arc<SecretBox>,
+    /// What GoPay API URLs may be.
+    pub targets: TargetPolicy,
+    /// HTTP client for GoPay lookups.
+    pub client: reqwest::Client,
+    /// Access tokens per connection.
+    pub tokens: Arc<TokenCache>,
+}
+
+#[async_trait::async_trait]
+impl PaymentLookup for GoPayLookup {
+    async fn lookup(&self, entry: &InboxEntry, payment_id: &str) -> Result<Parsed, LookupError> {
+        lookup(self, entry, payment_id).await
+    }
 }
 
 /// GoPay access tokens per connection: valid 30 minutes, kept 25, so a burst of notifications
@@ -81,7 +99,7 @@ fn text(value: &Value, name: &str) -> Option<String> {
 }
 
 /// Fetches payment `payment_id` for the delivery's connection and reads it as an event.
-pub async fn lookup(ctx: &InboxContext, entry: &InboxEntry, payment_id: &str) -> Result<Parsed, LookupError> {
+async fn lookup(ctx: &GoPayLookup, entry: &InboxEntry, payment_id: &str) -> Result<Parsed, LookupError> {
     let transient = |e: &dyn std::fmt::Display| LookupError::Transient(e.to_string());
     let integration = ctx
         .store
@@ -110,11 +128,11 @@ pub async fn lookup(ctx: &InboxContext, entry: &InboxEntry, payment_id: &str) ->
     else {
         return Err(LookupError::Permanent("API credentials incomplete".into()));
     };
-    let access = match ctx.gopay_tokens.fresh(&integration.id) {
+    let access = match ctx.tokens.fresh(&integration.id) {
         Some(token) => token,
         None => {
             let token: Value = ctx
-                .gopay
+                .client
                 .post(format!("{base}/oauth2/token"))
                 .basic_auth(client_id, Some(client_secret))
                 .header("accept", "application/json")
@@ -129,12 +147,12 @@ pub async fn lookup(ctx: &InboxContext, entry: &InboxEntry, payment_id: &str) ->
                 .map_err(|e| transient(&e))?;
             let access = text(&token, "access_token")
                 .ok_or_else(|| LookupError::Permanent("GoPay sent no access_token".into()))?;
-            ctx.gopay_tokens.keep(&integration.id, &access);
+            ctx.tokens.keep(&integration.id, &access);
             access
         }
     };
     let response = ctx
-        .gopay
+        .client
         .get(format!("{base}/payments/payment/{payment_id}"))
         .bearer_auth(access)
         .header("accept", "application/json")
@@ -143,7 +161,7 @@ pub async fn lookup(ctx: &InboxContext, entry: &InboxEntry, payment_id: &str) ->
         .map_err(|e| transient(&e))?;
     if response.status() == reqwest::StatusCode::UNAUTHORIZED {
         // The cached token expired early or was revoked: the retry fetches a new one.
-        ctx.gopay_tokens.forget(&integration.id);
+        ctx.tokens.forget(&integration.id);
         return Err(LookupError::Transient("GoPay refused the access token".into()));
     }
     if response.status().is_server_error() {

@@ -5,13 +5,12 @@
 //! the same request, then answer 200: a crash after the answer loses nothing, and a redelivery
 //! of a stored event is recognised by its event id. Everything else happens in the worker.
 
-pub mod amounts;
-pub mod attribution;
 pub mod gopay;
-pub mod links;
-pub mod process;
 pub mod receive;
-pub mod worker;
+
+// What a stored delivery does lives in the core of operations; these names stay so existing
+// paths keep working.
+pub use refline_core::inbound::{amounts, attribution, links, process, worker};
 
 use axum::{middleware, routing::any, Router};
 

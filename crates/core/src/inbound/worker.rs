@@ -14,7 +14,7 @@ use tokio::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::process::{process, InboxContext};
+use super::{process::process, InboxContext};
 
 /// How long a claimed delivery is reserved for one worker.
 const LEASE_MS: i64 = 60_000;

@@ -12,7 +12,7 @@
 use refline_processors::{Link, Provider};
 use refline_store::{InboxEntry, InboxResult, ProcessorSubscription, Store, StoreError, StoreResult};
 
-use super::{attribution::memory_keys, process::Outcome};
+use super::{attribution::memory_keys, outcome::Outcome};
 
 /// Prefix of a pending alias in the alias table (processor ids never contain a colon prefix
 /// like this, so it cannot collide with a real object id).

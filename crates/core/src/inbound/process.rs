@@ -1,0 +1,128 @@
+//! What a stored delivery does: parse it (after a payment lookup where the processor sends only
+//! an id), refuse amounts out of range, then hand it to payments, trials, links or refunds.
+//! Every path ends in an [`InboxResult`] a merchant can read in the delivery log.
+
+use refline_domain::Plan;
+use refline_processors::parse;
+use refline_processors::{Action, Provider};
+use refline_store::{InboxEntry, InboxResult, Store, StoreError};
+
+use super::{
+    amounts, links,
+    outcome::Outcome,
+    payments::record_payment,
+    refunds::{apply_refund, RefundAmount},
+    trials::record_trial,
+    InboxContext, LookupError,
+};
+use crate::sales::record::Refusal;
+
+/// Processes one delivery.
+pub async fn process(ctx: &InboxContext, entry: &InboxEntry) -> InboxResult {
+    let out = Outcome { now: ctx.clock.now() };
+    match try_process(ctx, entry, &out).await {
+        Ok(result) => result,
+        // The database refused a value of this delivery: running it again cannot help.
+        Err(err @ StoreError::Invalid(_)) => out.failed(format!("refused by the database: {err}")),
+        // The database failed: nothing was decided, so the delivery runs again.
+        Err(err) => out.wait(entry, format!("temporary failure: {err}")),
+    }
+}
+
+async fn try_process(
+    ctx: &InboxContext,
+    entry: &InboxEntry,
+    out: &Outcome,
+) -> Result<InboxResult, StoreError> {
+    let Some(provider) = Provider::parse(&entry.provider) else {
+        return Ok(out.failed(format!("unknown provider {}", entry.provider)));
+    };
+    let headers: Vec<(String, String)> = serde_json::from_str(&entry.headers).unwrap_or_default();
+    let mut parsed = match parse(provider, &headers, &entry.query, entry.body.as_bytes()) {
+        Ok(parsed) => parsed,
+        Err(err) => return Ok(out.failed(format!("could not be read: {err}"))),
+    };
+    if let Action::NeedsLookup { payment_id } = &parsed.action {
+        parsed = match ctx.lookup.lookup(entry, payment_id).await {
+            Ok(found) => found,
+            Err(LookupError::Transient(why)) => {
+                return Ok(out.wait(entry, format!("GoPay lookup failed: {why}")))
+            }
+            Err(LookupError::Permanent(why)) => return Ok(out.ignored(format!("GoPay lookup: {why}"), None)),
+        };
+    }
+    let is_test = parsed.test_mode;
+    // A signed delivery is still refused when its amounts are out of range; for good, since a
+    // retry reads the same amounts.
+    if let Some(problem) = amounts::problem(&parsed.action) {
+        return Ok(out.failed(problem));
+    }
+    match parsed.action {
+        Action::Ignored { reason } => Ok(out.ignored(reason, None)),
+        Action::NeedsLookup { .. } => Ok(out.failed("the payment lookup asked for another lookup".into())),
+        Action::Payment(payment) => record_payment(ctx, entry, out, provider, is_test, payment).await,
+        Action::TrialStarted(trial) => record_trial(ctx, entry, out, provider, is_test, trial).await,
+        Action::Link(link) => links::apply(ctx.store.as_ref(), entry, out, provider, link).await,
+        Action::Refund(refund) => {
+            let keys = keys_of(&refund.object_id, &refund.aliases);
+            let amount = match (refund.full, refund.total_refunded_minor, refund.amount_minor) {
+                (true, _, _) => RefundAmount::Full,
+                (false, Some(total), _) => RefundAmount::Total(total),
+                (false, None, Some(step)) => RefundAmount::Step(step),
+                (false, None, None) => RefundAmount::Unknown,
+            };
+            // A refund reported as a step (not a running total) counts once however many
+            // events report it.
+            let once =
+                matches!(amount, RefundAmount::Step(_)).then(|| format!("refund:{}", refund.refund_id));
+            apply_refund(
+                ctx,
+                entry,
+                out,
+                provider,
+                &keys,
+                amount,
+                once,
+                format!("refund {}", refund.refund_id),
+            )
+            .await
+        }
+        Action::Chargeback(dispute) => {
+            let keys = keys_of(&dispute.object_id, &dispute.aliases);
+            apply_refund(
+                ctx,
+                entry,
+                out,
+                provider,
+                &keys,
+                RefundAmount::Full,
+                None,
+                format!("chargeback {}", dispute.dispute_id),
+            )
+            .await
+        }
+    }
+}
+
+pub(super) fn keys_of(object_id: &str, aliases: &[String]) -> Vec<String> {
+    std::iter::once(object_id.to_string()).chain(aliases.iter().cloned()).collect()
+}
+
+pub(super) async fn merchant_plan(store: &dyn Store, merchant_id: &str) -> Result<Plan, StoreError> {
+    let merchant = store.get_merchant(merchant_id).await?;
+    Ok(merchant.and_then(|m| Plan::parse(&m.plan)).unwrap_or(Plan::Starter))
+}
+
+/// Words for a refusal in the delivery log.
+pub(super) fn refusal_text(refusal: &Refusal) -> String {
+    match refusal {
+        Refusal::AffiliateNotApproved(why) => format!("affiliate not credited: {why}"),
+        Refusal::CampaignInactive => "campaign is inactive".into(),
+        Refusal::RecurringDisabled => "campaign pays no recurring commission".into(),
+        Refusal::RecurringLimitReached => "past the campaign's recurring limit".into(),
+        Refusal::ParentMismatch(why) => (*why).into(),
+        Refusal::CapReached => "plan's monthly earnings cap reached".into(),
+        Refusal::Duplicate(id) => format!("already recorded as {id}"),
+        Refusal::Store(err) => format!("store error: {err}"),
+    }
+}
