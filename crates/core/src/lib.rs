@@ -11,9 +11,17 @@
 pub mod actor;
 pub mod campaigns;
 pub mod clock;
+pub mod connection_deliveries;
+pub mod connection_input;
+pub mod connections;
+pub mod coupons;
 pub mod effects;
 pub mod error;
+pub mod field_order;
 pub mod ids;
+pub mod links;
+pub mod outbound;
+pub mod secrets;
 pub mod terms;
 
 use std::sync::Arc;
