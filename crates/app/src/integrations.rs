@@ -120,7 +120,7 @@ pub async fn run(database_url: &str, key: &SecretKeyArgs, command: IntegrationCo
             Ok(())
         }
         IntegrationCommand::List { merchant, json: as_json } => {
-            let found = list(store.as_ref(), &merchant).await?;
+            let found = list(store, &merchant).await?;
             if as_json {
                 println!("{}", Value::Array(found.iter().map(describe).collect()));
             } else {
@@ -183,13 +183,15 @@ pub async fn add(
 }
 
 /// Every connection of a merchant, oldest first.
-pub async fn list(store: &dyn Store, merchant_id: &str) -> anyhow::Result<Vec<Integration>> {
+pub async fn list(store: Arc<dyn Store>, merchant_id: &str) -> anyhow::Result<Vec<Integration>> {
+    let actor = operator(store.as_ref(), merchant_id).await?;
+    let core = core(store);
     let mut all = Vec::new();
     loop {
         let page = PageRequest { limit: 100, offset: all.len() as i64, sort: (), descending: false };
-        let found = store.list_integrations(merchant_id, page).await?;
+        let found = core.list_connections(&actor, page).await.map_err(explain)?;
         let done = found.items.len() < 100;
-        all.extend(found.items);
+        all.extend(found.items.into_iter().map(|out| out.integration));
         if done {
             return Ok(all);
         }

@@ -75,7 +75,7 @@ async fn connections_through_the_core(engine: Engine) {
     assert_eq!(made.webhook_url, format!("https://refline.test/api/webhooks/stripe/merchant/{}", w.merchant));
     assert_eq!(secrets.open(&i.secret_sealed).unwrap(), "whsec_0123456789abcdef");
     assert_eq!(i.secret_hint, "cdef");
-    assert!(w.from_clock(i.created_at), "created_at from the injected clock");
+    assert!(w.stamped_by_clock(i.created_at), "created_at from the injected clock");
 
     // Every problem at once, in field order, the provider deciding what is required.
     let gopay = NewConnection {
@@ -163,7 +163,7 @@ async fn connections_through_the_core(engine: Engine) {
     assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
     let replayed = core.replay_processor_delivery(&owner, &i.id, &done.id, &wakes).await.unwrap();
     assert_eq!(replayed.status, "pending");
-    assert!(w.from_clock(replayed.next_attempt_at), "due now by the injected clock");
+    assert!(w.stamped_by_clock(replayed.next_attempt_at), "due now by the injected clock");
     assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
     let err = core.replay_processor_delivery(&w.reader(), &i.id, &done.id, &wakes).await.unwrap_err();
     assert_eq!(err.code, "insufficient_permissions");

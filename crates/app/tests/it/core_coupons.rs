@@ -37,7 +37,7 @@ async fn coupons_through_the_core(engine: Engine) {
     let c = &first.coupon;
     assert_eq!(c.provider.as_deref(), Some("stripe"));
     assert_eq!((c.amount_off_minor, c.currency.as_deref()), (Some(550), Some("eur")));
-    assert!(w.from_clock(c.created_at), "created_at from the injected clock");
+    assert!(w.stamped_by_clock(c.created_at), "created_at from the injected clock");
 
     // The same code for the same credit is the same coupon; for another credit, a duplicate.
     let again = core.register_coupon(&owner, input("SPRING10", &w.campaign)).await.unwrap();

@@ -29,7 +29,7 @@ async fn links_through_the_core(engine: Engine) {
     let link = &made.view.link;
     assert_eq!(link.code.len(), 8);
     assert_eq!(made.url, format!("https://refline.test/l/{}", link.code));
-    assert!(w.from_clock(link.created_at), "created_at from the injected clock");
+    assert!(w.stamped_by_clock(link.created_at), "created_at from the injected clock");
     assert_eq!(w.effects.links(), 1, "a new link invalidates link caches");
 
     // A chosen code; the same code again is taken (codes are global).

@@ -89,7 +89,7 @@ async fn outbound_endpoints_through_the_core(engine: Engine) {
     assert!(made.show_secret);
     assert_eq!(e.event_names(), ["affiliate.joined", "conversion.created"]);
     assert_eq!(e.secret.len(), 64);
-    assert!(w.from_clock(e.created_at), "created_at from the injected clock");
+    assert!(w.stamped_by_clock(e.created_at), "created_at from the injected clock");
     assert_eq!(policy.0.lock().unwrap().as_slice(), ["https://hooks.test/in"], "the URL was checked");
     assert!(!core.get_endpoint(&owner, &e.id).await.unwrap().show_secret, "shown once");
 

@@ -109,7 +109,7 @@ impl CoreWorld {
     }
 
     /// True when `at` came from the injected clock (not the wall clock).
-    pub fn from_clock(&self, at: i64) -> bool {
+    pub fn stamped_by_clock(&self, at: i64) -> bool {
         let wall = refline_core::clock::now_ms();
         at >= wall + AHEAD_MS - 60_000 && at <= refline_core::clock::Clock::now(self.clock.as_ref())
     }
