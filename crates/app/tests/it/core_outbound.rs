@@ -4,13 +4,14 @@
 
 use std::sync::Mutex;
 
+use refline_core::clock::Clock;
 use refline_core::{
     outbound::{EndpointInput, OutboundRules, Sender, TargetCheck, PREVIOUS_SECRET_MS},
     ErrorKind, Issue,
 };
 use refline_domain::TargetError;
-use refline_store::{async_trait, PageRequest, WebhookAttempt, WebhookEndpoint};
-use serde_json::Value;
+use refline_store::{async_trait, AttemptOutcome, OutboxEvent, PageRequest, WebhookAttempt, WebhookEndpoint};
+use serde_json::{json, Value};
 
 use crate::{
     core_support::{fields, CoreWorld, AHEAD_MS},
@@ -71,7 +72,8 @@ fn hook(url: &str, events: &[&str]) -> EndpointInput {
 }
 
 async fn outbound_endpoints_through_the_core(engine: Engine) {
-    let w = CoreWorld::new(&engine).await;
+    // A database of its own: claiming due deliveries must not meet other tests' deliveries.
+    let w = CoreWorld::new(&engine.isolated().await).await;
     let (core, owner) = (&w.core, w.owner());
     let policy = Policy::default();
     let rules = OutboundRules { targets: &policy, catch_up_window_ms: 3_600_000 };
@@ -132,6 +134,50 @@ async fn outbound_endpoints_through_the_core(engine: Engine) {
     assert_eq!((calls[0].0.as_str(), calls[0].1.as_str()), ("https://hooks.test/in", "webhook.test"));
     assert_eq!(serde_json::from_str::<Value>(&calls[0].2).unwrap(), sent.payload);
 
+    // A delivery is replayed now and wakes the worker; once the endpoint is disabled, replays
+    // are refused until it is re-activated, which queues again and wakes the worker.
+    let page = PageRequest { limit: 25, offset: 0, sort: (), descending: true };
+    let now = w.clock.now();
+    let event = OutboxEvent {
+        merchant_id: w.merchant.clone(),
+        event: "conversion.created",
+        data: json!({ "id": "conv_1" }),
+        at: now,
+    };
+    w.store.emit_events(&[event]).await.unwrap();
+    let listed = core.list_deliveries(&owner, &e.id, page).await.unwrap();
+    assert_eq!(listed.total, 1);
+    let delivery = listed.items[0].delivery.clone();
+    w.clock.advance(60_000);
+    let replayed = core.retry_delivery(&owner, &e.id, &delivery.id).await.unwrap();
+    assert_eq!(replayed.delivery.status, "pending");
+    let due = replayed.delivery.next_attempt_at;
+    assert!(w.stamped_by_clock(due) && due >= now + 60_000, "due now by the injected clock");
+    assert_eq!(w.effects.outbox(), 1, "a replay wakes the worker");
+    let claimed = w.store.claim_due_deliveries(w.clock.now(), 60_000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let failed = WebhookAttempt {
+        delivery_id: delivery.id.clone(),
+        endpoint_id: e.id.clone(),
+        attempt: 1,
+        status_code: Some(500),
+        duration_ms: 1,
+        response_body: None,
+        error: None,
+        created_at: w.clock.now(),
+    };
+    let outcome = AttemptOutcome { attempt: failed, success: false, retry_at: None, disable_after: 1 };
+    w.store.finish_attempt(&outcome).await.unwrap();
+    assert_eq!(core.get_endpoint(&owner, &e.id).await.unwrap().endpoint.status, "disabled");
+    let err = core.retry_delivery(&owner, &e.id, &delivery.id).await.unwrap_err();
+    assert_eq!((err.kind, err.code), (ErrorKind::Conflict, "webhook_disabled"));
+    let wake = EndpointInput { reactivate: true, ..EndpointInput::default() };
+    let back = core.update_endpoint(&owner, &e.id, wake, rules).await.unwrap();
+    assert_eq!(back.endpoint.status, "active");
+    assert_eq!(w.effects.outbox(), 2, "re-activation wakes the worker");
+    let attempts = &core.list_deliveries(&owner, &e.id, page).await.unwrap().items[0].attempts;
+    assert_eq!(attempts.len(), 1, "deliveries come with their attempts");
+
     // Rights are the operation's.
     let reader = w.reader();
     let err =
@@ -146,7 +192,6 @@ async fn outbound_endpoints_through_the_core(engine: Engine) {
 
     // Another merchant's endpoint and deliveries are not found.
     let intruder = w.intruder();
-    let page = PageRequest { limit: 25, offset: 0, sort: (), descending: true };
     assert_eq!(core.get_endpoint(&intruder, &e.id).await.unwrap_err().kind, ErrorKind::NotFound);
     let err = core.update_endpoint(&intruder, &e.id, EndpointInput::default(), rules).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotFound);
@@ -157,9 +202,8 @@ async fn outbound_endpoints_through_the_core(engine: Engine) {
     assert_eq!(err.kind, ErrorKind::NotFound);
     let err = core.retry_delivery(&owner, &e.id, "wh_del_missing").await.unwrap_err();
     assert_eq!((err.kind, err.message.as_str()), (ErrorKind::NotFound, "Delivery not found"));
-    assert_eq!(w.effects.outbox(), 0, "nothing replayed, nothing woken");
+    assert_eq!(w.effects.outbox(), 2, "nothing replayed, nothing woken");
 
-    assert_eq!(core.list_deliveries(&owner, &e.id, page).await.unwrap().total, 0);
     assert_eq!(core.list_endpoints(&owner, page).await.unwrap().total, 1);
     core.delete_endpoint(&owner, &e.id).await.unwrap();
     assert_eq!(core.get_endpoint(&owner, &e.id).await.unwrap_err().kind, ErrorKind::NotFound);
