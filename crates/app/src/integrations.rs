@@ -1,17 +1,22 @@
 //! `refline integration add|list|remove`: payment-processor connections managed against the
-//! database, without a running server. Input goes through the same checks as
+//! database, without a running server. The command line is another door to the core: it reads
+//! its arguments into the core's typed input and calls the same operations as
 //! `POST /api/v1/integrations`, and secrets are sealed with the same key as `serve` uses.
+
+use std::sync::Arc;
 
 use anyhow::bail;
 use clap::Subcommand;
-use refline_server::{
-    api::{integration_input::new_integration, integrations::webhook_url},
-    clock::now_ms,
-    error::ApiError,
+use refline_core::{
+    clock::SystemClock,
+    connection_input::{provider_names, NewConnection, Text, MAX_SECRET_CHARS},
+    connections::webhook_url,
     secrets::SecretBox,
+    Actor, Core, CoreError, Door, Issue, Mode, NoEffects, Rights,
 };
+use refline_processors::Provider;
 use refline_store::{Integration, PageRequest, Store};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::{
     secret_key::SecretKeyArgs,
@@ -87,23 +92,24 @@ pub async fn run(database_url: &str, key: &SecretKeyArgs, command: IntegrationCo
             api_base_url,
             json: as_json,
         } => {
-            let mut body = Map::new();
-            let fields = [
-                ("provider", Some(provider)),
-                ("webhookSecret", webhook_secret),
-                ("label", label),
-                ("goid", goid),
-                ("clientId", client_id),
-                ("clientSecret", client_secret),
-                ("apiBaseUrl", api_base_url),
-            ];
-            for (name, value) in fields {
-                if let Some(value) = value {
-                    body.insert(name.into(), Value::String(value));
-                }
+            let mut unreadable = Vec::new();
+            let provider = Provider::parse(provider.trim());
+            if provider.is_none() {
+                let names = provider_names().join(", ");
+                unreadable.push(Issue::field("provider", format!("provider must be one of: {names}")));
             }
+            let input = NewConnection {
+                provider,
+                label: Text::of("label", label, 200),
+                webhook_secret: Text::of("webhookSecret", webhook_secret, MAX_SECRET_CHARS),
+                goid: Text::of("goid", goid, 20),
+                api_base_url: Text::of("apiBaseUrl", api_base_url, 2048),
+                client_id: Text::of("clientId", client_id, 255),
+                client_secret: Text::of("clientSecret", client_secret, MAX_SECRET_CHARS),
+                unreadable,
+            };
             let secrets = SecretBox::new(key.resolve()?);
-            let integration = add(store.as_ref(), &merchant, &body, &secrets).await?;
+            let integration = add(store.clone(), &merchant, input, &secrets).await?;
             if as_json {
                 println!("{}", describe(&integration));
             } else {
@@ -114,7 +120,7 @@ pub async fn run(database_url: &str, key: &SecretKeyArgs, command: IntegrationCo
             Ok(())
         }
         IntegrationCommand::List { merchant, json: as_json } => {
-            let found = list(store.as_ref(), &merchant).await?;
+            let found = list(store, &merchant).await?;
             if as_json {
                 println!("{}", Value::Array(found.iter().map(describe).collect()));
             } else {
@@ -132,8 +138,11 @@ pub async fn run(database_url: &str, key: &SecretKeyArgs, command: IntegrationCo
             Ok(())
         }
         IntegrationCommand::Remove { merchant, id } => {
-            if !store.delete_integration(&merchant, &id).await? {
-                bail!("merchant {merchant} has no integration {id}");
+            let actor = operator(store.as_ref(), &merchant).await?;
+            match core(store).delete_connection(&actor, &id).await {
+                Ok(()) => {}
+                Err(err) if err.code == "not_found" => bail!("merchant {merchant} has no integration {id}"),
+                Err(err) => return Err(explain(err)),
             }
             println!("Integration {id} removed.");
             Ok(())
@@ -141,29 +150,48 @@ pub async fn run(database_url: &str, key: &SecretKeyArgs, command: IntegrationCo
     }
 }
 
-/// Checks `body` like the API does, seals its secrets and stores the connection.
+/// The core over `store` as the command line uses it: the system clock, and no effects (a
+/// running server finds the change at its next read).
+fn core(store: Arc<dyn Store>) -> Core {
+    Core::without_sales(store, Arc::new(SystemClock), Arc::new(NoEffects), "")
+}
+
+/// The operator acting for `merchant_id`: live, read-write, through the command line.
+async fn operator(store: &dyn Store, merchant_id: &str) -> anyhow::Result<Actor> {
+    let Some(merchant) = store.get_merchant(merchant_id).await? else {
+        bail!("no merchant with id {merchant_id}");
+    };
+    Ok(Actor {
+        merchant_id: merchant_id.to_string(),
+        mode: Mode::Live,
+        rights: Rights::ReadWrite,
+        currency: merchant.currency,
+        door: Door::Cli,
+    })
+}
+
+/// Creates the connection through the core (the API's checks), sealing its secrets.
 pub async fn add(
-    store: &dyn Store,
+    store: Arc<dyn Store>,
     merchant_id: &str,
-    body: &Map<String, Value>,
+    input: NewConnection,
     secrets: &SecretBox,
 ) -> anyhow::Result<Integration> {
-    if store.get_merchant(merchant_id).await?.is_none() {
-        bail!("no merchant with id {merchant_id}");
-    }
-    let integration = new_integration(body, merchant_id, secrets, now_ms()).map_err(explain)?;
-    store.insert_integration(&integration).await?;
-    Ok(integration)
+    let actor = operator(store.as_ref(), merchant_id).await?;
+    let out = core(store).create_connection(&actor, input, secrets).await.map_err(explain)?;
+    Ok(out.integration)
 }
 
 /// Every connection of a merchant, oldest first.
-pub async fn list(store: &dyn Store, merchant_id: &str) -> anyhow::Result<Vec<Integration>> {
+pub async fn list(store: Arc<dyn Store>, merchant_id: &str) -> anyhow::Result<Vec<Integration>> {
+    let actor = operator(store.as_ref(), merchant_id).await?;
+    let core = core(store);
     let mut all = Vec::new();
     loop {
         let page = PageRequest { limit: 100, offset: all.len() as i64, sort: (), descending: false };
-        let found = store.list_integrations(merchant_id, page).await?;
+        let found = core.list_connections(&actor, page).await.map_err(explain)?;
         let done = found.items.len() < 100;
-        all.extend(found.items);
+        all.extend(found.items.into_iter().map(|out| out.integration));
         if done {
             return Ok(all);
         }
@@ -184,8 +212,8 @@ fn describe(i: &Integration) -> Value {
     })
 }
 
-/// An API validation error as command-line text: each problem on its own line.
-fn explain(err: ApiError) -> anyhow::Error {
+/// A refusal as command-line text: each problem on its own line.
+fn explain(err: CoreError) -> anyhow::Error {
     let problems: Vec<String> = err
         .details
         .as_deref()

@@ -41,6 +41,13 @@ pub struct ConversionWriter {
 }
 
 impl ConversionWriter {
+    /// A writer with no task behind it: every sale through it is refused as unavailable. For
+    /// cores that record no sales (the command line's connection and key commands).
+    pub fn closed() -> ConversionWriter {
+        let (tx, _) = mpsc::channel(1);
+        ConversionWriter { queues: Arc::new(vec![tx]), next: Arc::new(AtomicUsize::new(0)) }
+    }
+
     /// Starts `writers` writer tasks on `store`; they end when every clone of the writer is
     /// dropped and their queues are empty.
     pub fn start(store: Arc<dyn Store>, writers: usize) -> (ConversionWriter, JoinSet<()>) {

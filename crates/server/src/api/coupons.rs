@@ -10,22 +10,19 @@ use axum::{
     routing::get,
     Json, Router,
 };
-use refline_domain::{format_amount, format_timestamp, parse_amount, Currency};
+use refline_core::{connection_input::provider_names, coupons::CouponInput};
+use refline_domain::{format_amount, format_timestamp, Currency};
 use refline_processors::Provider;
-use refline_store::{Coupon, CouponFilter, StoreError};
-use serde_json::{json, Value};
+use refline_store::{Coupon, CouponFilter};
+use serde_json::{json, Map, Value};
 
 use crate::{
-    api::{
-        integration_input::provider_names,
-        list::{envelope, Params},
-    },
-    error::{ApiError, ApiResult},
+    api::list::{envelope, Params},
+    error::ApiResult,
     http::{
         auth::Caller,
         body::{exact_number, parse_object, Fields},
     },
-    ids::new_id,
     state::AppState,
 };
 
@@ -62,53 +59,44 @@ pub fn render(c: &Coupon) -> Value {
     })
 }
 
-/// A code customers type: 1–100 characters, none of them whitespace or control characters.
-fn valid_code(code: &str) -> bool {
-    (1..=100).contains(&code.chars().count()) && !code.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
-/// The discount labels: `percentOff` or `amountOff` (+ `currency`, default the merchant's),
-/// `duration`, `durationInMonths`. Written into `coupon`.
-fn read_discount(f: &mut Fields<'_>, caller: &Caller, coupon: &mut Coupon) {
-    coupon.percent_off = f.optional_int("percentOff", 1, 100);
-    let amount_text = f.optional_decimal_text("amountOff");
-    let currency_code = f.optional_string("currency", 3);
-    if f.has("percentOff") && amount_text.is_some() {
-        f.issue("amountOff", "give either percentOff or amountOff, not both");
-    }
-    let currency = if amount_text.is_some() || currency_code.is_some() {
-        match Currency::parse(currency_code.as_deref().unwrap_or(&caller.currency)) {
-            Ok(c) => Some(c),
-            Err(_) => {
-                f.issue("currency", "currency must be a supported ISO 4217 code such as usd or eur");
-                None
-            }
+/// Reads a registration: types, choices and lengths here; the code rule, the discount rules,
+/// the membership check and idempotency in the core (`refline_core::coupons`).
+fn read_input(map: &Map<String, Value>) -> CouponInput {
+    let mut f = Fields::new(map);
+    let code = f.required_string("code", 100);
+    let campaign_id = f.required_string("campaignId", 255);
+    let affiliate_id = f.required_string("affiliateId", 255);
+    let provider = f.value("provider").and_then(|v| {
+        let found = v.as_str().and_then(Provider::parse);
+        if found.is_none() {
+            f.issue("provider", format!("provider must be one of: {}", provider_names().join(", ")));
         }
-    } else {
-        None
-    };
-    if let (Some(text), Some(currency)) = (amount_text, currency) {
-        match parse_amount(&text, currency.exponent()) {
-            Ok(minor) if minor > 0 => {
-                coupon.amount_off_minor = Some(minor);
-                coupon.currency = Some(currency.code().to_string());
-            }
-            Ok(_) => f.issue("amountOff", "amountOff must be positive"),
-            Err(e) => f.issue("amountOff", format!("amountOff {e}")),
-        }
-    } else if currency_code.is_some() && !f.has("amountOff") {
-        f.issue("currency", "currency applies only with amountOff");
-    }
-    coupon.duration = f.optional_enum("duration", &["once", "forever", "repeating"]).map(str::to_string);
-    coupon.duration_in_months = f.optional_int("durationInMonths", 1, 1200);
-    match (coupon.duration.as_deref(), coupon.duration_in_months) {
-        (Some("repeating"), None) => {
-            f.issue("durationInMonths", "durationInMonths is required with duration repeating")
-        }
-        (Some("once" | "forever") | None, Some(_)) => {
-            f.issue("durationInMonths", "durationInMonths applies only with duration repeating")
-        }
-        _ => {}
+        found
+    });
+    let provider_coupon_id = f.optional_string("providerCouponId", 255);
+    let provider_promotion_code_id = f.optional_string("providerPromotionCodeId", 255);
+    let create_in_provider = f.optional_bool("createInProvider") == Some(true);
+    let percent_off = f.optional_int("percentOff", 1, 100);
+    let amount_off = f.optional_decimal_text("amountOff");
+    let currency = f.optional_string("currency", 3);
+    let duration = f.optional_enum("duration", &["once", "forever", "repeating"]).map(str::to_string);
+    let duration_in_months = f.optional_int("durationInMonths", 1, 1200);
+    CouponInput {
+        code,
+        campaign_id,
+        affiliate_id,
+        provider,
+        provider_coupon_id,
+        provider_promotion_code_id,
+        create_in_provider,
+        percent_off,
+        percent_off_sent: f.has("percentOff"),
+        amount_off,
+        amount_off_sent: f.has("amountOff"),
+        currency,
+        duration,
+        duration_in_months,
+        unreadable: f.into_issues(),
     }
 }
 
@@ -121,93 +109,13 @@ async fn create_coupon(
     caller: Caller,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    let actor = caller.actor();
+    // Rights before the body, so a read-only key learns that first.
+    actor.require_write()?;
     let map = parse_object(&body)?;
-    let mut f = Fields::new(&map);
-    let code = f.required_string("code", 100);
-    if code.as_deref().is_some_and(|c| !valid_code(c)) {
-        f.issue("code", "code must be 1 to 100 characters without spaces");
-    }
-    let campaign_id = f.required_string("campaignId", 255);
-    let affiliate_id = f.required_string("affiliateId", 255);
-    let names = provider_names();
-    // LinkJolt registers codes for Stripe unless told otherwise.
-    let provider = match f.value("provider") {
-        None => Some(Provider::Stripe),
-        Some(v) => {
-            let found = v.as_str().and_then(Provider::parse);
-            if found.is_none() {
-                f.issue("provider", format!("provider must be one of: {}", names.join(", ")));
-            }
-            found
-        }
-    };
-    let provider_coupon_id = f.optional_string("providerCouponId", 255);
-    let provider_promotion_code_id = f.optional_string("providerPromotionCodeId", 255);
-    if f.optional_bool("createInProvider") == Some(true) {
-        f.issue(
-            "createInProvider",
-            "Creating codes in the payment processor is not supported yet: create the code in your \
-             processor, then register it here without createInProvider",
-        );
-    }
-    let now = state.config.clock.now();
-    let mut coupon = Coupon {
-        id: new_id("cpn"),
-        merchant_id: caller.merchant_id.clone(),
-        campaign_id: String::new(),
-        affiliate_id: String::new(),
-        code: String::new(),
-        code_key: String::new(),
-        provider: provider.map(|p| p.as_str().to_string()),
-        provider_coupon_id,
-        provider_promotion_code_id,
-        percent_off: None,
-        amount_off_minor: None,
-        currency: None,
-        duration: None,
-        duration_in_months: None,
-        created_at: now,
-    };
-    read_discount(&mut f, &caller, &mut coupon);
-    f.finish()?;
-    let (Some(code), Some(campaign_id), Some(affiliate_id)) = (code, campaign_id, affiliate_id) else {
-        return Err(ApiError::internal("validated fields missing"));
-    };
-    state
-        .store
-        .get_membership(&caller.merchant_id, &campaign_id, &affiliate_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Affiliate membership on this campaign"))?;
-    coupon.code_key = Coupon::key_of(&code);
-    coupon.code = code;
-    coupon.campaign_id = campaign_id;
-    coupon.affiliate_id = affiliate_id;
-    if let Some(existing) = state.store.get_coupon_by_code(&caller.merchant_id, &coupon.code_key).await? {
-        return already_registered(&existing, &coupon);
-    }
-    match state.store.insert_coupon(&coupon).await {
-        Ok(()) => Ok((StatusCode::CREATED, Json(json!({ "data": render(&coupon) })))),
-        // Registered by a concurrent request between the lookup and the insert.
-        Err(err @ StoreError::Conflict(_)) => {
-            match state.store.get_coupon_by_code(&caller.merchant_id, &coupon.code_key).await? {
-                Some(existing) => already_registered(&existing, &coupon),
-                None => Err(err.into()),
-            }
-        }
-        Err(err) => Err(err.into()),
-    }
-}
-
-/// The answer when the merchant already has the code: idempotent success for the same credit,
-/// a conflict for another one.
-fn already_registered(existing: &Coupon, wanted: &Coupon) -> ApiResult<(StatusCode, Json<Value>)> {
-    if existing.affiliate_id == wanted.affiliate_id && existing.campaign_id == wanted.campaign_id {
-        return Ok((StatusCode::OK, Json(json!({ "data": render(existing) }))));
-    }
-    Err(ApiError::duplicate(
-        format!("The code {} is already registered to another affiliate or campaign", existing.code),
-        json!({ "id": existing.id, "code": existing.code }),
-    ))
+    let done = state.core.register_coupon(&actor, read_input(&map)).await?;
+    let status = if done.created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(json!({ "data": render(&done.coupon) }))))
 }
 
 async fn list_coupons(
@@ -224,7 +132,7 @@ async fn list_coupons(
         affiliate_id: params.get("affiliateId").map(str::to_string),
     };
     params.finish()?;
-    let found = state.store.list_coupons(&caller.merchant_id, &filter, page).await?;
+    let found = state.core.list_coupons(&caller.actor(), &filter, page).await?;
     Ok(Json(envelope(found.items.iter().map(render).collect(), &page, found.total)))
 }
 
@@ -233,11 +141,7 @@ async fn get_coupon(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let coupon = state
-        .store
-        .get_coupon(&caller.merchant_id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Coupon"))?;
+    let coupon = state.core.get_coupon(&caller.actor(), &id).await?;
     Ok(Json(json!({ "data": render(&coupon) })))
 }
 
@@ -246,8 +150,6 @@ async fn delete_coupon(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    if !state.store.delete_coupon(&caller.merchant_id, &id).await? {
-        return Err(ApiError::not_found("Coupon"));
-    }
+    state.core.delete_coupon(&caller.actor(), &id).await?;
     Ok(Json(json!({ "data": { "id": id, "deleted": true } })))
 }

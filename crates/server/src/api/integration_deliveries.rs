@@ -13,12 +13,24 @@ use refline_domain::format_timestamp;
 use refline_store::InboxEntry;
 use serde_json::{json, Value};
 
+use refline_core::connection_deliveries::InboxWake;
+use tokio::sync::Notify;
+
 use crate::{
     api::list::{envelope, Params},
-    error::{ApiError, ApiResult},
+    error::ApiResult,
     http::auth::Caller,
     state::AppState,
 };
+
+/// This node's inbox worker, woken when the core requeues a delivery.
+struct InboxNotify<'a>(&'a Notify);
+
+impl InboxWake for InboxNotify<'_> {
+    fn inbox_written(&self) {
+        self.0.notify_one();
+    }
+}
 
 /// Routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -55,12 +67,7 @@ async fn list_deliveries(
 ) -> ApiResult<Json<Value>> {
     let page = params.page(&[("receivedAt", ())], ());
     params.finish()?;
-    state
-        .store
-        .get_integration(&caller.merchant_id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Integration"))?;
-    let found = state.store.list_inbox(&caller.merchant_id, &id, page).await?;
+    let found = state.core.list_processor_deliveries(&caller.actor(), &id, page).await?;
     Ok(Json(envelope(found.items.iter().map(render).collect(), &page, found.total)))
 }
 
@@ -69,12 +76,7 @@ async fn replay_delivery(
     caller: Caller,
     Path((id, delivery_id)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let now = state.config.clock.now();
-    let entry = state
-        .store
-        .requeue_inbox(&caller.merchant_id, &id, &delivery_id, now)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Finished delivery"))?;
-    state.inbox_wake.notify_one();
+    let inbox = InboxNotify(&state.inbox_wake);
+    let entry = state.core.replay_processor_delivery(&caller.actor(), &id, &delivery_id, &inbox).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "data": render(&entry) }))))
 }

@@ -1,6 +1,7 @@
 //! `/api/v1/integrations`: a merchant's connections to payment processors, whose webhooks
 //! (`/api/webhooks/{provider}/merchant/{merchantId}`) are verified with the secrets kept here.
 //! Secrets are write-only: sealed at rest and never returned, only a hint of the current one.
+//! The rules live in the core (`refline_core::connections`); this door reads, calls, renders.
 
 use axum::{
     body::Bytes,
@@ -9,16 +10,16 @@ use axum::{
     routing::get,
     Json, Router,
 };
+use refline_core::connections::ConnectionOut;
 use refline_domain::format_timestamp;
-use refline_store::Integration;
 use serde_json::{json, Map, Value};
 
 use crate::{
     api::{
-        integration_input::{apply_update, new_integration},
+        integration_input::{read_change, read_new},
         list::{envelope, Params},
     },
-    error::{ApiError, ApiResult},
+    error::ApiResult,
     http::{auth::Caller, body::parse_object},
     state::AppState,
 };
@@ -31,13 +32,12 @@ pub fn router() -> Router<AppState> {
     )
 }
 
-/// The URL the merchant gives the processor for `provider`'s webhooks.
-pub fn webhook_url(public_url: &str, provider: &str, merchant_id: &str) -> String {
-    format!("{public_url}/api/webhooks/{provider}/merchant/{merchant_id}")
-}
+/// The URL the merchant gives the processor for `provider`'s webhooks (the core's).
+pub use refline_core::connections::webhook_url;
 
 /// The API form of a connection: no secret, only its hint and whether a previous one is live.
-pub fn render(i: &Integration, public_url: &str) -> Value {
+pub fn render(out: &ConnectionOut) -> Value {
+    let i = &out.integration;
     let settings: Value = serde_json::from_str(&i.settings).unwrap_or_else(|_| Value::Object(Map::new()));
     json!({
         "id": i.id,
@@ -48,18 +48,10 @@ pub fn render(i: &Integration, public_url: &str) -> Value {
         "hasPreviousSecret": i.previous_secret_sealed.is_some(),
         "hasCredentials": i.credentials_sealed.is_some(),
         "settings": settings,
-        "webhookUrl": webhook_url(public_url, &i.provider, &i.merchant_id),
+        "webhookUrl": out.webhook_url,
         "createdAt": format_timestamp(i.created_at),
         "updatedAt": format_timestamp(i.updated_at),
     })
-}
-
-async fn load(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Integration> {
-    state
-        .store
-        .get_integration(&caller.merchant_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Integration"))
 }
 
 /// `{"provider", "webhookSecret", "label"?, …provider-specific}` (see `integration_input`).
@@ -68,12 +60,13 @@ async fn create_integration(
     caller: Caller,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    caller.require_live("Integrations")?;
+    let actor = caller.actor();
+    // Rights before the body, so a read-only or test key learns that first.
+    actor.require_write()?;
+    actor.require_live("Integrations")?;
     let map = parse_object(&body)?;
-    let now = state.config.clock.now();
-    let integration = new_integration(&map, &caller.merchant_id, &state.secrets, now)?;
-    state.store.insert_integration(&integration).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "data": render(&integration, &state.config.public_url) }))))
+    let out = state.core.create_connection(&actor, read_new(&map), &state.secrets).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "data": render(&out) }))))
 }
 
 async fn list_integrations(
@@ -83,9 +76,8 @@ async fn list_integrations(
 ) -> ApiResult<Json<Value>> {
     let page = params.page(&[("createdAt", ())], ());
     params.finish()?;
-    let found = state.store.list_integrations(&caller.merchant_id, page).await?;
-    let base = &state.config.public_url;
-    Ok(Json(envelope(found.items.iter().map(|i| render(i, base)).collect(), &page, found.total)))
+    let found = state.core.list_connections(&caller.actor(), page).await?;
+    Ok(Json(envelope(found.items.iter().map(render).collect(), &page, found.total)))
 }
 
 async fn get_integration(
@@ -93,8 +85,8 @@ async fn get_integration(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let integration = load(&state, &caller, &id).await?;
-    Ok(Json(json!({ "data": render(&integration, &state.config.public_url) })))
+    let out = state.core.get_connection(&caller.actor(), &id).await?;
+    Ok(Json(json!({ "data": render(&out) })))
 }
 
 /// `webhookSecret` (rotates), `dropPreviousSecret`, `status`, `label`, provider settings.
@@ -104,14 +96,12 @@ async fn update_integration(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    caller.require_live("Integrations")?;
+    let actor = caller.actor();
+    actor.require_write()?;
+    actor.require_live("Integrations")?;
     let map = parse_object(&body)?;
-    let mut integration = load(&state, &caller, &id).await?;
-    apply_update(&map, &mut integration, &state.secrets, state.config.clock.now())?;
-    if !state.store.update_integration(&integration).await? {
-        return Err(ApiError::not_found("Integration"));
-    }
-    Ok(Json(json!({ "data": render(&integration, &state.config.public_url) })))
+    let out = state.core.update_connection(&actor, &id, read_change(&map), &state.secrets).await?;
+    Ok(Json(json!({ "data": render(&out) })))
 }
 
 async fn delete_integration(
@@ -119,9 +109,6 @@ async fn delete_integration(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    caller.require_live("Integrations")?;
-    if !state.store.delete_integration(&caller.merchant_id, &id).await? {
-        return Err(ApiError::not_found("Integration"));
-    }
+    state.core.delete_connection(&caller.actor(), &id).await?;
     Ok(Json(json!({ "data": { "id": id, "deleted": true } })))
 }

@@ -1,4 +1,6 @@
-//! `/api/v1/webhooks`: endpoints that receive signed events, their deliveries and replays.
+//! `/api/v1/webhooks`: outbound endpoints that receive Refline's signed events, their
+//! deliveries and replays. The rules live in the core (`refline_core::outbound`); this door
+//! reads JSON, calls it and renders.
 
 use axum::{
     body::Bytes,
@@ -7,21 +9,20 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use rand::RngCore;
-use refline_domain::{format_timestamp, is_event, EVENTS};
-use refline_store::{PageRequest, WebhookAttempt, WebhookDelivery, WebhookEndpoint};
-use serde_json::{json, Value};
+use refline_core::outbound::{DeliveryOut, EndpointInput, EndpointOut, OutboundRules};
+use refline_domain::{format_timestamp, EVENTS};
+use refline_store::PageRequest;
+use serde_json::{json, Map, Value};
 
 use crate::{
     api::list::{envelope, Params},
-    error::{ApiError, ApiResult},
+    error::ApiResult,
     http::{
         auth::Caller,
         body::{parse_object, Fields},
     },
-    ids::new_id,
     state::AppState,
-    webhooks::{dispatch::succeeded, sign::standard_secret, target::check_target},
+    webhooks::sign::standard_secret,
 };
 
 /// Routes of this resource.
@@ -34,26 +35,13 @@ pub fn router() -> Router<AppState> {
         .route("/webhooks/{id}/deliveries/{delivery_id}/retry", post(retry_delivery))
 }
 
-/// A new signing secret: 32 random bytes as 64 hex characters (LinkJolt's format).
-fn new_secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
+/// This node's rules for the core: the SSRF policy and the catch-up window.
+fn rules(state: &AppState) -> OutboundRules<'_> {
+    OutboundRules { targets: &state.targets, catch_up_window_ms: state.config.webhooks.catch_up_window_ms }
 }
 
-/// Checks `url` now (form and, unless allowed, that it resolves only to public addresses).
-async fn checked_url(state: &AppState, f: &mut Fields<'_>, url: Option<String>) -> Option<String> {
-    let url = url?;
-    match check_target(&url, &state.targets).await {
-        Ok(_) => Some(url),
-        Err(err) => {
-            f.issue("url", format!("url {err}"));
-            None
-        }
-    }
-}
-
-fn checked_events(f: &mut Fields<'_>, required: bool) -> Option<Vec<String>> {
+/// Reads `events` as a list of strings; emptiness and unknown names are the core's.
+fn read_events(f: &mut Fields<'_>, required: bool) -> Option<Vec<String>> {
     let Some(value) = f.value("events") else {
         if required {
             f.issue("events", format!("events is required: a list of {}", EVENTS.join(", ")));
@@ -61,25 +49,26 @@ fn checked_events(f: &mut Fields<'_>, required: bool) -> Option<Vec<String>> {
         return None;
     };
     let names: Option<Vec<String>> =
-        value.as_array().map(|items| items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect());
-    match names {
-        Some(names) if !names.is_empty() && value.as_array().is_some_and(|a| a.len() == names.len()) => {
-            let unknown: Vec<&String> = names.iter().filter(|n| !is_event(n)).collect();
-            if unknown.is_empty() {
-                let mut names = names;
-                names.sort_unstable();
-                names.dedup();
-                Some(names)
-            } else {
-                f.issue("events", format!("unknown events {unknown:?}; known: {}", EVENTS.join(", ")));
-                None
-            }
-        }
-        _ => {
-            f.issue("events", "events must be a non-empty list of event names");
-            None
-        }
+        value.as_array().and_then(|items| items.iter().map(|v| v.as_str().map(str::to_string)).collect());
+    if names.is_none() {
+        f.issue("events", "events must be a non-empty list of event names");
     }
+    names
+}
+
+/// Reads a body into the core's input: on create `url` and `events` are required; on change
+/// `url`, `events`, `status: "active"` (re-activate) and `rotateSecret: true`.
+fn read_input(map: &Map<String, Value>, creating: bool) -> EndpointInput {
+    let mut f = Fields::new(map);
+    let url = if creating || f.has("url") { f.required_string("url", 2048) } else { None };
+    let events = read_events(&mut f, creating);
+    let (reactivate, rotate_secret) = if creating {
+        (false, false)
+    } else {
+        let reactivate = f.optional_enum("status", &["active"]).is_some();
+        (reactivate, f.optional_bool("rotateSecret").unwrap_or(false))
+    };
+    EndpointInput { url, events, reactivate, rotate_secret, unreadable: f.into_issues() }
 }
 
 async fn create_endpoint(
@@ -87,20 +76,12 @@ async fn create_endpoint(
     caller: Caller,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    let actor = caller.actor();
+    // Rights before the body, so a read-only key learns that first.
+    actor.require_write()?;
     let map = parse_object(&body)?;
-    let mut f = Fields::new(&map);
-    let url = f.required_string("url", 2048);
-    let url = checked_url(&state, &mut f, url).await;
-    let events = checked_events(&mut f, true);
-    f.finish()?;
-    let (Some(url), Some(events)) = (url, events) else {
-        return Err(ApiError::internal("validated fields missing"));
-    };
-    let now = state.config.clock.now();
-    let endpoint =
-        WebhookEndpoint::new(&new_id("wh"), &caller.merchant_id, &url, &events, &new_secret(), now);
-    state.store.insert_webhook_endpoint(&endpoint).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "data": render(&endpoint, true) }))))
+    let out = state.core.create_endpoint(&actor, read_input(&map, true), rules(&state)).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "data": render(&out) }))))
 }
 
 async fn list_endpoints(
@@ -110,8 +91,8 @@ async fn list_endpoints(
 ) -> ApiResult<Json<Value>> {
     let page = params.page(&[("createdAt", ())], ());
     params.finish()?;
-    let found = state.store.list_webhook_endpoints(&caller.merchant_id, page).await?;
-    Ok(Json(envelope(found.items.iter().map(|e| render(e, false)).collect(), &page, found.total)))
+    let found = state.core.list_endpoints(&caller.actor(), page).await?;
+    Ok(Json(envelope(found.items.iter().map(render).collect(), &page, found.total)))
 }
 
 async fn get_endpoint(
@@ -119,8 +100,8 @@ async fn get_endpoint(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let endpoint = load(&state, &caller, &id).await?;
-    Ok(Json(json!({ "data": render(&endpoint, false) })))
+    let out = state.core.get_endpoint(&caller.actor(), &id).await?;
+    Ok(Json(json!({ "data": render(&out) })))
 }
 
 /// `url`, `events`, `status: "active"` (re-activate), `rotateSecret: true`.
@@ -130,39 +111,11 @@ async fn update_endpoint(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
+    let actor = caller.actor();
+    actor.require_write()?;
     let map = parse_object(&body)?;
-    let mut endpoint = load(&state, &caller, &id).await?;
-    let mut f = Fields::new(&map);
-    let url = if f.has("url") { f.required_string("url", 2048) } else { None };
-    let url = checked_url(&state, &mut f, url).await;
-    let events = checked_events(&mut f, false);
-    let reactivate = f.optional_enum("status", &["active"]).is_some();
-    let rotate = f.optional_bool("rotateSecret").unwrap_or(false);
-    f.finish()?;
-    let now = state.config.clock.now();
-    if let Some(url) = url {
-        endpoint.url = url;
-    }
-    if let Some(events) = events {
-        endpoint.events = WebhookEndpoint::events_column(&events);
-    }
-    if rotate {
-        // The old secret keeps signing beside the new one for a day, so receivers can switch
-        // without missing an event.
-        endpoint.previous_secret = Some(std::mem::replace(&mut endpoint.secret, new_secret()));
-        endpoint.previous_secret_until = Some(now + 24 * 60 * 60 * 1000);
-    }
-    endpoint.updated_at = now;
-    if !state.store.update_webhook_endpoint(&endpoint).await? {
-        return Err(ApiError::not_found("Webhook"));
-    }
-    if reactivate && endpoint.status != "active" {
-        let since = now - state.config.webhooks.catch_up_window_ms;
-        state.store.reactivate_webhook_endpoint(&caller.merchant_id, &id, now, since).await?;
-        state.webhook_wake.notify_one();
-    }
-    let endpoint = load(&state, &caller, &id).await?;
-    Ok(Json(json!({ "data": render(&endpoint, rotate) })))
+    let out = state.core.update_endpoint(&actor, &id, read_input(&map, false), rules(&state)).await?;
+    Ok(Json(json!({ "data": render(&out) })))
 }
 
 async fn delete_endpoint(
@@ -170,9 +123,7 @@ async fn delete_endpoint(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    if !state.store.delete_webhook_endpoint(&caller.merchant_id, &id).await? {
-        return Err(ApiError::not_found("Webhook"));
-    }
+    state.core.delete_endpoint(&caller.actor(), &id).await?;
     Ok(Json(json!({ "data": { "id": id, "deleted": true } })))
 }
 
@@ -182,24 +133,15 @@ async fn test_endpoint(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let endpoint = load(&state, &caller, &id).await?;
-    let delivery_id = new_id("wh_del_test");
-    let now = state.config.clock.now();
-    let body = json!({
-        "id": delivery_id,
-        "event": "webhook.test",
-        "timestamp": format_timestamp(now),
-        "data": { "webhookId": endpoint.id, "message": "Test event from Refline" },
-    })
-    .to_string();
-    let attempt = state.dispatcher.send(&endpoint, &delivery_id, "webhook.test", &body, 1).await;
+    let sent = state.core.test_endpoint(&caller.actor(), &id, &state.dispatcher).await?;
+    let attempt = &sent.attempt;
     Ok(Json(json!({ "data": {
-        "success": succeeded(&attempt),
+        "success": sent.delivered,
         "statusCode": attempt.status_code,
         "durationMs": attempt.duration_ms,
         "responseBody": attempt.response_body,
         "error": attempt.error,
-        "payload": serde_json::from_str::<Value>(&body).unwrap_or(Value::Null),
+        "payload": sent.payload,
     }})))
 }
 
@@ -209,14 +151,11 @@ async fn list_deliveries(
     Path(id): Path<String>,
     mut params: Params,
 ) -> ApiResult<Json<Value>> {
-    load(&state, &caller, &id).await?;
     let page: PageRequest<()> = params.page(&[("createdAt", ())], ());
+    // The core's answer first: another merchant's endpoint is 404 even with a bad query.
+    let found = state.core.list_deliveries(&caller.actor(), &id, page).await?;
     params.finish()?;
-    let found = state.store.list_deliveries(&caller.merchant_id, &id, page).await?;
-    let ids: Vec<String> = found.items.iter().map(|d| d.id.clone()).collect();
-    let attempts = state.store.delivery_attempts(&ids).await?;
-    let items = found.items.iter().map(|d| render_delivery(d, &attempts)).collect();
-    Ok(Json(envelope(items, &page, found.total)))
+    Ok(Json(envelope(found.items.iter().map(render_delivery).collect(), &page, found.total)))
 }
 
 /// Replays a delivery (beyond LinkJolt): due again now, whatever its state.
@@ -225,45 +164,13 @@ async fn retry_delivery(
     caller: Caller,
     Path((id, delivery_id)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let endpoint = load(&state, &caller, &id).await?;
-    if endpoint.status != "active" {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "webhook_disabled",
-            "The endpoint is disabled; re-activate it (PATCH status: active) to replay deliveries",
-        ));
-    }
-    let now = state.config.clock.now();
-    if !state.store.replay_delivery(&caller.merchant_id, &id, &delivery_id, now).await? {
-        return match state.store.get_delivery(&caller.merchant_id, &delivery_id).await? {
-            Some(d) if d.endpoint_id == id => Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "delivery_in_progress",
-                "This delivery is being sent right now; retry after it finishes",
-            )),
-            _ => Err(ApiError::not_found("Delivery")),
-        };
-    }
-    state.webhook_wake.notify_one();
-    let delivery = state
-        .store
-        .get_delivery(&caller.merchant_id, &delivery_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Delivery"))?;
-    let attempts = state.store.delivery_attempts(std::slice::from_ref(&delivery.id)).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "data": render_delivery(&delivery, &attempts) }))))
-}
-
-async fn load(state: &AppState, caller: &Caller, id: &str) -> ApiResult<WebhookEndpoint> {
-    state
-        .store
-        .get_webhook_endpoint(&caller.merchant_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Webhook"))
+    let out = state.core.retry_delivery(&caller.actor(), &id, &delivery_id).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "data": render_delivery(&out) }))))
 }
 
 /// The API form of an endpoint; the secret only right after creation or rotation.
-fn render(e: &WebhookEndpoint, with_secret: bool) -> Value {
+fn render(view: &EndpointOut) -> Value {
+    let e = &view.endpoint;
     let mut out = json!({
         "id": e.id,
         "url": e.url,
@@ -274,14 +181,15 @@ fn render(e: &WebhookEndpoint, with_secret: bool) -> Value {
         "createdAt": format_timestamp(e.created_at),
         "updatedAt": format_timestamp(e.updated_at),
     });
-    if let (true, Some(obj)) = (with_secret, out.as_object_mut()) {
+    if let (true, Some(obj)) = (view.show_secret, out.as_object_mut()) {
         obj.insert("secret".into(), json!(e.secret));
         obj.insert("standardWebhooksSecret".into(), json!(standard_secret(&e.secret)));
     }
     out
 }
 
-fn render_delivery(d: &WebhookDelivery, attempts: &[WebhookAttempt]) -> Value {
+fn render_delivery(out: &DeliveryOut) -> Value {
+    let d = &out.delivery;
     let due = d.status == "pending";
     json!({
         "id": d.id,
@@ -294,7 +202,7 @@ fn render_delivery(d: &WebhookDelivery, attempts: &[WebhookAttempt]) -> Value {
         "createdAt": format_timestamp(d.created_at),
         "deliveredAt": d.delivered_at.map(format_timestamp),
         "payload": serde_json::from_str::<Value>(&d.payload).unwrap_or(Value::Null),
-        "attemptLog": attempts.iter().filter(|a| a.delivery_id == d.id).map(|a| json!({
+        "attemptLog": out.attempts.iter().map(|a| json!({
             "attempt": a.attempt,
             "statusCode": a.status_code,
             "durationMs": a.duration_ms,

@@ -130,7 +130,22 @@ fn error_chain(err: &dyn std::error::Error) -> String {
     text.chars().take(500).collect()
 }
 
-/// True when the attempt counts as delivered (a 2xx answer).
+/// True when the attempt counts as delivered (a 2xx answer); the core's rule.
 pub fn succeeded(attempt: &WebhookAttempt) -> bool {
-    attempt.status_code.is_some_and(|s| (200..300).contains(&s))
+    refline_core::outbound::delivered(attempt)
+}
+
+/// Test dispatches of the core's outbound operations go out through this node's client.
+#[refline_store::async_trait]
+impl refline_core::outbound::Sender for Dispatcher {
+    async fn send(
+        &self,
+        endpoint: &WebhookEndpoint,
+        id: &str,
+        event: &str,
+        body: &str,
+        attempt: i64,
+    ) -> WebhookAttempt {
+        Dispatcher::send(self, endpoint, id, event, body, attempt).await
+    }
 }

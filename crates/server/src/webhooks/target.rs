@@ -116,3 +116,12 @@ impl reqwest::dns::Resolve for GuardedResolver {
         })
     }
 }
+
+/// The core's outbound operations check URLs through this policy, so a URL saved by any door
+/// meets the same rule the connection enforces when sending.
+#[refline_store::async_trait]
+impl refline_core::outbound::TargetCheck for TargetPolicy {
+    async fn check(&self, url: &str) -> Result<(), TargetError> {
+        check_target(url, self).await.map(|_| ())
+    }
+}

@@ -1,0 +1,48 @@
+//! What a processor sent through a connection and what each delivery became — the answer to
+//! "webhook 200 but no conversion" — and replaying one once the cause is fixed (an affiliate
+//! added, a coupon registered). Replays are safe: a sale is credited once per order.
+
+use refline_store::{InboxEntry, Page, PageRequest};
+
+use crate::{Actor, Core, CoreError, CoreResult};
+
+/// Wakes whoever processes stored processor deliveries (the server's inbox worker).
+///
+/// A parameter rather than an [`crate::Effects`] method for now: `Effects` is shared by every
+/// operation and grows in its own change; once it has `inbox_written`, this goes.
+pub trait InboxWake: Send + Sync {
+    /// A delivery is due now.
+    fn inbox_written(&self);
+}
+
+impl Core {
+    /// A page of the deliveries received through one of the actor's connections, newest first.
+    pub async fn list_processor_deliveries(
+        &self,
+        actor: &Actor,
+        connection_id: &str,
+        page: PageRequest<()>,
+    ) -> CoreResult<Page<InboxEntry>> {
+        self.load_connection(actor, connection_id).await?;
+        Ok(self.store.list_inbox(&actor.merchant_id, connection_id, page).await?)
+    }
+
+    /// Processes a finished delivery again, now; `not_found` unless it is the actor's and
+    /// finished.
+    pub async fn replay_processor_delivery(
+        &self,
+        actor: &Actor,
+        connection_id: &str,
+        delivery_id: &str,
+        inbox: &dyn InboxWake,
+    ) -> CoreResult<InboxEntry> {
+        actor.require_write()?;
+        let entry = self
+            .store
+            .requeue_inbox(&actor.merchant_id, connection_id, delivery_id, self.now())
+            .await?
+            .ok_or_else(|| CoreError::not_found("Finished delivery"))?;
+        inbox.inbox_written();
+        Ok(entry)
+    }
+}
