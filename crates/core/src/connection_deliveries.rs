@@ -6,15 +6,6 @@ use refline_store::{InboxEntry, Page, PageRequest};
 
 use crate::{Actor, Core, CoreError, CoreResult};
 
-/// Wakes whoever processes stored processor deliveries (the server's inbox worker).
-///
-/// A parameter rather than an [`crate::Effects`] method for now: `Effects` is shared by every
-/// operation and grows in its own change; once it has `inbox_written`, this goes.
-pub trait InboxWake: Send + Sync {
-    /// A delivery is due now.
-    fn inbox_written(&self);
-}
-
 impl Core {
     /// A page of the deliveries received through one of the actor's connections, newest first.
     pub async fn list_processor_deliveries(
@@ -34,7 +25,6 @@ impl Core {
         actor: &Actor,
         connection_id: &str,
         delivery_id: &str,
-        inbox: &dyn InboxWake,
     ) -> CoreResult<InboxEntry> {
         actor.require_write()?;
         let entry = self
@@ -42,7 +32,7 @@ impl Core {
             .requeue_inbox(&actor.merchant_id, connection_id, delivery_id, self.now())
             .await?
             .ok_or_else(|| CoreError::not_found("Finished delivery"))?;
-        inbox.inbox_written();
+        self.effects.inbox_written();
         Ok(entry)
     }
 }

@@ -11,6 +11,9 @@ pub trait Effects: Send + Sync {
     /// Campaigns, memberships or links changed: cached link resolutions (and rendered tracking
     /// scripts) may be stale.
     fn links_changed(&self);
+    /// A processor delivery is due now (stored or requeued): wake the inbox worker rather than
+    /// wait for its next poll.
+    fn inbox_written(&self);
 }
 
 /// Effects that do nothing: for the CLI (another process's server polls) and for tests.
@@ -20,4 +23,5 @@ pub struct NoEffects;
 impl Effects for NoEffects {
     fn outbox_written(&self) {}
     fn links_changed(&self) {}
+    fn inbox_written(&self) {}
 }

@@ -145,8 +145,11 @@ pub async fn serve(
             stop_worker.clone(),
         ))
     });
-    let effects =
-        Arc::new(state::NodeEffects { webhook_wake: webhook_wake.clone(), tracking: tracking.clone() });
+    let effects = Arc::new(state::NodeEffects {
+        webhook_wake: webhook_wake.clone(),
+        inbox_wake: inbox_wake.clone(),
+        tracking: tracking.clone(),
+    });
     let core = refline_core::Core::new(refline_core::CoreParts {
         store: store.clone(),
         clock: config.clock.clone(),

@@ -50,6 +50,8 @@ pub struct AppState {
 pub struct NodeEffects {
     /// Wakes the webhook worker.
     pub webhook_wake: Arc<Notify>,
+    /// Wakes the processor inbox worker.
+    pub inbox_wake: Arc<Notify>,
     /// The node's tracking caches.
     pub tracking: Tracking,
 }
@@ -61,5 +63,9 @@ impl Effects for NodeEffects {
 
     fn links_changed(&self) {
         self.tracking.invalidate();
+    }
+
+    fn inbox_written(&self) {
+        self.inbox_wake.notify_one();
     }
 }

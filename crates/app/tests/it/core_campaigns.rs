@@ -34,6 +34,7 @@ impl Effects for CountingEffects {
     fn links_changed(&self) {
         self.links.fetch_add(1, Ordering::SeqCst);
     }
+    fn inbox_written(&self) {}
 }
 
 fn actor(merchant: &str, mode: Mode, rights: Rights) -> Actor {

@@ -2,11 +2,8 @@
 //! engines: typed input with the provider's rules, sealing, live-only writes, tenancy, the
 //! clock, and replaying a processor delivery (which wakes the inbox worker).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use refline_core::{
     campaigns::Change,
-    connection_deliveries::InboxWake,
     connection_input::{ConnectionChange, NewConnection, Text, GOPAY_API_BASE},
     secrets::SecretBox,
     ErrorKind,
@@ -20,15 +17,6 @@ use crate::{
     engine_tests,
     support::Engine,
 };
-
-#[derive(Default)]
-struct Wakes(AtomicUsize);
-
-impl InboxWake for Wakes {
-    fn inbox_written(&self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 fn given(text: &str) -> Text {
     Text::Given(text.into())
@@ -150,22 +138,21 @@ async fn connections_through_the_core(engine: Engine) {
 
     // A finished delivery is replayed now (injected clock) and the inbox worker woken; one
     // still pending, or another merchant's, is not found and wakes nothing.
-    let wakes = Wakes::default();
     let done = entry(&w.merchant, &i.id, "ignored");
     let pending = entry(&w.merchant, &i.id, "pending");
     assert!(w.store.insert_inbox(&done).await.unwrap());
     assert!(w.store.insert_inbox(&pending).await.unwrap());
     assert_eq!(core.list_processor_deliveries(&owner, &i.id, page).await.unwrap().total, 2);
-    let err = core.replay_processor_delivery(&intruder, &i.id, &done.id, &wakes).await.unwrap_err();
+    let err = core.replay_processor_delivery(&intruder, &i.id, &done.id).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotFound);
-    let err = core.replay_processor_delivery(&owner, &i.id, &pending.id, &wakes).await.unwrap_err();
+    let err = core.replay_processor_delivery(&owner, &i.id, &pending.id).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotFound);
-    assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
-    let replayed = core.replay_processor_delivery(&owner, &i.id, &done.id, &wakes).await.unwrap();
+    assert_eq!(w.effects.inbox(), 0);
+    let replayed = core.replay_processor_delivery(&owner, &i.id, &done.id).await.unwrap();
     assert_eq!(replayed.status, "pending");
     assert!(w.stamped_by_clock(replayed.next_attempt_at), "due now by the injected clock");
-    assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
-    let err = core.replay_processor_delivery(&w.reader(), &i.id, &done.id, &wakes).await.unwrap_err();
+    assert_eq!(w.effects.inbox(), 1);
+    let err = core.replay_processor_delivery(&w.reader(), &i.id, &done.id).await.unwrap_err();
     assert_eq!(err.code, "insufficient_permissions");
 
     assert_eq!(core.list_connections(&owner, page).await.unwrap().total, 2);

@@ -20,6 +20,7 @@ use crate::{
 pub struct CountingEffects {
     pub outbox: AtomicUsize,
     pub links: AtomicUsize,
+    pub inbox: AtomicUsize,
 }
 
 impl CountingEffects {
@@ -29,6 +30,9 @@ impl CountingEffects {
     pub fn links(&self) -> usize {
         self.links.load(Ordering::SeqCst)
     }
+    pub fn inbox(&self) -> usize {
+        self.inbox.load(Ordering::SeqCst)
+    }
 }
 
 impl Effects for CountingEffects {
@@ -37,6 +41,9 @@ impl Effects for CountingEffects {
     }
     fn links_changed(&self) {
         self.links.fetch_add(1, Ordering::SeqCst);
+    }
+    fn inbox_written(&self) {
+        self.inbox.fetch_add(1, Ordering::SeqCst);
     }
 }
 

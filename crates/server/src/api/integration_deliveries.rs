@@ -13,24 +13,12 @@ use refline_domain::format_timestamp;
 use refline_store::InboxEntry;
 use serde_json::{json, Value};
 
-use refline_core::connection_deliveries::InboxWake;
-use tokio::sync::Notify;
-
 use crate::{
     api::list::{envelope, Params},
     error::ApiResult,
     http::auth::Caller,
     state::AppState,
 };
-
-/// This node's inbox worker, woken when the core requeues a delivery.
-struct InboxNotify<'a>(&'a Notify);
-
-impl InboxWake for InboxNotify<'_> {
-    fn inbox_written(&self) {
-        self.0.notify_one();
-    }
-}
 
 /// Routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -76,7 +64,6 @@ async fn replay_delivery(
     caller: Caller,
     Path((id, delivery_id)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let inbox = InboxNotify(&state.inbox_wake);
-    let entry = state.core.replay_processor_delivery(&caller.actor(), &id, &delivery_id, &inbox).await?;
+    let entry = state.core.replay_processor_delivery(&caller.actor(), &id, &delivery_id).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "data": render(&entry) }))))
 }

@@ -15,13 +15,7 @@ pub mod me;
 pub mod stats;
 pub mod webhooks;
 
-use axum::{
-    extract::{Request, State},
-    http::{Method, StatusCode},
-    middleware::{self, Next},
-    response::{IntoResponse, Response},
-    Router,
-};
+use axum::{http::StatusCode, middleware, response::IntoResponse, Router};
 
 use crate::{
     error::ApiError,
@@ -30,7 +24,8 @@ use crate::{
 };
 
 /// `/api/v1` with its middleware: audit (outermost, sees the final answer) → authentication and
-/// limits → idempotency → handlers.
+/// limits → idempotency → handlers. What a write sets off (waking workers, clearing caches) is
+/// the core operation's business, not a middleware's.
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(me::router())
@@ -46,26 +41,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(webhooks::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(state.clone(), after_writes))
         .layer(middleware::from_fn_with_state(state.clone(), idempotent_writes))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn_with_state(state, audit_requests))
-}
-
-/// After a successful write, wakes the webhook worker (the write may have queued deliveries)
-/// and, when campaigns, affiliates or links changed, drops cached link resolutions.
-async fn after_writes(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let resource = req.uri().path().trim_start_matches("/api/v1").trim_start_matches('/');
-    let changes_links = ["campaigns", "affiliates", "links"].iter().any(|r| resource.starts_with(r));
-    let response = next.run(req).await;
-    if write && response.status().is_success() {
-        state.webhook_wake.notify_one();
-        if changes_links {
-            state.tracking.invalidate();
-        }
-    }
-    response
 }
 
 /// 404 in the API envelope.

@@ -6,7 +6,7 @@
 
 use axum::{
     extract::{FromRequestParts, Request, State},
-    http::{header, request::Parts, HeaderMap, HeaderValue, Method, StatusCode},
+    http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -155,14 +155,9 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
                 "plan_required",
                 format!("The {} plan has no API access; upgrade to Pro or higher", plan.as_str()),
             )),
-            ApiAccess::ReadOnly if !matches!(*req.method(), Method::GET | Method::HEAD) => {
-                Some(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "insufficient_permissions",
-                    "This key is read-only (Pro plan); writes need an Ultimate or Scale key",
-                ))
-            }
-            _ => None,
+            // Read-only keys (Pro) reach their handler: whether a request writes is the core
+            // operation's to decide (`Actor::require_write`), not the HTTP method's.
+            ApiAccess::ReadOnly | ApiAccess::ReadWrite => None,
         }
     };
     if let Some(err) = refusal {
