@@ -17,7 +17,7 @@ use refline_domain::strip_forbidden;
 use refline_store::{write_isolating, AuditEntry, Store, StoreError};
 use tokio::{sync::mpsc, task::JoinHandle};
 
-use crate::{clock::now_ms, error::ErrorCode, http::client_ip::client_ip, state::AppState};
+use crate::{error::ErrorCode, http::client_ip::client_ip, state::AppState};
 
 const BATCH: usize = 500;
 
@@ -143,7 +143,7 @@ pub async fn audit_requests(State(state): State<AppState>, req: Request, next: N
             error_code: response.extensions().get::<ErrorCode>().map(|c| c.0.to_string()),
             ip_address: ip,
             user_agent,
-            created_at: now_ms(),
+            created_at: state.config.clock.now(),
         })
         .await;
     response

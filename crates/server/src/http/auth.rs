@@ -15,7 +15,6 @@ use refline_domain::{classify_key, ApiAccess, KeyKind, Plan};
 use subtle::ConstantTimeEq;
 
 use crate::{
-    clock::now_ms,
     error::ApiError,
     http::{audit::AuditActor, client_ip::client_ip, rate_limit::RateDecision},
     ids::sha256_hex,
@@ -112,7 +111,7 @@ fn finish(mut response: Response, rate: &RateDecision, actor: AuditActor) -> Res
 /// Middleware: authenticates the key, enforces rate limit and plan rights, and hands the
 /// [`Caller`] to the handler.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let now = now_ms();
+    let now = state.config.clock.now();
     let owner = match bearer_token(req.headers()) {
         Some(token) if classify_key(token).is_some() => {
             let hash = sha256_hex(token.as_bytes());

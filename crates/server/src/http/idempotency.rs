@@ -15,7 +15,7 @@ use axum::{
 };
 use refline_store::IdempotencyBegin;
 
-use crate::{clock::now_ms, error::ApiError, http::auth::Caller, ids::sha256_hex, state::AppState};
+use crate::{error::ApiError, http::auth::Caller, ids::sha256_hex, state::AppState};
 
 const HEADER: &str = "idempotency-key";
 
@@ -49,7 +49,7 @@ pub async fn idempotent_writes(State(state): State<AppState>, req: Request, next
     let mut fingerprint = format!("{} {path}\n", parts.method).into_bytes();
     fingerprint.extend_from_slice(&bytes);
     let hash = sha256_hex(&fingerprint);
-    let now = now_ms();
+    let now = state.config.clock.now();
     // Live and test traffic never replay each other's answers.
     let scope = &format!("{}:{}", caller.merchant_id, caller.kind.as_str());
     let begun =
