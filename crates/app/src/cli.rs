@@ -342,3 +342,36 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutdown requested; finishing in-flight requests");
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// Every default `refline serve --help` shows must be accepted back by the parser, as a flag
+    /// value: a default printed in another form (say, space-separated for a comma-separated
+    /// list) misleads whoever copies it.
+    #[test]
+    fn serve_help_defaults_parse_back() {
+        let mut command = Cli::command();
+        let serve = command.find_subcommand_mut("serve").expect("serve subcommand");
+        let help = serve.render_long_help().to_string();
+        let mut checked = 0;
+        // Each option's block starts with its flag; its default is shown as `[default: …]`.
+        for block in help.split("\n      --").skip(1) {
+            let Some((flag, rest)) = block.split_once(' ') else { continue };
+            let Some(shown) = rest.split("[default: ").nth(1).and_then(|d| d.split(']').next()) else {
+                continue;
+            };
+            if shown == "false" || shown == "true" {
+                continue;
+            }
+            let flag = format!("--{flag}");
+            let parsed = Cli::try_parse_from(["refline", "serve", flag.as_str(), shown]);
+            assert!(parsed.is_ok(), "{flag} {shown:?}: {:?}", parsed.err());
+            checked += 1;
+        }
+        assert!(checked >= 10, "only {checked} defaults checked in:\n{help}");
+    }
+}
