@@ -59,26 +59,17 @@ pub struct Core {
     pub public_url: String,
 }
 
-/// How a [`Core`] is put together.
-pub struct CoreParts {
-    /// The database.
-    pub store: Arc<dyn Store>,
-    /// Time.
-    pub clock: Arc<dyn Clock>,
-    /// What operations set off.
-    pub effects: Arc<dyn Effects>,
-    /// The group-commit writer of sales (started with [`ConversionWriter::start`]).
-    pub sales: ConversionWriter,
-    /// Plan caps and rates.
-    pub limits: PlanLimits,
-    /// Base URL people reach this server at.
-    pub public_url: String,
-}
-
 impl Core {
-    /// A core from its parts.
-    pub fn new(parts: CoreParts) -> Self {
-        let CoreParts { store, clock, effects, sales, limits, public_url } = parts;
+    /// A core over `store` that records sales through `sales` (started with
+    /// [`ConversionWriter::start`]) under `limits`; `public_url` loses any trailing `/`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        effects: Arc<dyn Effects>,
+        sales: ConversionWriter,
+        limits: PlanLimits,
+        public_url: &str,
+    ) -> Self {
         let public_url = public_url.trim_end_matches('/').to_string();
         Core { store, clock, effects, sales, limits, public_url }
     }
@@ -92,14 +83,7 @@ impl Core {
         effects: Arc<dyn Effects>,
         public_url: &str,
     ) -> Self {
-        Core::new(CoreParts {
-            store,
-            clock,
-            effects,
-            sales: ConversionWriter::closed(),
-            limits: PlanLimits::default(),
-            public_url: public_url.to_string(),
-        })
+        Core::new(store, clock, effects, ConversionWriter::closed(), PlanLimits::default(), public_url)
     }
 
     /// Now, from the injected clock.

@@ -46,17 +46,14 @@ impl ApiError {
         self
     }
 
-    /// 400 `validation_error` listing every problem found.
+    /// 400 `validation_error` listing every problem found (the core's error, in the envelope).
     pub fn validation(issues: Vec<Issue>) -> Self {
-        let details =
-            issues.into_iter().map(|i| json!({ "path": i.path, "message": i.message })).collect::<Vec<_>>();
-        ApiError::new(StatusCode::BAD_REQUEST, "validation_error", "Validation failed")
-            .with_details(Value::Array(details))
+        CoreError::validation(issues).into()
     }
 
     /// 400 `validation_error` for one field.
     pub fn invalid_field(name: &str, message: impl Into<String>) -> Self {
-        ApiError::validation(vec![Issue::field(name, message)])
+        CoreError::invalid_field(name, message).into()
     }
 
     /// 401 `unauthorized`.
@@ -66,32 +63,27 @@ impl ApiError {
 
     /// 404 `not_found` naming what was looked for.
     pub fn not_found(what: &str) -> Self {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        CoreError::not_found(what).into()
     }
 
     /// 409 `duplicate` with the existing object in details.
     pub fn duplicate(message: impl Into<String>, details: Value) -> Self {
-        ApiError::new(StatusCode::CONFLICT, "duplicate", message).with_details(details)
+        CoreError::duplicate(message, details).into()
     }
 
     /// 409 `invalid_transition`: the requested status change is not allowed from the current one.
     pub fn invalid_transition(message: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::CONFLICT, "invalid_transition", message)
+        CoreError::invalid_transition(message).into()
     }
 
     /// 409 `invalid_transition` for a compare-and-set that lost to a concurrent change.
     pub fn changed_concurrently(what: &str) -> Self {
-        ApiError::invalid_transition(format!("The {what} changed concurrently; read it again and retry"))
+        CoreError::changed_concurrently(what).into()
     }
 
     /// 500 `internal_error`; the cause is logged, never sent.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(%cause, "internal error");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "Something went wrong on our side; the request may be retried",
-        )
+        CoreError::internal(cause).into()
     }
 }
 
@@ -110,28 +102,11 @@ impl From<CoreError> for ApiError {
     }
 }
 
+/// A store failure as the core classifies it (503 for an unreachable database, 400 for a value
+/// it refused, 500 otherwise).
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Unavailable(cause) | StoreError::Retryable(cause) => {
-                tracing::error!(%cause, "database unavailable");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "service_unavailable",
-                    "The database is unavailable; retry with backoff",
-                )
-            }
-            StoreError::Invalid(cause) => {
-                // Edge checks refuse such values first; this is the last line of defence.
-                tracing::warn!(%cause, "database refused a value");
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "validation_error",
-                    "A value in this request cannot be stored (control characters or a number out of range)",
-                )
-            }
-            other => ApiError::internal(other),
-        }
+        CoreError::from(err).into()
     }
 }
 

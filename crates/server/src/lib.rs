@@ -150,14 +150,14 @@ pub async fn serve(
         inbox_wake: inbox_wake.clone(),
         tracking: tracking.clone(),
     });
-    let core = refline_core::Core::new(refline_core::CoreParts {
-        store: store.clone(),
-        clock: config.clock.clone(),
+    let core = refline_core::Core::new(
+        store.clone(),
+        config.clock.clone(),
         effects,
-        sales: writer.clone(),
-        limits: config.limits.clone(),
-        public_url: config.public_url.clone(),
-    });
+        writer.clone(),
+        config.limits.clone(),
+        &config.public_url,
+    );
     let state = AppState {
         core,
         store,

@@ -12,7 +12,7 @@ use refline_core::{
     clock::{Clock, ManualClock},
     sales::writer::ConversionWriter,
     terms::CommissionType,
-    Actor, Core, CoreError, CoreParts, Door, Effects, ErrorKind, Issue, Mode, PlanLimits, Rights,
+    Actor, Core, CoreError, Door, Effects, ErrorKind, Issue, Mode, PlanLimits, Rights,
 };
 use refline_store::{CampaignSort, PageRequest};
 
@@ -66,14 +66,14 @@ async fn campaigns_through_the_core(engine: Engine) {
     let clock = Arc::new(ManualClock::new());
     let effects = Arc::new(CountingEffects::default());
     let (sales, _writers) = ConversionWriter::start(store.clone(), 1);
-    let core = Core::new(CoreParts {
-        store: store.clone(),
-        clock: clock.clone(),
-        effects: effects.clone(),
+    let core = Core::new(
+        store.clone(),
+        clock.clone(),
+        effects.clone(),
         sales,
-        limits: PlanLimits::default(),
-        public_url: "https://refline.test/".into(),
-    });
+        PlanLimits::default(),
+        "https://refline.test/",
+    );
     let merchant =
         refline::admin::create_merchant(store.as_ref(), "Core", "ultimate", "eur").await.unwrap().merchant_id;
     let owner = actor(&merchant, Mode::Live, Rights::ReadWrite);
