@@ -10,7 +10,10 @@ use refline_store::{
 };
 use serde_json::json;
 
-use crate::{fingerprint::device_hash, ids::new_id, Actor, Core, CoreError, CoreResult, Issue};
+use crate::{
+    field_order::in_field_order, fingerprint::device_hash, ids::new_id, Actor, Core, CoreError, CoreResult,
+    Issue,
+};
 
 /// Sort keys of affiliate lists.
 pub const SORTS: &[(&str, AffiliateSort)] = &[
@@ -136,6 +139,7 @@ impl Core {
             issues.push(Issue::field("ipAddress", "ipAddress must be an IPv4 or IPv6 address"));
         }
         let (Some(email), Some(campaign_id), true) = (email, input.campaign_id, issues.is_empty()) else {
+            in_field_order(&mut issues, &["email", "name", "campaignId", "ipAddress", "userAgent"]);
             return Err(CoreError::validation(issues));
         };
         let campaign = self.load_campaign(actor, &campaign_id).await?;

@@ -11,6 +11,7 @@ use refline_store::{Campaign, CampaignSort, CampaignStats, CampaignWithStats, Pa
 use serde_json::json;
 
 use crate::{
+    field_order::in_field_order,
     ids::{new_id, new_tracking_code},
     terms::{self, CommissionType},
     Actor, Core, CoreError, CoreResult, Issue,
@@ -106,6 +107,27 @@ pub struct CampaignView {
     pub changed: Vec<&'static str>,
 }
 
+/// The writable fields of a campaign, in the order problems are listed.
+const FIELDS: &[&str] = &[
+    "currency",
+    "name",
+    "status",
+    "commissionType",
+    "commissionValue",
+    "targetUrl",
+    "description",
+    "isPublic",
+    "autoApproveAffiliates",
+    "cookieWindowDays",
+    "recurringCommissionEnabled",
+    "recurringCommissionMode",
+    "recurringCommissionType",
+    "recurringCommissionValue",
+    "recurringCommissionCount",
+    "recurringCommissionDuration",
+    "tiers",
+];
+
 /// Sort keys of campaign lists.
 pub const SORTS: &[(&str, CampaignSort)] =
     &[("createdAt", CampaignSort::CreatedAt), ("name", CampaignSort::Name)];
@@ -169,6 +191,7 @@ impl Core {
             Campaign::with_defaults(&new_id("camp"), &actor.merchant_id, "", currency.code(), now);
         apply_input(&input, &mut campaign, true, &mut issues);
         if !issues.is_empty() {
+            in_field_order(&mut issues, FIELDS);
             return Err(CoreError::validation(issues));
         }
         // Tracking codes are global (links carry no merchant id): retry on the rare collision.
@@ -203,6 +226,7 @@ impl Core {
         let before = campaign.clone();
         apply_input(&input, &mut campaign, false, &mut issues);
         if !issues.is_empty() {
+            in_field_order(&mut issues, FIELDS);
             return Err(CoreError::validation(issues));
         }
         let changed = changed_fields(&before, &campaign);

@@ -4,7 +4,7 @@
 //! transaction. If one row is refused — a value the database cannot store, a constraint it
 //! breaks — the whole transaction rolls back, and without care every request of the batch
 //! would fail with it, or a writer would retry the same poisoned batch forever. Instead a batch
-//! that fails for a reason other than a transient one is split in halves and each half is
+//! that fails because of a row (a value refused, a constraint broken) is split in halves and each half is
 //! written on its own, recursively, so only the rows that cannot be written fail and all others
 //! are committed. The halves are written in order, so a writer whose outcome depends on order
 //! (running caps and tier volumes) decides each row exactly as it would have one by one.
@@ -18,8 +18,9 @@ use crate::StoreError;
 
 /// Writes `items` through `write` (which stores a whole slice in one transaction and returns
 /// one output per item, in order), splitting failed batches as described in the module docs.
-/// Returns one result per item, in order. Transient errors are not split: they are returned for
-/// every item of the batch that met them, for the caller's own retry policy.
+/// Returns one result per item, in order. Only a row's fault ([`StoreError::is_row_fault`]) is
+/// split; any other error (an outage, a lost race, a bug) is returned for every item of the batch
+/// that met it, for the caller's own retry policy.
 pub async fn write_isolating<T, O, W, Fut>(items: &[T], mut write: W) -> Vec<Result<O, StoreError>>
 where
     T: Clone,
@@ -50,7 +51,7 @@ where
                     *slot = Some(Err(err.clone()));
                 }
             }
-            Err(err) if !err.is_transient() && end - start > 1 => {
+            Err(err) if err.is_row_fault() && end - start > 1 => {
                 let middle = start + (end - start) / 2;
                 pending.push((middle, end));
                 pending.push((start, middle));
@@ -75,7 +76,10 @@ mod tests {
     use super::*;
 
     /// A store that refuses any batch containing a negative number and records what it committed.
-    async fn run(items: &[i64], transient: bool) -> (Vec<Result<i64, StoreError>>, Vec<i64>, usize) {
+    async fn run(
+        items: &[i64],
+        refusal: fn() -> StoreError,
+    ) -> (Vec<Result<i64, StoreError>>, Vec<i64>, usize) {
         let committed = Arc::new(Mutex::new(Vec::new()));
         let calls = Arc::new(Mutex::new(0));
         let results = write_isolating(items, |batch: Vec<i64>| {
@@ -84,11 +88,7 @@ mod tests {
             async move {
                 *calls.lock().expect("lock") += 1;
                 if batch.iter().any(|n| *n < 0) {
-                    return Err(if transient {
-                        StoreError::Retryable("race".into())
-                    } else {
-                        StoreError::Invalid("negative".into())
-                    });
+                    return Err(refusal());
                 }
                 committed.lock().expect("lock").extend(batch.iter().copied());
                 Ok(batch.iter().map(|n| n * 10).collect())
@@ -100,13 +100,17 @@ mod tests {
         (results, committed, calls)
     }
 
+    fn invalid() -> StoreError {
+        StoreError::Invalid("negative".into())
+    }
+
     fn block_on<F: Future>(f: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread().build().expect("runtime").block_on(f)
     }
 
     #[test]
     fn good_batch_is_one_write() {
-        let (results, committed, calls) = block_on(run(&[1, 2, 3], false));
+        let (results, committed, calls) = block_on(run(&[1, 2, 3], invalid));
         assert_eq!(calls, 1);
         assert_eq!(committed, vec![1, 2, 3]);
         assert!(results.iter().zip([10, 20, 30]).all(|(r, want)| matches!(r, Ok(v) if *v == want)));
@@ -115,7 +119,7 @@ mod tests {
     #[test]
     fn bad_rows_fail_alone_and_order_is_kept() {
         let items: Vec<i64> = (1..=100).map(|n| if n == 37 || n == 90 { -n } else { n }).collect();
-        let (results, committed, calls) = block_on(run(&items, false));
+        let (results, committed, calls) = block_on(run(&items, invalid));
         let want: Vec<i64> = items.iter().copied().filter(|n| *n > 0).collect();
         assert_eq!(committed, want, "every good row, in order");
         for (item, result) in items.iter().zip(&results) {
@@ -125,16 +129,23 @@ mod tests {
     }
 
     #[test]
-    fn transient_errors_are_not_split() {
-        let (results, committed, calls) = block_on(run(&[1, -2, 3], true));
-        assert_eq!(calls, 1);
-        assert!(committed.is_empty());
-        assert!(results.iter().all(|r| matches!(r, Err(e) if e.is_transient())));
+    fn errors_that_are_no_rows_fault_are_not_split() {
+        // A lost race, an outage, or anything else that says nothing about the rows.
+        for refusal in [
+            (|| StoreError::Retryable("race".into())) as fn() -> StoreError,
+            || StoreError::Unavailable("server shut down".into()),
+            || StoreError::Other("bug".into()),
+        ] {
+            let (results, committed, calls) = block_on(run(&[1, -2, 3], refusal));
+            assert_eq!(calls, 1);
+            assert!(committed.is_empty());
+            assert!(results.iter().all(|r| matches!(r, Err(e) if !e.is_row_fault())));
+        }
     }
 
     #[test]
     fn empty_is_nothing() {
-        let (results, _, calls) = block_on(run(&[], false));
+        let (results, _, calls) = block_on(run(&[], invalid));
         assert!(results.is_empty());
         assert_eq!(calls, 0);
     }

@@ -513,7 +513,43 @@ async fn emails_have_one_canonical_form(engine: Engine) {
     assert_eq!(dotted.data()["email"], "\u{130}lker@example.com", "never folded to ASCII");
 }
 
+/// Problems found by the door and by the core's operation come back in the resource's field
+/// order, as one pass over the fields lists them.
+async fn problems_are_listed_in_field_order(engine: Engine) {
+    let app = roomy_app(&engine).await;
+    let merchant = app.merchant("ultimate").await;
+    let paths = |reply: &crate::support::Reply| -> Vec<String> {
+        reply.body["error"]["details"].as_array().unwrap().iter().map(|d| d["path"][0].to_string()).collect()
+    };
+    let long = "n".repeat(201);
+    let r = app
+        .post(
+            &merchant.key,
+            "/api/v1/conversions",
+            json!({ "campaignId": "camp_x", "affiliateId": "aff_x", "amount": 5, "customerEmail": "bad", "customerName": long }),
+        )
+        .await;
+    assert_eq!(paths(&r), [r#""customerEmail""#, r#""customerName""#], "{}", r.text);
+    let r = app
+        .post(
+            &merchant.key,
+            "/api/v1/affiliates",
+            json!({ "email": "bad", "name": long, "campaignId": "camp_x" }),
+        )
+        .await;
+    assert_eq!(paths(&r), [r#""email""#, r#""name""#], "{}", r.text);
+    let r = app
+        .post(
+            &merchant.key,
+            "/api/v1/campaigns",
+            json!({ "name": "A", "commissionType": "percentage", "commissionValue": 20, "cookieWindowDays": 0 }),
+        )
+        .await;
+    assert_eq!(paths(&r), [r#""name""#, r#""cookieWindowDays""#], "{}", r.text);
+}
+
 engine_tests!(
+    problems_are_listed_in_field_order,
     control_characters_never_answer_5xx,
     one_merchants_bad_values_do_not_fail_others,
     every_error_is_in_the_envelope,

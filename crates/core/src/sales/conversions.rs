@@ -11,7 +11,21 @@ use refline_store::{
 use serde_json::json;
 
 use super::record::{record_sale, Refusal, SaleInput};
-use crate::{terms, Actor, Core, CoreError, CoreResult, ErrorKind, Issue};
+use crate::{field_order::in_field_order, terms, Actor, Core, CoreError, CoreResult, ErrorKind, Issue};
+
+/// The fields of a sale, in the order problems are listed.
+const FIELDS: &[&str] = &[
+    "campaignId",
+    "affiliateId",
+    "amount",
+    "orderId",
+    "clickId",
+    "customerEmail",
+    "customerName",
+    "currency",
+    "conversionType",
+    "parentConversionId",
+];
 
 /// Sort keys of conversion lists.
 pub const SORTS: &[(&str, ConversionSort)] =
@@ -129,6 +143,7 @@ impl Core {
         let (Some(campaign_id), Some(affiliate_id), Some(amount_text), true) =
             (input.campaign_id, input.affiliate_id, input.amount, issues.is_empty())
         else {
+            in_field_order(&mut issues, FIELDS);
             return Err(CoreError::validation(issues));
         };
         let attribution = self

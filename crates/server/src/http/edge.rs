@@ -5,13 +5,14 @@
 //! fallbacks all get the same treatment:
 //! - a request target longer than `max_uri_bytes` is 414 `uri_too_long`; more than
 //!   `max_headers` fields or `max_header_bytes` of headers is 431 `headers_too_large`;
-//! - a path or query parameter that, percent-decoded, is not UTF-8 or holds a control character
-//!   (`refline_domain::is_forbidden_char`) is 400 `validation_error` naming it, so no such value
+//! - a path that, percent-decoded, is not UTF-8, or a path or query parameter that holds a
+//!   control character (`refline_domain::is_forbidden_char`), is 400 `validation_error` naming it
+//!   (query values are decoded leniently: invalid UTF-8 becomes U+FFFD), so no such value
 //!   reaches a handler or a database (PostgreSQL cannot store U+0000 at all); visitors' tracking
 //!   links (`/redirect`, `/l/…`) are the exception: a malformed one is an unknown link;
 //! - a declared `Content-Length` above `max_body_bytes` is 413 `payload_too_large` before a
 //!   byte of the body is read;
-//! - a body must arrive within `body_read_timeout` (408 `request_timeout`);
+//! - a body must arrive within `body_read_timeout` of its first read (408 `request_timeout`);
 //! - any answer that refused a request without reading its whole body says `Connection: close`
 //!   (the rest of the body is still on the wire, so the connection cannot carry another request);
 //! - any error answer not already in the envelope (axum's extractor rejections, 405s of the
@@ -25,6 +26,7 @@ use std::{
         Arc,
     },
     task::{Context, Poll},
+    time::Duration,
 };
 
 use axum::{
@@ -62,8 +64,9 @@ pub async fn edge(State(limits): State<Arc<EdgeLimits>>, request: Request, next:
         return envelope(next.run(request).await);
     }
     let watch = Arc::new(BodyWatch::default());
-    let deadline = Box::pin(tokio::time::sleep(limits.connection.body_read_timeout));
-    let request = request.map(|inner| Body::new(WatchedBody { inner, watch: watch.clone(), deadline }));
+    let timeout = limits.connection.body_read_timeout;
+    let request =
+        request.map(|inner| Body::new(WatchedBody { inner, watch: watch.clone(), timeout, deadline: None }));
     let mut response = next.run(request).await;
     if watch.timed_out.load(Ordering::Relaxed) {
         response = ApiError::new(
@@ -182,7 +185,7 @@ fn envelope(response: Response) -> Response {
     // Keep what the original answer told the client besides its body (Allow, Retry-After…).
     for (name, value) in response.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            rewritten.headers_mut().insert(name.clone(), value.clone());
+            rewritten.headers_mut().append(name.clone(), value.clone());
         }
     }
     rewritten
@@ -219,11 +222,14 @@ struct BodyWatch {
     timed_out: AtomicBool,
 }
 
-/// A request body that notes when it is read to the end and fails when it takes too long.
+/// A request body that notes when it is read to the end and fails when it takes too long. The
+/// clock starts at the first read, so time spent before the handler reads (authentication,
+/// idempotency) never counts against the client.
 struct WatchedBody {
     inner: Body,
     watch: Arc<BodyWatch>,
-    deadline: Pin<Box<Sleep>>,
+    timeout: Duration,
+    deadline: Option<Pin<Box<Sleep>>>,
 }
 
 impl http_body::Body for WatchedBody {
@@ -235,7 +241,9 @@ impl http_body::Body for WatchedBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = &mut *self;
-        if this.deadline.as_mut().poll(cx).is_ready() {
+        let timeout = this.timeout;
+        let deadline = this.deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        if deadline.as_mut().poll(cx).is_ready() {
             this.watch.timed_out.store(true, Ordering::Relaxed);
             return Poll::Ready(Some(Err(axum::Error::new("request body read timed out"))));
         }

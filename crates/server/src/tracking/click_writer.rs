@@ -224,7 +224,8 @@ async fn write_with_retry(
 ) {
     let err = match write_retrying(store, rx, counters, clicks, heads).await {
         Ok(()) => return,
-        Err(err) if err.is_transient() => return,
+        // Given up at shutdown (counted as lost by `write_retrying`).
+        Err(err) if !err.is_row_fault() => return,
         Err(err) => err,
     };
     tracing::warn!(%err, clicks = clicks.len(), "click batch refused; isolating the rows at fault");
@@ -239,7 +240,7 @@ async fn write_with_retry(
     .await;
     for (click, result) in clicks.iter().zip(results) {
         if let Err(err) = result {
-            if !err.is_transient() {
+            if err.is_row_fault() {
                 tracing::error!(%err, click = %click.id, merchant = %click.merchant_id, "click refused by the database; dropped");
                 counters.rejected.fetch_add(1, Ordering::Relaxed);
             }
@@ -247,10 +248,10 @@ async fn write_with_retry(
     }
 }
 
-/// Tries until `clicks` and `heads` are stored in one transaction or the store refuses them.
-/// While the server runs, a failing database only delays clicks (the queue absorbs them); once
-/// shutting down, a few more attempts are made before the batch is reported lost (and a
-/// transient error returned).
+/// Tries until `clicks` and `heads` are stored in one transaction or a row of them is refused.
+/// While the server runs, a failing database (an outage, a restart) only delays clicks (the
+/// queue absorbs them); once shutting down, a few more attempts are made before the batch is
+/// reported lost (and that error returned).
 async fn write_retrying(
     store: &dyn Store,
     rx: &mpsc::Receiver<Item>,
@@ -266,7 +267,7 @@ async fn write_retrying(
                 counters.stored.fetch_add(stored as u64, Ordering::Relaxed);
                 return Ok(());
             }
-            Err(err) if !err.is_transient() => return Err(err),
+            Err(err) if err.is_row_fault() => return Err(err),
             Err(err) => {
                 tracing::warn!(%err, clicks = clicks.len(), "storing clicks failed; retrying");
                 if rx.is_closed() {

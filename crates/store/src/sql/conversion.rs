@@ -6,11 +6,11 @@
 #[macro_export]
 macro_rules! __conversion_holding_order {
     ($store:expr, $c:expr) => {{
-        let id: Option<String> =
+        let id: Result<Option<String>, $crate::sqlx::Error> =
             $crate::sqlx::query_scalar("SELECT id FROM conversions WHERE order_key = $1")
                 .bind($c.order_key())
                 .fetch_optional($store.writer())
-                .await?;
+                .await;
         id
     }};
 }
@@ -111,7 +111,7 @@ macro_rules! __impl_conversion_store {
                         tx.rollback().await?;
                         for p in conflicted {
                             let c = &p.conversion;
-                            let existing = $crate::__conversion_holding_order!(self, c);
+                            let existing = $crate::__conversion_holding_order!(self, c)?;
                             if let (Some(id), Some(order)) = (existing, &c.order_id) {
                                 taken.insert((c.merchant_id.clone(), c.is_test, order.clone()), id);
                             }
@@ -152,14 +152,16 @@ macro_rules! __impl_conversion_store {
                         let outcome = if inserted.contains(&p.conversion.id) {
                             Ok(p.conversion)
                         } else {
-                            // Taken by another writer between the two attempts.
+                            // Taken by another writer between the two attempts. The batch is
+                            // committed: a failed look-up is this sale's answer alone, never the
+                            // batch's (which would make committed sales look unwritten).
                             let c = &p.conversion;
-                            let existing_id = $crate::__conversion_holding_order!(self, c);
-                            match existing_id {
-                                Some(existing_id) => Err($crate::RecordError::Duplicate { existing_id }),
-                                None => Err($crate::RecordError::Store($crate::StoreError::Retryable(
+                            match $crate::__conversion_holding_order!(self, c) {
+                                Ok(Some(existing_id)) => Err($crate::RecordError::Duplicate { existing_id }),
+                                Ok(None) => Err($crate::RecordError::Store($crate::StoreError::Retryable(
                                     "order id conflict on a row that is gone".into(),
                                 ))),
+                                Err(err) => Err($crate::RecordError::Store(err.into())),
                             }
                         };
                         if let Some(slot) = outcomes.get_mut(p.index) {
