@@ -93,5 +93,5 @@ fn is_refused_row(code: &str) -> bool {
     if code.starts_with("22") || code.starts_with("23") {
         return true;
     }
-    code.len() <= 4 && code.parse::<u32>().is_ok_and(|extended| matches!(extended & 0xff, 18 | 19 | 20))
+    code.len() <= 4 && code.parse::<u32>().is_ok_and(|extended| matches!(extended & 0xff, 18..=20))
 }
