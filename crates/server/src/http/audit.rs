@@ -81,8 +81,9 @@ async fn insert_retrying(
     loop {
         match store.insert_audit_entries(&part).await {
             Ok(()) => return Ok(vec![(); part.len()]),
-            // Anything but a refused row (which isolation handles) is the database's trouble.
-            Err(err) if !err.is_row_fault() && !(rx.is_closed() && attempt >= 5) => {
+            // Anything but a refused row (which isolation handles) is the database's trouble:
+            // retry, for as long as the server runs and five times once it is stopping.
+            Err(err) if !(err.is_row_fault() || (rx.is_closed() && attempt >= 5)) => {
                 attempt += 1;
                 tracing::warn!(%err, attempt, "audit batch failed; retrying");
                 tokio::time::sleep(std::time::Duration::from_millis(100 * attempt.min(50))).await;
