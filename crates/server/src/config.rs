@@ -5,11 +5,11 @@ use std::{net::IpAddr, sync::Arc};
 use crate::{
     clock::{Clock, SystemClock},
     http::connection::ConnectionLimits,
-    tracking::settings::TrackingSettings,
-    webhooks::{
+    outbound::{
         settings::WebhookSettings,
         target::{HostResolver, SystemResolver},
     },
+    tracking::settings::TrackingSettings,
 };
 
 pub use refline_core::PlanLimits;

@@ -8,12 +8,12 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod http;
-pub mod processors;
+pub mod inbound;
+pub mod outbound;
 pub mod secrets;
 pub mod service;
 pub mod state;
 pub mod tracking;
-pub mod webhooks;
 
 // Moved to the core of operations; re-exported so every `crate::clock` / `crate::ids` path
 // (and the tests' `refline_server::ids`) keeps working.
@@ -38,10 +38,10 @@ use crate::{
     config::ServerConfig,
     error::ApiError,
     http::{audit::AuditSink, rate_limit::RateLimiter},
+    outbound::{dispatch::Dispatcher, target::TargetPolicy},
     service::conversion_writer::ConversionWriter,
     state::AppState,
     tracking::{cache::LinkCache, click_writer::ClickWriter, Tracking},
-    webhooks::{dispatch::Dispatcher, target::TargetPolicy},
 };
 
 /// The full router for a state.
@@ -55,7 +55,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .nest("/api/v1", api::router(state.clone()))
         // Processor receivers take the API's body limit and error envelope.
-        .merge(processors::router(state.clone()))
+        .merge(inbound::router(state.clone()))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
@@ -98,7 +98,7 @@ pub async fn serve(
     let webhook_wake = Arc::new(Notify::new());
     let stop_worker = CancellationToken::new();
     let worker = config.webhooks.worker_enabled.then(|| {
-        tokio::spawn(webhooks::worker::run(
+        tokio::spawn(outbound::worker::run(
             store.clone(),
             dispatcher.clone(),
             config.webhooks.clone(),
@@ -123,11 +123,11 @@ pub async fn serve(
     let secrets = Arc::new(secrets::SecretBox::new(config.secret_key));
     let inbox_wake = Arc::new(Notify::new());
     let inbox_worker = config.webhooks.worker_enabled.then(|| {
-        let api_policy = processors::gopay::api_policy(&config);
-        let lookup = processors::gopay::GoPayLookup {
+        let api_policy = inbound::gopay::api_policy(&config);
+        let lookup = inbound::gopay::GoPayLookup {
             store: store.clone(),
             secrets: secrets.clone(),
-            client: processors::gopay::client(&api_policy),
+            client: inbound::gopay::client(&api_policy),
             targets: api_policy,
             tokens: Arc::default(),
         };
@@ -138,7 +138,7 @@ pub async fn serve(
             clock: config.clock.clone(),
             lookup: Arc::new(lookup),
         };
-        tokio::spawn(processors::worker::run(
+        tokio::spawn(inbound::worker::run(
             context,
             inbox_wake.clone(),
             std::time::Duration::from_millis(500),

@@ -10,10 +10,10 @@ use crate::{
     config::ServerConfig,
     http::audit::AuditSink,
     http::rate_limit::RateLimiter,
+    outbound::{dispatch::Dispatcher, target::TargetPolicy},
     secrets::SecretBox,
     service::conversion_writer::ConversionWriter,
     tracking::Tracking,
-    webhooks::{dispatch::Dispatcher, target::TargetPolicy},
 };
 
 /// Cheap-to-clone handles every handler may use.

@@ -13,7 +13,7 @@ use std::{
 };
 
 use axum::{body::Bytes, extract::State, http::HeaderMap, http::StatusCode, routing::post, Router};
-use refline_server::webhooks::target::HostResolver;
+use refline_server::outbound::target::HostResolver;
 use tokio::net::TcpListener;
 
 /// One received request.

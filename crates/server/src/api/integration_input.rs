@@ -116,7 +116,7 @@ mod tests {
 
     #[test]
     fn the_core_and_the_gopay_client_agree_on_the_default_api() {
-        assert_eq!(GOPAY_API_BASE, crate::processors::gopay::DEFAULT_API_BASE);
+        assert_eq!(GOPAY_API_BASE, crate::inbound::gopay::DEFAULT_API_BASE);
     }
 
     #[test]

@@ -21,8 +21,8 @@ use crate::{
         auth::Caller,
         body::{parse_object, Fields},
     },
+    outbound::sign::standard_secret,
     state::AppState,
-    webhooks::sign::standard_secret,
 };
 
 /// Routes of this resource.

@@ -1,5 +1,7 @@
-//! Payment-processor webhooks: receivers that verify and store deliveries, and the inbox worker
-//! that turns them into conversions, renewals, trials, refunds and chargebacks.
+//! Inbound webhooks: what payment processors send to Refline. The HTTP side lives here (the
+//! receivers that verify and store deliveries, and GoPay's payment lookup); the inbox worker that
+//! turns them into conversions, renewals, trials, refunds and chargebacks is the core's
+//! `refline_core::inbound`. (Outbound webhooks, Refline's events to merchants, are `outbound`.)
 //!
 //! The receiver's only job is to verify the raw bytes and store the delivery in the inbox in
 //! the same request, then answer 200: a crash after the answer loses nothing, and a redelivery

@@ -7,7 +7,7 @@ use reqwest::redirect::Policy;
 
 use crate::{
     clock::{now_ms, Clock},
-    webhooks::{
+    outbound::{
         settings::WebhookSettings,
         sign::{linkjolt_signature, standard_signature},
         target::{check_form, GuardedResolver, TargetPolicy},

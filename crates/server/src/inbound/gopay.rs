@@ -11,8 +11,8 @@ use serde_json::Value;
 use refline_core::inbound::PaymentLookup;
 use refline_store::Store;
 
+use crate::outbound::target::{check_form, GuardedResolver, TargetPolicy};
 use crate::secrets::SecretBox;
-use crate::webhooks::target::{check_form, GuardedResolver, TargetPolicy};
 
 /// GoPay's production API.
 pub const DEFAULT_API_BASE: &str = "https://gate.gopay.cz/api";

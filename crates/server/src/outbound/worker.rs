@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     clock::Clock,
-    webhooks::{
+    outbound::{
         dispatch::{succeeded, Dispatcher},
         settings::WebhookSettings,
     },
