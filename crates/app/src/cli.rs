@@ -217,7 +217,7 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()>
             let store = open_store(&cli.database_url, EngineOptions::default()).await?;
             for key in store.list_api_keys(&merchant).await? {
                 let state = if key.revoked_at.is_some() { "revoked" } else { "active" };
-                println!("{}  {:4}  {:7}  {}", key.id, key.kind, state, key.hint);
+                println!("{}  {:4}  {:7}  {}", key.id, key.kind.as_str(), state, key.hint);
             }
             Ok(())
         }

@@ -38,7 +38,7 @@ fn make_key(merchant_id: &str, kind: KeyKind, now: i64) -> (ApiKey, String) {
     let key = ApiKey {
         id: new_id("key"),
         merchant_id: merchant_id.to_string(),
-        kind: kind.as_str().into(),
+        kind,
         key_hash: sha256_hex(plaintext.as_bytes()),
         hint: key_hint(&plaintext),
         created_at: now,
@@ -61,7 +61,7 @@ pub async fn create_merchant(
     let merchant = Merchant {
         id: new_id("mer"),
         name: name.to_string(),
-        plan: input.plan.as_str().into(),
+        plan: input.plan,
         currency: input.currency.code().into(),
         created_at: now,
         tracking_seen_at: None,

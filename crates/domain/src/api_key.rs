@@ -26,6 +26,15 @@ impl KeyKind {
         }
     }
 
+    /// Inverse of [`Self::as_str`].
+    pub fn parse(text: &str) -> Option<KeyKind> {
+        match text {
+            "live" => Some(KeyKind::Live),
+            "test" => Some(KeyKind::Test),
+            _ => None,
+        }
+    }
+
     /// The token prefix of keys of this kind.
     pub fn prefix(self) -> &'static str {
         match self {

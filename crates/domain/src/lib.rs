@@ -21,6 +21,8 @@ pub mod plan;
 pub mod rate;
 pub mod recurring;
 pub mod refund;
+#[cfg(feature = "sqlx")]
+mod stored;
 pub mod text;
 pub mod tracking;
 pub mod webhook;

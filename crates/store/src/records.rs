@@ -1,6 +1,7 @@
 //! Row types shared by both engines. Column types are portable (TEXT, BIGINT, BOOLEAN), so
 //! `sqlx::FromRow` decodes the same struct from SQLite and PostgreSQL.
 
+use refline_domain::{KeyKind, Plan};
 use sqlx::FromRow;
 
 /// A merchant account: the tenant every other row belongs to.
@@ -11,7 +12,7 @@ pub struct Merchant {
     /// Business name.
     pub name: String,
     /// `starter`, `pro`, `ultimate` or `scale`.
-    pub plan: String,
+    pub plan: Plan,
     /// Default currency for new campaigns (lower-case ISO 4217).
     pub currency: String,
     /// Unix ms.
@@ -29,7 +30,7 @@ pub struct ApiKey {
     /// Owner.
     pub merchant_id: String,
     /// `live` or `test`.
-    pub kind: String,
+    pub kind: KeyKind,
     /// Hex SHA-256 of the full key.
     pub key_hash: String,
     /// Prefix and last four characters, e.g. `lj_pk_test_…a1B2`.
@@ -46,7 +47,7 @@ pub struct KeyOwner {
     /// Key id.
     pub key_id: String,
     /// `live` or `test`.
-    pub kind: String,
+    pub kind: KeyKind,
     /// Hex SHA-256 of the key.
     pub key_hash: String,
     /// Unix ms, when revoked.
@@ -56,7 +57,7 @@ pub struct KeyOwner {
     /// The merchant's name.
     pub merchant_name: String,
     /// The merchant's plan.
-    pub plan: String,
+    pub plan: Plan,
     /// The merchant's default currency.
     pub currency: String,
 }

@@ -353,7 +353,34 @@ async fn concurrent_writers_never_see_locked(engine: Engine) {
     assert_eq!(app.store.list_conversions(&m, &filter, page).await.unwrap().total, 200);
 }
 
+/// Rows carry typed values: a plan or key kind read back is the domain's enum, and text the
+/// domain does not know is a read error, never a silent default.
+async fn typed_rows_refuse_unknown_text(engine: Engine) {
+    let app = TestApp::start(&engine).await;
+    let store = app.store.as_ref();
+    let created = admin::create_merchant(store, "Typed", "scale", "usd").await.unwrap();
+    let merchant = store.get_merchant(&created.merchant_id).await.unwrap().unwrap();
+    assert_eq!(merchant.plan, refline_domain::Plan::Scale);
+    let keys = store.list_api_keys(&created.merchant_id).await.unwrap();
+    assert!(keys.iter().any(|k| k.kind == refline_domain::KeyKind::Test));
+    let sql = format!("UPDATE merchants SET plan = 'gold' WHERE id = '{}'", created.merchant_id);
+    match &engine {
+        Engine::Sqlite => {
+            let mut conn =
+                <sqlx::SqliteConnection as sqlx::Connection>::connect(&app.database_url).await.unwrap();
+            sqlx::query(&sql).execute(&mut conn).await.unwrap();
+        }
+        Engine::Postgres(url) => {
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url).await.unwrap();
+            sqlx::query(&sql).execute(&mut conn).await.unwrap();
+        }
+    }
+    let read = store.get_merchant(&created.merchant_id).await;
+    assert!(read.is_err(), "an unknown plan must not read as a default: {read:?}");
+}
+
 engine_tests!(
+    typed_rows_refuse_unknown_text,
     keys_and_merchants,
     uniqueness_is_enforced_by_the_database,
     recording_checks_orders_caps_and_volume,

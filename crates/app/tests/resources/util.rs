@@ -140,7 +140,7 @@ pub async fn audit_where(
 /// The id of a merchant's live or test key.
 pub async fn key_id(app: &TestApp, merchant_id: &str, kind: &str) -> String {
     let keys = app.store.list_api_keys(merchant_id).await.expect("keys");
-    keys.into_iter().find(|k| k.kind == kind).map(|k| k.id).expect("a key of that kind")
+    keys.into_iter().find(|k| k.kind.as_str() == kind).map(|k| k.id).expect("a key of that kind")
 }
 
 /// A 20 % USD campaign written through the store (for merchants whose key cannot write).

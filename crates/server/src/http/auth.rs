@@ -143,7 +143,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     };
     let actor =
         AuditActor { merchant_id: Some(owner.merchant_id.clone()), api_key_id: Some(owner.key_id.clone()) };
-    let plan = Plan::parse(&owner.plan).unwrap_or(Plan::Starter);
+    let plan = owner.plan;
     let rate = state.limiter.hit(&owner.key_id, state.config.limits.rate_for(plan), now);
     let refusal = if !rate.allowed {
         Some(too_many(&rate, now))
@@ -162,7 +162,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     if let Some(err) = refusal {
         return finish(err.into_response(), &rate, actor);
     }
-    let kind = if owner.kind == "test" { KeyKind::Test } else { KeyKind::Live };
+    let kind = owner.kind;
     req.extensions_mut().insert(Caller {
         key_id: owner.key_id,
         kind,
