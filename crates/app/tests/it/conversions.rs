@@ -195,6 +195,8 @@ async fn tiers_apply_the_band_reached_with_this_sale(engine: Engine) {
         let r = app.convert(&m.key, &camp, &aff, json!(100), json!({})).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         commissions.push(r.data()["commission"].to_string());
+        // The list below orders by creation time in milliseconds; keep the sales apart.
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
     }
     assert_eq!(commissions, ["20.00", "25.00", "30.00", "30.00"]);
     // Earlier sales keep their commission (tiers are not retroactive).

@@ -500,6 +500,9 @@ async fn coupons_are_listed_read_and_deleted(engine: Engine) {
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         ids.push(r.data()["id"].as_str().unwrap().to_string());
+        // Lists order by creation time (milliseconds), then by random id: coupons made within one
+        // millisecond would have no defined order, and the assertions below name one.
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
     }
     let codes = |reply: &crate::support::Reply| -> Vec<String> {
         reply.data().as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap().to_string()).collect()
