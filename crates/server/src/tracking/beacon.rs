@@ -73,10 +73,10 @@ fn text(map: &serde_json::Map<String, Value>, name: &str) -> Option<String> {
     map.get(name).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
 }
 
-/// A visitor's page URL or referrer as recorded: controls dropped (a visitor cannot be asked to
-/// fix them, and PostgreSQL cannot store U+0000), at most `MAX_URL` bytes.
+/// A visitor's page URL or referrer, at most `MAX_URL` bytes. (The click writer removes control
+/// characters from every click, whichever door it came through.)
 fn truncated(value: Option<String>) -> Option<String> {
-    value.map(|v| refline_domain::strip_all_controls(&v).into_owned()).map(|v| {
+    value.map(|v| {
         let mut end = v.len().min(MAX_URL);
         while !v.is_char_boundary(end) {
             end -= 1;
