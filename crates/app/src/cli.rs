@@ -179,7 +179,7 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()>
         }
         Command::Merchant(MerchantCommand::Create { name, plan, currency, json: as_json }) => {
             let store = open_store(&cli.database_url, EngineOptions::default()).await?;
-            let created = admin::create_merchant(store.as_ref(), &name, &plan, &currency).await?;
+            let created = admin::create_merchant(&store, &name, &plan, &currency).await?;
             if as_json {
                 let out = json!({
                     "merchantId": created.merchant_id,
@@ -198,7 +198,7 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()>
         Command::Key(KeyCommand::Create { merchant, test, json: as_json }) => {
             let store = open_store(&cli.database_url, EngineOptions::default()).await?;
             let kind = if test { KeyKind::Test } else { KeyKind::Live };
-            let (id, key) = admin::create_key(store.as_ref(), &merchant, kind).await?;
+            let (id, key) = admin::create_key(&store, &merchant, kind).await?;
             if as_json {
                 println!("{}", json!({ "apiKey": key }));
             } else {
@@ -209,7 +209,7 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()>
         }
         Command::Key(KeyCommand::Revoke { key_id }) => {
             let store = open_store(&cli.database_url, EngineOptions::default()).await?;
-            admin::revoke_key(store.as_ref(), &key_id).await?;
+            admin::revoke_key(&store, &key_id).await?;
             println!("Key {key_id} revoked.");
             Ok(())
         }

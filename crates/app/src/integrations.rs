@@ -8,11 +8,10 @@ use std::sync::Arc;
 use anyhow::bail;
 use clap::Subcommand;
 use refline_core::{
-    clock::SystemClock,
     connection_input::{provider_names, NewConnection, Text, MAX_SECRET_CHARS},
     connections::webhook_url,
     secrets::SecretBox,
-    Actor, Core, CoreError, Door, Issue, Mode, NoEffects, Rights,
+    Actor, Core, CoreError, Door, Issue, Mode, Rights,
 };
 use refline_processors::Provider;
 use refline_store::{Integration, PageRequest, Store};
@@ -150,10 +149,9 @@ pub async fn run(database_url: &str, key: &SecretKeyArgs, command: IntegrationCo
     }
 }
 
-/// The core over `store` as the command line uses it: the system clock, and no effects (a
-/// running server finds the change at its next read).
+/// The core over `store` as the command line uses it (see [`crate::admin::cli_core`]).
 fn core(store: Arc<dyn Store>) -> Core {
-    Core::without_sales(store, Arc::new(SystemClock), Arc::new(NoEffects), "")
+    crate::admin::cli_core(&store)
 }
 
 /// The operator acting for `merchant_id`: live, read-write, through the command line.

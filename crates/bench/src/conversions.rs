@@ -31,7 +31,7 @@ pub async fn run(server_rt: tokio::runtime::Handle, options: Options) -> anyhow:
 async fn measure(server_rt: tokio::runtime::Handle, url: &str, options: &Options) -> anyhow::Result<()> {
     let server = crate::server::BenchServer::start(&server_rt, url, |_| {}).await?;
     let (store, base) = (server.store.clone(), server.base.clone());
-    let merchant = refline::admin::create_merchant(store.as_ref(), "Bench", "scale", "usd").await?;
+    let merchant = refline::admin::create_merchant(&store, "Bench", "scale", "usd").await?;
     let (campaign_id, affiliate_id) =
         crate::api::Api::new(&base, &merchant.api_key).campaign_with_affiliate(20).await?;
 

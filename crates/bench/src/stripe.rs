@@ -47,7 +47,7 @@ fn unix_s() -> i64 {
 async fn measure(server_rt: tokio::runtime::Handle, url: &str, options: &Options) -> anyhow::Result<()> {
     let server = BenchServer::start(&server_rt, url, |_| {}).await?;
     let (store, base) = (server.store.clone(), server.base.clone());
-    let merchant = refline::admin::create_merchant(store.as_ref(), "Bench", "scale", "usd").await?;
+    let merchant = refline::admin::create_merchant(&store, "Bench", "scale", "usd").await?;
     let api = Api::new(&base, &merchant.api_key);
     let campaign = api
         .post(

@@ -63,7 +63,7 @@ async fn measure(server_rt: tokio::runtime::Handle, url: &str, options: &Options
         crate::server::BenchServer::start(&server_rt, url, |c| c.webhooks.allow_private_targets = true)
             .await?;
     let store = server.store.clone();
-    let merchant = refline::admin::create_merchant(store.as_ref(), "Bench", "scale", "usd").await?;
+    let merchant = refline::admin::create_merchant(&store, "Bench", "scale", "usd").await?;
     let now = now_ms();
     store
         .insert_webhook_endpoint(&WebhookEndpoint::new(

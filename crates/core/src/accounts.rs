@@ -2,12 +2,11 @@
 //! next) creates. Keys are shown once and stored only as hashes.
 
 use refline_domain::{Currency, KeyKind, Plan};
-use refline_store::{ApiKey, Merchant, Store};
+use refline_store::{ApiKey, Merchant};
 
 use crate::{
-    clock::Clock,
     ids::{key_hint, new_api_key, new_id, sha256_hex},
-    CoreError, CoreResult, ErrorKind, Issue,
+    Core, CoreError, CoreResult, Door, ErrorKind, Issue,
 };
 
 /// A merchant to create.
@@ -47,58 +46,77 @@ fn make_key(merchant_id: &str, kind: KeyKind, now: i64) -> (ApiKey, String) {
     (key, plaintext)
 }
 
-/// Creates a merchant with one live and one test key.
-pub async fn create_merchant(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    input: NewMerchant,
-) -> CoreResult<CreatedMerchant> {
-    let name = input.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(CoreError::validation(vec![Issue::field("name", "name must be 1 to 200 characters")]));
+impl Core {
+    /// Creates a merchant with one live and one test key, on behalf of whoever `door` names
+    /// (the operator at the command line today, a person signing up later).
+    pub async fn create_merchant(&self, door: &Door, input: NewMerchant) -> CoreResult<CreatedMerchant> {
+        let result = self.create_merchant_work(input).await;
+        let merchant_id = result.as_ref().ok().map(|m| m.merchant_id.as_str());
+        self.record_audit(merchant_id, door, "merchant.create", merchant_id, &result).await;
+        result
     }
-    let now = clock.now();
-    let merchant = Merchant {
-        id: new_id("mer"),
-        name: name.to_string(),
-        plan: input.plan,
-        currency: input.currency.code().into(),
-        created_at: now,
-        tracking_seen_at: None,
-    };
-    let (live, api_key) = make_key(&merchant.id, KeyKind::Live, now);
-    let (test, test_api_key) = make_key(&merchant.id, KeyKind::Test, now);
-    store.create_merchant(&merchant, &[live, test]).await?;
-    Ok(CreatedMerchant { merchant_id: merchant.id, api_key, test_api_key })
-}
 
-/// Adds a key to a merchant; returns its id and plaintext.
-pub async fn create_api_key(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    merchant_id: &str,
-    kind: KeyKind,
-) -> CoreResult<(String, String)> {
-    if store.get_merchant(merchant_id).await?.is_none() {
-        return Err(CoreError::new(
-            ErrorKind::NotFound,
-            "not_found",
-            format!("no merchant with id {merchant_id}"),
-        ));
+    async fn create_merchant_work(&self, input: NewMerchant) -> CoreResult<CreatedMerchant> {
+        let name = input.name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(CoreError::validation(vec![Issue::field(
+                "name",
+                "name must be 1 to 200 characters",
+            )]));
+        }
+        let now = self.now();
+        let merchant = Merchant {
+            id: new_id("mer"),
+            name: name.to_string(),
+            plan: input.plan,
+            currency: input.currency.code().into(),
+            created_at: now,
+            tracking_seen_at: None,
+        };
+        let (live, api_key) = make_key(&merchant.id, KeyKind::Live, now);
+        let (test, test_api_key) = make_key(&merchant.id, KeyKind::Test, now);
+        self.store.create_merchant(&merchant, &[live, test]).await?;
+        Ok(CreatedMerchant { merchant_id: merchant.id, api_key, test_api_key })
     }
-    let (key, plaintext) = make_key(merchant_id, kind, clock.now());
-    store.insert_api_key(&key).await?;
-    Ok((key.id, plaintext))
-}
 
-/// Revokes a key by id.
-pub async fn revoke_api_key(store: &dyn Store, clock: &dyn Clock, key_id: &str) -> CoreResult<()> {
-    if !store.revoke_api_key(key_id, clock.now()).await? {
-        return Err(CoreError::new(
-            ErrorKind::NotFound,
-            "not_found",
-            format!("no active key with id {key_id}"),
-        ));
+    /// Adds a key to a merchant; returns its id and plaintext.
+    pub async fn create_api_key(
+        &self,
+        door: &Door,
+        merchant_id: &str,
+        kind: KeyKind,
+    ) -> CoreResult<(String, String)> {
+        let result = self.create_api_key_work(merchant_id, kind).await;
+        let key_id = result.as_ref().ok().map(|(id, _)| id.as_str());
+        self.record_audit(Some(merchant_id), door, "api_key.create", key_id, &result).await;
+        result
     }
-    Ok(())
+
+    async fn create_api_key_work(&self, merchant_id: &str, kind: KeyKind) -> CoreResult<(String, String)> {
+        if self.store.get_merchant(merchant_id).await?.is_none() {
+            return Err(CoreError::new(
+                ErrorKind::NotFound,
+                "not_found",
+                format!("no merchant with id {merchant_id}"),
+            ));
+        }
+        let (key, plaintext) = make_key(merchant_id, kind, self.now());
+        self.store.insert_api_key(&key).await?;
+        Ok((key.id, plaintext))
+    }
+
+    /// Revokes a key by id.
+    pub async fn revoke_api_key(&self, door: &Door, key_id: &str) -> CoreResult<()> {
+        let result = self.revoke_api_key_work(key_id).await;
+        let merchant_id = result.as_ref().ok().map(String::as_str);
+        self.record_audit(merchant_id, door, "api_key.revoke", Some(key_id), &result).await;
+        result.map(|_| ())
+    }
+
+    /// Revokes the key; answers its merchant.
+    async fn revoke_api_key_work(&self, key_id: &str) -> CoreResult<String> {
+        self.store.revoke_api_key(key_id, self.now()).await?.ok_or_else(|| {
+            CoreError::new(ErrorKind::NotFound, "not_found", format!("no active key with id {key_id}"))
+        })
+    }
 }

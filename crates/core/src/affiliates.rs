@@ -128,6 +128,14 @@ impl Core {
     /// Creates an affiliate approved on one campaign (`duplicate` when the email is taken by
     /// one of the merchant's affiliates). Announces `affiliate.joined` in live mode.
     pub async fn create_affiliate(&self, actor: &Actor, input: NewAffiliate) -> CoreResult<CreatedAffiliate> {
+        self.audited(actor, "affiliate.create", None, self.create_affiliate_work(actor, input)).await
+    }
+
+    async fn create_affiliate_work(
+        &self,
+        actor: &Actor,
+        input: NewAffiliate,
+    ) -> CoreResult<CreatedAffiliate> {
         actor.require_write()?;
         let mut issues = input.unreadable;
         let email = input.email.map(|e| canonical_email(&e));
@@ -189,6 +197,22 @@ impl Core {
         campaign_id: &str,
         target: MembershipStatus,
     ) -> CoreResult<AffiliateDetail> {
+        self.audited(
+            actor,
+            "membership.status",
+            Some(affiliate_id),
+            self.set_membership_status_work(actor, affiliate_id, campaign_id, target),
+        )
+        .await
+    }
+
+    async fn set_membership_status_work(
+        &self,
+        actor: &Actor,
+        affiliate_id: &str,
+        campaign_id: &str,
+        target: MembershipStatus,
+    ) -> CoreResult<AffiliateDetail> {
         actor.require_write()?;
         if self.store.get_affiliate(&actor.merchant_id, affiliate_id).await?.is_none() {
             return Err(CoreError::not_found("Affiliate"));
@@ -232,6 +256,21 @@ impl Core {
     /// Removes an affiliate from one campaign. Its conversions stay; new ones are refused
     /// until it joins again. Announces `affiliate.removed` in live mode.
     pub async fn remove_membership(
+        &self,
+        actor: &Actor,
+        affiliate_id: &str,
+        campaign_id: &str,
+    ) -> CoreResult<()> {
+        self.audited(
+            actor,
+            "membership.remove",
+            Some(affiliate_id),
+            self.remove_membership_work(actor, affiliate_id, campaign_id),
+        )
+        .await
+    }
+
+    async fn remove_membership_work(
         &self,
         actor: &Actor,
         affiliate_id: &str,

@@ -173,6 +173,10 @@ impl Core {
     /// Creates a campaign. Writes need write rights and live mode (a test integration must not
     /// alter the real program). `name`, `commissionType` and `commissionValue` are required.
     pub async fn create_campaign(&self, actor: &Actor, input: CampaignInput) -> CoreResult<CampaignView> {
+        self.audited(actor, "campaign.create", None, self.create_campaign_work(actor, input)).await
+    }
+
+    async fn create_campaign_work(&self, actor: &Actor, input: CampaignInput) -> CoreResult<CampaignView> {
         actor.require_write()?;
         actor.require_live("Campaigns")?;
         let mut issues = input.unreadable.clone();
@@ -211,6 +215,15 @@ impl Core {
 
     /// Changes the fields sent; answers the campaign with the names of the fields that changed.
     pub async fn update_campaign(
+        &self,
+        actor: &Actor,
+        id: &str,
+        input: CampaignInput,
+    ) -> CoreResult<CampaignView> {
+        self.audited(actor, "campaign.update", Some(id), self.update_campaign_work(actor, id, input)).await
+    }
+
+    async fn update_campaign_work(
         &self,
         actor: &Actor,
         id: &str,

@@ -26,6 +26,21 @@ impl Core {
         connection_id: &str,
         delivery_id: &str,
     ) -> CoreResult<InboxEntry> {
+        self.audited(
+            actor,
+            "processor_delivery.replay",
+            Some(delivery_id),
+            self.replay_processor_delivery_work(actor, connection_id, delivery_id),
+        )
+        .await
+    }
+
+    async fn replay_processor_delivery_work(
+        &self,
+        actor: &Actor,
+        connection_id: &str,
+        delivery_id: &str,
+    ) -> CoreResult<InboxEntry> {
         actor.require_write()?;
         let entry = self
             .store

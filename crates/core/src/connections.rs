@@ -71,6 +71,16 @@ impl Core {
         input: NewConnection,
         secrets: &SecretBox,
     ) -> CoreResult<ConnectionOut> {
+        self.audited(actor, "integration.create", None, self.create_connection_work(actor, input, secrets))
+            .await
+    }
+
+    async fn create_connection_work(
+        &self,
+        actor: &Actor,
+        input: NewConnection,
+        secrets: &SecretBox,
+    ) -> CoreResult<ConnectionOut> {
         actor.require_write()?;
         actor.require_live(WHAT)?;
         let integration = build_connection(input, &actor.merchant_id, secrets, self.now())?;
@@ -81,6 +91,22 @@ impl Core {
     /// Changes a connection: a new secret rotates, the previous one can be dropped, status,
     /// label and the provider's settings.
     pub async fn update_connection(
+        &self,
+        actor: &Actor,
+        id: &str,
+        change: ConnectionChange,
+        secrets: &SecretBox,
+    ) -> CoreResult<ConnectionOut> {
+        self.audited(
+            actor,
+            "integration.update",
+            Some(id),
+            self.update_connection_work(actor, id, change, secrets),
+        )
+        .await
+    }
+
+    async fn update_connection_work(
         &self,
         actor: &Actor,
         id: &str,
@@ -99,6 +125,10 @@ impl Core {
 
     /// Removes a connection: the processor's webhooks are refused from then on.
     pub async fn delete_connection(&self, actor: &Actor, id: &str) -> CoreResult<()> {
+        self.audited(actor, "integration.delete", Some(id), self.delete_connection_work(actor, id)).await
+    }
+
+    async fn delete_connection_work(&self, actor: &Actor, id: &str) -> CoreResult<()> {
         actor.require_write()?;
         actor.require_live(WHAT)?;
         if !self.store.delete_integration(&actor.merchant_id, id).await? {

@@ -137,6 +137,10 @@ impl Core {
     /// Registers a coupon. Registering the same code again for the same affiliate and campaign
     /// answers the existing coupon (`created: false`); for anyone else, `409 duplicate`.
     pub async fn register_coupon(&self, actor: &Actor, input: CouponInput) -> CoreResult<Registered> {
+        self.audited(actor, "coupon.register", None, self.register_coupon_work(actor, input)).await
+    }
+
+    async fn register_coupon_work(&self, actor: &Actor, input: CouponInput) -> CoreResult<Registered> {
         actor.require_write()?;
         let mut issues = input.unreadable.clone();
         if input.code.as_deref().is_some_and(|c| !valid_code(c)) {
@@ -218,6 +222,10 @@ impl Core {
 
     /// Deletes one of the actor's coupons: sales with its code are no longer credited by it.
     pub async fn delete_coupon(&self, actor: &Actor, id: &str) -> CoreResult<()> {
+        self.audited(actor, "coupon.delete", Some(id), self.delete_coupon_work(actor, id)).await
+    }
+
+    async fn delete_coupon_work(&self, actor: &Actor, id: &str) -> CoreResult<()> {
         actor.require_write()?;
         if !self.store.delete_coupon(&actor.merchant_id, id).await? {
             return Err(CoreError::not_found("Coupon"));

@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod actor;
 pub mod affiliates;
+pub mod audit;
 pub mod campaigns;
 pub mod clock;
 pub mod connection_deliveries;

@@ -72,6 +72,10 @@ impl Core {
     /// anywhere is `409 code_taken` (codes are global: `/l/<code>` carries no merchant), while a
     /// generated one is simply drawn again.
     pub async fn create_link(&self, actor: &Actor, input: LinkInput) -> CoreResult<LinkOut> {
+        self.audited(actor, "link.create", None, self.create_link_work(actor, input)).await
+    }
+
+    async fn create_link_work(&self, actor: &Actor, input: LinkInput) -> CoreResult<LinkOut> {
         actor.require_write()?;
         let mut issues = input.unreadable;
         if input.code.as_deref().is_some_and(|code| !is_valid_short_code(code)) {
@@ -120,6 +124,10 @@ impl Core {
 
     /// Deletes one of the actor's links; its code stops resolving.
     pub async fn delete_link(&self, actor: &Actor, id: &str) -> CoreResult<()> {
+        self.audited(actor, "link.delete", Some(id), self.delete_link_work(actor, id)).await
+    }
+
+    async fn delete_link_work(&self, actor: &Actor, id: &str) -> CoreResult<()> {
         actor.require_write()?;
         if !self.store.delete_link(&actor.merchant_id, id).await? {
             return Err(CoreError::not_found("Link"));

@@ -180,6 +180,16 @@ impl Core {
         input: EndpointInput,
         rules: OutboundRules<'_>,
     ) -> CoreResult<EndpointOut> {
+        self.audited(actor, "webhook_endpoint.create", None, self.create_endpoint_work(actor, input, rules))
+            .await
+    }
+
+    async fn create_endpoint_work(
+        &self,
+        actor: &Actor,
+        input: EndpointInput,
+        rules: OutboundRules<'_>,
+    ) -> CoreResult<EndpointOut> {
         actor.require_write()?;
         let mut issues = input.unreadable;
         let url = checked_url(rules, input.url, &mut issues).await;
@@ -200,6 +210,22 @@ impl Core {
     /// Changes an endpoint: its URL (checked again), its events, a new secret, or
     /// re-activation, which queues again what it missed within the catch-up window.
     pub async fn update_endpoint(
+        &self,
+        actor: &Actor,
+        id: &str,
+        input: EndpointInput,
+        rules: OutboundRules<'_>,
+    ) -> CoreResult<EndpointOut> {
+        self.audited(
+            actor,
+            "webhook_endpoint.update",
+            Some(id),
+            self.update_endpoint_work(actor, id, input, rules),
+        )
+        .await
+    }
+
+    async fn update_endpoint_work(
         &self,
         actor: &Actor,
         id: &str,
@@ -241,6 +267,10 @@ impl Core {
 
     /// Deletes an endpoint and its deliveries.
     pub async fn delete_endpoint(&self, actor: &Actor, id: &str) -> CoreResult<()> {
+        self.audited(actor, "webhook_endpoint.delete", Some(id), self.delete_endpoint_work(actor, id)).await
+    }
+
+    async fn delete_endpoint_work(&self, actor: &Actor, id: &str) -> CoreResult<()> {
         actor.require_write()?;
         if !self.store.delete_webhook_endpoint(&actor.merchant_id, id).await? {
             return Err(CoreError::not_found("Webhook"));
@@ -251,6 +281,16 @@ impl Core {
     /// Sends a `webhook.test` event now through `sender` and reports what the receiver
     /// answered. An explicit request, not an event: sent in test mode too, recorded nowhere.
     pub async fn test_endpoint(
+        &self,
+        actor: &Actor,
+        id: &str,
+        sender: &dyn Sender,
+    ) -> CoreResult<TestDispatch> {
+        self.audited(actor, "webhook_endpoint.test", Some(id), self.test_endpoint_work(actor, id, sender))
+            .await
+    }
+
+    async fn test_endpoint_work(
         &self,
         actor: &Actor,
         id: &str,
@@ -295,6 +335,21 @@ impl Core {
     /// must be active (`409 webhook_disabled`) and the delivery not being sent right now
     /// (`409 delivery_in_progress`).
     pub async fn retry_delivery(
+        &self,
+        actor: &Actor,
+        id: &str,
+        delivery_id: &str,
+    ) -> CoreResult<DeliveryOut> {
+        self.audited(
+            actor,
+            "webhook_delivery.retry",
+            Some(delivery_id),
+            self.retry_delivery_work(actor, id, delivery_id),
+        )
+        .await
+    }
+
+    async fn retry_delivery_work(
         &self,
         actor: &Actor,
         id: &str,

@@ -146,6 +146,7 @@ pub async fn serve(
         ))
     });
     let effects = Arc::new(state::NodeEffects {
+        audit: audit.clone(),
         webhook_wake: webhook_wake.clone(),
         inbox_wake: inbox_wake.clone(),
         tracking: tracking.clone(),

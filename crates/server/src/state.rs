@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use refline_core::{Core, Effects};
+use refline_core::{audit::AuditRecord, effects::audit_entry, Core, Door, Effects};
 use refline_store::Store;
 use tokio::sync::Notify;
 
 use crate::{
     config::ServerConfig,
-    http::audit::AuditSink,
+    http::audit::{fold_into_request, AuditSink},
     http::rate_limit::RateLimiter,
     outbound::{dispatch::Dispatcher, target::TargetPolicy},
     secrets::SecretBox,
@@ -46,8 +46,11 @@ pub struct AppState {
 }
 
 /// What the core's operations set off on this node: the webhook worker is woken, the link cache
-/// and rendered scripts dropped. Other nodes see the change at their next poll or cache expiry.
+/// and rendered scripts dropped, the audit record folded into its request's entry or queued.
+/// Other nodes see the change at their next poll or cache expiry.
 pub struct NodeEffects {
+    /// The audit log writer.
+    pub audit: AuditSink,
     /// Wakes the webhook worker.
     pub webhook_wake: Arc<Notify>,
     /// Wakes the processor inbox worker.
@@ -56,6 +59,7 @@ pub struct NodeEffects {
     pub tracking: Tracking,
 }
 
+#[async_trait::async_trait]
 impl Effects for NodeEffects {
     fn outbox_written(&self) {
         self.webhook_wake.notify_one();
@@ -67,5 +71,16 @@ impl Effects for NodeEffects {
 
     fn inbox_written(&self) {
         self.inbox_wake.notify_one();
+    }
+
+    async fn audited(&self, record: AuditRecord) {
+        // An API request is one entry of the log: its operation joins the request's entry.
+        let record = match record.door {
+            Door::ApiKey { .. } => fold_into_request(record),
+            _ => Some(record),
+        };
+        if let Some(record) = record {
+            self.audit.record(audit_entry(record)).await;
+        }
     }
 }

@@ -27,6 +27,7 @@ struct CountingEffects {
     links: AtomicUsize,
 }
 
+#[async_trait::async_trait]
 impl Effects for CountingEffects {
     fn outbox_written(&self) {
         self.outbox.fetch_add(1, Ordering::SeqCst);
@@ -35,6 +36,7 @@ impl Effects for CountingEffects {
         self.links.fetch_add(1, Ordering::SeqCst);
     }
     fn inbox_written(&self) {}
+    async fn audited(&self, _record: refline_core::audit::AuditRecord) {}
 }
 
 fn actor(merchant: &str, mode: Mode, rights: Rights) -> Actor {
@@ -75,7 +77,7 @@ async fn campaigns_through_the_core(engine: Engine) {
         "https://refline.test/",
     );
     let merchant =
-        refline::admin::create_merchant(store.as_ref(), "Core", "ultimate", "eur").await.unwrap().merchant_id;
+        refline::admin::create_merchant(&store, "Core", "ultimate", "eur").await.unwrap().merchant_id;
     let owner = actor(&merchant, Mode::Live, Rights::ReadWrite);
 
     // Ten days ahead of the wall clock: the operation must take its time from the injected clock.
@@ -123,10 +125,8 @@ async fn campaigns_through_the_core(engine: Engine) {
     assert!(core.get_campaign(&reader, &created.campaign.id).await.is_ok(), "reads need no write rights");
 
     // Another merchant's id is not found, never shown.
-    let other = refline::admin::create_merchant(store.as_ref(), "Other", "ultimate", "usd")
-        .await
-        .unwrap()
-        .merchant_id;
+    let other =
+        refline::admin::create_merchant(&store, "Other", "ultimate", "usd").await.unwrap().merchant_id;
     let stranger = actor(&other, Mode::Live, Rights::ReadWrite);
     assert_eq!(
         core.get_campaign(&stranger, &created.campaign.id).await.unwrap_err().kind,

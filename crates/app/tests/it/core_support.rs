@@ -4,10 +4,12 @@
 
 use std::sync::{
     atomic::{AtomicUsize, Ordering},
-    Arc,
+    Arc, Mutex,
 };
 
-use refline_core::{clock::ManualClock, Actor, Core, CoreError, Door, Effects, Mode, Rights};
+use refline_core::{
+    audit::AuditRecord, clock::ManualClock, Actor, Core, CoreError, Door, Effects, Mode, Rights,
+};
 use refline_store::{Membership, Store};
 
 use crate::{
@@ -21,6 +23,7 @@ pub struct CountingEffects {
     pub outbox: AtomicUsize,
     pub links: AtomicUsize,
     pub inbox: AtomicUsize,
+    pub audited: Mutex<Vec<AuditRecord>>,
 }
 
 impl CountingEffects {
@@ -33,8 +36,13 @@ impl CountingEffects {
     pub fn inbox(&self) -> usize {
         self.inbox.load(Ordering::SeqCst)
     }
+    /// The audit records so far, oldest first.
+    pub fn audited(&self) -> Vec<AuditRecord> {
+        self.audited.lock().unwrap().clone()
+    }
 }
 
+#[async_trait::async_trait]
 impl Effects for CountingEffects {
     fn outbox_written(&self) {
         self.outbox.fetch_add(1, Ordering::SeqCst);
@@ -44,6 +52,9 @@ impl Effects for CountingEffects {
     }
     fn inbox_written(&self) {
         self.inbox.fetch_add(1, Ordering::SeqCst);
+    }
+    async fn audited(&self, record: AuditRecord) {
+        self.audited.lock().unwrap().push(record);
     }
 }
 
@@ -72,8 +83,8 @@ impl CoreWorld {
         let effects = Arc::new(CountingEffects::default());
         let core =
             Core::without_sales(store.clone(), clock.clone(), effects.clone(), "https://refline.test/");
-        let (merchant, campaign, affiliate) = world(store.as_ref()).await;
-        let (stranger, _, _) = world(store.as_ref()).await;
+        let (merchant, campaign, affiliate) = world(&store).await;
+        let (stranger, _, _) = world(&store).await;
         CoreWorld { core, store, clock, effects, merchant, campaign, affiliate, stranger, _dir: dir }
     }
 

@@ -78,17 +78,26 @@ async fn writes_and_failed_auth_are_audited(engine: Engine) {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     app.get(&m.key, "/api/v1/campaigns").await;
 
-    let entries = app.audit_entries(Some(&m.id), 2).await;
+    let entries = app.request_audit_entries(Some(&m.id), 2).await;
     assert_eq!(entries.len(), 2, "the successful GET is not audited: {entries:?}");
     let failed = &entries[0];
-    assert_eq!((failed.method.as_str(), failed.path.as_str()), ("POST", "/api/v1/conversions"));
-    assert_eq!((failed.status_code, failed.error_code.as_deref()), (404, Some("not_found")));
+    assert_eq!(
+        (failed.method.as_deref(), failed.path.as_deref()),
+        (Some("POST"), Some("/api/v1/conversions"))
+    );
+    assert_eq!((failed.status_code, failed.error_code.as_deref()), (Some(404), Some("not_found")));
+    assert_eq!((failed.door.as_str(), failed.operation.as_deref()), ("api", Some("conversion.record")));
     assert_eq!(failed.ip_address.as_deref(), Some("127.0.0.1"));
     assert!(failed.api_key_id.as_deref().is_some_and(|k| k.starts_with("key_")));
     let created = &entries[1];
     assert_eq!(
-        (created.path.as_str(), created.status_code, created.error_code.as_deref()),
-        ("/api/v1/campaigns", 201, None)
+        (created.path.as_deref(), created.status_code, created.error_code.as_deref()),
+        (Some("/api/v1/campaigns"), Some(201), None)
+    );
+    assert_eq!(
+        (created.operation.as_deref(), created.target_id.as_deref()),
+        (Some("campaign.create"), Some(camp_id)),
+        "the request's entry names the operation it ran and the object it made"
     );
     assert!(created.created_at > 0);
 
@@ -100,9 +109,10 @@ async fn writes_and_failed_auth_are_audited(engine: Engine) {
     let last = &anonymous[0];
     assert_eq!(
         (last.status_code, last.error_code.as_deref(), last.api_key_id.as_deref()),
-        (401, Some("unauthorized"), None)
+        (Some(401), Some("unauthorized"), None)
     );
-    assert_eq!(last.path, "/api/v1/me");
+    assert_eq!(last.path.as_deref(), Some("/api/v1/me"));
+    assert_eq!(last.operation, None, "no operation ran");
 }
 
 engine_tests!(same_key_same_body_replays_the_first_answer, writes_and_failed_auth_are_audited);

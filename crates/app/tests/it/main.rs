@@ -9,6 +9,7 @@ mod support;
 mod binary;
 mod browser;
 mod conversions;
+mod core_audit;
 mod core_campaigns;
 mod core_connections;
 mod core_coupons;

@@ -40,7 +40,7 @@ async fn conversion_writer_isolates_a_poisoned_sale(engine: Engine) {
     let store = app.store.clone();
     let mut worlds = Vec::new();
     for _ in 0..3 {
-        worlds.push(world(store.as_ref()).await);
+        worlds.push(world(&store).await);
     }
     let (m, camp, aff) = worlds[0].clone();
     let mut poisoned = conversion(&m, &camp, &aff, Some("poisoned"), 500, 10);
@@ -139,7 +139,7 @@ async fn click_writer_isolates_a_poisoned_click(engine: Engine) {
     let store = app.store.clone();
     let mut targets = Vec::new();
     for _ in 0..3 {
-        let (m, c, a) = world(store.as_ref()).await;
+        let (m, c, a) = world(&store).await;
         targets.push(target(&m, &c, &a));
     }
     let mut poisoned = targets[0].clone();
@@ -204,9 +204,12 @@ async fn audit_writer_keeps_every_entry(engine: Engine) {
     let entry = |merchant: &str, path: &str| AuditEntry {
         merchant_id: Some(merchant.into()),
         api_key_id: None,
-        method: "POST".into(),
-        path: path.into(),
-        status_code: 201,
+        door: "api".into(),
+        operation: None,
+        target_id: None,
+        method: Some("POST".into()),
+        path: Some(path.into()),
+        status_code: Some(201),
         error_code: None,
         ip_address: Some("203.0.113.1".into()),
         user_agent: Some("agent".into()),
@@ -236,8 +239,10 @@ async fn audit_writer_keeps_every_entry(engine: Engine) {
     task.await.unwrap();
     let first = store.recent_audit_entries(Some(&merchants[0]), 100).await.unwrap();
     assert_eq!(first.len(), 11, "ten ordinary entries and the hostile one, defanged");
-    let defanged = first.iter().find(|e| e.path.starts_with("/api/webhooks")).unwrap();
-    assert!(!defanged.path.contains('\0') && defanged.path.len() <= 2048);
+    let defanged =
+        first.iter().find(|e| e.path.as_deref().is_some_and(|p| p.starts_with("/api/webhooks"))).unwrap();
+    let path = defanged.path.as_deref().unwrap();
+    assert!(!path.contains('\0') && path.len() <= 2048);
     assert_eq!(defanged.user_agent.as_deref(), Some("evilagent"));
     for m in &merchants[1..] {
         assert_eq!(store.recent_audit_entries(Some(m), 100).await.unwrap().len(), 10);

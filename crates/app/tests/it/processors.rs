@@ -385,7 +385,9 @@ async fn stripe_signatures_secrets_and_modes(engine: Engine) {
     assert!(shop.deliveries().await.is_empty(), "refused deliveries are stored nowhere but the audit log");
     let audit = shop.app.audit_entries(Some(&shop.merchant.id), 20).await;
     assert!(
-        audit.iter().any(|e| e.status_code == 401 && e.path.contains("/api/webhooks/stripe/")),
+        audit.iter().any(|e| e.status_code == Some(401)
+            && e.door == "processor"
+            && e.path.as_deref().is_some_and(|p| p.contains("/api/webhooks/stripe/"))),
         "{audit:?}"
     );
 

@@ -232,7 +232,7 @@ impl TestApp {
 
     /// A new merchant on `plan` with a live and a test key.
     pub async fn merchant(&self, plan: &str) -> TestMerchant {
-        let created = refline::admin::create_merchant(self.store.as_ref(), "Test Merchant", plan, "usd")
+        let created = refline::admin::create_merchant(&self.store, "Test Merchant", plan, "usd")
             .await
             .expect("merchant");
         TestMerchant { id: created.merchant_id, key: created.api_key, test_key: created.test_api_key }
@@ -346,6 +346,26 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         self.store.recent_audit_entries(merchant, 1000).await.expect("audit")
+    }
+
+    /// Like [`Self::audit_entries`], counting only the entries of HTTP requests (the test's
+    /// merchant was created through the command line, which is audited too).
+    pub async fn request_audit_entries(
+        &self,
+        merchant: Option<&str>,
+        n: usize,
+    ) -> Vec<refline_store::AuditEntry> {
+        let requests = |all: Vec<refline_store::AuditEntry>| {
+            all.into_iter().filter(|e| e.method.is_some()).collect::<Vec<_>>()
+        };
+        for _ in 0..100 {
+            let entries = requests(self.store.recent_audit_entries(merchant, 1000).await.expect("audit"));
+            if entries.len() >= n {
+                return entries;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        requests(self.store.recent_audit_entries(merchant, 1000).await.expect("audit"))
     }
 }
 

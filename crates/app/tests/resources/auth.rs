@@ -56,7 +56,7 @@ async fn bad_unknown_and_revoked_keys_are_401(engine: Engine) {
 
     // Revoking the live key locks it out at once; the merchant's test key still works.
     let live_id = key_id(&app, &m.id, "live").await;
-    refline::admin::revoke_key(app.store.as_ref(), &live_id).await.expect("revoke");
+    refline::admin::revoke_key(&app.store, &live_id).await.expect("revoke");
     let revoked = app.get(&m.key, "/api/v1/campaigns").await;
     assert_error(&revoked, StatusCode::UNAUTHORIZED, "unauthorized");
     let revoked_write = app.post(&m.key, "/api/v1/campaigns", json!({ "name": "Nope" })).await;
@@ -84,10 +84,10 @@ async fn failed_authentications_are_audited(engine: Engine) {
     assert_eq!(entries.len(), 2, "{entries:?}");
     // Newest first.
     let (post, get) = (&entries[0], &entries[1]);
-    assert_eq!((get.method.as_str(), get.path.as_str()), ("GET", "/api/v1/campaigns"));
-    assert_eq!((post.method.as_str(), post.path.as_str()), ("POST", "/api/v1/affiliates"));
+    assert_eq!((get.method.as_deref(), get.path.as_deref()), (Some("GET"), Some("/api/v1/campaigns")));
+    assert_eq!((post.method.as_deref(), post.path.as_deref()), (Some("POST"), Some("/api/v1/affiliates")));
     for entry in [get, post] {
-        assert_eq!(entry.status_code, 401);
+        assert_eq!(entry.status_code, Some(401));
         assert_eq!(entry.error_code.as_deref(), Some("unauthorized"));
         assert_eq!(entry.merchant_id, None);
         assert_eq!(entry.api_key_id, None);
@@ -106,12 +106,12 @@ async fn writes_are_audited_reads_are_not(engine: Engine) {
     let campaign = app.campaign(&m.key, json!({})).await;
 
     // The writer is a FIFO queue: once the POST is in the log, the earlier GETs would be too.
-    let entries = audit_where(&app, Some(&m.id), 1, |_| true).await;
+    let entries = audit_where(&app, Some(&m.id), 1, |e| e.method.is_some()).await;
     assert_eq!(entries.len(), 1, "only the POST is audited: {entries:?}");
     let entry = &entries[0];
-    assert_eq!(entry.method, "POST");
-    assert_eq!(entry.path, "/api/v1/campaigns");
-    assert_eq!(entry.status_code, 201);
+    assert_eq!(entry.method.as_deref(), Some("POST"));
+    assert_eq!(entry.path.as_deref(), Some("/api/v1/campaigns"));
+    assert_eq!(entry.status_code, Some(201));
     assert_eq!(entry.error_code, None);
     assert_eq!(entry.merchant_id.as_deref(), Some(m.id.as_str()));
     assert_eq!(entry.api_key_id.as_deref(), Some(live_id.as_str()));
@@ -120,21 +120,21 @@ async fn writes_are_audited_reads_are_not(engine: Engine) {
     let path = format!("/api/v1/campaigns/{}", campaign["id"].as_str().expect("id"));
     let bad = app.patch(&m.key, &path, json!({ "currency": "eur" })).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    let entries = audit_where(&app, Some(&m.id), 2, |_| true).await;
+    let entries = audit_where(&app, Some(&m.id), 2, |e| e.method.is_some()).await;
     assert_eq!(entries.len(), 2, "{entries:?}");
-    assert_eq!(entries[0].method, "PATCH");
-    assert_eq!(entries[0].path, path);
-    assert_eq!(entries[0].status_code, 400);
+    assert_eq!(entries[0].method.as_deref(), Some("PATCH"));
+    assert_eq!(entries[0].path.as_deref(), Some(path.as_str()));
+    assert_eq!(entries[0].status_code, Some(400));
     assert_eq!(entries[0].error_code.as_deref(), Some("validation_error"));
 
     // A known key refused by its plan is a failed authorization: audited, with its merchant.
     let starter = app.merchant("starter").await;
     let starter_id = key_id(&app, &starter.id, "live").await;
     assert_eq!(app.get(&starter.key, "/api/v1/campaigns").await.status, StatusCode::FORBIDDEN);
-    let entries = audit_where(&app, Some(&starter.id), 1, |_| true).await;
+    let entries = audit_where(&app, Some(&starter.id), 1, |e| e.method.is_some()).await;
     assert_eq!(entries.len(), 1, "{entries:?}");
-    assert_eq!(entries[0].method, "GET");
-    assert_eq!(entries[0].status_code, 403);
+    assert_eq!(entries[0].method.as_deref(), Some("GET"));
+    assert_eq!(entries[0].status_code, Some(403));
     assert_eq!(entries[0].error_code.as_deref(), Some("plan_required"));
     assert_eq!(entries[0].api_key_id.as_deref(), Some(starter_id.as_str()));
     app.stop().await;

@@ -115,6 +115,15 @@ impl Core {
         plan: Plan,
         input: NewConversion,
     ) -> CoreResult<Conversion> {
+        self.audited(actor, "conversion.record", None, self.record_conversion_work(actor, plan, input)).await
+    }
+
+    async fn record_conversion_work(
+        &self,
+        actor: &Actor,
+        plan: Plan,
+        input: NewConversion,
+    ) -> CoreResult<Conversion> {
         actor.require_write()?;
         let mut issues = input.unreadable;
         let customer_email = input.customer_email.map(|e| canonical_email(&e));
@@ -257,6 +266,22 @@ impl Core {
     /// Approves or rejects a conversion by hand. Approving a commission above 5 × the sale
     /// needs `confirm_above_sale`. Announced only for live conversions changed in live mode.
     pub async fn set_conversion_status(
+        &self,
+        actor: &Actor,
+        id: &str,
+        target: ConversionStatus,
+        confirm_above_sale: bool,
+    ) -> CoreResult<Conversion> {
+        self.audited(
+            actor,
+            "conversion.status",
+            Some(id),
+            self.set_conversion_status_work(actor, id, target, confirm_above_sale),
+        )
+        .await
+    }
+
+    async fn set_conversion_status_work(
         &self,
         actor: &Actor,
         id: &str,

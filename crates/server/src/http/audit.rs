@@ -1,11 +1,17 @@
 //! The audit log: every write and every failed authentication, recorded off the request path.
 //!
+//! An HTTP request is one entry. The core operation it runs reports itself through
+//! [`refline_core::Effects::audited`]; while a request is being answered that record is held in a
+//! task-local slot ([`fold_into_request`]) and becomes the request entry's `operation` and
+//! `target_id`. Operations run outside a request (workers, a core used without HTTP) are queued as
+//! entries of their own.
+//!
 //! Entries go through a bounded channel to one writer task that inserts them in batches, so a
 //! burst of writes costs one extra statement per batch rather than one per request. On graceful
 //! shutdown the channel is closed and the writer drains it before the store closes; a crash can
 //! lose the entries of the batch in flight (at most one batch, written every few ms under load).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::{
     extract::{OriginalUri, Request, State},
@@ -13,6 +19,7 @@ use axum::{
     middleware::Next,
     response::Response,
 };
+use refline_core::audit::AuditRecord;
 use refline_domain::strip_forbidden;
 use refline_store::{write_isolating, AuditEntry, Store, StoreError};
 use tokio::{sync::mpsc, task::JoinHandle};
@@ -63,7 +70,7 @@ async fn write_batches(store: Arc<dyn Store>, mut rx: mpsc::Receiver<AuditEntry>
             write_isolating(&batch, |part: Vec<AuditEntry>| insert_retrying(store.as_ref(), &rx, part)).await;
         for (entry, result) in batch.iter().zip(results) {
             if let Err(err) = result {
-                tracing::error!(%err, method = %entry.method, path = %entry.path, "audit entry not stored");
+                tracing::error!(%err, door = %entry.door, method = ?entry.method, path = ?entry.path, "audit entry not stored");
             }
         }
         batch.clear();
@@ -100,8 +107,11 @@ fn storable_entry(entry: AuditEntry) -> AuditEntry {
     AuditEntry {
         merchant_id: text(entry.merchant_id, 128),
         api_key_id: text(entry.api_key_id, 128),
-        method: storable(&entry.method, 16),
-        path: storable(&entry.path, 2048),
+        door: storable(&entry.door, 16),
+        operation: text(entry.operation, 64),
+        target_id: text(entry.target_id, 128),
+        method: text(entry.method, 16),
+        path: text(entry.path, 2048),
         error_code: text(entry.error_code, 64),
         ip_address: text(entry.ip_address, 64),
         user_agent: text(entry.user_agent, 512),
@@ -115,8 +125,36 @@ fn storable(text: &str, max: usize) -> String {
     strip_forbidden(text).chars().take(max).collect()
 }
 
-/// Middleware: after the response is known, records writes and failed authentications.
-pub async fn audit_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
+tokio::task_local! {
+    /// The operation the request being answered ran, as the core reported it.
+    static REQUEST_OPERATION: Arc<Mutex<Option<AuditRecord>>>;
+}
+
+/// Keeps `record` for the entry of the request this task is answering; gives it back when no
+/// request is being answered here (the caller then stores it as an entry of its own).
+pub fn fold_into_request(record: AuditRecord) -> Option<AuditRecord> {
+    let mut record = Some(record);
+    // Outside a request's scope `try_with` fails and the record stays with the caller.
+    let _ = REQUEST_OPERATION.try_with(|slot| {
+        if let Ok(mut slot) = slot.lock() {
+            *slot = record.take();
+        }
+    });
+    record
+}
+
+/// Middleware of `/api/v1`: after the response is known, records writes and failed
+/// authentications, as requests through the `api` door.
+pub async fn audit_requests(state: State<AppState>, req: Request, next: Next) -> Response {
+    audit_as("api", state, req, next).await
+}
+
+/// Middleware of the payment processors' receivers: every delivery, through the `processor` door.
+pub async fn audit_deliveries(state: State<AppState>, req: Request, next: Next) -> Response {
+    audit_as("processor", state, req, next).await
+}
+
+async fn audit_as(door: &'static str, State(state): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     // Nested routers see the path without their prefix; the log wants what the client sent.
     let path = storable(
@@ -126,7 +164,9 @@ pub async fn audit_requests(State(state): State<AppState>, req: Request, next: N
     let ip = client_ip(&req, &state.config.trusted_proxies).map(|ip| ip.to_string());
     let user_agent =
         req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| storable(ua, 512));
-    let response = next.run(req).await;
+    let slot = Arc::new(Mutex::new(None));
+    let response = REQUEST_OPERATION.scope(slot.clone(), next.run(req)).await;
+    let operation = slot.lock().ok().and_then(|mut held| held.take());
     let status = response.status();
     let is_read = matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
     let failed_auth = matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
@@ -139,9 +179,12 @@ pub async fn audit_requests(State(state): State<AppState>, req: Request, next: N
         .record(AuditEntry {
             merchant_id: actor.as_ref().and_then(|a| a.merchant_id.clone()),
             api_key_id: actor.and_then(|a| a.api_key_id),
-            method: method.to_string(),
-            path,
-            status_code: i64::from(status.as_u16()),
+            door: door.to_string(),
+            operation: operation.as_ref().map(|o| o.operation.to_string()),
+            target_id: operation.and_then(|o| o.target_id),
+            method: Some(method.to_string()),
+            path: Some(path),
+            status_code: Some(i64::from(status.as_u16())),
             error_code: response.extensions().get::<ErrorCode>().map(|c| c.0.to_string()),
             ip_address: ip,
             user_agent,

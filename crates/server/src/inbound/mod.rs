@@ -16,7 +16,7 @@ pub use refline_core::inbound::{amounts, attribution, links, process, worker};
 
 use axum::{middleware, routing::any, Router};
 
-use crate::{http::audit::audit_requests, state::AppState};
+use crate::{http::audit::audit_deliveries, state::AppState};
 
 /// Receiver routes: `/api/webhooks/<provider>/merchant/<merchantId>` (the Stripe path is the one
 /// LinkJolt documents; the others follow its pattern).
@@ -24,5 +24,5 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/api/webhooks/{provider}/merchant/{merchant_id}", any(receive::receive))
         // Every delivery and every refused signature is in the audit log.
-        .layer(middleware::from_fn_with_state(state, audit_requests))
+        .layer(middleware::from_fn_with_state(state, audit_deliveries))
 }

@@ -44,15 +44,15 @@ macro_rules! __impl_merchant_store {
                 Ok(())
             }
 
-            async fn revoke_api_key(&self, key_id: &str, now: i64) -> $crate::StoreResult<bool> {
-                let done = $crate::sqlx::query(
-                    "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            async fn revoke_api_key(&self, key_id: &str, now: i64) -> $crate::StoreResult<Option<String>> {
+                Ok($crate::sqlx::query_scalar(
+                    "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL \
+                     RETURNING merchant_id",
                 )
                 .bind(key_id)
                 .bind(now)
-                .execute(self.writer())
-                .await?;
-                Ok(done.rows_affected() > 0)
+                .fetch_optional(self.writer())
+                .await?)
             }
 
             async fn find_key_owner(&self, key_hash: &str) -> $crate::StoreResult<Option<$crate::KeyOwner>> {

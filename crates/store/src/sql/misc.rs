@@ -12,12 +12,15 @@ macro_rules! __impl_audit_store {
                     return Ok(());
                 }
                 let mut query = $crate::sqlx::QueryBuilder::new(
-                    "INSERT INTO audit_log (merchant_id, api_key_id, method, path, status_code, \
-                        error_code, ip_address, user_agent, created_at) ",
+                    "INSERT INTO audit_log (merchant_id, api_key_id, door, operation, target_id, method, \
+                        path, status_code, error_code, ip_address, user_agent, created_at) ",
                 );
                 query.push_values(entries, |mut row, e| {
                     row.push_bind(&e.merchant_id)
                         .push_bind(&e.api_key_id)
+                        .push_bind(&e.door)
+                        .push_bind(&e.operation)
+                        .push_bind(&e.target_id)
                         .push_bind(&e.method)
                         .push_bind(&e.path)
                         .push_bind(e.status_code)
@@ -36,8 +39,8 @@ macro_rules! __impl_audit_store {
                 limit: i64,
             ) -> $crate::StoreResult<Vec<$crate::AuditEntry>> {
                 Ok($crate::sqlx::query_as(
-                    "SELECT merchant_id, api_key_id, method, path, status_code, error_code, \
-                        ip_address, user_agent, created_at FROM audit_log \
+                    "SELECT merchant_id, api_key_id, door, operation, target_id, method, path, \
+                        status_code, error_code, ip_address, user_agent, created_at FROM audit_log \
                      WHERE ($1 IS NULL AND merchant_id IS NULL) OR merchant_id = $1 \
                      ORDER BY id DESC LIMIT $2",
                 )

@@ -1,0 +1,148 @@
+//! The audit trail of operations: every write operation, successful or refused, says who did
+//! what to which object through which door — whichever door called it.
+//!
+//! An operation wraps its work in [`Core::audited`], which hands one [`AuditRecord`] to
+//! [`crate::Effects::audited`] when the work ends. The runner decides where the record goes: the
+//! server folds an API request's record into that request's entry (so a request is one line of
+//! the log, with its method, path and status as well), and stores every other door's record as
+//! its own entry; the command line stores its records before it exits.
+
+use std::future::Future;
+
+use crate::{Actor, Core, CoreResult, Door};
+
+/// One write operation as the audit log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// The merchant whose data the operation touched (or tried to).
+    pub merchant_id: Option<String>,
+    /// Which way it came in, with the key or user where there is one.
+    pub door: Door,
+    /// What was done, `<object>.<verb>` (`campaign.create`, `conversion.status`…).
+    pub operation: &'static str,
+    /// The object acted on, when one is known (the new object's id for a creation).
+    pub target_id: Option<String>,
+    /// The error code when the operation was refused; `None` when it succeeded.
+    pub error_code: Option<&'static str>,
+    /// When it ended (unix ms, from the core's clock).
+    pub at: i64,
+}
+
+/// What an operation's result names as the object it made, for the audit log.
+pub trait AuditTarget {
+    /// The id of the object the operation produced, if it produced one.
+    fn audit_target(&self) -> Option<String> {
+        None
+    }
+}
+
+impl AuditTarget for () {}
+impl AuditTarget for bool {}
+impl AuditTarget for String {}
+impl AuditTarget for (String, String) {}
+impl AuditTarget for crate::accounts::CreatedMerchant {}
+
+impl Door {
+    /// The door's name as the audit log stores it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Door::ApiKey { .. } => "api",
+            Door::Dashboard { .. } => "dashboard",
+            Door::Mcp { .. } => "mcp",
+            Door::Cli => "cli",
+            Door::Processor { .. } => "processor",
+            Door::Import { .. } => "import",
+        }
+    }
+
+    /// The API key behind the door, for the doors that authenticate with one.
+    pub fn key_id(&self) -> Option<&str> {
+        match self {
+            Door::ApiKey { key_id } | Door::Mcp { key_id } => Some(key_id),
+            _ => None,
+        }
+    }
+}
+
+impl Core {
+    /// Runs `work`, then records it in the audit log as `operation` on `target` (or on the object
+    /// the result names), succeeded or refused with its code. Every write operation goes through
+    /// here, so no door can skip the log.
+    pub async fn audited<T: AuditTarget>(
+        &self,
+        actor: &Actor,
+        operation: &'static str,
+        target: Option<&str>,
+        work: impl Future<Output = CoreResult<T>>,
+    ) -> CoreResult<T> {
+        let result = work.await;
+        self.record_audit(Some(&actor.merchant_id), &actor.door, operation, target, &result).await;
+        result
+    }
+
+    /// Records an operation that has no merchant actor yet (creating a merchant, managing keys
+    /// from the command line): the merchant is the one acted on, when known.
+    pub(crate) async fn record_audit<T: AuditTarget>(
+        &self,
+        merchant_id: Option<&str>,
+        door: &Door,
+        operation: &'static str,
+        target: Option<&str>,
+        result: &CoreResult<T>,
+    ) {
+        let target_id = match (target, result) {
+            (Some(id), _) => Some(id.to_string()),
+            (None, Ok(value)) => value.audit_target(),
+            (None, Err(_)) => None,
+        };
+        let record = AuditRecord {
+            merchant_id: merchant_id.map(str::to_string),
+            door: door.clone(),
+            operation,
+            target_id,
+            error_code: result.as_ref().err().map(|e| e.code),
+            at: self.now(),
+        };
+        self.effects.audited(record).await;
+    }
+}
+
+/// The objects write operations answer, and the id each names for the log.
+mod targets {
+    use refline_store::{Conversion, InboxEntry};
+
+    use super::AuditTarget;
+    use crate::{
+        affiliates::{AffiliateDetail, CreatedAffiliate},
+        campaigns::CampaignView,
+        connections::ConnectionOut,
+        coupons::Registered,
+        links::LinkOut,
+        outbound::{DeliveryOut, EndpointOut, TestDispatch},
+    };
+
+    macro_rules! target {
+        ($($t:ty => |$v:ident| $id:expr;)*) => {$(
+            impl AuditTarget for $t {
+                fn audit_target(&self) -> Option<String> {
+                    let $v = self;
+                    Some($id.clone())
+                }
+            }
+        )*};
+    }
+
+    target! {
+        CampaignView => |v| v.campaign.id;
+        CreatedAffiliate => |v| v.affiliate.id;
+        AffiliateDetail => |v| v.affiliate.id;
+        ConnectionOut => |v| v.integration.id;
+        Registered => |v| v.coupon.id;
+        LinkOut => |v| v.view.link.id;
+        EndpointOut => |v| v.endpoint.id;
+        TestDispatch => |v| v.attempt.delivery_id;
+        DeliveryOut => |v| v.delivery.id;
+        Conversion => |v| v.id;
+        InboxEntry => |v| v.id;
+    }
+}
