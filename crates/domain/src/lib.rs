@@ -1,6 +1,6 @@
 //! Pure business rules of Refline: money, rates, commissions, tiers, recurring
-//! limits, status lifecycles, plans, API keys, fraud scoring, calendar maths and
-//! email validation.
+//! limits, status lifecycles, plans, API keys, fraud scoring, the commission ledger,
+//! calendar maths and email validation.
 //!
 //! Nothing in this crate performs I/O, reads a clock or draws random numbers, and
 //! no floating point is used anywhere near money: amounts are integer minor units
@@ -15,6 +15,7 @@ pub mod commission;
 mod decimal;
 pub mod email;
 pub mod fraud;
+pub mod ledger;
 pub mod lifecycle;
 pub mod money;
 pub mod plan;

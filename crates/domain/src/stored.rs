@@ -47,4 +47,4 @@ macro_rules! stored_as_text {
     )*};
 }
 
-stored_as_text!(crate::Plan, crate::KeyKind);
+stored_as_text!(crate::Plan, crate::KeyKind, crate::ledger::EntryKind, crate::ledger::PayoutStatus);
