@@ -307,14 +307,6 @@ impl AffiliateStore for Engine {
                 .bind(affiliate_id)
                 .fetch_all(self.reader())
                 .await?;
-        let mut prints = AffiliateFingerprints::default();
-        for (kind, value) in rows {
-            match kind.as_str() {
-                "ip" => prints.ips.push(value),
-                "device" => prints.devices.push(value),
-                _ => {}
-            }
-        }
-        Ok(prints)
+        Ok(AffiliateFingerprints::from_rows(rows))
     }
 }

@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 use refline_store::{
-    AuditEntry, AuditStore, IdempotencyBegin, IdempotencyStore, ReportStore, StoreResult, Totals,
+    idempotency::StoredClaim, AuditEntry, AuditStore, IdempotencyBegin, IdempotencyStore, ReportStore,
+    StoreResult, Totals,
 };
 
 use crate::Engine;
@@ -83,7 +84,7 @@ impl IdempotencyStore for Engine {
         if claimed.rows_affected() > 0 {
             return Ok(IdempotencyBegin::Started);
         }
-        let row: Option<(String, Option<i64>, Option<String>)> = sqlx::query_as(
+        let row: Option<StoredClaim> = sqlx::query_as(
             "SELECT request_hash, status_code, response_body FROM idempotency_keys \
              WHERE merchant_id = $1 AND key = $2",
         )
@@ -91,15 +92,7 @@ impl IdempotencyStore for Engine {
         .bind(key)
         .fetch_optional(self.writer())
         .await?;
-        Ok(match row {
-            // Abandoned between our insert and read: the caller may simply retry.
-            None => IdempotencyBegin::InProgress,
-            Some((hash, _, _)) if hash != request_hash => IdempotencyBegin::Mismatch,
-            Some((_, Some(status), Some(body))) => {
-                IdempotencyBegin::Replay { status: u16::try_from(status).unwrap_or(500), body }
-            }
-            Some(_) => IdempotencyBegin::InProgress,
-        })
+        Ok(IdempotencyBegin::of_existing(request_hash, row))
     }
 
     async fn complete_idempotent(

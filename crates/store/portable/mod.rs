@@ -20,9 +20,11 @@
 //!   navigates them, which neither does for `macro_rules!` bodies (the earlier shape).
 //!
 //! Everything here is portable SQL: `$n` placeholders, `ON CONFLICT`, `RETURNING`, integer
-//! money, unix-ms times. Decisions that need no database (batch planning, outbox rows, which
-//! event a change announces, refund outcomes) are pure functions in `refline-store`, unit
-//! tested there; these files read, call them and write.
+//! money, unix-ms times. Decisions that need no database (batch planning and its retry, outbox
+//! rows and which event a change announces, a delivery's next status, idempotent replays) are
+//! pure functions in `refline-store`, unit tested there; these files read, call them and write.
+//! One file per aggregate, plus `batch.rs` (recording a batch of sales) and `refund.rs`
+//! (applying a refund), the two multi-step writes.
 
 /// `SUM` of a money column (minor units) that cannot overflow on either engine: SQLite's `SUM`
 /// raises "integer overflow" past `i64` and PostgreSQL's cast of its `numeric` sum back to
@@ -48,12 +50,14 @@ macro_rules! sum_minor {
 }
 
 mod affiliate;
+mod batch;
 mod campaign;
 mod conversion;
 mod integration;
 mod merchant;
 mod misc;
 mod processor;
+mod refund;
 mod tracking;
 mod webhook;
 

@@ -3,12 +3,11 @@
 
 use async_trait::async_trait;
 use refline_store::{
-    outbox, CommissionAdjustment, Conversion, InboxEntry, InboxResult, OutboxEvent, Page, PageRequest,
-    ProcessorStore, ProcessorSubscription, RefundApplication, RefundApplied, RefundChange, RefundState,
-    StoreResult,
+    processor, CommissionAdjustment, InboxEntry, InboxResult, Page, PageRequest, ProcessorStore,
+    ProcessorSubscription, RefundApplication, RefundApplied, RefundState, StoreResult,
 };
 
-use super::webhook::emit_events;
+use super::refund::apply_refund;
 use crate::Engine;
 
 #[async_trait]
@@ -58,8 +57,7 @@ impl ProcessorStore for Engine {
         .bind(limit)
         .fetch_all(self.writer())
         .await?;
-        // Oldest first: a sale received before its refund is processed before it.
-        rows.sort_by(|a, b| a.received_at.cmp(&b.received_at).then_with(|| a.id.cmp(&b.id)));
+        processor::oldest_first(&mut rows);
         Ok(rows)
     }
 
@@ -249,115 +247,7 @@ impl ProcessorStore for Engine {
     }
 
     async fn apply_refund(&self, r: &RefundApplication<'_>) -> StoreResult<RefundApplied> {
-        let mut tx = self.begin_write().await?;
-        if let Some(key) = &r.refund_key {
-            let claimed = sqlx::query(
-                "INSERT INTO processor_payments (merchant_id, provider, object_key, conversion_id) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (merchant_id, provider, object_key) DO NOTHING",
-            )
-            .bind(r.merchant_id)
-            .bind(r.provider)
-            .bind(key)
-            .bind(r.conversion_id)
-            .execute(&mut *tx)
-            .await?;
-            if claimed.rows_affected() == 0 {
-                tx.rollback().await?;
-                return Ok(RefundApplied::AlreadyApplied);
-            }
-        }
-        sqlx::query(
-            "INSERT INTO processor_refunds (merchant_id, conversion_id, refunded_minor, \
-                original_commission_minor, updated_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (merchant_id, conversion_id) DO NOTHING",
-        )
-        .bind(r.merchant_id)
-        .bind(r.conversion_id)
-        .bind(r.before.refunded_minor)
-        .bind(r.before.original_commission_minor)
-        .bind(r.now)
-        .execute(&mut *tx)
-        .await?;
-        let moved = sqlx::query(
-            "UPDATE processor_refunds SET refunded_minor = $5, updated_at = $6 \
-             WHERE merchant_id = $1 AND conversion_id = $2 AND refunded_minor = $3 \
-                AND original_commission_minor = $4",
-        )
-        .bind(r.merchant_id)
-        .bind(r.conversion_id)
-        .bind(r.before.refunded_minor)
-        .bind(r.before.original_commission_minor)
-        .bind(r.refunded_after)
-        .bind(r.now)
-        .execute(&mut *tx)
-        .await?;
-        if moved.rows_affected() == 0 {
-            tx.rollback().await?;
-            return Ok(RefundApplied::Conflict);
-        }
-        let changed: Option<Conversion> = match &r.change {
-            RefundChange::Reverse { from } => {
-                sqlx::query_as(
-                    "UPDATE conversions SET status = 'refunded', updated_at = $4 \
-                     WHERE merchant_id = $1 AND id = $2 AND status = $3 RETURNING *",
-                )
-                .bind(r.merchant_id)
-                .bind(r.conversion_id)
-                .bind(from)
-                .bind(r.now)
-                .fetch_optional(&mut *tx)
-                .await?
-            }
-            RefundChange::SetCommission(commission) => {
-                sqlx::query_as(
-                    "UPDATE conversions SET commission_minor = $3, updated_at = $4 \
-                     WHERE merchant_id = $1 AND id = $2 \
-                        AND status IN ('pending', 'approved', 'trial') RETURNING *",
-                )
-                .bind(r.merchant_id)
-                .bind(r.conversion_id)
-                .bind(commission)
-                .bind(r.now)
-                .fetch_optional(&mut *tx)
-                .await?
-            }
-            RefundChange::Clawback(a) => {
-                sqlx::query(
-                    "INSERT INTO commission_adjustments (id, merchant_id, conversion_id, affiliate_id, \
-                        amount_minor, currency, reason, is_test, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
-                )
-                .bind(&a.id)
-                .bind(&a.merchant_id)
-                .bind(&a.conversion_id)
-                .bind(&a.affiliate_id)
-                .bind(a.amount_minor)
-                .bind(&a.currency)
-                .bind(&a.reason)
-                .bind(a.is_test)
-                .bind(a.created_at)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                return Ok(RefundApplied::Applied);
-            }
-        };
-        let Some(c) = changed else {
-            tx.rollback().await?;
-            return Ok(RefundApplied::Conflict);
-        };
-        // Webhook receivers see the change like every other change to a live conversion.
-        if !c.is_test {
-            let event = OutboxEvent {
-                merchant_id: c.merchant_id.clone(),
-                event: refline_domain::conversion_status_event(&c.status),
-                data: outbox::conversion_data(&c),
-                at: r.now,
-            };
-            emit_events(&mut tx, std::slice::from_ref(&event)).await?;
-        }
-        tx.commit().await?;
-        Ok(RefundApplied::Applied)
+        apply_refund(self, r).await
     }
 
     async fn adjustments_for(
