@@ -45,7 +45,22 @@ impl PgStore {
     }
 }
 
-refline_store::impl_portable_store!(PgStore, "FOR UPDATE SKIP LOCKED");
+// The shared SQL (`crates/store/portable/`), compiled here against the PostgreSQL driver. It
+// names the engine and database through these two aliases and the macro below.
+type Engine = PgStore;
+type Db = Postgres;
+
+/// The clause appended to row-claiming subqueries: several nodes claim from one table at once,
+/// so each skips rows another has locked instead of waiting for it or claiming them twice. A
+/// macro so the statements stay static text.
+macro_rules! skip_locked {
+    () => {
+        "FOR UPDATE SKIP LOCKED"
+    };
+}
+
+#[path = "../../store/portable/mod.rs"]
+mod portable;
 
 impl Store for PgStore {
     fn engine(&self) -> &'static str {

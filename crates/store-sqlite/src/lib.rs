@@ -89,7 +89,21 @@ impl SqliteStore {
     }
 }
 
-refline_store::impl_portable_store!(SqliteStore, "");
+// The shared SQL (`crates/store/portable/`), compiled here against the SQLite driver. It names
+// the engine and database through these two aliases and the macro below.
+type Engine = SqliteStore;
+type Db = Sqlite;
+
+/// The clause appended to row-claiming subqueries: none, as SQLite serialises writers anyway
+/// (one writer connection, `BEGIN IMMEDIATE`). A macro so the statements stay static text.
+macro_rules! skip_locked {
+    () => {
+        ""
+    };
+}
+
+#[path = "../../store/portable/mod.rs"]
+mod portable;
 
 impl Store for SqliteStore {
     fn engine(&self) -> &'static str {

@@ -17,6 +17,22 @@ pub enum CreateAffiliateOutcome {
     },
 }
 
+impl AffiliateFingerprints {
+    /// Fingerprint rows (kind, value) sorted into their lists; kinds this version does not know
+    /// are skipped.
+    pub fn from_rows(rows: Vec<(String, String)>) -> Self {
+        let mut prints = AffiliateFingerprints::default();
+        for (kind, value) in rows {
+            match kind.as_str() {
+                "ip" => prints.ips.push(value),
+                "device" => prints.devices.push(value),
+                _ => {}
+            }
+        }
+        prints
+    }
+}
+
 /// Affiliates and memberships of a merchant.
 #[async_trait::async_trait]
 pub trait AffiliateStore {
@@ -78,4 +94,19 @@ pub trait AffiliateStore {
     ) -> StoreResult<()>;
     /// IPs and devices seen from the affiliate's own activity.
     async fn affiliate_fingerprints(&self, affiliate_id: &str) -> StoreResult<AffiliateFingerprints>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_rows_are_sorted_by_kind() {
+        let rows = [("ip", "1.2.3.4"), ("device", "d1"), ("later", "x"), ("ip", "5.6.7.8")];
+        let prints = AffiliateFingerprints::from_rows(
+            rows.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        );
+        assert_eq!(prints.ips, ["1.2.3.4", "5.6.7.8"]);
+        assert_eq!(prints.devices, ["d1"]);
+    }
 }

@@ -1,12 +1,21 @@
 //! Planning a batch of conversions so that recording them together gives exactly the outcome of
 //! recording them one by one, in order. Pure: the engine reads the state this needs (order ids
 //! already used, tracked sales, affiliate volumes), this decides, the engine writes.
+//!
+//! The engine inserts a plan optimistically and lets the unique index on order keys arbitrate.
+//! Rows it did not insert ([`not_inserted`]) had an order id used meanwhile; the first time that
+//! happens the attempt is rolled back and planned again knowing those order ids
+//! ([`should_replan`]), and a row that still conflicts is answered on its own after the commit
+//! ([`late_conflict`], [`outcomes`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use refline_domain::AffiliateVolume;
 
-use crate::{Conversion, PendingConversion, RecordError, RecordOutcome};
+use crate::{Conversion, PendingConversion, RecordError, RecordOutcome, StoreError, StoreResult};
+
+/// Where an order id is unique: (merchant, is_test, order id).
+pub type OrderSlot = (String, bool, String);
 
 /// The affiliate's volume window a tiered sale is priced in.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -33,8 +42,8 @@ pub struct BatchReads {
 /// What the engine read.
 #[derive(Debug, Default)]
 pub struct BatchState {
-    /// (merchant, is_test, order id) → existing conversion id.
-    pub existing_orders: HashMap<(String, bool, String), String>,
+    /// Order slot → existing conversion id.
+    pub existing_orders: HashMap<OrderSlot, String>,
     /// (merchant, month) → tracked sales so far.
     pub tracked: HashMap<(String, i64), i64>,
     /// Volume before the batch.
@@ -61,6 +70,11 @@ pub struct BatchPlan {
     pub decided: Vec<Option<RecordOutcome>>,
     /// Rows to insert, in batch order.
     pub inserts: Vec<PlannedInsert>,
+}
+
+/// The slot `c`'s order id takes, if it has one.
+pub fn order_slot(c: &Conversion) -> Option<OrderSlot> {
+    c.order_id.as_ref().map(|order| (c.merchant_id.clone(), c.is_test, order.clone()))
 }
 
 fn volume_key(c: &Conversion, month_start: i64) -> VolumeKey {
@@ -95,9 +109,8 @@ pub fn plan(batch: &[PendingConversion], mut state: BatchState) -> BatchPlan {
     let mut plan = BatchPlan::default();
     for (index, PendingConversion { request, price }) in batch.iter().enumerate() {
         let mut c = request.conversion.clone();
-        if let Some(order) = &c.order_id {
-            let key = (c.merchant_id.clone(), c.is_test, order.clone());
-            if let Some(existing_id) = state.existing_orders.get(&key) {
+        if let Some(slot) = order_slot(&c) {
+            if let Some(existing_id) = state.existing_orders.get(&slot) {
                 plan.decided.push(Some(Err(RecordError::Duplicate { existing_id: existing_id.clone() })));
                 continue;
             }
@@ -120,8 +133,8 @@ pub fn plan(batch: &[PendingConversion], mut state: BatchState) -> BatchPlan {
         if !c.is_test {
             *state.tracked.entry((c.merchant_id.clone(), request.month)).or_insert(0) += c.amount_minor;
         }
-        if let Some(order) = &c.order_id {
-            state.existing_orders.insert((c.merchant_id.clone(), c.is_test, order.clone()), c.id.clone());
+        if let Some(slot) = order_slot(&c) {
+            state.existing_orders.insert(slot, c.id.clone());
         }
         plan.decided.push(None);
         plan.inserts.push(PlannedInsert {
@@ -150,6 +163,56 @@ pub fn tallies<'a>(inserted: impl Iterator<Item = &'a PlannedInsert>) -> Vec<(St
     }
     sums.sort_unstable();
     sums
+}
+
+/// How many times a batch is planned at most: once optimistically, once more knowing the order
+/// ids the first attempt found taken. A third round could meet a third writer; instead a row that
+/// conflicts on the last attempt is answered on its own ([`late_conflict`]).
+pub const PLAN_ATTEMPTS: u32 = 2;
+
+/// The planned rows the database did not insert: their order id was used by then.
+pub fn not_inserted<'a>(inserts: &'a [PlannedInsert], inserted: &HashSet<String>) -> Vec<&'a PlannedInsert> {
+    inserts.iter().filter(|p| !inserted.contains(&p.conversion.id)).collect()
+}
+
+/// True when attempt number `attempt` (counting from 1), whose inserts met `conflicts` used
+/// order ids, must be rolled back and planned again: caps and tier volumes must not count sales
+/// that turn out to be duplicates.
+pub fn should_replan(attempt: u32, conflicts: usize) -> bool {
+    conflicts > 0 && attempt < PLAN_ATTEMPTS
+}
+
+/// The answer for a sale whose order id was taken by another writer between the last two
+/// attempts, given the look-up of the conversion now holding it. The batch is committed by
+/// then: a failed look-up is this sale's answer alone, never the batch's (which would make
+/// committed sales look unwritten).
+pub fn late_conflict(holder: StoreResult<Option<String>>) -> RecordOutcome {
+    match holder {
+        Ok(Some(existing_id)) => Err(RecordError::Duplicate { existing_id }),
+        Ok(None) => {
+            Err(RecordError::Store(StoreError::Retryable("order id conflict on a row that is gone".into())))
+        }
+        Err(err) => Err(RecordError::Store(err)),
+    }
+}
+
+/// One outcome per sale, in batch order: the plan's decisions, with `answers` (batch index,
+/// outcome) filling the slots of the sales it sent to the database. A slot left empty would be
+/// a bug; it answers as a store error rather than a panic.
+pub fn outcomes(
+    decided: Vec<Option<RecordOutcome>>,
+    answers: impl IntoIterator<Item = (usize, RecordOutcome)>,
+) -> Vec<RecordOutcome> {
+    let mut slots = decided;
+    for (index, outcome) in answers {
+        if let Some(slot) = slots.get_mut(index) {
+            *slot = Some(outcome);
+        }
+    }
+    slots
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(StoreError::Other("undecided sale".into()).into())))
+        .collect()
 }
 
 #[cfg(test)]
@@ -259,5 +322,69 @@ mod tests {
         let commissions: Vec<i64> = plan.inserts.iter().map(|p| p.conversion.commission_minor).collect();
         // 2 earlier sales of 7 → 207; then 3 of 17 → 317; then 4 of 37 → 437.
         assert_eq!(commissions, [207, 317, 437]);
+    }
+
+    #[test]
+    fn order_slots_separate_merchants_and_modes() {
+        let live = sale("1", Some("A"), 10, None, false).request.conversion;
+        assert_eq!(order_slot(&live), Some(("m".to_string(), false, "A".to_string())));
+        let test = Conversion { is_test: true, ..live.clone() };
+        assert_eq!(order_slot(&test), Some(("m".to_string(), true, "A".to_string())));
+        let no_order = Conversion { order_id: None, ..live };
+        assert_eq!(order_slot(&no_order), None);
+    }
+
+    #[test]
+    fn rows_missing_from_the_insert_are_the_conflicts() {
+        let batch = vec![sale("1", Some("A"), 10, None, false), sale("2", Some("B"), 10, None, false)];
+        let plan = plan(&batch, BatchState::default());
+        let inserted: HashSet<String> = ["2".to_string()].into();
+        let ids: Vec<&str> =
+            not_inserted(&plan.inserts, &inserted).iter().map(|p| p.conversion.id.as_str()).collect();
+        assert_eq!(ids, ["1"]);
+        let all: HashSet<String> = ["1".to_string(), "2".to_string()].into();
+        assert!(not_inserted(&plan.inserts, &all).is_empty());
+    }
+
+    #[test]
+    fn a_batch_is_planned_again_once_and_only_after_conflicts() {
+        assert!(!should_replan(1, 0));
+        assert!(should_replan(1, 3));
+        assert!(!should_replan(PLAN_ATTEMPTS, 3));
+        assert!(!should_replan(PLAN_ATTEMPTS, 0));
+    }
+
+    #[test]
+    fn a_late_conflict_is_that_sales_answer() {
+        match late_conflict(Ok(Some("conv_old".into()))) {
+            Err(RecordError::Duplicate { existing_id }) => assert_eq!(existing_id, "conv_old"),
+            other => panic!("expected a duplicate, got {other:?}"),
+        }
+        assert!(matches!(late_conflict(Ok(None)), Err(RecordError::Store(StoreError::Retryable(_)))));
+        let failed = late_conflict(Err(StoreError::Unavailable("gone".into())));
+        assert!(matches!(failed, Err(RecordError::Store(StoreError::Unavailable(_)))));
+    }
+
+    #[test]
+    fn outcomes_fill_the_undecided_slots_in_batch_order() {
+        let batch = vec![
+            sale("1", None, 10, None, false),
+            sale("2", None, 10, Some(0), false),
+            sale("3", None, 10, None, false),
+        ];
+        let plan = plan(&batch, BatchState::default());
+        let answers = plan.inserts.into_iter().map(|p| (p.index, Ok(p.conversion)));
+        let outcomes = outcomes(plan.decided, answers);
+        assert_eq!(outcomes.len(), 3);
+        assert!(matches!(&outcomes[0], Ok(c) if c.id == "1"));
+        assert!(matches!(&outcomes[1], Err(RecordError::CapReached)));
+        assert!(matches!(&outcomes[2], Ok(c) if c.id == "3"));
+    }
+
+    #[test]
+    fn an_unanswered_slot_is_an_error_and_a_stray_answer_is_ignored() {
+        let answer = sale("9", None, 10, None, false).request.conversion;
+        let outcomes = outcomes(vec![None], [(5, Ok(answer))]);
+        assert!(matches!(&outcomes[..], [Err(RecordError::Store(StoreError::Other(_)))]));
     }
 }

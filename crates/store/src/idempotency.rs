@@ -20,6 +20,26 @@ pub enum IdempotencyBegin {
     Mismatch,
 }
 
+/// A claim already stored for a key: (request hash, status, body); status and body are set once
+/// the request completed.
+pub type StoredClaim = (String, Option<i64>, Option<String>);
+
+impl IdempotencyBegin {
+    /// What a request with fingerprint `request_hash` gets when its key was claimed before and
+    /// the claim reads `stored`.
+    pub fn of_existing(request_hash: &str, stored: Option<StoredClaim>) -> Self {
+        match stored {
+            // Abandoned between our insert and read: the caller may simply retry.
+            None => IdempotencyBegin::InProgress,
+            Some((hash, _, _)) if hash != request_hash => IdempotencyBegin::Mismatch,
+            Some((_, Some(status), Some(body))) => {
+                IdempotencyBegin::Replay { status: u16::try_from(status).unwrap_or(500), body }
+            }
+            Some(_) => IdempotencyBegin::InProgress,
+        }
+    }
+}
+
 /// Idempotency keys, scoped per merchant.
 #[async_trait::async_trait]
 pub trait IdempotencyStore {
@@ -43,4 +63,36 @@ pub trait IdempotencyStore {
     ) -> StoreResult<()>;
     /// Releases a claimed key whose request produced nothing worth replaying.
     async fn abandon_idempotent(&self, merchant_id: &str, key: &str) -> StoreResult<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(hash: &str, status: Option<i64>, body: Option<&str>) -> Option<StoredClaim> {
+        Some((hash.into(), status, body.map(str::to_string)))
+    }
+
+    #[test]
+    fn a_completed_claim_of_the_same_request_is_replayed() {
+        assert_eq!(
+            IdempotencyBegin::of_existing("h", stored("h", Some(201), Some("{}"))),
+            IdempotencyBegin::Replay { status: 201, body: "{}".into() }
+        );
+        // A status no HTTP response can have replays as a server error.
+        assert_eq!(
+            IdempotencyBegin::of_existing("h", stored("h", Some(70_000), Some("{}"))),
+            IdempotencyBegin::Replay { status: 500, body: "{}".into() }
+        );
+    }
+
+    #[test]
+    fn other_requests_and_running_or_vanished_claims() {
+        assert_eq!(
+            IdempotencyBegin::of_existing("h", stored("other", Some(200), Some("{}"))),
+            IdempotencyBegin::Mismatch
+        );
+        assert_eq!(IdempotencyBegin::of_existing("h", stored("h", None, None)), IdempotencyBegin::InProgress);
+        assert_eq!(IdempotencyBegin::of_existing("h", None), IdempotencyBegin::InProgress);
+    }
 }

@@ -2,9 +2,18 @@
 //!
 //! `Store` is the one trait the server talks to. It is split by aggregate (merchants and keys,
 //! campaigns, affiliates, conversions, audit, idempotency, reports) so no file grows wide.
-//! The two engines (`refline-store-sqlite`, `refline-store-postgres`) implement it by expanding
-//! the shared SQL in [`sql`] against their own native sqlx driver; only what truly differs
-//! between engines (connection set-up, migrations, write transactions) is written per engine.
+//!
+//! The two engines (`refline-store-sqlite`, `refline-store-postgres`) implement it from one copy
+//! of the SQL, `crates/store/portable/`, which each engine crate compiles into itself as an
+//! ordinary module (`#[path = "../../store/portable/mod.rs"] mod portable;`) against its own
+//! native sqlx driver. That keeps a single text of every statement without writing the queries
+//! generically over sqlx's database trait (whose bounds would swamp every signature), and,
+//! unlike macros, it is plain code that rustfmt formats and rust-analyzer navigates. Only what
+//! truly differs between engines (connection set-up, migrations, how a write transaction
+//! starts, the row-claim clause) is written per engine.
+//!
+//! This crate holds the traits, the row types and the pure decisions the SQL relies on (batch
+//! planning in [`batch`], outbox rows in [`outbox`], …), so those are unit tested once here.
 //!
 //! Money is integer minor units, timestamps are unix milliseconds (UTC), ids are text.
 
@@ -23,8 +32,6 @@ pub mod paging;
 pub mod processor;
 pub mod records;
 pub mod report;
-#[doc(hidden)]
-pub mod sql;
 pub mod tracking;
 pub mod webhook;
 
@@ -54,13 +61,10 @@ pub use webhook::{
     AttemptOutcome, OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookStore,
 };
 
-// Re-exported so the engine crates' macro expansions can name them through this crate.
+// The attribute the traits are declared with, for implementors that name it through this crate
+// (the core, the server, the integration tests).
 #[doc(hidden)]
 pub use async_trait::async_trait;
-#[doc(hidden)]
-pub use refline_domain as __domain;
-#[doc(hidden)]
-pub use sqlx;
 
 /// Everything the server needs from a database. Implemented by each engine crate.
 pub trait Store:

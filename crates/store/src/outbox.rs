@@ -1,9 +1,10 @@
-//! Turning events into outbox rows: one delivery per event and subscribed endpoint, with the
-//! exact JSON body it will carry. Pure; the engines read endpoints and insert the rows in the
-//! transaction of the change that caused the events.
+//! Turning changes into events and events into outbox rows: one delivery per event and
+//! subscribed endpoint, with the exact JSON body it will carry. Pure; the engines read
+//! endpoints ([`merchants_of`] says whose) and insert the rows in the transaction of the change
+//! that caused the events.
 
 use rand::{distributions::Alphanumeric, Rng};
-use refline_domain::{format_amount, format_timestamp, Currency};
+use refline_domain::{conversion_status_event, format_amount, format_timestamp, Currency};
 use serde_json::{json, Value};
 
 use crate::{Conversion, OutboxEvent};
@@ -29,6 +30,14 @@ pub struct NewDelivery {
 
 /// An endpoint as fan-out needs it: id, comma-wrapped events, status.
 pub type EndpointRow = (String, String, String);
+
+/// The merchants of `events`, each once and sorted: fan-out reads each one's endpoints once.
+pub fn merchants_of(events: &[OutboxEvent]) -> Vec<&str> {
+    let mut merchants: Vec<&str> = events.iter().map(|e| e.merchant_id.as_str()).collect();
+    merchants.sort_unstable();
+    merchants.dedup();
+    merchants
+}
 
 /// The deliveries of `events` to the endpoints of their merchant.
 pub fn deliveries_for(
@@ -84,6 +93,28 @@ pub fn conversion_data(c: &Conversion) -> Value {
     })
 }
 
+/// `conversion.created` for a newly recorded conversion; none for test data, which webhooks
+/// never see.
+pub fn conversion_created(c: &Conversion) -> Option<OutboxEvent> {
+    (!c.is_test).then(|| OutboxEvent {
+        merchant_id: c.merchant_id.clone(),
+        event: "conversion.created",
+        data: conversion_data(c),
+        at: c.created_at,
+    })
+}
+
+/// The status event (`conversion.approved`, …, `conversion.updated`) announcing that conversion
+/// `c`, as it is now, changed at `at`; none for test data.
+pub fn conversion_changed(c: &Conversion, at: i64) -> Option<OutboxEvent> {
+    (!c.is_test).then(|| OutboxEvent {
+        merchant_id: c.merchant_id.clone(),
+        event: conversion_status_event(&c.status),
+        data: conversion_data(c),
+        at,
+    })
+}
+
 /// The `data` of affiliate events; `updatedAt` (and `updatedAtMs`) order events of one membership.
 pub fn affiliate_data(
     affiliate_id: &str,
@@ -102,4 +133,81 @@ pub fn affiliate_data(
         "updatedAt": format_timestamp(at),
         "updatedAtMs": at,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn conversion(status: &str, is_test: bool) -> Conversion {
+        Conversion {
+            id: "conv_1".into(),
+            merchant_id: "mer_1".into(),
+            campaign_id: "cmp_1".into(),
+            affiliate_id: "aff_1".into(),
+            amount_minor: 9_900,
+            commission_minor: 990,
+            currency: "usd".into(),
+            status: status.into(),
+            order_id: None,
+            click_id: None,
+            customer_email: None,
+            customer_name: None,
+            conversion_type: "one_time".into(),
+            parent_conversion_id: None,
+            payment_number: 1,
+            source: "api".into(),
+            is_test,
+            fraud_score: None,
+            fraud_signals: None,
+            created_at: 1_000,
+            updated_at: 2_000,
+        }
+    }
+
+    fn event(merchant_id: &str, name: &'static str) -> OutboxEvent {
+        OutboxEvent { merchant_id: merchant_id.into(), event: name, data: json!({}), at: 5 }
+    }
+
+    #[test]
+    fn each_merchant_is_read_once() {
+        let events = [event("mer_b", "a.x"), event("mer_a", "a.y"), event("mer_b", "a.z")];
+        assert_eq!(merchants_of(&events), ["mer_a", "mer_b"]);
+        assert!(merchants_of(&[]).is_empty());
+    }
+
+    #[test]
+    fn deliveries_go_to_subscribed_endpoints_of_the_merchant_only() {
+        let events = [event("mer_a", "conversion.created"), event("mer_b", "conversion.created")];
+        let endpoints: Vec<EndpointRow> = vec![
+            ("wh_1".into(), ",conversion.created,".into(), "active".into()),
+            ("wh_2".into(), ",affiliate.joined,".into(), "active".into()),
+            ("wh_3".into(), ",conversion.created,affiliate.joined,".into(), "disabled".into()),
+        ];
+        let rows = deliveries_for(&events, "mer_a", &endpoints);
+        let targets: Vec<(&str, &str)> = rows.iter().map(|d| (d.endpoint_id.as_str(), d.status)).collect();
+        // A disabled endpoint's deliveries are held, not dropped: re-activation sends them.
+        assert_eq!(targets, [("wh_1", "pending"), ("wh_3", "held")]);
+        assert!(rows.iter().all(|d| d.merchant_id == "mer_a" && d.at == 5));
+    }
+
+    #[test]
+    fn live_conversions_announce_their_creation_and_test_ones_do_not() {
+        let created = conversion_created(&conversion("pending", false));
+        let created = created.as_ref().map(|e| (e.merchant_id.as_str(), e.event, e.at));
+        assert_eq!(created, Some(("mer_1", "conversion.created", 1_000)));
+        assert!(conversion_created(&conversion("pending", true)).is_none());
+    }
+
+    #[test]
+    fn a_changed_conversion_announces_its_status() {
+        let approved = conversion_changed(&conversion("approved", false), 7_000);
+        let approved = approved.as_ref().map(|e| (e.event, e.at, e.data["status"].as_str()));
+        assert_eq!(approved, Some(("conversion.approved", 7_000, Some("approved"))));
+        let refunded = conversion_changed(&conversion("refunded", false), 7_000);
+        assert_eq!(refunded.map(|e| e.event), Some("conversion.updated"));
+        assert!(conversion_changed(&conversion("approved", true), 7_000).is_none());
+    }
 }

@@ -162,6 +162,12 @@ pub struct CommissionAdjustment {
     pub created_at: i64,
 }
 
+/// Puts claimed deliveries oldest first (then by id), so a sale received before its refund is
+/// processed before it.
+pub fn oldest_first(entries: &mut [InboxEntry]) {
+    entries.sort_by(|a, b| a.received_at.cmp(&b.received_at).then_with(|| a.id.cmp(&b.id)));
+}
+
 /// Storage of processor deliveries and their effects.
 #[async_trait::async_trait]
 pub trait ProcessorStore {
@@ -236,4 +242,39 @@ pub trait ProcessorStore {
         merchant_id: &str,
         conversion_id: &str,
     ) -> StoreResult<Vec<CommissionAdjustment>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: &str, received_at: i64) -> InboxEntry {
+        InboxEntry {
+            id: id.into(),
+            merchant_id: "mer_1".into(),
+            integration_id: "int_1".into(),
+            provider: "stripe".into(),
+            dedupe_key: id.into(),
+            event_type: None,
+            headers: "[]".into(),
+            query: String::new(),
+            body: "{}".into(),
+            verification: "signature".into(),
+            status: "pending".into(),
+            outcome: None,
+            conversion_id: None,
+            attempts: 1,
+            next_attempt_at: 0,
+            received_at,
+            processed_at: None,
+        }
+    }
+
+    #[test]
+    fn claimed_deliveries_run_in_the_order_they_arrived() {
+        let mut entries = [entry("whin_c", 20), entry("whin_b", 10), entry("whin_a", 20)];
+        oldest_first(&mut entries);
+        let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["whin_b", "whin_a", "whin_c"]);
+    }
 }

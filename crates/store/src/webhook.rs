@@ -144,6 +144,38 @@ pub struct AttemptOutcome {
     pub disable_after: i64,
 }
 
+impl AttemptOutcome {
+    /// The delivery's status after this attempt: `delivered`, `pending` (a retry is due) or
+    /// `failed` (no retry left).
+    pub fn delivery_status(&self) -> &'static str {
+        match (self.success, self.retry_at) {
+            (true, _) => "delivered",
+            (false, Some(_)) => "pending",
+            (false, None) => "failed",
+        }
+    }
+
+    /// True when an endpoint that has now failed `failures` times in a row is to be disabled.
+    pub fn disables_endpoint(&self, failures: i64) -> bool {
+        failures >= self.disable_after
+    }
+}
+
+/// Each claimed delivery with its endpoint, in claim order. A delivery whose endpoint is gone
+/// (deleted since the claim read it) is left out; its rows went with the endpoint.
+pub fn with_endpoints(
+    deliveries: Vec<WebhookDelivery>,
+    endpoints: &[WebhookEndpoint],
+) -> Vec<(WebhookDelivery, WebhookEndpoint)> {
+    deliveries
+        .into_iter()
+        .filter_map(|d| {
+            let e = endpoints.iter().find(|e| e.id == d.endpoint_id)?.clone();
+            Some((d, e))
+        })
+        .collect()
+}
+
 /// Outbound webhook storage.
 #[async_trait::async_trait]
 pub trait WebhookStore {
@@ -204,4 +236,73 @@ pub trait WebhookStore {
     ) -> StoreResult<bool>;
     /// Fans events out to the subscribed endpoints of their merchants (outside other writes).
     async fn emit_events(&self, events: &[OutboxEvent]) -> StoreResult<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(success: bool, retry_at: Option<i64>) -> AttemptOutcome {
+        AttemptOutcome {
+            attempt: WebhookAttempt {
+                delivery_id: "wh_del_1".into(),
+                endpoint_id: "wh_1".into(),
+                attempt: 1,
+                status_code: None,
+                duration_ms: 0,
+                response_body: None,
+                error: None,
+                created_at: 0,
+            },
+            success,
+            retry_at,
+            disable_after: 5,
+        }
+    }
+
+    fn delivery(id: &str, endpoint_id: &str) -> WebhookDelivery {
+        WebhookDelivery {
+            id: id.into(),
+            merchant_id: "mer_1".into(),
+            endpoint_id: endpoint_id.into(),
+            event: "conversion.created".into(),
+            payload: "{}".into(),
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: 0,
+            locked_until: None,
+            last_status_code: None,
+            last_error: None,
+            created_at: 0,
+            delivered_at: None,
+        }
+    }
+
+    #[test]
+    fn an_attempt_moves_its_delivery_on() {
+        assert_eq!(outcome(true, None).delivery_status(), "delivered");
+        assert_eq!(outcome(true, Some(9)).delivery_status(), "delivered");
+        assert_eq!(outcome(false, Some(9)).delivery_status(), "pending");
+        assert_eq!(outcome(false, None).delivery_status(), "failed");
+    }
+
+    #[test]
+    fn an_endpoint_is_disabled_at_the_failure_limit() {
+        let o = outcome(false, None);
+        assert!(!o.disables_endpoint(4));
+        assert!(o.disables_endpoint(5));
+        assert!(o.disables_endpoint(6));
+    }
+
+    #[test]
+    fn claimed_deliveries_keep_their_order_and_lose_deleted_endpoints() {
+        let endpoints = [
+            WebhookEndpoint::new("wh_1", "mer_1", "https://a.example", &[], "s", 0),
+            WebhookEndpoint::new("wh_2", "mer_1", "https://b.example", &[], "s", 0),
+        ];
+        let deliveries = vec![delivery("d1", "wh_2"), delivery("d2", "wh_gone"), delivery("d3", "wh_1")];
+        let paired = with_endpoints(deliveries, &endpoints);
+        let ids: Vec<(&str, &str)> = paired.iter().map(|(d, e)| (d.id.as_str(), e.id.as_str())).collect();
+        assert_eq!(ids, [("d1", "wh_2"), ("d3", "wh_1")]);
+    }
 }

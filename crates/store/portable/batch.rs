@@ -1,0 +1,197 @@
+//! Recording a batch of sales: the reads and writes around [`refline_store::batch`], which
+//! decides. Each attempt is one write transaction: read what the plan needs, insert its rows
+//! letting the order-key unique index arbitrate (no read-then-write race), then either roll back
+//! and plan again knowing which order ids were taken, or add the monthly tallies, write the
+//! `conversion.created` events and commit.
+
+use std::collections::{HashMap, HashSet};
+
+use refline_domain::AffiliateVolume;
+use refline_store::{
+    batch::{self, BatchPlan, BatchReads, BatchState, OrderSlot, PlannedInsert},
+    outbox, Conversion, OutboxEvent, PendingConversion, RecordOutcome, StoreError, StoreResult,
+};
+
+use super::{webhook::emit_events, Conn};
+use crate::Engine;
+
+/// Records `sales` in order, with the outcome of recording them one by one (see
+/// [`refline_store::ConversionStore::record_conversions`]).
+pub(super) async fn record_batch(
+    store: &Engine,
+    sales: &[PendingConversion],
+) -> StoreResult<Vec<RecordOutcome>> {
+    let reads = batch::reads_for(sales);
+    // Order ids found taken by an earlier attempt of this batch.
+    let mut taken: HashMap<OrderSlot, String> = HashMap::new();
+    let mut attempt = 1;
+    loop {
+        let mut tx = store.begin_write().await?;
+        let state = read_state(&mut tx, &reads, taken.clone()).await?;
+        let plan = batch::plan(sales, state);
+        let inserted = insert_rows(&mut tx, &plan.inserts).await?;
+        let conflicted = batch::not_inserted(&plan.inserts, &inserted);
+        if batch::should_replan(attempt, conflicted.len()) {
+            tx.rollback().await?;
+            learn_taken(store, &conflicted, &mut taken).await?;
+            attempt += 1;
+            continue;
+        }
+        let written: Vec<&PlannedInsert> =
+            plan.inserts.iter().filter(|p| inserted.contains(&p.conversion.id)).collect();
+        add_tallies(&mut tx, batch::tallies(written.iter().copied())).await?;
+        let created: Vec<OutboxEvent> =
+            written.iter().filter_map(|p| outbox::conversion_created(&p.conversion)).collect();
+        if !created.is_empty() {
+            emit_events(&mut tx, &created).await?;
+        }
+        tx.commit().await?;
+        return Ok(answer(store, plan, &inserted).await);
+    }
+}
+
+/// What the plan needs from the database: tracked sales of capped months and affiliate volumes
+/// of tiered campaigns, with the order ids already known `taken`.
+async fn read_state(
+    conn: &mut Conn,
+    reads: &BatchReads,
+    taken: HashMap<OrderSlot, String>,
+) -> StoreResult<BatchState> {
+    let mut state = BatchState { existing_orders: taken, ..Default::default() };
+    for (merchant_id, month) in &reads.capped_months {
+        let tracked: i64 = sqlx::query_scalar(concat!(
+            "SELECT ",
+            sum_minor!("amount_minor"),
+            " \
+             FROM monthly_sales WHERE merchant_id = $1 AND month = $2"
+        ))
+        .bind(merchant_id)
+        .bind(month)
+        .fetch_one(&mut *conn)
+        .await?;
+        state.tracked.insert((merchant_id.clone(), *month), tracked);
+    }
+    for key in &reads.volumes {
+        let (sales_count, revenue_minor): (i64, i64) = sqlx::query_as(concat!(
+            "SELECT COUNT(*), ",
+            sum_minor!("amount_minor"),
+            " \
+             FROM conversions WHERE campaign_id = $1 AND affiliate_id = $2 \
+             AND is_test = $3 AND created_at >= $4 \
+             AND status NOT IN ('rejected', 'refunded')"
+        ))
+        .bind(&key.campaign_id)
+        .bind(&key.affiliate_id)
+        .bind(key.is_test)
+        .bind(key.month_start)
+        .fetch_one(&mut *conn)
+        .await?;
+        state.volumes.insert(key.clone(), AffiliateVolume { sales_count, revenue_minor });
+    }
+    Ok(state)
+}
+
+/// Inserts the planned rows, skipping any whose order id is used; the ids of the rows written.
+async fn insert_rows(conn: &mut Conn, inserts: &[PlannedInsert]) -> StoreResult<HashSet<String>> {
+    let mut inserted = HashSet::new();
+    // 21 binds a row; 200 rows stay far below both engines' parameter limits.
+    for chunk in inserts.chunks(200) {
+        let mut query = sqlx::QueryBuilder::new(
+            "INSERT INTO conversions (id, merchant_id, campaign_id, affiliate_id, \
+                amount_minor, commission_minor, currency, status, order_id, order_key, click_id, \
+                customer_email, customer_name, conversion_type, parent_conversion_id, \
+                payment_number, source, is_test, fraud_score, fraud_signals, created_at, \
+                updated_at) ",
+        );
+        query.push_values(chunk, |mut row, p| {
+            let c = &p.conversion;
+            row.push_bind(&c.id)
+                .push_bind(&c.merchant_id)
+                .push_bind(&c.campaign_id)
+                .push_bind(&c.affiliate_id)
+                .push_bind(c.amount_minor)
+                .push_bind(c.commission_minor)
+                .push_bind(&c.currency)
+                .push_bind(&c.status)
+                .push_bind(&c.order_id)
+                .push_bind(c.order_key())
+                .push_bind(&c.click_id)
+                .push_bind(&c.customer_email)
+                .push_bind(&c.customer_name)
+                .push_bind(&c.conversion_type)
+                .push_bind(&c.parent_conversion_id)
+                .push_bind(c.payment_number)
+                .push_bind(&c.source)
+                .push_bind(c.is_test)
+                .push_bind(c.fraud_score)
+                .push_bind(&c.fraud_signals)
+                .push_bind(c.created_at)
+                .push_bind(c.updated_at);
+        });
+        // The unique index arbitrates used order ids; no read-then-write race.
+        query.push(" ON CONFLICT (order_key) DO NOTHING RETURNING id");
+        let ids: Vec<String> = query.build_query_scalar().fetch_all(&mut *conn).await?;
+        inserted.extend(ids);
+    }
+    Ok(inserted)
+}
+
+/// Adds the written sales to the monthly tallies (per merchant, month and shard).
+async fn add_tallies(conn: &mut Conn, tallies: Vec<(String, i64, i64, i64)>) -> StoreResult<()> {
+    for (merchant_id, month, shard, amount) in tallies {
+        sqlx::query(
+            "INSERT INTO monthly_sales (merchant_id, month, shard, amount_minor) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (merchant_id, month, shard) \
+             DO UPDATE SET amount_minor = monthly_sales.amount_minor + excluded.amount_minor",
+        )
+        .bind(merchant_id)
+        .bind(month)
+        .bind(shard)
+        .bind(amount)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Learns which conversions hold the order ids of the `conflicted` rows, into `taken`. Run
+/// after the attempt rolled back, outside any transaction.
+async fn learn_taken(
+    store: &Engine,
+    conflicted: &[&PlannedInsert],
+    taken: &mut HashMap<OrderSlot, String>,
+) -> StoreResult<()> {
+    for p in conflicted {
+        let c = &p.conversion;
+        if let (Some(id), Some(slot)) = (holder_of_order(store, c).await?, batch::order_slot(c)) {
+            taken.insert(slot, id);
+        }
+    }
+    Ok(())
+}
+
+/// One outcome per sale of the committed batch. A planned row the last attempt did not insert
+/// lost its order id to another writer after that attempt was planned; its answer names the
+/// conversion now holding it.
+async fn answer(store: &Engine, plan: BatchPlan, inserted: &HashSet<String>) -> Vec<RecordOutcome> {
+    let mut answers = Vec::with_capacity(plan.inserts.len());
+    for p in plan.inserts {
+        let index = p.index;
+        let outcome = if inserted.contains(&p.conversion.id) {
+            Ok(p.conversion)
+        } else {
+            batch::late_conflict(holder_of_order(store, &p.conversion).await.map_err(StoreError::from))
+        };
+        answers.push((index, outcome));
+    }
+    batch::outcomes(plan.decided, answers)
+}
+
+/// The id of the committed conversion holding `c`'s order id, if any (read outside the batch's
+/// transaction, by the full order key so the unique index serves it).
+async fn holder_of_order(store: &Engine, c: &Conversion) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM conversions WHERE order_key = $1")
+        .bind(c.order_key())
+        .fetch_optional(store.writer())
+        .await
+}

@@ -1,0 +1,155 @@
+//! [`refline_store::CampaignStore`].
+
+use async_trait::async_trait;
+use refline_store::{
+    Campaign, CampaignSort, CampaignStats, CampaignStore, CampaignWithStats, Page, PageRequest, StoreResult,
+};
+
+use crate::Engine;
+
+/// Aggregate columns of a campaign aliased `c`, with `$2` = is_test. A macro so it can sit
+/// inside `concat!`.
+macro_rules! campaign_stats_columns {
+    () => {
+        concat!(
+            "(SELECT COUNT(*) FROM conversions v WHERE v.campaign_id = c.id AND v.is_test = $2 \
+            AND v.status NOT IN ('rejected', 'refunded')) AS conversions, \
+         (SELECT ",
+            sum_minor!("v.amount_minor"),
+            " FROM conversions v \
+            WHERE v.campaign_id = c.id AND v.is_test = $2 \
+            AND v.status NOT IN ('rejected', 'refunded')) AS revenue_minor, \
+         (SELECT COUNT(*) FROM memberships m WHERE m.campaign_id = c.id) AS affiliates, \
+         (SELECT COALESCE(CAST(SUM(t.clicks) AS BIGINT), 0) FROM click_totals t WHERE t.campaign_id = c.id) AS clicks, \
+         (SELECT COALESCE(CAST(SUM(t.unique_clicks) AS BIGINT), 0) FROM click_totals t \
+            WHERE t.campaign_id = c.id) AS unique_clicks, \
+         (SELECT COALESCE(CAST(SUM(t.bot_clicks) AS BIGINT), 0) FROM click_totals t \
+            WHERE t.campaign_id = c.id) AS bot_clicks, \
+         (SELECT COALESCE(CAST(SUM(t.head_requests) AS BIGINT), 0) FROM click_totals t \
+            WHERE t.campaign_id = c.id) AS head_requests"
+        )
+    };
+}
+
+#[async_trait]
+impl CampaignStore for Engine {
+    async fn insert_campaign(&self, c: &Campaign) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO campaigns (id, merchant_id, name, tracking_code, status, \
+                commission_type, commission_value, currency, target_url, description, \
+                is_public, auto_approve_affiliates, recurring_enabled, recurring_mode, \
+                recurring_type, recurring_value, recurring_count, recurring_months, \
+                tier_basis, tiers, cookie_window_days, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+                $16, $17, $18, $19, $20, $21, $22, $23)",
+        )
+        .bind(&c.id)
+        .bind(&c.merchant_id)
+        .bind(&c.name)
+        .bind(&c.tracking_code)
+        .bind(&c.status)
+        .bind(&c.commission_type)
+        .bind(c.commission_value)
+        .bind(&c.currency)
+        .bind(&c.target_url)
+        .bind(&c.description)
+        .bind(c.is_public)
+        .bind(c.auto_approve_affiliates)
+        .bind(c.recurring_enabled)
+        .bind(&c.recurring_mode)
+        .bind(&c.recurring_type)
+        .bind(c.recurring_value)
+        .bind(c.recurring_count)
+        .bind(c.recurring_months)
+        .bind(&c.tier_basis)
+        .bind(&c.tiers)
+        .bind(c.cookie_window_days)
+        .bind(c.created_at)
+        .bind(c.updated_at)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    async fn update_campaign(&self, c: &Campaign) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE campaigns SET name = $3, status = $4, commission_type = $5, \
+                commission_value = $6, target_url = $7, description = $8, \
+                is_public = $9, auto_approve_affiliates = $10, recurring_enabled = $11, \
+                recurring_mode = $12, recurring_type = $13, recurring_value = $14, \
+                recurring_count = $15, recurring_months = $16, tier_basis = $17, \
+                tiers = $18, cookie_window_days = $19, updated_at = $20 \
+             WHERE merchant_id = $1 AND id = $2",
+        )
+        .bind(&c.merchant_id)
+        .bind(&c.id)
+        .bind(&c.name)
+        .bind(&c.status)
+        .bind(&c.commission_type)
+        .bind(c.commission_value)
+        .bind(&c.target_url)
+        .bind(&c.description)
+        .bind(c.is_public)
+        .bind(c.auto_approve_affiliates)
+        .bind(c.recurring_enabled)
+        .bind(&c.recurring_mode)
+        .bind(&c.recurring_type)
+        .bind(c.recurring_value)
+        .bind(c.recurring_count)
+        .bind(c.recurring_months)
+        .bind(&c.tier_basis)
+        .bind(&c.tiers)
+        .bind(c.cookie_window_days)
+        .bind(c.updated_at)
+        .execute(self.writer())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn get_campaign(&self, merchant_id: &str, id: &str) -> StoreResult<Option<Campaign>> {
+        Ok(sqlx::query_as("SELECT * FROM campaigns WHERE merchant_id = $1 AND id = $2")
+            .bind(merchant_id)
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?)
+    }
+
+    async fn campaign_stats(&self, campaign_id: &str, is_test: bool) -> StoreResult<CampaignStats> {
+        Ok(sqlx::query_as(concat!("SELECT ", campaign_stats_columns!(), " FROM campaigns c WHERE c.id = $1"))
+            .bind(campaign_id)
+            .bind(is_test)
+            .fetch_optional(self.reader())
+            .await?
+            .unwrap_or_default())
+    }
+
+    async fn list_campaigns(
+        &self,
+        merchant_id: &str,
+        is_test: bool,
+        page: PageRequest<CampaignSort>,
+    ) -> StoreResult<Page<CampaignWithStats>> {
+        let column = match page.sort {
+            CampaignSort::CreatedAt => "c.created_at",
+            CampaignSort::Name => "c.name",
+        };
+        let sql = format!(
+            "SELECT c.*, {} FROM campaigns c WHERE c.merchant_id = $1 \
+             ORDER BY {column} {dir}, c.id {dir} LIMIT $3 OFFSET $4",
+            campaign_stats_columns!(),
+            dir = page.direction(),
+        );
+        let items = sqlx::query_as(&sql)
+            .bind(merchant_id)
+            .bind(is_test)
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(self.reader())
+            .await?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM campaigns WHERE merchant_id = $1")
+            .bind(merchant_id)
+            .fetch_one(self.reader())
+            .await?;
+        Ok(Page { items, total })
+    }
+}

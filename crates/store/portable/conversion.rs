@@ -1,0 +1,137 @@
+//! [`refline_store::ConversionStore`].
+
+use async_trait::async_trait;
+use refline_store::{
+    order_key, outbox, Attribution, AttributionQuery, Conversion, ConversionFilter, ConversionSort,
+    ConversionStore, Page, PageRequest, PendingConversion, RecordOutcome, StoreResult,
+};
+
+use super::{batch::record_batch, webhook::emit_events};
+use crate::Engine;
+
+#[async_trait]
+impl ConversionStore for Engine {
+    async fn record_conversions(&self, batch: Vec<PendingConversion>) -> StoreResult<Vec<RecordOutcome>> {
+        record_batch(self, &batch).await
+    }
+
+    async fn find_attribution(&self, q: &AttributionQuery<'_>) -> StoreResult<Option<Attribution>> {
+        Ok(sqlx::query_as(
+            "SELECT c.*, a.id AS affiliate_id, a.email AS affiliate_email, \
+                a.name AS affiliate_name, a.created_via AS affiliate_created_via, \
+                a.created_at AS affiliate_created_at, m.status AS membership_status, \
+                k.id AS click_id, k.ip AS click_ip, k.device_hash AS click_device_hash, \
+                d.id AS duplicate_id \
+             FROM campaigns c \
+             LEFT JOIN affiliates a ON a.merchant_id = c.merchant_id AND a.id = $3 \
+             LEFT JOIN memberships m ON m.campaign_id = c.id AND m.affiliate_id = a.id \
+             LEFT JOIN clicks k ON k.merchant_id = c.merchant_id AND k.id = $4 \
+             LEFT JOIN conversions d ON d.order_key = $5 \
+             WHERE c.merchant_id = $1 AND c.id = $2",
+        )
+        .bind(q.merchant_id)
+        .bind(q.campaign_id)
+        .bind(q.affiliate_id)
+        .bind(q.click_id)
+        .bind(q.order_id.map(|o| order_key(q.merchant_id, q.is_test, o)))
+        .fetch_optional(self.reader())
+        .await?)
+    }
+
+    async fn get_conversion(&self, merchant_id: &str, id: &str) -> StoreResult<Option<Conversion>> {
+        Ok(sqlx::query_as("SELECT * FROM conversions WHERE merchant_id = $1 AND id = $2")
+            .bind(merchant_id)
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?)
+    }
+
+    async fn list_conversions(
+        &self,
+        merchant_id: &str,
+        f: &ConversionFilter,
+        page: PageRequest<ConversionSort>,
+    ) -> StoreResult<Page<Conversion>> {
+        const FILTER: &str = "WHERE merchant_id = $1 AND is_test = $2 \
+            AND ($3 IS NULL OR status = $3) AND ($4 IS NULL OR campaign_id = $4) \
+            AND ($5 IS NULL OR affiliate_id = $5) AND ($6 IS NULL OR created_at >= $6) \
+            AND ($7 IS NULL OR created_at <= $7)";
+        let column = match page.sort {
+            ConversionSort::CreatedAt => "created_at",
+            ConversionSort::Amount => "amount_minor",
+        };
+        let sql = format!(
+            "SELECT * FROM conversions {FILTER} ORDER BY {column} {dir}, id {dir} \
+             LIMIT $8 OFFSET $9",
+            dir = page.direction()
+        );
+        let items = sqlx::query_as(&sql)
+            .bind(merchant_id)
+            .bind(f.is_test)
+            .bind(f.status.as_deref())
+            .bind(f.campaign_id.as_deref())
+            .bind(f.affiliate_id.as_deref())
+            .bind(f.from)
+            .bind(f.to)
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(self.reader())
+            .await?;
+        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM conversions {FILTER}"))
+            .bind(merchant_id)
+            .bind(f.is_test)
+            .bind(f.status.as_deref())
+            .bind(f.campaign_id.as_deref())
+            .bind(f.affiliate_id.as_deref())
+            .bind(f.from)
+            .bind(f.to)
+            .fetch_one(self.reader())
+            .await?;
+        Ok(Page { items, total })
+    }
+
+    async fn update_conversion_status(
+        &self,
+        merchant_id: &str,
+        id: &str,
+        from: &str,
+        to: &str,
+        now: i64,
+        announce: bool,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let updated: Option<Conversion> = sqlx::query_as(
+            "UPDATE conversions SET status = $4, updated_at = $5 \
+             WHERE merchant_id = $1 AND id = $2 AND status = $3 RETURNING *",
+        )
+        .bind(merchant_id)
+        .bind(id)
+        .bind(from)
+        .bind(to)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(c) = updated else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        if announce {
+            if let Some(event) = outbox::conversion_changed(&c, now) {
+                emit_events(&mut tx, std::slice::from_ref(&event)).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn count_chain_payments(&self, merchant_id: &str, parent_id: &str) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM conversions WHERE merchant_id = $1 \
+             AND (id = $2 OR parent_conversion_id = $2)",
+        )
+        .bind(merchant_id)
+        .bind(parent_id)
+        .fetch_one(self.reader())
+        .await?)
+    }
+}

@@ -1,0 +1,184 @@
+//! [`refline_store::AuditStore`], [`refline_store::IdempotencyStore`] and
+//! [`refline_store::ReportStore`].
+
+use async_trait::async_trait;
+use refline_store::{
+    idempotency::StoredClaim, AuditEntry, AuditStore, IdempotencyBegin, IdempotencyStore, ReportStore,
+    StoreResult, Totals,
+};
+
+use crate::Engine;
+
+#[async_trait]
+impl AuditStore for Engine {
+    async fn insert_audit_entries(&self, entries: &[AuditEntry]) -> StoreResult<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut query = sqlx::QueryBuilder::new(
+            "INSERT INTO audit_log (merchant_id, api_key_id, door, operation, target_id, method, path, \
+                status_code, error_code, ip_address, user_agent, created_at) ",
+        );
+        query.push_values(entries, |mut row, e| {
+            row.push_bind(&e.merchant_id)
+                .push_bind(&e.api_key_id)
+                .push_bind(&e.door)
+                .push_bind(&e.operation)
+                .push_bind(&e.target_id)
+                .push_bind(&e.method)
+                .push_bind(&e.path)
+                .push_bind(e.status_code)
+                .push_bind(&e.error_code)
+                .push_bind(&e.ip_address)
+                .push_bind(&e.user_agent)
+                .push_bind(e.created_at);
+        });
+        query.build().execute(self.writer()).await?;
+        Ok(())
+    }
+
+    async fn recent_audit_entries(
+        &self,
+        merchant_id: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        Ok(sqlx::query_as(
+            "SELECT merchant_id, api_key_id, door, operation, target_id, method, path, status_code, \
+                error_code, ip_address, user_agent, created_at FROM audit_log \
+             WHERE ($1 IS NULL AND merchant_id IS NULL) OR merchant_id = $1 \
+             ORDER BY id DESC LIMIT $2",
+        )
+        .bind(merchant_id)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?)
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for Engine {
+    async fn begin_idempotent(
+        &self,
+        merchant_id: &str,
+        key: &str,
+        request_hash: &str,
+        now: i64,
+        expires_before: i64,
+    ) -> StoreResult<IdempotencyBegin> {
+        sqlx::query(
+            "DELETE FROM idempotency_keys \
+             WHERE merchant_id = $1 AND key = $2 AND created_at < $3",
+        )
+        .bind(merchant_id)
+        .bind(key)
+        .bind(expires_before)
+        .execute(self.writer())
+        .await?;
+        let claimed = sqlx::query(
+            "INSERT INTO idempotency_keys (merchant_id, key, request_hash, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (merchant_id, key) DO NOTHING",
+        )
+        .bind(merchant_id)
+        .bind(key)
+        .bind(request_hash)
+        .bind(now)
+        .execute(self.writer())
+        .await?;
+        if claimed.rows_affected() > 0 {
+            return Ok(IdempotencyBegin::Started);
+        }
+        let row: Option<StoredClaim> = sqlx::query_as(
+            "SELECT request_hash, status_code, response_body FROM idempotency_keys \
+             WHERE merchant_id = $1 AND key = $2",
+        )
+        .bind(merchant_id)
+        .bind(key)
+        .fetch_optional(self.writer())
+        .await?;
+        Ok(IdempotencyBegin::of_existing(request_hash, row))
+    }
+
+    async fn complete_idempotent(
+        &self,
+        merchant_id: &str,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET status_code = $3, response_body = $4 \
+             WHERE merchant_id = $1 AND key = $2",
+        )
+        .bind(merchant_id)
+        .bind(key)
+        .bind(i64::from(status))
+        .bind(body)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    async fn abandon_idempotent(&self, merchant_id: &str, key: &str) -> StoreResult<()> {
+        sqlx::query(
+            "DELETE FROM idempotency_keys \
+             WHERE merchant_id = $1 AND key = $2 AND status_code IS NULL",
+        )
+        .bind(merchant_id)
+        .bind(key)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ReportStore for Engine {
+    async fn conversion_totals(
+        &self,
+        merchant_id: &str,
+        is_test: bool,
+        from: Option<i64>,
+        to: Option<i64>,
+    ) -> StoreResult<Totals> {
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            sum_minor!("amount_minor"),
+            " AS revenue_minor, ",
+            sum_minor!("commission_minor"),
+            " AS commissions_minor, \
+                COUNT(*) AS conversions \
+             FROM conversions WHERE merchant_id = $1 AND is_test = $2 \
+             AND status NOT IN ('rejected', 'refunded') \
+             AND ($3 IS NULL OR created_at >= $3) AND ($4 IS NULL OR created_at <= $4)"
+        ))
+        .bind(merchant_id)
+        .bind(is_test)
+        .bind(from)
+        .bind(to)
+        .fetch_one(self.reader())
+        .await?)
+    }
+
+    async fn count_active_affiliates(&self, merchant_id: &str) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT affiliate_id) FROM memberships \
+             WHERE merchant_id = $1 AND status = 'approved'",
+        )
+        .bind(merchant_id)
+        .fetch_one(self.reader())
+        .await?)
+    }
+
+    async fn tracked_sales(&self, merchant_id: &str, month: i64) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(concat!(
+            "SELECT ",
+            sum_minor!("amount_minor"),
+            " FROM monthly_sales \
+             WHERE merchant_id = $1 AND month = $2"
+        ))
+        .bind(merchant_id)
+        .bind(month)
+        .fetch_one(self.reader())
+        .await?)
+    }
+}
