@@ -117,11 +117,23 @@ mod tests {
         assert_eq!(bucket(Pending, 500, None, now, false), Bucket::Pending);
         assert_eq!(bucket(Trial, 0, None, now, false), Bucket::Settled);
         assert_eq!(bucket(Approved, 500, Some(now + 1), now, false), Bucket::OnHold);
-        assert_eq!(bucket(Approved, 500, Some(now), now, false), Bucket::Payable, "the hold ends at hold_until");
+        assert_eq!(
+            bucket(Approved, 500, Some(now), now, false),
+            Bucket::Payable,
+            "the hold ends at hold_until"
+        );
         assert_eq!(bucket(Approved, 500, Some(now), now, true), Bucket::InPayout);
         assert_eq!(bucket(Paid, 0, Some(0), now, false), Bucket::Settled);
-        assert_eq!(bucket(Paid, -200, Some(now + 5), now, false), Bucket::OwedBack, "clawbacks are never held");
-        assert_eq!(bucket(Paid, 300, Some(0), now, false), Bucket::Payable, "a returned payout is payable again");
+        assert_eq!(
+            bucket(Paid, -200, Some(now + 5), now, false),
+            Bucket::OwedBack,
+            "clawbacks are never held"
+        );
+        assert_eq!(
+            bucket(Paid, 300, Some(0), now, false),
+            Bucket::Payable,
+            "a returned payout is payable again"
+        );
         assert_eq!(bucket(Rejected, 0, None, now, false), Bucket::Settled);
     }
 
@@ -131,7 +143,10 @@ mod tests {
         b.entry("aff", "usd").add(Bucket::Payable, 500);
         b.entry("aff", "eur").add(Bucket::Payable, 700);
         b.entry("aff", "usd").add(Bucket::OwedBack, -200);
-        assert_eq!(b.by_affiliate[&("aff".into(), "usd".into())], Balance { payable: 500, owed_back: 200, ..Balance::default() });
+        assert_eq!(
+            b.by_affiliate[&("aff".into(), "usd".into())],
+            Balance { payable: 500, owed_back: 200, ..Balance::default() }
+        );
         assert_eq!(b.by_affiliate[&("aff".into(), "eur".into())].payable, 700);
     }
 }

@@ -138,7 +138,12 @@ mod tests {
     #[test]
     fn one_payout_per_affiliate_and_currency_with_clawbacks_netted() {
         let (plans, waiting) = plan_payouts(
-            [c("a", "usd", "c1", 4000), c("a", "eur", "c2", 6000), c("a", "usd", "c3", 3000), c("a", "usd", "c4", -1500)],
+            [
+                c("a", "usd", "c1", 4000),
+                c("a", "eur", "c2", 6000),
+                c("a", "usd", "c3", 3000),
+                c("a", "usd", "c4", -1500),
+            ],
             |_| 5000,
         );
         assert_eq!(plans.len(), 2);
@@ -150,7 +155,10 @@ mod tests {
 
     #[test]
     fn below_the_minimum_or_owing_more_than_earned_waits() {
-        let (plans, waiting) = plan_payouts([c("a", "usd", "c1", 4999), c("b", "usd", "c2", 1000), c("b", "usd", "c3", -2000)], |_| 5000);
+        let (plans, waiting) = plan_payouts(
+            [c("a", "usd", "c1", 4999), c("b", "usd", "c2", 1000), c("b", "usd", "c3", -2000)],
+            |_| 5000,
+        );
         assert!(plans.is_empty());
         assert_eq!(waiting.iter().map(|w| w.total).collect::<Vec<_>>(), [4999, -1000]);
         let (plans, _) = plan_payouts([c("a", "usd", "c1", 1)], |_| 0);
@@ -165,8 +173,14 @@ mod tests {
         for s in PayoutStatus::ALL {
             assert_eq!(PayoutStatus::parse(s.as_str()), Some(s));
         }
-        assert!(Pending.can_become(Completed) && Processing.can_become(Failed) && Completed.can_become(Failed));
-        assert!(!Completed.can_become(Cancelled) && !Failed.can_become(Pending) && !Cancelled.can_become(Completed));
+        assert!(
+            Pending.can_become(Completed) && Processing.can_become(Failed) && Completed.can_become(Failed)
+        );
+        assert!(
+            !Completed.can_become(Cancelled)
+                && !Failed.can_become(Pending)
+                && !Cancelled.can_become(Completed)
+        );
         assert!(Pending.is_open() && Processing.is_open() && !Completed.is_open());
     }
 
