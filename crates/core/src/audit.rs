@@ -132,7 +132,12 @@ mod targets {
         )*};
     }
 
+    impl AuditTarget for Vec<crate::payouts::render::PayoutView> {}
+    impl AuditTarget for crate::payouts::settings::SettingsView {}
+
     target! {
+        crate::payouts::render::PayoutView => |v| v.payout.id;
+        crate::payouts::export::ExportFile => |v| v.export_id;
         CampaignView => |v| v.campaign.id;
         CreatedAffiliate => |v| v.affiliate.id;
         AffiliateDetail => |v| v.affiliate.id;

@@ -50,6 +50,14 @@ impl PgStore {
 type Engine = PgStore;
 type Db = Postgres;
 
+/// The clause that locks rows a transaction reads before it decides on them (a payout run
+/// checking that the commissions it reserves are still payable): a concurrent refund waits for the run, or the run for it.
+macro_rules! for_update {
+    () => {
+        "FOR UPDATE"
+    };
+}
+
 /// The clause appended to row-claiming subqueries: several nodes claim from one table at once,
 /// so each skips rows another has locked instead of waiting for it or claiming them twice. A
 /// macro so the statements stay static text.

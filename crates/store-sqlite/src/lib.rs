@@ -94,6 +94,14 @@ impl SqliteStore {
 type Engine = SqliteStore;
 type Db = Sqlite;
 
+/// The clause that locks rows a transaction reads before it decides on them (a payout run
+/// checking that the commissions it reserves are still payable): empty: SQLite runs one write transaction at a time anyway.
+macro_rules! for_update {
+    () => {
+        ""
+    };
+}
+
 /// The clause appended to row-claiming subqueries: none, as SQLite serialises writers anyway
 /// (one writer connection, `BEGIN IMMEDIATE`). A macro so the statements stay static text.
 macro_rules! skip_locked {

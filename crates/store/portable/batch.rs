@@ -2,7 +2,7 @@
 //! decides. Each attempt is one write transaction: read what the plan needs, insert its rows
 //! letting the order-key unique index arbitrate (no read-then-write race), then either roll back
 //! and plan again knowing which order ids were taken, or add the monthly tallies, write the
-//! `conversion.created` events and commit.
+//! `conversion.created` events and the ledger's accrued entries, and commit.
 
 use std::collections::{HashMap, HashSet};
 
@@ -12,7 +12,7 @@ use refline_store::{
     outbox, Conversion, OutboxEvent, PendingConversion, RecordOutcome, StoreError, StoreResult,
 };
 
-use super::{webhook::emit_events, Conn};
+use super::{ledger, webhook::emit_events, Conn};
 use crate::Engine;
 
 /// Records `sales` in order, with the outcome of recording them one by one (see
@@ -40,6 +40,8 @@ pub(super) async fn record_batch(
         let written: Vec<&PlannedInsert> =
             plan.inserts.iter().filter(|p| inserted.contains(&p.conversion.id)).collect();
         add_tallies(&mut tx, batch::tallies(written.iter().copied())).await?;
+        let sales: Vec<&Conversion> = written.iter().map(|p| &p.conversion).collect();
+        ledger::accrue(&mut tx, &sales).await?;
         let created: Vec<OutboxEvent> =
             written.iter().filter_map(|p| outbox::conversion_created(&p.conversion)).collect();
         if !created.is_empty() {

@@ -101,7 +101,8 @@ impl ConversionStore for Engine {
     ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
         let updated: Option<Conversion> = sqlx::query_as(
-            "UPDATE conversions SET status = $4, updated_at = $5 \
+            "UPDATE conversions SET status = $4, updated_at = $5, \
+                approved_at = CASE WHEN $4 = 'approved' THEN $5 ELSE approved_at END \
              WHERE merchant_id = $1 AND id = $2 AND status = $3 RETURNING *",
         )
         .bind(merchant_id)
@@ -115,6 +116,8 @@ impl ConversionStore for Engine {
             tx.rollback().await?;
             return Ok(false);
         };
+        // A rejection reverses the commission and takes it out of any open payout.
+        super::ledger::sync_commission(&mut tx, &c, now).await?;
         if announce {
             if let Some(event) = outbox::conversion_changed(&c, now) {
                 emit_events(&mut tx, std::slice::from_ref(&event)).await?;

@@ -1,13 +1,13 @@
 //! Applying a refund to its conversion, in one write transaction: claim the refund step (a
 //! step reported twice counts once), move the refunded total by compare-and-set, then make the
-//! change the core decided (a [`RefundChange`], from `refline_domain::refund_effect`). Nothing is
-//! written unless all of it is.
+//! change the core decided (a [`RefundChange`], from `refline_domain::refund_effect`), with the
+//! ledger entry it makes. Nothing is written unless all of it is.
 
 use refline_store::{
     outbox, CommissionAdjustment, Conversion, RefundApplication, RefundApplied, RefundChange, StoreResult,
 };
 
-use super::{webhook::emit_events, Conn};
+use super::{ledger, webhook::emit_events, Conn};
 use crate::Engine;
 
 /// Applies `r` (see [`refline_store::ProcessorStore::apply_refund`]).
@@ -29,6 +29,13 @@ pub(super) async fn apply_refund(store: &Engine, r: &RefundApplication<'_>) -> S
         // A paid conversion stays as it is (nothing to announce); what is owed back is recorded.
         RefundChange::Clawback(adjustment) => {
             insert_adjustment(&mut tx, adjustment).await?;
+            let paid: Option<Conversion> = sqlx::query_as("SELECT * FROM conversions WHERE id = $1")
+                .bind(r.conversion_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(c) = paid {
+                ledger::sync_commission(&mut tx, &c, r.now).await?;
+            }
             tx.commit().await?;
             return Ok(RefundApplied::Applied);
         }
@@ -38,6 +45,8 @@ pub(super) async fn apply_refund(store: &Engine, r: &RefundApplication<'_>) -> S
         tx.rollback().await?;
         return Ok(RefundApplied::Conflict);
     };
+    // The ledger records the reversal or adjustment; an open payout lets the commission go.
+    ledger::sync_commission(&mut tx, &c, r.now).await?;
     // Webhook receivers see the change like every other change to a live conversion.
     if let Some(event) = outbox::conversion_changed(&c, r.now) {
         emit_events(&mut tx, std::slice::from_ref(&event)).await?;

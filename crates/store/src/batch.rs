@@ -243,6 +243,8 @@ mod tests {
             fraud_signals: None,
             created_at: 0,
             updated_at: 0,
+            approved_at: None,
+            paid_minor: 0,
         };
         let request = RecordRequest {
             conversion,

@@ -29,6 +29,7 @@ pub mod isolate;
 pub mod merchant;
 pub mod outbox;
 pub mod paging;
+pub mod payout;
 pub mod processor;
 pub mod records;
 pub mod report;
@@ -48,6 +49,10 @@ pub use integration::{Coupon, CouponFilter, Integration, IntegrationStore};
 pub use isolate::write_isolating;
 pub use merchant::MerchantStore;
 pub use paging::{Page, PageRequest};
+pub use payout::{
+    CommissionPosition, ConversionMoney, LedgerEntry, LedgerSnapshot, NewPayout, Payout, PayoutFilter,
+    PayoutItem, PayoutSettings, PayoutStore, PayoutTransition, PositionFilter,
+};
 pub use processor::{
     CommissionAdjustment, InboxEntry, InboxResult, ProcessorStore, ProcessorSubscription, RefundApplication,
     RefundApplied, RefundChange, RefundState,
@@ -79,6 +84,7 @@ pub trait Store:
     + TrackingStore
     + ProcessorStore
     + IntegrationStore
+    + PayoutStore
     + Send
     + Sync
     + 'static

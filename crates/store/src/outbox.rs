@@ -164,6 +164,8 @@ mod tests {
             fraud_signals: None,
             created_at: 1_000,
             updated_at: 2_000,
+            approved_at: None,
+            paid_minor: 0,
         }
     }
 

@@ -314,6 +314,12 @@ pub struct Conversion {
     pub created_at: i64,
     /// Unix ms.
     pub updated_at: i64,
+    /// When approved (unix ms): its payout hold counts from then.
+    #[sqlx(default)]
+    pub approved_at: Option<i64>,
+    /// How much of its commission completed payouts paid (its paid and returned ledger entries).
+    #[sqlx(default)]
+    pub paid_minor: i64,
 }
 
 impl Conversion {

@@ -85,6 +85,8 @@ pub(crate) fn conversion(
         fraud_signals: None,
         created_at: at,
         updated_at: at,
+        approved_at: None,
+        paid_minor: 0,
     }
 }
 

@@ -168,6 +168,8 @@ pub async fn record_sale(
             .map(|f| f.signals.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")),
         created_at: sale.now,
         updated_at: sale.now,
+        approved_at: None,
+        paid_minor: 0,
     };
     let request = RecordRequest {
         conversion,

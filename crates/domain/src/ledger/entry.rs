@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::ConversionStatus;
+
 /// What an entry records. Signs: earned-side entries add to what the affiliate earned
 /// (accrued is positive, the others usually negative); paid-side entries add to what was paid
 /// (paid is positive for a commission and negative when a payout nets a clawback; returned is
@@ -118,11 +120,29 @@ pub fn change_entry(totals: CommissionTotals, new_earned: i64) -> Option<(EntryK
     Some((kind, delta))
 }
 
+/// What a conversion earns now, as the conversion itself says it: nothing once rejected or
+/// refunded (its `commission` stays as computed, for the record), otherwise its commission less
+/// what refunds after payment clawed back (`clawed_back`, negative or zero).
+pub fn expected_earned(status: ConversionStatus, commission_minor: i64, clawed_back_minor: i64) -> i64 {
+    match status {
+        ConversionStatus::Rejected | ConversionStatus::Refunded => 0,
+        _ => commission_minor.saturating_add(clawed_back_minor),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
     use EntryKind::*;
+
+    #[test]
+    fn what_a_conversion_earns() {
+        assert_eq!(expected_earned(ConversionStatus::Approved, 1000, 0), 1000);
+        assert_eq!(expected_earned(ConversionStatus::Paid, 1000, -300), 700);
+        assert_eq!(expected_earned(ConversionStatus::Rejected, 1000, 0), 0);
+        assert_eq!(expected_earned(ConversionStatus::Refunded, 1000, 0), 0);
+    }
 
     #[test]
     fn text_round_trips() {

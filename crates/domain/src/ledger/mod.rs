@@ -16,5 +16,5 @@ mod entry;
 mod payout;
 
 pub use balance::{bucket, Balance, Balances, Bucket};
-pub use entry::{change_entry, CommissionTotals, EntryKind};
+pub use entry::{change_entry, expected_earned, CommissionTotals, EntryKind};
 pub use payout::{plan_payouts, Candidate, PayoutPlan, PayoutStatus, WaitingPayout};

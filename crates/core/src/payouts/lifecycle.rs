@@ -1,0 +1,141 @@
+//! A payout's life after its run: completed (its commissions become paid), failed (payable
+//! again; a completed payout that fails returns what it paid) or cancelled.
+
+use refline_domain::ledger::PayoutStatus;
+use refline_store::{OutboxEvent, PayoutTransition};
+
+use super::render::PayoutView;
+use crate::{Actor, Core, CoreError, CoreResult};
+
+/// The longest reference or reason kept.
+const MAX_NOTE_CHARS: usize = 500;
+
+impl Core {
+    /// Marks a pending or processing payout paid, with the merchant's payment `reference`.
+    pub async fn complete_payout(
+        &self,
+        actor: &Actor,
+        id: &str,
+        reference: Option<String>,
+    ) -> CoreResult<PayoutView> {
+        self.audited(actor, "payout.complete", Some(id), async {
+            actor.require_write()?;
+            let reference = note("reference", reference)?;
+            self.move_payout(actor, id, PayoutStatus::Completed, reference, None, None).await
+        })
+        .await
+    }
+
+    /// Marks a payout failed: an open one frees its commissions; a completed one returns what
+    /// it paid (its commissions are payable again).
+    pub async fn fail_payout(
+        &self,
+        actor: &Actor,
+        id: &str,
+        reason: Option<String>,
+    ) -> CoreResult<PayoutView> {
+        self.audited(actor, "payout.fail", Some(id), async {
+            actor.require_write()?;
+            let reason = note("reason", reason)?;
+            self.move_payout(actor, id, PayoutStatus::Failed, None, reason, None).await
+        })
+        .await
+    }
+
+    /// Withdraws a pending or processing payout; its commissions are payable again.
+    pub async fn cancel_payout(&self, actor: &Actor, id: &str) -> CoreResult<PayoutView> {
+        self.audited(actor, "payout.cancel", Some(id), async {
+            actor.require_write()?;
+            self.move_payout(actor, id, PayoutStatus::Cancelled, None, None, None).await
+        })
+        .await
+    }
+
+    /// Moves payout `id` to `to` with everything that follows, announcing `payout.completed` or
+    /// `payout.failed` (and the store `conversion.paid`) for live payouts.
+    pub(crate) async fn move_payout(
+        &self,
+        actor: &Actor,
+        id: &str,
+        to: PayoutStatus,
+        reference: Option<String>,
+        reason: Option<String>,
+        transfer_id: Option<String>,
+    ) -> CoreResult<PayoutView> {
+        let current = self.get_payout(actor, id).await?;
+        let from = current.payout.status;
+        if from == to {
+            return Ok(current);
+        }
+        if !from.can_become(to) {
+            return Err(CoreError::invalid_transition(format!(
+                "A {} payout cannot become {}",
+                from.as_str(),
+                to.as_str()
+            )));
+        }
+        let now = self.now();
+        let mut after = current.clone();
+        after.payout.status = to;
+        after.payout.updated_at = now;
+        if to == PayoutStatus::Completed {
+            after.payout.completed_at = Some(now);
+            after.payout.reference = reference.clone().or(after.payout.reference);
+        }
+        if reason.is_some() {
+            after.payout.failure_reason = reason.clone();
+        }
+        if transfer_id.is_some() {
+            after.payout.transfer_id = transfer_id.clone();
+        }
+        let event = match to {
+            PayoutStatus::Completed => Some("payout.completed"),
+            PayoutStatus::Failed => Some("payout.failed"),
+            _ => None,
+        };
+        let announce = !current.payout.is_test;
+        let events = match (event, announce) {
+            (Some(event), true) => {
+                vec![OutboxEvent {
+                    merchant_id: actor.merchant_id.clone(),
+                    event,
+                    data: after.to_json(),
+                    at: now,
+                }]
+            }
+            _ => Vec::new(),
+        };
+        let change = PayoutTransition {
+            merchant_id: actor.merchant_id.clone(),
+            payout_id: id.to_string(),
+            from,
+            to,
+            reference,
+            transfer_id,
+            reason,
+            events,
+            announce,
+            now,
+        };
+        if !self.store.transition_payout(&change).await? {
+            return Err(CoreError::changed_concurrently("payout"));
+        }
+        if announce {
+            self.effects.outbox_written();
+        }
+        // Items leave an open payout when it ends; read back what the store now holds.
+        self.get_payout(actor, id).await
+    }
+}
+
+/// A free-text note, trimmed, at most [`MAX_NOTE_CHARS`]; blank is none.
+fn note(field: &str, text: Option<String>) -> CoreResult<Option<String>> {
+    match text.map(|t| t.trim().to_string()) {
+        Some(t) if t.chars().count() > MAX_NOTE_CHARS => Err(CoreError::invalid_field(
+            field,
+            format!("{field} must be at most {MAX_NOTE_CHARS} characters"),
+        )),
+        Some(t) if t.is_empty() => Ok(None),
+        other => Ok(other),
+    }
+}
