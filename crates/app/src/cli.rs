@@ -13,7 +13,9 @@ use tokio::net::TcpListener;
 use crate::{
     admin,
     integrations::{self, IntegrationCommand},
+    ledger::{self, LedgerCommand},
     secret_key::SecretKeyArgs,
+    settings::{self, SettingsCommand},
     storage::{open_store, EngineOptions},
 };
 
@@ -42,6 +44,12 @@ enum Command {
     /// Manage payment-processor connections.
     #[command(subcommand)]
     Integration(IntegrationCommand),
+    /// Check the commission ledger.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+    /// Show or change a merchant's payout settings.
+    #[command(subcommand)]
+    Settings(SettingsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -176,6 +184,13 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()>
         Command::Integration(command) => {
             init_tracing();
             integrations::run(&cli.database_url, &cli.secret_key, command).await
+        }
+        Command::Settings(command) => settings::run(&cli.database_url, &cli.secret_key, command).await,
+        Command::Ledger(command) => {
+            if !ledger::run(&cli.database_url, command).await? {
+                std::process::exit(1);
+            }
+            Ok(())
         }
         Command::Merchant(MerchantCommand::Create { name, plan, currency, json: as_json }) => {
             let store = open_store(&cli.database_url, EngineOptions::default()).await?;

@@ -155,7 +155,7 @@ fn core(store: Arc<dyn Store>) -> Core {
 }
 
 /// The operator acting for `merchant_id`: live, read-write, through the command line.
-async fn operator(store: &dyn Store, merchant_id: &str) -> anyhow::Result<Actor> {
+pub async fn operator(store: &dyn Store, merchant_id: &str) -> anyhow::Result<Actor> {
     let Some(merchant) = store.get_merchant(merchant_id).await? else {
         bail!("no merchant with id {merchant_id}");
     };
@@ -211,7 +211,7 @@ fn describe(i: &Integration) -> Value {
 }
 
 /// A refusal as command-line text: each problem on its own line.
-fn explain(err: CoreError) -> anyhow::Error {
+pub fn explain(err: CoreError) -> anyhow::Error {
     let problems: Vec<String> = err
         .details
         .as_deref()

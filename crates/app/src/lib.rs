@@ -4,7 +4,9 @@
 pub mod admin;
 pub mod cli;
 pub mod integrations;
+pub mod ledger;
 pub mod secret_key;
+pub mod settings;
 pub mod storage;
 
 pub use cli::run;

@@ -159,6 +159,7 @@ impl Core {
             name: input.name,
             created_via: "api".into(),
             created_at: now,
+            payout_method: None,
         };
         let membership = Membership {
             campaign_id: campaign.id.clone(),

@@ -76,6 +76,9 @@ pub struct CampaignInput {
     pub auto_approve_affiliates: Option<bool>,
     /// Cookie window, 1–365 days (checked by the door).
     pub cookie_window_days: Option<i64>,
+    /// `holdDays`: days after approval before a commission is payable (0–365, checked by the
+    /// door); cleared, the merchant's setting applies.
+    pub hold_days: Change<i64>,
     /// Renewals pay commission.
     pub recurring_enabled: Option<bool>,
     /// `duration` or `payments`.
@@ -119,6 +122,7 @@ const FIELDS: &[&str] = &[
     "isPublic",
     "autoApproveAffiliates",
     "cookieWindowDays",
+    "holdDays",
     "recurringCommissionEnabled",
     "recurringCommissionMode",
     "recurringCommissionType",
@@ -311,6 +315,11 @@ fn apply_input(input: &CampaignInput, c: &mut Campaign, creating: bool, issues: 
     if let Some(v) = input.cookie_window_days {
         c.cookie_window_days = v;
     }
+    match input.hold_days {
+        Change::Keep => {}
+        Change::Clear => c.hold_days = None,
+        Change::Set(days) => c.hold_days = Some(days),
+    }
     apply_recurring(input, c, kind, type_changed, issues);
     apply_tiers(input, c, kind, type_changed, issues);
 }
@@ -455,7 +464,7 @@ fn apply_tiers(
 }
 
 fn changed_fields(a: &Campaign, b: &Campaign) -> Vec<&'static str> {
-    let checks: [(&'static str, bool); 16] = [
+    let checks: [(&'static str, bool); 17] = [
         ("name", a.name != b.name),
         ("status", a.status != b.status),
         ("commissionType", a.commission_type != b.commission_type),
@@ -465,6 +474,7 @@ fn changed_fields(a: &Campaign, b: &Campaign) -> Vec<&'static str> {
         ("isPublic", a.is_public != b.is_public),
         ("autoApproveAffiliates", a.auto_approve_affiliates != b.auto_approve_affiliates),
         ("cookieWindowDays", a.cookie_window_days != b.cookie_window_days),
+        ("holdDays", a.hold_days != b.hold_days),
         ("recurringCommissionEnabled", a.recurring_enabled != b.recurring_enabled),
         ("recurringCommissionMode", a.recurring_mode != b.recurring_mode),
         ("recurringCommissionType", a.recurring_type != b.recurring_type),

@@ -219,10 +219,13 @@ impl PayoutStore for Engine {
                 .fetch_optional(self.reader())
                 .await?;
         let Some(payout) = payout else { return Ok(None) };
-        let items = sqlx::query_as("SELECT * FROM payout_items WHERE payout_id = $1 ORDER BY conversion_id")
-            .bind(id)
-            .fetch_all(self.reader())
-            .await?;
+        let items = sqlx::query_as(
+            "SELECT i.* FROM payout_items i JOIN conversions c ON c.id = i.conversion_id \
+             WHERE i.payout_id = $1 ORDER BY c.created_at, c.id",
+        )
+        .bind(id)
+        .fetch_all(self.reader())
+        .await?;
         Ok(Some((payout, items)))
     }
 
@@ -276,12 +279,14 @@ impl PayoutStore for Engine {
     async fn payout_items(&self, payout_ids: &[String]) -> StoreResult<Vec<PayoutItem>> {
         let mut out = Vec::new();
         for chunk in payout_ids.chunks(IDS_PER_STATEMENT) {
-            let mut q = sqlx::QueryBuilder::new("SELECT * FROM payout_items WHERE payout_id IN (");
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT i.* FROM payout_items i JOIN conversions c ON c.id = i.conversion_id WHERE i.payout_id IN (",
+            );
             let mut list = q.separated(", ");
             for id in chunk {
                 list.push_bind(id);
             }
-            q.push(") ORDER BY payout_id, conversion_id");
+            q.push(") ORDER BY i.payout_id, c.created_at, c.id");
             out.extend(q.build_query_as::<PayoutItem>().fetch_all(self.reader()).await?);
         }
         Ok(out)

@@ -111,6 +111,9 @@ pub struct Campaign {
     pub created_at: i64,
     /// Unix ms.
     pub updated_at: i64,
+    /// Days after approval before a commission is payable; `None`: the merchant's setting.
+    #[sqlx(default)]
+    pub hold_days: Option<i64>,
 }
 
 impl Campaign {
@@ -147,6 +150,7 @@ impl Campaign {
             cookie_window_days: 30,
             created_at: now,
             updated_at: now,
+            hold_days: None,
         }
     }
 }
@@ -200,6 +204,9 @@ pub struct Affiliate {
     pub created_via: String,
     /// Unix ms.
     pub created_at: i64,
+    /// How the affiliate is paid (JSON, `refline_core::payouts::PayoutMethod`), if set.
+    #[sqlx(default)]
+    pub payout_method: Option<String>,
 }
 
 /// An affiliate's place on a campaign.
@@ -461,6 +468,7 @@ impl Attribution {
             name: self.affiliate_name.clone(),
             created_via: self.affiliate_created_via.clone()?,
             created_at: self.affiliate_created_at?,
+            payout_method: None,
         })
     }
 

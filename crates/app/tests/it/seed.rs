@@ -28,6 +28,7 @@ async fn seed_fixture(app: &TestApp, merchant_id: &str) {
         name: Some("Jane".into()),
         created_via: "api".into(),
         created_at: now,
+        payout_method: None,
     };
     let membership = Membership {
         campaign_id: "camp_abc".into(),

@@ -42,6 +42,7 @@ pub(crate) async fn world(shared: &Arc<dyn Store>) -> (String, String, String) {
         name: None,
         created_via: "api".into(),
         created_at: 1,
+        payout_method: None,
     };
     let ms = Membership {
         campaign_id: camp.clone(),
@@ -149,6 +150,7 @@ async fn uniqueness_is_enforced_by_the_database(engine: Engine) {
         name: None,
         created_via: "api".into(),
         created_at: 2,
+        payout_method: None,
     };
     let ms = Membership {
         campaign_id: camp.clone(),

@@ -124,6 +124,28 @@ impl PayoutMethod {
     }
 }
 
+impl crate::Core {
+    /// Sets (or, with `None`, clears) how the merchant's affiliate `affiliate_id` is paid;
+    /// answers the affiliate. Live keys only: payout details are real money's destination.
+    pub async fn set_payout_method(
+        &self,
+        actor: &crate::Actor,
+        affiliate_id: &str,
+        method: Option<PayoutMethod>,
+    ) -> crate::CoreResult<crate::affiliates::AffiliateDetail> {
+        self.audited(actor, "affiliate.payout_method", Some(affiliate_id), async {
+            actor.require_write()?;
+            actor.require_live("Payout details")?;
+            let stored = method.as_ref().map(|m| m.to_json().to_string());
+            if !self.store.set_payout_method(&actor.merchant_id, affiliate_id, stored.as_deref()).await? {
+                return Err(crate::CoreError::not_found("Affiliate"));
+            }
+            self.get_affiliate(actor, affiliate_id).await
+        })
+        .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -163,3 +163,21 @@ pub fn verify(snapshot: &LedgerSnapshot, live: &[BalanceRow], test: &[BalanceRow
     }
     problems
 }
+
+impl crate::Core {
+    /// Verifies one merchant's ledger against its conversions, payouts and the balances the API
+    /// reports (live and test); answers every difference found.
+    pub async fn verify_ledger(&self, merchant_id: &str) -> crate::CoreResult<Vec<String>> {
+        let snapshot = self.store.ledger_snapshot(merchant_id).await?;
+        let operator = |mode| crate::Actor {
+            merchant_id: merchant_id.to_string(),
+            mode,
+            rights: crate::Rights::ReadOnly,
+            currency: String::new(),
+            door: crate::Door::Cli,
+        };
+        let live = self.balances(&operator(crate::Mode::Live), None, None).await?;
+        let test = self.balances(&operator(crate::Mode::Test), None, None).await?;
+        Ok(verify(&snapshot, &live, &test))
+    }
+}

@@ -9,7 +9,10 @@ use axum::{
     Json, Router,
 };
 pub use refline_core::affiliates::tracking_link;
-use refline_core::affiliates::{AffiliateDetail, NewAffiliate, SORTS, STATUSES};
+use refline_core::{
+    affiliates::{AffiliateDetail, NewAffiliate, SORTS, STATUSES},
+    payouts::PayoutMethod,
+};
 use refline_domain::{format_amount, format_timestamp, Currency, MembershipStatus};
 use refline_store::{AffiliateFilter, AffiliateSort, MembershipView};
 use serde_json::{json, Value};
@@ -103,13 +106,46 @@ async fn update_affiliate(
     actor.require_write()?;
     let map = parse_object(&body)?;
     let mut f = Fields::new(&map);
-    let campaign_id = f.required_string("campaignId", 100);
-    let status = f.required_enum("status", &["approved", "rejected"]).and_then(MembershipStatus::parse);
-    f.finish()?;
-    let (Some(campaign_id), Some(target)) = (campaign_id, status) else {
-        return Err(ApiError::internal("validated fields missing"));
+    // `payoutMethod` alone changes the payout details; with `campaignId` and `status` (or
+    // without `payoutMethod`) the membership changes as LinkJolt documents.
+    let payout_method = if f.has("payoutMethod") {
+        match f.value("payoutMethod") {
+            None | Some(Value::Null) => Some(None),
+            Some(value) => match PayoutMethod::from_json(value, "payoutMethod") {
+                Ok(method) => Some(Some(method)),
+                Err(issues) => {
+                    for issue in issues {
+                        f.issue_at(issue.path, issue.message);
+                    }
+                    None
+                }
+            },
+        }
+    } else {
+        None
     };
-    let detail = state.core.set_membership_status(&actor, &id, &campaign_id, target).await?;
+    let membership_change = !f.has("payoutMethod") || f.has("status") || f.has("campaignId");
+    let (campaign_id, status) = if membership_change {
+        let campaign_id = f.required_string("campaignId", 100);
+        let status = f.required_enum("status", &["approved", "rejected"]).and_then(MembershipStatus::parse);
+        (campaign_id, status)
+    } else {
+        (None, None)
+    };
+    f.finish()?;
+    let mut detail = None;
+    if let Some(method) = payout_method {
+        detail = Some(state.core.set_payout_method(&actor, &id, method).await?);
+    }
+    if membership_change {
+        let (Some(campaign_id), Some(target)) = (campaign_id, status) else {
+            return Err(ApiError::internal("validated fields missing"));
+        };
+        detail = Some(state.core.set_membership_status(&actor, &id, &campaign_id, target).await?);
+    }
+    let Some(detail) = detail else {
+        return Err(ApiError::internal("no change made"));
+    };
     Ok(Json(json!({ "data": render_detail(&detail, &state.config.public_url) })))
 }
 
@@ -135,6 +171,7 @@ fn render_detail(d: &AffiliateDetail, base: &str) -> Value {
         "status": first.map(|m| m.status.clone()),
         "createdVia": affiliate.created_via,
         "createdAt": format_timestamp(affiliate.created_at),
+        "payoutMethod": affiliate.payout_method.as_deref().and_then(PayoutMethod::from_stored).map(|m| m.to_json()),
         "trackingLink": first.map(|m| tracking_link(base, &m.tracking_code, &affiliate.id)),
         "totalEarnings": money(d.total_earnings, &d.total_currency),
         "currency": d.total_currency,

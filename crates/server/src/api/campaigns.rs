@@ -112,6 +112,7 @@ fn read_input(map: &Map<String, Value>, creating: bool) -> CampaignInput {
     let is_public = f.optional_bool("isPublic");
     let auto_approve_affiliates = f.optional_bool("autoApproveAffiliates");
     let cookie_window_days = f.optional_int("cookieWindowDays", 1, 365);
+    let hold_days = optional_change(&mut f, "holdDays", |f, n| f.optional_int(n, 0, 365));
     let recurring_enabled = f.optional_bool("recurringCommissionEnabled");
     let recurring_mode =
         f.optional_enum("recurringCommissionMode", &["duration", "payments"]).map(str::to_string);
@@ -134,6 +135,7 @@ fn read_input(map: &Map<String, Value>, creating: bool) -> CampaignInput {
         is_public,
         auto_approve_affiliates,
         cookie_window_days,
+        hold_days,
         recurring_enabled,
         recurring_mode,
         recurring_type,
@@ -197,6 +199,7 @@ pub fn render(view: &CampaignView) -> Value {
         "isPublic": c.is_public,
         "autoApproveAffiliates": c.auto_approve_affiliates,
         "cookieWindowDays": c.cookie_window_days,
+        "holdDays": c.hold_days,
         "recurringCommissionEnabled": c.recurring_enabled,
         "recurringCommissionMode": c.recurring_mode,
         "recurringCommissionType": c.recurring_type,

@@ -12,6 +12,8 @@ pub mod integrations;
 pub mod links;
 pub mod list;
 pub mod me;
+pub mod payouts;
+pub mod settings;
 pub mod stats;
 pub mod webhooks;
 
@@ -39,6 +41,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(coupons::router())
         .merge(stats::router())
         .merge(webhooks::router())
+        .merge(payouts::router())
+        .merge(settings::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), idempotent_writes))

@@ -9,6 +9,15 @@ use serde_json::{Map, Number, Value};
 
 use crate::error::{ApiError, ApiResult, Issue};
 
+/// Parses a request body that may be left out (an action whose fields are all optional): no
+/// body is an empty object; a body must be a JSON object.
+pub fn parse_optional_object(body: &[u8]) -> ApiResult<Map<String, Value>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    parse_object(body)
+}
+
 /// Parses a request body that must be a JSON object.
 pub fn parse_object(body: &[u8]) -> ApiResult<Map<String, Value>> {
     if body.iter().all(u8::is_ascii_whitespace) {

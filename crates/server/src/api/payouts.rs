@@ -1,0 +1,244 @@
+//! `/api/v1/payouts` and `/api/v1/balances`: payout runs, a payout's completion, failure and
+//! cancellation, exports for the manual rails, and the balances the ledger derives. Every rule is
+//! the core's (`refline_core::payouts`); this reads the request and renders.
+
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use refline_core::payouts::{
+    balances::BalanceRow,
+    export::{ExportFormat, ExportInput},
+    method::METHOD_TYPES,
+    render::{money, PayoutView},
+    run::RunInput,
+};
+use refline_domain::ledger::PayoutStatus;
+use refline_store::PayoutFilter;
+use serde_json::{json, Value};
+
+use crate::{
+    api::list::{envelope, Params},
+    error::{ApiError, ApiResult, Issue},
+    http::{
+        auth::Caller,
+        body::{parse_optional_object, Fields},
+    },
+    state::AppState,
+};
+
+/// Routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/payouts", get(list_payouts).post(run_payouts))
+        .route("/payouts/export", get(export_payouts))
+        .route("/payouts/complete", post(complete_export))
+        .route("/payouts/{id}", get(get_payout))
+        .route("/payouts/{id}/complete", post(complete_payout))
+        .route("/payouts/{id}/fail", post(fail_payout))
+        .route("/payouts/{id}/cancel", post(cancel_payout))
+        .route("/balances", get(balances))
+}
+
+fn data(view: &PayoutView) -> Json<Value> {
+    Json(json!({ "data": view.to_json() }))
+}
+
+async fn list_payouts(
+    State(state): State<AppState>,
+    caller: Caller,
+    mut params: Params,
+) -> ApiResult<Json<Value>> {
+    let statuses: Vec<&str> = PayoutStatus::ALL.iter().map(|s| s.as_str()).collect();
+    let filter = PayoutFilter {
+        from: params.time("from", false),
+        to: params.time("to", true),
+        status: params.one_of("status", &statuses).as_deref().and_then(PayoutStatus::parse),
+        affiliate_id: params.get("affiliateId").map(str::to_string),
+        conversion_id: params.get("conversionId").map(str::to_string),
+        currency: params.get("currency").map(str::to_lowercase),
+        method: params.one_of("method", &METHOD_TYPES),
+        export_id: params.get("exportId").map(str::to_string),
+        ..PayoutFilter::default()
+    };
+    let page = params.page(&[("createdAt", ())], ());
+    params.finish()?;
+    let found = state.core.list_payouts(&caller.actor(), filter, page).await?;
+    Ok(Json(envelope(found.items.iter().map(PayoutView::to_json).collect(), &page, found.total)))
+}
+
+/// `{affiliateIds?: [string], currency?, method?}`: one payout per affiliate and currency from
+/// everything payable now. 201 with the payouts made (an empty list when nothing was due).
+async fn run_payouts(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let actor = caller.actor();
+    actor.require_write()?;
+    let map = parse_optional_object(&body)?;
+    let mut f = Fields::new(&map);
+    let mut affiliate_ids = Vec::new();
+    match f.value("affiliateIds") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) if items.len() <= 10_000 => {
+            for (i, item) in items.iter().enumerate() {
+                match item.as_str() {
+                    Some(id) if !id.is_empty() && id.len() <= 100 => affiliate_ids.push(id.to_string()),
+                    _ => f.issue_at(
+                        vec![json!("affiliateIds"), json!(i)],
+                        "each affiliate id must be a string",
+                    ),
+                }
+            }
+        }
+        Some(_) => f.issue("affiliateIds", "affiliateIds must be an array of at most 10000 affiliate ids"),
+    }
+    let currency = f.optional_string("currency", 3);
+    let method = f.optional_enum("method", &METHOD_TYPES).map(str::to_string);
+    let input = RunInput { affiliate_ids, currency, method, unreadable: f.into_issues() };
+    let made = state.core.run_payouts(&actor, input).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "data": made.iter().map(PayoutView::to_json).collect::<Vec<_>>() })),
+    ))
+}
+
+async fn get_payout(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(data(&state.core.get_payout(&caller.actor(), &id).await?))
+}
+
+/// `{reference?}`: the payout was paid.
+async fn complete_payout(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let actor = caller.actor();
+    actor.require_write()?;
+    let map = parse_optional_object(&body)?;
+    let mut f = Fields::new(&map);
+    let reference = f.optional_string("reference", 500);
+    f.finish()?;
+    Ok(data(&state.core.complete_payout(&actor, &id, reference).await?))
+}
+
+/// `{reason?}`: the payout was not paid (or its payment came back).
+async fn fail_payout(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let actor = caller.actor();
+    actor.require_write()?;
+    let map = parse_optional_object(&body)?;
+    let mut f = Fields::new(&map);
+    let reason = f.optional_string("reason", 500);
+    f.finish()?;
+    Ok(data(&state.core.fail_payout(&actor, &id, reason).await?))
+}
+
+async fn cancel_payout(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let actor = caller.actor();
+    actor.require_write()?;
+    let map = parse_optional_object(&body)?;
+    Fields::new(&map).finish()?;
+    Ok(data(&state.core.cancel_payout(&actor, &id).await?))
+}
+
+/// `{exportId*, reference?}`: every payout of an exported file was paid.
+async fn complete_export(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let actor = caller.actor();
+    actor.require_write()?;
+    let map = parse_optional_object(&body)?;
+    let mut f = Fields::new(&map);
+    let export_id = f.required_string("exportId", 100);
+    let reference = f.optional_string("reference", 500);
+    f.finish()?;
+    let Some(export_id) = export_id else { return Err(ApiError::internal("validated field missing")) };
+    let done = state.core.complete_export(&actor, &export_id, reference).await?;
+    Ok(Json(json!({ "data": done.iter().map(PayoutView::to_json).collect::<Vec<_>>() })))
+}
+
+/// `?format=paypal|wise|csv[&currency=][&exportId=]`: a CSV file. Exporting takes the pending
+/// payouts in it to `processing` (so needs a write key); `exportId` downloads a file again.
+async fn export_payouts(
+    State(state): State<AppState>,
+    caller: Caller,
+    mut params: Params,
+) -> ApiResult<Response> {
+    let format = params.one_of("format", &["paypal", "wise", "csv"]).as_deref().and_then(ExportFormat::parse);
+    let currency = params.get("currency").map(str::to_string);
+    let export_id = params.get("exportId").map(str::to_string);
+    params.finish()?;
+    let Some(format) = format else {
+        return Err(ApiError::validation(vec![Issue::field(
+            "format",
+            "format is required: paypal, wise or csv",
+        )]));
+    };
+    let file =
+        state.core.export_payouts(&caller.actor(), ExportInput { format, currency, export_id }).await?;
+    let name = format!("refline-payouts-{}.csv", file.export_id);
+    let mut response = (StatusCode::OK, file.content).into_response();
+    let headers = response.headers_mut();
+    let mut set = |name: &'static str, value: String| {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    };
+    set(header::CONTENT_TYPE.as_str(), "text/csv; charset=utf-8".into());
+    set(header::CONTENT_DISPOSITION.as_str(), format!("attachment; filename=\"{name}\""));
+    set("x-export-id", file.export_id);
+    set("x-export-rows", file.rows.to_string());
+    set("x-export-remaining", file.remaining.to_string());
+    Ok(response)
+}
+
+/// `?affiliateId=&currency=`: balances per affiliate and currency.
+async fn balances(
+    State(state): State<AppState>,
+    caller: Caller,
+    mut params: Params,
+) -> ApiResult<Json<Value>> {
+    let affiliate_id = params.get("affiliateId").map(str::to_string);
+    let currency = params.get("currency").map(str::to_string);
+    params.finish()?;
+    let rows = state.core.balances(&caller.actor(), affiliate_id, currency).await?;
+    Ok(Json(json!({ "data": rows.iter().map(render_balance).collect::<Vec<_>>() })))
+}
+
+/// One balance; amounts in the currency's decimals.
+pub fn render_balance(row: &BalanceRow) -> Value {
+    let b = &row.balance;
+    let m = |minor: i64| money(minor, &row.currency);
+    json!({
+        "affiliateId": row.affiliate_id,
+        "currency": row.currency,
+        "pending": m(b.pending),
+        "onHold": m(b.on_hold),
+        "payable": m(b.payable),
+        "inPayout": m(b.in_payout),
+        "paid": m(b.paid),
+        "owedBack": m(b.owed_back),
+    })
+}

@@ -1,0 +1,88 @@
+//! `/api/v1/settings`: the merchant's payout settings (beyond LinkJolt's documented API). The
+//! Stripe secret key is write-only: answers say whether one is stored, never what it is.
+
+use axum::{body::Bytes, extract::State, routing::get, Json, Router};
+use refline_core::{
+    campaigns::Change,
+    payouts::{method::METHOD_TYPES, settings::SettingsInput, settings::SettingsView},
+};
+use serde_json::{json, Value};
+
+use crate::{
+    error::ApiResult,
+    http::{
+        auth::Caller,
+        body::{decimal_text, parse_object, Fields},
+    },
+    state::AppState,
+};
+
+/// Routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/settings", get(get_settings).patch(update_settings))
+}
+
+fn render(s: &SettingsView) -> Json<Value> {
+    Json(json!({ "data": {
+        "payoutHoldDays": s.payout_hold_days,
+        "minimumPayout": s.minimum_payout,
+        "automaticPayouts": s.automatic_payouts,
+        "defaultPayoutMethod": s.default_payout_method,
+        "stripeSecretKeySet": s.stripe_secret_key_set,
+    }}))
+}
+
+async fn get_settings(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    Ok(render(&state.core.payout_settings(&caller.actor()).await?))
+}
+
+/// `{payoutHoldDays?, minimumPayout?, automaticPayouts?, defaultPayoutMethod?, stripeSecretKey?}`;
+/// `null` clears the default method or the Stripe key.
+async fn update_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let actor = caller.actor();
+    actor.require_write()?;
+    let map = parse_object(&body)?;
+    let mut f = Fields::new(&map);
+    let payout_hold_days = f.optional_int("payoutHoldDays", 0, 365);
+    let minimum_payout = match f.value("minimumPayout") {
+        None => None,
+        Some(v) => match decimal_text(v) {
+            Some(text) => Some(text),
+            None => {
+                f.issue("minimumPayout", "minimumPayout must be a decimal amount such as 50.00");
+                None
+            }
+        },
+    };
+    let automatic_payouts = f.optional_bool("automaticPayouts");
+    let default_payout_method = clearable(&mut f, "defaultPayoutMethod", |f, n| {
+        f.optional_enum(n, &METHOD_TYPES).map(str::to_string)
+    });
+    let stripe_secret_key = clearable(&mut f, "stripeSecretKey", |f, n| f.optional_string(n, 255));
+    let input = SettingsInput {
+        payout_hold_days,
+        minimum_payout,
+        automatic_payouts,
+        default_payout_method,
+        stripe_secret_key,
+        unreadable: f.into_issues(),
+    };
+    Ok(render(&state.core.update_payout_settings(&actor, input, &state.secrets).await?))
+}
+
+/// Absent keeps, `null` clears, a value sets.
+fn clearable(
+    f: &mut Fields<'_>,
+    name: &str,
+    read: impl FnOnce(&mut Fields<'_>, &str) -> Option<String>,
+) -> Change<String> {
+    match f.value(name) {
+        None if !f.has(name) => Change::Keep,
+        Some(Value::Null) | None => Change::Clear,
+        Some(_) => read(f, name).map_or(Change::Clear, Change::Set),
+    }
+}
