@@ -1,18 +1,10 @@
 //! Who is asking: every operation takes an [`Actor`], and decides rights from it, whichever door
 //! the request came through.
 
+pub use refline_domain::Mode;
 use refline_domain::{ApiAccess, Plan};
 
 use crate::error::{CoreError, CoreResult, ErrorKind};
-
-/// Live or test data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Real traffic.
-    Live,
-    /// A test integration (`lj_pk_test_…` keys): its own conversions, no webhooks, no cap.
-    Test,
-}
 
 /// What the actor may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +74,7 @@ impl Actor {
 
     /// True in test mode.
     pub fn is_test(&self) -> bool {
-        self.mode == Mode::Test
+        self.mode.is_test()
     }
 
     /// `403 insufficient_permissions` unless the actor may write.

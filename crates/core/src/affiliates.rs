@@ -87,7 +87,7 @@ impl Core {
         filter: &AffiliateFilter,
         page: PageRequest<AffiliateSort>,
     ) -> CoreResult<Page<MembershipView>> {
-        Ok(self.store.list_memberships(&actor.merchant_id, filter, actor.is_test(), page).await?)
+        Ok(self.store.list_memberships(&actor.merchant_id, filter, actor.mode, page).await?)
     }
 
     /// One of the actor's affiliates with everything about it.
@@ -97,7 +97,7 @@ impl Core {
             .get_affiliate(&actor.merchant_id, id)
             .await?
             .ok_or_else(|| CoreError::not_found("Affiliate"))?;
-        let memberships = self.store.affiliate_memberships(&actor.merchant_id, id, actor.is_test()).await?;
+        let memberships = self.store.affiliate_memberships(&actor.merchant_id, id, actor.mode).await?;
         let mut earnings_by_currency: Vec<(String, i64)> = Vec::new();
         for m in &memberships {
             match earnings_by_currency.iter_mut().find(|(c, _)| *c == m.currency) {
@@ -165,11 +165,11 @@ impl Core {
             campaign_id: campaign.id.clone(),
             affiliate_id: affiliate.id.clone(),
             merchant_id: actor.merchant_id.clone(),
-            status: MembershipStatus::Approved.as_str().into(),
+            status: MembershipStatus::Approved,
             joined_at: now,
             updated_at: now,
         };
-        match self.store.create_affiliate(&affiliate, &membership, !actor.is_test()).await? {
+        match self.store.create_affiliate(&affiliate, &membership, actor.mode).await? {
             CreateAffiliateOutcome::EmailTaken { existing_id } => Err(CoreError::duplicate(
                 "An affiliate with this email already exists",
                 json!({ "affiliateId": existing_id }),
@@ -223,8 +223,7 @@ impl Core {
             .get_membership(&actor.merchant_id, campaign_id, affiliate_id)
             .await?
             .ok_or_else(|| CoreError::not_found("Affiliate membership on this campaign"))?;
-        let current = MembershipStatus::parse(&membership.status)
-            .ok_or_else(|| CoreError::internal("unknown membership status"))?;
+        let current = membership.status;
         match check_membership_transition(current, target) {
             Err(_) if current == MembershipStatus::Rejected => {
                 return Err(CoreError::invalid_transition(
@@ -236,13 +235,7 @@ impl Core {
             Ok(Transition::Change) => {
                 let moved = self
                     .store
-                    .update_membership_status(
-                        &membership,
-                        current.as_str(),
-                        target.as_str(),
-                        self.now(),
-                        !actor.is_test(),
-                    )
+                    .update_membership_status(&membership, current, target, self.now(), actor.mode)
                     .await?;
                 if !moved {
                     return Err(CoreError::changed_concurrently("membership"));
@@ -284,7 +277,7 @@ impl Core {
             .get_membership(&actor.merchant_id, campaign_id, affiliate_id)
             .await?
             .ok_or_else(missing)?;
-        if !self.store.remove_membership(&membership, self.now(), !actor.is_test()).await? {
+        if !self.store.remove_membership(&membership, self.now(), actor.mode).await? {
             return Err(missing());
         }
         self.effects.outbox_written();

@@ -6,7 +6,9 @@
 //! the campaign's unit, URLs, recurring terms, tiers) and answers all of them in one
 //! `validation_error`, so a client fixes everything in one round.
 
-use refline_domain::{parse_amount, validate_tiers, Currency, Tier, TierBasis};
+use refline_domain::{
+    parse_amount, validate_tiers, CampaignStatus, Currency, RecurringMode, RecurringType, Tier, TierBasis,
+};
 use refline_store::{Campaign, CampaignSort, CampaignStats, CampaignWithStats, Page, PageRequest};
 use serde_json::json;
 
@@ -60,8 +62,8 @@ pub struct CampaignInput {
     pub currency: Option<String>,
     /// Display name, 2–200 characters.
     pub name: Change<String>,
-    /// `active` or `inactive` (already checked by the door).
-    pub status: Option<String>,
+    /// `active` or `inactive`.
+    pub status: Option<CampaignStatus>,
     /// `percentage` or `fixed` (already checked by the door).
     pub commission_type: Change<CommissionType>,
     /// Decimal text in the commission type's unit.
@@ -82,9 +84,9 @@ pub struct CampaignInput {
     /// Renewals pay commission.
     pub recurring_enabled: Option<bool>,
     /// `duration` or `payments`.
-    pub recurring_mode: Option<String>,
+    pub recurring_mode: Option<RecurringMode>,
     /// `same` or `custom`.
-    pub recurring_type: Option<String>,
+    pub recurring_type: Option<RecurringType>,
     /// Custom recurring value, decimal text.
     pub recurring_value: Change<String>,
     /// Payment-count limit.
@@ -153,7 +155,7 @@ impl Core {
         actor: &Actor,
         page: PageRequest<CampaignSort>,
     ) -> CoreResult<Page<CampaignView>> {
-        let found = self.store.list_campaigns(&actor.merchant_id, actor.is_test(), page).await?;
+        let found = self.store.list_campaigns(&actor.merchant_id, actor.mode, page).await?;
         let items = found
             .items
             .into_iter()
@@ -170,7 +172,7 @@ impl Core {
     /// One of the actor's campaigns with its figures.
     pub async fn get_campaign(&self, actor: &Actor, id: &str) -> CoreResult<CampaignView> {
         let campaign = self.load_campaign(actor, id).await?;
-        let stats = self.store.campaign_stats(&campaign.id, actor.is_test()).await?;
+        let stats = self.store.campaign_stats(&campaign.id, actor.mode).await?;
         Ok(self.campaign_view(campaign, stats, Vec::new()))
     }
 
@@ -254,7 +256,7 @@ impl Core {
             }
             self.effects.links_changed();
         }
-        let stats = self.store.campaign_stats(&campaign.id, actor.is_test()).await?;
+        let stats = self.store.campaign_stats(&campaign.id, actor.mode).await?;
         Ok(self.campaign_view(campaign, stats, changed))
     }
 }
@@ -268,17 +270,17 @@ fn apply_input(input: &CampaignInput, c: &mut Campaign, creating: bool, issues: 
         // A missing or blank name is reported by the door, which knows how it was sent.
         Change::Keep | Change::Clear => {}
     }
-    if let Some(status) = &input.status {
-        c.status = status.clone();
+    if let Some(status) = input.status {
+        c.status = status;
     }
     let new_type = match input.commission_type {
         Change::Set(t) => Some(t),
         _ => None,
     };
     let kind = new_type.unwrap_or_else(|| terms::type_of(c));
-    let type_changed = new_type.is_some_and(|t| t.as_str() != c.commission_type);
+    let type_changed = new_type.is_some_and(|t| t != c.commission_type);
     if let Some(t) = new_type {
-        c.commission_type = t.as_str().into();
+        c.commission_type = t;
     }
     match &input.commission_value {
         Some(text) => match kind.parse_value(text, currency) {
@@ -335,11 +337,11 @@ fn apply_recurring(
     if let Some(v) = input.recurring_enabled {
         c.recurring_enabled = v;
     }
-    if let Some(mode) = &input.recurring_mode {
-        c.recurring_mode = mode.clone();
+    if let Some(mode) = input.recurring_mode {
+        c.recurring_mode = mode;
     }
-    if let Some(t) = &input.recurring_type {
-        c.recurring_type = t.clone();
+    if let Some(t) = input.recurring_type {
+        c.recurring_type = t;
     }
     match &input.recurring_value {
         Change::Clear => c.recurring_value = None,
@@ -355,17 +357,14 @@ fn apply_recurring(
                 }
             };
         }
-        Change::Keep if type_changed && c.recurring_value.is_some() => {
-            if c.recurring_type == "custom" {
-                issues.push(Issue::field(
-                    "recurringCommissionValue",
-                    "recurringCommissionValue must be re-sent when commissionType changes",
-                ));
-            } else {
-                // Unused while the type is `same`, and in the old unit: it must not come back later.
-                c.recurring_value = None;
-            }
-        }
+        Change::Keep if type_changed && c.recurring_value.is_some() => match c.recurring_type {
+            RecurringType::Custom => issues.push(Issue::field(
+                "recurringCommissionValue",
+                "recurringCommissionValue must be re-sent when commissionType changes",
+            )),
+            // Unused while the type is `same`, and in the old unit: it must not come back later.
+            RecurringType::Same => c.recurring_value = None,
+        },
         Change::Keep => {}
     }
     match input.recurring_count {
@@ -378,7 +377,7 @@ fn apply_recurring(
         Change::Clear => c.recurring_months = None,
         Change::Set(n) => c.recurring_months = Some(n),
     }
-    if c.recurring_type == "custom" && c.recurring_value.is_none() {
+    if c.recurring_type == RecurringType::Custom && c.recurring_value.is_none() {
         issues.push(Issue::field(
             "recurringCommissionValue",
             "recurringCommissionValue is required when recurringCommissionType is custom",
@@ -460,7 +459,7 @@ fn apply_tiers(
     }
     stored.sort_unstable();
     c.tiers = terms::store_tiers(&stored);
-    c.tier_basis = basis.unwrap_or(TierBasis::SalesCount).as_str().into();
+    c.tier_basis = basis.unwrap_or(TierBasis::SalesCount);
 }
 
 fn changed_fields(a: &Campaign, b: &Campaign) -> Vec<&'static str> {

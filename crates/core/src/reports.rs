@@ -20,7 +20,7 @@ pub struct Stats {
 impl Core {
     /// Stats between two optional instants (unix ms, inclusive), for the actor's mode.
     pub async fn stats(&self, actor: &Actor, from: Option<i64>, to: Option<i64>) -> CoreResult<Stats> {
-        let totals = self.store.conversion_totals(&actor.merchant_id, actor.is_test(), from, to).await?;
+        let totals = self.store.conversion_totals(&actor.merchant_id, actor.mode, from, to).await?;
         let active_affiliates = self.store.count_active_affiliates(&actor.merchant_id).await?;
         let exponent = Currency::parse(&actor.currency).unwrap_or(Currency::USD).exponent();
         Ok(Stats { totals, active_affiliates, exponent })

@@ -5,70 +5,12 @@
 //! ten-thousandths of a percent for `percentage`, minor units of the campaign currency for
 //! `fixed`. Tiers are stored as a JSON array `[{"min": n, "value": v}]` in the same units.
 
-use refline_domain::{format_amount, CommissionRule, Currency, Percent, RecurringLimit, Tier, TierBasis};
+pub use refline_domain::commission::CommissionType;
+use refline_domain::{
+    format_amount, CommissionRule, Currency, RecurringLimit, RecurringType, Tier, TierBasis,
+};
 use refline_store::Campaign;
 use serde_json::{json, Value};
-
-/// `percentage` or `fixed`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommissionType {
-    /// A share of the sale.
-    Percentage,
-    /// A flat amount per sale.
-    Fixed,
-}
-
-impl CommissionType {
-    /// Wire and storage name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CommissionType::Percentage => "percentage",
-            CommissionType::Fixed => "fixed",
-        }
-    }
-
-    /// Inverse of [`Self::as_str`].
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "percentage" => Some(CommissionType::Percentage),
-            "fixed" => Some(CommissionType::Fixed),
-            _ => None,
-        }
-    }
-
-    /// Reads a decimal text ("20", "12.5", "30.00") as a stored value in this type's unit.
-    pub fn parse_value(self, text: &str, currency: Currency) -> Result<i64, String> {
-        match self {
-            CommissionType::Percentage => Percent::parse(text)
-                .map(|p| p.ten_thousandths())
-                .map_err(|e| format!("must be a percentage above 0 and at most 100 ({e})")),
-            CommissionType::Fixed => match refline_domain::parse_amount(text, currency.exponent()) {
-                Ok(v) if v > 0 => Ok(v),
-                Ok(_) => Err("must be an amount above 0".into()),
-                Err(e) => Err(format!("must be an amount in {} ({e})", currency.code())),
-            },
-        }
-    }
-
-    /// The decimal text of a stored value.
-    pub fn format_value(self, value: i64, currency: Currency) -> String {
-        match self {
-            CommissionType::Percentage => Percent::from_ten_thousandths(value)
-                .map_or_else(|| value.to_string(), |p| p.to_decimal_string()),
-            CommissionType::Fixed => format_amount(value, currency.exponent()),
-        }
-    }
-
-    /// The domain rule for a stored value.
-    pub fn rule(self, value: i64) -> Option<CommissionRule> {
-        match self {
-            CommissionType::Percentage => {
-                Percent::from_ten_thousandths(value).map(CommissionRule::Percentage)
-            }
-            CommissionType::Fixed => (value > 0).then_some(CommissionRule::Fixed(value)),
-        }
-    }
-}
 
 /// The campaign's currency (USD only for a corrupt row; the API validates on write).
 pub fn currency_of(c: &Campaign) -> Currency {
@@ -77,7 +19,7 @@ pub fn currency_of(c: &Campaign) -> Currency {
 
 /// The commission type of a stored campaign.
 pub fn type_of(c: &Campaign) -> CommissionType {
-    CommissionType::parse(&c.commission_type).unwrap_or(CommissionType::Percentage)
+    c.commission_type
 }
 
 /// Stored tiers as domain tiers (in the campaign's commission type).
@@ -102,7 +44,7 @@ pub fn store_tiers(tiers: &[(i64, i64)]) -> String {
 
 /// Tier basis of a stored campaign.
 pub fn basis_of(c: &Campaign) -> TierBasis {
-    TierBasis::parse(&c.tier_basis).unwrap_or(TierBasis::SalesCount)
+    c.tier_basis
 }
 
 /// The first-sale rule of a campaign.
@@ -112,20 +54,15 @@ pub fn base_rule(c: &Campaign) -> Option<CommissionRule> {
 
 /// The rule for renewals: the custom recurring value, or `None` to price like a first sale.
 pub fn custom_recurring_rule(c: &Campaign) -> Option<CommissionRule> {
-    if c.recurring_type == "custom" {
-        c.recurring_value.and_then(|v| type_of(c).rule(v))
-    } else {
-        None
+    match c.recurring_type {
+        RecurringType::Custom => c.recurring_value.and_then(|v| type_of(c).rule(v)),
+        RecurringType::Same => None,
     }
 }
 
 /// How long renewals keep earning.
 pub fn recurring_limit(c: &Campaign) -> RecurringLimit {
-    let to_u32 = |v: Option<i64>| v.and_then(|n| u32::try_from(n).ok());
-    match c.recurring_mode.as_str() {
-        "payments" => to_u32(c.recurring_count).map_or(RecurringLimit::Unlimited, RecurringLimit::Payments),
-        _ => to_u32(c.recurring_months).map_or(RecurringLimit::Unlimited, RecurringLimit::Months),
-    }
+    c.recurring_mode.limit(c.recurring_count, c.recurring_months)
 }
 
 /// Tiers as the API shows them: `minSales` or `minRevenue`, and `commissionValue`.

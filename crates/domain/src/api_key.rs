@@ -35,6 +35,14 @@ impl KeyKind {
         }
     }
 
+    /// The data a key of this kind acts on.
+    pub fn mode(self) -> crate::Mode {
+        match self {
+            KeyKind::Live => crate::Mode::Live,
+            KeyKind::Test => crate::Mode::Test,
+        }
+    }
+
     /// The token prefix of keys of this kind.
     pub fn prefix(self) -> &'static str {
         match self {

@@ -1,6 +1,7 @@
 //! How the domain's enums are stored: as their stable text form (`Plan::as_str`), in a `TEXT`
 //! column of either engine, read back through their `parse` — so rows carry typed values and an
-//! unknown text in the database is a decode error, not a silent default.
+//! unknown text in the database is a decode error, not a silent default. [`Mode`](crate::Mode)
+//! is stored as the `is_test` BOOLEAN (`true` is test).
 //!
 //! Only with the `sqlx` feature (the storage crates turn it on); the rules themselves never see
 //! a database.
@@ -47,4 +48,51 @@ macro_rules! stored_as_text {
     )*};
 }
 
-stored_as_text!(crate::Plan, crate::KeyKind, crate::ledger::EntryKind, crate::ledger::PayoutStatus);
+stored_as_text!(
+    crate::Plan,
+    crate::KeyKind,
+    crate::ledger::EntryKind,
+    crate::ledger::PayoutStatus,
+    crate::ConversionStatus,
+    crate::ConversionType,
+    crate::MembershipStatus,
+    crate::CampaignStatus,
+    crate::CommissionType,
+    crate::RecurringMode,
+    crate::RecurringType,
+    crate::TierBasis,
+);
+
+impl<DB: sqlx::Database> sqlx::Type<DB> for crate::Mode
+where
+    bool: sqlx::Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <bool as sqlx::Type<DB>>::type_info()
+    }
+
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <bool as sqlx::Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for crate::Mode
+where
+    bool: sqlx::Encode<'q, DB>,
+{
+    fn encode_by_ref(
+        &self,
+        buf: &mut <DB as sqlx::Database>::ArgumentBuffer<'q>,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <bool as sqlx::Encode<'q, DB>>::encode(self.is_test(), buf)
+    }
+}
+
+impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for crate::Mode
+where
+    bool: sqlx::Decode<'r, DB>,
+{
+    fn decode(value: <DB as sqlx::Database>::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        <bool as sqlx::Decode<'r, DB>>::decode(value).map(crate::Mode::from_is_test)
+    }
+}

@@ -3,6 +3,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use crate::lifecycle::{ConversionStatus, MembershipStatus};
+
 /// Every event a merchant can subscribe to, as LinkJolt names them.
 pub const EVENTS: [&str; 11] = [
     "conversion.created",
@@ -25,21 +27,23 @@ pub fn is_event(name: &str) -> bool {
 
 /// The event a conversion's move to `status` announces; statuses without their own event
 /// (refunded, trial…) are `conversion.updated`.
-pub fn conversion_status_event(status: &str) -> &'static str {
+pub fn conversion_status_event(status: ConversionStatus) -> &'static str {
     match status {
-        "approved" => "conversion.approved",
-        "rejected" => "conversion.rejected",
-        "paid" => "conversion.paid",
-        _ => "conversion.updated",
+        ConversionStatus::Approved => "conversion.approved",
+        ConversionStatus::Rejected => "conversion.rejected",
+        ConversionStatus::Paid => "conversion.paid",
+        ConversionStatus::Trial | ConversionStatus::Pending | ConversionStatus::Refunded => {
+            "conversion.updated"
+        }
     }
 }
 
 /// The event a membership's move to `status` announces.
-pub fn membership_status_event(status: &str) -> &'static str {
+pub fn membership_status_event(status: MembershipStatus) -> &'static str {
     match status {
-        "approved" => "affiliate.approved",
-        "rejected" => "affiliate.rejected",
-        _ => "affiliate.joined",
+        MembershipStatus::Approved => "affiliate.approved",
+        MembershipStatus::Rejected => "affiliate.rejected",
+        MembershipStatus::Pending => "affiliate.joined",
     }
 }
 

@@ -1,6 +1,7 @@
 //! [`refline_store::AffiliateStore`]: affiliates, their memberships and fingerprints.
 
 use async_trait::async_trait;
+use refline_domain::{MembershipStatus, Mode};
 use refline_store::{
     outbox, Affiliate, AffiliateFilter, AffiliateFingerprints, AffiliateSort, AffiliateStore,
     CreateAffiliateOutcome, Membership, MembershipView, OutboxEvent, Page, PageRequest, StoreResult,
@@ -12,7 +13,7 @@ use super::{webhook::emit_events, Conn};
 use crate::{Db, Engine};
 
 /// Columns of a membership view; memberships `m`, affiliates `a`, campaigns `c`, `$1` = merchant,
-/// `$2` = is_test. A macro so it can sit inside `concat!`.
+/// `$2` = is_test (the mode). A macro so it can sit inside `concat!`.
 macro_rules! membership_view_select {
     () => {
         concat!(
@@ -53,7 +54,7 @@ async fn insert_membership<'e>(db: impl Executor<'e, Database = Db>, m: &Members
     .bind(&m.campaign_id)
     .bind(&m.affiliate_id)
     .bind(&m.merchant_id)
-    .bind(&m.status)
+    .bind(m.status)
     .bind(m.joined_at)
     .bind(m.updated_at)
     .execute(db)
@@ -91,7 +92,7 @@ impl AffiliateStore for Engine {
         &self,
         a: &Affiliate,
         m: &Membership,
-        announce: bool,
+        mode: Mode,
     ) -> StoreResult<CreateAffiliateOutcome> {
         let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
@@ -117,7 +118,7 @@ impl AffiliateStore for Engine {
             return Ok(CreateAffiliateOutcome::EmailTaken { existing_id });
         }
         insert_membership(&mut *tx, m).await?;
-        if announce {
+        if mode.is_live() {
             let event = OutboxEvent {
                 merchant_id: a.merchant_id.clone(),
                 event: "affiliate.joined",
@@ -126,7 +127,7 @@ impl AffiliateStore for Engine {
                     &m.campaign_id,
                     &a.email,
                     a.name.as_deref(),
-                    &m.status,
+                    m.status.as_str(),
                     m.joined_at,
                 ),
                 at: m.joined_at,
@@ -170,10 +171,10 @@ impl AffiliateStore for Engine {
     async fn update_membership_status(
         &self,
         m: &Membership,
-        from: &str,
-        to: &str,
+        from: MembershipStatus,
+        to: MembershipStatus,
         now: i64,
-        announce: bool,
+        mode: Mode,
     ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
@@ -193,14 +194,15 @@ impl AffiliateStore for Engine {
             tx.rollback().await?;
             return Ok(false);
         }
-        if announce {
-            announce_membership(&mut tx, m, refline_domain::membership_status_event(to), to, now).await?;
+        if mode.is_live() {
+            let event = refline_domain::membership_status_event(to);
+            announce_membership(&mut tx, m, event, to.as_str(), now).await?;
         }
         tx.commit().await?;
         Ok(true)
     }
 
-    async fn remove_membership(&self, m: &Membership, now: i64, announce: bool) -> StoreResult<bool> {
+    async fn remove_membership(&self, m: &Membership, now: i64, mode: Mode) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "DELETE FROM memberships WHERE merchant_id = $1 AND campaign_id = $2 AND affiliate_id = $3",
@@ -214,7 +216,7 @@ impl AffiliateStore for Engine {
             tx.rollback().await?;
             return Ok(false);
         }
-        if announce {
+        if mode.is_live() {
             announce_membership(&mut tx, m, "affiliate.removed", "removed", now).await?;
         }
         tx.commit().await?;
@@ -225,14 +227,14 @@ impl AffiliateStore for Engine {
         &self,
         merchant_id: &str,
         affiliate_id: &str,
-        is_test: bool,
+        mode: Mode,
     ) -> StoreResult<Vec<MembershipView>> {
         Ok(sqlx::query_as(concat!(
             membership_view_select!(),
             "WHERE m.merchant_id = $1 AND m.affiliate_id = $3 ORDER BY m.joined_at, c.id"
         ))
         .bind(merchant_id)
-        .bind(is_test)
+        .bind(mode)
         .bind(affiliate_id)
         .fetch_all(self.reader())
         .await?)
@@ -242,7 +244,7 @@ impl AffiliateStore for Engine {
         &self,
         merchant_id: &str,
         filter: &AffiliateFilter,
-        is_test: bool,
+        mode: Mode,
         page: PageRequest<AffiliateSort>,
     ) -> StoreResult<Page<MembershipView>> {
         let column = match page.sort {
@@ -258,9 +260,9 @@ impl AffiliateStore for Engine {
         );
         let items = sqlx::query_as(&sql)
             .bind(merchant_id)
-            .bind(is_test)
+            .bind(mode)
             .bind(filter.campaign_id.as_deref())
-            .bind(filter.status.as_deref())
+            .bind(filter.status)
             .bind(page.limit)
             .bind(page.offset)
             .fetch_all(self.reader())
@@ -272,9 +274,9 @@ impl AffiliateStore for Engine {
             " AND ($2 IS NULL OR TRUE)"
         ))
         .bind(merchant_id)
-        .bind(is_test)
+        .bind(mode)
         .bind(filter.campaign_id.as_deref())
-        .bind(filter.status.as_deref())
+        .bind(filter.status)
         .fetch_one(self.reader())
         .await?;
         Ok(Page { items, total })

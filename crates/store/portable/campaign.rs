@@ -1,13 +1,14 @@
 //! [`refline_store::CampaignStore`].
 
 use async_trait::async_trait;
+use refline_domain::Mode;
 use refline_store::{
     Campaign, CampaignSort, CampaignStats, CampaignStore, CampaignWithStats, Page, PageRequest, StoreResult,
 };
 
 use crate::Engine;
 
-/// Aggregate columns of a campaign aliased `c`, with `$2` = is_test. A macro so it can sit
+/// Aggregate columns of a campaign aliased `c`, with `$2` = is_test (the mode). A macro so it can sit
 /// inside `concat!`.
 macro_rules! campaign_stats_columns {
     () => {
@@ -47,8 +48,8 @@ impl CampaignStore for Engine {
         .bind(&c.merchant_id)
         .bind(&c.name)
         .bind(&c.tracking_code)
-        .bind(&c.status)
-        .bind(&c.commission_type)
+        .bind(c.status)
+        .bind(c.commission_type)
         .bind(c.commission_value)
         .bind(&c.currency)
         .bind(&c.target_url)
@@ -56,12 +57,12 @@ impl CampaignStore for Engine {
         .bind(c.is_public)
         .bind(c.auto_approve_affiliates)
         .bind(c.recurring_enabled)
-        .bind(&c.recurring_mode)
-        .bind(&c.recurring_type)
+        .bind(c.recurring_mode)
+        .bind(c.recurring_type)
         .bind(c.recurring_value)
         .bind(c.recurring_count)
         .bind(c.recurring_months)
-        .bind(&c.tier_basis)
+        .bind(c.tier_basis)
         .bind(&c.tiers)
         .bind(c.cookie_window_days)
         .bind(c.created_at)
@@ -85,20 +86,20 @@ impl CampaignStore for Engine {
         .bind(&c.merchant_id)
         .bind(&c.id)
         .bind(&c.name)
-        .bind(&c.status)
-        .bind(&c.commission_type)
+        .bind(c.status)
+        .bind(c.commission_type)
         .bind(c.commission_value)
         .bind(&c.target_url)
         .bind(&c.description)
         .bind(c.is_public)
         .bind(c.auto_approve_affiliates)
         .bind(c.recurring_enabled)
-        .bind(&c.recurring_mode)
-        .bind(&c.recurring_type)
+        .bind(c.recurring_mode)
+        .bind(c.recurring_type)
         .bind(c.recurring_value)
         .bind(c.recurring_count)
         .bind(c.recurring_months)
-        .bind(&c.tier_basis)
+        .bind(c.tier_basis)
         .bind(&c.tiers)
         .bind(c.cookie_window_days)
         .bind(c.updated_at)
@@ -116,10 +117,10 @@ impl CampaignStore for Engine {
             .await?)
     }
 
-    async fn campaign_stats(&self, campaign_id: &str, is_test: bool) -> StoreResult<CampaignStats> {
+    async fn campaign_stats(&self, campaign_id: &str, mode: Mode) -> StoreResult<CampaignStats> {
         Ok(sqlx::query_as(concat!("SELECT ", campaign_stats_columns!(), " FROM campaigns c WHERE c.id = $1"))
             .bind(campaign_id)
-            .bind(is_test)
+            .bind(mode)
             .fetch_optional(self.reader())
             .await?
             .unwrap_or_default())
@@ -128,7 +129,7 @@ impl CampaignStore for Engine {
     async fn list_campaigns(
         &self,
         merchant_id: &str,
-        is_test: bool,
+        mode: Mode,
         page: PageRequest<CampaignSort>,
     ) -> StoreResult<Page<CampaignWithStats>> {
         let column = match page.sort {
@@ -143,7 +144,7 @@ impl CampaignStore for Engine {
         );
         let items = sqlx::query_as(&sql)
             .bind(merchant_id)
-            .bind(is_test)
+            .bind(mode)
             .bind(page.limit)
             .bind(page.offset)
             .fetch_all(self.reader())

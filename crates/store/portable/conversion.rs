@@ -1,6 +1,7 @@
 //! [`refline_store::ConversionStore`].
 
 use async_trait::async_trait;
+use refline_domain::{ConversionStatus, Mode};
 use refline_store::{
     order_key, outbox, Attribution, AttributionQuery, Conversion, ConversionFilter, ConversionSort,
     ConversionStore, Page, PageRequest, PendingConversion, RecordOutcome, StoreResult,
@@ -33,7 +34,7 @@ impl ConversionStore for Engine {
         .bind(q.campaign_id)
         .bind(q.affiliate_id)
         .bind(q.click_id)
-        .bind(q.order_id.map(|o| order_key(q.merchant_id, q.is_test, o)))
+        .bind(q.order_id.map(|o| order_key(q.merchant_id, q.mode, o)))
         .fetch_optional(self.reader())
         .await?)
     }
@@ -67,8 +68,8 @@ impl ConversionStore for Engine {
         );
         let items = sqlx::query_as(&sql)
             .bind(merchant_id)
-            .bind(f.is_test)
-            .bind(f.status.as_deref())
+            .bind(f.mode)
+            .bind(f.status)
             .bind(f.campaign_id.as_deref())
             .bind(f.affiliate_id.as_deref())
             .bind(f.from)
@@ -79,8 +80,8 @@ impl ConversionStore for Engine {
             .await?;
         let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM conversions {FILTER}"))
             .bind(merchant_id)
-            .bind(f.is_test)
-            .bind(f.status.as_deref())
+            .bind(f.mode)
+            .bind(f.status)
             .bind(f.campaign_id.as_deref())
             .bind(f.affiliate_id.as_deref())
             .bind(f.from)
@@ -94,10 +95,10 @@ impl ConversionStore for Engine {
         &self,
         merchant_id: &str,
         id: &str,
-        from: &str,
-        to: &str,
+        from: ConversionStatus,
+        to: ConversionStatus,
         now: i64,
-        announce: bool,
+        mode: Mode,
     ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
         let updated: Option<Conversion> = sqlx::query_as(
@@ -118,7 +119,7 @@ impl ConversionStore for Engine {
         };
         // A rejection reverses the commission and takes it out of any open payout.
         super::ledger::sync_commission(&mut tx, &c, now).await?;
-        if announce {
+        if mode.is_live() {
             if let Some(event) = outbox::conversion_changed(&c, now) {
                 emit_events(&mut tx, std::slice::from_ref(&event)).await?;
             }

@@ -10,7 +10,7 @@ use refline_domain::{
     ledger::{change_entry, expected_earned, CommissionTotals, EntryKind, PayoutStatus},
     ConversionStatus,
 };
-use refline_store::{Conversion, StoreError, StoreResult};
+use refline_store::{Conversion, StoreResult};
 
 use super::Conn;
 
@@ -36,7 +36,7 @@ pub(super) async fn accrue(conn: &mut Conn, sales: &[&Conversion]) -> StoreResul
                 .push_bind(&c.currency)
                 .push_bind(EntryKind::Accrued)
                 .push_bind(c.commission_minor)
-                .push_bind(c.is_test)
+                .push_bind(c.mode)
                 .push_bind(c.created_at);
         });
         query.build().execute(&mut *conn).await?;
@@ -66,7 +66,7 @@ pub(super) async fn append(
     .bind(&c.currency)
     .bind(kind)
     .bind(amount)
-    .bind(c.is_test)
+    .bind(c.mode)
     .bind(now)
     .execute(&mut *conn)
     .await?;
@@ -76,8 +76,7 @@ pub(super) async fn append(
 /// After a change to `c` (its row as it now is in this transaction): the entry that makes the
 /// ledger agree with it, and its removal from an open payout that no longer pays it right.
 pub(super) async fn sync_commission(conn: &mut Conn, c: &Conversion, now: i64) -> StoreResult<()> {
-    let status = ConversionStatus::parse(&c.status)
-        .ok_or_else(|| StoreError::Other(format!("unknown conversion status {:?}", c.status)))?;
+    let status = c.status;
     let earned: i64 =
         sqlx::query_scalar(&format!("SELECT {EARNED} FROM ledger_entries WHERE conversion_id = $1"))
             .bind(&c.id)

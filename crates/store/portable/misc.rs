@@ -2,6 +2,7 @@
 //! [`refline_store::ReportStore`].
 
 use async_trait::async_trait;
+use refline_domain::Mode;
 use refline_store::{
     idempotency::StoredClaim, AuditEntry, AuditStore, IdempotencyBegin, IdempotencyStore, ReportStore,
     StoreResult, Totals,
@@ -136,7 +137,7 @@ impl ReportStore for Engine {
     async fn conversion_totals(
         &self,
         merchant_id: &str,
-        is_test: bool,
+        mode: Mode,
         from: Option<i64>,
         to: Option<i64>,
     ) -> StoreResult<Totals> {
@@ -152,7 +153,7 @@ impl ReportStore for Engine {
              AND ($3 IS NULL OR created_at >= $3) AND ($4 IS NULL OR created_at <= $4)"
         ))
         .bind(merchant_id)
-        .bind(is_test)
+        .bind(mode)
         .bind(from)
         .bind(to)
         .fetch_one(self.reader())

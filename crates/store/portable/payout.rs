@@ -80,7 +80,7 @@ impl PayoutStore for Engine {
              JOIN affiliates a ON a.id = c.affiliate_id \
              WHERE c.merchant_id = ",
         );
-        q.push_bind(merchant_id).push(" AND c.is_test = ").push_bind(f.is_test);
+        q.push_bind(merchant_id).push(" AND c.is_test = ").push_bind(f.mode);
         if let Some(affiliate) = &f.affiliate_id {
             q.push(" AND c.affiliate_id = ").push_bind(affiliate);
         }
@@ -120,7 +120,7 @@ impl PayoutStore for Engine {
             "SELECT affiliate_id, currency, CAST(SUM(amount_minor) AS BIGINT) FROM ledger_entries \
              WHERE kind IN ('paid', 'returned') AND merchant_id = ",
         );
-        q.push_bind(merchant_id).push(" AND is_test = ").push_bind(f.is_test);
+        q.push_bind(merchant_id).push(" AND is_test = ").push_bind(f.mode);
         if let Some(affiliate) = &f.affiliate_id {
             q.push(" AND affiliate_id = ").push_bind(affiliate);
         }
@@ -153,7 +153,7 @@ impl PayoutStore for Engine {
                     .push_bind(&p.method)
                     .push_bind(&p.destination)
                     .push_bind(p.amount_minor)
-                    .push_bind(p.is_test)
+                    .push_bind(p.mode)
                     .push_bind(&p.reference)
                     .push_bind(&p.export_id)
                     .push_bind(&p.transfer_id)
@@ -237,7 +237,7 @@ impl PayoutStore for Engine {
     ) -> StoreResult<Page<Payout>> {
         let filters = |q: &mut sqlx::QueryBuilder<'_, crate::Db>| {
             q.push(" WHERE p.merchant_id = ").push_bind(merchant_id.to_string());
-            q.push(" AND p.is_test = ").push_bind(f.is_test);
+            q.push(" AND p.is_test = ").push_bind(f.mode);
             if let Some(from) = f.from {
                 q.push(" AND p.created_at >= ").push_bind(from);
             }

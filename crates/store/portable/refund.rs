@@ -3,6 +3,7 @@
 //! change the core decided (a [`RefundChange`], from `refline_domain::refund_effect`), with the
 //! ledger entry it makes. Nothing is written unless all of it is.
 
+use refline_domain::ConversionStatus;
 use refline_store::{
     outbox, CommissionAdjustment, Conversion, RefundApplication, RefundApplied, RefundChange, StoreResult,
 };
@@ -24,7 +25,7 @@ pub(super) async fn apply_refund(store: &Engine, r: &RefundApplication<'_>) -> S
         return Ok(RefundApplied::Conflict);
     }
     let changed = match &r.change {
-        RefundChange::Reverse { from } => reverse_conversion(&mut tx, r, from).await?,
+        RefundChange::Reverse { from } => reverse_conversion(&mut tx, r, *from).await?,
         RefundChange::SetCommission(commission) => set_commission(&mut tx, r, *commission).await?,
         // A paid conversion stays as it is (nothing to announce); what is owed back is recorded.
         RefundChange::Clawback(adjustment) => {
@@ -105,7 +106,7 @@ async fn advance_refunded_total(conn: &mut Conn, r: &RefundApplication<'_>) -> S
 async fn reverse_conversion(
     conn: &mut Conn,
     r: &RefundApplication<'_>,
-    from: &str,
+    from: ConversionStatus,
 ) -> StoreResult<Option<Conversion>> {
     Ok(sqlx::query_as(
         "UPDATE conversions SET status = 'refunded', updated_at = $4 \
@@ -152,7 +153,7 @@ async fn insert_adjustment(conn: &mut Conn, a: &CommissionAdjustment) -> StoreRe
     .bind(a.amount_minor)
     .bind(&a.currency)
     .bind(&a.reason)
-    .bind(a.is_test)
+    .bind(a.mode)
     .bind(a.created_at)
     .execute(&mut *conn)
     .await?;

@@ -1,5 +1,7 @@
 //! Affiliates, their campaign memberships and fingerprints.
 
+use refline_domain::{MembershipStatus, Mode};
+
 use crate::{
     Affiliate, AffiliateFilter, AffiliateFingerprints, AffiliateSort, Membership, MembershipView, Page,
     PageRequest, StoreResult,
@@ -37,12 +39,12 @@ impl AffiliateFingerprints {
 #[async_trait::async_trait]
 pub trait AffiliateStore {
     /// Creates an affiliate and its first membership in one transaction, announcing
-    /// `affiliate.joined` when `announce` (live traffic).
+    /// `affiliate.joined` when `mode` is live.
     async fn create_affiliate(
         &self,
         affiliate: &Affiliate,
         membership: &Membership,
-        announce: bool,
+        mode: Mode,
     ) -> StoreResult<CreateAffiliateOutcome>;
     /// Adds a membership (join flow, invitations); a repeat is a `Conflict`.
     async fn insert_membership(&self, membership: &Membership) -> StoreResult<()>;
@@ -56,32 +58,31 @@ pub trait AffiliateStore {
         affiliate_id: &str,
     ) -> StoreResult<Option<Membership>>;
     /// Moves a membership from `from` to `to` (compare-and-set), announcing the change when
-    /// `announce`; false when it was not `from`.
+    /// `mode` is live; false when it was not `from`.
     async fn update_membership_status(
         &self,
         membership: &Membership,
-        from: &str,
-        to: &str,
+        from: MembershipStatus,
+        to: MembershipStatus,
         now: i64,
-        announce: bool,
+        mode: Mode,
     ) -> StoreResult<bool>;
     /// Removes an affiliate from a campaign (its conversions stay), announcing
-    /// `affiliate.removed` when `announce`; false when it was not on the campaign.
-    async fn remove_membership(&self, membership: &Membership, now: i64, announce: bool)
-        -> StoreResult<bool>;
+    /// `affiliate.removed` when `mode` is live; false when it was not on the campaign.
+    async fn remove_membership(&self, membership: &Membership, now: i64, mode: Mode) -> StoreResult<bool>;
     /// All memberships of one affiliate with earnings (live or test) and clicks.
     async fn affiliate_memberships(
         &self,
         merchant_id: &str,
         affiliate_id: &str,
-        is_test: bool,
+        mode: Mode,
     ) -> StoreResult<Vec<MembershipView>>;
     /// A page of memberships (one row per affiliate and campaign).
     async fn list_memberships(
         &self,
         merchant_id: &str,
         filter: &AffiliateFilter,
-        is_test: bool,
+        mode: Mode,
         page: PageRequest<AffiliateSort>,
     ) -> StoreResult<Page<MembershipView>>;
     /// Remembers an IP or device seen from the affiliate's own activity.

@@ -10,12 +10,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use refline_domain::AffiliateVolume;
+use refline_domain::{AffiliateVolume, Mode};
 
 use crate::{Conversion, PendingConversion, RecordError, RecordOutcome, StoreError, StoreResult};
 
-/// Where an order id is unique: (merchant, is_test, order id).
-pub type OrderSlot = (String, bool, String);
+/// Where an order id is unique: (merchant, mode, order id).
+pub type OrderSlot = (String, Mode, String);
 
 /// The affiliate's volume window a tiered sale is priced in.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -25,7 +25,7 @@ pub struct VolumeKey {
     /// Affiliate.
     pub affiliate_id: String,
     /// Mode.
-    pub is_test: bool,
+    pub mode: Mode,
     /// First ms of the month.
     pub month_start: i64,
 }
@@ -74,14 +74,14 @@ pub struct BatchPlan {
 
 /// The slot `c`'s order id takes, if it has one.
 pub fn order_slot(c: &Conversion) -> Option<OrderSlot> {
-    c.order_id.as_ref().map(|order| (c.merchant_id.clone(), c.is_test, order.clone()))
+    c.order_id.as_ref().map(|order| (c.merchant_id.clone(), c.mode, order.clone()))
 }
 
 fn volume_key(c: &Conversion, month_start: i64) -> VolumeKey {
     VolumeKey {
         campaign_id: c.campaign_id.clone(),
         affiliate_id: c.affiliate_id.clone(),
-        is_test: c.is_test,
+        mode: c.mode,
         month_start,
     }
 }
@@ -92,7 +92,7 @@ pub fn reads_for(batch: &[PendingConversion]) -> BatchReads {
     for p in batch {
         let (r, c) = (&p.request, &p.request.conversion);
         let month = (c.merchant_id.clone(), r.month);
-        if !c.is_test && r.monthly_cap_minor.is_some() && !reads.capped_months.contains(&month) {
+        if c.mode.is_live() && r.monthly_cap_minor.is_some() && !reads.capped_months.contains(&month) {
             reads.capped_months.push(month);
         }
         let key = volume_key(c, r.month_start);
@@ -115,7 +115,7 @@ pub fn plan(batch: &[PendingConversion], mut state: BatchState) -> BatchPlan {
                 continue;
             }
         }
-        if let (false, Some(cap)) = (c.is_test, request.monthly_cap_minor) {
+        if let (Mode::Live, Some(cap)) = (c.mode, request.monthly_cap_minor) {
             let tracked = state.tracked.entry((c.merchant_id.clone(), request.month)).or_insert(0);
             if *tracked >= cap {
                 plan.decided.push(Some(Err(RecordError::CapReached)));
@@ -125,12 +125,12 @@ pub fn plan(batch: &[PendingConversion], mut state: BatchState) -> BatchPlan {
         let key = volume_key(&c, request.month_start);
         let volume = state.volumes.get(&key).copied().unwrap_or_default();
         c.commission_minor = price(volume);
-        if request.needs_volume && c.status != "rejected" && c.status != "refunded" {
+        if request.needs_volume && c.status.counts_as_sale() {
             let v = state.volumes.entry(key).or_default();
             v.sales_count += 1;
             v.revenue_minor += c.amount_minor;
         }
-        if !c.is_test {
+        if c.mode.is_live() {
             *state.tracked.entry((c.merchant_id.clone(), request.month)).or_insert(0) += c.amount_minor;
         }
         if let Some(slot) = order_slot(&c) {
@@ -151,7 +151,7 @@ pub fn plan(batch: &[PendingConversion], mut state: BatchState) -> BatchPlan {
 /// concurrent transactions lock tally rows in one order and cannot deadlock.
 pub fn tallies<'a>(inserted: impl Iterator<Item = &'a PlannedInsert>) -> Vec<(String, i64, i64, i64)> {
     let mut sums: Vec<(String, i64, i64, i64)> = Vec::new();
-    for p in inserted.filter(|p| !p.conversion.is_test) {
+    for p in inserted.filter(|p| p.conversion.mode.is_live()) {
         let c = &p.conversion;
         match sums
             .iter_mut()
@@ -229,16 +229,16 @@ mod tests {
             amount_minor: amount,
             commission_minor: 0,
             currency: "usd".into(),
-            status: "pending".into(),
+            status: refline_domain::ConversionStatus::Pending,
             order_id: order.map(str::to_string),
             click_id: None,
             customer_email: None,
             customer_name: None,
-            conversion_type: "one_time".into(),
+            conversion_type: refline_domain::ConversionType::OneTime,
             parent_conversion_id: None,
             payment_number: 1,
             source: "api".into(),
-            is_test: false,
+            mode: Mode::Live,
             fraud_score: None,
             fraud_signals: None,
             created_at: 0,
@@ -277,7 +277,7 @@ mod tests {
             sale("3", Some("B"), 10, None, false),
         ];
         let mut state = BatchState::default();
-        state.existing_orders.insert(("m".into(), false, "B".into()), "old".into());
+        state.existing_orders.insert(("m".into(), Mode::Live, "B".into()), "old".into());
         let plan = plan(&batch, state);
         assert_eq!(
             [outcome(&plan, 0), outcome(&plan, 1), outcome(&plan, 2)],
@@ -299,7 +299,7 @@ mod tests {
         ];
         let mut state = BatchState::default();
         state.tracked.insert(("m".into(), 202611), 40);
-        state.existing_orders.insert(("m".into(), false, "X".into()), "old".into());
+        state.existing_orders.insert(("m".into(), Mode::Live, "X".into()), "old".into());
         let plan = plan(&batch, state);
         // 40 → 100 → (duplicate) → 160 → refused.
         assert_eq!(
@@ -318,7 +318,7 @@ mod tests {
         ];
         let mut state = BatchState::default();
         let key =
-            VolumeKey { campaign_id: "c".into(), affiliate_id: "a".into(), is_test: false, month_start: 0 };
+            VolumeKey { campaign_id: "c".into(), affiliate_id: "a".into(), mode: Mode::Live, month_start: 0 };
         state.volumes.insert(key, AffiliateVolume { sales_count: 2, revenue_minor: 7 });
         let plan = plan(&batch, state);
         let commissions: Vec<i64> = plan.inserts.iter().map(|p| p.conversion.commission_minor).collect();
@@ -329,9 +329,9 @@ mod tests {
     #[test]
     fn order_slots_separate_merchants_and_modes() {
         let live = sale("1", Some("A"), 10, None, false).request.conversion;
-        assert_eq!(order_slot(&live), Some(("m".to_string(), false, "A".to_string())));
-        let test = Conversion { is_test: true, ..live.clone() };
-        assert_eq!(order_slot(&test), Some(("m".to_string(), true, "A".to_string())));
+        assert_eq!(order_slot(&live), Some(("m".to_string(), Mode::Live, "A".to_string())));
+        let test = Conversion { mode: Mode::Test, ..live.clone() };
+        assert_eq!(order_slot(&test), Some(("m".to_string(), Mode::Test, "A".to_string())));
         let no_order = Conversion { order_id: None, ..live };
         assert_eq!(order_slot(&no_order), None);
     }

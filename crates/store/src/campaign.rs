@@ -1,5 +1,7 @@
 //! Campaigns.
 
+use refline_domain::Mode;
+
 use crate::{Campaign, CampaignSort, CampaignStats, CampaignWithStats, Page, PageRequest, StoreResult};
 
 /// Campaigns of a merchant.
@@ -12,12 +14,12 @@ pub trait CampaignStore {
     /// A merchant's campaign by id.
     async fn get_campaign(&self, merchant_id: &str, id: &str) -> StoreResult<Option<Campaign>>;
     /// Aggregates of one campaign, live or test.
-    async fn campaign_stats(&self, campaign_id: &str, is_test: bool) -> StoreResult<CampaignStats>;
+    async fn campaign_stats(&self, campaign_id: &str, mode: Mode) -> StoreResult<CampaignStats>;
     /// A page of a merchant's campaigns with aggregates.
     async fn list_campaigns(
         &self,
         merchant_id: &str,
-        is_test: bool,
+        mode: Mode,
         page: PageRequest<CampaignSort>,
     ) -> StoreResult<Page<CampaignWithStats>>;
 }

@@ -1,7 +1,7 @@
 //! Conversions: recording a sale atomically with its cap and volume checks, reading, listing and
 //! moving them through their lifecycle.
 
-use refline_domain::AffiliateVolume;
+use refline_domain::{AffiliateVolume, ConversionStatus, Mode};
 
 use crate::{
     Attribution, Conversion, ConversionFilter, ConversionSort, Page, PageRequest, StoreError, StoreResult,
@@ -54,7 +54,7 @@ pub struct AttributionQuery<'a> {
     /// The order id, if given, and the mode it lives in.
     pub order_id: Option<&'a str>,
     /// Test or live order ids.
-    pub is_test: bool,
+    pub mode: Mode,
 }
 
 /// Why a conversion was not recorded.
@@ -106,15 +106,15 @@ pub trait ConversionStore {
         page: PageRequest<ConversionSort>,
     ) -> StoreResult<Page<Conversion>>;
     /// Moves a conversion from `from` to `to` (compare-and-set), announcing it to webhooks when
-    /// `announce` and the conversion is live; false when it was not `from`.
+    /// `mode` (the actor's) and the conversion are live; false when it was not `from`.
     async fn update_conversion_status(
         &self,
         merchant_id: &str,
         id: &str,
-        from: &str,
-        to: &str,
+        from: ConversionStatus,
+        to: ConversionStatus,
         now: i64,
-        announce: bool,
+        mode: Mode,
     ) -> StoreResult<bool>;
     /// A campaign of the merchant with the named affiliate, its membership on it, the named
     /// click (for fraud checks) and the conversion already holding the order id, in one read.

@@ -84,9 +84,9 @@ pub fn conversion_data(c: &Conversion) -> Value {
         "amount": format_amount(c.amount_minor, exponent),
         "commission": format_amount(c.commission_minor, exponent),
         "currency": c.currency,
-        "status": c.status,
+        "status": c.status.as_str(),
         "orderId": c.order_id,
-        "conversionType": c.conversion_type,
+        "conversionType": c.conversion_type.as_str(),
         "source": c.source,
         "createdAt": format_timestamp(c.created_at),
         "updatedAt": format_timestamp(c.updated_at),
@@ -96,7 +96,7 @@ pub fn conversion_data(c: &Conversion) -> Value {
 /// `conversion.created` for a newly recorded conversion; none for test data, which webhooks
 /// never see.
 pub fn conversion_created(c: &Conversion) -> Option<OutboxEvent> {
-    (!c.is_test).then(|| OutboxEvent {
+    c.mode.is_live().then(|| OutboxEvent {
         merchant_id: c.merchant_id.clone(),
         event: "conversion.created",
         data: conversion_data(c),
@@ -107,9 +107,9 @@ pub fn conversion_created(c: &Conversion) -> Option<OutboxEvent> {
 /// The status event (`conversion.approved`, …, `conversion.updated`) announcing that conversion
 /// `c`, as it is now, changed at `at`; none for test data.
 pub fn conversion_changed(c: &Conversion, at: i64) -> Option<OutboxEvent> {
-    (!c.is_test).then(|| OutboxEvent {
+    c.mode.is_live().then(|| OutboxEvent {
         merchant_id: c.merchant_id.clone(),
-        event: conversion_status_event(&c.status),
+        event: conversion_status_event(c.status),
         data: conversion_data(c),
         at,
     })
@@ -141,7 +141,9 @@ mod tests {
 
     use super::*;
 
-    fn conversion(status: &str, is_test: bool) -> Conversion {
+    use refline_domain::{ConversionStatus, ConversionType, Mode};
+
+    fn conversion(status: ConversionStatus, mode: Mode) -> Conversion {
         Conversion {
             id: "conv_1".into(),
             merchant_id: "mer_1".into(),
@@ -150,16 +152,16 @@ mod tests {
             amount_minor: 9_900,
             commission_minor: 990,
             currency: "usd".into(),
-            status: status.into(),
+            status,
             order_id: None,
             click_id: None,
             customer_email: None,
             customer_name: None,
-            conversion_type: "one_time".into(),
+            conversion_type: ConversionType::OneTime,
             parent_conversion_id: None,
             payment_number: 1,
             source: "api".into(),
-            is_test,
+            mode,
             fraud_score: None,
             fraud_signals: None,
             created_at: 1_000,
@@ -197,19 +199,19 @@ mod tests {
 
     #[test]
     fn live_conversions_announce_their_creation_and_test_ones_do_not() {
-        let created = conversion_created(&conversion("pending", false));
+        let created = conversion_created(&conversion(ConversionStatus::Pending, Mode::Live));
         let created = created.as_ref().map(|e| (e.merchant_id.as_str(), e.event, e.at));
         assert_eq!(created, Some(("mer_1", "conversion.created", 1_000)));
-        assert!(conversion_created(&conversion("pending", true)).is_none());
+        assert!(conversion_created(&conversion(ConversionStatus::Pending, Mode::Test)).is_none());
     }
 
     #[test]
     fn a_changed_conversion_announces_its_status() {
-        let approved = conversion_changed(&conversion("approved", false), 7_000);
+        let approved = conversion_changed(&conversion(ConversionStatus::Approved, Mode::Live), 7_000);
         let approved = approved.as_ref().map(|e| (e.event, e.at, e.data["status"].as_str()));
         assert_eq!(approved, Some(("conversion.approved", 7_000, Some("approved"))));
-        let refunded = conversion_changed(&conversion("refunded", false), 7_000);
+        let refunded = conversion_changed(&conversion(ConversionStatus::Refunded, Mode::Live), 7_000);
         assert_eq!(refunded.map(|e| e.event), Some("conversion.updated"));
-        assert!(conversion_changed(&conversion("approved", true), 7_000).is_none());
+        assert!(conversion_changed(&conversion(ConversionStatus::Approved, Mode::Test), 7_000).is_none());
     }
 }

@@ -5,7 +5,10 @@
 //! a refund, a payout ending), so the ledger and the conversions never disagree; `ledger verify`
 //! proves it (`refline_domain::ledger::verify`).
 
-use refline_domain::ledger::{EntryKind, PayoutStatus};
+use refline_domain::{
+    ledger::{EntryKind, PayoutStatus},
+    ConversionStatus, Mode,
+};
 use sqlx::FromRow;
 
 use crate::{OutboxEvent, Page, PageRequest, StoreResult};
@@ -46,8 +49,9 @@ pub struct LedgerEntry {
     pub kind: EntryKind,
     /// Signed, minor units.
     pub amount_minor: i64,
-    /// Test data.
-    pub is_test: bool,
+    /// Live or test data.
+    #[sqlx(rename = "is_test")]
+    pub mode: Mode,
     /// Unix ms.
     pub created_at: i64,
 }
@@ -71,8 +75,9 @@ pub struct Payout {
     pub destination: Option<String>,
     /// Sum of its items, minor units.
     pub amount_minor: i64,
-    /// Test data.
-    pub is_test: bool,
+    /// Live or test data.
+    #[sqlx(rename = "is_test")]
+    pub mode: Mode,
     /// The merchant's reference for the payment (set on completion).
     pub reference: Option<String>,
     /// The export file that took it to `processing`, if one did.
@@ -112,7 +117,7 @@ pub struct CommissionPosition {
     /// Lower-case ISO 4217.
     pub currency: String,
     /// Conversion status (`pending`, `approved`, `paid`…).
-    pub status: String,
+    pub status: ConversionStatus,
     /// When approved (unix ms).
     pub approved_at: Option<i64>,
     /// The hold in days: the campaign's, else the merchant's.
@@ -130,8 +135,8 @@ pub struct CommissionPosition {
 /// Which commissions to read.
 #[derive(Debug, Clone, Default)]
 pub struct PositionFilter {
-    /// Test data instead of live.
-    pub is_test: bool,
+    /// Live or test data.
+    pub mode: Mode,
     /// Only this affiliate.
     pub affiliate_id: Option<String>,
     /// Only these affiliates (empty: all).
@@ -155,8 +160,8 @@ pub struct NewPayout {
 /// Filters for payout lists. Times are unix ms, inclusive.
 #[derive(Debug, Clone, Default)]
 pub struct PayoutFilter {
-    /// Test data instead of live.
-    pub is_test: bool,
+    /// Live or test data.
+    pub mode: Mode,
     /// Created at or after.
     pub from: Option<i64>,
     /// Created at or before.
@@ -227,13 +232,14 @@ pub struct ConversionMoney {
     /// Currency.
     pub currency: String,
     /// Status.
-    pub status: String,
+    pub status: ConversionStatus,
     /// Commission as computed (kept on rejected and refunded conversions).
     pub commission_minor: i64,
     /// Paid so far.
     pub paid_minor: i64,
-    /// Test data.
-    pub is_test: bool,
+    /// Live or test data.
+    #[sqlx(rename = "is_test")]
+    pub mode: Mode,
 }
 
 /// Payouts, settings and the ledger.

@@ -2,6 +2,7 @@
 //! business objects were credited, which affiliate a subscription belongs to, refund progress
 //! and amounts owed back.
 
+use refline_domain::{ConversionStatus, Mode};
 use sqlx::FromRow;
 
 use crate::{Page, PageRequest, StoreResult};
@@ -99,7 +100,7 @@ pub enum RefundChange {
     /// The conversion (now in status `from`) becomes `refunded`.
     Reverse {
         /// The status it was read in.
-        from: String,
+        from: ConversionStatus,
     },
     /// The unpaid conversion's commission becomes this.
     SetCommission(i64),
@@ -156,8 +157,9 @@ pub struct CommissionAdjustment {
     pub currency: String,
     /// Why (e.g. `refund re_123`).
     pub reason: String,
-    /// Test data.
-    pub is_test: bool,
+    /// Live or test data (column `is_test`).
+    #[sqlx(rename = "is_test")]
+    pub mode: Mode,
     /// Unix ms.
     pub created_at: i64,
 }

@@ -1,7 +1,10 @@
 //! Row types shared by both engines. Column types are portable (TEXT, BIGINT, BOOLEAN), so
 //! `sqlx::FromRow` decodes the same struct from SQLite and PostgreSQL.
 
-use refline_domain::{KeyKind, Plan};
+use refline_domain::{
+    CampaignStatus, CommissionType, ConversionStatus, ConversionType, KeyKind, MembershipStatus, Mode, Plan,
+    RecurringMode, RecurringType, TierBasis,
+};
 use sqlx::FromRow;
 
 /// A merchant account: the tenant every other row belongs to.
@@ -74,9 +77,9 @@ pub struct Campaign {
     /// Globally unique code used as `tc=` in links.
     pub tracking_code: String,
     /// `active` or `inactive`.
-    pub status: String,
+    pub status: CampaignStatus,
     /// `percentage` or `fixed`.
-    pub commission_type: String,
+    pub commission_type: CommissionType,
     /// Ten-thousandths of a percent for `percentage`, minor units for `fixed`.
     pub commission_value: i64,
     /// Lower-case ISO 4217.
@@ -92,9 +95,9 @@ pub struct Campaign {
     /// Renewals pay commission.
     pub recurring_enabled: bool,
     /// `duration` (months since first sale) or `payments` (count, first included).
-    pub recurring_mode: String,
+    pub recurring_mode: RecurringMode,
     /// `same` as the first sale or `custom`.
-    pub recurring_type: String,
+    pub recurring_type: RecurringType,
     /// Custom recurring value, same units as `commission_value`.
     pub recurring_value: Option<i64>,
     /// Payment-count limit, first payment included.
@@ -102,7 +105,7 @@ pub struct Campaign {
     /// Month limit since the first sale.
     pub recurring_months: Option<i64>,
     /// `sales_count` or `revenue`.
-    pub tier_basis: String,
+    pub tier_basis: TierBasis,
     /// JSON array of tiers as written by the API layer.
     pub tiers: String,
     /// Attribution window of the tracking cookie.
@@ -131,8 +134,8 @@ impl Campaign {
             merchant_id: merchant_id.into(),
             name: String::new(),
             tracking_code: tracking_code.into(),
-            status: "active".into(),
-            commission_type: "percentage".into(),
+            status: CampaignStatus::Active,
+            commission_type: CommissionType::Percentage,
             commission_value: 200_000,
             currency: currency.into(),
             target_url: None,
@@ -140,12 +143,12 @@ impl Campaign {
             is_public: true,
             auto_approve_affiliates: false,
             recurring_enabled: false,
-            recurring_mode: "duration".into(),
-            recurring_type: "same".into(),
+            recurring_mode: RecurringMode::Duration,
+            recurring_type: RecurringType::Same,
             recurring_value: None,
             recurring_count: None,
             recurring_months: None,
-            tier_basis: "sales_count".into(),
+            tier_basis: TierBasis::SalesCount,
             tiers: "[]".into(),
             cookie_window_days: 30,
             created_at: now,
@@ -219,7 +222,7 @@ pub struct Membership {
     /// Owner.
     pub merchant_id: String,
     /// `pending`, `approved` or `rejected`.
-    pub status: String,
+    pub status: MembershipStatus,
     /// Unix ms.
     pub joined_at: i64,
     /// Unix ms.
@@ -246,7 +249,7 @@ pub struct MembershipView {
     /// Campaign currency (earnings are in it).
     pub currency: String,
     /// Membership status.
-    pub status: String,
+    pub status: MembershipStatus,
     /// Unix ms.
     pub joined_at: i64,
     /// Commission on this campaign that is not rejected or refunded, minor units.
@@ -262,7 +265,7 @@ pub struct AffiliateFilter {
     /// Only this campaign.
     pub campaign_id: Option<String>,
     /// Only this membership status.
-    pub status: Option<String>,
+    pub status: Option<MembershipStatus>,
 }
 
 /// Sort columns for affiliate lists.
@@ -294,7 +297,7 @@ pub struct Conversion {
     /// Lower-case ISO 4217.
     pub currency: String,
     /// Lifecycle status.
-    pub status: String,
+    pub status: ConversionStatus,
     /// Merchant's order reference, unique per merchant and mode.
     pub order_id: Option<String>,
     /// Originating click.
@@ -304,15 +307,16 @@ pub struct Conversion {
     /// Customer name.
     pub customer_name: Option<String>,
     /// `one_time` or `recurring`.
-    pub conversion_type: String,
+    pub conversion_type: ConversionType,
     /// The first sale of a recurring chain.
     pub parent_conversion_id: Option<String>,
     /// 1 for a first sale, 2.. for renewals.
     pub payment_number: i64,
     /// `api`, `stripe`, …
     pub source: String,
-    /// Written with a test key or a processor's test mode.
-    pub is_test: bool,
+    /// Test when written with a test key or a processor's test mode (column `is_test`).
+    #[sqlx(rename = "is_test")]
+    pub mode: Mode,
     /// Self-referral score when signals matched.
     pub fraud_score: Option<i64>,
     /// Comma-separated signal names.
@@ -332,22 +336,22 @@ pub struct Conversion {
 impl Conversion {
     /// The unique key of this conversion's order id: merchant, mode and order id.
     pub fn order_key(&self) -> Option<String> {
-        self.order_id.as_deref().map(|order| order_key(&self.merchant_id, self.is_test, order))
+        self.order_id.as_deref().map(|order| order_key(&self.merchant_id, self.mode, order))
     }
 }
 
 /// The unique key of an order id within a merchant and mode (live and test are separate).
-pub fn order_key(merchant_id: &str, is_test: bool, order_id: &str) -> String {
-    format!("{merchant_id}:{}:{order_id}", if is_test { "test" } else { "live" })
+pub fn order_key(merchant_id: &str, mode: Mode, order_id: &str) -> String {
+    format!("{merchant_id}:{mode}:{order_id}")
 }
 
 /// Filters for conversion lists. Times are unix ms, both bounds inclusive.
 #[derive(Debug, Clone, Default)]
 pub struct ConversionFilter {
-    /// Live (`false`) or test (`true`) conversions.
-    pub is_test: bool,
+    /// Live or test conversions.
+    pub mode: Mode,
     /// Only this status.
-    pub status: Option<String>,
+    pub status: Option<ConversionStatus>,
     /// Only this campaign.
     pub campaign_id: Option<String>,
     /// Only this affiliate.
@@ -447,7 +451,7 @@ pub struct Attribution {
     /// When the affiliate was created.
     pub affiliate_created_at: Option<i64>,
     /// The membership status, when the affiliate is on the campaign.
-    pub membership_status: Option<String>,
+    pub membership_status: Option<MembershipStatus>,
     /// The named click's id, when it exists for this merchant.
     pub click_id: Option<String>,
     /// The named click's visitor IP.

@@ -1,5 +1,7 @@
 //! Aggregates for reports and the stats endpoint.
 
+use refline_domain::Mode;
+
 use crate::{StoreResult, Totals};
 
 /// Reports.
@@ -10,7 +12,7 @@ pub trait ReportStore {
     async fn conversion_totals(
         &self,
         merchant_id: &str,
-        is_test: bool,
+        mode: Mode,
         from: Option<i64>,
         to: Option<i64>,
     ) -> StoreResult<Totals>;

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use refline_domain::{CampaignStatus, MembershipStatus};
 use sqlx::FromRow;
 
 use crate::{Page, PageRequest, StoreResult};
@@ -172,9 +173,9 @@ pub struct TrackingTarget {
     /// Days the browser remembers the referral.
     pub cookie_window_days: i64,
     /// Campaign status.
-    pub campaign_status: String,
+    pub campaign_status: CampaignStatus,
     /// The affiliate's membership status on the campaign.
-    pub membership_status: String,
+    pub membership_status: MembershipStatus,
     /// The short link, when resolved from one.
     pub link_id: Option<String>,
 }

@@ -1,6 +1,6 @@
 //! `POST/GET/PATCH /api/v1/conversions`: commission, refusals, checks and lifecycle.
 
-use refline_domain::Plan;
+use refline_domain::{ConversionStatus, Mode, Plan};
 use refline_store::Membership;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -104,7 +104,7 @@ async fn refusals_use_the_documented_codes(engine: Engine) {
         campaign_id: other_id.into(),
         affiliate_id: aff.clone(),
         merchant_id: m.id.clone(),
-        status: "pending".into(),
+        status: refline_domain::MembershipStatus::Pending,
         joined_at: now,
         updated_at: now,
     };
@@ -368,7 +368,18 @@ async fn status_changes_follow_the_lifecycle(engine: Engine) {
 
     // Refunded is terminal.
     let b = id_of(&app.convert(&m.key, &camp, &aff, json!(10), json!({})).await);
-    assert!(app.store.update_conversion_status(&m.id, &b, "pending", "refunded", 0, true).await.unwrap());
+    assert!(app
+        .store
+        .update_conversion_status(
+            &m.id,
+            &b,
+            ConversionStatus::Pending,
+            ConversionStatus::Refunded,
+            0,
+            Mode::Live
+        )
+        .await
+        .unwrap());
     let r = app.patch(&m.key, &format!("/api/v1/conversions/{b}"), json!({ "status": "approved" })).await;
     assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "invalid_transition"));
 

@@ -140,7 +140,7 @@ async fn campaigns_through_the_core(engine: Engine) {
         name: Change::Set("X".into()),
         commission_value: Some("150".into()),
         target_url: Change::Set("ftp://files.test".into()),
-        recurring_type: Some("custom".into()),
+        recurring_type: Some(refline_domain::RecurringType::Custom),
         tiers: Change::Set(vec![TierInput {
             min_sales_sent: true,
             min_sales: Some(0),

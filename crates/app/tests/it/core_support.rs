@@ -119,7 +119,7 @@ impl CoreWorld {
             campaign_id: id.clone(),
             affiliate_id: self.affiliate.clone(),
             merchant_id: self.merchant.clone(),
-            status: "approved".into(),
+            status: refline_domain::MembershipStatus::Approved,
             joined_at: 1,
             updated_at: 1,
         };

@@ -6,7 +6,7 @@
 use std::{sync::Arc, time::Duration};
 
 use refline_core::clock::ManualClock;
-use refline_domain::{refund_effect, ConversionStatus, RefundEffect};
+use refline_domain::{refund_effect, RefundEffect};
 use refline_store::{CommissionAdjustment, RefundApplication, RefundChange, RefundState};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -105,7 +105,7 @@ impl World {
     async fn refund(&self, conversion: &str, refunded: i64) {
         let store = self.app.store.as_ref();
         let c = store.get_conversion(&self.m.id, conversion).await.unwrap().unwrap();
-        let status = ConversionStatus::parse(&c.status).unwrap();
+        let status = c.status;
         let before = store
             .refund_state(&self.m.id, conversion)
             .await
@@ -118,7 +118,7 @@ impl World {
             before.refunded_minor,
             refunded,
         ) {
-            RefundEffect::Reverse => RefundChange::Reverse { from: c.status.clone() },
+            RefundEffect::Reverse => RefundChange::Reverse { from: c.status },
             RefundEffect::Reduce { commission_minor } => RefundChange::SetCommission(commission_minor),
             RefundEffect::Clawback { owed_minor } => RefundChange::Clawback(CommissionAdjustment {
                 id: format!("adj_{}_{refunded}", c.id),
@@ -128,7 +128,7 @@ impl World {
                 amount_minor: -owed_minor,
                 currency: c.currency.clone(),
                 reason: "test refund".into(),
-                is_test: false,
+                mode: refline_domain::Mode::Live,
                 created_at: refline_core::clock::Clock::now(self.clock.as_ref()),
             }),
             RefundEffect::Nothing => panic!("the refund changes nothing"),

@@ -9,7 +9,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use refline_domain::{AffiliateVolume, ClickKind};
+use refline_domain::{AffiliateVolume, CampaignStatus, ClickKind, MembershipStatus, Mode};
 use refline_server::{
     http::audit::AuditSink,
     service::conversion_writer::ConversionWriter,
@@ -94,7 +94,7 @@ async fn conversion_writer_isolates_a_poisoned_sale(engine: Engine) {
     assert_eq!((good, bad), (60, 1));
     // Every good sale is in the database, merchant by merchant.
     for (m, _, _) in &worlds {
-        let totals = store.conversion_totals(m, false, None, None).await.unwrap();
+        let totals = store.conversion_totals(m, Mode::Live, None, None).await.unwrap();
         assert_eq!(totals.conversions, 20, "merchant {m}");
     }
     // The writer keeps working.
@@ -128,8 +128,8 @@ fn target(merchant: &str, campaign: &str, affiliate: &str) -> TrackingTarget {
         affiliate_id: affiliate.into(),
         target_url: None,
         cookie_window_days: 30,
-        campaign_status: "active".into(),
-        membership_status: "approved".into(),
+        campaign_status: CampaignStatus::Active,
+        membership_status: MembershipStatus::Approved,
         link_id: None,
     }
 }
@@ -275,7 +275,7 @@ async fn money_sums_cannot_overflow(engine: Engine) {
     assert_eq!(stats.status, 200, "{}", stats.text);
     let read = app.get(&merchant.key, &format!("/api/v1/campaigns/{camp}")).await;
     assert_eq!(read.status, 200, "{}", read.text);
-    let totals = app.store.conversion_totals(&merchant.id, false, None, None).await.unwrap();
+    let totals = app.store.conversion_totals(&merchant.id, Mode::Live, None, None).await.unwrap();
     assert_eq!(totals.revenue_minor, i64::MAX, "saturated");
     assert_eq!(totals.commissions_minor, 3_000_000_000_000_000_000, "exact below the bound");
     let affiliates = app.get(&merchant.key, "/api/v1/affiliates").await;

@@ -307,7 +307,14 @@ async fn stripe_out_of_order_refunds_and_chargebacks(engine: Engine) {
     let store = shop.app.store.clone();
     let now = refline_server::clock::now_ms();
     assert!(store
-        .update_conversion_status(&shop.merchant.id, &paid, "pending", "paid", now, false)
+        .update_conversion_status(
+            &shop.merchant.id,
+            &paid,
+            refline_domain::ConversionStatus::Pending,
+            refline_domain::ConversionStatus::Paid,
+            now,
+            refline_domain::Mode::Test,
+        )
         .await
         .unwrap());
     let clawback = shop
@@ -530,7 +537,13 @@ async fn who_is_credited_and_for_how_long(engine: Engine) {
     assert!(shop
         .app
         .store
-        .update_membership_status(&membership, "approved", "pending", now, false)
+        .update_membership_status(
+            &membership,
+            refline_domain::MembershipStatus::Approved,
+            refline_domain::MembershipStatus::Pending,
+            now,
+            refline_domain::Mode::Test,
+        )
         .await
         .unwrap());
     let sale = Sale { subscription_id: Some("sub_limit".into()), ..shop.sale("evt_p1", "in_p1") };

@@ -34,11 +34,11 @@ async fn seed_fixture(app: &TestApp, merchant_id: &str) {
         campaign_id: "camp_abc".into(),
         affiliate_id: "aff_xyz".into(),
         merchant_id: merchant_id.into(),
-        status: "approved".into(),
+        status: refline_domain::MembershipStatus::Approved,
         joined_at: now,
         updated_at: now,
     };
-    app.store.create_affiliate(&affiliate, &membership, false).await.expect("affiliate");
+    app.store.create_affiliate(&affiliate, &membership, refline_domain::Mode::Test).await.expect("affiliate");
 }
 
 async fn seed_page_works_exactly(engine: Engine) {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use refline::admin;
-use refline_domain::AffiliateVolume;
+use refline_domain::{AffiliateVolume, ConversionStatus, ConversionType, MembershipStatus, Mode};
 use refline_store::{
     Affiliate, AuditEntry, Campaign, CampaignSort, Conversion, ConversionFilter, ConversionSort,
     CreateAffiliateOutcome, IdempotencyBegin, Membership, PageRequest, RecordError, RecordRequest, Store,
@@ -48,11 +48,11 @@ pub(crate) async fn world(shared: &Arc<dyn Store>) -> (String, String, String) {
         campaign_id: camp.clone(),
         affiliate_id: aff.clone(),
         merchant_id: m.clone(),
-        status: "approved".into(),
+        status: MembershipStatus::Approved,
         joined_at: 1,
         updated_at: 1,
     };
-    assert_eq!(store.create_affiliate(&a, &ms, true).await.unwrap(), CreateAffiliateOutcome::Created);
+    assert_eq!(store.create_affiliate(&a, &ms, Mode::Live).await.unwrap(), CreateAffiliateOutcome::Created);
     (m, camp, aff)
 }
 
@@ -72,16 +72,16 @@ pub(crate) fn conversion(
         amount_minor: amount,
         commission_minor: 0,
         currency: "usd".into(),
-        status: "pending".into(),
+        status: ConversionStatus::Pending,
         order_id: order.map(str::to_string),
         click_id: None,
         customer_email: None,
         customer_name: None,
-        conversion_type: "one_time".into(),
+        conversion_type: ConversionType::OneTime,
         parent_conversion_id: None,
         payment_number: 1,
         source: "api".into(),
-        is_test: false,
+        mode: Mode::Live,
         fraud_score: None,
         fraud_signals: None,
         created_at: at,
@@ -156,12 +156,12 @@ async fn uniqueness_is_enforced_by_the_database(engine: Engine) {
         campaign_id: camp.clone(),
         affiliate_id: dup.id.clone(),
         merchant_id: m.clone(),
-        status: "approved".into(),
+        status: MembershipStatus::Approved,
         joined_at: 2,
         updated_at: 2,
     };
     assert_eq!(
-        store.create_affiliate(&dup, &ms, true).await.unwrap(),
+        store.create_affiliate(&dup, &ms, Mode::Live).await.unwrap(),
         CreateAffiliateOutcome::EmailTaken { existing_id: aff.clone() }
     );
     assert!(store.get_affiliate(&m, &dup.id).await.unwrap().is_none(), "nothing half-written");
@@ -169,13 +169,16 @@ async fn uniqueness_is_enforced_by_the_database(engine: Engine) {
     let (m2, camp2, _) = world(&app.store).await;
     let other = Affiliate { merchant_id: m2.clone(), ..dup.clone() };
     let ms2 = Membership { campaign_id: camp2, merchant_id: m2, ..ms.clone() };
-    assert_eq!(store.create_affiliate(&other, &ms2, true).await.unwrap(), CreateAffiliateOutcome::Created);
+    assert_eq!(
+        store.create_affiliate(&other, &ms2, Mode::Live).await.unwrap(),
+        CreateAffiliateOutcome::Created
+    );
 
     let repeat = Membership {
         campaign_id: camp,
         affiliate_id: aff,
         merchant_id: m,
-        status: "pending".into(),
+        status: MembershipStatus::Pending,
         joined_at: 3,
         updated_at: 3,
     };
@@ -221,16 +224,43 @@ async fn recording_checks_orders_caps_and_volume(engine: Engine) {
     assert_eq!(store.tracked_sales(&m, 202611).await.unwrap(), 1100);
     // Test conversions skip the cap, do not count toward it, and have their own order ids.
     let mut test = conversion(&m, &camp, &aff, Some("A"), 1, 14);
-    test.is_test = true;
+    test.mode = Mode::Test;
     store.record_conversion(request(test, Some(1000), false), price()).await.unwrap();
     assert_eq!(store.tracked_sales(&m, 202611).await.unwrap(), 1100);
 
     // Compare-and-set status changes.
-    assert!(store.update_conversion_status(&m, &first.id, "pending", "approved", 20, true).await.unwrap());
-    assert!(!store.update_conversion_status(&m, &first.id, "pending", "rejected", 21, true).await.unwrap());
+    assert!(store
+        .update_conversion_status(
+            &m,
+            &first.id,
+            ConversionStatus::Pending,
+            ConversionStatus::Approved,
+            20,
+            Mode::Live
+        )
+        .await
+        .unwrap());
+    assert!(!store
+        .update_conversion_status(
+            &m,
+            &first.id,
+            ConversionStatus::Pending,
+            ConversionStatus::Rejected,
+            21,
+            Mode::Live
+        )
+        .await
+        .unwrap());
     assert!(
         !store
-            .update_conversion_status("mer_other", &first.id, "approved", "rejected", 21, true)
+            .update_conversion_status(
+                "mer_other",
+                &first.id,
+                ConversionStatus::Approved,
+                ConversionStatus::Rejected,
+                21,
+                Mode::Live,
+            )
             .await
             .unwrap(),
         "tenant-scoped"
@@ -239,15 +269,15 @@ async fn recording_checks_orders_caps_and_volume(engine: Engine) {
     let page = PageRequest { limit: 1, offset: 0, sort: ConversionSort::Amount, descending: true };
     let listed = store.list_conversions(&m, &ConversionFilter::default(), page).await.unwrap();
     assert_eq!((listed.total, listed.items[0].amount_minor), (2, 600));
-    let totals = store.conversion_totals(&m, false, None, None).await.unwrap();
+    let totals = store.conversion_totals(&m, Mode::Live, None, None).await.unwrap();
     assert_eq!((totals.conversions, totals.revenue_minor, totals.commissions_minor), (2, 1100, 1500));
     assert_eq!(store.count_active_affiliates(&m).await.unwrap(), 1);
-    let stats = store.campaign_stats(&camp, false).await.unwrap();
+    let stats = store.campaign_stats(&camp, Mode::Live).await.unwrap();
     assert_eq!((stats.conversions, stats.revenue_minor, stats.affiliates), (2, 1100, 1));
     let campaigns = store
         .list_campaigns(
             &m,
-            false,
+            Mode::Live,
             PageRequest { limit: 10, offset: 0, sort: CampaignSort::Name, descending: false },
         )
         .await
@@ -385,23 +415,87 @@ async fn typed_rows_refuse_unknown_text(engine: Engine) {
     let keys = store.list_api_keys(&created.merchant_id).await.unwrap();
     assert!(keys.iter().any(|k| k.kind == refline_domain::KeyKind::Test));
     let sql = format!("UPDATE merchants SET plan = 'gold' WHERE id = '{}'", created.merchant_id);
-    match &engine {
-        Engine::Sqlite => {
-            let mut conn =
-                <sqlx::SqliteConnection as sqlx::Connection>::connect(&app.database_url).await.unwrap();
-            sqlx::query(&sql).execute(&mut conn).await.unwrap();
-        }
-        Engine::Postgres(url) => {
-            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url).await.unwrap();
-            sqlx::query(&sql).execute(&mut conn).await.unwrap();
-        }
-    }
+    execute_behind_the_store(&app, &engine, &sql).await;
     let read = store.get_merchant(&created.merchant_id).await;
     assert!(read.is_err(), "an unknown plan must not read as a default: {read:?}");
 }
 
+/// Runs `sql` on the app's database on a connection of its own, as someone editing the
+/// database by hand (or an older or newer version) would.
+async fn execute_behind_the_store(app: &TestApp, engine: &Engine, sql: &str) {
+    match engine {
+        Engine::Sqlite => {
+            let mut conn =
+                <sqlx::SqliteConnection as sqlx::Connection>::connect(&app.database_url).await.unwrap();
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        }
+        Engine::Postgres(url) => {
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url).await.unwrap();
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        }
+    }
+}
+
+/// Statuses, commission and conversion types and the live/test mode read back as the domain's
+/// enums; an unknown conversion, campaign or membership status, or commission type, in the
+/// database is a read error, never a silent default.
+async fn typed_statuses_refuse_unknown_text(engine: Engine) {
+    use refline_domain::{CampaignStatus, CommissionType, RecurringMode, RecurringType, TierBasis};
+
+    let app = TestApp::start(&engine).await;
+    let store = app.store.as_ref();
+    let (m, camp, aff) = world(&app.store).await;
+    let mut test = conversion(&m, &camp, &aff, Some("T"), 700, 3);
+    test.mode = Mode::Test;
+    let recorded =
+        store.record_conversion(request(test, None, false), Arc::new(|_: AffiliateVolume| 70)).await.unwrap();
+    let read = store.get_conversion(&m, &recorded.id).await.unwrap().unwrap();
+    assert_eq!(
+        (read.status, read.conversion_type, read.mode),
+        (ConversionStatus::Pending, ConversionType::OneTime, Mode::Test)
+    );
+    let live = ConversionFilter { status: Some(ConversionStatus::Pending), ..ConversionFilter::default() };
+    let test = ConversionFilter { mode: Mode::Test, ..live.clone() };
+    let page = PageRequest { limit: 10, offset: 0, sort: ConversionSort::CreatedAt, descending: true };
+    assert_eq!(store.list_conversions(&m, &live, page).await.unwrap().total, 0, "live only");
+    assert_eq!(store.list_conversions(&m, &test, page).await.unwrap().total, 1, "test and pending");
+    let campaign = store.get_campaign(&m, &camp).await.unwrap().unwrap();
+    assert_eq!(
+        (campaign.status, campaign.commission_type, campaign.recurring_mode),
+        (CampaignStatus::Active, CommissionType::Percentage, RecurringMode::Duration)
+    );
+    assert_eq!((campaign.recurring_type, campaign.tier_basis), (RecurringType::Same, TierBasis::SalesCount));
+    let membership = store.get_membership(&m, &camp, &aff).await.unwrap().unwrap();
+    assert_eq!(membership.status, MembershipStatus::Approved);
+
+    let sql = format!("UPDATE conversions SET status = 'on_hold' WHERE id = '{}'", recorded.id);
+    execute_behind_the_store(&app, &engine, &sql).await;
+    let read = store.get_conversion(&m, &recorded.id).await;
+    assert!(read.is_err(), "an unknown conversion status must not read as a default: {read:?}");
+    let every_test = ConversionFilter { mode: Mode::Test, ..ConversionFilter::default() };
+    let listed = store.list_conversions(&m, &every_test, page).await;
+    assert!(listed.is_err(), "nor in a list: {listed:?}");
+
+    let sql = format!("UPDATE campaigns SET status = 'paused' WHERE id = '{camp}'");
+    execute_behind_the_store(&app, &engine, &sql).await;
+    let read = store.get_campaign(&m, &camp).await;
+    assert!(read.is_err(), "an unknown campaign status must not read as a default: {read:?}");
+
+    let sql =
+        format!("UPDATE campaigns SET status = 'active', commission_type = 'tiered' WHERE id = '{camp}'");
+    execute_behind_the_store(&app, &engine, &sql).await;
+    let read = store.get_campaign(&m, &camp).await;
+    assert!(read.is_err(), "an unknown commission type must not read as a default: {read:?}");
+
+    let sql = format!("UPDATE memberships SET status = 'banned' WHERE campaign_id = '{camp}'");
+    execute_behind_the_store(&app, &engine, &sql).await;
+    let read = store.get_membership(&m, &camp, &aff).await;
+    assert!(read.is_err(), "an unknown membership status must not read as a default: {read:?}");
+}
+
 engine_tests!(
     typed_rows_refuse_unknown_text,
+    typed_statuses_refuse_unknown_text,
     keys_and_merchants,
     uniqueness_is_enforced_by_the_database,
     recording_checks_orders_caps_and_volume,

@@ -26,7 +26,7 @@ async fn add_membership(
         campaign_id: campaign_id.into(),
         affiliate_id: affiliate_id.into(),
         merchant_id: merchant_id.into(),
-        status: status.into(),
+        status: refline_domain::MembershipStatus::parse(status).expect("a membership status"),
         joined_at: now,
         updated_at: now,
     };

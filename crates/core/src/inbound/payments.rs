@@ -1,6 +1,6 @@
 //! A payment: a first sale or a renewal of a subscription, attributed and recorded.
 
-use refline_domain::Currency;
+use refline_domain::{Currency, Mode};
 use refline_processors::{Payment, Provider};
 use refline_store::{InboxEntry, InboxResult, StoreError};
 
@@ -17,7 +17,7 @@ pub(super) async fn record_payment(
     entry: &InboxEntry,
     out: &Outcome,
     provider: Provider,
-    is_test: bool,
+    mode: Mode,
     payment: Payment,
 ) -> Result<InboxResult, StoreError> {
     let store = ctx.store.as_ref();
@@ -63,7 +63,7 @@ pub(super) async fn record_payment(
         trial: false,
         recurring: renewal || payment.subscription_id.is_some(),
         renewal_parent: if renewal { first.clone() } else { None },
-        is_test,
+        mode,
     };
     let conversion = match record(ctx, out, sale).await? {
         Ok(conversion) => conversion,

@@ -2,7 +2,7 @@
 //! an id), refuse amounts out of range, then hand it to payments, trials, links or refunds.
 //! Every path ends in an [`InboxResult`] a merchant can read in the delivery log.
 
-use refline_domain::Plan;
+use refline_domain::{Mode, Plan};
 use refline_processors::parse;
 use refline_processors::{Action, Provider};
 use refline_store::{InboxEntry, InboxResult, Store, StoreError};
@@ -51,7 +51,7 @@ async fn try_process(
             Err(LookupError::Permanent(why)) => return Ok(out.ignored(format!("GoPay lookup: {why}"), None)),
         };
     }
-    let is_test = parsed.test_mode;
+    let mode = Mode::from_is_test(parsed.test_mode);
     // A signed delivery is still refused when its amounts are out of range; for good, since a
     // retry reads the same amounts.
     if let Some(problem) = amounts::problem(&parsed.action) {
@@ -60,8 +60,8 @@ async fn try_process(
     match parsed.action {
         Action::Ignored { reason } => Ok(out.ignored(reason, None)),
         Action::NeedsLookup { .. } => Ok(out.failed("the payment lookup asked for another lookup".into())),
-        Action::Payment(payment) => record_payment(ctx, entry, out, provider, is_test, payment).await,
-        Action::TrialStarted(trial) => record_trial(ctx, entry, out, provider, is_test, trial).await,
+        Action::Payment(payment) => record_payment(ctx, entry, out, provider, mode, payment).await,
+        Action::TrialStarted(trial) => record_trial(ctx, entry, out, provider, mode, trial).await,
         Action::Link(link) => links::apply(ctx.store.as_ref(), entry, out, provider, link).await,
         Action::Refund(refund) => {
             let keys = keys_of(&refund.object_id, &refund.aliases);

@@ -1,7 +1,7 @@
 //! Refunds and chargebacks: reverse, reduce or claw back the commission of the sale they name,
 //! each step applied once.
 
-use refline_domain::{refund_effect, ConversionStatus, RefundEffect};
+use refline_domain::{refund_effect, RefundEffect};
 use refline_processors::Provider;
 use refline_store::{
     CommissionAdjustment, InboxEntry, InboxResult, RefundApplication, RefundApplied, RefundChange,
@@ -36,9 +36,7 @@ pub(super) async fn apply_refund(
     let Some(conversion) = store.get_conversion(merchant, &conversion_id).await? else {
         return Ok(out.ignored(format!("{label}: conversion {conversion_id} no longer exists"), None));
     };
-    let Some(status) = ConversionStatus::parse(&conversion.status) else {
-        return Ok(out.failed(format!("{label}: conversion has unknown status {}", conversion.status)));
-    };
+    let status = conversion.status;
     let before = store
         .refund_state(merchant, &conversion.id)
         .await?
@@ -70,7 +68,7 @@ pub(super) async fn apply_refund(
             ))
         }
         RefundEffect::Reverse => (
-            RefundChange::Reverse { from: status.as_str().to_string() },
+            RefundChange::Reverse { from: status },
             format!("{label}: conversion {} refunded, commission reversed", conversion.id),
         ),
         RefundEffect::Reduce { commission_minor } => (
@@ -90,7 +88,7 @@ pub(super) async fn apply_refund(
                 amount_minor: -owed_minor,
                 currency: conversion.currency.clone(),
                 reason: label.clone(),
-                is_test: conversion.is_test,
+                mode: conversion.mode,
                 created_at: out.now,
             }),
             format!(

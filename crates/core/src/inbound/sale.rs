@@ -2,7 +2,7 @@
 //! (`sales::record::record_sale`, the same checks and writer as `POST /api/v1/conversions`), and
 //! remembering the subscription and customer it belongs to.
 
-use refline_domain::Currency;
+use refline_domain::{ConversionType, Currency, Mode};
 use refline_processors::Provider;
 use refline_store::{AttributionQuery, InboxResult, ProcessorSubscription, Store, StoreError};
 
@@ -30,7 +30,7 @@ pub(super) struct Sale<'a> {
     /// Part of a subscription (`recurring`) or a one-off sale (`one_time`).
     pub(super) recurring: bool,
     pub(super) renewal_parent: Option<String>,
-    pub(super) is_test: bool,
+    pub(super) mode: Mode,
 }
 
 /// Checks and records a sale (or trial) for `credit`; `Ok(Err(result))` when it earns nothing.
@@ -48,7 +48,7 @@ pub(super) async fn record(
             affiliate_id: &sale.credit.affiliate_id,
             click_id: sale.credit.click_id.as_deref(),
             order_id: Some(&sale.order_id),
-            is_test: sale.is_test,
+            mode: sale.mode,
         })
         .await?;
     let Some(attribution) = attribution else {
@@ -86,7 +86,7 @@ pub(super) async fn record(
     let input = SaleInput {
         campaign: attribution.campaign.clone(),
         affiliate,
-        membership_status: attribution.membership_status.clone(),
+        membership_status: attribution.membership_status,
         click: attribution.click(),
         amount_minor: sale.amount_minor,
         currency,
@@ -94,10 +94,10 @@ pub(super) async fn record(
         click_id: sale.credit.click_id.clone(),
         customer_email: sale.customer_email,
         customer_name: None,
-        conversion_type: if sale.recurring { "recurring" } else { "one_time" },
+        conversion_type: ConversionType::of(sale.recurring),
         parent,
         source: sale.provider.as_str().to_string(),
-        is_test: sale.is_test,
+        mode: sale.mode,
         plan: merchant_plan(store, merchant_id).await?,
         now: out.now,
         allow_pending: true,

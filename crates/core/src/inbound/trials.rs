@@ -1,6 +1,7 @@
 //! A trial start: a zero `trial` conversion remembered as the subscription's trial, so its first
 //! charge counts as payment #1 whatever the processor calls it.
 
+use refline_domain::Mode;
 use refline_processors::{Provider, Trial};
 use refline_store::{InboxEntry, InboxResult, StoreError};
 
@@ -16,7 +17,7 @@ pub(super) async fn record_trial(
     entry: &InboxEntry,
     out: &Outcome,
     provider: Provider,
-    is_test: bool,
+    mode: Mode,
     trial: Trial,
 ) -> Result<InboxResult, StoreError> {
     let store = ctx.store.as_ref();
@@ -46,7 +47,7 @@ pub(super) async fn record_trial(
         trial: true,
         recurring: true,
         renewal_parent: None,
-        is_test,
+        mode,
     };
     let conversion = match record(ctx, out, sale).await? {
         Ok(conversion) => conversion,

@@ -1,10 +1,7 @@
 //! An affiliate's balances per currency, derived from the ledger: pending, on hold, payable, in
 //! a payout, paid and owed back.
 
-use refline_domain::{
-    ledger::{bucket, Balance, Balances},
-    ConversionStatus,
-};
+use refline_domain::ledger::{bucket, Balance, Balances};
 use refline_store::PositionFilter;
 
 use super::run::hold_until;
@@ -38,7 +35,7 @@ impl Core {
             }
         }
         let filter = PositionFilter {
-            is_test: actor.is_test(),
+            mode: actor.mode,
             affiliate_id,
             currency: currency.map(|c| c.to_lowercase()),
             ..PositionFilter::default()
@@ -46,7 +43,7 @@ impl Core {
         let now = self.now();
         let mut balances = Balances::default();
         for p in self.store.commission_positions(&actor.merchant_id, &filter).await? {
-            let Some(status) = ConversionStatus::parse(&p.status) else { continue };
+            let status = p.status;
             let outstanding = p.earned_minor.saturating_sub(p.paid_minor);
             let at = bucket(status, outstanding, hold_until(&p), now, p.open_item_minor.is_some());
             balances.entry(&p.affiliate_id, &p.currency).add(at, outstanding);

@@ -93,7 +93,7 @@ impl Core {
             PayoutStatus::Failed => Some("payout.failed"),
             _ => None,
         };
-        let announce = !current.payout.is_test;
+        let announce = current.payout.mode.is_live();
         let events = match (event, announce) {
             (Some(event), true) => {
                 vec![OutboxEvent {

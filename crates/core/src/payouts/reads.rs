@@ -9,7 +9,7 @@ impl Core {
     /// A payout of the actor's merchant (in the actor's mode) with what it pays.
     pub async fn get_payout(&self, actor: &Actor, id: &str) -> CoreResult<PayoutView> {
         match self.store.get_payout(&actor.merchant_id, id).await? {
-            Some((payout, items)) if payout.is_test == actor.is_test() => Ok(PayoutView { payout, items }),
+            Some((payout, items)) if payout.mode == actor.mode => Ok(PayoutView { payout, items }),
             _ => Err(CoreError::not_found("Payout")),
         }
     }
@@ -21,7 +21,7 @@ impl Core {
         mut filter: PayoutFilter,
         page: PageRequest<()>,
     ) -> CoreResult<Page<PayoutView>> {
-        filter.is_test = actor.is_test();
+        filter.mode = actor.mode;
         let found = self.store.list_payouts(&actor.merchant_id, &filter, page).await?;
         let ids: Vec<String> = found.items.iter().map(|p| p.id.clone()).collect();
         let mut items = self.store.payout_items(&ids).await?;

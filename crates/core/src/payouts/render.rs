@@ -48,7 +48,7 @@ impl PayoutView {
             "exportId": p.export_id,
             "transferId": p.transfer_id,
             "failureReason": p.failure_reason,
-            "isTest": p.is_test,
+            "isTest": !p.mode.is_live(),
             "createdAt": format_timestamp(p.created_at),
             "updatedAt": format_timestamp(p.updated_at),
             "completedAt": p.completed_at.map(format_timestamp),

@@ -2,7 +2,7 @@
 
 use refline_domain::{
     ledger::{bucket, plan_payouts, Bucket, Candidate, PayoutStatus},
-    ConversionStatus, Currency,
+    Currency,
 };
 use refline_store::{CommissionPosition, NewPayout, Payout, PayoutItem, PositionFilter, StoreError};
 
@@ -78,7 +78,7 @@ impl Core {
         }
         let settings = self.load_payout_settings(actor).await?;
         let filter = PositionFilter {
-            is_test: actor.is_test(),
+            mode: actor.mode,
             affiliate_ids: input.affiliate_ids.clone(),
             currency,
             payable_only: true,
@@ -133,7 +133,7 @@ impl Core {
                             method,
                             destination,
                             amount_minor: plan.total,
-                            is_test: actor.is_test(),
+                            mode: actor.mode,
                             reference: None,
                             export_id: None,
                             transfer_id: None,
@@ -162,7 +162,7 @@ impl Core {
 
 /// True when a run may take the commission now: payable (past its hold) or owed back.
 fn is_takeable(p: &CommissionPosition, now: i64) -> bool {
-    let Some(status) = ConversionStatus::parse(&p.status) else { return false };
+    let status = p.status;
     let outstanding = p.earned_minor.saturating_sub(p.paid_minor);
     matches!(
         bucket(status, outstanding, hold_until(p), now, p.open_item_minor.is_some()),

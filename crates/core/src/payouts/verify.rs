@@ -4,7 +4,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use refline_domain::ledger::{CommissionTotals, EntryKind, PayoutStatus};
+use refline_domain::{
+    ledger::{CommissionTotals, EntryKind, PayoutStatus},
+    ConversionStatus,
+};
 use refline_store::LedgerSnapshot;
 
 use super::balances::BalanceRow;
@@ -28,9 +31,7 @@ pub fn verify(snapshot: &LedgerSnapshot, live: &[BalanceRow], test: &[BalanceRow
         match conversions.get(e.conversion_id.as_str()) {
             None => problems
                 .push(format!("entry {} names conversion {} that does not exist", e.id, e.conversion_id)),
-            Some(c)
-                if c.currency != e.currency || c.affiliate_id != e.affiliate_id || c.is_test != e.is_test =>
-            {
+            Some(c) if c.currency != e.currency || c.affiliate_id != e.affiliate_id || c.mode != e.mode => {
                 problems.push(format!(
                     "entry {} ({} {}) does not match conversion {} ({} {})",
                     e.id, e.affiliate_id, e.currency, c.id, c.affiliate_id, c.currency
@@ -72,7 +73,8 @@ pub fn verify(snapshot: &LedgerSnapshot, live: &[BalanceRow], test: &[BalanceRow
                 c.id, t.paid
             ));
         }
-        if (c.status == "paid") != (t.paid > 0) && !(c.status == "paid" && t.earned <= 0) {
+        let is_paid = c.status == ConversionStatus::Paid;
+        if is_paid != (t.paid > 0) && !(is_paid && t.earned <= 0) {
             problems.push(format!("conversion {} is {} but {} of it was paid", c.id, c.status, t.paid));
         }
     }
@@ -130,7 +132,7 @@ pub fn verify(snapshot: &LedgerSnapshot, live: &[BalanceRow], test: &[BalanceRow
     let mut expected: BTreeMap<(&str, &str, bool), (i64, i64)> = BTreeMap::new();
     for c in &snapshot.conversions {
         let t = totals.get(c.id.as_str()).copied().unwrap_or_default();
-        let slot = expected.entry((&c.affiliate_id, &c.currency, c.is_test)).or_default();
+        let slot = expected.entry((&c.affiliate_id, &c.currency, !c.mode.is_live())).or_default();
         slot.0 += t.outstanding();
         slot.1 += t.paid;
     }

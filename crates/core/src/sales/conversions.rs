@@ -3,7 +3,7 @@
 
 use refline_domain::{
     above_sale_guard, canonical_email, check_manual_transition, check_sale_minor, is_valid_email,
-    parse_amount, ConversionStatus, Currency, Plan, Transition, TransitionError,
+    parse_amount, ConversionStatus, ConversionType, Currency, Plan, Transition, TransitionError,
 };
 use refline_store::{
     AttributionQuery, CommissionAdjustment, Conversion, ConversionFilter, ConversionSort, Page, PageRequest,
@@ -163,7 +163,7 @@ impl Core {
                 affiliate_id: &affiliate_id,
                 click_id: input.click_id.as_deref(),
                 order_id: input.order_id.as_deref(),
-                is_test: actor.is_test(),
+                mode: actor.mode,
             })
             .await?
             .ok_or_else(|| CoreError::not_found("Campaign"))?;
@@ -206,7 +206,7 @@ impl Core {
                 self.store
                     .get_conversion(&actor.merchant_id, id)
                     .await?
-                    .filter(|p| p.is_test == actor.is_test())
+                    .filter(|p| p.mode == actor.mode)
                     .ok_or_else(|| CoreError::not_found("Parent conversion"))?,
             ),
         };
@@ -221,10 +221,10 @@ impl Core {
             click_id: input.click_id,
             customer_email,
             customer_name: input.customer_name,
-            conversion_type: if input.recurring { "recurring" } else { "one_time" },
+            conversion_type: ConversionType::of(input.recurring),
             parent,
             source: "api".into(),
-            is_test: actor.is_test(),
+            mode: actor.mode,
             plan,
             now: self.now(),
             allow_pending: false,
@@ -290,8 +290,7 @@ impl Core {
     ) -> CoreResult<Conversion> {
         actor.require_write()?;
         let conversion = self.load_conversion(actor, id).await?;
-        let current = ConversionStatus::parse(&conversion.status)
-            .ok_or_else(|| CoreError::internal("unknown conversion status"))?;
+        let current = conversion.status;
         let transition = check_manual_transition(current, target).map_err(|e| {
             CoreError::invalid_transition(match e {
                 TransitionError::Terminal => {
@@ -320,14 +319,7 @@ impl Core {
         }
         let moved = self
             .store
-            .update_conversion_status(
-                &actor.merchant_id,
-                id,
-                current.as_str(),
-                target.as_str(),
-                self.now(),
-                !actor.is_test(),
-            )
+            .update_conversion_status(&actor.merchant_id, id, current, target, self.now(), actor.mode)
             .await?;
         if !moved {
             return Err(CoreError::changed_concurrently("conversion"));

@@ -4,7 +4,8 @@
 
 use refline_domain::{
     assess_self_referral, canonical_email, commission_for, month_key, month_start, renewal_within_limit,
-    select_rule, strip_forbidden, Currency, FraudAssessment, MembershipStatus, Plan, SelfReferralInput,
+    select_rule, strip_forbidden, CampaignStatus, ConversionStatus, ConversionType, Currency,
+    FraudAssessment, MembershipStatus, Mode, Plan, SelfReferralInput,
 };
 use refline_store::{
     Affiliate, Campaign, ClickEvidence, Conversion, Pricer, RecordError, RecordRequest, Store, StoreError,
@@ -20,7 +21,7 @@ pub struct SaleInput {
     /// The affiliate credited (the merchant's own).
     pub affiliate: Affiliate,
     /// The affiliate's membership status on the campaign, if any.
-    pub membership_status: Option<String>,
+    pub membership_status: Option<MembershipStatus>,
     /// The customer's click named by `click_id`, if it was found.
     pub click: Option<ClickEvidence>,
     /// Sale amount, minor units of `currency`, > 0.
@@ -36,13 +37,13 @@ pub struct SaleInput {
     /// Customer name.
     pub customer_name: Option<String>,
     /// `one_time` or `recurring` (a subscription's first sale or, with `parent`, a renewal).
-    pub conversion_type: &'static str,
+    pub conversion_type: ConversionType,
     /// The first sale of the chain this renewal belongs to.
     pub parent: Option<Conversion>,
     /// `api`, `stripe`, …
     pub source: String,
     /// Test key or processor test mode: skips cap and fraud checks, kept out of live data.
-    pub is_test: bool,
+    pub mode: Mode,
     /// Credit affiliates still pending approval (processor webhooks: the money is real and the
     /// commission waits for review anyway); the API refuses them as LinkJolt does.
     pub allow_pending: bool,
@@ -102,15 +103,16 @@ pub async fn record_sale(
         ..sale
     };
     let campaign = &sale.campaign;
-    match sale.membership_status.as_deref().and_then(MembershipStatus::parse) {
+    match sale.membership_status {
         Some(MembershipStatus::Approved) => {}
         Some(MembershipStatus::Pending) if sale.allow_pending => {}
         Some(MembershipStatus::Pending) => return Err(Refusal::AffiliateNotApproved("pending")),
         Some(MembershipStatus::Rejected) => return Err(Refusal::AffiliateNotApproved("rejected")),
         None => return Err(Refusal::AffiliateNotApproved("not on this campaign")),
     }
-    if campaign.status != "active" {
-        return Err(Refusal::CampaignInactive);
+    match campaign.status {
+        CampaignStatus::Active => {}
+        CampaignStatus::Inactive => return Err(Refusal::CampaignInactive),
     }
     let base = terms::base_rule(campaign)
         .ok_or_else(|| StoreError::Other("campaign has no valid commission".into()))?;
@@ -140,7 +142,10 @@ pub async fn record_sale(
             (number, terms::custom_recurring_rule(campaign))
         }
     };
-    let fraud = if sale.is_test { None } else { self_referral(store, &sale).await? };
+    let fraud = match sale.mode {
+        Mode::Test => None,
+        Mode::Live => self_referral(store, &sale).await?,
+    };
     let tiers = terms::tiers_of(campaign);
     let basis = terms::basis_of(campaign);
     let amount = sale.amount_minor;
@@ -152,16 +157,16 @@ pub async fn record_sale(
         amount_minor: amount,
         commission_minor: 0,
         currency: sale.currency.code().into(),
-        status: if sale.trial { "trial" } else { "pending" }.into(),
+        status: if sale.trial { ConversionStatus::Trial } else { ConversionStatus::Pending },
         order_id: sale.order_id,
         click_id: sale.click_id,
         customer_email: sale.customer_email,
         customer_name: sale.customer_name,
-        conversion_type: sale.conversion_type.into(),
+        conversion_type: sale.conversion_type,
         parent_conversion_id: sale.parent.as_ref().map(|p| p.id.clone()),
         payment_number,
         source: sale.source,
-        is_test: sale.is_test,
+        mode: sale.mode,
         fraud_score: fraud.as_ref().map(|f| i64::from(f.score)),
         fraud_signals: fraud
             .as_ref()

@@ -2,9 +2,11 @@
 //! when an approval needs an extra confirmation.
 
 mod guard;
+mod kind;
 mod rule;
 mod tier;
 
 pub use guard::*;
+pub use kind::*;
 pub use rule::*;
 pub use tier::*;

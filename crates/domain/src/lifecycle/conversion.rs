@@ -53,9 +53,64 @@ impl ConversionStatus {
     pub fn parse(text: &str) -> Option<ConversionStatus> {
         Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
+
+    /// Whether a conversion in this status counts as a sale (totals, earnings, tier volume):
+    /// all but rejected and refunded ones. The SQL aggregates say the same with
+    /// `status NOT IN ('rejected', 'refunded')`.
+    pub fn counts_as_sale(self) -> bool {
+        match self {
+            ConversionStatus::Trial
+            | ConversionStatus::Pending
+            | ConversionStatus::Approved
+            | ConversionStatus::Paid => true,
+            ConversionStatus::Rejected | ConversionStatus::Refunded => false,
+        }
+    }
 }
 
 impl fmt::Display for ConversionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What kind of sale a conversion records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConversionType {
+    /// A single sale (also a trial's zero-amount conversion).
+    OneTime,
+    /// A payment of a subscription: its first sale or a renewal.
+    Recurring,
+}
+
+impl ConversionType {
+    /// Every type.
+    pub const ALL: [ConversionType; 2] = [ConversionType::OneTime, ConversionType::Recurring];
+
+    /// Stable text form: `"one_time"` or `"recurring"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversionType::OneTime => "one_time",
+            ConversionType::Recurring => "recurring",
+        }
+    }
+
+    /// Inverse of [`ConversionType::as_str`] (exact, lower-case).
+    pub fn parse(text: &str) -> Option<ConversionType> {
+        Self::ALL.into_iter().find(|t| t.as_str() == text)
+    }
+
+    /// `Recurring` for a subscription payment, `OneTime` otherwise.
+    pub fn of(recurring: bool) -> ConversionType {
+        if recurring {
+            ConversionType::Recurring
+        } else {
+            ConversionType::OneTime
+        }
+    }
+}
+
+impl fmt::Display for ConversionType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -104,6 +159,14 @@ mod tests {
         assert_eq!(Refunded.as_str(), "refunded");
         assert_eq!(ConversionStatus::parse("Pending"), None);
         assert_eq!(ConversionStatus::parse(""), None);
+        assert!(Pending.counts_as_sale() && Paid.counts_as_sale() && Trial.counts_as_sale());
+        assert!(!Rejected.counts_as_sale() && !Refunded.counts_as_sale());
+        for kind in ConversionType::ALL {
+            assert_eq!(ConversionType::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(ConversionType::of(true).as_str(), "recurring");
+        assert_eq!(ConversionType::of(false).as_str(), "one_time");
+        assert_eq!(ConversionType::parse("weekly"), None);
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! Status lifecycles of conversions and program memberships, and which manual
+//! Status lifecycles of conversions, program memberships and campaigns, and which manual
 //! status changes a merchant may make.
 
+mod campaign;
 mod conversion;
 mod membership;
 mod transition;
 
+pub use campaign::*;
 pub use conversion::*;
 pub use membership::*;
 pub use transition::*;

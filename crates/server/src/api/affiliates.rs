@@ -45,7 +45,7 @@ async fn list_affiliates(
 ) -> ApiResult<Json<Value>> {
     let filter = AffiliateFilter {
         campaign_id: params.get("campaignId").map(str::to_string),
-        status: params.one_of("status", STATUSES),
+        status: params.one_of("status", STATUSES).and_then(|s| MembershipStatus::parse(&s)),
     };
     let page = params.page(SORTS, AffiliateSort::JoinedAt);
     params.finish()?;
@@ -86,7 +86,7 @@ async fn create_affiliate(
         "id": created.affiliate.id,
         "name": created.affiliate.name,
         "email": created.affiliate.email,
-        "status": created.membership.status,
+        "status": created.membership.status.as_str(),
         "campaignId": created.campaign.id,
         "campaignName": created.campaign.name,
         "trackingLink": created.tracking_link,
@@ -168,7 +168,7 @@ fn render_detail(d: &AffiliateDetail, base: &str) -> Value {
         "id": affiliate.id,
         "name": affiliate.name,
         "email": affiliate.email,
-        "status": first.map(|m| m.status.clone()),
+        "status": first.map(|m| m.status.as_str()),
         "createdVia": affiliate.created_via,
         "createdAt": format_timestamp(affiliate.created_at),
         "payoutMethod": affiliate.payout_method.as_deref().and_then(PayoutMethod::from_stored).map(|m| m.to_json()),
@@ -181,7 +181,7 @@ fn render_detail(d: &AffiliateDetail, base: &str) -> Value {
         "memberships": d.memberships.iter().map(|m| json!({
             "campaignId": m.campaign_id,
             "campaignName": m.campaign_name,
-            "status": m.status,
+            "status": m.status.as_str(),
             "joinedAt": format_timestamp(m.joined_at),
             "trackingLink": tracking_link(base, &m.tracking_code, &affiliate.id),
             "earnings": money(m.earnings_minor, &m.currency),
@@ -202,7 +202,7 @@ fn render_membership_row(m: &MembershipView, base: &str) -> Value {
         "id": m.affiliate_id,
         "name": m.name,
         "email": m.email,
-        "status": m.status,
+        "status": m.status.as_str(),
         "campaignId": m.campaign_id,
         "campaignName": m.campaign_name,
         "trackingLink": tracking_link(base, &m.tracking_code, &m.affiliate_id),

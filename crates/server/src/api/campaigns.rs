@@ -8,7 +8,7 @@ use axum::{
     Json, Router,
 };
 use refline_core::campaigns::{CampaignInput, CampaignView, Change, TierInput, SORTS};
-use refline_domain::{format_amount, format_timestamp};
+use refline_domain::{format_amount, format_timestamp, CampaignStatus, RecurringMode, RecurringType};
 use refline_store::CampaignSort;
 use serde_json::{json, Map, Value};
 
@@ -98,7 +98,7 @@ fn read_input(map: &Map<String, Value>, creating: bool) -> CampaignInput {
     } else {
         Change::Keep
     };
-    let status = f.optional_enum("status", &["active", "inactive"]).map(str::to_string);
+    let status = f.optional_enum("status", &["active", "inactive"]).and_then(CampaignStatus::parse);
     let commission_type = if creating || f.has("commissionType") {
         f.required_enum("commissionType", &["percentage", "fixed"])
             .and_then(CommissionType::parse)
@@ -115,8 +115,9 @@ fn read_input(map: &Map<String, Value>, creating: bool) -> CampaignInput {
     let hold_days = optional_change(&mut f, "holdDays", |f, n| f.optional_int(n, 0, 365));
     let recurring_enabled = f.optional_bool("recurringCommissionEnabled");
     let recurring_mode =
-        f.optional_enum("recurringCommissionMode", &["duration", "payments"]).map(str::to_string);
-    let recurring_type = f.optional_enum("recurringCommissionType", &["same", "custom"]).map(str::to_string);
+        f.optional_enum("recurringCommissionMode", &["duration", "payments"]).and_then(RecurringMode::parse);
+    let recurring_type =
+        f.optional_enum("recurringCommissionType", &["same", "custom"]).and_then(RecurringType::parse);
     let recurring_value =
         optional_change(&mut f, "recurringCommissionValue", |f, n| f.optional_decimal_text(n));
     let recurring_count =
@@ -190,8 +191,8 @@ pub fn render(view: &CampaignView) -> Value {
         "id": c.id,
         "name": c.name,
         "trackingCode": c.tracking_code,
-        "status": c.status,
-        "commissionType": c.commission_type,
+        "status": c.status.as_str(),
+        "commissionType": c.commission_type.as_str(),
         "commissionValue": kind.format_value(c.commission_value, currency),
         "currency": c.currency,
         "targetUrl": c.target_url,
@@ -201,8 +202,8 @@ pub fn render(view: &CampaignView) -> Value {
         "cookieWindowDays": c.cookie_window_days,
         "holdDays": c.hold_days,
         "recurringCommissionEnabled": c.recurring_enabled,
-        "recurringCommissionMode": c.recurring_mode,
-        "recurringCommissionType": c.recurring_type,
+        "recurringCommissionMode": c.recurring_mode.as_str(),
+        "recurringCommissionType": c.recurring_type.as_str(),
         "recurringCommissionValue": c.recurring_value.map(|v| kind.format_value(v, currency)),
         "recurringCommissionCount": c.recurring_count,
         "recurringCommissionDuration": c.recurring_months,

@@ -8,7 +8,7 @@ use axum::{
     Json, Router,
 };
 use refline_core::sales::conversions::{NewConversion, SORTS};
-use refline_domain::{format_amount, format_timestamp, ConversionStatus, Currency};
+use refline_domain::{format_amount, format_timestamp, ConversionStatus, ConversionType, Currency, Mode};
 use refline_store::{Conversion, ConversionFilter, ConversionSort};
 use serde_json::{json, Map, Value};
 
@@ -47,7 +47,10 @@ async fn create_conversion(
         customer_email: f.optional_string("customerEmail", 254),
         customer_name: f.optional_string("customerName", 200),
         currency: f.optional_string("currency", 3),
-        recurring: f.optional_enum("conversionType", &["one_time", "recurring"]) == Some("recurring"),
+        recurring: f
+            .optional_enum("conversionType", &["one_time", "recurring"])
+            .and_then(ConversionType::parse)
+            == Some(ConversionType::Recurring),
         parent_conversion_id: f.optional_string("parentConversionId", 100),
         unreadable: Vec::new(),
     };
@@ -63,8 +66,8 @@ async fn list_conversions(
 ) -> ApiResult<Json<Value>> {
     let statuses: Vec<&str> = ConversionStatus::ALL.iter().map(|s| s.as_str()).collect();
     let filter = ConversionFilter {
-        is_test: params.flag("isTest").unwrap_or(caller.is_test()),
-        status: params.one_of("status", &statuses),
+        mode: params.flag("isTest").map_or(caller.kind.mode(), Mode::from_is_test),
+        status: params.one_of("status", &statuses).and_then(|s| ConversionStatus::parse(&s)),
         campaign_id: params.get("campaignId").map(str::to_string),
         affiliate_id: params.get("affiliateId").map(str::to_string),
         from: params.time("from", false),
@@ -151,16 +154,16 @@ fn render_created(c: &Conversion) -> Value {
     out.insert("amount".into(), exact_number(&money(c, c.amount_minor)));
     out.insert("commission".into(), exact_number(&money(c, c.commission_minor)));
     out.insert("currency".into(), json!(c.currency));
-    out.insert("status".into(), json!(c.status));
+    out.insert("status".into(), json!(c.status.as_str()));
     out.insert("orderId".into(), json!(c.order_id));
-    out.insert("conversionType".into(), json!(c.conversion_type));
+    out.insert("conversionType".into(), json!(c.conversion_type.as_str()));
     out.insert("createdAt".into(), json!(format_timestamp(c.created_at)));
     out.insert("source".into(), json!(c.source));
     if let Some(parent) = &c.parent_conversion_id {
         out.insert("parentConversionId".into(), json!(parent));
         out.insert("paymentNumber".into(), json!(c.payment_number));
     }
-    if c.is_test {
+    if c.mode.is_test() {
         out.insert("isTest".into(), json!(true));
     }
     if let Some(fraud) = fraud(c) {
@@ -178,16 +181,16 @@ fn render(c: &Conversion) -> Value {
         "amount": money(c, c.amount_minor),
         "commission": money(c, c.commission_minor),
         "currency": c.currency,
-        "status": c.status,
+        "status": c.status.as_str(),
         "orderId": c.order_id,
         "clickId": c.click_id,
         "customerEmail": c.customer_email,
         "customerName": c.customer_name,
-        "conversionType": c.conversion_type,
+        "conversionType": c.conversion_type.as_str(),
         "parentConversionId": c.parent_conversion_id,
         "paymentNumber": c.payment_number,
         "source": c.source,
-        "isTest": c.is_test,
+        "isTest": c.mode.is_test(),
         "fraud": fraud(c),
         "createdAt": format_timestamp(c.created_at),
         "updatedAt": format_timestamp(c.updated_at),

@@ -10,7 +10,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use refline_core::{Actor, Door, Mode, Rights};
+use refline_core::{Actor, Door, Rights};
 use refline_domain::{classify_key, ApiAccess, KeyKind, Plan};
 use subtle::ConstantTimeEq;
 
@@ -45,7 +45,7 @@ impl Caller {
     pub fn actor(&self) -> Actor {
         Actor {
             merchant_id: self.merchant_id.clone(),
-            mode: if self.is_test() { Mode::Test } else { Mode::Live },
+            mode: self.kind.mode(),
             rights: Actor::api_rights(self.plan).unwrap_or(Rights::ReadOnly),
             currency: self.currency.clone(),
             door: Door::ApiKey { key_id: self.key_id.clone() },
@@ -54,7 +54,7 @@ impl Caller {
 
     /// True for `lj_pk_test_` keys.
     pub fn is_test(&self) -> bool {
-        self.kind == KeyKind::Test
+        self.kind.mode().is_test()
     }
 
     /// `403 live_key_required` for test keys: what `what` names is shared by live and test

@@ -21,7 +21,7 @@ use axum::{
     routing::{get, post},
     Router,
 };
-use refline_domain::MembershipStatus;
+use refline_domain::{CampaignStatus, MembershipStatus};
 use refline_store::TrackingTarget;
 
 use self::{cache::LinkCache, click_writer::ClickWriter, script::ScriptCache, seen::SeenMerchants};
@@ -66,8 +66,15 @@ pub fn is_token(value: &str) -> bool {
 /// Whether clicks on this link are credited: an active campaign and an affiliate that is not
 /// rejected (pending affiliates are tracked and paid once approved).
 pub fn tracks(target: &TrackingTarget) -> bool {
-    target.campaign_status == "active"
-        && MembershipStatus::parse(&target.membership_status).is_some_and(|s| s != MembershipStatus::Rejected)
+    let campaign_active = match target.campaign_status {
+        CampaignStatus::Active => true,
+        CampaignStatus::Inactive => false,
+    };
+    let affiliate_credited = match target.membership_status {
+        MembershipStatus::Pending | MembershipStatus::Approved => true,
+        MembershipStatus::Rejected => false,
+    };
+    campaign_active && affiliate_credited
 }
 
 /// What a click records about its request.
