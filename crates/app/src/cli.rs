@@ -94,6 +94,13 @@ struct ServeArgs {
     /// plain http:// and private or loopback addresses.
     #[arg(long, env = "REFLINE_ALLOW_PRIVATE_PROCESSOR_API", default_value_t = false)]
     allow_private_processor_api: bool,
+    /// Stripe's API, for Stripe Connect payouts (a stand-in in tests; plain http or private
+    /// addresses need --allow-private-processor-api).
+    #[arg(long, env = "REFLINE_STRIPE_API_BASE", default_value = "https://api.stripe.com")]
+    stripe_api_base: String,
+    /// Seconds between automatic payout runs (once across all nodes); 0 turns them off.
+    #[arg(long, env = "REFLINE_AUTOMATIC_PAYOUTS_EVERY", default_value_t = 86_400)]
+    automatic_payouts_every: u64,
     /// Seconds before each webhook retry (the count is the number of retries).
     #[arg(long, env = "REFLINE_WEBHOOK_RETRY_DELAYS", value_delimiter = ',', default_value = "60,300,1800")]
     webhook_retry_delays: Vec<u64>,
@@ -271,6 +278,9 @@ fn server_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     config.connections.max_uri_bytes = args.max_uri_bytes.max(256);
     config.connections.max_header_bytes = args.max_header_bytes.max(1024);
     config.allow_private_processor_api = args.allow_private_processor_api;
+    config.payouts.stripe_api_base = args.stripe_api_base.clone();
+    config.payouts.automatic_interval = (args.automatic_payouts_every > 0)
+        .then(|| std::time::Duration::from_secs(args.automatic_payouts_every));
     config.webhooks.retry_delays_ms = args
         .webhook_retry_delays
         .iter()

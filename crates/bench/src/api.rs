@@ -36,6 +36,29 @@ impl Api {
         Ok(serde_json::from_slice(&bytes)?)
     }
 
+    /// PATCHes `body` to `path`; an answer other than 2xx is an error.
+    pub async fn patch(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        let request = hyper::Request::patch(format!("{}{path}", self.base))
+            .header("authorization", format!("Bearer {}", self.key))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body.to_string())))?;
+        let response = self.client.request(request).await?;
+        anyhow::ensure!(response.status().is_success(), "{path}: {}", response.status());
+        let bytes = response.into_body().collect().await?.to_bytes();
+        Ok(serde_json::from_slice(&bytes)?)
+    }
+
+    /// GETs `path`; answers the body as text (an answer other than 2xx is an error).
+    pub async fn get_text(&self, path: &str) -> anyhow::Result<String> {
+        let request = hyper::Request::get(format!("{}{path}", self.base))
+            .header("authorization", format!("Bearer {}", self.key))
+            .body(Full::new(Bytes::new()))?;
+        let response = self.client.request(request).await?;
+        anyhow::ensure!(response.status().is_success(), "{path}: {}", response.status());
+        let bytes = response.into_body().collect().await?.to_bytes();
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
     /// A campaign paying `percent` % and one approved affiliate on it: (campaign id, affiliate id).
     pub async fn campaign_with_affiliate(&self, percent: u32) -> anyhow::Result<(String, String)> {
         let campaign = self

@@ -9,6 +9,7 @@ mod bare;
 mod conversions;
 mod database;
 mod load;
+mod payouts;
 mod redirects;
 mod server;
 mod stripe;
@@ -90,6 +91,17 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// A payout run over many approved commissions, then its CSV export.
+    Payouts {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Affiliates, one payout each.
+        #[arg(long, default_value_t = 10_000)]
+        affiliates: usize,
+        /// Approved commissions per affiliate.
+        #[arg(long, default_value_t = 10)]
+        per_affiliate: usize,
+    },
     /// Outbound webhook deliveries to a local receiver: throughput and event-to-delivery latency.
     Webhooks {
         #[command(flatten)]
@@ -124,6 +136,10 @@ fn main() -> anyhow::Result<()> {
         Command::Stripe { db, connections, seconds } => {
             let options = stripe::Options { postgres: db.postgres(), connections, seconds };
             client_rt.block_on(stripe::run(server_rt.handle().clone(), options))
+        }
+        Command::Payouts { db, affiliates, per_affiliate } => {
+            let options = payouts::Options { postgres: db.postgres(), affiliates, per_affiliate };
+            client_rt.block_on(payouts::run(server_rt.handle().clone(), options))
         }
         Command::Webhooks { db, events, rate, seconds } => {
             let postgres = db.postgres();

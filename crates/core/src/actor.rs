@@ -45,6 +45,11 @@ pub enum Door {
         /// `rewardful`, `tolt`, …
         source: String,
     },
+    /// Refline itself, on a schedule (automatic payouts).
+    System {
+        /// What ran, e.g. `automatic_payouts`.
+        task: String,
+    },
 }
 
 /// The merchant an operation acts for, in which mode, with which rights, through which door.

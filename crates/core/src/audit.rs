@@ -52,6 +52,7 @@ impl Door {
             Door::Cli => "cli",
             Door::Processor { .. } => "processor",
             Door::Import { .. } => "import",
+            Door::System { .. } => "system",
         }
     }
 

@@ -30,6 +30,12 @@ pub enum Action {
     /// subscription whose first sale it is: where a processor reports those links in an event
     /// of their own (Stripe `invoice_payment.paid`, Lemon Squeezy `subscription_created`).
     Link(Link),
+    /// A transfer the merchant made from its own Stripe account was reversed (Stripe
+    /// `transfer.reversed`): the affiliate payout it paid failed.
+    TransferReversed {
+        /// `tr_…`
+        transfer_id: String,
+    },
     /// Nothing to do; the reason is meant for the delivery log.
     Ignored { reason: String },
     /// GoPay: the notification carries only a payment id. Fetch the payment from GoPay's API

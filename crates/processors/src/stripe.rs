@@ -68,6 +68,9 @@ pub(crate) fn parse(body: &[u8]) -> Result<Parsed, ParseError> {
             ignored("chargebacks are taken from charge.dispute.created")
         }
         "checkout.session.async_payment_failed" => ignored("asynchronous payment failed: no money received"),
+        "transfer.reversed" => {
+            Action::TransferReversed { transfer_id: req_str(obj()?, &["id"])?.to_string() }
+        }
         other => ignored(format!("Stripe event {other} does not affect commissions")),
     };
     Ok(Parsed {

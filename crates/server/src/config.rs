@@ -44,9 +44,33 @@ pub struct ServerConfig {
     /// outbound webhooks' switch: a self-hosted processor sandbox is no reason to let
     /// merchants' webhooks reach the internal network.
     pub allow_private_processor_api: bool,
+    /// Payouts: the Stripe API base and the automatic payout schedule.
+    pub payouts: PayoutSettings,
     /// AES-256 key sealing payment-processor secrets at rest (`crate::secrets`). Losing it
     /// makes stored connection secrets unreadable; never log it.
     pub secret_key: [u8; 32],
+}
+
+/// Payout rails and schedules.
+#[derive(Debug, Clone)]
+pub struct PayoutSettings {
+    /// Stripe's API (`https://api.stripe.com`); a stand-in for tests. Plain http or private
+    /// addresses only with `allow_private_processor_api`.
+    pub stripe_api_base: String,
+    /// How often automatic payouts run (once across all nodes); `None` turns the scheduler off.
+    pub automatic_interval: Option<std::time::Duration>,
+    /// How often a node checks whether the automatic run is due.
+    pub schedule_poll: std::time::Duration,
+}
+
+impl Default for PayoutSettings {
+    fn default() -> Self {
+        PayoutSettings {
+            stripe_api_base: "https://api.stripe.com".into(),
+            automatic_interval: Some(std::time::Duration::from_secs(24 * 60 * 60)),
+            schedule_poll: std::time::Duration::from_secs(60),
+        }
+    }
 }
 
 /// Written by hand so the secret key can never reach a log line.
@@ -65,6 +89,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("clock", &self.clock)
             .field("resolver", &self.resolver)
             .field("allow_private_processor_api", &self.allow_private_processor_api)
+            .field("payouts", &self.payouts)
             .field("secret_key", &"<redacted>")
             .finish()
     }
@@ -85,6 +110,7 @@ impl Default for ServerConfig {
             clock: Arc::new(SystemClock),
             resolver: Arc::new(SystemResolver),
             allow_private_processor_api: false,
+            payouts: PayoutSettings::default(),
             // A fresh key per process: fine for tests; the binary always sets a persistent one.
             secret_key: crate::secrets::random_key(),
         }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod http;
 pub mod inbound;
 pub mod outbound;
+pub mod rails;
 pub mod secrets;
 pub mod service;
 pub mod state;
@@ -159,7 +160,21 @@ pub async fn serve(
         config.limits.clone(),
         &config.public_url,
     );
+    let rail: Arc<dyn refline_core::payouts::stripe::TransferRail> = rails::stripe::StripeTransfers::new(
+        &config.payouts.stripe_api_base,
+        inbound::gopay::api_policy(&config),
+    );
+    let scheduler = config.webhooks.worker_enabled.then(|| {
+        tokio::spawn(rails::schedule::run(
+            core.clone(),
+            rail.clone(),
+            secrets.clone(),
+            config.payouts.clone(),
+            stop_worker.clone(),
+        ))
+    });
     let state = AppState {
+        rail,
         core,
         store,
         config: Arc::new(config),
@@ -189,6 +204,11 @@ pub async fn serve(
     if let Some(inbox_worker) = inbox_worker {
         if let Err(err) = inbox_worker.await {
             tracing::error!(%err, "processor inbox worker failed");
+        }
+    }
+    if let Some(scheduler) = scheduler {
+        if let Err(err) = scheduler.await {
+            tracing::error!(%err, "payout scheduler failed");
         }
     }
     if let Err(err) = click_task.await {

@@ -21,6 +21,8 @@ use crate::{
 pub struct AppState {
     /// The core of operations: what handlers call.
     pub core: Core,
+    /// Stripe transfers for `stripe_connect` payouts.
+    pub rail: Arc<dyn refline_core::payouts::stripe::TransferRail>,
     /// The database.
     pub store: Arc<dyn Store>,
     /// Settings.

@@ -438,6 +438,48 @@ impl PayoutStore for Engine {
         Ok(LedgerSnapshot { entries, conversions, adjustments, payouts, items })
     }
 
+    async fn claim_schedule(
+        &self,
+        name: &str,
+        holder: &str,
+        now: i64,
+        due_before: i64,
+        lease_until: i64,
+    ) -> StoreResult<bool> {
+        // One statement: on PostgreSQL a second node's UPDATE waits for the first and then
+        // re-checks the lease, so only one of them takes it.
+        let taken: Option<String> = sqlx::query_scalar(
+            "UPDATE scheduled_runs SET holder = $2, lease_until = $5 \
+             WHERE name = $1 AND lease_until < $3 AND last_run_at <= $4 RETURNING name",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(now)
+        .bind(due_before)
+        .bind(lease_until)
+        .fetch_optional(self.writer())
+        .await?;
+        Ok(taken.is_some())
+    }
+
+    async fn finish_schedule(&self, name: &str, holder: &str, now: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE scheduled_runs SET lease_until = 0, last_run_at = $3 WHERE name = $1 AND holder = $2",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(now)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    async fn automatic_payout_merchants(&self) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT id FROM merchants WHERE automatic_payouts ORDER BY id")
+            .fetch_all(self.reader())
+            .await?)
+    }
+
     async fn merchant_ids(&self) -> StoreResult<Vec<String>> {
         Ok(sqlx::query_scalar("SELECT id FROM merchants ORDER BY id").fetch_all(self.reader()).await?)
     }

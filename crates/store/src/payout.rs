@@ -308,6 +308,21 @@ pub trait PayoutStore {
     async fn payout_by_transfer(&self, merchant_id: &str, transfer_id: &str) -> StoreResult<Option<Payout>>;
     /// Every entry of a merchant (and what else the database says about the same money).
     async fn ledger_snapshot(&self, merchant_id: &str) -> StoreResult<LedgerSnapshot>;
+    /// Takes the lease of scheduled run `name` for `holder` until `lease_until` if no other
+    /// node holds it (its lease ended before `now`) and it last finished at or before
+    /// `due_before`; true when taken. At most one node runs it at a time.
+    async fn claim_schedule(
+        &self,
+        name: &str,
+        holder: &str,
+        now: i64,
+        due_before: i64,
+        lease_until: i64,
+    ) -> StoreResult<bool>;
+    /// Ends `holder`'s lease of `name`, recording that the run finished at `now`.
+    async fn finish_schedule(&self, name: &str, holder: &str, now: i64) -> StoreResult<()>;
+    /// Merchants who switched automatic payouts on.
+    async fn automatic_payout_merchants(&self) -> StoreResult<Vec<String>>;
     /// Merchants with a ledger (for `ledger verify` without `--merchant`).
     async fn merchant_ids(&self) -> StoreResult<Vec<String>>;
 }

@@ -20,6 +20,7 @@ mod hostile_input;
 mod idempotency;
 mod integrations;
 mod payouts;
+mod payouts_stripe;
 mod poisoned_batches;
 mod processor_amounts;
 mod processor_kits;

@@ -16,9 +16,11 @@ pub fn problem(action: &Action) -> Option<String> {
         Action::Payment(payment) => payment_problem(payment),
         Action::Refund(refund) => refund_problem(refund),
         Action::Chargeback(dispute) => chargeback_problem(dispute),
-        Action::TrialStarted(_) | Action::Link(_) | Action::Ignored { .. } | Action::NeedsLookup { .. } => {
-            None
-        }
+        Action::TrialStarted(_)
+        | Action::Link(_)
+        | Action::Ignored { .. }
+        | Action::NeedsLookup { .. }
+        | Action::TransferReversed { .. } => None,
     }
 }
 

@@ -14,6 +14,7 @@ mod payments;
 pub mod process;
 mod refunds;
 mod sale;
+mod transfers;
 mod trials;
 pub mod worker;
 

@@ -12,6 +12,7 @@ use super::{
     outcome::Outcome,
     payments::record_payment,
     refunds::{apply_refund, RefundAmount},
+    transfers,
     trials::record_trial,
     InboxContext, LookupError,
 };
@@ -63,6 +64,7 @@ async fn try_process(
         Action::Payment(payment) => record_payment(ctx, entry, out, provider, mode, payment).await,
         Action::TrialStarted(trial) => record_trial(ctx, entry, out, provider, mode, trial).await,
         Action::Link(link) => links::apply(ctx.store.as_ref(), entry, out, provider, link).await,
+        Action::TransferReversed { transfer_id } => transfers::reversed(ctx, entry, out, &transfer_id).await,
         Action::Refund(refund) => {
             let keys = keys_of(&refund.object_id, &refund.aliases);
             let amount = match (refund.full, refund.total_refunded_minor, refund.amount_minor) {

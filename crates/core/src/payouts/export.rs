@@ -6,11 +6,11 @@
 use std::collections::HashMap;
 
 use refline_domain::ledger::PayoutStatus;
-use refline_store::{PageRequest, PayoutFilter};
+use refline_store::PayoutFilter;
 use serde_json::Value;
 
 use super::{render::money, render::PayoutView};
-use crate::{ids::new_id, Actor, Core, CoreError, CoreResult, ErrorKind};
+use crate::{ids::new_id, Actor, Core, CoreError, CoreResult};
 
 /// PayPal's upload limit.
 pub const PAYPAL_MAX_ROWS: usize = 5_000;
@@ -97,7 +97,7 @@ impl Core {
         let (export_id, payouts, remaining) = match &input.export_id {
             Some(export_id) => {
                 let filter = PayoutFilter { export_id: Some(export_id.clone()), ..PayoutFilter::default() };
-                let found = self.all_payouts(actor, filter).await?;
+                let found = self.every_payout(actor, filter).await?;
                 if found.is_empty() {
                     return Err(CoreError::not_found("Export"));
                 }
@@ -110,7 +110,7 @@ impl Core {
                     method: input.format.method().map(str::to_string),
                     ..PayoutFilter::default()
                 };
-                let mut pending = self.all_payouts(actor, filter).await?;
+                let mut pending = self.every_payout(actor, filter).await?;
                 pending.sort_by(|a, b| {
                     (a.payout.created_at, &a.payout.id).cmp(&(b.payout.created_at, &b.payout.id))
                 });
@@ -160,7 +160,7 @@ impl Core {
         reference: Option<String>,
     ) -> CoreResult<Vec<PayoutView>> {
         let filter = PayoutFilter { export_id: Some(export_id.to_string()), ..PayoutFilter::default() };
-        let payouts = self.all_payouts(actor, filter).await?;
+        let payouts = self.every_payout(actor, filter).await?;
         if payouts.is_empty() {
             return Err(CoreError::not_found("Export"));
         }
@@ -169,23 +169,6 @@ impl Core {
             done.push(self.complete_payout(actor, &p.payout.id, reference.clone()).await?);
         }
         Ok(done)
-    }
-
-    /// Every payout matching `filter` (pages of 100).
-    async fn all_payouts(&self, actor: &Actor, filter: PayoutFilter) -> CoreResult<Vec<PayoutView>> {
-        let mut all = Vec::new();
-        loop {
-            let page = PageRequest { limit: 100, offset: all.len() as i64, sort: (), descending: false };
-            let found = self.list_payouts(actor, filter.clone(), page).await?;
-            let got = found.items.len();
-            all.extend(found.items);
-            if got < 100 || all.len() as i64 >= found.total {
-                return Ok(all);
-            }
-            if all.len() > 1_000_000 {
-                return Err(CoreError::new(ErrorKind::Unprocessable, "too_many_payouts", "Too many payouts"));
-            }
-        }
     }
 }
 

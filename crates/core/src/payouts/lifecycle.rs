@@ -51,8 +51,8 @@ impl Core {
         .await
     }
 
-    /// Moves payout `id` to `to` with everything that follows, announcing `payout.completed` or
-    /// `payout.failed` (and the store `conversion.paid`) for live payouts.
+    /// Moves payout `id` to `to` with everything that follows (see [`transition`]), waking the
+    /// outbound worker for the events it announced.
     pub(crate) async fn move_payout(
         &self,
         actor: &Actor,
@@ -63,69 +63,94 @@ impl Core {
         transfer_id: Option<String>,
     ) -> CoreResult<PayoutView> {
         let current = self.get_payout(actor, id).await?;
-        let from = current.payout.status;
-        if from == to {
-            return Ok(current);
-        }
-        if !from.can_become(to) {
-            return Err(CoreError::invalid_transition(format!(
-                "A {} payout cannot become {}",
-                from.as_str(),
-                to.as_str()
-            )));
-        }
-        let now = self.now();
-        let mut after = current.clone();
-        after.payout.status = to;
-        after.payout.updated_at = now;
-        if to == PayoutStatus::Completed {
-            after.payout.completed_at = Some(now);
-            after.payout.reference = reference.clone().or(after.payout.reference);
-        }
-        if reason.is_some() {
-            after.payout.failure_reason = reason.clone();
-        }
-        if transfer_id.is_some() {
-            after.payout.transfer_id = transfer_id.clone();
-        }
-        let event = match to {
-            PayoutStatus::Completed => Some("payout.completed"),
-            PayoutStatus::Failed => Some("payout.failed"),
-            _ => None,
-        };
-        let announce = current.payout.mode.is_live();
-        let events = match (event, announce) {
-            (Some(event), true) => {
-                vec![OutboxEvent {
-                    merchant_id: actor.merchant_id.clone(),
-                    event,
-                    data: after.to_json(),
-                    at: now,
-                }]
-            }
-            _ => Vec::new(),
-        };
-        let change = PayoutTransition {
-            merchant_id: actor.merchant_id.clone(),
-            payout_id: id.to_string(),
-            from,
-            to,
-            reference,
-            transfer_id,
-            reason,
-            events,
-            announce,
-            now,
-        };
-        if !self.store.transition_payout(&change).await? {
-            return Err(CoreError::changed_concurrently("payout"));
-        }
-        if announce {
+        let change = Change { to, reference, reason, transfer_id };
+        if transition(self.store.as_ref(), self.now(), &current, change).await? {
             self.effects.outbox_written();
         }
         // Items leave an open payout when it ends; read back what the store now holds.
         self.get_payout(actor, id).await
     }
+}
+
+/// Where a payout goes and what is said about it.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// The new status.
+    pub to: PayoutStatus,
+    /// Payment reference (completion).
+    pub reference: Option<String>,
+    /// Why (failure, cancellation).
+    pub reason: Option<String>,
+    /// The Stripe transfer that paid it.
+    pub transfer_id: Option<String>,
+}
+
+/// Moves `current` to `change.to` (a no-op when it is already there) with everything that
+/// follows, announcing `payout.completed` or `payout.failed` (and the store `conversion.paid`)
+/// for live payouts. Answers whether events were queued. Shared by the API's operations and the
+/// processor worker (a Stripe `transfer.reversed`).
+pub async fn transition(
+    store: &dyn refline_store::Store,
+    now: i64,
+    current: &PayoutView,
+    change: Change,
+) -> CoreResult<bool> {
+    let Change { to, reference, reason, transfer_id } = change;
+    let from = current.payout.status;
+    if from == to {
+        return Ok(false);
+    }
+    if !from.can_become(to) {
+        return Err(CoreError::invalid_transition(format!(
+            "A {} payout cannot become {}",
+            from.as_str(),
+            to.as_str()
+        )));
+    }
+    let mut after = current.clone();
+    after.payout.status = to;
+    after.payout.updated_at = now;
+    if to == PayoutStatus::Completed {
+        after.payout.completed_at = Some(now);
+        after.payout.reference = reference.clone().or(after.payout.reference);
+    }
+    if reason.is_some() {
+        after.payout.failure_reason = reason.clone();
+    }
+    if transfer_id.is_some() {
+        after.payout.transfer_id = transfer_id.clone();
+    }
+    let event = match to {
+        PayoutStatus::Completed => Some("payout.completed"),
+        PayoutStatus::Failed => Some("payout.failed"),
+        _ => None,
+    };
+    let announce = current.payout.mode.is_live();
+    let events = match (event, announce) {
+        (Some(event), true) => vec![OutboxEvent {
+            merchant_id: current.payout.merchant_id.clone(),
+            event,
+            data: after.to_json(),
+            at: now,
+        }],
+        _ => Vec::new(),
+    };
+    let change = PayoutTransition {
+        merchant_id: current.payout.merchant_id.clone(),
+        payout_id: current.payout.id.clone(),
+        from,
+        to,
+        reference,
+        transfer_id,
+        reason,
+        events,
+        announce,
+        now,
+    };
+    if !store.transition_payout(&change).await? {
+        return Err(CoreError::changed_concurrently("payout"));
+    }
+    Ok(announce)
 }
 
 /// A free-text note, trimmed, at most [`MAX_NOTE_CHARS`]; blank is none.

@@ -11,6 +11,7 @@ pub mod reads;
 pub mod render;
 pub mod run;
 pub mod settings;
+pub mod stripe;
 pub mod verify;
 
 pub use method::PayoutMethod;

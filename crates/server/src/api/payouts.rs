@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/payouts", get(list_payouts).post(run_payouts))
         .route("/payouts/export", get(export_payouts))
         .route("/payouts/complete", post(complete_export))
+        .route("/payouts/send", post(send_payouts))
         .route("/payouts/{id}", get(get_payout))
         .route("/payouts/{id}/complete", post(complete_payout))
         .route("/payouts/{id}/fail", post(fail_payout))
@@ -82,22 +83,7 @@ async fn run_payouts(
     actor.require_write()?;
     let map = parse_optional_object(&body)?;
     let mut f = Fields::new(&map);
-    let mut affiliate_ids = Vec::new();
-    match f.value("affiliateIds") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(items)) if items.len() <= 10_000 => {
-            for (i, item) in items.iter().enumerate() {
-                match item.as_str() {
-                    Some(id) if !id.is_empty() && id.len() <= 100 => affiliate_ids.push(id.to_string()),
-                    _ => f.issue_at(
-                        vec![json!("affiliateIds"), json!(i)],
-                        "each affiliate id must be a string",
-                    ),
-                }
-            }
-        }
-        Some(_) => f.issue("affiliateIds", "affiliateIds must be an array of at most 10000 affiliate ids"),
-    }
+    let affiliate_ids = read_ids(&mut f, "affiliateIds");
     let currency = f.optional_string("currency", 3);
     let method = f.optional_enum("method", &METHOD_TYPES).map(str::to_string);
     let input = RunInput { affiliate_ids, currency, method, unreadable: f.into_issues() };
@@ -159,6 +145,38 @@ async fn cancel_payout(
     let map = parse_optional_object(&body)?;
     Fields::new(&map).finish()?;
     Ok(data(&state.core.cancel_payout(&actor, &id).await?))
+}
+
+/// `{payoutIds?: [string]}`: sends pending and processing `stripe_connect` payouts (all, or
+/// those named) through Stripe with the merchant's key; answers them as they now are.
+async fn send_payouts(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Json<Value>> {
+    let actor = caller.actor();
+    actor.require_write()?;
+    let map = parse_optional_object(&body)?;
+    let mut f = Fields::new(&map);
+    let payout_ids = read_ids(&mut f, "payoutIds");
+    f.finish()?;
+    let sent =
+        state.core.send_stripe_payouts(&actor, payout_ids, state.rail.as_ref(), &state.secrets).await?;
+    Ok(Json(json!({ "data": sent.iter().map(PayoutView::to_json).collect::<Vec<_>>() })))
+}
+
+/// An optional array of ids (at most 10,000), each problem reported at its index.
+fn read_ids(f: &mut Fields<'_>, name: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    match f.value(name) {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) if items.len() <= 10_000 => {
+            for (i, item) in items.iter().enumerate() {
+                match item.as_str() {
+                    Some(id) if !id.is_empty() && id.len() <= 100 => ids.push(id.to_string()),
+                    _ => f.issue_at(vec![json!(name), json!(i)], "each id must be a non-empty string"),
+                }
+            }
+        }
+        Some(_) => f.issue(name, format!("{name} must be an array of at most 10000 ids")),
+    }
+    ids
 }
 
 /// `{exportId*, reference?}`: every payout of an exported file was paid.
