@@ -13,6 +13,8 @@ use serde_json::{json, Value};
 pub enum ErrorKind {
     /// The input is wrong (400).
     Invalid,
+    /// The caller could not be authenticated: a bad key, a signature that does not verify (401).
+    Unauthenticated,
     /// The actor may not do this (403).
     Forbidden,
     /// Nothing of that id belongs to the actor's merchant (404).

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use refline_core::{audit::AuditRecord, effects::audit_entry, Core, Door, Effects};
+use refline_core::{audit::AuditRecord, effects::audit_entry, Core, Effects};
 use refline_store::Store;
 use tokio::sync::Notify;
 
@@ -76,12 +76,9 @@ impl Effects for NodeEffects {
     }
 
     async fn audited(&self, record: AuditRecord) {
-        // An API request is one entry of the log: its operation joins the request's entry.
-        let record = match record.door {
-            Door::ApiKey { .. } => fold_into_request(record),
-            _ => Some(record),
-        };
-        if let Some(record) = record {
+        // An operation run while an HTTP request is answered is part of that request's entry
+        // (the request is one line of the log); any other is an entry of its own.
+        if let Some(record) = fold_into_request(record) {
             self.audit.record(audit_entry(record)).await;
         }
     }

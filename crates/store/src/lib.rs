@@ -32,6 +32,7 @@ pub mod paging;
 pub mod payout;
 pub mod processor;
 pub mod records;
+pub mod render;
 pub mod report;
 pub mod tracking;
 pub mod webhook;

@@ -4,7 +4,7 @@
 //! that caused the events.
 
 use rand::{distributions::Alphanumeric, Rng};
-use refline_domain::{conversion_status_event, format_amount, format_timestamp, Currency};
+use refline_domain::{conversion_status_event, format_timestamp};
 use serde_json::{json, Value};
 
 use crate::{Conversion, OutboxEvent};
@@ -73,33 +73,13 @@ pub fn deliveries_for(
     out
 }
 
-/// The `data` of conversion events (LinkJolt's documented shape plus order, type and times).
-/// `status` and `updatedAt` let receivers order events of one conversion.
-pub fn conversion_data(c: &Conversion) -> Value {
-    let exponent = Currency::parse(&c.currency).unwrap_or(Currency::USD).exponent();
-    json!({
-        "conversionId": c.id,
-        "campaignId": c.campaign_id,
-        "affiliateId": c.affiliate_id,
-        "amount": format_amount(c.amount_minor, exponent),
-        "commission": format_amount(c.commission_minor, exponent),
-        "currency": c.currency,
-        "status": c.status.as_str(),
-        "orderId": c.order_id,
-        "conversionType": c.conversion_type.as_str(),
-        "source": c.source,
-        "createdAt": format_timestamp(c.created_at),
-        "updatedAt": format_timestamp(c.updated_at),
-    })
-}
-
 /// `conversion.created` for a newly recorded conversion; none for test data, which webhooks
 /// never see.
 pub fn conversion_created(c: &Conversion) -> Option<OutboxEvent> {
     c.mode.is_live().then(|| OutboxEvent {
         merchant_id: c.merchant_id.clone(),
         event: "conversion.created",
-        data: conversion_data(c),
+        data: crate::render::conversion_event(c),
         at: c.created_at,
     })
 }
@@ -110,7 +90,7 @@ pub fn conversion_changed(c: &Conversion, at: i64) -> Option<OutboxEvent> {
     c.mode.is_live().then(|| OutboxEvent {
         merchant_id: c.merchant_id.clone(),
         event: conversion_status_event(c.status),
-        data: conversion_data(c),
+        data: crate::render::conversion_event(c),
         at,
     })
 }

@@ -412,6 +412,22 @@ async fn stripe_signatures_secrets_and_modes(engine: Engine) {
         .settle("stripe", &stripe(fixtures::stripe::checkout_completed(&shop.sale("evt_o", "pi_o"))))
         .await;
     assert_eq!(old["status"], "processed");
+    // A stored delivery's request entry names the operation and the delivery it stored.
+    let old_id = old["id"].as_str().unwrap().to_string();
+    let names_it = |e: &refline_store::AuditEntry| {
+        e.operation.as_deref() == Some("processor_delivery.receive")
+            && e.target_id.as_deref() == Some(old_id.as_str())
+            && e.status_code == Some(200)
+    };
+    let mut logged = Vec::new();
+    for _ in 0..100 {
+        logged = shop.app.audit_entries(Some(&shop.merchant.id), 1).await;
+        if logged.iter().any(names_it) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(logged.iter().any(names_it), "{logged:?}");
     let new = fixtures::stripe::delivery(
         "whsec_next",
         now_s(),

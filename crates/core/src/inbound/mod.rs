@@ -12,6 +12,7 @@ pub mod links;
 pub mod outcome;
 mod payments;
 pub mod process;
+pub mod receive;
 mod refunds;
 mod sale;
 mod transfers;

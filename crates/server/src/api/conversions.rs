@@ -8,16 +8,19 @@ use axum::{
     Json, Router,
 };
 use refline_core::sales::conversions::{NewConversion, SORTS};
-use refline_domain::{format_amount, format_timestamp, ConversionStatus, ConversionType, Currency, Mode};
-use refline_store::{Conversion, ConversionFilter, ConversionSort};
-use serde_json::{json, Map, Value};
+use refline_domain::{format_timestamp, ConversionStatus, ConversionType, Mode};
+use refline_store::{
+    render::{conversion_created, conversion_read, money},
+    ConversionFilter, ConversionSort,
+};
+use serde_json::{json, Value};
 
 use crate::{
     api::list::{envelope, Params},
     error::{ApiError, ApiResult},
     http::{
         auth::Caller,
-        body::{exact_number, parse_object, Fields},
+        body::{parse_object, Fields},
     },
     state::AppState,
 };
@@ -56,7 +59,7 @@ async fn create_conversion(
     };
     let input = NewConversion { unreadable: f.into_issues(), ..input };
     let conversion = state.core.record_conversion(&actor, caller.plan, input).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "data": render_created(&conversion) }))))
+    Ok((StatusCode::CREATED, Json(json!({ "data": conversion_created(&conversion) }))))
 }
 
 async fn list_conversions(
@@ -76,7 +79,7 @@ async fn list_conversions(
     let page = params.page(SORTS, ConversionSort::CreatedAt);
     params.finish()?;
     let found = state.core.list_conversions(&caller.actor(), &filter, page).await?;
-    Ok(Json(envelope(found.items.iter().map(render).collect(), &page, found.total)))
+    Ok(Json(envelope(found.items.iter().map(conversion_read).collect(), &page, found.total)))
 }
 
 async fn get_conversion(
@@ -86,7 +89,7 @@ async fn get_conversion(
 ) -> ApiResult<Json<Value>> {
     let detail = state.core.get_conversion(&caller.actor(), &id).await?;
     let conversion = &detail.conversion;
-    let mut data = render(conversion);
+    let mut data = conversion_read(conversion);
     // Amounts owed back after a refund of a paid commission (clawbacks), in this view only:
     // lists stay one read.
     if let Some(object) = data.as_object_mut() {
@@ -125,74 +128,5 @@ async fn update_conversion(
         return Err(ApiError::internal("validated fields missing"));
     };
     let updated = state.core.set_conversion_status(&actor, &id, target, confirm).await?;
-    Ok(Json(json!({ "data": render(&updated) })))
-}
-
-fn exponent(c: &Conversion) -> u8 {
-    Currency::parse(&c.currency).unwrap_or(Currency::USD).exponent()
-}
-
-fn money(c: &Conversion, minor: i64) -> String {
-    format_amount(minor, exponent(c))
-}
-
-fn fraud(c: &Conversion) -> Option<Value> {
-    let score = c.fraud_score?;
-    let signals: Vec<&str> =
-        c.fraud_signals.as_deref().unwrap_or("").split(',').filter(|s| !s.is_empty()).collect();
-    let level = refline_domain::RiskLevel::from_score(u8::try_from(score).unwrap_or(100));
-    Some(json!({ "score": score, "level": level.as_str(), "signals": signals, "flaggedForReview": true }))
-}
-
-/// The 201 body of `POST /conversions`: exactly the seed's fields (money as JSON numbers with
-/// the currency's decimals), plus `source`, and `isTest`/`fraud` only when they apply.
-fn render_created(c: &Conversion) -> Value {
-    let mut out = Map::new();
-    out.insert("id".into(), json!(c.id));
-    out.insert("campaignId".into(), json!(c.campaign_id));
-    out.insert("affiliateId".into(), json!(c.affiliate_id));
-    out.insert("amount".into(), exact_number(&money(c, c.amount_minor)));
-    out.insert("commission".into(), exact_number(&money(c, c.commission_minor)));
-    out.insert("currency".into(), json!(c.currency));
-    out.insert("status".into(), json!(c.status.as_str()));
-    out.insert("orderId".into(), json!(c.order_id));
-    out.insert("conversionType".into(), json!(c.conversion_type.as_str()));
-    out.insert("createdAt".into(), json!(format_timestamp(c.created_at)));
-    out.insert("source".into(), json!(c.source));
-    if let Some(parent) = &c.parent_conversion_id {
-        out.insert("parentConversionId".into(), json!(parent));
-        out.insert("paymentNumber".into(), json!(c.payment_number));
-    }
-    if c.mode.is_test() {
-        out.insert("isTest".into(), json!(true));
-    }
-    if let Some(fraud) = fraud(c) {
-        out.insert("fraud".into(), fraud);
-    }
-    Value::Object(out)
-}
-
-/// The form of a conversion in reads: money as decimal strings, as in LinkJolt's reference.
-fn render(c: &Conversion) -> Value {
-    json!({
-        "id": c.id,
-        "campaignId": c.campaign_id,
-        "affiliateId": c.affiliate_id,
-        "amount": money(c, c.amount_minor),
-        "commission": money(c, c.commission_minor),
-        "currency": c.currency,
-        "status": c.status.as_str(),
-        "orderId": c.order_id,
-        "clickId": c.click_id,
-        "customerEmail": c.customer_email,
-        "customerName": c.customer_name,
-        "conversionType": c.conversion_type.as_str(),
-        "parentConversionId": c.parent_conversion_id,
-        "paymentNumber": c.payment_number,
-        "source": c.source,
-        "isTest": c.mode.is_test(),
-        "fraud": fraud(c),
-        "createdAt": format_timestamp(c.created_at),
-        "updatedAt": format_timestamp(c.updated_at),
-    })
+    Ok(Json(json!({ "data": conversion_read(&updated) })))
 }
