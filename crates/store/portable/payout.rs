@@ -334,6 +334,9 @@ impl PayoutStore for Engine {
             (PayoutStatus::Completed, PayoutStatus::Failed) => {
                 for item in &items {
                     if let Some(c) = settle(&mut tx, item, EntryKind::Returned, t.now).await? {
+                        // What the commission has outstanding changed: an open payout netting a
+                        // clawback of it no longer nets the right amount and lets it go.
+                        ledger::sync_commission(&mut tx, &c, t.now).await?;
                         if t.announce && item.amount_minor > 0 {
                             events.extend(outbox::conversion_changed(&c, t.now));
                         }

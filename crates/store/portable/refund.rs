@@ -120,14 +120,18 @@ async fn reverse_conversion(
     .await?)
 }
 
-/// A partial refund before payout: the unpaid conversion's commission becomes `commission`.
+/// A partial refund before payout: the unpaid conversion now earns `commission`. It earns its
+/// commission plus its clawbacks (`expected_earned`); a conversion paid, refunded in part (a
+/// clawback) and then returned by a failed payout has clawbacks for part of the same refunded
+/// share, so they are taken off here rather than counted twice.
 async fn set_commission(
     conn: &mut Conn,
     r: &RefundApplication<'_>,
     commission: i64,
 ) -> StoreResult<Option<Conversion>> {
     Ok(sqlx::query_as(
-        "UPDATE conversions SET commission_minor = $3, updated_at = $4 \
+        "UPDATE conversions SET commission_minor = $3 - (SELECT CAST(COALESCE(SUM(a.amount_minor), 0) AS BIGINT) \
+                FROM commission_adjustments a WHERE a.conversion_id = conversions.id), updated_at = $4 \
          WHERE merchant_id = $1 AND id = $2 \
             AND status IN ('pending', 'approved', 'trial') RETURNING *",
     )

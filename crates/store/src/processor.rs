@@ -102,7 +102,10 @@ pub enum RefundChange {
         /// The status it was read in.
         from: ConversionStatus,
     },
-    /// The unpaid conversion's commission becomes this.
+    /// The unpaid conversion now earns this (the original commission less the share of every
+    /// refund so far). Clawbacks already recorded against it (refunds while an earlier payout
+    /// had paid it, since returned) count toward that share, so the stored commission is this
+    /// less them: it earns this, not this less the clawbacks again.
     SetCommission(i64),
     /// The paid commission stays; this much is owed back.
     Clawback(CommissionAdjustment),

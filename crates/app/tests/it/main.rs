@@ -19,6 +19,7 @@ mod core_support;
 mod hostile_input;
 mod idempotency;
 mod integrations;
+mod ledger_properties;
 mod payouts;
 mod payouts_stripe;
 mod poisoned_batches;
