@@ -19,6 +19,7 @@ mod core_support;
 mod hostile_input;
 mod idempotency;
 mod integrations;
+mod money;
 mod payouts;
 mod poisoned_batches;
 mod processor_amounts;
