@@ -4,7 +4,7 @@ use std::{ffi::OsString, net::IpAddr};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use refline_domain::{parse_amount, KeyKind, Plan};
+use refline_domain::{parse_amount, Currency, ExchangeRates, KeyKind, Plan};
 use refline_server::config::ServerConfig;
 use refline_store_sqlite::Durability;
 use serde_json::json;
@@ -78,6 +78,14 @@ struct ServeArgs {
     /// Monthly tracked-sales cap of the Scale plan in major units, or "none".
     #[arg(long, env = "REFLINE_MONTHLY_CAP_SCALE")]
     monthly_cap_scale: Option<String>,
+    /// Exchange rate the monthly cap counts sales in other currencies with: CODE=RATE, what one
+    /// unit of CODE is worth in the base currency, e.g. eur=1.08 (repeat, or comma-separate in
+    /// the variable). A sale in a currency without a rate counts at par, with a warning.
+    #[arg(long = "currency-rate", env = "REFLINE_CURRENCY_RATES", value_delimiter = ',')]
+    currency_rates: Vec<String>,
+    /// The currency the --currency-rate values are written in (its own rate is 1).
+    #[arg(long, env = "REFLINE_CURRENCY_RATE_BASE", default_value = "usd")]
+    currency_rate_base: String,
     /// Failed authentications per client IP per minute before 429.
     #[arg(long, env = "REFLINE_UNAUTHENTICATED_RATE_LIMIT", default_value_t = 60)]
     unauthenticated_rate_limit: u32,
@@ -258,6 +266,19 @@ fn cap(value: Option<&str>, plan: Plan) -> anyhow::Result<Option<Option<i64>>> {
     }
 }
 
+/// The rate table of `--currency-rate-base` and `--currency-rate`; any bad entry stops the
+/// start (a cap silently counted with a wrong rate would be worse).
+fn exchange_rates(base: &str, entries: &[String]) -> anyhow::Result<ExchangeRates> {
+    let base = Currency::parse(base).ok().with_context(|| {
+        format!("--currency-rate-base {base:?} is not a supported ISO 4217 currency code")
+    })?;
+    let mut rates = ExchangeRates::new(base);
+    for entry in entries.iter().filter(|e| !e.trim().is_empty()) {
+        rates.set(entry).with_context(|| format!("--currency-rate {entry:?}"))?;
+    }
+    Ok(rates)
+}
+
 fn server_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     let mut config = ServerConfig {
         public_url: args
@@ -315,6 +336,7 @@ fn server_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
             config.limits.set_cap(plan, cap);
         }
     }
+    config.limits.rates = exchange_rates(&args.currency_rate_base, &args.currency_rates)?;
     Ok(config)
 }
 
@@ -322,6 +344,7 @@ async fn serve(database_url: &str, secret_key: &SecretKeyArgs, args: ServeArgs) 
     init_tracing();
     let mut config = server_config(&args)?;
     config.secret_key = secret_key.resolve()?;
+    tracing::info!(rates = %config.limits.rates.describe().join(","), "monthly cap exchange rates");
     let options = EngineOptions {
         sqlite_durability: match args.sqlite_synchronous.as_str() {
             "full" => Durability::Full,
@@ -398,5 +421,30 @@ mod tests {
             checked += 1;
         }
         assert!(checked >= 10, "only {checked} defaults checked in:\n{help}");
+    }
+
+    #[test]
+    fn currency_rates_are_read_from_repeated_flags_and_refused_when_wrong() {
+        let parsed = Cli::try_parse_from([
+            "refline",
+            "serve",
+            "--currency-rate",
+            "eur=1.08",
+            "--currency-rate",
+            "JPY=0.0067,gbp=1.27",
+            "--currency-rate-base",
+            "usd",
+        ])
+        .expect("flags parse");
+        let Command::Serve(args) = parsed.command else { panic!("serve expected") };
+        let config = server_config(&args).expect("valid rates");
+        assert_eq!(config.limits.rates.describe(), ["usd=1", "eur=1.08", "jpy=0.0067", "gbp=1.27"]);
+        for bad in
+            [["--currency-rate", "eur=zero"], ["--currency-rate", "xyz=1"], ["--currency-rate-base", "xyz"]]
+        {
+            let parsed = Cli::try_parse_from(["refline", "serve", bad[0], bad[1]]).expect("flags parse");
+            let Command::Serve(args) = parsed.command else { panic!("serve expected") };
+            assert!(server_config(&args).is_err(), "{bad:?}");
+        }
     }
 }

@@ -35,8 +35,12 @@ impl PgStore {
         &self.pool
     }
 
+    /// A write transaction, READ COMMITTED whatever the server's default: each statement then
+    /// sees what committed before it started, so a read made after taking a lock (a batch of
+    /// sales reading an affiliate's volume) includes everything the lock's last holder wrote.
+    /// Same round trip as a bare `BEGIN`.
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        self.pool.begin().await
+        self.pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await
     }
 
     /// Closes the pool, waiting for open connections to finish.
@@ -64,6 +68,16 @@ macro_rules! for_update {
 macro_rules! skip_locked {
     () => {
         "FOR UPDATE SKIP LOCKED"
+    };
+}
+
+/// The function taking a lock held until the transaction ends, on a key of two 32-bit halves.
+/// Several writers commit batches of sales side by side, so a batch locks the affiliate
+/// volumes and recurring chains it reads until it commits (`refline_store::batch`). The
+/// two-key form keeps these keys apart from single-key advisory locks (the migrator's).
+macro_rules! xact_lock_function {
+    () => {
+        Some("pg_advisory_xact_lock")
     };
 }
 

@@ -110,6 +110,14 @@ macro_rules! skip_locked {
     };
 }
 
+/// The function taking a lock held until the transaction ends: none, as SQLite runs one write
+/// transaction at a time, so what a batch reads cannot change before it commits.
+macro_rules! xact_lock_function {
+    () => {
+        None::<&'static str>
+    };
+}
+
 #[path = "../../store/portable/mod.rs"]
 mod portable;
 

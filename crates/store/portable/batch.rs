@@ -1,5 +1,6 @@
 //! Recording a batch of sales: the reads and writes around [`refline_store::batch`], which
-//! decides. Each attempt is one write transaction: read what the plan needs, insert its rows
+//! decides. Each attempt is one write transaction: lock the volumes and recurring chains it
+//! depends on (engines with parallel writers only), read what the plan needs, insert its rows
 //! letting the order-key unique index arbitrate (no read-then-write race), then either roll back
 //! and plan again knowing which order ids were taken, or add the monthly tallies, write the
 //! `conversion.created` events and the ledger's accrued entries, and commit.
@@ -8,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use refline_domain::AffiliateVolume;
 use refline_store::{
-    batch::{self, BatchPlan, BatchReads, BatchState, OrderSlot, PlannedInsert},
+    batch::{self, BatchPlan, BatchReads, BatchState, LockKey, OrderSlot, PlannedInsert},
     outbox, Conversion, OutboxEvent, PendingConversion, RecordOutcome, StoreError, StoreResult,
 };
 
@@ -52,14 +53,28 @@ pub(super) async fn record_batch(
     }
 }
 
-/// What the plan needs from the database: tracked sales of capped months and affiliate volumes
-/// of tiered campaigns, with the order ids already known `taken`.
+/// What the plan needs from the database: tracked sales of capped months, affiliate volumes of
+/// tiered campaigns and payments of recurring chains, with the order ids already known `taken`.
+/// Volumes and chains are read after their locks are held, so they include every committed
+/// sale that touched them and no other writer adds one before this transaction ends.
 async fn read_state(
     conn: &mut Conn,
     reads: &BatchReads,
     taken: HashMap<OrderSlot, String>,
 ) -> StoreResult<BatchState> {
+    take_locks(conn, &reads.locks).await?;
     let mut state = BatchState { existing_orders: taken, ..Default::default() };
+    for (merchant_id, parent_id) in &reads.chains {
+        let payments: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM conversions WHERE merchant_id = $1 \
+             AND (id = $2 OR parent_conversion_id = $2)",
+        )
+        .bind(merchant_id)
+        .bind(parent_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        state.chains.insert(parent_id.clone(), payments);
+    }
     for (merchant_id, month) in &reads.capped_months {
         let tracked: i64 = sqlx::query_scalar(concat!(
             "SELECT ",
@@ -91,6 +106,27 @@ async fn read_state(
         state.volumes.insert(key.clone(), AffiliateVolume { sales_count, revenue_minor });
     }
     Ok(state)
+}
+
+/// Takes the transaction-scoped `locks` (already in ascending order) where the engine runs
+/// several writers at once; a no-op, without a round trip, where it runs one (SQLite).
+async fn take_locks(conn: &mut Conn, locks: &[LockKey]) -> StoreResult<()> {
+    let (Some(function), false) = (xact_lock_function!(), locks.is_empty()) else {
+        return Ok(());
+    };
+    // One statement for a whole batch. PostgreSQL evaluates a volatile function of the select
+    // list after the ORDER BY, so the locks are taken in ascending order, as in every other
+    // batch: no two batches can each hold a lock the other waits for. 2 binds a key; a batch of
+    // 256 sales has at most 512 keys, far below the parameter limit, but chunks keep it so.
+    for chunk in locks.chunks(1000) {
+        let mut query = sqlx::QueryBuilder::new(format!("SELECT {function}(k1, k2) FROM ("));
+        query.push_values(chunk, |mut row, (namespace, key)| {
+            row.push_bind(*namespace).push_bind(*key);
+        });
+        query.push(") AS v (k1, k2) ORDER BY k1, k2");
+        query.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Inserts the planned rows, skipping any whose order id is used; the ids of the rows written.

@@ -127,15 +127,4 @@ impl ConversionStore for Engine {
         tx.commit().await?;
         Ok(true)
     }
-
-    async fn count_chain_payments(&self, merchant_id: &str, parent_id: &str) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM conversions WHERE merchant_id = $1 \
-             AND (id = $2 OR parent_conversion_id = $2)",
-        )
-        .bind(merchant_id)
-        .bind(parent_id)
-        .fetch_one(self.reader())
-        .await?)
-    }
 }

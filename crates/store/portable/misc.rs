@@ -140,9 +140,10 @@ impl ReportStore for Engine {
         mode: Mode,
         from: Option<i64>,
         to: Option<i64>,
-    ) -> StoreResult<Totals> {
+    ) -> StoreResult<Vec<Totals>> {
+        // Grouped by currency: minor units of different currencies are never added together.
         Ok(sqlx::query_as(concat!(
-            "SELECT ",
+            "SELECT currency, ",
             sum_minor!("amount_minor"),
             " AS revenue_minor, ",
             sum_minor!("commission_minor"),
@@ -150,13 +151,14 @@ impl ReportStore for Engine {
                 COUNT(*) AS conversions \
              FROM conversions WHERE merchant_id = $1 AND is_test = $2 \
              AND status NOT IN ('rejected', 'refunded') \
-             AND ($3 IS NULL OR created_at >= $3) AND ($4 IS NULL OR created_at <= $4)"
+             AND ($3 IS NULL OR created_at >= $3) AND ($4 IS NULL OR created_at <= $4) \
+             GROUP BY currency ORDER BY currency"
         ))
         .bind(merchant_id)
         .bind(mode)
         .bind(from)
         .bind(to)
-        .fetch_one(self.reader())
+        .fetch_all(self.reader())
         .await?)
     }
 

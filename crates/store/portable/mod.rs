@@ -9,6 +9,11 @@
 //! - `skip_locked!()`: the clause appended to row-claiming subqueries, `FOR UPDATE SKIP LOCKED`
 //!   where several writers run at once (PostgreSQL), empty where writes are serialised anyway
 //!   (SQLite). A macro, not a constant, so `concat!` keeps those statements static text.
+//! - `for_update!()`: the clause locking rows a transaction reads before deciding on them
+//!   (`FOR UPDATE` on PostgreSQL, empty on SQLite).
+//! - `xact_lock_function!()`: `Some` function taking a lock held until the transaction ends on
+//!   a (namespace, key) pair (`pg_advisory_xact_lock`), or `None` where one writer runs at a
+//!   time (SQLite), which then skips the statement altogether.
 //!
 //! Why this shape:
 //! - Native drivers: every query here compiles against one concrete sqlx database, exactly as if

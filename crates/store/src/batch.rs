@@ -1,6 +1,16 @@
 //! Planning a batch of conversions so that recording them together gives exactly the outcome of
 //! recording them one by one, in order. Pure: the engine reads the state this needs (order ids
-//! already used, tracked sales, affiliate volumes), this decides, the engine writes.
+//! already used, tracked sales, affiliate volumes, payments of recurring chains), this decides,
+//! the engine writes.
+//!
+//! Volumes and chains must not change between the engine's read and its commit, or two
+//! batches committing side by side (PostgreSQL runs several writers) would price two sales
+//! with the same volume or give two renewals the same payment number. So the engine first
+//! takes [`BatchReads::locks`]: one transaction-scoped lock per (campaign, affiliate) of a
+//! tiered sale and per chain of a renewal, in ascending order so two batches never wait on
+//! each other in a cycle. A batch that needs a key waits for the batch holding it to commit,
+//! then reads a volume or count that includes its sales. Every sale that adds to a volume or a
+//! chain takes its lock, so no sale can slip in unseen. SQLite has one writer and needs none.
 //!
 //! The engine inserts a plan optimistically and lets the unique index on order keys arbitrate.
 //! Rows it did not insert ([`not_inserted`]) had an order id used meanwhile; the first time that
@@ -10,7 +20,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use refline_domain::{AffiliateVolume, Mode};
+use refline_domain::{renewal_within_limit, AffiliateVolume, Mode};
 
 use crate::{Conversion, PendingConversion, RecordError, RecordOutcome, StoreError, StoreResult};
 
@@ -30,6 +40,16 @@ pub struct VolumeKey {
     pub month_start: i64,
 }
 
+/// A lock the engine takes before reading: (namespace, 32-bit hash of the locked thing), the
+/// two-key form of PostgreSQL's advisory locks. Distinct things may share a hash; that only
+/// makes their batches wait for each other, never wrong.
+pub type LockKey = (i32, i32);
+
+/// Namespace of the locks on an affiliate's volume on a campaign.
+const VOLUME_LOCKS: i32 = 0x5246_0001;
+/// Namespace of the locks on a recurring chain.
+const CHAIN_LOCKS: i32 = 0x5246_0002;
+
 /// What the engine must read before planning.
 #[derive(Debug, Default)]
 pub struct BatchReads {
@@ -37,6 +57,11 @@ pub struct BatchReads {
     pub capped_months: Vec<(String, i64)>,
     /// Volume windows of tiered sales.
     pub volumes: Vec<VolumeKey>,
+    /// (merchant, first sale id) of the chains renewals extend.
+    pub chains: Vec<(String, String)>,
+    /// Locks to take, before any read, in this (ascending) order; engines with one writer skip
+    /// them.
+    pub locks: Vec<LockKey>,
 }
 
 /// What the engine read.
@@ -48,6 +73,9 @@ pub struct BatchState {
     pub tracked: HashMap<(String, i64), i64>,
     /// Volume before the batch.
     pub volumes: HashMap<VolumeKey, AffiliateVolume>,
+    /// First sale id → payments of its chain so far (the first sale and its renewals, any
+    /// status).
+    pub chains: HashMap<String, i64>,
 }
 
 /// A conversion to insert and the tally it adds to.
@@ -61,6 +89,8 @@ pub struct PlannedInsert {
     pub month: i64,
     /// Tally shard.
     pub shard: i64,
+    /// What it adds to the tally (its amount in the merchant's currency).
+    pub tracked_minor: i64,
 }
 
 /// The plan: outcomes decided without writing, and rows to insert.
@@ -86,6 +116,32 @@ fn volume_key(c: &Conversion, month_start: i64) -> VolumeKey {
     }
 }
 
+/// FNV-1a, 32 bits: a hash fixed by this code (unlike the standard library's, which is seeded
+/// per process), so every node of a deployment, and every version, locks the same key.
+fn fnv1a(parts: &[&str]) -> i32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for (i, part) in parts.iter().enumerate() {
+        // A separator byte no id contains, so ("ab", "c") and ("a", "bc") differ.
+        let separator: &[u8] = if i == 0 { &[] } else { &[0] };
+        for byte in separator.iter().chain(part.as_bytes()) {
+            hash ^= u32::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0193);
+        }
+    }
+    i32::from_ne_bytes(hash.to_ne_bytes())
+}
+
+/// The lock on an affiliate's volume on a campaign (any month or mode: coarser than the volume
+/// window, which only makes unrelated batches wait now and then).
+pub fn volume_lock(campaign_id: &str, affiliate_id: &str) -> LockKey {
+    (VOLUME_LOCKS, fnv1a(&[campaign_id, affiliate_id]))
+}
+
+/// The lock on the recurring chain started by `parent_id`.
+pub fn chain_lock(parent_id: &str) -> LockKey {
+    (CHAIN_LOCKS, fnv1a(&[parent_id]))
+}
+
 /// The reads a batch needs.
 pub fn reads_for(batch: &[PendingConversion]) -> BatchReads {
     let mut reads = BatchReads::default();
@@ -99,7 +155,20 @@ pub fn reads_for(batch: &[PendingConversion]) -> BatchReads {
         if r.needs_volume && !reads.volumes.contains(&key) {
             reads.volumes.push(key);
         }
+        if r.tiered {
+            reads.locks.push(volume_lock(&c.campaign_id, &c.affiliate_id));
+        }
+        if let Some(renewal) = &r.renewal {
+            let chain = (c.merchant_id.clone(), renewal.parent_id.clone());
+            if !reads.chains.contains(&chain) {
+                reads.chains.push(chain);
+            }
+            reads.locks.push(chain_lock(&renewal.parent_id));
+        }
     }
+    // One order for every batch, so two batches never each hold a lock the other waits for.
+    reads.locks.sort_unstable();
+    reads.locks.dedup();
     reads
 }
 
@@ -115,6 +184,18 @@ pub fn plan(batch: &[PendingConversion], mut state: BatchState) -> BatchPlan {
                 continue;
             }
         }
+        if let Some(renewal) = &request.renewal {
+            let so_far = state.chains.get(&renewal.parent_id).copied().unwrap_or(0);
+            let number = so_far.saturating_add(1);
+            let within = u32::try_from(number).is_ok_and(|n| {
+                renewal_within_limit(renewal.limit, n, renewal.parent_created_at, c.created_at)
+            });
+            if !within {
+                plan.decided.push(Some(Err(RecordError::RecurringLimitReached)));
+                continue;
+            }
+            c.payment_number = number;
+        }
         if let (Mode::Live, Some(cap)) = (c.mode, request.monthly_cap_minor) {
             let tracked = state.tracked.entry((c.merchant_id.clone(), request.month)).or_insert(0);
             if *tracked >= cap {
@@ -125,13 +206,19 @@ pub fn plan(batch: &[PendingConversion], mut state: BatchState) -> BatchPlan {
         let key = volume_key(&c, request.month_start);
         let volume = state.volumes.get(&key).copied().unwrap_or_default();
         c.commission_minor = price(volume);
-        if request.needs_volume && c.status.counts_as_sale() {
+        // Every sale of a tiered campaign adds to the volume, renewals at a custom rate too
+        // (they are not priced with it, but later sales are).
+        if request.tiered && c.status.counts_as_sale() {
             let v = state.volumes.entry(key).or_default();
             v.sales_count += 1;
             v.revenue_minor += c.amount_minor;
         }
+        if let Some(renewal) = &request.renewal {
+            *state.chains.entry(renewal.parent_id.clone()).or_insert(0) += 1;
+        }
         if c.mode.is_live() {
-            *state.tracked.entry((c.merchant_id.clone(), request.month)).or_insert(0) += c.amount_minor;
+            let tracked = state.tracked.entry((c.merchant_id.clone(), request.month)).or_insert(0);
+            *tracked = tracked.saturating_add(request.tracked_minor);
         }
         if let Some(slot) = order_slot(&c) {
             state.existing_orders.insert(slot, c.id.clone());
@@ -142,13 +229,15 @@ pub fn plan(batch: &[PendingConversion], mut state: BatchState) -> BatchPlan {
             conversion: c,
             month: request.month,
             shard: request.tally_shard,
+            tracked_minor: request.tracked_minor,
         });
     }
     plan
 }
 
-/// Tally additions of inserted live rows, summed per (merchant, month, shard) and sorted, so
-/// concurrent transactions lock tally rows in one order and cannot deadlock.
+/// Tally additions of inserted live rows (each sale's amount counted in its merchant's currency),
+/// summed per (merchant, month, shard) and sorted, so concurrent transactions lock tally rows in
+/// one order and cannot deadlock.
 pub fn tallies<'a>(inserted: impl Iterator<Item = &'a PlannedInsert>) -> Vec<(String, i64, i64, i64)> {
     let mut sums: Vec<(String, i64, i64, i64)> = Vec::new();
     for p in inserted.filter(|p| p.conversion.mode.is_live()) {
@@ -157,8 +246,8 @@ pub fn tallies<'a>(inserted: impl Iterator<Item = &'a PlannedInsert>) -> Vec<(St
             .iter_mut()
             .find(|(m, month, shard, _)| *m == c.merchant_id && *month == p.month && *shard == p.shard)
         {
-            Some(entry) => entry.3 += c.amount_minor,
-            None => sums.push((c.merchant_id.clone(), p.month, p.shard, c.amount_minor)),
+            Some(entry) => entry.3 += p.tracked_minor,
+            None => sums.push((c.merchant_id.clone(), p.month, p.shard, p.tracked_minor)),
         }
     }
     sums.sort_unstable();
@@ -251,7 +340,10 @@ mod tests {
             month: 202611,
             month_start: 0,
             monthly_cap_minor: cap,
+            tracked_minor: amount,
             needs_volume: tiered,
+            tiered,
+            renewal: None,
             tally_shard: 0,
         };
         PendingConversion {
@@ -388,5 +480,82 @@ mod tests {
         let answer = sale("9", None, 10, None, false).request.conversion;
         let outcomes = outcomes(vec![None], [(5, Ok(answer))]);
         assert!(matches!(&outcomes[..], [Err(RecordError::Store(StoreError::Other(_)))]));
+    }
+
+    fn renewal(id: &str, parent: &str, limit: refline_domain::RecurringLimit) -> PendingConversion {
+        let mut p = sale(id, None, 10, None, false);
+        p.request.renewal = Some(crate::Renewal { parent_id: parent.into(), parent_created_at: 0, limit });
+        p.request.conversion.parent_conversion_id = Some(parent.into());
+        p
+    }
+
+    #[test]
+    fn renewals_number_on_from_the_chain_and_stop_at_the_limit() {
+        use refline_domain::RecurringLimit;
+        let batch = vec![
+            renewal("1", "p", RecurringLimit::Payments(4)),
+            renewal("2", "q", RecurringLimit::Unlimited),
+            renewal("3", "p", RecurringLimit::Payments(4)),
+            renewal("4", "p", RecurringLimit::Payments(4)),
+        ];
+        let reads = reads_for(&batch);
+        assert_eq!(reads.chains, [("m".to_string(), "p".to_string()), ("m".to_string(), "q".to_string())]);
+        let mut state = BatchState::default();
+        // p: the first sale and one renewal so far; q: only its first sale.
+        state.chains.insert("p".into(), 2);
+        state.chains.insert("q".into(), 1);
+        let plan = plan(&batch, state);
+        let numbers: Vec<(&str, i64)> =
+            plan.inserts.iter().map(|p| (p.conversion.id.as_str(), p.conversion.payment_number)).collect();
+        assert_eq!(numbers, [("1", 3), ("2", 2), ("3", 4)]);
+        assert!(matches!(plan.decided[3], Some(Err(RecordError::RecurringLimitReached))));
+    }
+
+    #[test]
+    fn a_refused_renewal_takes_no_number() {
+        use refline_domain::RecurringLimit;
+        let mut dup = renewal("1", "p", RecurringLimit::Unlimited);
+        dup.request.conversion.order_id = Some("X".into());
+        let batch = vec![dup, renewal("2", "p", RecurringLimit::Unlimited)];
+        let mut state = BatchState::default();
+        state.chains.insert("p".into(), 1);
+        state.existing_orders.insert(("m".into(), Mode::Live, "X".into()), "old".into());
+        let plan = plan(&batch, state);
+        assert_eq!(outcome(&plan, 0), "duplicate");
+        assert_eq!(plan.inserts[0].conversion.payment_number, 2);
+    }
+
+    #[test]
+    fn locks_cover_every_tiered_sale_and_chain_in_one_order() {
+        use refline_domain::RecurringLimit;
+        let mut custom_rate = renewal("1", "p", RecurringLimit::Unlimited);
+        // A renewal at a custom rate is not priced with the volume but adds to it.
+        custom_rate.request.tiered = true;
+        let batch = vec![custom_rate, sale("2", None, 10, None, true), sale("3", None, 10, None, false)];
+        let reads = reads_for(&batch);
+        let mut expected = vec![volume_lock("c", "a"), chain_lock("p")];
+        expected.sort_unstable();
+        assert_eq!(reads.locks, expected, "deduplicated and ascending");
+        assert_eq!(reads.volumes.len(), 1, "only the sale priced with it reads the volume");
+        assert_ne!(volume_lock("ab", "c"), volume_lock("a", "bc"));
+        // Fixed values: every node and version must lock the same keys.
+        assert_eq!(chain_lock(""), (CHAIN_LOCKS, i32::from_ne_bytes(0x811c_9dc5_u32.to_ne_bytes())));
+    }
+
+    #[test]
+    fn the_cap_counts_the_amount_in_the_merchant_currency() {
+        // A sale of 1000 minor units of another currency worth 500 of the merchant's.
+        let mut foreign = sale("1", None, 1000, Some(600), false);
+        foreign.request.tracked_minor = 500;
+        let batch =
+            vec![foreign, sale("2", None, 90, Some(600), false), sale("3", None, 1, Some(600), false)];
+        let plan = plan(&batch, BatchState::default());
+        // 0 → 500 → 590 (< 600, accepted) → 680.
+        assert_eq!([outcome(&plan, 0), outcome(&plan, 1), outcome(&plan, 2)], ["insert", "insert", "insert"]);
+        assert_eq!(tallies(plan.inserts.iter()), vec![("m".to_string(), 202611, 0, 591)]);
+        let mut state = BatchState::default();
+        state.tracked.insert(("m".into(), 202611), 600);
+        let refused = super::plan(&[sale("4", None, 1, Some(600), false)], state);
+        assert_eq!(outcome(&refused, 0), "cap");
     }
 }

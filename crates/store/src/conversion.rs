@@ -1,7 +1,7 @@
 //! Conversions: recording a sale atomically with its cap and volume checks, reading, listing and
 //! moving them through their lifecycle.
 
-use refline_domain::{AffiliateVolume, ConversionStatus, Mode};
+use refline_domain::{AffiliateVolume, ConversionStatus, Mode, RecurringLimit};
 
 use crate::{
     Attribution, Conversion, ConversionFilter, ConversionSort, Page, PageRequest, StoreError, StoreResult,
@@ -10,18 +10,41 @@ use crate::{
 /// Everything `record_conversion` needs besides the pricing function.
 #[derive(Debug, Clone)]
 pub struct RecordRequest {
-    /// The conversion to insert; `commission_minor` is replaced by the pricing function's answer.
+    /// The conversion to insert; `commission_minor` is replaced by the pricing function's answer,
+    /// and for a renewal `payment_number` by the chain's next number.
     pub conversion: Conversion,
     /// Calendar month of the sale, e.g. 202604 (cap tally key).
     pub month: i64,
     /// First ms of that month (volume window for tiers).
     pub month_start: i64,
-    /// Refuse when the merchant's tracked sales this month already reached this (live only).
+    /// Refuse when the merchant's tracked sales this month already reached this (live only),
+    /// minor units of the merchant's currency.
     pub monthly_cap_minor: Option<i64>,
-    /// Read the affiliate's volume this month on the campaign (only campaigns with tiers need it).
+    /// What this sale adds to the merchant's tracked sales (live only): its amount counted in
+    /// the merchant's currency, so the tally never adds minor units of different currencies.
+    pub tracked_minor: i64,
+    /// Read the affiliate's volume this month on the campaign to price this sale (tiered
+    /// campaigns, except renewals at a custom recurring rate).
     pub needs_volume: bool,
+    /// The campaign has tiers, so this sale adds to a volume other sales are priced with (even
+    /// when it is not priced with it itself).
+    pub tiered: bool,
+    /// For a renewal: the chain it extends, whose next payment number and limit the batch
+    /// decides inside its transaction.
+    pub renewal: Option<Renewal>,
     /// Which tally row to add to; spreads concurrent writers over rows on PostgreSQL.
     pub tally_shard: i64,
+}
+
+/// The recurring chain a renewal belongs to.
+#[derive(Debug, Clone)]
+pub struct Renewal {
+    /// The chain's first sale.
+    pub parent_id: String,
+    /// When the first sale was recorded (the start of a duration limit).
+    pub parent_created_at: i64,
+    /// The campaign's recurring limit.
+    pub limit: RecurringLimit,
 }
 
 /// Decides the commission (minor units) given the affiliate's volume before this sale. Pure
@@ -69,6 +92,9 @@ pub enum RecordError {
     /// The merchant's tracked sales this month reached the plan's cap.
     #[error("monthly earnings cap reached")]
     CapReached,
+    /// A renewal whose payment number is past the campaign's recurring limit.
+    #[error("recurring limit reached")]
+    RecurringLimitReached,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -85,8 +111,11 @@ impl From<sqlx::Error> for RecordError {
 pub trait ConversionStore {
     /// Records a batch of sales in one write transaction, with the same outcome as recording
     /// them one by one in order: a used order id (in the database or earlier in the batch) is a
-    /// duplicate; a merchant whose tracked sales this month already reached its cap is refused;
-    /// each sale is priced with the affiliate's volume including earlier sales of the batch.
+    /// duplicate; a renewal gets the next payment number of its chain (counting earlier renewals
+    /// of the batch) and is refused past the recurring limit; a merchant whose tracked sales this
+    /// month already reached its cap is refused; each sale is priced with the affiliate's volume
+    /// including earlier sales of the batch. Exact under concurrent writers: volumes and chains
+    /// are read under locks the engine holds until commit (see `refline_store::batch`).
     /// `Err` means the transaction failed as a whole and nothing was written.
     async fn record_conversions(&self, batch: Vec<PendingConversion>) -> StoreResult<Vec<RecordOutcome>>;
 
@@ -119,6 +148,4 @@ pub trait ConversionStore {
     /// A campaign of the merchant with the named affiliate, its membership on it, the named
     /// click (for fraud checks) and the conversion already holding the order id, in one read.
     async fn find_attribution(&self, query: &AttributionQuery<'_>) -> StoreResult<Option<Attribution>>;
-    /// Payments in a recurring chain so far: the parent plus its renewals.
-    async fn count_chain_payments(&self, merchant_id: &str, parent_id: &str) -> StoreResult<i64>;
 }

@@ -43,6 +43,7 @@ pub use audit::AuditStore;
 pub use campaign::CampaignStore;
 pub use conversion::{
     AttributionQuery, ConversionStore, PendingConversion, Pricer, RecordError, RecordOutcome, RecordRequest,
+    Renewal,
 };
 pub use error::{StoreError, StoreResult};
 pub use idempotency::{IdempotencyBegin, IdempotencyStore};

@@ -422,9 +422,12 @@ pub struct AuditEntry {
     pub created_at: i64,
 }
 
-/// Totals for the stats endpoint.
-#[derive(Debug, Clone, Copy, Default, FromRow)]
+/// Totals for the stats endpoint, of the conversions in one currency (sums never mix
+/// currencies).
+#[derive(Debug, Clone, Default, FromRow)]
 pub struct Totals {
+    /// The currency of every amount added here.
+    pub currency: String,
     /// Sum of sale amounts, minor units.
     pub revenue_minor: i64,
     /// Sum of commissions, minor units.

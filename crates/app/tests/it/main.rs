@@ -20,6 +20,7 @@ mod hostile_input;
 mod idempotency;
 mod integrations;
 mod ledger_properties;
+mod money;
 mod payouts;
 mod payouts_stripe;
 mod poisoned_batches;

@@ -93,11 +93,14 @@ pub(crate) fn conversion(
 
 pub(crate) fn request(c: Conversion, cap: Option<i64>, needs_volume: bool) -> RecordRequest {
     RecordRequest {
+        tracked_minor: c.amount_minor,
         conversion: c,
         month: 202611,
         month_start: 0,
         monthly_cap_minor: cap,
         needs_volume,
+        tiered: needs_volume,
+        renewal: None,
         tally_shard: 3,
     }
 }
@@ -270,7 +273,11 @@ async fn recording_checks_orders_caps_and_volume(engine: Engine) {
     let listed = store.list_conversions(&m, &ConversionFilter::default(), page).await.unwrap();
     assert_eq!((listed.total, listed.items[0].amount_minor), (2, 600));
     let totals = store.conversion_totals(&m, Mode::Live, None, None).await.unwrap();
-    assert_eq!((totals.conversions, totals.revenue_minor, totals.commissions_minor), (2, 1100, 1500));
+    let rows: Vec<_> = totals
+        .iter()
+        .map(|t| (t.currency.as_str(), t.conversions, t.revenue_minor, t.commissions_minor))
+        .collect();
+    assert_eq!(rows, [("usd", 2, 1100, 1500)]);
     assert_eq!(store.count_active_affiliates(&m).await.unwrap(), 1);
     let stats = store.campaign_stats(&camp, Mode::Live).await.unwrap();
     assert_eq!((stats.conversions, stats.revenue_minor, stats.affiliates), (2, 1100, 1));

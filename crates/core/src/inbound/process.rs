@@ -2,7 +2,7 @@
 //! an id), refuse amounts out of range, then hand it to payments, trials, links or refunds.
 //! Every path ends in an [`InboxResult`] a merchant can read in the delivery log.
 
-use refline_domain::{Mode, Plan};
+use refline_domain::{Currency, Mode, Plan};
 use refline_processors::parse;
 use refline_processors::{Action, Provider};
 use refline_store::{InboxEntry, InboxResult, Store, StoreError};
@@ -110,9 +110,15 @@ pub(super) fn keys_of(object_id: &str, aliases: &[String]) -> Vec<String> {
     std::iter::once(object_id.to_string()).chain(aliases.iter().cloned()).collect()
 }
 
-pub(super) async fn merchant_plan(store: &dyn Store, merchant_id: &str) -> Result<Plan, StoreError> {
+/// The merchant's plan and currency (what its monthly cap is and is counted in).
+pub(super) async fn merchant_plan(
+    store: &dyn Store,
+    merchant_id: &str,
+) -> Result<(Plan, Currency), StoreError> {
     let merchant = store.get_merchant(merchant_id).await?;
-    Ok(merchant.map_or(Plan::Starter, |m| m.plan))
+    Ok(merchant.map_or((Plan::Starter, Currency::USD), |m| {
+        (m.plan, Currency::parse(&m.currency).unwrap_or(Currency::USD))
+    }))
 }
 
 /// Words for a refusal in the delivery log.

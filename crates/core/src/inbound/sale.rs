@@ -83,6 +83,7 @@ pub(super) async fn record(
         None => None,
     };
     let tracking_code = attribution.campaign.tracking_code.clone();
+    let (plan, merchant_currency) = merchant_plan(store, merchant_id).await?;
     let input = SaleInput {
         campaign: attribution.campaign.clone(),
         affiliate,
@@ -98,7 +99,8 @@ pub(super) async fn record(
         parent,
         source: sale.provider.as_str().to_string(),
         mode: sale.mode,
-        plan: merchant_plan(store, merchant_id).await?,
+        plan,
+        merchant_currency,
         now: out.now,
         allow_pending: true,
         trial: sale.trial,

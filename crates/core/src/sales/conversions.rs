@@ -178,8 +178,9 @@ impl Core {
         let campaign = attribution.campaign;
         let campaign_currency = terms::currency_of(&campaign);
         let currency = currency.unwrap_or(campaign_currency);
-        // Campaign revenue, affiliate earnings, tiers and caps add sales up; without exchange
-        // rates only sales in one currency can be added, so a campaign records sales in its own.
+        // Campaign revenue, affiliate earnings and tiers add a campaign's sales up, and only
+        // sales in one currency can be added, so a campaign records sales in its own. (The cap,
+        // which crosses campaigns, counts each sale in the merchant's currency instead.)
         if currency != campaign_currency {
             return Err(CoreError::invalid_field(
                 "currency",
@@ -226,6 +227,7 @@ impl Core {
             source: "api".into(),
             mode: actor.mode,
             plan,
+            merchant_currency: Currency::parse(&actor.currency).unwrap_or(Currency::USD),
             now: self.now(),
             allow_pending: false,
             trial: false,

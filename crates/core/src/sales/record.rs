@@ -3,12 +3,13 @@
 //! duplicate order, self-referral scoring), then the commission and the insert.
 
 use refline_domain::{
-    assess_self_referral, canonical_email, commission_for, month_key, month_start, renewal_within_limit,
-    select_rule, strip_forbidden, CampaignStatus, ConversionStatus, ConversionType, Currency,
-    FraudAssessment, MembershipStatus, Mode, Plan, SelfReferralInput,
+    assess_self_referral, canonical_email, commission_for, month_key, month_start, select_rule,
+    strip_forbidden, CampaignStatus, ConversionStatus, ConversionType, Currency, FraudAssessment,
+    MembershipStatus, Mode, Plan, SelfReferralInput,
 };
 use refline_store::{
-    Affiliate, Campaign, ClickEvidence, Conversion, Pricer, RecordError, RecordRequest, Store, StoreError,
+    Affiliate, Campaign, ClickEvidence, Conversion, Pricer, RecordError, RecordRequest, Renewal, Store,
+    StoreError,
 };
 
 use crate::{ids::new_id, sales::writer::ConversionWriter, terms, PlanLimits};
@@ -54,6 +55,9 @@ pub struct SaleInput {
     pub id: Option<String>,
     /// The merchant's plan (for the cap).
     pub plan: Plan,
+    /// The merchant's currency: the cap is an amount of it, and each sale counts toward the cap
+    /// converted into it.
+    pub merchant_currency: Currency,
     /// Unix ms of the sale.
     pub now: i64,
 }
@@ -116,8 +120,8 @@ pub async fn record_sale(
     }
     let base = terms::base_rule(campaign)
         .ok_or_else(|| StoreError::Other("campaign has no valid commission".into()))?;
-    let (payment_number, custom_rule) = match &sale.parent {
-        None => (1, None),
+    let (renewal, custom_rule) = match &sale.parent {
+        None => (None, None),
         Some(parent) => {
             if parent.campaign_id != campaign.id || parent.affiliate_id != sale.affiliate.id {
                 return Err(Refusal::ParentMismatch(
@@ -132,14 +136,15 @@ pub async fn record_sale(
             if !campaign.recurring_enabled {
                 return Err(Refusal::RecurringDisabled);
             }
-            let number = store.count_chain_payments(&campaign.merchant_id, &parent.id).await? + 1;
-            let limit = terms::recurring_limit(campaign);
-            let within = u32::try_from(number)
-                .is_ok_and(|n| renewal_within_limit(limit, n, parent.created_at, sale.now));
-            if !within {
-                return Err(Refusal::RecurringLimitReached);
-            }
-            (number, terms::custom_recurring_rule(campaign))
+            // The payment number and the limit are decided in the batch's transaction, under a
+            // lock on the chain: counting here, before the writer, let concurrent renewals of
+            // one subscription share a number (and both pass a payments limit).
+            let renewal = Renewal {
+                parent_id: parent.id.clone(),
+                parent_created_at: parent.created_at,
+                limit: terms::recurring_limit(campaign),
+            };
+            (Some(renewal), terms::custom_recurring_rule(campaign))
         }
     };
     let fraud = match sale.mode {
@@ -164,7 +169,8 @@ pub async fn record_sale(
         customer_name: sale.customer_name,
         conversion_type: sale.conversion_type,
         parent_conversion_id: sale.parent.as_ref().map(|p| p.id.clone()),
-        payment_number,
+        // A renewal's number is set by the batch (see `renewal` above).
+        payment_number: 1,
         source: sale.source,
         mode: sale.mode,
         fraud_score: fraud.as_ref().map(|f| i64::from(f.score)),
@@ -176,12 +182,26 @@ pub async fn record_sale(
         approved_at: None,
         paid_minor: 0,
     };
+    let monthly_cap_minor = limits.cap_in(sale.plan, sale.merchant_currency);
+    let tracked = limits.tracked_amount(amount, sale.currency, sale.merchant_currency);
+    if tracked.at_par && sale.mode.is_live() && monthly_cap_minor.is_some() {
+        // Recorded all the same (the money is real); the operator can add the rate.
+        tracing::warn!(
+            merchant = %campaign.merchant_id,
+            sale_currency = sale.currency.code(),
+            merchant_currency = sale.merchant_currency.code(),
+            "no exchange rate for this pair (--currency-rate): the sale counts toward the monthly cap at par"
+        );
+    }
     let request = RecordRequest {
         conversion,
         month: i64::from(month_key(sale.now)),
         month_start: month_start(sale.now),
-        monthly_cap_minor: limits.cap_for(sale.plan),
+        monthly_cap_minor,
+        tracked_minor: tracked.minor,
         needs_volume: custom_rule.is_none() && !tiers.is_empty(),
+        tiered: !tiers.is_empty(),
+        renewal,
         // The conversion writer adds to its own tally row; it sets the shard.
         tally_shard: 0,
     };
@@ -195,6 +215,7 @@ pub async fn record_sale(
     writer.record(request, price).await.map_err(|err| match err {
         RecordError::Duplicate { existing_id } => Refusal::Duplicate(existing_id),
         RecordError::CapReached => Refusal::CapReached,
+        RecordError::RecurringLimitReached => Refusal::RecurringLimitReached,
         RecordError::Store(e) => Refusal::Store(e),
     })
 }

@@ -2,7 +2,7 @@
 
 use axum::{extract::State, routing::get, Json, Router};
 use refline_domain::format_amount;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::{
     api::list::Params,
@@ -16,17 +16,35 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/stats", get(stats))
 }
 
-/// Money here is JSON numbers (the build-dashboard guide types them so), in the merchant's
-/// currency; conversions that are rejected or refunded are left out.
+/// The headline money is JSON numbers (the build-dashboard guide types them so) in the
+/// merchant's currency, counting only the conversions in it; `byCurrency` has every currency's
+/// totals as decimal strings, like other money. Conversions that are rejected or refunded are
+/// left out.
 async fn stats(State(state): State<AppState>, caller: Caller, mut params: Params) -> ApiResult<Json<Value>> {
     let from = params.time("from", false);
     let to = params.time("to", true);
     params.finish()?;
     let stats = state.core.stats(&caller.actor(), from, to).await?;
+    let exponent = stats.currency.exponent();
+    let by_currency: Map<String, Value> = stats
+        .by_currency
+        .iter()
+        .map(|(currency, t)| {
+            let e = currency.exponent();
+            let entry = json!({
+                "revenue": format_amount(t.revenue_minor, e),
+                "commissions": format_amount(t.commissions_minor, e),
+                "conversions": t.conversions,
+            });
+            (t.currency.clone(), entry)
+        })
+        .collect();
     Ok(Json(json!({ "data": {
-        "totalRevenue": exact_number(&format_amount(stats.totals.revenue_minor, stats.exponent)),
-        "totalCommissions": exact_number(&format_amount(stats.totals.commissions_minor, stats.exponent)),
-        "totalConversions": stats.totals.conversions,
+        "totalRevenue": exact_number(&format_amount(stats.totals.revenue_minor, exponent)),
+        "totalCommissions": exact_number(&format_amount(stats.totals.commissions_minor, exponent)),
+        "totalConversions": stats.conversions,
         "totalAffiliates": stats.active_affiliates,
+        "currency": stats.currency.code(),
+        "byCurrency": by_currency,
     }})))
 }
