@@ -235,45 +235,22 @@ impl PayoutStore for Engine {
         f: &PayoutFilter,
         page: PageRequest<()>,
     ) -> StoreResult<Page<Payout>> {
-        let filters = |q: &mut sqlx::QueryBuilder<'_, crate::Db>| {
-            q.push(" WHERE p.merchant_id = ").push_bind(merchant_id.to_string());
-            q.push(" AND p.is_test = ").push_bind(f.mode);
-            if let Some(from) = f.from {
-                q.push(" AND p.created_at >= ").push_bind(from);
-            }
-            if let Some(to) = f.to {
-                q.push(" AND p.created_at <= ").push_bind(to);
-            }
-            if let Some(status) = f.status {
-                q.push(" AND p.status = ").push_bind(status);
-            }
-            if let Some(affiliate) = &f.affiliate_id {
-                q.push(" AND p.affiliate_id = ").push_bind(affiliate.clone());
-            }
-            if let Some(currency) = &f.currency {
-                q.push(" AND p.currency = ").push_bind(currency.clone());
-            }
-            if let Some(method) = &f.method {
-                q.push(" AND p.method = ").push_bind(method.clone());
-            }
-            if let Some(export) = &f.export_id {
-                q.push(" AND p.export_id = ").push_bind(export.clone());
-            }
-            if let Some(conversion) = &f.conversion_id {
-                q.push(" AND EXISTS (SELECT 1 FROM payout_items i WHERE i.payout_id = p.id AND i.conversion_id = ")
-                    .push_bind(conversion.clone())
-                    .push(")");
-            }
-        };
         let mut count = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM payouts p");
-        filters(&mut count);
+        payout_filters(&mut count, merchant_id, f);
         let total: i64 = count.build_query_scalar().fetch_one(self.reader()).await?;
         let mut q = sqlx::QueryBuilder::new("SELECT p.* FROM payouts p");
-        filters(&mut q);
+        payout_filters(&mut q, merchant_id, f);
         q.push(" ORDER BY p.created_at ").push(page.direction()).push(", p.id ").push(page.direction());
         q.push(" LIMIT ").push_bind(page.limit).push(" OFFSET ").push_bind(page.offset);
         let items = q.build_query_as().fetch_all(self.reader()).await?;
         Ok(Page { items, total })
+    }
+
+    async fn all_payouts(&self, merchant_id: &str, f: &PayoutFilter) -> StoreResult<Vec<Payout>> {
+        let mut q = sqlx::QueryBuilder::new("SELECT p.* FROM payouts p");
+        payout_filters(&mut q, merchant_id, f);
+        q.push(" ORDER BY p.created_at, p.id");
+        Ok(q.build_query_as().fetch_all(self.reader()).await?)
     }
 
     async fn payout_items(&self, payout_ids: &[String]) -> StoreResult<Vec<PayoutItem>> {
@@ -559,4 +536,36 @@ async fn close_items(conn: &mut Conn, payout_id: &str) -> StoreResult<()> {
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// Appends the WHERE clause of `f` for merchant `merchant_id` (payouts aliased `p`).
+fn payout_filters(q: &mut sqlx::QueryBuilder<'_, crate::Db>, merchant_id: &str, f: &PayoutFilter) {
+    q.push(" WHERE p.merchant_id = ").push_bind(merchant_id.to_string());
+    q.push(" AND p.is_test = ").push_bind(f.mode);
+    if let Some(from) = f.from {
+        q.push(" AND p.created_at >= ").push_bind(from);
+    }
+    if let Some(to) = f.to {
+        q.push(" AND p.created_at <= ").push_bind(to);
+    }
+    if let Some(status) = f.status {
+        q.push(" AND p.status = ").push_bind(status);
+    }
+    if let Some(affiliate) = &f.affiliate_id {
+        q.push(" AND p.affiliate_id = ").push_bind(affiliate.clone());
+    }
+    if let Some(currency) = &f.currency {
+        q.push(" AND p.currency = ").push_bind(currency.clone());
+    }
+    if let Some(method) = &f.method {
+        q.push(" AND p.method = ").push_bind(method.clone());
+    }
+    if let Some(export) = &f.export_id {
+        q.push(" AND p.export_id = ").push_bind(export.clone());
+    }
+    if let Some(conversion) = &f.conversion_id {
+        q.push(" AND EXISTS (SELECT 1 FROM payout_items i WHERE i.payout_id = p.id AND i.conversion_id = ")
+            .push_bind(conversion.clone())
+            .push(")");
+    }
 }

@@ -1,11 +1,9 @@
 //! Affiliates, their campaign memberships and fingerprints.
 
 use refline_domain::{MembershipStatus, Mode};
+use sqlx::FromRow;
 
-use crate::{
-    Affiliate, AffiliateFilter, AffiliateFingerprints, AffiliateSort, Membership, MembershipView, Page,
-    PageRequest, StoreResult,
-};
+use crate::{Page, PageRequest, StoreResult};
 
 /// What creating an affiliate did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +93,104 @@ pub trait AffiliateStore {
     ) -> StoreResult<()>;
     /// IPs and devices seen from the affiliate's own activity.
     async fn affiliate_fingerprints(&self, affiliate_id: &str) -> StoreResult<AffiliateFingerprints>;
+}
+
+// ---- Rows of this aggregate (read by both engines through `sqlx::FromRow`). ----
+
+/// An affiliate of one merchant. Email is unique per merchant.
+#[derive(Debug, Clone, FromRow)]
+pub struct Affiliate {
+    /// `aff_…`
+    pub id: String,
+    /// Owner.
+    pub merchant_id: String,
+    /// Lower-cased email.
+    pub email: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// `api`, `portal`, `invite`…
+    pub created_via: String,
+    /// Unix ms.
+    pub created_at: i64,
+    /// How the affiliate is paid (JSON, `refline_core::payouts::PayoutMethod`), if set.
+    #[sqlx(default)]
+    pub payout_method: Option<String>,
+}
+
+/// An affiliate's place on a campaign.
+#[derive(Debug, Clone, FromRow)]
+pub struct Membership {
+    /// Campaign.
+    pub campaign_id: String,
+    /// Affiliate.
+    pub affiliate_id: String,
+    /// Owner.
+    pub merchant_id: String,
+    /// `pending`, `approved` or `rejected`.
+    pub status: MembershipStatus,
+    /// Unix ms.
+    pub joined_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
+}
+
+/// A membership row with what lists and detail views show beside it.
+#[derive(Debug, Clone, FromRow)]
+pub struct MembershipView {
+    /// Affiliate.
+    pub affiliate_id: String,
+    /// Affiliate email.
+    pub email: String,
+    /// Affiliate name.
+    pub name: Option<String>,
+    /// How the affiliate was created.
+    pub created_via: String,
+    /// Campaign.
+    pub campaign_id: String,
+    /// Campaign name.
+    pub campaign_name: String,
+    /// Campaign tracking code (for links).
+    pub tracking_code: String,
+    /// Campaign currency (earnings are in it).
+    pub currency: String,
+    /// Membership status.
+    pub status: MembershipStatus,
+    /// Unix ms.
+    pub joined_at: i64,
+    /// Commission on this campaign that is not rejected or refunded, minor units.
+    pub earnings_minor: i64,
+    /// Clicks of this affiliate on this campaign.
+    #[sqlx(flatten)]
+    pub clicks: crate::ClickTotals,
+}
+
+/// Filters for affiliate (membership) lists.
+#[derive(Debug, Clone, Default)]
+pub struct AffiliateFilter {
+    /// Only this campaign.
+    pub campaign_id: Option<String>,
+    /// Only this membership status.
+    pub status: Option<MembershipStatus>,
+}
+
+/// Sort columns for affiliate lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AffiliateSort {
+    /// Membership `joined_at`.
+    JoinedAt,
+    /// Affiliate name.
+    Name,
+    /// Affiliate email.
+    Email,
+}
+
+/// IPs and device hashes seen from the affiliate's own activity.
+#[derive(Debug, Clone, Default)]
+pub struct AffiliateFingerprints {
+    /// IP addresses.
+    pub ips: Vec<String>,
+    /// Device hashes.
+    pub devices: Vec<String>,
 }
 
 #[cfg(test)]

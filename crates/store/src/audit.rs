@@ -1,6 +1,8 @@
 //! The audit log of API writes and failed authentications.
 
-use crate::{AuditEntry, StoreResult};
+use sqlx::FromRow;
+
+use crate::StoreResult;
 
 /// Audit log.
 #[async_trait::async_trait]
@@ -13,4 +15,37 @@ pub trait AuditStore {
         merchant_id: Option<&str>,
         limit: i64,
     ) -> StoreResult<Vec<AuditEntry>>;
+}
+
+// ---- Rows of this aggregate (read by both engines through `sqlx::FromRow`). ----
+
+/// One line of the audit log: an HTTP request that wrote or failed to authenticate (with the
+/// operation it ran, when it reached one), or an operation run through a door without requests
+/// (the command line, workers, importers).
+#[derive(Debug, Clone, FromRow)]
+pub struct AuditEntry {
+    /// Merchant, when known.
+    pub merchant_id: Option<String>,
+    /// Key, when one authenticated.
+    pub api_key_id: Option<String>,
+    /// Which way it came in: `api`, `processor`, `dashboard`, `mcp`, `cli`, `import`.
+    pub door: String,
+    /// The operation run, `<object>.<verb>` (`campaign.create`…), when one ran.
+    pub operation: Option<String>,
+    /// The object acted on, when known.
+    pub target_id: Option<String>,
+    /// HTTP method, for requests.
+    pub method: Option<String>,
+    /// Request path (no query), for requests.
+    pub path: Option<String>,
+    /// Response status, for requests.
+    pub status_code: Option<i64>,
+    /// The error code of the answer, if it was refused.
+    pub error_code: Option<String>,
+    /// Client IP.
+    pub ip_address: Option<String>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
 }

@@ -1,11 +1,12 @@
 //! Conversions: recording a sale atomically with its cap and volume checks, reading, listing and
 //! moving them through their lifecycle.
 
-use refline_domain::{AffiliateVolume, ConversionStatus, Mode, RecurringLimit};
-
-use crate::{
-    Attribution, Conversion, ConversionFilter, ConversionSort, Page, PageRequest, StoreError, StoreResult,
+use refline_domain::{
+    AffiliateVolume, ConversionStatus, ConversionType, MembershipStatus, Mode, RecurringLimit,
 };
+use sqlx::FromRow;
+
+use crate::{Affiliate, Campaign, Page, PageRequest, StoreError, StoreResult};
 
 /// Everything `record_conversion` needs besides the pricing function.
 #[derive(Debug, Clone)]
@@ -148,4 +149,162 @@ pub trait ConversionStore {
     /// A campaign of the merchant with the named affiliate, its membership on it, the named
     /// click (for fraud checks) and the conversion already holding the order id, in one read.
     async fn find_attribution(&self, query: &AttributionQuery<'_>) -> StoreResult<Option<Attribution>>;
+}
+
+// ---- Rows of this aggregate (read by both engines through `sqlx::FromRow`). ----
+
+/// A tracked sale and its commission.
+#[derive(Debug, Clone, FromRow)]
+pub struct Conversion {
+    /// `conv_…`
+    pub id: String,
+    /// Owner.
+    pub merchant_id: String,
+    /// Campaign credited.
+    pub campaign_id: String,
+    /// Affiliate credited.
+    pub affiliate_id: String,
+    /// Sale, minor units.
+    pub amount_minor: i64,
+    /// Commission, minor units.
+    pub commission_minor: i64,
+    /// Lower-case ISO 4217.
+    pub currency: String,
+    /// Lifecycle status.
+    pub status: ConversionStatus,
+    /// Merchant's order reference, unique per merchant and mode.
+    pub order_id: Option<String>,
+    /// Originating click.
+    pub click_id: Option<String>,
+    /// Customer email.
+    pub customer_email: Option<String>,
+    /// Customer name.
+    pub customer_name: Option<String>,
+    /// `one_time` or `recurring`.
+    pub conversion_type: ConversionType,
+    /// The first sale of a recurring chain.
+    pub parent_conversion_id: Option<String>,
+    /// 1 for a first sale, 2.. for renewals.
+    pub payment_number: i64,
+    /// `api`, `stripe`, …
+    pub source: String,
+    /// Test when written with a test key or a processor's test mode (column `is_test`).
+    #[sqlx(rename = "is_test")]
+    pub mode: Mode,
+    /// Self-referral score when signals matched.
+    pub fraud_score: Option<i64>,
+    /// Comma-separated signal names.
+    pub fraud_signals: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
+    /// When approved (unix ms): its payout hold counts from then.
+    #[sqlx(default)]
+    pub approved_at: Option<i64>,
+    /// How much of its commission completed payouts paid (its paid and returned ledger entries).
+    #[sqlx(default)]
+    pub paid_minor: i64,
+}
+
+impl Conversion {
+    /// The unique key of this conversion's order id: merchant, mode and order id.
+    pub fn order_key(&self) -> Option<String> {
+        self.order_id.as_deref().map(|order| order_key(&self.merchant_id, self.mode, order))
+    }
+}
+
+/// The unique key of an order id within a merchant and mode (live and test are separate).
+pub fn order_key(merchant_id: &str, mode: Mode, order_id: &str) -> String {
+    format!("{merchant_id}:{mode}:{order_id}")
+}
+
+/// Filters for conversion lists. Times are unix ms, both bounds inclusive.
+#[derive(Debug, Clone, Default)]
+pub struct ConversionFilter {
+    /// Live or test conversions.
+    pub mode: Mode,
+    /// Only this status.
+    pub status: Option<ConversionStatus>,
+    /// Only this campaign.
+    pub campaign_id: Option<String>,
+    /// Only this affiliate.
+    pub affiliate_id: Option<String>,
+    /// Created at or after.
+    pub from: Option<i64>,
+    /// Created at or before.
+    pub to: Option<i64>,
+}
+
+/// Sort columns for conversion lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConversionSort {
+    /// `created_at`
+    CreatedAt,
+    /// `amount_minor`
+    Amount,
+}
+
+/// What self-referral checks compare of the customer's click.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClickEvidence {
+    /// `click_…`
+    pub id: String,
+    /// Visitor IP, while it is kept.
+    pub ip: Option<String>,
+    /// Hash of the visitor's device signature.
+    pub device_hash: Option<String>,
+}
+
+/// A campaign joined with one affiliate of the same merchant and the affiliate's membership on
+/// the campaign: everything attributing a sale needs, read at once.
+#[derive(Debug, Clone, FromRow)]
+pub struct Attribution {
+    /// The campaign.
+    #[sqlx(flatten)]
+    pub campaign: Campaign,
+    /// Affiliate id, when the affiliate exists for this merchant.
+    pub affiliate_id: Option<String>,
+    /// Affiliate email.
+    pub affiliate_email: Option<String>,
+    /// Affiliate name.
+    pub affiliate_name: Option<String>,
+    /// How the affiliate was created.
+    pub affiliate_created_via: Option<String>,
+    /// When the affiliate was created.
+    pub affiliate_created_at: Option<i64>,
+    /// The membership status, when the affiliate is on the campaign.
+    pub membership_status: Option<MembershipStatus>,
+    /// The named click's id, when it exists for this merchant.
+    pub click_id: Option<String>,
+    /// The named click's visitor IP.
+    pub click_ip: Option<String>,
+    /// The named click's device hash.
+    pub click_device_hash: Option<String>,
+    /// The conversion that already holds the requested order id, if any.
+    pub duplicate_id: Option<String>,
+}
+
+impl Attribution {
+    /// The affiliate, when it exists for this merchant.
+    pub fn affiliate(&self) -> Option<Affiliate> {
+        Some(Affiliate {
+            id: self.affiliate_id.clone()?,
+            merchant_id: self.campaign.merchant_id.clone(),
+            email: self.affiliate_email.clone()?,
+            name: self.affiliate_name.clone(),
+            created_via: self.affiliate_created_via.clone()?,
+            created_at: self.affiliate_created_at?,
+            payout_method: None,
+        })
+    }
+
+    /// The named click, when it exists for this merchant (with what fraud checks compare).
+    pub fn click(&self) -> Option<ClickEvidence> {
+        Some(ClickEvidence {
+            id: self.click_id.clone()?,
+            ip: self.click_ip.clone(),
+            device_hash: self.click_device_hash.clone(),
+        })
+    }
 }

@@ -31,7 +31,6 @@ pub mod outbox;
 pub mod paging;
 pub mod payout;
 pub mod processor;
-pub mod records;
 pub mod render;
 pub mod report;
 pub mod tracking;
@@ -39,8 +38,14 @@ pub mod webhook;
 
 pub use affiliate::AffiliateStore;
 pub use affiliate::CreateAffiliateOutcome;
+pub use affiliate::{
+    Affiliate, AffiliateFilter, AffiliateFingerprints, AffiliateSort, Membership, MembershipView,
+};
+pub use audit::AuditEntry;
 pub use audit::AuditStore;
 pub use campaign::CampaignStore;
+pub use campaign::{Campaign, CampaignSort, CampaignStats, CampaignWithStats};
+pub use conversion::{order_key, Attribution, ClickEvidence, Conversion, ConversionFilter, ConversionSort};
 pub use conversion::{
     AttributionQuery, ConversionStore, PendingConversion, Pricer, RecordError, RecordOutcome, RecordRequest,
     Renewal,
@@ -50,6 +55,7 @@ pub use idempotency::{IdempotencyBegin, IdempotencyStore};
 pub use integration::{Coupon, CouponFilter, Integration, IntegrationStore};
 pub use isolate::write_isolating;
 pub use merchant::MerchantStore;
+pub use merchant::{ApiKey, KeyOwner, Merchant};
 pub use paging::{Page, PageRequest};
 pub use payout::{
     CommissionPosition, ConversionMoney, LedgerEntry, LedgerSnapshot, NewPayout, Payout, PayoutFilter,
@@ -59,8 +65,8 @@ pub use processor::{
     CommissionAdjustment, InboxEntry, InboxResult, ProcessorStore, ProcessorSubscription, RefundApplication,
     RefundApplied, RefundChange, RefundState,
 };
-pub use records::*;
 pub use report::ReportStore;
+pub use report::Totals;
 pub use tracking::{
     Click, ClickFilter, ClickTally, ClickTotals, Link, LinkFilter, LinkView, TrackingStore, TrackingTarget,
 };

@@ -1,6 +1,9 @@
 //! Merchants and their API keys.
 
-use crate::{ApiKey, KeyOwner, Merchant, StoreResult};
+use refline_domain::{KeyKind, Plan};
+use sqlx::FromRow;
+
+use crate::StoreResult;
 
 /// Merchants and API keys.
 #[async_trait::async_trait]
@@ -18,4 +21,64 @@ pub trait MerchantStore {
     async fn find_key_owner(&self, key_hash: &str) -> StoreResult<Option<KeyOwner>>;
     /// A merchant's keys, newest first.
     async fn list_api_keys(&self, merchant_id: &str) -> StoreResult<Vec<ApiKey>>;
+}
+
+// ---- Rows of this aggregate (read by both engines through `sqlx::FromRow`). ----
+
+/// A merchant account: the tenant every other row belongs to.
+#[derive(Debug, Clone, FromRow)]
+pub struct Merchant {
+    /// `mer_…`
+    pub id: String,
+    /// Business name.
+    pub name: String,
+    /// `starter`, `pro`, `ultimate` or `scale`.
+    pub plan: Plan,
+    /// Default currency for new campaigns (lower-case ISO 4217).
+    pub currency: String,
+    /// Unix ms.
+    pub created_at: i64,
+    /// When the tracking script first ran for this merchant (unix ms), if it has.
+    #[sqlx(default)]
+    pub tracking_seen_at: Option<i64>,
+}
+
+/// A stored API key. Only the SHA-256 of the key is kept; `hint` is safe to show.
+#[derive(Debug, Clone, FromRow)]
+pub struct ApiKey {
+    /// `key_…`
+    pub id: String,
+    /// Owner.
+    pub merchant_id: String,
+    /// `live` or `test`.
+    pub kind: KeyKind,
+    /// Hex SHA-256 of the full key.
+    pub key_hash: String,
+    /// Prefix and last four characters, e.g. `lj_pk_test_…a1B2`.
+    pub hint: String,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms, when revoked.
+    pub revoked_at: Option<i64>,
+}
+
+/// An API key joined with its merchant: what authentication needs in one read.
+#[derive(Debug, Clone, FromRow)]
+pub struct KeyOwner {
+    /// Key id.
+    pub key_id: String,
+    /// `live` or `test`.
+    pub kind: KeyKind,
+    /// Hex SHA-256 of the key.
+    pub key_hash: String,
+    /// Unix ms, when revoked.
+    pub revoked_at: Option<i64>,
+    /// The merchant's id.
+    pub merchant_id: String,
+    /// The merchant's name.
+    pub merchant_name: String,
+    /// The merchant's plan.
+    pub plan: Plan,
+    /// The merchant's default currency.
+    pub currency: String,
 }

@@ -282,6 +282,8 @@ pub trait PayoutStore {
         filter: &PayoutFilter,
         page: PageRequest<()>,
     ) -> StoreResult<Page<Payout>>;
+    /// Every payout matching `filter`, oldest first, in one read (exports and sends).
+    async fn all_payouts(&self, merchant_id: &str, filter: &PayoutFilter) -> StoreResult<Vec<Payout>>;
     /// The items of payouts (for lists and exports).
     async fn payout_items(&self, payout_ids: &[String]) -> StoreResult<Vec<PayoutItem>>;
     /// Moves a payout to `to` if it is still in `from`, with everything that follows: completion

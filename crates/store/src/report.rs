@@ -1,8 +1,9 @@
 //! Aggregates for reports and the stats endpoint.
 
 use refline_domain::Mode;
+use sqlx::FromRow;
 
-use crate::{StoreResult, Totals};
+use crate::StoreResult;
 
 /// Reports.
 #[async_trait::async_trait]
@@ -21,4 +22,20 @@ pub trait ReportStore {
     /// Tracked (live) sales of the merchant in a calendar month, the plan cap's measure: minor
     /// units of the merchant's currency, each sale counted in it when it was recorded.
     async fn tracked_sales(&self, merchant_id: &str, month: i64) -> StoreResult<i64>;
+}
+
+// ---- Rows of this aggregate (read by both engines through `sqlx::FromRow`). ----
+
+/// Totals for the stats endpoint, of the conversions in one currency (sums never mix
+/// currencies).
+#[derive(Debug, Clone, Default, FromRow)]
+pub struct Totals {
+    /// The currency of every amount added here.
+    pub currency: String,
+    /// Sum of sale amounts, minor units.
+    pub revenue_minor: i64,
+    /// Sum of commissions, minor units.
+    pub commissions_minor: i64,
+    /// Number of conversions.
+    pub conversions: i64,
 }

@@ -223,7 +223,7 @@ async fn approved_commissions_are_paid_after_their_hold(engine: Engine) {
         .post(
             &w.m.key,
             "/api/v1/webhooks",
-            json!({ "url": "http://127.0.0.1:9/hook", "events": ["payout.completed", "conversion.paid"] }),
+            json!({ "url": "http://127.0.0.1:9/hook", "events": ["payout.completed", "payout.failed", "conversion.paid"] }),
         )
         .await;
     assert_eq!(hook.status, StatusCode::CREATED, "{}", hook.text);
@@ -298,6 +298,23 @@ async fn approved_commissions_are_paid_after_their_hold(engine: Engine) {
         (paid["payload"]["data"]["conversionId"].as_str(), paid["payload"]["data"]["status"].as_str()),
         (Some(first.as_str()), Some("paid"))
     );
+    // The payment bounces: payout.failed carries the payout as it now is.
+    let failed = w.act(id, "fail", json!({ "reason": "account closed" })).await;
+    assert_eq!(failed.status, StatusCode::OK, "{}", failed.text);
+    let deliveries = w.app.get(&w.m.key, &path).await.data().as_array().unwrap().clone();
+    let event = deliveries.iter().find(|d| d["event"] == "payout.failed").expect("payout.failed");
+    let data = &event["payload"]["data"];
+    assert_eq!(
+        (
+            data["id"].as_str(),
+            data["status"].as_str(),
+            data["failureReason"].as_str(),
+            data["amount"].as_str()
+        ),
+        (Some(id), Some("failed"), Some("account closed"), Some("60.00"))
+    );
+    assert_eq!(data, &failed.data().clone(), "the event is the payout as the API shows it");
+    assert_eq!(w.balance().await["payable"], "60.00", "the money is owed again");
     w.verify().await;
     w.app.stop().await;
 }
@@ -519,8 +536,27 @@ async fn exports_hand_payouts_to_the_rails(engine: Engine) {
 
     let csv = w.app.get(&w.m.key, &format!("/api/v1/payouts/export?format=csv&exportId={wise_export}")).await;
     let lines: Vec<&str> = csv.text.split("\r\n").collect();
-    assert!(lines[0].starts_with("payoutId,affiliateId,affiliateEmail,affiliateName,method,"));
-    assert!(lines[1].contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "{}", lines[1]);
+    assert_eq!(
+        lines[0],
+        "payoutId,affiliateId,affiliateEmail,affiliateName,method,destination,amount,currency,conversions,createdAt,exportId"
+    );
+    let wise_now = w
+        .app
+        .get(&w.m.key, &format!("/api/v1/payouts/{}", wise["id"].as_str().unwrap()))
+        .await
+        .data()
+        .clone();
+    let destination = serde_json::to_string(&wise_now["destination"]).unwrap().replace('"', "\"\"");
+    assert_eq!(
+        lines[1],
+        format!(
+            "{},{evil_id},evil@partner.test,\"'=HYPERLINK(\"\"http://x\"\")\",wise,\"{destination}\",10.00,usd,{},{},{wise_export}",
+            wise["id"].as_str().unwrap(),
+            wise_now["conversionIds"][0].as_str().unwrap(),
+            wise_now["createdAt"].as_str().unwrap(),
+        )
+    );
+    assert_eq!(lines.len(), 3, "one payout and the final line break");
 
     // One call completes every payout of a file.
     let done = w

@@ -24,13 +24,16 @@ impl Core {
         filter.mode = actor.mode;
         let found = self.store.list_payouts(&actor.merchant_id, &filter, page).await?;
         let ids: Vec<String> = found.items.iter().map(|p| p.id.clone()).collect();
-        let mut items = self.store.payout_items(&ids).await?;
+        let mut items: std::collections::HashMap<String, Vec<refline_store::PayoutItem>> =
+            std::collections::HashMap::new();
+        for item in self.store.payout_items(&ids).await? {
+            items.entry(item.payout_id.clone()).or_default().push(item);
+        }
         let views = found
             .items
             .into_iter()
             .map(|payout| {
-                let (mine, rest): (Vec<_>, Vec<_>) = items.drain(..).partition(|i| i.payout_id == payout.id);
-                items = rest;
+                let mine = items.remove(&payout.id).unwrap_or_default();
                 PayoutView { payout, items: mine }
             })
             .collect();

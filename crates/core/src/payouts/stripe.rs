@@ -4,7 +4,7 @@
 //! answers the first transfer again.
 
 use refline_domain::ledger::PayoutStatus;
-use refline_store::{PageRequest, PayoutFilter};
+use refline_store::PayoutFilter;
 
 use super::{lifecycle::Change, render::PayoutView, PayoutMethod};
 use crate::{secrets::SecretBox, Actor, Core, CoreError, CoreResult, ErrorKind};
@@ -171,21 +171,27 @@ impl Core {
         }
     }
 
-    /// Every payout matching `filter`, oldest first.
+    /// Every payout of the actor's merchant and mode matching `filter`, oldest first, with
+    /// their items: one read of payouts, one of items per 500.
     pub(crate) async fn every_payout(
         &self,
         actor: &Actor,
-        filter: PayoutFilter,
+        mut filter: PayoutFilter,
     ) -> CoreResult<Vec<PayoutView>> {
-        let mut all = Vec::new();
-        loop {
-            let page = PageRequest { limit: 100, offset: all.len() as i64, sort: (), descending: false };
-            let found = self.list_payouts(actor, filter.clone(), page).await?;
-            let got = found.items.len();
-            all.extend(found.items);
-            if got < 100 || all.len() as i64 >= found.total {
-                return Ok(all);
-            }
+        filter.mode = actor.mode;
+        let payouts = self.store.all_payouts(&actor.merchant_id, &filter).await?;
+        let ids: Vec<String> = payouts.iter().map(|p| p.id.clone()).collect();
+        let mut items: std::collections::HashMap<String, Vec<refline_store::PayoutItem>> =
+            std::collections::HashMap::new();
+        for item in self.store.payout_items(&ids).await? {
+            items.entry(item.payout_id.clone()).or_default().push(item);
         }
+        Ok(payouts
+            .into_iter()
+            .map(|payout| {
+                let mine = items.remove(&payout.id).unwrap_or_default();
+                PayoutView { payout, items: mine }
+            })
+            .collect())
     }
 }
