@@ -100,10 +100,10 @@ async fn seed(url: &str, merchant: &str, campaign: &str, options: &Options) -> a
         format!(
             "INSERT INTO conversions (id, merchant_id, campaign_id, affiliate_id, amount_minor, commission_minor, \
                 currency, status, conversion_type, payment_number, source, is_test, created_at, updated_at, \
-                approved_at, paid_minor) \
+                approved_at, earned_minor, paid_minor) \
              WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {conversions}) \
              SELECT 'bconv_' || i, '{merchant}', '{campaign}', 'baff_' || (i / {per}), 10000, 2000, 'usd', \
-                'approved', 'one_time', 1, 'api', 1 = 0, i, i, 0, 0 FROM n"
+                'approved', 'one_time', 1, 'api', 1 = 0, i, i, 0, 2000, 0 FROM n"
         ),
         format!(
             "INSERT INTO ledger_entries (merchant_id, affiliate_id, campaign_id, conversion_id, currency, kind, \

@@ -132,14 +132,14 @@ async fn take_locks(conn: &mut Conn, locks: &[LockKey]) -> StoreResult<()> {
 /// Inserts the planned rows, skipping any whose order id is used; the ids of the rows written.
 async fn insert_rows(conn: &mut Conn, inserts: &[PlannedInsert]) -> StoreResult<HashSet<String>> {
     let mut inserted = HashSet::new();
-    // 21 binds a row; 200 rows stay far below both engines' parameter limits.
+    // 22 binds a row; 200 rows stay far below both engines' parameter limits.
     for chunk in inserts.chunks(200) {
         let mut query = sqlx::QueryBuilder::new(
             "INSERT INTO conversions (id, merchant_id, campaign_id, affiliate_id, \
                 amount_minor, commission_minor, currency, status, order_id, order_key, click_id, \
                 customer_email, customer_name, conversion_type, parent_conversion_id, \
                 payment_number, source, is_test, fraud_score, fraud_signals, created_at, \
-                updated_at) ",
+                updated_at, earned_minor) ",
         );
         query.push_values(chunk, |mut row, p| {
             let c = &p.conversion;
@@ -164,7 +164,9 @@ async fn insert_rows(conn: &mut Conn, inserts: &[PlannedInsert]) -> StoreResult<
                 .push_bind(c.fraud_score)
                 .push_bind(&c.fraud_signals)
                 .push_bind(c.created_at)
-                .push_bind(c.updated_at);
+                .push_bind(c.updated_at)
+                // What it earns starts as its commission, as its accrued entry says.
+                .push_bind(c.commission_minor);
         });
         // The unique index arbitrates used order ids; no read-then-write race.
         query.push(" ON CONFLICT (order_key) DO NOTHING RETURNING id");

@@ -14,10 +14,6 @@ use refline_store::{Conversion, StoreResult};
 
 use super::Conn;
 
-/// The sum of a conversion's earning entries, cast back from PostgreSQL's `numeric`.
-const EARNED: &str = "CAST(COALESCE(SUM(CASE WHEN kind IN ('accrued', 'adjusted', 'reversed', 'clawback') \
-     THEN amount_minor ELSE 0 END), 0) AS BIGINT)";
-
 /// One accrued entry per new sale with a commission.
 pub(super) async fn accrue(conn: &mut Conn, sales: &[&Conversion]) -> StoreResult<()> {
     let earning: Vec<&&Conversion> = sales.iter().filter(|c| c.commission_minor != 0).collect();
@@ -77,11 +73,8 @@ pub(super) async fn append(
 /// ledger agree with it, and its removal from an open payout that no longer pays it right.
 pub(super) async fn sync_commission(conn: &mut Conn, c: &Conversion, now: i64) -> StoreResult<()> {
     let status = c.status;
-    let earned: i64 =
-        sqlx::query_scalar(&format!("SELECT {EARNED} FROM ledger_entries WHERE conversion_id = $1"))
-            .bind(&c.id)
-            .fetch_one(&mut *conn)
-            .await?;
+    // The conversion carries the sum of its earning entries, kept with every entry.
+    let earned = c.earned_minor;
     let clawed: i64 = sqlx::query_scalar(
         "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM commission_adjustments WHERE conversion_id = $1",
     )
@@ -92,6 +85,11 @@ pub(super) async fn sync_commission(conn: &mut Conn, c: &Conversion, now: i64) -
     let target = expected_earned(status, c.commission_minor, clawed);
     if let Some((kind, delta)) = change_entry(totals, target) {
         append(conn, c, kind, delta, None, now).await?;
+        sqlx::query("UPDATE conversions SET earned_minor = $2 WHERE id = $1")
+            .bind(&c.id)
+            .bind(target)
+            .execute(&mut *conn)
+            .await?;
     }
     let outstanding = target.saturating_sub(c.paid_minor);
     let open: Option<(String, i64)> = sqlx::query_as(

@@ -333,6 +333,7 @@ mod tests {
             created_at: 0,
             updated_at: 0,
             approved_at: None,
+            earned_minor: 0,
             paid_minor: 0,
         };
         let request = RecordRequest {

@@ -202,6 +202,9 @@ pub struct Conversion {
     /// When approved (unix ms): its payout hold counts from then.
     #[sqlx(default)]
     pub approved_at: Option<i64>,
+    /// What it earns now: the sum of its accrued, adjusted, reversed and clawback ledger entries.
+    #[sqlx(default)]
+    pub earned_minor: i64,
     /// How much of its commission completed payouts paid (its paid and returned ledger entries).
     #[sqlx(default)]
     pub paid_minor: i64,

@@ -147,6 +147,7 @@ mod tests {
             created_at: 1_000,
             updated_at: 2_000,
             approved_at: None,
+            earned_minor: 0,
             paid_minor: 0,
         }
     }

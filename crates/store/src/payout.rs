@@ -235,6 +235,8 @@ pub struct ConversionMoney {
     pub status: ConversionStatus,
     /// Commission as computed (kept on rejected and refunded conversions).
     pub commission_minor: i64,
+    /// What it earns now, as the conversion carries it.
+    pub earned_minor: i64,
     /// Paid so far.
     pub paid_minor: i64,
     /// Live or test data.

@@ -87,6 +87,7 @@ pub(crate) fn conversion(
         created_at: at,
         updated_at: at,
         approved_at: None,
+        earned_minor: 0,
         paid_minor: 0,
     }
 }

@@ -60,6 +60,12 @@ pub fn verify(snapshot: &LedgerSnapshot, live: &[BalanceRow], test: &[BalanceRow
                 c.id, c.status, t.earned, expected_earned
             ));
         }
+        if t.earned != c.earned_minor {
+            problems.push(format!(
+                "conversion {}: its entries earn {}, its earned total says {}",
+                c.id, t.earned, c.earned_minor
+            ));
+        }
         if t.paid != c.paid_minor {
             problems.push(format!(
                 "conversion {}: the ledger says {} was paid, the conversion says {}",

@@ -180,6 +180,7 @@ pub async fn record_sale(
         created_at: sale.now,
         updated_at: sale.now,
         approved_at: None,
+        earned_minor: 0,
         paid_minor: 0,
     };
     let monthly_cap_minor = limits.cap_in(sale.plan, sale.merchant_currency);
