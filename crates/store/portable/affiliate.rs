@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use refline_domain::{MembershipStatus, Mode};
 use refline_store::{
-    outbox, Affiliate, AffiliateFilter, AffiliateFingerprints, AffiliateSort, AffiliateStore,
+    render, Affiliate, AffiliateFilter, AffiliateFingerprints, AffiliateSort, AffiliateStore,
     CreateAffiliateOutcome, Membership, MembershipView, OutboxEvent, Page, PageRequest, StoreResult,
 };
 
@@ -80,7 +80,7 @@ async fn announce_membership(
     let event = OutboxEvent {
         merchant_id: m.merchant_id.clone(),
         event,
-        data: outbox::affiliate_data(&m.affiliate_id, &m.campaign_id, &email, name.as_deref(), status, now),
+        data: render::membership_event(&m.affiliate_id, &m.campaign_id, &email, name.as_deref(), status, now),
         at: now,
     };
     emit_events(conn, std::slice::from_ref(&event)).await
@@ -122,7 +122,7 @@ impl AffiliateStore for Engine {
             let event = OutboxEvent {
                 merchant_id: a.merchant_id.clone(),
                 event: "affiliate.joined",
-                data: outbox::affiliate_data(
+                data: render::membership_event(
                     &a.id,
                     &m.campaign_id,
                     &a.email,

@@ -5,7 +5,7 @@
 
 use rand::{distributions::Alphanumeric, Rng};
 use refline_domain::{conversion_status_event, format_timestamp};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::{Conversion, OutboxEvent};
 
@@ -92,26 +92,6 @@ pub fn conversion_changed(c: &Conversion, at: i64) -> Option<OutboxEvent> {
         event: conversion_status_event(c.status),
         data: crate::render::conversion_event(c),
         at,
-    })
-}
-
-/// The `data` of affiliate events; `updatedAt` (and `updatedAtMs`) order events of one membership.
-pub fn affiliate_data(
-    affiliate_id: &str,
-    campaign_id: &str,
-    email: &str,
-    name: Option<&str>,
-    status: &str,
-    at: i64,
-) -> Value {
-    json!({
-        "affiliateId": affiliate_id,
-        "campaignId": campaign_id,
-        "email": email,
-        "name": name,
-        "status": status,
-        "updatedAt": format_timestamp(at),
-        "updatedAtMs": at,
     })
 }
 

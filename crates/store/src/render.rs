@@ -1,12 +1,14 @@
-//! How a conversion is shown, in one place: the `GET` body, the `POST` answer and the `data` of
-//! conversion events are written side by side here from the same row and the same money
-//! formatting, so they cannot drift apart. Each keeps the shape LinkJolt documents for it (the
-//! event names the id `conversionId`; the seed's 201 has money as JSON numbers).
+//! How conversions and memberships are shown, in one place: for a conversion the `GET` body, the
+//! `POST` answer and the `data` of conversion events; for a membership the list row of
+//! `GET /affiliates` and the `data` of `affiliate.*` events. Each is written here, side by side,
+//! from the same row and the same formatting, so they cannot drift apart; each keeps the shape
+//! LinkJolt documents for it (events name the ids `conversionId` / `affiliateId`; the seed's 201
+//! has money as JSON numbers).
 
 use refline_domain::{format_amount, format_timestamp, Currency};
 use serde_json::{json, Map, Number, Value};
 
-use crate::Conversion;
+use crate::{Conversion, MembershipView};
 
 /// Decimal text as a JSON number with exactly those digits (`arbitrary_precision`).
 fn exact_number(text: &str) -> Value {
@@ -99,5 +101,47 @@ pub fn conversion_event(c: &Conversion) -> Value {
         "source": c.source,
         "createdAt": format_timestamp(c.created_at),
         "updatedAt": format_timestamp(c.updated_at),
+    })
+}
+
+/// The `data` of `affiliate.*` events (a membership changed); `updatedAt` (and `updatedAtMs`)
+/// order events of one membership.
+pub fn membership_event(
+    affiliate_id: &str,
+    campaign_id: &str,
+    email: &str,
+    name: Option<&str>,
+    status: &str,
+    at: i64,
+) -> Value {
+    json!({
+        "affiliateId": affiliate_id,
+        "campaignId": campaign_id,
+        "email": email,
+        "name": name,
+        "status": status,
+        "updatedAt": format_timestamp(at),
+        "updatedAtMs": at,
+    })
+}
+
+/// A row of `GET /affiliates` (one membership), with the hosted link and click figures the door
+/// computes (they depend on the public URL and the click totals' own rendering).
+pub fn membership_row(m: &MembershipView, tracking_link: String, click_stats: Value) -> Value {
+    let exponent = Currency::parse(&m.currency).unwrap_or(Currency::USD).exponent();
+    json!({
+        "id": m.affiliate_id,
+        "name": m.name,
+        "email": m.email,
+        "status": m.status.as_str(),
+        "campaignId": m.campaign_id,
+        "campaignName": m.campaign_name,
+        "trackingLink": tracking_link,
+        "createdVia": m.created_via,
+        "joinedAt": format_timestamp(m.joined_at),
+        "earnings": format_amount(m.earnings_minor, exponent),
+        "currency": m.currency,
+        "clicks": m.clicks.clicks,
+        "clickStats": click_stats,
     })
 }

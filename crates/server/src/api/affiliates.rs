@@ -14,7 +14,7 @@ use refline_core::{
     payouts::PayoutMethod,
 };
 use refline_domain::{format_amount, format_timestamp, Currency, MembershipStatus};
-use refline_store::{AffiliateFilter, AffiliateSort, MembershipView};
+use refline_store::{render::membership_row, AffiliateFilter, AffiliateSort, MembershipView};
 use serde_json::{json, Value};
 
 use crate::{
@@ -198,19 +198,6 @@ fn money(minor: i64, currency: &str) -> String {
 }
 
 fn render_membership_row(m: &MembershipView, base: &str) -> Value {
-    json!({
-        "id": m.affiliate_id,
-        "name": m.name,
-        "email": m.email,
-        "status": m.status.as_str(),
-        "campaignId": m.campaign_id,
-        "campaignName": m.campaign_name,
-        "trackingLink": tracking_link(base, &m.tracking_code, &m.affiliate_id),
-        "createdVia": m.created_via,
-        "joinedAt": format_timestamp(m.joined_at),
-        "earnings": money(m.earnings_minor, &m.currency),
-        "currency": m.currency,
-        "clicks": m.clicks.clicks,
-        "clickStats": render_click_totals(&m.clicks),
-    })
+    let link = tracking_link(base, &m.tracking_code, &m.affiliate_id);
+    membership_row(m, link, render_click_totals(&m.clicks))
 }

@@ -111,10 +111,7 @@ async fn complete_payout(
 ) -> ApiResult<Json<Value>> {
     let actor = caller.actor();
     actor.require_write()?;
-    let map = parse_optional_object(&body)?;
-    let mut f = Fields::new(&map);
-    let reference = f.optional_string("reference", 500);
-    f.finish()?;
+    let reference = action_note(&body, Some("reference"))?;
     Ok(data(&state.core.complete_payout(&actor, &id, reference).await?))
 }
 
@@ -127,10 +124,7 @@ async fn fail_payout(
 ) -> ApiResult<Json<Value>> {
     let actor = caller.actor();
     actor.require_write()?;
-    let map = parse_optional_object(&body)?;
-    let mut f = Fields::new(&map);
-    let reason = f.optional_string("reason", 500);
-    f.finish()?;
+    let reason = action_note(&body, Some("reason"))?;
     Ok(data(&state.core.fail_payout(&actor, &id, reason).await?))
 }
 
@@ -142,9 +136,17 @@ async fn cancel_payout(
 ) -> ApiResult<Json<Value>> {
     let actor = caller.actor();
     actor.require_write()?;
-    let map = parse_optional_object(&body)?;
-    Fields::new(&map).finish()?;
+    action_note(&body, None)?;
     Ok(data(&state.core.cancel_payout(&actor, &id).await?))
+}
+
+/// The optional body of a payout action: at most one free-text field, `name` (none for cancel).
+fn action_note(body: &[u8], name: Option<&str>) -> ApiResult<Option<String>> {
+    let map = parse_optional_object(body)?;
+    let mut f = Fields::new(&map);
+    let note = name.and_then(|n| f.optional_string(n, 500));
+    f.finish()?;
+    Ok(note)
 }
 
 /// `{payoutIds?: [string]}`: sends pending and processing `stripe_connect` payouts (all, or
