@@ -20,7 +20,7 @@
 //!   pending), and every affiliate with money in the ledger has a row;
 //! - after a run, nothing that run should have taken is left payable.
 //!
-//! `REFLINE_LEDGER_SEQUENCES` sets how many sequences run (default 1000 on SQLite, 200 on
+//! `REFLINE_LEDGER_SEQUENCES` sets how many sequences run (default 2000 on SQLite, 300 on
 //! PostgreSQL, whose round trips are slower); `REFLINE_LEDGER_SEED` replays one sequence and
 //! prints its steps as they run; `REFLINE_LEDGER_BASE_SEED` fixes the first seed (otherwise
 //! random, printed). A million, in release (docs/API.md §3.14):
@@ -797,7 +797,7 @@ async fn ledger_properties_hold(engine: Engine) {
     }
     // PostgreSQL's round trips make a sequence several times slower than on SQLite; 200 keeps its
     // test near the SQLite one in time. Both take REFLINE_LEDGER_SEQUENCES.
-    let default = if matches!(engine, Engine::Sqlite) { 1000 } else { 200 };
+    let default = if matches!(engine, Engine::Sqlite) { 2000 } else { 300 };
     let sequences = env_u64("REFLINE_LEDGER_SEQUENCES").unwrap_or(default);
     let base =
         env_u64("REFLINE_LEDGER_BASE_SEED").unwrap_or_else(|| rand::thread_rng().gen_range(0..1u64 << 48));
