@@ -315,8 +315,10 @@ impl PayoutStore for Engine {
                         // What the commission has outstanding changed: an open payout netting a
                         // clawback of it no longer nets the right amount and lets it go.
                         ledger::sync_commission(&mut tx, &c, t.now).await?;
+                        // Back to `approved` because its money came back: an update, not a
+                        // merchant's approval.
                         if t.announce && item.amount_minor > 0 {
-                            events.extend(outbox::conversion_changed(&c, t.now));
+                            events.extend(outbox::conversion_updated(&c, t.now));
                         }
                     }
                 }

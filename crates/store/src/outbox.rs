@@ -95,6 +95,17 @@ pub fn conversion_changed(c: &Conversion, at: i64) -> Option<OutboxEvent> {
     })
 }
 
+/// `conversion.updated` for a change that is not the merchant's decision (a completed payout
+/// returned, so the paid commission is `approved` again); none for test data.
+pub fn conversion_updated(c: &Conversion, at: i64) -> Option<OutboxEvent> {
+    c.mode.is_live().then(|| OutboxEvent {
+        merchant_id: c.merchant_id.clone(),
+        event: "conversion.updated",
+        data: crate::render::conversion_event(c),
+        at,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

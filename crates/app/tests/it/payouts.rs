@@ -223,7 +223,7 @@ async fn approved_commissions_are_paid_after_their_hold(engine: Engine) {
         .post(
             &w.m.key,
             "/api/v1/webhooks",
-            json!({ "url": "http://127.0.0.1:9/hook", "events": ["payout.completed", "payout.failed", "conversion.paid"] }),
+            json!({ "url": "http://127.0.0.1:9/hook", "events": ["payout.completed", "payout.failed", "conversion.paid", "conversion.updated"] }),
         )
         .await;
     assert_eq!(hook.status, StatusCode::CREATED, "{}", hook.text);
@@ -315,6 +315,12 @@ async fn approved_commissions_are_paid_after_their_hold(engine: Engine) {
     );
     assert_eq!(data, &failed.data().clone(), "the event is the payout as the API shows it");
     assert_eq!(w.balance().await["payable"], "60.00", "the money is owed again");
+    let updated = deliveries.iter().find(|d| d["event"] == "conversion.updated").expect("conversion.updated");
+    assert_eq!(
+        (updated["payload"]["data"]["conversionId"].as_str(), updated["payload"]["data"]["status"].as_str()),
+        (Some(first.as_str()), Some("approved")),
+        "a returned commission is announced as updated, not as a merchant's approval"
+    );
     w.verify().await;
     w.app.stop().await;
 }
