@@ -181,16 +181,15 @@ impl PayoutStore for Engine {
         }
         // Every reserved commission must still be what the run read: approved or paid, with the
         // amount planned outstanding. A refund or rejection since then makes the run read again.
-        let ids: Vec<&str> = payouts.iter().map(|p| p.payout.id.as_str()).collect();
-        let wanted: HashMap<(&str, &str), i64> = items
-            .iter()
-            .map(|i| ((i.payout_id.as_str(), i.conversion_id.as_str()), i.amount_minor))
-            .collect();
+        // One statement per 5,000 conversions locks them (PostgreSQL) and reads them by primary key
+        // (both engines allow far more binds than that).
+        let wanted: HashMap<&str, i64> =
+            items.iter().map(|i| (i.conversion_id.as_str(), i.amount_minor)).collect();
+        let conversion_ids: Vec<&str> = wanted.keys().copied().collect();
         let mut seen = 0;
-        for chunk in ids.chunks(IDS_PER_STATEMENT) {
-            lock_conversions_of(&mut tx, chunk).await?;
-            for (payout_id, conversion_id, status, outstanding) in reserved_positions(&mut tx, chunk).await? {
-                let planned = wanted.get(&(payout_id.as_str(), conversion_id.as_str())).copied();
+        for chunk in conversion_ids.chunks(5_000) {
+            for (conversion_id, status, outstanding) in lock_and_read(&mut tx, chunk).await? {
+                let planned = wanted.get(conversion_id.as_str()).copied();
                 if !matches!(status.as_str(), "approved" | "paid") || planned != Some(outstanding) {
                     tx.rollback().await?;
                     return Err(StoreError::Conflict(format!(
@@ -220,13 +219,10 @@ impl PayoutStore for Engine {
                 .fetch_optional(self.reader())
                 .await?;
         let Some(payout) = payout else { return Ok(None) };
-        let items = sqlx::query_as(
-            "SELECT i.* FROM payout_items i JOIN conversions c ON c.id = i.conversion_id \
-             WHERE i.payout_id = $1 ORDER BY c.created_at, c.id",
-        )
-        .bind(id)
-        .fetch_all(self.reader())
-        .await?;
+        let items = sqlx::query_as("SELECT * FROM payout_items WHERE payout_id = $1 ORDER BY conversion_id")
+            .bind(id)
+            .fetch_all(self.reader())
+            .await?;
         Ok(Some((payout, items)))
     }
 
@@ -257,14 +253,12 @@ impl PayoutStore for Engine {
     async fn payout_items(&self, payout_ids: &[String]) -> StoreResult<Vec<PayoutItem>> {
         let mut out = Vec::new();
         for chunk in payout_ids.chunks(IDS_PER_STATEMENT) {
-            let mut q = sqlx::QueryBuilder::new(
-                "SELECT i.* FROM payout_items i JOIN conversions c ON c.id = i.conversion_id WHERE i.payout_id IN (",
-            );
+            let mut q = sqlx::QueryBuilder::new("SELECT * FROM payout_items WHERE payout_id IN (");
             let mut list = q.separated(", ");
             for id in chunk {
                 list.push_bind(id);
             }
-            q.push(") ORDER BY i.payout_id, c.created_at, c.id");
+            q.push(") ORDER BY payout_id, conversion_id");
             out.extend(q.build_query_as::<PayoutItem>().fetch_all(self.reader()).await?);
         }
         Ok(out)
@@ -468,36 +462,18 @@ impl PayoutStore for Engine {
     }
 }
 
-/// Locks the conversions the payouts `ids` reserve, in id order (PostgreSQL; SQLite's writer is
-/// alone anyway), so a refund or rejection cannot slip between the check and the commit.
-async fn lock_conversions_of(conn: &mut Conn, ids: &[&str]) -> StoreResult<()> {
+/// Locks the conversions `ids` in id order (PostgreSQL; SQLite's writer is alone anyway), so a
+/// refund or rejection cannot slip between the check and the commit, and answers each one's
+/// status and outstanding amount.
+async fn lock_and_read(conn: &mut Conn, ids: &[&str]) -> StoreResult<Vec<(String, String, i64)>> {
     let mut q = sqlx::QueryBuilder::new(
-        "SELECT id FROM conversions WHERE id IN (SELECT conversion_id FROM payout_items WHERE payout_id IN (",
+        "SELECT id, status, earned_minor - paid_minor FROM conversions WHERE id IN (",
     );
     let mut list = q.separated(", ");
     for id in ids {
         list.push_bind(*id);
     }
-    q.push(")) ORDER BY id ").push(for_update!());
-    q.build().fetch_all(&mut *conn).await?;
-    Ok(())
-}
-
-/// Payout, conversion, status and outstanding amount of every item of payouts `ids`.
-async fn reserved_positions(
-    conn: &mut Conn,
-    ids: &[&str],
-) -> StoreResult<Vec<(String, String, String, i64)>> {
-    let mut q = sqlx::QueryBuilder::new(
-        "SELECT i.payout_id, c.id, c.status, \
-            c.earned_minor - c.paid_minor \
-         FROM payout_items i JOIN conversions c ON c.id = i.conversion_id WHERE i.payout_id IN (",
-    );
-    let mut list = q.separated(", ");
-    for id in ids {
-        list.push_bind(*id);
-    }
-    q.push(")");
+    q.push(") ORDER BY id ").push(for_update!());
     Ok(q.build_query_as().fetch_all(&mut *conn).await?)
 }
 
