@@ -5,7 +5,7 @@
 //! LinkJolt documents for it (events name the ids `conversionId` / `affiliateId`; the seed's 201
 //! has money as JSON numbers).
 
-use refline_domain::{format_amount, format_timestamp, Currency};
+use refline_domain::{format_amount_in, format_timestamp};
 use serde_json::{json, Map, Number, Value};
 
 use crate::{Conversion, MembershipView};
@@ -15,13 +15,9 @@ fn exact_number(text: &str) -> Value {
     text.parse::<Number>().map(Value::Number).unwrap_or(Value::Null)
 }
 
-fn exponent(c: &Conversion) -> u8 {
-    Currency::parse(&c.currency).unwrap_or(Currency::USD).exponent()
-}
-
 /// An amount of `c`'s currency as decimal text.
 pub fn money(c: &Conversion, minor: i64) -> String {
-    format_amount(minor, exponent(c))
+    format_amount_in(minor, &c.currency)
 }
 
 fn fraud(c: &Conversion) -> Option<Value> {
@@ -128,7 +124,6 @@ pub fn membership_event(
 /// A row of `GET /affiliates` (one membership), with the hosted link and click figures the door
 /// computes (they depend on the public URL and the click totals' own rendering).
 pub fn membership_row(m: &MembershipView, tracking_link: String, click_stats: Value) -> Value {
-    let exponent = Currency::parse(&m.currency).unwrap_or(Currency::USD).exponent();
     json!({
         "id": m.affiliate_id,
         "name": m.name,
@@ -139,7 +134,7 @@ pub fn membership_row(m: &MembershipView, tracking_link: String, click_stats: Va
         "trackingLink": tracking_link,
         "createdVia": m.created_via,
         "joinedAt": format_timestamp(m.joined_at),
-        "earnings": format_amount(m.earnings_minor, exponent),
+        "earnings": format_amount_in(m.earnings_minor, &m.currency),
         "currency": m.currency,
         "clicks": m.clicks.clicks,
         "clickStats": click_stats,

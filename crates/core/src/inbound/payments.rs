@@ -1,6 +1,6 @@
 //! A payment: a first sale or a renewal of a subscription, attributed and recorded.
 
-use refline_domain::{Currency, Mode};
+use refline_domain::Mode;
 use refline_processors::{Payment, Provider};
 use refline_store::{InboxEntry, InboxResult, StoreError};
 
@@ -99,10 +99,7 @@ pub(super) async fn record_payment(
             "conversion {} recorded: payment #{}, {} {} via {}{trial_note}",
             conversion.id,
             conversion.payment_number,
-            refline_domain::format_amount(
-                conversion.amount_minor,
-                Currency::parse(&conversion.currency).map_or(2, |c| c.exponent())
-            ),
+            refline_domain::format_amount_in(conversion.amount_minor, &conversion.currency),
             conversion.currency.to_uppercase(),
             credit.via
         ),

@@ -9,7 +9,9 @@ use refline_domain::ledger::PayoutStatus;
 use refline_store::PayoutFilter;
 use serde_json::Value;
 
-use super::{render::money, render::PayoutView};
+use refline_domain::format_amount_in as money;
+
+use super::render::PayoutView;
 use crate::{ids::new_id, Actor, Core, CoreError, CoreResult};
 
 /// PayPal's upload limit.

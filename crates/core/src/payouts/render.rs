@@ -1,7 +1,7 @@
 //! A payout as every door shows it — the API's `GET /payouts/:id` body and the `data` of
 //! `payout.*` events are this one rendering, so they cannot drift apart.
 
-use refline_domain::{format_amount, format_timestamp, Currency};
+use refline_domain::{format_amount_in, format_timestamp};
 use refline_store::{Payout, PayoutItem};
 use serde_json::{json, Value};
 
@@ -14,16 +14,11 @@ pub struct PayoutView {
     pub items: Vec<PayoutItem>,
 }
 
-/// Minor units as the API shows money in `currency`.
-pub fn money(minor: i64, currency: &str) -> String {
-    format_amount(minor, Currency::parse(currency).map_or(2, |c| c.exponent()))
-}
-
 impl PayoutView {
     /// The JSON form.
     pub fn to_json(&self) -> Value {
         let p = &self.payout;
-        let amount = |minor: i64| money(minor, &p.currency);
+        let amount = |minor: i64| format_amount_in(minor, &p.currency);
         let commissions: Vec<&PayoutItem> = self.items.iter().filter(|i| i.amount_minor > 0).collect();
         let clawbacks: Vec<&PayoutItem> = self.items.iter().filter(|i| i.amount_minor < 0).collect();
         let destination = p.destination.as_deref().and_then(|d| serde_json::from_str::<Value>(d).ok());

@@ -1,7 +1,7 @@
 //! A merchant's payout settings: the hold after approval, the minimum payout, automatic runs,
 //! the default method and the (write-only) Stripe secret key.
 
-use refline_domain::{format_amount, parse_amount, Currency};
+use refline_domain::{exponent_of, format_amount, parse_amount};
 use refline_store::PayoutSettings;
 
 use super::method::METHOD_TYPES;
@@ -54,7 +54,7 @@ pub struct SettingsView {
 /// The minimum payout in minor units of `currency`, from hundredths of a unit (5000 = 50.00):
 /// 50.00 is 5000 cents, 50 yen, 50000 fils.
 pub fn minimum_minor(hundredths: i64, currency: &str) -> i64 {
-    let exponent = Currency::parse(currency).map_or(2, |c| c.exponent());
+    let exponent = exponent_of(currency);
     let scaled = i128::from(hundredths) * 10i128.pow(u32::from(exponent)) / 100;
     i64::try_from(scaled).unwrap_or(i64::MAX)
 }

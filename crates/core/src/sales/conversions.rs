@@ -308,15 +308,14 @@ impl Core {
             && !confirm_above_sale
             && above_sale_guard(conversion.amount_minor, conversion.commission_minor)
         {
-            let exponent = Currency::parse(&conversion.currency).unwrap_or(Currency::USD).exponent();
             return Err(CoreError::new(
                 ErrorKind::Unprocessable,
                 "commission_above_sale",
                 "The commission is more than 5x the sale (or the sale is zero); send confirmAboveSale: true to approve anyway",
             )
             .with_details(json!({
-                "amount": refline_domain::format_amount(conversion.amount_minor, exponent),
-                "commission": refline_domain::format_amount(conversion.commission_minor, exponent),
+                "amount": refline_domain::format_amount_in(conversion.amount_minor, &conversion.currency),
+                "commission": refline_domain::format_amount_in(conversion.commission_minor, &conversion.currency),
             })));
         }
         let moved = self

@@ -125,6 +125,18 @@ impl fmt::Display for Currency {
     }
 }
 
+/// The minor-unit exponent of currency `code`; 2 (as for USD) for a code not in the table, so
+/// reading an amount stored under an unexpected code shows it rather than failing.
+pub fn exponent_of(code: &str) -> u8 {
+    Currency::parse(code).map_or(2, |c| c.exponent())
+}
+
+/// Minor units of currency `code` as decimal text with that currency's decimals:
+/// `format_amount_in(1050, "usd")` → `"10.50"`, `format_amount_in(1050, "jpy")` → `"1050"`.
+pub fn format_amount_in(minor: i64, code: &str) -> String {
+    crate::format_amount(minor, exponent_of(code))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +148,15 @@ mod tests {
         assert_eq!(usd.exponent(), 2);
         assert_eq!(Currency::parse("uSd").unwrap(), usd);
         assert_eq!(usd.to_string(), "usd");
+    }
+
+    #[test]
+    fn amounts_are_shown_in_their_currencys_decimals() {
+        assert_eq!(format_amount_in(1050, "usd"), "10.50");
+        assert_eq!(format_amount_in(1050, "JPY"), "1050");
+        assert_eq!(format_amount_in(1050, "kwd"), "1.050");
+        assert_eq!(format_amount_in(1050, "zzz"), "10.50", "an unknown code reads as two decimals");
+        assert_eq!(exponent_of("zzz"), 2);
     }
 
     #[test]

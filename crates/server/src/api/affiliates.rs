@@ -13,7 +13,7 @@ use refline_core::{
     affiliates::{AffiliateDetail, NewAffiliate, SORTS, STATUSES},
     payouts::PayoutMethod,
 };
-use refline_domain::{format_amount, format_timestamp, Currency, MembershipStatus};
+use refline_domain::{format_amount_in, format_timestamp, MembershipStatus};
 use refline_store::{render::membership_row, AffiliateFilter, AffiliateSort, MembershipView};
 use serde_json::{json, Value};
 
@@ -173,9 +173,9 @@ fn render_detail(d: &AffiliateDetail, base: &str) -> Value {
         "createdAt": format_timestamp(affiliate.created_at),
         "payoutMethod": affiliate.payout_method.as_deref().and_then(PayoutMethod::from_stored).map(|m| m.to_json()),
         "trackingLink": first.map(|m| tracking_link(base, &m.tracking_code, &affiliate.id)),
-        "totalEarnings": money(d.total_earnings, &d.total_currency),
+        "totalEarnings": format_amount_in(d.total_earnings, &d.total_currency),
         "currency": d.total_currency,
-        "earningsByCurrency": d.earnings_by_currency.iter().map(|(c, v)| (c.clone(), json!(money(*v, c)))).collect::<serde_json::Map<_, _>>(),
+        "earningsByCurrency": d.earnings_by_currency.iter().map(|(c, v)| (c.clone(), json!(format_amount_in(*v, c)))).collect::<serde_json::Map<_, _>>(),
         "clicks": d.clicks.clicks,
         "clickStats": render_click_totals(&d.clicks),
         "memberships": d.memberships.iter().map(|m| json!({
@@ -184,17 +184,12 @@ fn render_detail(d: &AffiliateDetail, base: &str) -> Value {
             "status": m.status.as_str(),
             "joinedAt": format_timestamp(m.joined_at),
             "trackingLink": tracking_link(base, &m.tracking_code, &affiliate.id),
-            "earnings": money(m.earnings_minor, &m.currency),
+            "earnings": format_amount_in(m.earnings_minor, &m.currency),
             "currency": m.currency,
             "clicks": m.clicks.clicks,
             "clickStats": render_click_totals(&m.clicks),
         })).collect::<Vec<_>>(),
     })
-}
-
-/// An amount in a currency's decimals.
-fn money(minor: i64, currency: &str) -> String {
-    format_amount(minor, Currency::parse(currency).unwrap_or(Currency::USD).exponent())
 }
 
 fn render_membership_row(m: &MembershipView, base: &str) -> Value {

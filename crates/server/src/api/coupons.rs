@@ -11,7 +11,7 @@ use axum::{
     Json, Router,
 };
 use refline_core::{connection_input::provider_names, coupons::CouponInput};
-use refline_domain::{format_amount, format_timestamp, Currency};
+use refline_domain::{format_amount_in, format_timestamp};
 use refline_processors::Provider;
 use refline_store::{Coupon, CouponFilter};
 use serde_json::{json, Map, Value};
@@ -36,10 +36,7 @@ pub fn router() -> Router<AppState> {
 /// The API form of a coupon.
 pub fn render(c: &Coupon) -> Value {
     let amount_off = match (c.amount_off_minor, c.currency.as_deref()) {
-        (Some(minor), Some(code)) => {
-            let exponent = Currency::parse(code).map(|c| c.exponent()).unwrap_or(2);
-            exact_number(&format_amount(minor, exponent))
-        }
+        (Some(minor), Some(code)) => exact_number(&format_amount_in(minor, code)),
         _ => Value::Null,
     };
     json!({

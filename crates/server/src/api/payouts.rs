@@ -14,10 +14,10 @@ use refline_core::payouts::{
     balances::BalanceRow,
     export::{ExportFormat, ExportInput},
     method::METHOD_TYPES,
-    render::{money, PayoutView},
+    render::PayoutView,
     run::RunInput,
 };
-use refline_domain::ledger::PayoutStatus;
+use refline_domain::{format_amount_in, ledger::PayoutStatus};
 use refline_store::PayoutFilter;
 use serde_json::{json, Value};
 
@@ -250,7 +250,7 @@ async fn balances(
 /// One balance; amounts in the currency's decimals.
 pub fn render_balance(row: &BalanceRow) -> Value {
     let b = &row.balance;
-    let m = |minor: i64| money(minor, &row.currency);
+    let m = |minor: i64| format_amount_in(minor, &row.currency);
     json!({
         "affiliateId": row.affiliate_id,
         "currency": row.currency,
