@@ -675,7 +675,38 @@ async fn sqlx_exec(url: &str, sql: &str) {
     }
 }
 
+/// A request that runs two operations (payout details and a membership change in one PATCH) logs
+/// both: the first in the request's entry, the second as an entry of its own.
+async fn a_request_with_two_operations_logs_both(engine: Engine) {
+    let w = World::new(&engine).await;
+    let body = json!({ "payoutMethod": { "type": "manual" }, "campaignId": w.camp, "status": "approved" });
+    let r = w.app.patch(&w.m.key, &format!("/api/v1/affiliates/{}", w.aff), body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let mut operations = Vec::new();
+    for _ in 0..100 {
+        let entries = w.app.audit_entries(Some(&w.m.id), 1).await;
+        operations = entries
+            .iter()
+            .filter(|e| e.target_id.as_deref() == Some(w.aff.as_str()))
+            .filter(|e| e.operation.as_deref() != Some("affiliate.create"))
+            .filter_map(|e| e.operation.clone().map(|op| (op, e.method.is_some())))
+            .collect::<Vec<_>>();
+        if operations.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    operations.sort();
+    assert_eq!(
+        operations,
+        [("affiliate.payout_method".to_string(), true), ("membership.status".to_string(), false)],
+        "the request's entry names the first; the second is its own entry"
+    );
+    w.app.stop().await;
+}
+
 engine_tests!(
+    a_request_with_two_operations_logs_both,
     settings_have_defaults_and_are_checked,
     approved_commissions_are_paid_after_their_hold,
     minimums_campaign_holds_and_methods,

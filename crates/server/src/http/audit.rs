@@ -131,13 +131,16 @@ tokio::task_local! {
 }
 
 /// Keeps `record` for the entry of the request this task is answering; gives it back when no
-/// request is being answered here (the caller then stores it as an entry of its own).
+/// request is being answered here, or when the request's entry already names an operation (a
+/// request that ran two), so the caller stores it as an entry of its own and none is lost.
 pub fn fold_into_request(record: AuditRecord) -> Option<AuditRecord> {
     let mut record = Some(record);
     // Outside a request's scope `try_with` fails and the record stays with the caller.
     let _ = REQUEST_OPERATION.try_with(|slot| {
         if let Ok(mut slot) = slot.lock() {
-            *slot = record.take();
+            if slot.is_none() {
+                *slot = record.take();
+            }
         }
     });
     record
