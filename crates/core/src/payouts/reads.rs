@@ -1,6 +1,8 @@
-//! Reading payouts.
+//! Reading payouts, each with what it pays.
 
-use refline_store::{Page, PageRequest, PayoutFilter};
+use std::collections::HashMap;
+
+use refline_store::{Page, PageRequest, Payout, PayoutFilter, PayoutItem};
 
 use super::render::PayoutView;
 use crate::{Actor, Core, CoreError, CoreResult};
@@ -23,20 +25,35 @@ impl Core {
     ) -> CoreResult<Page<PayoutView>> {
         filter.mode = actor.mode;
         let found = self.store.list_payouts(&actor.merchant_id, &filter, page).await?;
-        let ids: Vec<String> = found.items.iter().map(|p| p.id.clone()).collect();
-        let mut items: std::collections::HashMap<String, Vec<refline_store::PayoutItem>> =
-            std::collections::HashMap::new();
+        let views = self.with_items(found.items).await?;
+        Ok(Page { items: views, total: found.total })
+    }
+
+    /// Every payout of the actor's merchant and mode matching `filter`, oldest first, with
+    /// their items, in one read of payouts (exports and sends).
+    pub(crate) async fn every_payout(
+        &self,
+        actor: &Actor,
+        mut filter: PayoutFilter,
+    ) -> CoreResult<Vec<PayoutView>> {
+        filter.mode = actor.mode;
+        let payouts = self.store.all_payouts(&actor.merchant_id, &filter).await?;
+        self.with_items(payouts).await
+    }
+
+    /// `payouts` with their items, read in one go.
+    async fn with_items(&self, payouts: Vec<Payout>) -> CoreResult<Vec<PayoutView>> {
+        let ids: Vec<String> = payouts.iter().map(|p| p.id.clone()).collect();
+        let mut items: HashMap<String, Vec<PayoutItem>> = HashMap::new();
         for item in self.store.payout_items(&ids).await? {
             items.entry(item.payout_id.clone()).or_default().push(item);
         }
-        let views = found
-            .items
+        Ok(payouts
             .into_iter()
             .map(|payout| {
-                let mine = items.remove(&payout.id).unwrap_or_default();
-                PayoutView { payout, items: mine }
+                let items = items.remove(&payout.id).unwrap_or_default();
+                PayoutView { payout, items }
             })
-            .collect();
-        Ok(Page { items: views, total: found.total })
+            .collect())
     }
 }

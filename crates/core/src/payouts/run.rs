@@ -90,15 +90,21 @@ impl Core {
             let positions = self.store.commission_positions(&actor.merchant_id, &filter).await?;
             let now = self.now();
             let default = settings.default_payout_method.as_deref();
-            let mut methods = std::collections::HashMap::new();
+            // Each affiliate's rail and payout details, read once per affiliate (not per commission).
+            let mut methods: std::collections::HashMap<String, (String, Option<String>)> =
+                std::collections::HashMap::new();
+            for p in &positions {
+                methods
+                    .entry(p.affiliate_id.clone())
+                    .or_insert_with(|| (resolved_method(p, default), p.payout_method.clone()));
+            }
+            let wanted = |p: &CommissionPosition| {
+                let method = methods.get(&p.affiliate_id).map(|(m, _)| m.as_str());
+                input.method.as_deref().is_none_or(|m| Some(m) == method)
+            };
             let candidates: Vec<Candidate> = positions
                 .iter()
-                .filter(|p| {
-                    let method = resolved_method(p, default);
-                    let wanted = input.method.as_deref().is_none_or(|m| m == method);
-                    methods.entry(p.affiliate_id.clone()).or_insert((method, p.payout_method.clone()));
-                    wanted && is_takeable(p, now)
-                })
+                .filter(|p| wanted(p) && is_takeable(p, now))
                 .map(|p| Candidate {
                     affiliate_id: p.affiliate_id.clone(),
                     currency: p.currency.clone(),

@@ -170,28 +170,4 @@ impl Core {
             }
         }
     }
-
-    /// Every payout of the actor's merchant and mode matching `filter`, oldest first, with
-    /// their items: one read of payouts, one of items per 500.
-    pub(crate) async fn every_payout(
-        &self,
-        actor: &Actor,
-        mut filter: PayoutFilter,
-    ) -> CoreResult<Vec<PayoutView>> {
-        filter.mode = actor.mode;
-        let payouts = self.store.all_payouts(&actor.merchant_id, &filter).await?;
-        let ids: Vec<String> = payouts.iter().map(|p| p.id.clone()).collect();
-        let mut items: std::collections::HashMap<String, Vec<refline_store::PayoutItem>> =
-            std::collections::HashMap::new();
-        for item in self.store.payout_items(&ids).await? {
-            items.entry(item.payout_id.clone()).or_default().push(item);
-        }
-        Ok(payouts
-            .into_iter()
-            .map(|payout| {
-                let mine = items.remove(&payout.id).unwrap_or_default();
-                PayoutView { payout, items: mine }
-            })
-            .collect())
-    }
 }

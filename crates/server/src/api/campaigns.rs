@@ -18,7 +18,7 @@ use crate::{
     error::ApiResult,
     http::{
         auth::Caller,
-        body::{decimal_text, parse_object, Fields},
+        body::{decimal_text, optional_change, parse_object, Fields},
     },
     state::AppState,
     terms::{self, CommissionType},
@@ -146,18 +146,6 @@ fn read_input(map: &Map<String, Value>, creating: bool) -> CampaignInput {
         tiers,
         unreadable: f.into_issues(),
     }
-}
-
-/// A clearable field: absent keeps, `null` or blank clears, a value sets.
-fn optional_change<T>(
-    f: &mut Fields<'_>,
-    name: &str,
-    read: impl FnOnce(&mut Fields<'_>, &str) -> Option<T>,
-) -> Change<T> {
-    if !f.has(name) {
-        return Change::Keep;
-    }
-    read(f, name).map_or(Change::Clear, Change::Set)
 }
 
 fn read_tiers(f: &mut Fields<'_>) -> Change<Vec<TierInput>> {

@@ -2,17 +2,14 @@
 //! Stripe secret key is write-only: answers say whether one is stored, never what it is.
 
 use axum::{body::Bytes, extract::State, routing::get, Json, Router};
-use refline_core::{
-    campaigns::Change,
-    payouts::{method::METHOD_TYPES, settings::SettingsInput, settings::SettingsView},
-};
+use refline_core::payouts::{method::METHOD_TYPES, settings::SettingsInput, settings::SettingsView};
 use serde_json::{json, Value};
 
 use crate::{
     error::ApiResult,
     http::{
         auth::Caller,
-        body::{decimal_text, parse_object, Fields},
+        body::{decimal_text, optional_change, parse_object, Fields},
     },
     state::AppState,
 };
@@ -59,10 +56,10 @@ async fn update_settings(
         },
     };
     let automatic_payouts = f.optional_bool("automaticPayouts");
-    let default_payout_method = clearable(&mut f, "defaultPayoutMethod", |f, n| {
+    let default_payout_method = optional_change(&mut f, "defaultPayoutMethod", |f, n| {
         f.optional_enum(n, &METHOD_TYPES).map(str::to_string)
     });
-    let stripe_secret_key = clearable(&mut f, "stripeSecretKey", |f, n| f.optional_string(n, 255));
+    let stripe_secret_key = optional_change(&mut f, "stripeSecretKey", |f, n| f.optional_string(n, 255));
     let input = SettingsInput {
         payout_hold_days,
         minimum_payout,
@@ -72,17 +69,4 @@ async fn update_settings(
         unreadable: f.into_issues(),
     };
     Ok(render(&state.core.update_payout_settings(&actor, input, &state.secrets).await?))
-}
-
-/// Absent keeps, `null` clears, a value sets.
-fn clearable(
-    f: &mut Fields<'_>,
-    name: &str,
-    read: impl FnOnce(&mut Fields<'_>, &str) -> Option<String>,
-) -> Change<String> {
-    match f.value(name) {
-        None if !f.has(name) => Change::Keep,
-        Some(Value::Null) | None => Change::Clear,
-        Some(_) => read(f, name).map_or(Change::Clear, Change::Set),
-    }
 }

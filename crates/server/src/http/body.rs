@@ -4,6 +4,7 @@
 //! answer lists every problem (`details[]`), messages say what is expected, and money keeps
 //! the exact digits the client sent (serde_json's `arbitrary_precision` keeps number text).
 
+use refline_core::campaigns::Change;
 use refline_domain::{describe_char, first_forbidden_char};
 use serde_json::{Map, Number, Value};
 
@@ -258,4 +259,17 @@ pub fn decimal_text(value: &Value) -> Option<String> {
 /// A JSON number with exactly the digits of `text` (e.g. `19.80`, not `19.8`).
 pub fn exact_number(text: &str) -> Value {
     text.parse::<Number>().map(Value::Number).unwrap_or(Value::Null)
+}
+
+/// A clearable field of a change: absent keeps, `null` or blank clears, a value sets (what `read`
+/// cannot read is reported by it and clears nothing: the change fails as a whole).
+pub fn optional_change<T>(
+    f: &mut Fields<'_>,
+    name: &str,
+    read: impl FnOnce(&mut Fields<'_>, &str) -> Option<T>,
+) -> Change<T> {
+    if !f.has(name) {
+        return Change::Keep;
+    }
+    read(f, name).map_or(Change::Clear, Change::Set)
 }
