@@ -11,7 +11,6 @@ use refline_core::{
     secrets::SecretBox,
 };
 use refline_store::Store;
-use serde_json::json;
 
 use crate::{
     admin::cli_core,
@@ -61,14 +60,7 @@ fn clearable(value: Option<String>) -> Change<String> {
 }
 
 fn print(view: &SettingsView) {
-    let out = json!({
-        "payoutHoldDays": view.payout_hold_days,
-        "minimumPayout": view.minimum_payout,
-        "automaticPayouts": view.automatic_payouts,
-        "defaultPayoutMethod": view.default_payout_method,
-        "stripeSecretKeySet": view.stripe_secret_key_set,
-    });
-    println!("{out}");
+    println!("{}", view.to_json());
 }
 
 /// Runs a settings command.

@@ -37,7 +37,6 @@ pub trait AuditTarget {
 }
 
 impl AuditTarget for () {}
-impl AuditTarget for bool {}
 impl AuditTarget for String {}
 impl AuditTarget for (String, String) {}
 impl AuditTarget for crate::accounts::CreatedMerchant {}

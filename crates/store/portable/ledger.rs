@@ -140,10 +140,7 @@ async fn leave_payout(conn: &mut Conn, payout_id: &str, conversion_id: &str, now
         .bind(now)
         .execute(&mut *conn)
         .await?;
-        sqlx::query("UPDATE payout_items SET is_open = FALSE WHERE payout_id = $1")
-            .bind(payout_id)
-            .execute(&mut *conn)
-            .await?;
+        super::payout::close_items(conn, payout_id).await?;
     }
     Ok(())
 }

@@ -507,7 +507,7 @@ async fn settle(
 }
 
 /// A payout that ended no longer holds its items.
-async fn close_items(conn: &mut Conn, payout_id: &str) -> StoreResult<()> {
+pub(super) async fn close_items(conn: &mut Conn, payout_id: &str) -> StoreResult<()> {
     sqlx::query("UPDATE payout_items SET is_open = FALSE WHERE payout_id = $1")
         .bind(payout_id)
         .execute(&mut *conn)

@@ -30,10 +30,8 @@ pub(super) async fn reversed(
     let id = payout.id.clone();
     let view = PayoutView { payout, items };
     let change = Change {
-        to: PayoutStatus::Failed,
-        reference: None,
         reason: Some(format!("Stripe transfer {transfer_id} was reversed")),
-        transfer_id: None,
+        ..Change::to(PayoutStatus::Failed)
     };
     match transition(store, out.now, &view, change).await {
         Ok(_) => Ok(out.processed(format!("transfer {transfer_id} reversed: payout {id} failed"), None)),

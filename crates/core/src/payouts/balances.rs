@@ -58,8 +58,3 @@ impl Core {
             .collect())
     }
 }
-
-/// Whether a balance holds anything at all.
-pub fn is_empty(b: &Balance) -> bool {
-    *b == Balance::default()
-}

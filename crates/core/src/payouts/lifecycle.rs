@@ -21,7 +21,7 @@ impl Core {
         self.audited(actor, "payout.complete", Some(id), async {
             actor.require_write()?;
             let reference = note("reference", reference)?;
-            self.move_payout(actor, id, PayoutStatus::Completed, reference, None, None).await
+            self.move_payout(actor, id, Change { reference, ..Change::to(PayoutStatus::Completed) }).await
         })
         .await
     }
@@ -37,7 +37,7 @@ impl Core {
         self.audited(actor, "payout.fail", Some(id), async {
             actor.require_write()?;
             let reason = note("reason", reason)?;
-            self.move_payout(actor, id, PayoutStatus::Failed, None, reason, None).await
+            self.move_payout(actor, id, Change { reason, ..Change::to(PayoutStatus::Failed) }).await
         })
         .await
     }
@@ -46,7 +46,7 @@ impl Core {
     pub async fn cancel_payout(&self, actor: &Actor, id: &str) -> CoreResult<PayoutView> {
         self.audited(actor, "payout.cancel", Some(id), async {
             actor.require_write()?;
-            self.move_payout(actor, id, PayoutStatus::Cancelled, None, None, None).await
+            self.move_payout(actor, id, Change::to(PayoutStatus::Cancelled)).await
         })
         .await
     }
@@ -57,13 +57,9 @@ impl Core {
         &self,
         actor: &Actor,
         id: &str,
-        to: PayoutStatus,
-        reference: Option<String>,
-        reason: Option<String>,
-        transfer_id: Option<String>,
+        change: Change,
     ) -> CoreResult<PayoutView> {
         let current = self.get_payout(actor, id).await?;
-        let change = Change { to, reference, reason, transfer_id };
         if transition(self.store.as_ref(), self.now(), &current, change).await? {
             self.effects.outbox_written();
         }
@@ -83,6 +79,13 @@ pub struct Change {
     pub reason: Option<String>,
     /// The Stripe transfer that paid it.
     pub transfer_id: Option<String>,
+}
+
+impl Change {
+    /// A move to `to` with nothing more to say.
+    pub fn to(to: PayoutStatus) -> Change {
+        Change { to, reference: None, reason: None, transfer_id: None }
+    }
 }
 
 /// Moves `current` to `change.to` (a no-op when it is already there) with everything that

@@ -51,6 +51,19 @@ pub struct SettingsView {
     pub stripe_secret_key_set: bool,
 }
 
+impl SettingsView {
+    /// The API's JSON form (what `GET /settings` answers and the command line prints).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "payoutHoldDays": self.payout_hold_days,
+            "minimumPayout": self.minimum_payout,
+            "automaticPayouts": self.automatic_payouts,
+            "defaultPayoutMethod": self.default_payout_method,
+            "stripeSecretKeySet": self.stripe_secret_key_set,
+        })
+    }
+}
+
 /// The minimum payout in minor units of `currency`, from hundredths of a unit (5000 = 50.00):
 /// 50.00 is 5000 cents, 50 yen, 50000 fils.
 pub fn minimum_minor(hundredths: i64, currency: &str) -> i64 {

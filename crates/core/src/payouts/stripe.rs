@@ -131,15 +131,16 @@ impl Core {
     ) -> CoreResult<PayoutView> {
         let id = payout.payout.id.clone();
         if payout.payout.status == PayoutStatus::Pending {
-            let to_processing =
-                Change { to: PayoutStatus::Processing, reference: None, reason: None, transfer_id: None };
+            let to_processing = Change::to(PayoutStatus::Processing);
             super::lifecycle::transition(self.store.as_ref(), self.now(), &payout, to_processing).await?;
             payout = self.get_payout(actor, &id).await?;
         }
         let account = payout.payout.destination.as_deref().and_then(PayoutMethod::from_stored);
         let Some(PayoutMethod::StripeConnect { account_id }) = account else {
             let reason = "the affiliate has no Stripe connected account".to_string();
-            return self.move_payout(actor, &id, PayoutStatus::Failed, None, Some(reason), None).await;
+            return self
+                .move_payout(actor, &id, Change { reason: Some(reason), ..Change::to(PayoutStatus::Failed) })
+                .await;
         };
         let request = TransferRequest {
             amount_minor: payout.payout.amount_minor,
@@ -151,18 +152,13 @@ impl Core {
         };
         match rail.transfer(secret, &request).await {
             TransferOutcome::Sent { transfer_id } => {
-                self.move_payout(actor, &id, PayoutStatus::Completed, None, None, Some(transfer_id)).await
+                let paid = Change { transfer_id: Some(transfer_id), ..Change::to(PayoutStatus::Completed) };
+                self.move_payout(actor, &id, paid).await
             }
             TransferOutcome::Refused { reason } => {
-                self.move_payout(
-                    actor,
-                    &id,
-                    PayoutStatus::Failed,
-                    None,
-                    Some(format!("Stripe: {reason}")),
-                    None,
-                )
-                .await
+                let failed =
+                    Change { reason: Some(format!("Stripe: {reason}")), ..Change::to(PayoutStatus::Failed) };
+                self.move_payout(actor, &id, failed).await
             }
             TransferOutcome::Unavailable { reason } => {
                 tracing::warn!(payout = %id, %reason, "Stripe transfer not confirmed; it is sent again later");

@@ -20,13 +20,7 @@ pub fn router() -> Router<AppState> {
 }
 
 fn render(s: &SettingsView) -> Json<Value> {
-    Json(json!({ "data": {
-        "payoutHoldDays": s.payout_hold_days,
-        "minimumPayout": s.minimum_payout,
-        "automaticPayouts": s.automatic_payouts,
-        "defaultPayoutMethod": s.default_payout_method,
-        "stripeSecretKeySet": s.stripe_secret_key_set,
-    }}))
+    Json(json!({ "data": s.to_json() }))
 }
 
 async fn get_settings(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
