@@ -1,13 +1,16 @@
 //! Merchants and their API keys: what an operator (the CLI today, sign-up in the dashboard
 //! next) creates. Keys are shown once and stored only as hashes.
 
-use refline_domain::{Currency, KeyKind, Plan};
+use refline_domain::{Currency, Grant, KeyKind, Plan};
 use refline_store::{ApiKey, Merchant};
 
 use crate::{
     ids::{key_hint, new_api_key, new_id, sha256_hex},
-    Core, CoreError, CoreResult, Door, ErrorKind, Issue,
+    Actor, Core, CoreError, CoreResult, Door, ErrorKind, Issue,
 };
+
+/// A key as the key page lists it: never the key itself, only its hint.
+pub use refline_store::ApiKey as KeyListing;
 
 /// A merchant to create.
 #[derive(Debug, Clone)]
@@ -32,7 +35,7 @@ pub struct CreatedMerchant {
 }
 
 /// A key's stored form and its plaintext.
-fn make_key(merchant_id: &str, kind: KeyKind, now: i64) -> (ApiKey, String) {
+pub(crate) fn make_key(merchant_id: &str, kind: KeyKind, now: i64) -> (ApiKey, String) {
     let plaintext = new_api_key(kind);
     let key = ApiKey {
         id: new_id("key"),
@@ -72,6 +75,9 @@ impl Core {
             currency: input.currency.code().into(),
             created_at: now,
             tracking_seen_at: None,
+            account_id: None,
+            website: None,
+            archived_at: None,
         };
         let (live, api_key) = make_key(&merchant.id, KeyKind::Live, now);
         let (test, test_api_key) = make_key(&merchant.id, KeyKind::Test, now);
@@ -118,5 +124,33 @@ impl Core {
         self.store.revoke_api_key(key_id, self.now()).await?.ok_or_else(|| {
             CoreError::new(ErrorKind::NotFound, "not_found", format!("no active key with id {key_id}"))
         })
+    }
+
+    /// The brand's keys, newest first (hints only).
+    pub async fn api_keys(&self, actor: &Actor) -> CoreResult<Vec<KeyListing>> {
+        Ok(self.store.list_api_keys(&actor.merchant_id).await?)
+    }
+
+    /// Generates a key for the actor's brand (the dashboard's `/merchant/api-keys`): the
+    /// plaintext is in the answer and nowhere else. Needs the "manage API keys" right.
+    pub async fn create_brand_key(&self, actor: &Actor, kind: KeyKind) -> CoreResult<(String, String)> {
+        self.audited(actor, "api_key.create", None, async {
+            actor.require_grant(Grant::ManageKeys)?;
+            self.create_api_key_work(&actor.merchant_id, kind).await
+        })
+        .await
+    }
+
+    /// Revokes one of the brand's keys; another brand's key id answers `404`.
+    pub async fn revoke_brand_key(&self, actor: &Actor, key_id: &str) -> CoreResult<()> {
+        self.audited(actor, "api_key.revoke", Some(key_id), async {
+            actor.require_grant(Grant::ManageKeys)?;
+            let keys = self.store.list_api_keys(&actor.merchant_id).await?;
+            if !keys.iter().any(|k| k.id == key_id && k.revoked_at.is_none()) {
+                return Err(CoreError::new(ErrorKind::NotFound, "not_found", format!("no active key with id {key_id}")));
+            }
+            self.revoke_api_key_work(key_id).await.map(|_| ())
+        })
+        .await
     }
 }

@@ -2,7 +2,7 @@
 //! the request came through.
 
 pub use refline_domain::Mode;
-use refline_domain::{ApiAccess, Plan};
+use refline_domain::{ApiAccess, Grant, Grants, Plan};
 
 use crate::error::{CoreError, CoreResult, ErrorKind};
 
@@ -27,6 +27,8 @@ pub enum Door {
     Dashboard {
         /// The user's id.
         user_id: String,
+        /// Their role and granted rights on the brand.
+        grants: Grants,
     },
     /// The MCP server with an API key.
     Mcp {
@@ -91,6 +93,40 @@ impl Actor {
                 "insufficient_permissions",
                 "This key is read-only (Pro plan); writes need an Ultimate or Scale key",
             )),
+        }
+    }
+
+    /// `403 insufficient_permissions` when a team member's grants lack `grant` (managing
+    /// payouts or API keys, or the team itself). Keys and the operator's own doors are governed by
+    /// plan rights alone.
+    pub fn require_grant(&self, grant: Grant) -> CoreResult<()> {
+        match &self.door {
+            Door::Dashboard { grants, .. } if !grants.allows(grant) => Err(CoreError::new(
+                ErrorKind::Forbidden,
+                "insufficient_permissions",
+                match grant {
+                    Grant::ManagePayouts => "Managing payouts needs the \"manage payouts\" right; ask the owner",
+                    Grant::ManageKeys => "Managing API keys needs the \"manage API keys\" right; ask the owner",
+                    Grant::ManageTeam => "Only the account owner manages the team and brands",
+                    Grant::ManageBusiness => "Only the owner and admins change business details",
+                },
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Write rights plus, for a team member, the "manage payouts" right: what every operation
+    /// that moves or routes money needs.
+    pub fn require_payout_write(&self) -> CoreResult<()> {
+        self.require_write()?;
+        self.require_grant(Grant::ManagePayouts)
+    }
+
+    /// The signed-in person behind a dashboard request.
+    pub fn user_id(&self) -> Option<&str> {
+        match &self.door {
+            Door::Dashboard { user_id, .. } => Some(user_id),
+            _ => None,
         }
     }
 

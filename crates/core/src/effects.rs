@@ -71,6 +71,10 @@ pub fn audit_entry(record: AuditRecord) -> AuditEntry {
     AuditEntry {
         merchant_id: record.merchant_id,
         api_key_id: record.door.key_id().map(str::to_string),
+        user_id: match &record.door {
+            crate::Door::Dashboard { user_id, .. } => Some(user_id.clone()),
+            _ => None,
+        },
         door: record.door.as_str().to_string(),
         operation: Some(record.operation.to_string()),
         target_id: record.target_id,

@@ -23,6 +23,8 @@ pub enum ErrorKind {
     Conflict,
     /// Understood but refused by a business rule (422).
     Unprocessable,
+    /// Too many attempts in a short time (failed logins, invitations); retry later (429).
+    RateLimited,
     /// The database is unreachable or kept losing races; retry later (503).
     Unavailable,
     /// A bug or a broken database (500).

@@ -47,6 +47,12 @@ pub fn ordered_id_time(prefix: &str, id: &str) -> Option<i64> {
     })
 }
 
+/// A secret for a cookie, a CSRF token or an emailed link: 43 random base-62 characters
+/// (256 bits) from the thread's CSPRNG. Stored only as its SHA-256 where it grants access.
+pub fn new_secret_token() -> String {
+    random_alphanumeric(43)
+}
+
 /// A fresh API key of the given kind: prefix and 32 random base-62 characters (190 bits).
 pub fn new_api_key(kind: KeyKind) -> String {
     format!("{}{}", kind.prefix(), random_alphanumeric(32))

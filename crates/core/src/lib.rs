@@ -31,6 +31,7 @@ pub mod plan_limits;
 pub mod reports;
 pub mod sales;
 pub mod secrets;
+pub mod team;
 pub mod terms;
 
 use std::sync::Arc;

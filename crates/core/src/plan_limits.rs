@@ -14,6 +14,9 @@ pub struct PlanLimits {
     pub monthly_cap_minor: [Option<i64>; 4],
     /// How sales in other currencies count toward a merchant's cap (in its own currency).
     pub rates: ExchangeRates,
+    /// Team seats by plan (starter, pro, ultimate, scale); `None` is the published figures
+    /// (`refline_domain::default_seats`).
+    pub seats: Option<[u32; 4]>,
 }
 
 impl Default for PlanLimits {
@@ -23,6 +26,7 @@ impl Default for PlanLimits {
             rate_per_minute: plans.map(Plan::default_rate_limit_per_minute),
             monthly_cap_minor: plans.map(Plan::default_monthly_cap_minor),
             rates: ExchangeRates::default(),
+            seats: None,
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod recurring;
 pub mod refund;
 #[cfg(feature = "sqlx")]
 mod stored;
+pub mod team;
 pub mod text;
 pub mod tracking;
 pub mod webhook;
@@ -41,6 +42,7 @@ pub use plan::*;
 pub use rate::*;
 pub use recurring::*;
 pub use refund::*;
+pub use team::*;
 pub use text::*;
 pub use tracking::*;
 pub use webhook::*;

@@ -61,6 +61,7 @@ stored_as_text!(
     crate::RecurringMode,
     crate::RecurringType,
     crate::TierBasis,
+    crate::Role,
 );
 
 impl<DB: sqlx::Database> sqlx::Type<DB> for crate::Mode

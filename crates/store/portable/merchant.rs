@@ -8,7 +8,7 @@ use sqlx::Executor;
 use crate::{Db, Engine};
 
 /// Inserts one API key, on its own or inside a transaction.
-async fn insert_api_key<'e>(db: impl Executor<'e, Database = Db>, key: &ApiKey) -> sqlx::Result<()> {
+pub(crate) async fn insert_api_key<'e>(db: impl Executor<'e, Database = Db>, key: &ApiKey) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO api_keys (id, merchant_id, kind, key_hash, hint, created_at, revoked_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -72,7 +72,7 @@ impl MerchantStore for Engine {
     async fn find_key_owner(&self, key_hash: &str) -> StoreResult<Option<KeyOwner>> {
         Ok(sqlx::query_as(
             "SELECT k.id AS key_id, k.kind, k.key_hash, k.revoked_at, m.id AS merchant_id, \
-                    m.name AS merchant_name, m.plan, m.currency \
+                    m.name AS merchant_name, m.plan, m.currency, m.archived_at \
              FROM api_keys k JOIN merchants m ON m.id = k.merchant_id \
              WHERE k.key_hash = $1",
         )

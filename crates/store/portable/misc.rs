@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use refline_domain::Mode;
 use refline_store::{
-    idempotency::StoredClaim, AuditEntry, AuditStore, IdempotencyBegin, IdempotencyStore, ReportStore,
+    idempotency::StoredClaim, AuditEntry, AuditFilter, AuditStore, IdempotencyBegin, IdempotencyStore, ReportStore,
     StoreResult, Totals,
 };
 
@@ -17,12 +17,13 @@ impl AuditStore for Engine {
             return Ok(());
         }
         let mut query = sqlx::QueryBuilder::new(
-            "INSERT INTO audit_log (merchant_id, api_key_id, door, operation, target_id, method, path, \
-                status_code, error_code, ip_address, user_agent, created_at) ",
+            "INSERT INTO audit_log (merchant_id, api_key_id, user_id, door, operation, target_id, method, \
+                path, status_code, error_code, ip_address, user_agent, created_at) ",
         );
         query.push_values(entries, |mut row, e| {
             row.push_bind(&e.merchant_id)
                 .push_bind(&e.api_key_id)
+                .push_bind(&e.user_id)
                 .push_bind(&e.door)
                 .push_bind(&e.operation)
                 .push_bind(&e.target_id)
@@ -44,8 +45,8 @@ impl AuditStore for Engine {
         limit: i64,
     ) -> StoreResult<Vec<AuditEntry>> {
         Ok(sqlx::query_as(
-            "SELECT merchant_id, api_key_id, door, operation, target_id, method, path, status_code, \
-                error_code, ip_address, user_agent, created_at FROM audit_log \
+            "SELECT merchant_id, api_key_id, user_id, door, operation, target_id, method, path, \
+                status_code, error_code, ip_address, user_agent, created_at FROM audit_log \
              WHERE ($1 IS NULL AND merchant_id IS NULL) OR merchant_id = $1 \
              ORDER BY id DESC LIMIT $2",
         )
@@ -54,6 +55,45 @@ impl AuditStore for Engine {
         .fetch_all(self.reader())
         .await?)
     }
+
+    async fn filtered_audit_entries(
+        &self,
+        merchant_id: &str,
+        filter: &AuditFilter,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        let operation = filter.operation.as_ref().map(|o| format!("{}%", like_escaped(o)));
+        Ok(sqlx::query_as(
+            "SELECT merchant_id, api_key_id, user_id, door, operation, target_id, method, path, \
+                status_code, error_code, ip_address, user_agent, created_at FROM audit_log \
+             WHERE merchant_id = $1 \
+               AND ($2 IS NULL OR door = $2) \
+               AND ($3 IS NULL OR operation LIKE $3 ESCAPE '\\') \
+               AND ($4 = FALSE OR error_code IS NOT NULL OR status_code >= 400) \
+               AND ($5 IS NULL OR created_at < $5) \
+             ORDER BY created_at DESC, id DESC LIMIT $6",
+        )
+        .bind(merchant_id)
+        .bind(&filter.door)
+        .bind(operation)
+        .bind(filter.failed_only)
+        .bind(filter.before)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?)
+    }
+}
+
+/// `text` with LIKE's wildcards (and the escape character) escaped by `\`.
+fn like_escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[async_trait]

@@ -54,17 +54,20 @@ macro_rules! sum_minor {
     };
 }
 
+mod account;
 mod affiliate;
 mod batch;
 mod campaign;
 mod conversion;
 mod integration;
 mod ledger;
+mod mail;
 mod merchant;
 mod misc;
 mod payout;
 mod processor;
 mod refund;
+mod session;
 mod tracking;
 mod webhook;
 

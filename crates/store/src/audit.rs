@@ -15,6 +15,26 @@ pub trait AuditStore {
         merchant_id: Option<&str>,
         limit: i64,
     ) -> StoreResult<Vec<AuditEntry>>;
+    /// A merchant's entries matching `filter`, newest first.
+    async fn filtered_audit_entries(
+        &self,
+        merchant_id: &str,
+        filter: &AuditFilter,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEntry>>;
+}
+
+/// Which audit entries to list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only this door (`api`, `dashboard`, …).
+    pub door: Option<String>,
+    /// Only operations starting with this (`campaign.`, `conversion.status`).
+    pub operation: Option<String>,
+    /// Only refused requests and operations.
+    pub failed_only: bool,
+    /// Only entries older than this (unix ms), for paging back.
+    pub before: Option<i64>,
 }
 
 // ---- Rows of this aggregate (read by both engines through `sqlx::FromRow`). ----
@@ -28,6 +48,9 @@ pub struct AuditEntry {
     pub merchant_id: Option<String>,
     /// Key, when one authenticated.
     pub api_key_id: Option<String>,
+    /// The signed-in person, for the dashboard's entries.
+    #[sqlx(default)]
+    pub user_id: Option<String>,
     /// Which way it came in: `api`, `processor`, `dashboard`, `mcp`, `cli`, `import`.
     pub door: String,
     /// The operation run, `<object>.<verb>` (`campaign.create`…), when one ran.

@@ -17,6 +17,7 @@
 //!
 //! Money is integer minor units, timestamps are unix milliseconds (UTC), ids are text.
 
+pub mod account;
 pub mod affiliate;
 pub mod audit;
 pub mod batch;
@@ -26,22 +27,25 @@ pub mod error;
 pub mod idempotency;
 pub mod integration;
 pub mod isolate;
+pub mod mail;
 pub mod merchant;
 pub mod outbox;
 pub mod paging;
 pub mod payout;
 pub mod processor;
 pub mod render;
+pub mod session;
 pub mod report;
 pub mod tracking;
 pub mod webhook;
 
+pub use account::{Account, AccountStore, BrandAccess, SignUp, TeamMember, TeamMemberView, User};
 pub use affiliate::AffiliateStore;
 pub use affiliate::CreateAffiliateOutcome;
 pub use affiliate::{
     Affiliate, AffiliateFilter, AffiliateFingerprints, AffiliateSort, Membership, MembershipView,
 };
-pub use audit::AuditEntry;
+pub use audit::{AuditEntry, AuditFilter};
 pub use audit::AuditStore;
 pub use campaign::CampaignStore;
 pub use campaign::{Campaign, CampaignSort, CampaignStats, CampaignWithStats};
@@ -54,6 +58,7 @@ pub use error::{StoreError, StoreResult};
 pub use idempotency::{IdempotencyBegin, IdempotencyStore};
 pub use integration::{Coupon, CouponFilter, Integration, IntegrationStore};
 pub use isolate::write_isolating;
+pub use mail::{MailStore, OutgoingMail};
 pub use merchant::MerchantStore;
 pub use merchant::{ApiKey, KeyOwner, Merchant};
 pub use paging::{Page, PageRequest};
@@ -67,6 +72,7 @@ pub use processor::{
 };
 pub use report::ReportStore;
 pub use report::Totals;
+pub use session::{Session, SessionStore, UserToken};
 pub use tracking::{
     Click, ClickFilter, ClickTally, ClickTotals, Link, LinkFilter, LinkView, TrackingStore, TrackingTarget,
 };
@@ -93,6 +99,9 @@ pub trait Store:
     + ProcessorStore
     + IntegrationStore
     + PayoutStore
+    + AccountStore
+    + SessionStore
+    + MailStore
     + Send
     + Sync
     + 'static

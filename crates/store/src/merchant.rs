@@ -41,6 +41,16 @@ pub struct Merchant {
     /// When the tracking script first ran for this merchant (unix ms), if it has.
     #[sqlx(default)]
     pub tracking_seen_at: Option<i64>,
+    /// The account that owns the brand; `None` for a merchant made at the command line that no
+    /// one has signed in to yet.
+    #[sqlx(default)]
+    pub account_id: Option<String>,
+    /// The business's website.
+    #[sqlx(default)]
+    pub website: Option<String>,
+    /// When the brand was archived (data kept; its keys and pages refuse until reactivated).
+    #[sqlx(default)]
+    pub archived_at: Option<i64>,
 }
 
 /// A stored API key. Only the SHA-256 of the key is kept; `hint` is safe to show.
@@ -81,4 +91,7 @@ pub struct KeyOwner {
     pub plan: Plan,
     /// The merchant's default currency.
     pub currency: String,
+    /// When the key's brand was archived (its keys are refused meanwhile).
+    #[sqlx(default)]
+    pub archived_at: Option<i64>,
 }

@@ -114,7 +114,7 @@ async fn campaigns_through_the_core(engine: Engine) {
 
     // Rights are the operation's: read-only and test actors are refused, whatever the door.
     let reader = Actor {
-        door: Door::Dashboard { user_id: "usr_1".into() },
+        door: Door::Dashboard { user_id: "usr_1".into(), grants: refline_domain::Grants::OWNER },
         ..actor(&merchant, Mode::Live, Rights::ReadOnly)
     };
     let err = core.create_campaign(&reader, terms("Nope", "10")).await.unwrap_err();

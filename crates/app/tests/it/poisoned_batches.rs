@@ -204,6 +204,7 @@ async fn audit_writer_keeps_every_entry(engine: Engine) {
     let entry = |merchant: &str, path: &str| AuditEntry {
         merchant_id: Some(merchant.into()),
         api_key_id: None,
+        user_id: None,
         door: "api".into(),
         operation: None,
         target_id: None,
@@ -218,6 +219,7 @@ async fn audit_writer_keeps_every_entry(engine: Engine) {
     let hostile = AuditEntry {
         merchant_id: Some(format!("{}\0", merchants[0])),
         api_key_id: Some("key\0".into()),
+        user_id: None,
         user_agent: Some("evil\0agent\u{1}".into()),
         ..entry(&merchants[0], &format!("/api/webhooks/stripe/merchant/\0{}", "x".repeat(10_000)))
     };

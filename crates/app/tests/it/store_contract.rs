@@ -325,6 +325,7 @@ async fn audit_clicks_and_fingerprints(engine: Engine) {
     let entry = |path: &str, at: i64| AuditEntry {
         merchant_id: Some(m.clone()),
         api_key_id: Some("key_1".into()),
+        user_id: None,
         door: "api".into(),
         operation: None,
         target_id: None,

@@ -94,7 +94,7 @@ impl Core {
     }
 
     async fn export_work(&self, actor: &Actor, input: ExportInput) -> CoreResult<ExportFile> {
-        actor.require_write()?;
+        actor.require_payout_write()?;
         let currency = input.currency.as_deref().map(str::to_lowercase);
         let (export_id, payouts, remaining) = match &input.export_id {
             Some(export_id) => {

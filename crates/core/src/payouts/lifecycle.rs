@@ -19,7 +19,7 @@ impl Core {
         reference: Option<String>,
     ) -> CoreResult<PayoutView> {
         self.audited(actor, "payout.complete", Some(id), async {
-            actor.require_write()?;
+            actor.require_payout_write()?;
             let reference = note("reference", reference)?;
             self.move_payout(actor, id, Change { reference, ..Change::to(PayoutStatus::Completed) }).await
         })
@@ -35,7 +35,7 @@ impl Core {
         reason: Option<String>,
     ) -> CoreResult<PayoutView> {
         self.audited(actor, "payout.fail", Some(id), async {
-            actor.require_write()?;
+            actor.require_payout_write()?;
             let reason = note("reason", reason)?;
             self.move_payout(actor, id, Change { reason, ..Change::to(PayoutStatus::Failed) }).await
         })
@@ -45,7 +45,7 @@ impl Core {
     /// Withdraws a pending or processing payout; its commissions are payable again.
     pub async fn cancel_payout(&self, actor: &Actor, id: &str) -> CoreResult<PayoutView> {
         self.audited(actor, "payout.cancel", Some(id), async {
-            actor.require_write()?;
+            actor.require_payout_write()?;
             self.move_payout(actor, id, Change::to(PayoutStatus::Cancelled)).await
         })
         .await

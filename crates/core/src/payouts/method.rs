@@ -134,7 +134,7 @@ impl crate::Core {
         method: Option<PayoutMethod>,
     ) -> crate::CoreResult<crate::affiliates::AffiliateDetail> {
         self.audited(actor, "affiliate.payout_method", Some(affiliate_id), async {
-            actor.require_write()?;
+            actor.require_payout_write()?;
             actor.require_live("Payout details")?;
             let stored = method.as_ref().map(|m| m.to_json().to_string());
             if !self.store.set_payout_method(&actor.merchant_id, affiliate_id, stored.as_deref()).await? {

@@ -52,7 +52,7 @@ impl Core {
     }
 
     async fn run_payouts_work(&self, actor: &Actor, input: RunInput) -> CoreResult<Vec<PayoutView>> {
-        actor.require_write()?;
+        actor.require_payout_write()?;
         let mut issues = input.unreadable.clone();
         let currency = match input.currency.as_deref() {
             None => None,

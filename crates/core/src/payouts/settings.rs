@@ -100,7 +100,7 @@ impl Core {
         input: SettingsInput,
         secrets: &SecretBox,
     ) -> CoreResult<SettingsView> {
-        actor.require_write()?;
+        actor.require_payout_write()?;
         actor.require_live("Payout settings")?;
         let mut settings = self.load_payout_settings(actor).await?;
         let mut issues = input.unreadable.clone();

@@ -76,7 +76,7 @@ impl Core {
         rail: &dyn TransferRail,
         secrets: &SecretBox,
     ) -> CoreResult<Vec<PayoutView>> {
-        actor.require_write()?;
+        actor.require_payout_write()?;
         let settings = self.load_payout_settings(actor).await?;
         let Some(sealed) = settings.stripe_secret_key else {
             return Err(CoreError::new(

@@ -35,6 +35,8 @@ pub struct AuditActor {
     pub merchant_id: Option<String>,
     /// The key, when one authenticated.
     pub api_key_id: Option<String>,
+    /// The signed-in person (dashboard).
+    pub user_id: Option<String>,
 }
 
 /// The sending side of the audit writer.
@@ -107,6 +109,7 @@ fn storable_entry(entry: AuditEntry) -> AuditEntry {
     AuditEntry {
         merchant_id: text(entry.merchant_id, 128),
         api_key_id: text(entry.api_key_id, 128),
+        user_id: text(entry.user_id, 128),
         door: storable(&entry.door, 16),
         operation: text(entry.operation, 64),
         target_id: text(entry.target_id, 128),
@@ -152,6 +155,12 @@ pub async fn audit_requests(state: State<AppState>, req: Request, next: Next) ->
     audit_as("api", state, req, next).await
 }
 
+/// Middleware of the dashboard's pages: every form post and refused request, through the
+/// `dashboard` door, with the signed-in person.
+pub async fn audit_pages(state: State<AppState>, req: Request, next: Next) -> Response {
+    audit_as("dashboard", state, req, next).await
+}
+
 /// Middleware of the payment processors' receivers: every delivery, through the `processor` door.
 pub async fn audit_deliveries(state: State<AppState>, req: Request, next: Next) -> Response {
     audit_as("processor", state, req, next).await
@@ -181,7 +190,8 @@ async fn audit_as(door: &'static str, State(state): State<AppState>, req: Reques
         .audit
         .record(AuditEntry {
             merchant_id: actor.as_ref().and_then(|a| a.merchant_id.clone()),
-            api_key_id: actor.and_then(|a| a.api_key_id),
+            api_key_id: actor.as_ref().and_then(|a| a.api_key_id.clone()),
+            user_id: actor.and_then(|a| a.user_id),
             door: door.to_string(),
             operation: operation.as_ref().map(|o| o.operation.to_string()),
             target_id: operation.and_then(|o| o.target_id),

@@ -138,15 +138,24 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         } else {
             ApiError::unauthorized("Missing API key: send Authorization: Bearer <key>")
         };
-        let actor = AuditActor { merchant_id: None, api_key_id: None };
+        let actor = AuditActor { merchant_id: None, api_key_id: None, user_id: None };
         return finish(err.into_response(), &rate, actor);
     };
-    let actor =
-        AuditActor { merchant_id: Some(owner.merchant_id.clone()), api_key_id: Some(owner.key_id.clone()) };
+    let actor = AuditActor {
+        merchant_id: Some(owner.merchant_id.clone()),
+        api_key_id: Some(owner.key_id.clone()),
+        user_id: None,
+    };
     let plan = owner.plan;
     let rate = state.limiter.hit(&owner.key_id, state.config.limits.rate_for(plan), now);
     let refusal = if !rate.allowed {
         Some(too_many(&rate, now))
+    } else if owner.archived_at.is_some() {
+        Some(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "brand_archived",
+            "This key's brand is archived; its owner can reactivate it in the dashboard",
+        ))
     } else {
         match plan.api_access() {
             ApiAccess::None => Some(ApiError::new(
