@@ -17,6 +17,7 @@ use crate::{
     secret_key::SecretKeyArgs,
     settings::{self, SettingsCommand},
     storage::{open_store, EngineOptions},
+    users::{self, UserCommand},
 };
 
 #[derive(Debug, Parser)]
@@ -50,6 +51,9 @@ enum Command {
     /// Show or change a merchant's payout settings.
     #[command(subcommand)]
     Settings(SettingsCommand),
+    /// Manage dashboard logins.
+    #[command(subcommand)]
+    User(UserCommand),
 }
 
 #[derive(Debug, Args)]
@@ -134,6 +138,26 @@ struct ServeArgs {
     /// Most connections open at once; past it new connections wait to be accepted.
     #[arg(long, env = "REFLINE_MAX_CONNECTIONS", default_value_t = 10_000)]
     max_connections: usize,
+    /// SMTP server for outgoing mail (invitations, password resets):
+    /// smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465.
+    #[arg(long, env = "REFLINE_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// Where mails are written as .eml files when there is no --smtp-url.
+    #[arg(long, env = "REFLINE_MAIL_DIR", default_value = "refline-mail")]
+    mail_dir: std::path::PathBuf,
+    /// The From: address of outgoing mail.
+    #[arg(long, env = "REFLINE_MAIL_FROM", default_value = "Refline <no-reply@localhost>")]
+    mail_from: String,
+    /// Whether anyone may sign up at /auth/sign-up ("open") or only people the operator creates
+    /// with `refline user create` ("closed").
+    #[arg(long, env = "REFLINE_SIGNUP", default_value = "open")]
+    signup: String,
+    /// The plan of a new sign-up's first brand.
+    #[arg(long, env = "REFLINE_SIGNUP_PLAN", default_value = "ultimate")]
+    signup_plan: String,
+    /// Team seats per plan, PLAN=N (repeat, or comma-separate in the variable), e.g. pro=5.
+    #[arg(long = "team-seats", env = "REFLINE_TEAM_SEATS", value_delimiter = ',')]
+    team_seats: Vec<String>,
     /// Largest request body, bytes (a larger declared Content-Length is 413 before reading).
     #[arg(long, env = "REFLINE_MAX_BODY_BYTES", default_value_t = 1_048_576)]
     max_body_bytes: usize,
@@ -201,6 +225,7 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()>
             integrations::run(&cli.database_url, &cli.secret_key, command).await
         }
         Command::Settings(command) => settings::run(&cli.database_url, &cli.secret_key, command).await,
+        Command::User(command) => users::run(&cli.database_url, command).await,
         Command::Ledger(command) => {
             if !ledger::run(&cli.database_url, command).await? {
                 std::process::exit(1);
@@ -279,6 +304,24 @@ fn exchange_rates(base: &str, entries: &[String]) -> anyhow::Result<ExchangeRate
     Ok(rates)
 }
 
+/// Seats per plan from `--team-seats` entries (`pro=5`); `None` when none are given.
+fn team_seats(entries: &[String]) -> anyhow::Result<Option<[u32; 4]>> {
+    let entries: Vec<&String> = entries.iter().filter(|e| !e.trim().is_empty()).collect();
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    let mut seats = Plan::ALL.map(refline_domain::default_seats);
+    for entry in entries {
+        let (plan, count) = entry.split_once('=').with_context(|| format!("--team-seats {entry:?}: write PLAN=N"))?;
+        let plan = Plan::parse(plan.trim()).with_context(|| format!("--team-seats {entry:?}: unknown plan"))?;
+        let count: u32 = count.trim().parse().with_context(|| format!("--team-seats {entry:?}: N must be a number"))?;
+        if let Some(slot) = Plan::ALL.iter().position(|p| *p == plan).and_then(|i| seats.get_mut(i)) {
+            *slot = count;
+        }
+    }
+    Ok(Some(seats))
+}
+
 fn server_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     let mut config = ServerConfig {
         public_url: args
@@ -337,6 +380,21 @@ fn server_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
         }
     }
     config.limits.rates = exchange_rates(&args.currency_rate_base, &args.currency_rates)?;
+    config.mail.smtp_url = args.smtp_url.clone().filter(|u| !u.trim().is_empty());
+    config.mail.mail_dir = Some(args.mail_dir.clone());
+    config.mail.from = args.mail_from.clone();
+    anyhow::ensure!(
+        config.mail.from.parse::<lettre::message::Mailbox>().is_ok(),
+        "--mail-from must be an address such as \"Refline <no-reply@example.com>\""
+    );
+    config.dashboard.signup_open = match args.signup.as_str() {
+        "open" => true,
+        "closed" => false,
+        other => anyhow::bail!("--signup must be open or closed, not {other:?}"),
+    };
+    config.dashboard.signup_plan =
+        Plan::parse(&args.signup_plan).context("--signup-plan must be starter, pro, ultimate or scale")?;
+    config.limits.seats = team_seats(&args.team_seats)?;
     Ok(config)
 }
 

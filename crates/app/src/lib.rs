@@ -8,5 +8,6 @@ pub mod ledger;
 pub mod secret_key;
 pub mod settings;
 pub mod storage;
+pub mod users;
 
 pub use cli::run;

@@ -22,6 +22,8 @@ pub trait Effects: Send + Sync {
     /// A processor delivery is due now (stored or requeued): wake the inbox worker rather than
     /// wait for its next poll.
     fn inbox_written(&self);
+    /// A mail was queued in the outbox: wake the mail worker rather than wait for its poll.
+    fn mail_written(&self) {}
     /// A write operation ended: keep `record` in the audit log.
     async fn audited(&self, record: AuditRecord);
 }

@@ -49,6 +49,55 @@ pub struct ServerConfig {
     /// AES-256 key sealing payment-processor secrets at rest (`crate::secrets`). Losing it
     /// makes stored connection secrets unreadable; never log it.
     pub secret_key: [u8; 32],
+    /// The dashboard's sign-up settings.
+    pub dashboard: DashboardSettings,
+    /// Outgoing mail.
+    pub mail: MailSettings,
+}
+
+/// Who may sign up on the dashboard, and on which plan.
+#[derive(Debug, Clone)]
+pub struct DashboardSettings {
+    /// Whether `/auth/sign-up` takes new accounts (default yes; an operator running a private
+    /// server turns it off and creates logins with `refline user create`).
+    pub signup_open: bool,
+    /// The plan of a signed-up account's first brand (default Ultimate: a self-hosted server
+    /// bills nobody, so it runs the whole product).
+    pub signup_plan: refline_domain::Plan,
+}
+
+impl Default for DashboardSettings {
+    fn default() -> Self {
+        DashboardSettings { signup_open: true, signup_plan: refline_domain::Plan::Ultimate }
+    }
+}
+
+/// How mail leaves the outbox.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// `smtp://user:pass@host:587?tls=required`, `smtps://…:465`, or `None`.
+    pub smtp_url: Option<String>,
+    /// Where mails are written as `.eml` files when there is no SMTP server (and logged). With
+    /// neither, mails wait in the outbox until one is configured: never lost.
+    pub mail_dir: Option<std::path::PathBuf>,
+    /// The `From:` address.
+    pub from: String,
+    /// Whether this node runs the delivery worker.
+    pub worker_enabled: bool,
+    /// How often the worker looks for due mail when nothing woke it.
+    pub poll: std::time::Duration,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings {
+            smtp_url: None,
+            mail_dir: None,
+            from: "Refline <no-reply@localhost>".into(),
+            worker_enabled: true,
+            poll: std::time::Duration::from_secs(5),
+        }
+    }
 }
 
 /// Payout rails and schedules.
@@ -91,6 +140,9 @@ impl std::fmt::Debug for ServerConfig {
             .field("allow_private_processor_api", &self.allow_private_processor_api)
             .field("payouts", &self.payouts)
             .field("secret_key", &"<redacted>")
+            .field("dashboard", &self.dashboard)
+            .field("mail_dir", &self.mail.mail_dir)
+            .field("smtp", &self.mail.smtp_url.as_ref().map(|_| "<set>"))
             .finish()
     }
 }
@@ -113,6 +165,8 @@ impl Default for ServerConfig {
             payouts: PayoutSettings::default(),
             // A fresh key per process: fine for tests; the binary always sets a persistent one.
             secret_key: crate::secrets::random_key(),
+            dashboard: DashboardSettings::default(),
+            mail: MailSettings::default(),
         }
     }
 }

@@ -6,9 +6,11 @@
 
 pub mod api;
 pub mod config;
+pub mod dashboard;
 pub mod error;
 pub mod http;
 pub mod inbound;
+pub mod mail;
 pub mod outbound;
 pub mod rails;
 pub mod secrets;
@@ -55,6 +57,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api::router(state.clone()))
+        .merge(dashboard::router(state.clone()))
         // Processor receivers take the API's body limit and error envelope.
         .merge(inbound::router(state.clone()))
         .fallback(api::not_found)
@@ -146,11 +149,30 @@ pub async fn serve(
             stop_worker.clone(),
         ))
     });
+    let mail_wake = Arc::new(Notify::new());
+    let mail_worker = match mail::MailTransport::from_settings(&config.mail) {
+        Ok(Some(transport)) if config.mail.worker_enabled => Some(tokio::spawn(mail::worker::run(
+            store.clone(),
+            transport,
+            config.mail.from.clone(),
+            config.clock.clone(),
+            mail_wake.clone(),
+            config.mail.poll,
+            stop_worker.clone(),
+        ))),
+        Ok(Some(_)) => None,
+        Ok(None) => {
+            tracing::warn!("no --smtp-url and no --mail-dir: mails wait in the outbox until one is configured");
+            None
+        }
+        Err(err) => return Err(std::io::Error::other(err.to_string())),
+    };
     let effects = Arc::new(state::NodeEffects {
         audit: audit.clone(),
         webhook_wake: webhook_wake.clone(),
         inbox_wake: inbox_wake.clone(),
         tracking: tracking.clone(),
+        mail_wake,
     });
     let core = refline_core::Core::new(
         store.clone(),
@@ -204,6 +226,11 @@ pub async fn serve(
     if let Some(inbox_worker) = inbox_worker {
         if let Err(err) = inbox_worker.await {
             tracing::error!(%err, "processor inbox worker failed");
+        }
+    }
+    if let Some(mail_worker) = mail_worker {
+        if let Err(err) = mail_worker.await {
+            tracing::error!(%err, "mail worker failed");
         }
     }
     if let Some(scheduler) = scheduler {

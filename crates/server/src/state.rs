@@ -59,6 +59,8 @@ pub struct NodeEffects {
     pub inbox_wake: Arc<Notify>,
     /// The node's tracking caches.
     pub tracking: Tracking,
+    /// Wakes the mail worker.
+    pub mail_wake: Arc<Notify>,
 }
 
 #[async_trait::async_trait]
@@ -73,6 +75,10 @@ impl Effects for NodeEffects {
 
     fn inbox_written(&self) {
         self.inbox_wake.notify_one();
+    }
+
+    fn mail_written(&self) {
+        self.mail_wake.notify_one();
     }
 
     async fn audited(&self, record: AuditRecord) {

@@ -125,6 +125,7 @@ impl Core {
         if !self.store.add_team_member(new_user.as_ref(), &member, Some(&stored), Some(&mail)).await? {
             return Err(CoreError::new(ErrorKind::Conflict, "duplicate", "this person is already on the team or invited"));
         }
+        self.effects.mail_written();
         Ok(user_id)
     }
 

@@ -31,6 +31,9 @@ impl Core {
         };
         let mail = self.reset_mail(&user.email, &token);
         let result = self.store.insert_token(&stored, Some(&mail)).await.map_err(CoreError::from);
+        if result.is_ok() {
+            self.effects.mail_written();
+        }
         let door = Door::Dashboard { user_id: user.id.clone(), grants: Grants::OWNER };
         let brand = self.store.brands_of_user(&user.id).await?.into_iter().next().map(|b| b.merchant.id);
         self.record_audit(brand.as_deref(), &door, "user.password_reset_request", Some(&user.id), &result).await;

@@ -186,12 +186,19 @@ async fn audit_as(door: &'static str, State(state): State<AppState>, req: Reques
         return response;
     }
     let actor = response.extensions().get::<AuditActor>().cloned();
+    // Who acted: as authentication saw it, else as the operation reported it (a login names
+    // the person it tried to sign in).
+    let reported_user = operation.as_ref().and_then(|o| match &o.door {
+        refline_core::Door::Dashboard { user_id, .. } if !user_id.is_empty() => Some(user_id.clone()),
+        _ => None,
+    });
+    let reported_merchant = operation.as_ref().and_then(|o| o.merchant_id.clone());
     state
         .audit
         .record(AuditEntry {
-            merchant_id: actor.as_ref().and_then(|a| a.merchant_id.clone()),
+            merchant_id: actor.as_ref().and_then(|a| a.merchant_id.clone()).or(reported_merchant),
             api_key_id: actor.as_ref().and_then(|a| a.api_key_id.clone()),
-            user_id: actor.and_then(|a| a.user_id),
+            user_id: actor.and_then(|a| a.user_id).or(reported_user),
             door: door.to_string(),
             operation: operation.as_ref().map(|o| o.operation.to_string()),
             target_id: operation.and_then(|o| o.target_id),

@@ -1,0 +1,61 @@
+//! Where a mail goes: an SMTP server (lettre's async transport, TLS by rustls) or a directory.
+
+use std::path::PathBuf;
+
+use lettre::{
+    message::{header::ContentType, Mailbox},
+    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+};
+use refline_store::OutgoingMail;
+
+/// How mails leave this node.
+#[derive(Clone)]
+pub enum MailTransport {
+    /// An SMTP relay.
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// `.eml` files in a directory.
+    Dir(PathBuf),
+}
+
+impl MailTransport {
+    /// The transport the settings describe, or `None` when there is neither an SMTP URL nor a
+    /// mail directory. An unreadable SMTP URL is an error at startup, not a lost mail later.
+    pub fn from_settings(settings: &crate::config::MailSettings) -> anyhow::Result<Option<MailTransport>> {
+        if let Some(url) = &settings.smtp_url {
+            let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                .map_err(|e| anyhow::anyhow!("--smtp-url is not a usable SMTP URL: {e}"))?
+                .build();
+            return Ok(Some(MailTransport::Smtp(transport)));
+        }
+        Ok(settings.mail_dir.clone().map(MailTransport::Dir))
+    }
+
+    /// Delivers one mail from `from`; the error says why it failed (kept on the mail).
+    pub async fn deliver(&self, from: &str, mail: &OutgoingMail) -> Result<(), String> {
+        let message = message(from, mail)?;
+        match self {
+            MailTransport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+            MailTransport::Dir(dir) => {
+                tokio::fs::create_dir_all(dir).await.map_err(|e| format!("mail directory {}: {e}", dir.display()))?;
+                // The id is `mail_` and base-62: a safe file name.
+                let path = dir.join(format!("{}-{}.eml", mail.created_at, mail.id));
+                tokio::fs::write(&path, message.formatted()).await.map_err(|e| format!("{}: {e}", path.display()))?;
+                tracing::info!(to = %mail.to_address, subject = %mail.subject, path = %path.display(), "mail written to the mail directory");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The RFC 5322 message of a mail.
+fn message(from: &str, mail: &OutgoingMail) -> Result<Message, String> {
+    let from: Mailbox = from.parse().map_err(|e| format!("From address {from:?}: {e}"))?;
+    let to: Mailbox = mail.to_address.parse().map_err(|e| format!("recipient {:?}: {e}", mail.to_address))?;
+    Message::builder()
+        .from(from)
+        .to(to)
+        .subject(mail.subject.clone())
+        .header(ContentType::TEXT_PLAIN)
+        .body(mail.body_text.clone())
+        .map_err(|e| e.to_string())
+}
