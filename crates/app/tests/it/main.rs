@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod support;
+mod dashboard_support;
 
 mod binary;
 mod browser;

@@ -1,0 +1,124 @@
+//! Test support for the dashboard: a cookie-keeping HTTP client that signs up, reads each page's
+//! CSRF token and posts forms the way a browser does, and helpers that read pages.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use refline_store::Store;
+use reqwest::{header, redirect::Policy, StatusCode};
+
+use crate::support::TestApp;
+
+/// A password every test account uses.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// One browser: its own cookie jar, redirects not followed (tests look at them).
+pub struct Browser {
+    /// The client with the jar.
+    pub client: reqwest::Client,
+    /// `http://127.0.0.1:<port>`
+    pub base: String,
+}
+
+/// A page as answered.
+#[derive(Debug)]
+pub struct Answer {
+    /// Status.
+    pub status: StatusCode,
+    /// Body.
+    pub html: String,
+    /// `Location`, for redirects.
+    pub location: Option<String>,
+}
+
+impl Browser {
+    /// A fresh browser on `app`.
+    pub fn new(app: &TestApp) -> Browser {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        Browser { client, base: app.url("") }
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> Answer {
+        let response = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
+        answer(response).await
+    }
+
+    /// `POST path` with `fields` as a form, exactly as given (no token added).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let response = self.client.post(format!("{}{path}", self.base)).form(fields).send().await.unwrap();
+        answer(response).await
+    }
+
+    /// Opens `page`, takes its CSRF token and posts `fields` (plus the token) to `action`.
+    pub async fn submit(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> Answer {
+        let shown = self.get(page).await;
+        assert_eq!(shown.status, StatusCode::OK, "GET {page}: {}", shown.html);
+        let token = csrf_of(&shown.html).unwrap_or_else(|| panic!("no csrf_token on {page}"));
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(action, &all).await
+    }
+
+    /// Signs up a new account with `email` and business `name`; answers the browser (signed in)
+    /// and the first brand's merchant id.
+    pub async fn sign_up(app: &TestApp, email: &str, name: &str) -> (Browser, String) {
+        let browser = Browser::new(app);
+        let done = browser
+            .submit("/auth/sign-up", "/auth/sign-up", &[("email", email), ("password", PASSWORD), ("businessName", name)])
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "sign-up refused: {}", done.html);
+        let merchant_id = brand_of(app.store.as_ref(), email).await;
+        (browser, merchant_id)
+    }
+
+    /// Logs in; answers the response (303 on success).
+    pub async fn log_in(&self, email: &str, password: &str) -> Answer {
+        self.submit("/auth/login", "/auth/login", &[("email", email), ("password", password)]).await
+    }
+}
+
+/// The first brand of the login `email`.
+pub async fn brand_of(store: &dyn Store, email: &str) -> String {
+    let user = store.find_user_by_email(email).await.unwrap().expect("user");
+    store.brands_of_user(&user.id).await.unwrap().first().expect("brand").merchant.id.clone()
+}
+
+async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status();
+    let location =
+        response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string);
+    Answer { status, html: response.text().await.unwrap(), location }
+}
+
+/// The first `csrf_token` value in a page.
+pub fn csrf_of(html: &str) -> Option<String> {
+    let at = html.find(r#"name="csrf_token" value=""#)?;
+    let rest = &html[at + r#"name="csrf_token" value=""#.len()..];
+    rest.split('"').next().map(str::to_string)
+}
+
+/// The error shown next to `field` (`<p class="error" id="e-<field>">…</p>`), if any.
+pub fn field_error(html: &str, field: &str) -> Option<String> {
+    let marker = format!(r#"id="e-{field}">"#);
+    let at = html.find(&marker)?;
+    html[at + marker.len()..].split("</p>").next().map(str::to_string)
+}
+
+/// The newest mail to `to` in the outbox (its body has the link).
+pub async fn last_mail_to(store: &dyn Store, to: &str) -> refline_store::OutgoingMail {
+    store.recent_mail(Some(to), 1).await.unwrap().into_iter().next().expect("a mail")
+}
+
+/// The first `<public url>/auth/...` link in a mail body, as a path.
+pub fn link_in(body: &str, base: &str) -> String {
+    let start = body.find(base).expect("link in mail");
+    let rest = &body[start + base.len()..];
+    rest.split_whitespace().next().unwrap().to_string()
+}
