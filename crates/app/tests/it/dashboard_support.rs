@@ -78,6 +78,16 @@ impl Browser {
         (browser, merchant_id)
     }
 
+    /// Generates an API key (`live` or `test`) on `/merchant/api-keys` and answers its plaintext,
+    /// for tests that seed data through the REST API.
+    pub async fn api_key(&self, kind: &str) -> String {
+        let made = self.submit("/merchant/api-keys", "/merchant/api-keys", &[("kind", kind)]).await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.html);
+        let marker = r#"id="new-key-value">"#;
+        let at = made.html.find(marker).expect("new key shown");
+        made.html[at + marker.len()..].split('<').next().unwrap().to_string()
+    }
+
     /// Logs in; answers the response (303 on success).
     pub async fn log_in(&self, email: &str, password: &str) -> Answer {
         self.submit("/auth/login", "/auth/login", &[("email", email), ("password", password)]).await
