@@ -35,7 +35,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the HTTP server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage merchants.
     #[command(subcommand)]
     Merchant(MerchantCommand),
@@ -219,7 +219,7 @@ enum KeyCommand {
 pub async fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()> {
     let cli = Cli::try_parse_from(args).unwrap_or_else(|e| e.exit());
     match cli.command {
-        Command::Serve(args) => serve(&cli.database_url, &cli.secret_key, args).await,
+        Command::Serve(args) => serve(&cli.database_url, &cli.secret_key, *args).await,
         Command::Integration(command) => {
             init_tracing();
             integrations::run(&cli.database_url, &cli.secret_key, command).await
@@ -312,9 +312,12 @@ fn team_seats(entries: &[String]) -> anyhow::Result<Option<[u32; 4]>> {
     }
     let mut seats = Plan::ALL.map(refline_domain::default_seats);
     for entry in entries {
-        let (plan, count) = entry.split_once('=').with_context(|| format!("--team-seats {entry:?}: write PLAN=N"))?;
-        let plan = Plan::parse(plan.trim()).with_context(|| format!("--team-seats {entry:?}: unknown plan"))?;
-        let count: u32 = count.trim().parse().with_context(|| format!("--team-seats {entry:?}: N must be a number"))?;
+        let (plan, count) =
+            entry.split_once('=').with_context(|| format!("--team-seats {entry:?}: write PLAN=N"))?;
+        let plan =
+            Plan::parse(plan.trim()).with_context(|| format!("--team-seats {entry:?}: unknown plan"))?;
+        let count: u32 =
+            count.trim().parse().with_context(|| format!("--team-seats {entry:?}: N must be a number"))?;
         if let Some(slot) = Plan::ALL.iter().position(|p| *p == plan).and_then(|i| seats.get_mut(i)) {
             *slot = count;
         }

@@ -5,12 +5,7 @@ use std::{io::Read, sync::Arc};
 
 use anyhow::Context;
 use clap::Subcommand;
-use refline_core::{
-    clock::SystemClock,
-    effects::DirectEffects,
-    team::users::NewUser,
-    Core, Door,
-};
+use refline_core::{clock::SystemClock, effects::DirectEffects, team::users::NewUser, Core, Door};
 use refline_domain::Role;
 use serde_json::json;
 
@@ -54,7 +49,12 @@ pub async fn run(database_url: &str, command: UserCommand) -> anyhow::Result<()>
         None
     };
     let store = open_store(database_url, EngineOptions::default()).await?;
-    let core = Core::without_sales(store.clone(), Arc::new(SystemClock), Arc::new(DirectEffects::new(store)), &public_url);
+    let core = Core::without_sales(
+        store.clone(),
+        Arc::new(SystemClock),
+        Arc::new(DirectEffects::new(store)),
+        &public_url,
+    );
     let input = NewUser { email, merchant_id: brand, role, password };
     let created = core.create_user(&Door::Cli, input).await.map_err(|err| {
         let detail = err

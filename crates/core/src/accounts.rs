@@ -147,7 +147,11 @@ impl Core {
             actor.require_grant(Grant::ManageKeys)?;
             let keys = self.store.list_api_keys(&actor.merchant_id).await?;
             if !keys.iter().any(|k| k.id == key_id && k.revoked_at.is_none()) {
-                return Err(CoreError::new(ErrorKind::NotFound, "not_found", format!("no active key with id {key_id}")));
+                return Err(CoreError::new(
+                    ErrorKind::NotFound,
+                    "not_found",
+                    format!("no active key with id {key_id}"),
+                ));
             }
             self.revoke_api_key_work(key_id).await.map(|_| ())
         })

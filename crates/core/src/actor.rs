@@ -105,8 +105,12 @@ impl Actor {
                 ErrorKind::Forbidden,
                 "insufficient_permissions",
                 match grant {
-                    Grant::ManagePayouts => "Managing payouts needs the \"manage payouts\" right; ask the owner",
-                    Grant::ManageKeys => "Managing API keys needs the \"manage API keys\" right; ask the owner",
+                    Grant::ManagePayouts => {
+                        "Managing payouts needs the \"manage payouts\" right; ask the owner"
+                    }
+                    Grant::ManageKeys => {
+                        "Managing API keys needs the \"manage API keys\" right; ask the owner"
+                    }
                     Grant::ManageTeam => "Only the account owner manages the team and brands",
                     Grant::ManageBusiness => "Only the owner and admins change business details",
                 },

@@ -162,7 +162,9 @@ pub async fn serve(
         ))),
         Ok(Some(_)) => None,
         Ok(None) => {
-            tracing::warn!("no --smtp-url and no --mail-dir: mails wait in the outbox until one is configured");
+            tracing::warn!(
+                "no --smtp-url and no --mail-dir: mails wait in the outbox until one is configured"
+            );
             None
         }
         Err(err) => return Err(std::io::Error::other(err.to_string())),

@@ -10,16 +10,14 @@ use sqlx::Executor;
 use crate::{portable::mail::insert_mail, portable::session::insert_token, Db, Engine};
 
 async fn insert_user<'e>(db: impl Executor<'e, Database = Db>, user: &User) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO users (id, email, name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(&user.id)
-    .bind(&user.email)
-    .bind(&user.name)
-    .bind(&user.password_hash)
-    .bind(user.created_at)
-    .execute(db)
-    .await?;
+    sqlx::query("INSERT INTO users (id, email, name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&user.id)
+        .bind(&user.email)
+        .bind(&user.name)
+        .bind(&user.password_hash)
+        .bind(user.created_at)
+        .execute(db)
+        .await?;
     Ok(())
 }
 
@@ -53,7 +51,11 @@ async fn insert_member<'e>(db: impl Executor<'e, Database = Db>, m: &TeamMember)
     Ok(done.rows_affected() == 1)
 }
 
-async fn insert_brand(conn: &mut crate::portable::Conn, merchant: &Merchant, keys: &[ApiKey]) -> sqlx::Result<()> {
+async fn insert_brand(
+    conn: &mut crate::portable::Conn,
+    merchant: &Merchant,
+    keys: &[ApiKey],
+) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO merchants (id, name, plan, currency, created_at, account_id, website) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -201,7 +203,12 @@ impl AccountStore for Engine {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn create_brand(&self, merchant: &Merchant, keys: &[ApiKey], owner: &TeamMember) -> StoreResult<()> {
+    async fn create_brand(
+        &self,
+        merchant: &Merchant,
+        keys: &[ApiKey],
+        owner: &TeamMember,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         insert_brand(&mut tx, merchant, keys).await?;
         insert_member(&mut *tx, owner).await?;

@@ -7,7 +7,10 @@ use sqlx::Executor;
 use crate::{Db, Engine};
 
 /// Queues a mail, on its own or inside the transaction of the change that sends it.
-pub(crate) async fn insert_mail<'e>(db: impl Executor<'e, Database = Db>, m: &OutgoingMail) -> sqlx::Result<()> {
+pub(crate) async fn insert_mail<'e>(
+    db: impl Executor<'e, Database = Db>,
+    m: &OutgoingMail,
+) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO mail_outbox (id, merchant_id, kind, to_address, subject, body_text, status, attempts, \
             next_attempt_at, last_error, created_at, sent_at) \
@@ -64,7 +67,13 @@ impl MailStore for Engine {
         Ok(())
     }
 
-    async fn mail_failed(&self, id: &str, attempts: i64, next_attempt_at: Option<i64>, error: &str) -> StoreResult<()> {
+    async fn mail_failed(
+        &self,
+        id: &str,
+        attempts: i64,
+        next_attempt_at: Option<i64>,
+        error: &str,
+    ) -> StoreResult<()> {
         let status = if next_attempt_at.is_some() { "pending" } else { "failed" };
         sqlx::query(
             "UPDATE mail_outbox SET status = $2, attempts = $3, next_attempt_at = COALESCE($4, next_attempt_at), \

@@ -8,7 +8,10 @@ use sqlx::Executor;
 use crate::{Db, Engine};
 
 /// Inserts one API key, on its own or inside a transaction.
-pub(crate) async fn insert_api_key<'e>(db: impl Executor<'e, Database = Db>, key: &ApiKey) -> sqlx::Result<()> {
+pub(crate) async fn insert_api_key<'e>(
+    db: impl Executor<'e, Database = Db>,
+    key: &ApiKey,
+) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO api_keys (id, merchant_id, kind, key_hash, hint, created_at, revoked_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",

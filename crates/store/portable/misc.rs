@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use refline_domain::Mode;
 use refline_store::{
-    idempotency::StoredClaim, AuditEntry, AuditFilter, AuditStore, IdempotencyBegin, IdempotencyStore, ReportStore,
-    StoreResult, Totals,
+    idempotency::StoredClaim, AuditEntry, AuditFilter, AuditStore, IdempotencyBegin, IdempotencyStore,
+    ReportStore, StoreResult, Totals,
 };
 
 use crate::Engine;

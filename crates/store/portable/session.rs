@@ -7,7 +7,10 @@ use sqlx::Executor;
 use crate::{portable::mail::insert_mail, Db, Engine};
 
 /// Inserts a token, on its own or inside a transaction.
-pub(crate) async fn insert_token<'e>(db: impl Executor<'e, Database = Db>, t: &UserToken) -> sqlx::Result<()> {
+pub(crate) async fn insert_token<'e>(
+    db: impl Executor<'e, Database = Db>,
+    t: &UserToken,
+) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO user_tokens (token_hash, purpose, user_id, merchant_id, created_at, expires_at, used_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -166,7 +169,13 @@ impl SessionStore for Engine {
         Ok(Some(token))
     }
 
-    async fn record_login_failure(&self, email: &str, ip: &str, now: i64, forget_before: i64) -> StoreResult<()> {
+    async fn record_login_failure(
+        &self,
+        email: &str,
+        ip: &str,
+        now: i64,
+        forget_before: i64,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM login_failures WHERE created_at < $1")
             .bind(forget_before)
@@ -189,12 +198,13 @@ impl SessionStore for Engine {
                 .bind(since)
                 .fetch_one(self.reader())
                 .await?;
-        let by_ip: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE ip_address = $1 AND created_at >= $2")
-                .bind(ip)
-                .bind(since)
-                .fetch_one(self.reader())
-                .await?;
+        let by_ip: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM login_failures WHERE ip_address = $1 AND created_at >= $2",
+        )
+        .bind(ip)
+        .bind(since)
+        .fetch_one(self.reader())
+        .await?;
         Ok((by_email, by_ip))
     }
 }

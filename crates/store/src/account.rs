@@ -41,7 +41,8 @@ pub trait AccountStore {
     /// was none.
     async fn remove_team_member(&self, merchant_id: &str, user_id: &str) -> StoreResult<bool>;
     /// Creates another brand in an account, with its keys and its owner's membership.
-    async fn create_brand(&self, merchant: &Merchant, keys: &[ApiKey], owner: &TeamMember) -> StoreResult<()>;
+    async fn create_brand(&self, merchant: &Merchant, keys: &[ApiKey], owner: &TeamMember)
+        -> StoreResult<()>;
     /// Archives (`Some(now)`) or reactivates (`None`) a brand.
     async fn set_brand_archived(&self, merchant_id: &str, archived_at: Option<i64>) -> StoreResult<()>;
     /// Changes a brand's business details.

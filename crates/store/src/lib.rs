@@ -34,8 +34,8 @@ pub mod paging;
 pub mod payout;
 pub mod processor;
 pub mod render;
-pub mod session;
 pub mod report;
+pub mod session;
 pub mod tracking;
 pub mod webhook;
 
@@ -45,8 +45,8 @@ pub use affiliate::CreateAffiliateOutcome;
 pub use affiliate::{
     Affiliate, AffiliateFilter, AffiliateFingerprints, AffiliateSort, Membership, MembershipView,
 };
-pub use audit::{AuditEntry, AuditFilter};
 pub use audit::AuditStore;
+pub use audit::{AuditEntry, AuditFilter};
 pub use campaign::CampaignStore;
 pub use campaign::{Campaign, CampaignSort, CampaignStats, CampaignWithStats};
 pub use conversion::{order_key, Attribution, ClickEvidence, Conversion, ConversionFilter, ConversionSort};

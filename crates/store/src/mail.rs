@@ -17,7 +17,13 @@ pub trait MailStore {
     async fn mail_sent(&self, id: &str, now: i64) -> StoreResult<()>;
     /// Records a failed attempt: retried at `next_attempt_at`, or given up (`status = failed`)
     /// when that is `None`.
-    async fn mail_failed(&self, id: &str, attempts: i64, next_attempt_at: Option<i64>, error: &str) -> StoreResult<()>;
+    async fn mail_failed(
+        &self,
+        id: &str,
+        attempts: i64,
+        next_attempt_at: Option<i64>,
+        error: &str,
+    ) -> StoreResult<()>;
     /// The newest mails to `to_address` (every address when `None`), newest first.
     async fn recent_mail(&self, to_address: Option<&str>, limit: i64) -> StoreResult<Vec<OutgoingMail>>;
     /// How many mails wait (pending), for the operator.
@@ -57,7 +63,15 @@ pub struct OutgoingMail {
 
 impl OutgoingMail {
     /// A pending mail due at once.
-    pub fn new(id: String, merchant_id: Option<&str>, kind: &str, to: &str, subject: &str, body: String, now: i64) -> Self {
+    pub fn new(
+        id: String,
+        merchant_id: Option<&str>,
+        kind: &str,
+        to: &str,
+        subject: &str,
+        body: String,
+        now: i64,
+    ) -> Self {
         OutgoingMail {
             id,
             merchant_id: merchant_id.map(str::to_string),

@@ -36,7 +36,13 @@ pub trait SessionStore {
         password_hash: Option<&str>,
     ) -> StoreResult<Option<UserToken>>;
     /// Records a failed login and forgets failures older than `forget_before`.
-    async fn record_login_failure(&self, email: &str, ip: &str, now: i64, forget_before: i64) -> StoreResult<()>;
+    async fn record_login_failure(
+        &self,
+        email: &str,
+        ip: &str,
+        now: i64,
+        forget_before: i64,
+    ) -> StoreResult<()>;
     /// Failed logins since `since`: for the email, and from the address.
     async fn count_login_failures(&self, email: &str, ip: &str, since: i64) -> StoreResult<(i64, i64)>;
 }

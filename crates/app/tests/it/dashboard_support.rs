@@ -71,7 +71,11 @@ impl Browser {
     pub async fn sign_up(app: &TestApp, email: &str, name: &str) -> (Browser, String) {
         let browser = Browser::new(app);
         let done = browser
-            .submit("/auth/sign-up", "/auth/sign-up", &[("email", email), ("password", PASSWORD), ("businessName", name)])
+            .submit(
+                "/auth/sign-up",
+                "/auth/sign-up",
+                &[("email", email), ("password", PASSWORD), ("businessName", name)],
+            )
             .await;
         assert_eq!(done.status, StatusCode::SEE_OTHER, "sign-up refused: {}", done.html);
         let merchant_id = brand_of(app.store.as_ref(), email).await;
@@ -102,8 +106,7 @@ pub async fn brand_of(store: &dyn Store, email: &str) -> String {
 
 async fn answer(response: reqwest::Response) -> Answer {
     let status = response.status();
-    let location =
-        response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let location = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string);
     Answer { status, html: response.text().await.unwrap(), location }
 }
 

@@ -4,8 +4,8 @@
 // Tests fail loudly on anything unexpected; unwrap is the point here.
 #![allow(clippy::unwrap_used)]
 
-mod support;
 mod dashboard_support;
+mod support;
 
 mod binary;
 mod browser;
@@ -17,6 +17,7 @@ mod core_coupons;
 mod core_links;
 mod core_outbound;
 mod core_support;
+mod dashboard_auth;
 mod hostile_input;
 mod idempotency;
 mod integrations;

@@ -272,6 +272,14 @@ impl TestApp {
         self.client.clone()
     }
 
+    /// `GET path` with a `Cookie` header and no redirects followed; answers the body.
+    pub async fn client_get_with_cookie(&self, cookie: &str, path: &str) -> String {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let response =
+            client.get(self.url(path)).header(reqwest::header::COOKIE, cookie).send().await.unwrap();
+        response.text().await.unwrap()
+    }
+
     /// The absolute URL of `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)

@@ -32,7 +32,8 @@ impl Core {
             actor.require_grant(Grant::ManageTeam)?;
             let mut issues: Vec<Issue> = business_name_issue(name, "name").into_iter().collect();
             let currency = Currency::parse(currency).unwrap_or_else(|_| {
-                issues.push(Issue::field("currency", "currency must be a supported ISO 4217 code such as usd"));
+                issues
+                    .push(Issue::field("currency", "currency must be a supported ISO 4217 code such as usd"));
                 Currency::USD
             });
             if !issues.is_empty() {
@@ -43,7 +44,10 @@ impl Core {
                 return Err(CoreError::new(
                     ErrorKind::Unprocessable,
                     "plan_limit",
-                    format!("The {} plan runs one brand; Pro and Ultimate run several", current.plan.as_str()),
+                    format!(
+                        "The {} plan runs one brand; Pro and Ultimate run several",
+                        current.plan.as_str()
+                    ),
                 ));
             }
             let user_id = actor.user_id().unwrap_or_default().to_string();
@@ -59,7 +63,8 @@ impl Core {
                 website: None,
                 archived_at: None,
             };
-            let keys = [make_key(&merchant.id, KeyKind::Live, now).0, make_key(&merchant.id, KeyKind::Test, now).0];
+            let keys =
+                [make_key(&merchant.id, KeyKind::Live, now).0, make_key(&merchant.id, KeyKind::Test, now).0];
             self.store.create_brand(&merchant, &keys, &owner_member(&merchant.id, &user_id, now)).await?;
             Ok(merchant.id)
         })
@@ -84,7 +89,8 @@ impl Core {
             actor.require_write()?;
             actor.require_live("Business details")?;
             actor.require_grant(Grant::ManageBusiness)?;
-            let mut issues: Vec<Issue> = business_name_issue(&input.name, "businessName").into_iter().collect();
+            let mut issues: Vec<Issue> =
+                business_name_issue(&input.name, "businessName").into_iter().collect();
             let website = input.website.trim();
             let website_ok = website.is_empty()
                 || (website.len() <= 2048
@@ -94,7 +100,8 @@ impl Core {
             }
             let currency = Currency::parse(&input.currency).map_err(|_| ()).ok();
             if currency.is_none() {
-                issues.push(Issue::field("currency", "currency must be a supported ISO 4217 code such as usd"));
+                issues
+                    .push(Issue::field("currency", "currency must be a supported ISO 4217 code such as usd"));
             }
             if !issues.is_empty() {
                 return Err(CoreError::validation(issues));

@@ -7,7 +7,14 @@ use crate::{ids::new_id, Core};
 
 impl Core {
     /// A team invitation to `brand` from `inviter`, with the link that accepts it.
-    pub(crate) fn invitation_mail(&self, merchant_id: &str, to: &str, brand: &str, inviter: &str, token: &str) -> OutgoingMail {
+    pub(crate) fn invitation_mail(
+        &self,
+        merchant_id: &str,
+        to: &str,
+        brand: &str,
+        inviter: &str,
+        token: &str,
+    ) -> OutgoingMail {
         let link = format!("{}/auth/invite/{token}", self.public_url);
         let body = format!(
             "{inviter} invited you to help run the affiliate program of {brand} on Refline.\n\n\
@@ -33,6 +40,14 @@ impl Core {
              Choose a new password (the link works for one hour, once):\n{link}\n\n\
              If you did not ask for this, ignore this mail; your password stays as it is.\n"
         );
-        OutgoingMail::new(new_id("mail"), None, "password_reset", to, "Reset your Refline password", body, self.now())
+        OutgoingMail::new(
+            new_id("mail"),
+            None,
+            "password_reset",
+            to,
+            "Reset your Refline password",
+            body,
+            self.now(),
+        )
     }
 }

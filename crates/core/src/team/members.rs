@@ -71,11 +71,21 @@ impl Core {
         if !issues.is_empty() {
             return Err(CoreError::validation(issues));
         }
-        let merchant = self.store.get_merchant(&actor.merchant_id).await?.ok_or_else(|| CoreError::not_found("brand"))?;
+        let merchant = self
+            .store
+            .get_merchant(&actor.merchant_id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("brand"))?;
         let team = self.store.team_of_brand(&actor.merchant_id).await?;
         if team.iter().any(|m| m.email == email) {
-            return Err(CoreError::new(ErrorKind::Conflict, "duplicate", "this person is already on the team or invited")
-                .with_details(serde_json::json!([{ "path": ["email"], "message": "already on the team or invited" }])));
+            return Err(CoreError::new(
+                ErrorKind::Conflict,
+                "duplicate",
+                "this person is already on the team or invited",
+            )
+            .with_details(
+                serde_json::json!([{ "path": ["email"], "message": "already on the team or invited" }]),
+            ));
         }
         let seats = seats_for(&self.limits, merchant.plan);
         let taken = team.iter().filter(|m| m.role != Role::Owner).count();
@@ -83,7 +93,10 @@ impl Core {
             return Err(CoreError::new(
                 ErrorKind::Unprocessable,
                 "seat_limit_reached",
-                format!("The {} plan includes {seats} team seats, all taken; remove someone or upgrade", merchant.plan.as_str()),
+                format!(
+                    "The {} plan includes {seats} team seats, all taken; remove someone or upgrade",
+                    merchant.plan.as_str()
+                ),
             ));
         }
         let now = self.now();
@@ -123,7 +136,11 @@ impl Core {
         };
         let mail = self.invitation_mail(&actor.merchant_id, &email, &merchant.name, &inviter, &token);
         if !self.store.add_team_member(new_user.as_ref(), &member, Some(&stored), Some(&mail)).await? {
-            return Err(CoreError::new(ErrorKind::Conflict, "duplicate", "this person is already on the team or invited"));
+            return Err(CoreError::new(
+                ErrorKind::Conflict,
+                "duplicate",
+                "this person is already on the team or invited",
+            ));
         }
         self.effects.mail_written();
         Ok(user_id)
@@ -136,12 +153,21 @@ impl Core {
         let user = self.store.get_user(&token.user_id).await?.ok_or_else(expired_invitation)?;
         let merchant_id = token.merchant_id.unwrap_or_default();
         let brand = self.store.get_merchant(&merchant_id).await?.ok_or_else(expired_invitation)?;
-        Ok(InvitationView { brand: brand.name, email: user.email, needs_password: user.password_hash.is_none() })
+        Ok(InvitationView {
+            brand: brand.name,
+            email: user.email,
+            needs_password: user.password_hash.is_none(),
+        })
     }
 
     /// Accepts an invitation: a person without a password sets one, a person with one confirms
     /// it; then they are on the team and signed in, on the brand.
-    pub async fn accept_invitation(&self, token: &str, password: &str, context: &SessionContext) -> CoreResult<OpenedSession> {
+    pub async fn accept_invitation(
+        &self,
+        token: &str,
+        password: &str,
+        context: &SessionContext,
+    ) -> CoreResult<OpenedSession> {
         let view = self.invitation(token).await?;
         let user = self.store.find_user_by_email(&view.email).await?.ok_or_else(expired_invitation)?;
         let new_hash = match &user.password_hash {
@@ -153,7 +179,10 @@ impl Core {
             }
             Some(stored) => {
                 if !password::verify(password.to_string(), Some(stored.clone())).await {
-                    return Err(CoreError::validation(vec![Issue::field("password", "wrong password for this login")]));
+                    return Err(CoreError::validation(vec![Issue::field(
+                        "password",
+                        "wrong password for this login",
+                    )]));
                 }
                 None
             }
@@ -174,7 +203,8 @@ impl Core {
             });
         let door = crate::Door::Dashboard { user_id: user.id.clone(), grants };
         let result: CoreResult<()> = Ok(());
-        self.record_audit(redeemed.merchant_id.as_deref(), &door, "team.accept", Some(&user.id), &result).await;
+        self.record_audit(redeemed.merchant_id.as_deref(), &door, "team.accept", Some(&user.id), &result)
+            .await;
         self.open_session(&user.id, redeemed.merchant_id, context).await
     }
 
@@ -184,7 +214,11 @@ impl Core {
             actor.require_grant(Grant::ManageTeam)?;
             let current = self.member_of(actor, user_id).await?;
             if current.role == Role::Owner || change.role == Role::Owner {
-                return Err(CoreError::new(ErrorKind::Unprocessable, "owner_fixed", "The owner's role cannot change"));
+                return Err(CoreError::new(
+                    ErrorKind::Unprocessable,
+                    "owner_fixed",
+                    "The owner's role cannot change",
+                ));
             }
             let admin = change.role == Role::Admin;
             let updated = TeamMember {
@@ -205,7 +239,11 @@ impl Core {
             actor.require_grant(Grant::ManageTeam)?;
             let current = self.member_of(actor, user_id).await?;
             if current.role == Role::Owner {
-                return Err(CoreError::new(ErrorKind::Unprocessable, "owner_fixed", "The owner cannot be removed"));
+                return Err(CoreError::new(
+                    ErrorKind::Unprocessable,
+                    "owner_fixed",
+                    "The owner cannot be removed",
+                ));
             }
             self.store.remove_team_member(&actor.merchant_id, user_id).await?;
             Ok(())
@@ -214,10 +252,17 @@ impl Core {
     }
 
     async fn member_of(&self, actor: &Actor, user_id: &str) -> CoreResult<TeamMember> {
-        self.store.team_member(&actor.merchant_id, user_id).await?.ok_or_else(|| CoreError::not_found("team member"))
+        self.store
+            .team_member(&actor.merchant_id, user_id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("team member"))
     }
 }
 
 fn expired_invitation() -> CoreError {
-    CoreError::new(ErrorKind::NotFound, "link_expired", "This invitation has expired, was revoked or was already used")
+    CoreError::new(
+        ErrorKind::NotFound,
+        "link_expired",
+        "This invitation has expired, was revoked or was already used",
+    )
 }

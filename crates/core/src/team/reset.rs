@@ -36,7 +36,8 @@ impl Core {
         }
         let door = Door::Dashboard { user_id: user.id.clone(), grants: Grants::OWNER };
         let brand = self.store.brands_of_user(&user.id).await?.into_iter().next().map(|b| b.merchant.id);
-        self.record_audit(brand.as_deref(), &door, "user.password_reset_request", Some(&user.id), &result).await;
+        self.record_audit(brand.as_deref(), &door, "user.password_reset_request", Some(&user.id), &result)
+            .await;
         result
     }
 
@@ -61,9 +62,11 @@ impl Core {
             self.store.redeem_token(&sha256_hex(token.as_bytes()), "reset", self.now(), Some(&hash)).await?;
         let token = redeemed.ok_or_else(expired_link)?;
         let door = Door::Dashboard { user_id: token.user_id.clone(), grants: Grants::OWNER };
-        let brand = self.store.brands_of_user(&token.user_id).await?.into_iter().next().map(|b| b.merchant.id);
+        let brand =
+            self.store.brands_of_user(&token.user_id).await?.into_iter().next().map(|b| b.merchant.id);
         let result: CoreResult<()> = Ok(());
-        self.record_audit(brand.as_deref(), &door, "user.password_reset", Some(&token.user_id), &result).await;
+        self.record_audit(brand.as_deref(), &door, "user.password_reset", Some(&token.user_id), &result)
+            .await;
         Ok(token.user_id)
     }
 }

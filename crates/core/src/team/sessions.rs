@@ -99,7 +99,12 @@ impl Core {
     /// Signs in with email and password. Refused alike for an unknown email and a wrong
     /// password (`401 invalid_credentials`), and with `429 too_many_attempts` once the account
     /// or the address has failed too often in the last 15 minutes. Both outcomes are audited.
-    pub async fn log_in(&self, email: &str, password: &str, context: &SessionContext) -> CoreResult<OpenedSession> {
+    pub async fn log_in(
+        &self,
+        email: &str,
+        password: &str,
+        context: &SessionContext,
+    ) -> CoreResult<OpenedSession> {
         let email = canonical_email(email);
         let user = self.store.find_user_by_email(&email).await?;
         let brand = match &user {
@@ -112,8 +117,14 @@ impl Core {
             grants: brand.as_ref().map_or(Grants::OWNER, grants_of),
         };
         let result = self.log_in_work(&email, password, user, merchant_id.clone(), context).await;
-        self.record_audit(merchant_id.as_deref(), &door, "session.login", None, &result.as_ref().map(|_| ()).map_err(Clone::clone))
-            .await;
+        self.record_audit(
+            merchant_id.as_deref(),
+            &door,
+            "session.login",
+            None,
+            &result.as_ref().map(|_| ()).map_err(Clone::clone),
+        )
+        .await;
         result
     }
 
@@ -141,7 +152,11 @@ impl Core {
             Some(user) if ok => self.open_session(&user.id, merchant_id, context).await,
             _ => {
                 self.store.record_login_failure(email, &ip, now, now - LOGIN_WINDOW_MS).await?;
-                Err(CoreError::new(ErrorKind::Unauthenticated, "invalid_credentials", "Wrong email or password"))
+                Err(CoreError::new(
+                    ErrorKind::Unauthenticated,
+                    "invalid_credentials",
+                    "Wrong email or password",
+                ))
             }
         }
     }
@@ -169,7 +184,8 @@ impl Core {
 
     /// Ends a session (logout).
     pub async fn log_out(&self, signed_in: &SignedIn) -> CoreResult<()> {
-        let result = self.store.revoke_session(&signed_in.session.id_hash, self.now()).await.map_err(Into::into);
+        let result =
+            self.store.revoke_session(&signed_in.session.id_hash, self.now()).await.map_err(Into::into);
         let merchant = signed_in.current().map(|b| b.merchant.id.clone());
         let door = Door::Dashboard {
             user_id: signed_in.user.id.clone(),

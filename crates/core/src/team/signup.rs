@@ -31,7 +31,12 @@ pub(crate) fn business_name_issue(name: &str, field: &str) -> Option<Issue> {
 impl Core {
     /// Creates an account, its owner and first brand on `plan` (the operator's default for new
     /// sign-ups), and signs the owner in. `409 duplicate` when the email already has a login.
-    pub async fn sign_up(&self, input: SignUpInput, plan: Plan, context: &SessionContext) -> CoreResult<OpenedSession> {
+    pub async fn sign_up(
+        &self,
+        input: SignUpInput,
+        plan: Plan,
+        context: &SessionContext,
+    ) -> CoreResult<OpenedSession> {
         let user_id = new_id("usr");
         let merchant_id = new_id("mer");
         let door = Door::Dashboard { user_id: user_id.clone(), grants: Grants::OWNER };
@@ -42,7 +47,13 @@ impl Core {
         self.open_session(&user_id, Some(merchant_id), context).await
     }
 
-    async fn sign_up_work(&self, input: SignUpInput, plan: Plan, user_id: &str, merchant_id: &str) -> CoreResult<()> {
+    async fn sign_up_work(
+        &self,
+        input: SignUpInput,
+        plan: Plan,
+        user_id: &str,
+        merchant_id: &str,
+    ) -> CoreResult<()> {
         let email = canonical_email(&input.email);
         let mut issues = Vec::new();
         if !is_valid_email(&email) {
@@ -72,9 +83,16 @@ impl Core {
             website: None,
             archived_at: None,
         };
-        let keys = vec![make_key(merchant_id, KeyKind::Live, now).0, make_key(merchant_id, KeyKind::Test, now).0];
+        let keys =
+            vec![make_key(merchant_id, KeyKind::Live, now).0, make_key(merchant_id, KeyKind::Test, now).0];
         let signup = SignUp {
-            user: User { id: user_id.to_string(), email, name: String::new(), password_hash: Some(hash), created_at: now },
+            user: User {
+                id: user_id.to_string(),
+                email,
+                name: String::new(),
+                password_hash: Some(hash),
+                created_at: now,
+            },
             member: owner_member(merchant_id, user_id, now),
             account,
             merchant,

@@ -64,7 +64,11 @@ impl Core {
             return Err(CoreError::not_found("brand"));
         }
         if self.store.find_user_by_email(&email).await?.is_some() {
-            return Err(CoreError::new(ErrorKind::Conflict, "duplicate", "a user with this email already exists"));
+            return Err(CoreError::new(
+                ErrorKind::Conflict,
+                "duplicate",
+                "a user with this email already exists",
+            ));
         }
         let now = self.now();
         let user_id = new_id("usr");
@@ -73,7 +77,9 @@ impl Core {
             None => None,
         };
         let account = match (input.role, self.store.account_of_brand(&input.merchant_id).await?) {
-            (Role::Owner, None) => Some(Account { id: new_id("acc"), owner_user_id: user_id.clone(), created_at: now }),
+            (Role::Owner, None) => {
+                Some(Account { id: new_id("acc"), owner_user_id: user_id.clone(), created_at: now })
+            }
             _ => None,
         };
         let member = TeamMember {
@@ -99,7 +105,11 @@ impl Core {
         let user = User { id: user_id.clone(), email, name: String::new(), password_hash, created_at: now };
         match self.store.attach_user(&user, account.as_ref(), &member, token.as_ref()).await {
             Err(err) if err.is_conflict_on("email") => {
-                return Err(CoreError::new(ErrorKind::Conflict, "duplicate", "a user with this email already exists"))
+                return Err(CoreError::new(
+                    ErrorKind::Conflict,
+                    "duplicate",
+                    "a user with this email already exists",
+                ))
             }
             other => other?,
         }

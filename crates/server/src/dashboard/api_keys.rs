@@ -49,12 +49,22 @@ struct KeysPage {
     errors: FormErrors,
 }
 
-async fn render(state: &AppState, page_of: &Page, created: Option<String>, errors: FormErrors, notice: Option<String>) -> Result<KeysPage, Response> {
+async fn render(
+    state: &AppState,
+    page_of: &Page,
+    created: Option<String>,
+    errors: FormErrors,
+    notice: Option<String>,
+) -> Result<KeysPage, Response> {
     let keys = state.core.api_keys(&page_of.actor).await.map_err(|e| core_error_page(&e))?;
     let plan = page_of.brand.merchant.plan;
     let access = match plan.api_access() {
-        ApiAccess::None => "no API access: keys can be generated but are refused until the plan is upgraded to Pro or higher",
-        ApiAccess::ReadOnly => "read-only keys (reads answer; writes are refused with insufficient_permissions)",
+        ApiAccess::None => {
+            "no API access: keys can be generated but are refused until the plan is upgraded to Pro or higher"
+        }
+        ApiAccess::ReadOnly => {
+            "read-only keys (reads answer; writes are refused with insufficient_permissions)"
+        }
         ApiAccess::ReadWrite => "read and write keys",
     };
     Ok(KeysPage {
@@ -105,7 +115,8 @@ async fn create(State(state): State<AppState>, page_of: Page, Form(form): Form<K
         None => Err(refline_core::CoreError::invalid_field("kind", "choose live or test")),
     };
     match result {
-        Ok((_, plaintext)) => match render(&state, &page_of, Some(plaintext), FormErrors::none(), None).await {
+        Ok((_, plaintext)) => match render(&state, &page_of, Some(plaintext), FormErrors::none(), None).await
+        {
             Ok(view) => page(StatusCode::CREATED, &view),
             Err(response) => response,
         },

@@ -53,7 +53,10 @@ async fn sign_up_form(State(state): State<AppState>, viewer: Viewer) -> Response
         return signups_closed();
     }
     let csrf = viewer.anonymous_csrf;
-    page(StatusCode::OK, &SignUpPage { csrf, email: String::new(), business_name: String::new(), errors: FormErrors::none() })
+    page(
+        StatusCode::OK,
+        &SignUpPage { csrf, email: String::new(), business_name: String::new(), errors: FormErrors::none() },
+    )
 }
 
 fn signups_closed() -> Response {
@@ -68,12 +71,21 @@ async fn sign_up(State(state): State<AppState>, viewer: Viewer, Form(form): Form
     if !state.config.dashboard.signup_open {
         return signups_closed();
     }
-    let input = SignUpInput { email: form.email.clone(), password: form.password, business_name: form.business_name.clone() };
+    let input = SignUpInput {
+        email: form.email.clone(),
+        password: form.password,
+        business_name: form.business_name.clone(),
+    };
     match state.core.sign_up(input, state.config.dashboard.signup_plan, &viewer.context).await {
         Ok(opened) => signed_in(&state, &viewer, &opened, "/merchant"),
         Err(err) => refused(
             &err,
-            &SignUpPage { csrf: viewer.anonymous_csrf, email: form.email, business_name: form.business_name, errors: FormErrors::from_error(&err) },
+            &SignUpPage {
+                csrf: viewer.anonymous_csrf,
+                email: form.email,
+                business_name: form.business_name,
+                errors: FormErrors::from_error(&err),
+            },
         ),
     }
 }
@@ -129,7 +141,13 @@ async fn login_form(viewer: Viewer, Query(query): Query<LoginQuery>) -> Response
     };
     page(
         StatusCode::OK,
-        &LoginPage { csrf: viewer.anonymous_csrf, email: String::new(), next: query.next, notice, errors: FormErrors::none() },
+        &LoginPage {
+            csrf: viewer.anonymous_csrf,
+            email: String::new(),
+            next: query.next,
+            notice,
+            errors: FormErrors::none(),
+        },
     )
 }
 
@@ -145,7 +163,9 @@ struct LoginForm {
 
 async fn login(State(state): State<AppState>, viewer: Viewer, Form(form): Form<LoginForm>) -> Response {
     match state.core.log_in(&form.email, &form.password, &viewer.context).await {
-        Ok(opened) => signed_in(&state, &viewer, &opened, if form.next.is_empty() { "/merchant" } else { &form.next }),
+        Ok(opened) => {
+            signed_in(&state, &viewer, &opened, if form.next.is_empty() { "/merchant" } else { &form.next })
+        }
         Err(err) => refused(
             &err,
             &LoginPage {
@@ -179,7 +199,10 @@ struct ResetRequestPage {
 }
 
 async fn reset_request_form(viewer: Viewer) -> Response {
-    page(StatusCode::OK, &ResetRequestPage { csrf: viewer.anonymous_csrf, sent: false, errors: FormErrors::none() })
+    page(
+        StatusCode::OK,
+        &ResetRequestPage { csrf: viewer.anonymous_csrf, sent: false, errors: FormErrors::none() },
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -188,12 +211,19 @@ struct EmailForm {
     email: String,
 }
 
-async fn reset_request(State(state): State<AppState>, viewer: Viewer, Form(form): Form<EmailForm>) -> Response {
+async fn reset_request(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<EmailForm>,
+) -> Response {
     if let Err(err) = state.core.request_password_reset(&form.email).await {
         return super::render::core_error_page(&err);
     }
     // The same answer whether or not the email has a login.
-    page(StatusCode::OK, &ResetRequestPage { csrf: viewer.anonymous_csrf, sent: true, errors: FormErrors::none() })
+    page(
+        StatusCode::OK,
+        &ResetRequestPage { csrf: viewer.anonymous_csrf, sent: true, errors: FormErrors::none() },
+    )
 }
 
 #[derive(Template)]
@@ -207,7 +237,10 @@ struct ResetPage {
 
 async fn reset_form(State(state): State<AppState>, viewer: Viewer, Path(token): Path<String>) -> Response {
     match state.core.reset_link_email(&token).await {
-        Ok(email) => page(StatusCode::OK, &ResetPage { csrf: viewer.anonymous_csrf, token, email, errors: FormErrors::none() }),
+        Ok(email) => page(
+            StatusCode::OK,
+            &ResetPage { csrf: viewer.anonymous_csrf, token, email, errors: FormErrors::none() },
+        ),
         Err(err) => super::render::core_error_page(&err),
     }
 }
@@ -229,7 +262,12 @@ async fn reset(
         Err(err) if err.details.is_some() => match state.core.reset_link_email(&token).await {
             Ok(email) => refused(
                 &err,
-                &ResetPage { csrf: viewer.anonymous_csrf, token, email, errors: FormErrors::from_error(&err) },
+                &ResetPage {
+                    csrf: viewer.anonymous_csrf,
+                    token,
+                    email,
+                    errors: FormErrors::from_error(&err),
+                },
             ),
             Err(other) => super::render::core_error_page(&other),
         },

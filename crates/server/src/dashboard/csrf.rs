@@ -22,9 +22,15 @@ pub async fn verify_csrf(State(state): State<AppState>, req: Request, next: Next
     let viewer = req.extensions().get::<Viewer>().cloned();
     let (parts, body) = req.into_parts();
     let Ok(bytes) = to_bytes(body, state.config.max_body_bytes).await else {
-        return super::render::message_page(StatusCode::PAYLOAD_TOO_LARGE, "Too large", "That form is too large.");
+        return super::render::message_page(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Too large",
+            "That form is too large.",
+        );
     };
-    let sent = form_urlencoded::parse(&bytes).find(|(name, _)| name == "csrf_token").map(|(_, value)| value.into_owned());
+    let sent = form_urlencoded::parse(&bytes)
+        .find(|(name, _)| name == "csrf_token")
+        .map(|(_, value)| value.into_owned());
     let valid = match (&viewer, sent) {
         (Some(viewer), Some(sent)) => {
             let session = viewer.signed_in.as_ref().map(|s| s.session.csrf_token.as_bytes());

@@ -61,7 +61,8 @@ pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age_secs: i64) 
 
 /// The CSRF token of pre-login forms for a browser holding `cookie_value`.
 fn anonymous_token(state: &AppState, cookie_value: &str) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&state.config.secret_key).expect("HMAC takes any key length");
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(&state.config.secret_key).expect("HMAC takes any key length");
     mac.update(b"refline-csrf:");
     mac.update(cookie_value.as_bytes());
     hex::encode(mac.finalize().into_bytes())
@@ -77,7 +78,8 @@ pub async fn load_session(State(state): State<AppState>, mut req: Request, next:
         },
         _ => None,
     };
-    let existing = cookie(req.headers(), CSRF_COOKIE).filter(|v| v.len() >= 32 && v.len() <= 128).map(str::to_string);
+    let existing =
+        cookie(req.headers(), CSRF_COOKIE).filter(|v| v.len() >= 32 && v.len() <= 128).map(str::to_string);
     let fresh = existing.is_none().then(refline_core::ids::new_secret_token);
     let csrf_cookie = existing.or_else(|| fresh.clone()).unwrap_or_default();
     let anonymous_csrf = anonymous_token(&state, &csrf_cookie);
@@ -97,7 +99,9 @@ pub async fn load_session(State(state): State<AppState>, mut req: Request, next:
     req.extensions_mut().insert(Viewer { signed_in, anonymous_csrf, context });
     let mut response = next.run(req).await;
     if let Some(value) = fresh {
-        response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, CSRF_COOKIE, &value, 400 * 24 * 3600));
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, set_cookie(&state, CSRF_COOKIE, &value, 400 * 24 * 3600));
     }
     if response.extensions().get::<AuditActor>().is_none() {
         response.extensions_mut().insert(actor);
@@ -125,7 +129,11 @@ impl FromRequestParts<AppState> for Viewer {
 
     async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
         parts.extensions.get::<Viewer>().cloned().ok_or_else(|| {
-            super::render::message_page(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Error", "No session layer")
+            super::render::message_page(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "Error",
+                "No session layer",
+            )
         })
     }
 }
@@ -134,7 +142,10 @@ impl FromRequestParts<AppState> for Page {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
-        let path = parts.extensions.get::<OriginalUri>().map_or_else(|| parts.uri.path().to_string(), |u| u.0.path().to_string());
+        let path = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map_or_else(|| parts.uri.path().to_string(), |u| u.0.path().to_string());
         let viewer = parts.extensions.get::<Viewer>().cloned();
         let Some(signed_in) = viewer.and_then(|v| v.signed_in) else {
             let back = url::form_urlencoded::byte_serialize(path.as_bytes()).collect::<String>();

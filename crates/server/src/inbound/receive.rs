@@ -36,6 +36,10 @@ pub(super) async fn receive(
             .into_response(),
         Err(err) => ApiError::from(err).into_response(),
     };
-    response.extensions_mut().insert(AuditActor { merchant_id: Some(merchant_id), api_key_id: None, user_id: None });
+    response.extensions_mut().insert(AuditActor {
+        merchant_id: Some(merchant_id),
+        api_key_id: None,
+        user_id: None,
+    });
     response
 }

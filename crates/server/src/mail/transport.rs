@@ -36,10 +36,14 @@ impl MailTransport {
         match self {
             MailTransport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
             MailTransport::Dir(dir) => {
-                tokio::fs::create_dir_all(dir).await.map_err(|e| format!("mail directory {}: {e}", dir.display()))?;
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| format!("mail directory {}: {e}", dir.display()))?;
                 // The id is `mail_` and base-62: a safe file name.
                 let path = dir.join(format!("{}-{}.eml", mail.created_at, mail.id));
-                tokio::fs::write(&path, message.formatted()).await.map_err(|e| format!("{}: {e}", path.display()))?;
+                tokio::fs::write(&path, message.formatted())
+                    .await
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
                 tracing::info!(to = %mail.to_address, subject = %mail.subject, path = %path.display(), "mail written to the mail directory");
                 Ok(())
             }

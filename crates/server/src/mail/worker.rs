@@ -54,7 +54,12 @@ pub async fn run(
 }
 
 /// Delivers one batch of due mail; answers how many were claimed.
-pub async fn deliver_due(store: &dyn Store, transport: &MailTransport, from: &str, clock: &dyn Clock) -> usize {
+pub async fn deliver_due(
+    store: &dyn Store,
+    transport: &MailTransport,
+    from: &str,
+    clock: &dyn Clock,
+) -> usize {
     let now = clock.now();
     let due = match store.claim_mail(now, now + LEASE_MS, BATCH).await {
         Ok(due) => due,
@@ -71,7 +76,9 @@ pub async fn deliver_due(store: &dyn Store, transport: &MailTransport, from: &st
             Err(error) => {
                 let retry = (attempts < MAX_ATTEMPTS).then(|| clock.now() + backoff_ms(attempts));
                 tracing::warn!(id = %mail.id, to = %mail.to_address, attempts, %error, given_up = retry.is_none(), "mail delivery failed");
-                store.mail_failed(&mail.id, attempts, retry, &error.chars().take(500).collect::<String>()).await
+                store
+                    .mail_failed(&mail.id, attempts, retry, &error.chars().take(500).collect::<String>())
+                    .await
             }
         };
         if let Err(err) = recorded {
