@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs headless Chromium (Debian package `chromium`) for the browser tests
-# (crates/app/tests/it/browser.rs). Does nothing when /usr/bin/chromium is already there.
+# and chromedriver (Debian package `chromium-driver`) for the browser tests
+# (crates/app/tests/it/browser.rs, dashboard_browser.rs). Does nothing when both are there.
 set -euo pipefail
 
-if [ -x /usr/bin/chromium ]; then
+if [ -x /usr/bin/chromium ] && [ -e /usr/bin/chromedriver ]; then
   exit 0
 fi
 

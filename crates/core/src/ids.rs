@@ -19,15 +19,7 @@ pub fn new_id(prefix: &str) -> String {
 /// of the primary-key index instead of scattered over it, which keeps high-volume inserts
 /// (clicks) cheap as the table grows.
 pub fn new_ordered_id(prefix: &str, now_ms: i64) -> String {
-    const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut time = [b'0'; 8];
-    let mut rest = u64::try_from(now_ms).unwrap_or(0);
-    for slot in time.iter_mut().rev() {
-        *slot = DIGITS[(rest % 62) as usize];
-        rest /= 62;
-    }
-    let time: String = time.iter().map(|&b| char::from(b)).collect();
-    format!("{prefix}_{time}{}", random_alphanumeric(12))
+    format!("{}{}", refline_domain::ordered_id_floor(prefix, now_ms), random_alphanumeric(12))
 }
 
 /// The time (unix ms) an ordered id was made at, when `id` is `<prefix>_` followed by 20

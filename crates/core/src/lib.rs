@@ -26,6 +26,7 @@ pub mod ids;
 pub mod inbound;
 pub mod links;
 pub mod outbound;
+pub mod overview;
 pub mod payouts;
 pub mod plan_limits;
 pub mod reports;

@@ -17,6 +17,26 @@ pub trait ReportStore {
         from: Option<i64>,
         to: Option<i64>,
     ) -> StoreResult<Vec<Totals>>;
+    /// Conversions per UTC day (`day` = unix days) and currency within `[from, to)`, rejected
+    /// and refunded ones left out: the overview's charts and month totals in one scan.
+    async fn daily_conversions(
+        &self,
+        merchant_id: &str,
+        mode: Mode,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<DayTotals>>;
+    /// Human clicks per UTC day within `[from, to)`.
+    async fn daily_clicks(&self, merchant_id: &str, from: i64, to: i64) -> StoreResult<Vec<DayClicks>>;
+    /// The affiliates with the most commission within `[from, to)`, by currency.
+    async fn top_affiliates(
+        &self,
+        merchant_id: &str,
+        mode: Mode,
+        from: i64,
+        to: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AffiliateTotals>>;
     /// Affiliates approved on at least one of the merchant's campaigns.
     async fn count_active_affiliates(&self, merchant_id: &str) -> StoreResult<i64>;
     /// Tracked (live) sales of the merchant in a calendar month, the plan cap's measure: minor
@@ -37,5 +57,48 @@ pub struct Totals {
     /// Sum of commissions, minor units.
     pub commissions_minor: i64,
     /// Number of conversions.
+    pub conversions: i64,
+}
+
+/// One day's conversions in one currency.
+#[derive(Debug, Clone, FromRow)]
+pub struct DayTotals {
+    /// Unix day (ms / 86,400,000).
+    pub day: i64,
+    /// Lower-case ISO 4217.
+    pub currency: String,
+    /// Sales, minor units.
+    pub revenue_minor: i64,
+    /// Commissions, minor units.
+    pub commissions_minor: i64,
+    /// How many.
+    pub conversions: i64,
+}
+
+/// One day's human clicks.
+#[derive(Debug, Clone, FromRow)]
+pub struct DayClicks {
+    /// Unix day.
+    pub day: i64,
+    /// Human clicks.
+    pub clicks: i64,
+    /// Of which unique.
+    pub unique_clicks: i64,
+}
+
+/// An affiliate's totals in one currency.
+#[derive(Debug, Clone, FromRow)]
+pub struct AffiliateTotals {
+    /// `aff_…`
+    pub affiliate_id: String,
+    /// Their name.
+    pub name: String,
+    /// Lower-case ISO 4217.
+    pub currency: String,
+    /// Sales, minor units.
+    pub revenue_minor: i64,
+    /// Commissions, minor units.
+    pub commissions_minor: i64,
+    /// How many conversions.
     pub conversions: i64,
 }

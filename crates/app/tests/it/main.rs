@@ -18,6 +18,7 @@ mod core_links;
 mod core_outbound;
 mod core_support;
 mod dashboard_auth;
+mod dashboard_browser;
 mod hostile_input;
 mod idempotency;
 mod integrations;

@@ -12,6 +12,7 @@ pub mod api_keys;
 pub mod assets;
 pub mod auth;
 pub mod brand;
+pub mod chart;
 pub mod csrf;
 pub mod overview;
 pub mod render;

@@ -1,0 +1,261 @@
+//! The dashboard in a real browser: headless Chromium driven over WebDriver (Debian's
+//! `chromedriver`, through fantoccini), against the real server on port 0. The journeys a
+//! merchant takes: sign up, generate a key (shown once, working on `GET /api/v1/me`, gone on
+//! reload), refusals of a revoked session and a forged form, names with `<script>` shown as text,
+//! and the pages at 360 px. With `REFLINE_SCREENSHOTS=<dir>` the journey also saves the
+//! screenshots the README shows (`scripts/screenshots.sh`).
+//!
+//! Without Chromium or chromedriver the tests print a notice and are skipped. SQLite only: the
+//! pages are the subject, the engines are covered over HTTP.
+
+use std::{io::Write, path::PathBuf, process::Stdio, sync::OnceLock, time::Duration};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::process::{Child, Command};
+
+use crate::support::{Engine, TestApp};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// Chromium and chromedriver, or `None` (with a notice, once).
+fn tools() -> Option<(PathBuf, PathBuf)> {
+    static FOUND: OnceLock<Option<(PathBuf, PathBuf)>> = OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            let chromium = std::env::var_os("REFLINE_CHROMIUM").map_or_else(|| "/usr/bin/chromium".into(), PathBuf::from);
+            let driver = std::env::var_os("REFLINE_CHROMEDRIVER").map_or_else(|| "/usr/bin/chromedriver".into(), PathBuf::from);
+            if chromium.is_file() && driver.exists() {
+                return Some((chromium, driver));
+            }
+            let _ = writeln!(
+                std::io::stderr(),
+                "NOTICE: chromium or chromedriver not found ({}, {}; run scripts/install-browser.sh); dashboard browser tests are SKIPPED.",
+                chromium.display(),
+                driver.display()
+            );
+            None
+        })
+        .clone()
+}
+
+/// A chromedriver process and a browser session on it.
+struct Session {
+    client: Client,
+    _driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Session {
+    async fn start() -> Option<Session> {
+        let (chromium, driver_path) = tools()?;
+        let port = free_port();
+        let driver = Command::new(driver_path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromedriver");
+        let profile = tempfile::tempdir().unwrap();
+        let capabilities = json!({
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-extensions", "--no-first-run", "--disable-quic", "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        });
+        let Value::Object(capabilities) = capabilities else { unreachable!() };
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last = None;
+        for _ in 0..50 {
+            // chromedriver speaks plain HTTP on loopback: no TLS stack needed.
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector).capabilities(capabilities.clone()).connect(&url).await {
+                Ok(client) => return Some(Session { client, _driver: driver, _profile: profile }),
+                Err(err) => last = Some(err),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("chromedriver did not start: {last:?}");
+    }
+
+    async fn open(&self, app: &TestApp, path: &str) {
+        self.client.goto(&app.url(path)).await.unwrap();
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let field = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .text()
+            .await
+            .unwrap()
+    }
+
+    async fn source(&self) -> String {
+        self.client.source().await.unwrap()
+    }
+
+    async fn path(&self) -> String {
+        self.client.current_url().await.unwrap().path().to_string()
+    }
+
+    async fn cookie(&self, name: &str) -> Option<String> {
+        self.client.get_named_cookie(name).await.ok().map(|c| c.value().to_string())
+    }
+
+    /// Saves a screenshot as `<REFLINE_SCREENSHOTS>/<name>.png` when that variable is set.
+    async fn screenshot(&self, name: &str) {
+        if let Some(dir) = std::env::var_os("REFLINE_SCREENSHOTS") {
+            let png = self.client.screenshot().await.unwrap();
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), png).unwrap();
+        }
+    }
+
+    async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Signs up through the form, as a person types it.
+async fn sign_up(browser: &Session, app: &TestApp, email: &str, business: &str) {
+    browser.open(app, "/auth/sign-up").await;
+    browser.fill("#f-businessName", business).await;
+    browser.fill("#f-email", email).await;
+    browser.fill("#f-password", PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    assert_eq!(browser.path().await, "/merchant", "{}", browser.source().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchant_signs_up_and_generates_a_key_shown_once() {
+    let Some(browser) = Session::start().await else { return };
+    let app = TestApp::start(&Engine::Sqlite).await;
+    let email = format!("owner-{}@example.com", refline_server::ids::new_id("b").to_lowercase());
+    let business = "<script>window.pwned=1</script>Acme";
+    sign_up(&browser, &app, &email, business).await;
+    // The name is shown as text everywhere, never run.
+    let pwned = browser.client.execute("return window.pwned === undefined", vec![]).await.unwrap();
+    assert_eq!(pwned, Value::Bool(true), "a business name ran as script");
+    assert!(browser.client.title().await.unwrap().contains("<script>window.pwned=1</script>Acme"));
+    assert!(browser.text(".checklist").await.contains("Create a campaign"));
+    browser.screenshot("overview").await;
+
+    browser.open(&app, "/merchant/api-keys").await;
+    assert!(browser.source().await.contains("read and write keys"));
+    browser.client.find(Locator::Css("#f-kind")).await.unwrap().select_by_value("live").await.unwrap();
+    browser.click("form[action='/merchant/api-keys'] button[type=submit]").await;
+    let key = browser.text("#new-key-value").await;
+    assert!(key.starts_with("lj_pk_"), "{key}");
+    let me = app.get(&key, "/api/v1/me").await;
+    assert_eq!(me.status, StatusCode::OK);
+    browser.client.refresh().await.unwrap();
+    browser.open(&app, "/merchant/api-keys").await;
+    assert!(!browser.source().await.contains(&key), "the full key is shown once");
+
+    // Logging out ends the session: its cookie, replayed, is refused.
+    let token = browser.cookie("refline_session").await.expect("session cookie");
+    browser.click("form.logout button").await;
+    assert_eq!(browser.path().await, "/auth/login");
+    let replay = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url("/merchant"))
+        .header("cookie", format!("refline_session={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), StatusCode::SEE_OTHER);
+
+    // Logging in again lands on the page asked for.
+    browser.open(&app, "/merchant/api-keys").await;
+    assert_eq!(browser.path().await, "/auth/login");
+    browser.fill("#f-email", &email).await;
+    browser.fill("#f-password", PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    assert_eq!(browser.path().await, "/merchant/api-keys");
+    browser.close().await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_without_its_token_is_refused_in_the_browser() {
+    let Some(browser) = Session::start().await else { return };
+    let app = TestApp::start(&Engine::Sqlite).await;
+    let email = format!("csrf-{}@example.com", refline_server::ids::new_id("b").to_lowercase());
+    sign_up(&browser, &app, &email, "Csrf Co").await;
+    browser.open(&app, "/merchant/api-keys").await;
+    // A page elsewhere could post this form, but not its token: strip it and submit.
+    browser
+        .client
+        .execute(
+            "document.querySelector(\"form[action='/merchant/api-keys'] input[name=csrf_token]\").remove()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.click("form[action='/merchant/api-keys'] button[type=submit]").await;
+    assert!(browser.source().await.contains("Form expired"));
+    browser.close().await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_fit_a_phone_and_work_by_keyboard() {
+    let Some(browser) = Session::start().await else { return };
+    let app = TestApp::start(&Engine::Sqlite).await;
+    let email = format!("phone-{}@example.com", refline_server::ids::new_id("b").to_lowercase());
+    sign_up(&browser, &app, &email, "Phone Co").await;
+    browser.client.set_window_size(360, 800).await.unwrap();
+    for path in ["/merchant", "/merchant/api-keys"] {
+        browser.open(&app, path).await;
+        let overflow = browser
+            .client
+            .execute("return document.documentElement.scrollWidth <= window.innerWidth + 1", vec![])
+            .await
+            .unwrap();
+        assert_eq!(overflow, Value::Bool(true), "{path} is wider than 360 px");
+    }
+    // The skip link is the first stop of the keyboard and leads to the content.
+    browser.open(&app, "/merchant").await;
+    let first = browser
+        .client
+        .execute(
+            "document.body.focus(); return document.querySelector('a.skip').getAttribute('href')",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(first, Value::String("#main".into()));
+    browser.close().await;
+    app.stop().await;
+}
