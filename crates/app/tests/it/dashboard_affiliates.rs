@@ -15,6 +15,11 @@ use crate::{
 
 const SCRIPT: &str = "<script>alert(1)</script>";
 
+/// A login email of its own (PostgreSQL tests share one database per run).
+fn login(name: &str) -> String {
+    format!("{name}-{}@shop.test", refline_core::ids::new_id("t")).to_lowercase()
+}
+
 async fn new_affiliate(app: &TestApp, key: &str, email: &str, name: &str, campaign: &str) -> String {
     let r = app.post(key, "/api/v1/affiliates", json!({ "email": email, "name": name, "campaignId": campaign })).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
@@ -52,7 +57,7 @@ fn rows(html: &str) -> usize {
 
 async fn list_actions_and_bulk(engine: Engine) {
     let app = TestApp::start(&engine).await;
-    let (browser, merchant) = Browser::sign_up(&app, "owner@shop.test", "Shop").await;
+    let (browser, merchant) = Browser::sign_up(&app, &login("owner"), "Shop").await;
     let key = browser.api_key("live").await;
     let a = app.campaign(&key, json!({ "name": "Alpha" })).await["id"].as_str().unwrap().to_string();
     let b = app.campaign(&key, json!({ "name": SCRIPT })).await["id"].as_str().unwrap().to_string();
@@ -142,7 +147,7 @@ async fn list_actions_and_bulk(engine: Engine) {
 
 async fn add_form_refuses_and_adds(engine: Engine) {
     let app = TestApp::start(&engine).await;
-    let (browser, _) = Browser::sign_up(&app, "owner@shop.test", "Shop").await;
+    let (browser, _) = Browser::sign_up(&app, &login("owner"), "Shop").await;
     let key = browser.api_key("live").await;
     let camp = app.campaign(&key, json!({ "name": "Alpha" })).await["id"].as_str().unwrap().to_string();
 
@@ -181,8 +186,8 @@ async fn add_form_refuses_and_adds(engine: Engine) {
 
 async fn another_brands_affiliate_is_not_found(engine: Engine) {
     let app = TestApp::start(&engine).await;
-    let (mine, _) = Browser::sign_up(&app, "a@shop.test", "Shop A").await;
-    let (theirs, their_merchant) = Browser::sign_up(&app, "b@shop.test", "Shop B").await;
+    let (mine, _) = Browser::sign_up(&app, &login("a"), "Shop A").await;
+    let (theirs, their_merchant) = Browser::sign_up(&app, &login("b"), "Shop B").await;
     let their_key = theirs.api_key("live").await;
     let camp = app.campaign(&their_key, json!({ "name": "Theirs" })).await["id"].as_str().unwrap().to_string();
     let other = app.campaign(&their_key, json!({ "name": "Other" })).await["id"].as_str().unwrap().to_string();

@@ -13,6 +13,11 @@ use crate::{
 
 const SCRIPT: &str = "<script>alert(1)</script>";
 
+/// A login email of its own (PostgreSQL tests share one database per run).
+fn login(name: &str) -> String {
+    format!("{name}-{}@shop.test", refline_core::ids::new_id("t")).to_lowercase()
+}
+
 fn id_from(location: &str) -> String {
     let rest = location.strip_prefix("/merchant/campaigns/").expect("campaign location");
     rest.split('?').next().unwrap().to_string()
@@ -20,7 +25,7 @@ fn id_from(location: &str) -> String {
 
 async fn campaign_forms_create_edit_and_pause(engine: Engine) {
     let app = TestApp::start(&engine).await;
-    let (browser, _) = Browser::sign_up(&app, "owner@shop.test", "Shop").await;
+    let (browser, _) = Browser::sign_up(&app, &login("owner"), "Shop").await;
     let key = browser.api_key("live").await;
 
     let list = browser.get("/merchant/campaigns").await;
@@ -192,8 +197,8 @@ async fn campaign_forms_create_edit_and_pause(engine: Engine) {
 
 async fn another_brands_campaign_is_not_found(engine: Engine) {
     let app = TestApp::start(&engine).await;
-    let (mine, _) = Browser::sign_up(&app, "a@shop.test", "Shop A").await;
-    let (theirs, _) = Browser::sign_up(&app, "b@shop.test", "Shop B").await;
+    let (mine, _) = Browser::sign_up(&app, &login("a"), "Shop A").await;
+    let (theirs, _) = Browser::sign_up(&app, &login("b"), "Shop B").await;
     let their_key = theirs.api_key("live").await;
     let campaign = app.campaign(&their_key, json!({ "name": "Theirs" })).await;
     let id = campaign["id"].as_str().unwrap();
