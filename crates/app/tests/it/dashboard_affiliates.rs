@@ -8,8 +8,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::{
-    engine_tests,
     dashboard_support::{field_error, Browser},
+    engine_tests,
     support::{Engine, TestApp},
 };
 
@@ -21,7 +21,9 @@ fn login(name: &str) -> String {
 }
 
 async fn new_affiliate(app: &TestApp, key: &str, email: &str, name: &str, campaign: &str) -> String {
-    let r = app.post(key, "/api/v1/affiliates", json!({ "email": email, "name": name, "campaignId": campaign })).await;
+    let r = app
+        .post(key, "/api/v1/affiliates", json!({ "email": email, "name": name, "campaignId": campaign }))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     r.data()["id"].as_str().unwrap().to_string()
 }
@@ -91,14 +93,19 @@ async fn list_actions_and_bulk(engine: Engine) {
 
     // One approve from the list.
     let approved = browser
-        .submit("/merchant/affiliates", &format!("/merchant/affiliates/{x}/campaigns/{b}/approve"), &[("from", "list")])
+        .submit(
+            "/merchant/affiliates",
+            &format!("/merchant/affiliates/{x}/campaigns/{b}/approve"),
+            &[("from", "list")],
+        )
         .await;
     assert_eq!(approved.status, StatusCode::SEE_OTHER, "{}", approved.html);
     assert_eq!(approved.location.as_deref(), Some("/merchant/affiliates?notice=approved"));
     assert_eq!(status_on(&app, &key, &x, &b).await.as_deref(), Some("approved"));
 
     // Bulk: nothing selected, then reject two.
-    let none = browser.submit("/merchant/affiliates", "/merchant/affiliates/bulk", &[("action", "reject")]).await;
+    let none =
+        browser.submit("/merchant/affiliates", "/merchant/affiliates/bulk", &[("action", "reject")]).await;
     assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(none.html.contains("Select at least one affiliate."));
     let y_b = format!("{y}:{b}");
@@ -120,7 +127,11 @@ async fn list_actions_and_bulk(engine: Engine) {
     // Bulk approve: the rejected one is refused (final), the other one is approved.
     let x_a = format!("{x}:{a}");
     let mixed = browser
-        .submit("/merchant/affiliates", "/merchant/affiliates/bulk", &[("selected", &y_b), ("selected", &x_a), ("action", "approve")])
+        .submit(
+            "/merchant/affiliates",
+            "/merchant/affiliates/bulk",
+            &[("selected", &y_b), ("selected", &x_a), ("action", "approve")],
+        )
         .await;
     assert!(mixed.status.is_client_error(), "{}", mixed.status);
     assert!(mixed.html.contains("1 of 2 changed"), "{}", mixed.html);
@@ -156,7 +167,11 @@ async fn add_form_refuses_and_adds(engine: Engine) {
     assert!(form.html.contains("No email is sent yet"));
 
     let refused = browser
-        .submit("/merchant/affiliates/new", "/merchant/affiliates", &[("email", "not-an-email"), ("name", SCRIPT), ("campaignId", "")])
+        .submit(
+            "/merchant/affiliates/new",
+            "/merchant/affiliates",
+            &[("email", "not-an-email"), ("name", SCRIPT), ("campaignId", "")],
+        )
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.html);
     assert!(field_error(&refused.html, "email").is_some(), "{}", refused.html);
@@ -165,7 +180,11 @@ async fn add_form_refuses_and_adds(engine: Engine) {
     assert_eq!(app.get(&key, "/api/v1/affiliates").await.body["pagination"]["total"], 0);
 
     let added = browser
-        .submit("/merchant/affiliates/new", "/merchant/affiliates", &[("email", "New@Aff.test"), ("name", SCRIPT), ("campaignId", &camp)])
+        .submit(
+            "/merchant/affiliates/new",
+            "/merchant/affiliates",
+            &[("email", "New@Aff.test"), ("name", SCRIPT), ("campaignId", &camp)],
+        )
         .await;
     assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.html);
     let location = added.location.unwrap();
@@ -176,7 +195,11 @@ async fn add_form_refuses_and_adds(engine: Engine) {
     assert!(shown.html.contains("new@aff.test"));
 
     let duplicate = browser
-        .submit("/merchant/affiliates/new", "/merchant/affiliates", &[("email", "new@aff.test"), ("campaignId", &camp)])
+        .submit(
+            "/merchant/affiliates/new",
+            "/merchant/affiliates",
+            &[("email", "new@aff.test"), ("campaignId", &camp)],
+        )
         .await;
     assert_eq!(duplicate.status, StatusCode::CONFLICT, "{}", duplicate.html);
     assert!(duplicate.html.contains("already exists"));
@@ -189,28 +212,48 @@ async fn another_brands_affiliate_is_not_found(engine: Engine) {
     let (mine, _) = Browser::sign_up(&app, &login("a"), "Shop A").await;
     let (theirs, their_merchant) = Browser::sign_up(&app, &login("b"), "Shop B").await;
     let their_key = theirs.api_key("live").await;
-    let camp = app.campaign(&their_key, json!({ "name": "Theirs" })).await["id"].as_str().unwrap().to_string();
-    let other = app.campaign(&their_key, json!({ "name": "Other" })).await["id"].as_str().unwrap().to_string();
+    let camp =
+        app.campaign(&their_key, json!({ "name": "Theirs" })).await["id"].as_str().unwrap().to_string();
+    let other =
+        app.campaign(&their_key, json!({ "name": "Other" })).await["id"].as_str().unwrap().to_string();
     let aff = new_affiliate(&app, &their_key, "theirs@aff.test", "Theirs", &camp).await;
     pending_on(&app, &their_merchant, &other, &aff).await;
 
     assert_eq!(mine.get(&format!("/merchant/affiliates/{aff}")).await.status, StatusCode::NOT_FOUND);
     for action in ["approve", "reject", "remove"] {
         let r = mine
-            .submit("/merchant/affiliates", &format!("/merchant/affiliates/{aff}/campaigns/{other}/{action}"), &[])
+            .submit(
+                "/merchant/affiliates",
+                &format!("/merchant/affiliates/{aff}/campaigns/{other}/{action}"),
+                &[],
+            )
             .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{action}");
     }
     let key = format!("{aff}:{other}");
-    let bulk = mine.submit("/merchant/affiliates", "/merchant/affiliates/bulk", &[("selected", &key), ("action", "approve")]).await;
+    let bulk = mine
+        .submit(
+            "/merchant/affiliates",
+            "/merchant/affiliates/bulk",
+            &[("selected", &key), ("action", "approve")],
+        )
+        .await;
     assert_eq!(bulk.status, StatusCode::NOT_FOUND);
     let add = mine
-        .submit("/merchant/affiliates/new", "/merchant/affiliates", &[("email", "x@aff.test"), ("campaignId", &camp)])
+        .submit(
+            "/merchant/affiliates/new",
+            "/merchant/affiliates",
+            &[("email", "x@aff.test"), ("campaignId", &camp)],
+        )
         .await;
     assert_eq!(add.status, StatusCode::NOT_FOUND);
     assert_eq!(status_on(&app, &their_key, &aff, &other).await.as_deref(), Some("pending"));
     assert!(!mine.get("/merchant/affiliates").await.html.contains("theirs@aff.test"));
-    assert!(!mine.get(&format!("/merchant/affiliates?campaign={camp}")).await.html.contains("theirs@aff.test"));
+    assert!(!mine
+        .get(&format!("/merchant/affiliates?campaign={camp}"))
+        .await
+        .html
+        .contains("theirs@aff.test"));
     app.stop().await;
 }
 

@@ -6,8 +6,8 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::{
-    engine_tests,
     dashboard_support::{field_error, Browser},
+    engine_tests,
     support::{Engine, TestApp},
 };
 
@@ -107,7 +107,10 @@ async fn campaign_forms_create_edit_and_pause(engine: Engine) {
     let shown = browser.get(&format!("/merchant/campaigns/{id}")).await;
     assert_eq!(shown.status, StatusCode::OK);
     assert!(!shown.html.contains("<script>alert"), "{}", shown.html);
-    assert!(shown.html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") || shown.html.contains("&#60;script&#62;"));
+    assert!(
+        shown.html.contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+            || shown.html.contains("&#60;script&#62;")
+    );
     assert!(shown.html.contains(c["joinUrl"].as_str().unwrap()), "join link shown");
     assert!(shown.html.contains(r#"value="12.50""#));
     let listed = browser.get("/merchant/campaigns").await;
@@ -136,7 +139,10 @@ async fn campaign_forms_create_edit_and_pause(engine: Engine) {
     }
     assert!(refused.html.contains(r#"value="Spring""#), "entered values are kept");
     let same = app.get(&key, &path).await;
-    assert_eq!((same.data()["name"].as_str(), same.data()["commissionType"].as_str()), (Some(SCRIPT), Some("fixed")));
+    assert_eq!(
+        (same.data()["name"].as_str(), same.data()["commissionType"].as_str()),
+        (Some(SCRIPT), Some("fixed"))
+    );
 
     // Edit saved: every kind of field, checkboxes left out are false, tiers cleared.
     let saved = browser
@@ -209,14 +215,23 @@ async fn another_brands_campaign_is_not_found(engine: Engine) {
         .submit(
             "/merchant/campaigns/new",
             &page,
-            &[("name", "Mine now"), ("commissionType", "percentage"), ("commissionValue", "5"), ("cookieWindowDays", "30")],
+            &[
+                ("name", "Mine now"),
+                ("commissionType", "percentage"),
+                ("commissionValue", "5"),
+                ("cookieWindowDays", "30"),
+            ],
         )
         .await;
     assert_eq!(edit.status, StatusCode::NOT_FOUND, "{}", edit.html);
-    let pause = mine.submit("/merchant/campaigns/new", &format!("{page}/status"), &[("status", "inactive")]).await;
+    let pause =
+        mine.submit("/merchant/campaigns/new", &format!("{page}/status"), &[("status", "inactive")]).await;
     assert_eq!(pause.status, StatusCode::NOT_FOUND);
     let still = app.get(&their_key, &format!("/api/v1/campaigns/{id}")).await;
-    assert_eq!((still.data()["name"].as_str(), still.data()["status"].as_str()), (Some("Theirs"), Some("active")));
+    assert_eq!(
+        (still.data()["name"].as_str(), still.data()["status"].as_str()),
+        (Some("Theirs"), Some("active"))
+    );
     assert!(!mine.get("/merchant/campaigns").await.html.contains(id), "not listed to another brand");
     app.stop().await;
 }

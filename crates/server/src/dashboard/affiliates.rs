@@ -69,7 +69,10 @@ impl ListQuery {
     fn filter(&self) -> AffiliateFilter {
         AffiliateFilter {
             campaign_id: Some(self.campaign.trim().to_string()).filter(|c| !c.is_empty()),
-            status: STATUSES.contains(&self.status.as_str()).then(|| MembershipStatus::parse(&self.status)).flatten(),
+            status: STATUSES
+                .contains(&self.status.as_str())
+                .then(|| MembershipStatus::parse(&self.status))
+                .flatten(),
             search: Some(self.q.trim().to_string()).filter(|q| !q.is_empty()),
         }
     }
@@ -77,7 +80,9 @@ impl ListQuery {
     /// The list's address on page `n`, keeping the search and filters.
     fn href(&self, n: i64) -> String {
         let mut query = form_urlencoded::Serializer::new(String::new());
-        for (key, value) in [("q", self.q.trim()), ("status", self.status.as_str()), ("campaign", self.campaign.as_str())] {
+        for (key, value) in
+            [("q", self.q.trim()), ("status", self.status.as_str()), ("campaign", self.campaign.as_str())]
+        {
             if !value.is_empty() {
                 query.append_pair(key, value);
             }
@@ -153,8 +158,13 @@ struct ListPage {
     errors: FormErrors,
 }
 
-async fn campaign_options(state: &AppState, page_of: &Page, selected: &str) -> Result<Vec<CampaignOption>, CoreError> {
-    let request = PageRequest { limit: CAMPAIGN_LIMIT, offset: 0, sort: CampaignSort::Name, descending: false };
+async fn campaign_options(
+    state: &AppState,
+    page_of: &Page,
+    selected: &str,
+) -> Result<Vec<CampaignOption>, CoreError> {
+    let request =
+        PageRequest { limit: CAMPAIGN_LIMIT, offset: 0, sort: CampaignSort::Name, descending: false };
     let found = state.core.list_campaigns(&page_of.actor, request).await?;
     Ok(found
         .items
@@ -222,7 +232,11 @@ async fn list(State(state): State<AppState>, page_of: Page, Query(query): Query<
 
 /// Approves or rejects the memberships ticked on the list (`selected` = `<affiliate>:<campaign>`,
 /// `action` = `approve` or `reject`), each through `set_membership_status`.
-async fn bulk(State(state): State<AppState>, page_of: Page, Form(pairs): Form<Vec<(String, String)>>) -> Response {
+async fn bulk(
+    State(state): State<AppState>,
+    page_of: Page,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
     let action = pairs.iter().find(|(k, _)| k == "action").map(|(_, v)| v.as_str()).unwrap_or_default();
     let target = match action {
         "approve" => MembershipStatus::Approved,
@@ -236,12 +250,17 @@ async fn bulk(State(state): State<AppState>, page_of: Page, Form(pairs): Form<Ve
     }
     let mut failures = Vec::new();
     for (affiliate_id, campaign_id) in &selected {
-        if let Err(err) = state.core.set_membership_status(&page_of.actor, affiliate_id, campaign_id, target).await {
+        if let Err(err) =
+            state.core.set_membership_status(&page_of.actor, affiliate_id, campaign_id, target).await
+        {
             failures.push((*affiliate_id, *campaign_id, err));
         }
     }
     let Some((_, _, first)) = failures.first() else {
-        return done("/merchant/affiliates", if target == MembershipStatus::Approved { "bulk_approved" } else { "bulk_rejected" });
+        return done(
+            "/merchant/affiliates",
+            if target == MembershipStatus::Approved { "bulk_approved" } else { "bulk_rejected" },
+        );
     };
     let changed = selected.len() - failures.len();
     let reasons: Vec<String> =
@@ -306,7 +325,9 @@ fn payout_text(method: &PayoutMethod) -> (&'static str, String) {
     match method {
         PayoutMethod::PayPal { email } => ("PayPal", email.clone()),
         PayoutMethod::StripeConnect { account_id } => ("Stripe Connect", account_id.clone()),
-        PayoutMethod::Wise { name, email, currency } => ("Wise", format!("{name}, {email}, {}", currency.to_uppercase())),
+        PayoutMethod::Wise { name, email, currency } => {
+            ("Wise", format!("{name}, {email}, {}", currency.to_uppercase()))
+        }
         PayoutMethod::Manual => ("Manual", "paid outside Refline and marked paid by hand".to_string()),
     }
 }
@@ -426,7 +447,12 @@ struct AddQuery {
     campaign: String,
 }
 
-async fn add_page(state: &AppState, page_of: &Page, form: &AddForm, errors: FormErrors) -> Result<AddPage, CoreError> {
+async fn add_page(
+    state: &AppState,
+    page_of: &Page,
+    form: &AddForm,
+    errors: FormErrors,
+) -> Result<AddPage, CoreError> {
     Ok(AddPage {
         chrome: Chrome::new(page_of, "affiliates", "Add an affiliate"),
         email: form.email.clone(),

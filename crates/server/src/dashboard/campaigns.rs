@@ -291,7 +291,8 @@ fn commission_text(c: &Campaign, rendered: &Value) -> String {
 }
 
 async fn list(State(state): State<AppState>, page_of: Page, Query(notice): Query<Notice>) -> Response {
-    let request = PageRequest { limit: LIST_LIMIT, offset: 0, sort: CampaignSort::CreatedAt, descending: true };
+    let request =
+        PageRequest { limit: LIST_LIMIT, offset: 0, sort: CampaignSort::CreatedAt, descending: true };
     let found = match state.core.list_campaigns(&page_of.actor, request).await {
         Ok(found) => found,
         Err(err) => return core_error_page(&err),
@@ -359,7 +360,11 @@ async fn new_form(page_of: Page) -> Response {
     page(StatusCode::OK, &view)
 }
 
-async fn create(State(state): State<AppState>, page_of: Page, Form(pairs): Form<Vec<(String, String)>>) -> Response {
+async fn create(
+    State(state): State<AppState>,
+    page_of: Page,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
     let form = CampaignForm::from_submitted(&pairs);
     let input = api::read_input(&form.to_json(true), true);
     match state.core.create_campaign(&page_of.actor, input).await {
@@ -395,7 +400,13 @@ fn figures(v: &CampaignView) -> Figures {
     }
 }
 
-fn edit_page(page_of: &Page, v: &CampaignView, form: CampaignForm, errors: FormErrors, notice: Option<String>) -> FormPage {
+fn edit_page(
+    page_of: &Page,
+    v: &CampaignView,
+    form: CampaignForm,
+    errors: FormErrors,
+    notice: Option<String>,
+) -> FormPage {
     FormPage {
         chrome: Chrome::new(page_of, "campaigns", &v.campaign.name).with_notice(notice),
         campaign: Some(figures(v)),
@@ -405,7 +416,12 @@ fn edit_page(page_of: &Page, v: &CampaignView, form: CampaignForm, errors: FormE
     }
 }
 
-async fn show(State(state): State<AppState>, page_of: Page, Path(id): Path<String>, Query(notice): Query<Notice>) -> Response {
+async fn show(
+    State(state): State<AppState>,
+    page_of: Page,
+    Path(id): Path<String>,
+    Query(notice): Query<Notice>,
+) -> Response {
     let view = match state.core.get_campaign(&page_of.actor, &id).await {
         Ok(view) => view,
         Err(err) => return core_error_page(&err),
@@ -414,7 +430,9 @@ async fn show(State(state): State<AppState>, page_of: Page, Path(id): Path<Strin
         "created" => Some("The campaign was created. Share its join link with affiliates.".to_string()),
         "saved" => Some("The campaign was saved.".to_string()),
         "unchanged" => Some("Nothing changed.".to_string()),
-        "paused" => Some("The campaign is paused: its links and sales are refused until it is activated.".to_string()),
+        "paused" => {
+            Some("The campaign is paused: its links and sales are refused until it is activated.".to_string())
+        }
         "activated" => Some("The campaign is active: its links work and sales are credited.".to_string()),
         _ => None,
     };
@@ -444,7 +462,8 @@ async fn update(
                 Ok(current) => current,
                 Err(_) => return core_error_page(&err),
             };
-            let view = edit_page(&page_of, &current, form.with_spare_tiers(), FormErrors::from_error(&err), None);
+            let view =
+                edit_page(&page_of, &current, form.with_spare_tiers(), FormErrors::from_error(&err), None);
             refused(&err, &view)
         }
     }
@@ -463,7 +482,10 @@ async fn set_status(
     Form(form): Form<StatusForm>,
 ) -> Response {
     let Some(status) = CampaignStatus::parse(&form.status) else {
-        return core_error_page(&refline_core::CoreError::invalid_field("status", "status must be active or inactive"));
+        return core_error_page(&refline_core::CoreError::invalid_field(
+            "status",
+            "status must be active or inactive",
+        ));
     };
     let input = CampaignInput { status: Some(status), ..CampaignInput::default() };
     match state.core.update_campaign(&page_of.actor, &id, input).await {
