@@ -143,7 +143,7 @@ async fn list_actions_and_bulk(engine: Engine) {
     assert_eq!(detail.status, StatusCode::OK);
     assert!(!detail.html.contains("<script>alert"), "{}", detail.html);
     assert!(detail.html.contains("xavier@aff.test"));
-    assert!(detail.html.contains(&format!("/redirect?tc=")), "tracking links shown");
+    assert!(detail.html.contains("/redirect?tc="), "tracking links shown");
     assert!(detail.html.contains("Payout details"));
     let removed = browser.submit(&page, &format!("{page}/campaigns/{b}/remove"), &[]).await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.html);
