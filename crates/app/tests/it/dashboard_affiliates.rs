@@ -135,11 +135,15 @@ async fn list_actions_and_bulk(engine: Engine) {
         .await;
     assert!(mixed.status.is_client_error(), "{}", mixed.status);
     assert!(mixed.html.contains("1 of 2 changed"), "{}", mixed.html);
+    assert!(mixed.html.contains("yolanda@aff.test on &#60;script&#62;"), "named, escaped: {}", mixed.html);
     assert_eq!(status_on(&app, &key, &y, &b).await.as_deref(), Some("rejected"));
 
     // The affiliate's page, then remove from a campaign.
+    let link = app.post(&key, "/api/v1/links", json!({ "campaignId": a, "affiliateId": x })).await;
+    assert_eq!(link.status, StatusCode::CREATED, "{}", link.text);
     let page = format!("/merchant/affiliates/{x}");
     let detail = browser.get(&page).await;
+    assert!(detail.html.contains(link.data()["url"].as_str().unwrap()), "short link shown");
     assert_eq!(detail.status, StatusCode::OK);
     assert!(!detail.html.contains("<script>alert"), "{}", detail.html);
     assert!(detail.html.contains("xavier@aff.test"));

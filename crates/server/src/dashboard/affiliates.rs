@@ -263,8 +263,17 @@ async fn bulk(
         );
     };
     let changed = selected.len() - failures.len();
-    let reasons: Vec<String> =
-        failures.iter().map(|(a, c, err)| format!("{a} on {c}: {}", err.message)).collect();
+    let mut reasons = Vec::new();
+    for (affiliate_id, campaign_id, err) in &failures {
+        // Named as the list names them when the affiliate is the brand's; ids otherwise.
+        let named = state.core.get_affiliate(&page_of.actor, affiliate_id).await.ok().and_then(|d| {
+            let campaign =
+                d.memberships.iter().find(|m| m.campaign_id == *campaign_id)?.campaign_name.clone();
+            Some(format!("{} on {campaign}", d.affiliate.email))
+        });
+        let who = named.unwrap_or_else(|| format!("{affiliate_id} on {campaign_id}"));
+        reasons.push(format!("{who}: {}", err.message));
+    }
     let message = format!("{changed} of {} changed. Not changed: {}", selected.len(), reasons.join("; "));
     relist(&state, &page_of, &message, Some(first)).await
 }
@@ -297,6 +306,8 @@ struct MembershipRow {
 /// One short link on the affiliate's page.
 struct LinkRow {
     url: String,
+    /// The campaign's name (its id when the affiliate left it).
+    campaign: String,
     campaign_id: String,
     clicks: i64,
     created: String,
@@ -383,6 +394,11 @@ async fn show(
             .into_iter()
             .map(|l| LinkRow {
                 url: l.url,
+                campaign: detail
+                    .memberships
+                    .iter()
+                    .find(|m| m.campaign_id == l.view.link.campaign_id)
+                    .map_or_else(|| l.view.link.campaign_id.clone(), |m| m.campaign_name.clone()),
                 campaign_id: l.view.link.campaign_id,
                 clicks: l.view.totals.clicks,
                 created: when(l.view.link.created_at),
