@@ -10,6 +10,7 @@ mod support;
 mod binary;
 mod browser;
 mod conversions;
+mod core_affiliate_search;
 mod core_audit;
 mod core_campaigns;
 mod core_connections;
