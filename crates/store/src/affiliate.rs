@@ -177,7 +177,9 @@ pub struct AffiliateFilter {
 }
 
 impl AffiliateFilter {
-    /// The `LIKE` pattern of `search` (lower-cased, wildcards escaped with `\\`), if any.
+    /// The `LIKE` pattern of `search` (trimmed, lower-cased, with `%`, `_` and `\` escaped by `\`),
+    /// if any. SQLite's `LOWER` folds ASCII only: there, a stored non-ASCII capital (É) is not
+    /// found by its small letter.
     pub fn search_pattern(&self) -> Option<String> {
         let text = self.search.as_deref().map(str::trim).filter(|t| !t.is_empty())?;
         let mut pattern = String::from("%");
