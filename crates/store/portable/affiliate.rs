@@ -37,11 +37,14 @@ macro_rules! membership_view_select {
     };
 }
 
-/// Filter of membership lists: `$1` merchant, `$3` campaign or NULL, `$4` status or NULL.
+/// Filter of membership lists: `$1` merchant, `$3` campaign or NULL, `$4` status or NULL,
+/// `$5` a `LIKE` pattern on the affiliate's email or name, or NULL.
 macro_rules! membership_filter {
     () => {
         "WHERE m.merchant_id = $1 AND ($3 IS NULL OR m.campaign_id = $3) \
-         AND ($4 IS NULL OR m.status = $4)"
+         AND ($4 IS NULL OR m.status = $4) \
+         AND ($5 IS NULL OR LOWER(a.email) LIKE $5 ESCAPE '\\' \
+              OR LOWER(COALESCE(a.name, '')) LIKE $5 ESCAPE '\\')"
     };
 }
 
@@ -253,23 +256,25 @@ impl AffiliateStore for Engine {
             AffiliateSort::Email => "a.email",
         };
         let sql = format!(
-            "{}{} ORDER BY {column} {dir}, a.id {dir}, c.id {dir} LIMIT $5 OFFSET $6",
+            "{}{} ORDER BY {column} {dir}, a.id {dir}, c.id {dir} LIMIT $6 OFFSET $7",
             membership_view_select!(),
             membership_filter!(),
             dir = page.direction(),
         );
+        let pattern = filter.search_pattern();
         let items = sqlx::query_as(&sql)
             .bind(merchant_id)
             .bind(mode)
             .bind(filter.campaign_id.as_deref())
             .bind(filter.status)
+            .bind(pattern.as_deref())
             .bind(page.limit)
             .bind(page.offset)
             .fetch_all(self.reader())
             .await?;
         // $2 is unused by the count but keeps the placeholder numbering shared.
         let total: i64 = sqlx::query_scalar(concat!(
-            "SELECT COUNT(*) FROM memberships m ",
+            "SELECT COUNT(*) FROM memberships m JOIN affiliates a ON a.id = m.affiliate_id ",
             membership_filter!(),
             " AND ($2 IS NULL OR TRUE)"
         ))
@@ -277,6 +282,7 @@ impl AffiliateStore for Engine {
         .bind(mode)
         .bind(filter.campaign_id.as_deref())
         .bind(filter.status)
+        .bind(pattern.as_deref())
         .fetch_one(self.reader())
         .await?;
         Ok(Page { items, total })

@@ -171,6 +171,27 @@ pub struct AffiliateFilter {
     pub campaign_id: Option<String>,
     /// Only this membership status.
     pub status: Option<MembershipStatus>,
+    /// Only affiliates whose email or name contains this text (case-insensitive; `%` and `_`
+    /// match themselves). Blank means no search.
+    pub search: Option<String>,
+}
+
+impl AffiliateFilter {
+    /// The `LIKE` pattern of `search` (trimmed, lower-cased, with `%`, `_` and `\` escaped by `\`),
+    /// if any. SQLite's `LOWER` folds ASCII only: there, a stored non-ASCII capital (É) is not
+    /// found by its small letter.
+    pub fn search_pattern(&self) -> Option<String> {
+        let text = self.search.as_deref().map(str::trim).filter(|t| !t.is_empty())?;
+        let mut pattern = String::from("%");
+        for ch in text.to_lowercase().chars() {
+            if matches!(ch, '%' | '_' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(ch);
+        }
+        pattern.push('%');
+        Some(pattern)
+    }
 }
 
 /// Sort columns for affiliate lists.

@@ -46,6 +46,7 @@ async fn list_affiliates(
     let filter = AffiliateFilter {
         campaign_id: params.get("campaignId").map(str::to_string),
         status: params.one_of("status", STATUSES).and_then(|s| MembershipStatus::parse(&s)),
+        search: None,
     };
     let page = params.page(SORTS, AffiliateSort::JoinedAt);
     params.finish()?;
@@ -71,17 +72,7 @@ async fn create_affiliate(
     let actor = caller.actor();
     actor.require_write()?;
     let map = parse_object(&body)?;
-    let mut f = Fields::new(&map);
-    let input = NewAffiliate {
-        email: f.required_string("email", 254),
-        name: f.optional_string("name", 200),
-        campaign_id: f.required_string("campaignId", 100),
-        ip_address: f.optional_string("ipAddress", 64),
-        user_agent: f.optional_string("userAgent", 512),
-        unreadable: Vec::new(),
-    };
-    let input = NewAffiliate { unreadable: f.into_issues(), ..input };
-    let created = state.core.create_affiliate(&actor, input).await?;
+    let created = state.core.create_affiliate(&actor, read_new_affiliate(&map)).await?;
     let data = json!({
         "id": created.affiliate.id,
         "name": created.affiliate.name,
@@ -94,6 +85,20 @@ async fn create_affiliate(
         "joinedAt": format_timestamp(created.membership.joined_at),
     });
     Ok((StatusCode::CREATED, Json(json!({ "data": data }))))
+}
+
+/// Reads a JSON body (or a dashboard form made into one) into the create operation's input.
+pub(crate) fn read_new_affiliate(map: &serde_json::Map<String, Value>) -> NewAffiliate {
+    let mut f = Fields::new(map);
+    let input = NewAffiliate {
+        email: f.required_string("email", 254),
+        name: f.optional_string("name", 200),
+        campaign_id: f.required_string("campaignId", 100),
+        ip_address: f.optional_string("ipAddress", 64),
+        user_agent: f.optional_string("userAgent", 512),
+        unreadable: Vec::new(),
+    };
+    NewAffiliate { unreadable: f.into_issues(), ..input }
 }
 
 async fn update_affiliate(

@@ -8,11 +8,13 @@
 //! pre-login CSRF cookie) → `verify_csrf` (every state-changing request carries `csrf_token`) →
 //! the page.
 
+pub mod affiliates;
 pub mod api_keys;
 pub mod assets;
 pub mod auth;
 pub mod brand;
 pub mod chart;
+pub mod campaigns;
 pub mod csrf;
 pub mod overview;
 pub mod render;
@@ -43,6 +45,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(overview::router())
         .merge(brand::router())
         .merge(api_keys::router())
+        .merge(campaigns::router())
+        .merge(affiliates::router())
         .layer(middleware::from_fn_with_state(state.clone(), csrf::verify_csrf))
         .layer(middleware::from_fn_with_state(state.clone(), session::load_session))
         .layer(middleware::from_fn_with_state(state, audit_pages))
