@@ -17,6 +17,8 @@ mod core_coupons;
 mod core_links;
 mod core_outbound;
 mod core_support;
+mod dashboard_commissions;
+mod dashboard_payouts;
 mod hostile_input;
 mod idempotency;
 mod integrations;

@@ -4,3 +4,4 @@
 pub mod conversions;
 pub mod record;
 pub mod writer;
+pub mod review;

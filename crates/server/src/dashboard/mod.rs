@@ -12,8 +12,10 @@ pub mod api_keys;
 pub mod assets;
 pub mod auth;
 pub mod brand;
+pub mod commissions;
 pub mod csrf;
 pub mod overview;
+pub mod payouts;
 pub mod render;
 pub mod session;
 
@@ -42,6 +44,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(overview::router())
         .merge(brand::router())
         .merge(api_keys::router())
+        .merge(commissions::router())
+        .merge(payouts::router())
         .layer(middleware::from_fn_with_state(state.clone(), csrf::verify_csrf))
         .layer(middleware::from_fn_with_state(state.clone(), session::load_session))
         .layer(middleware::from_fn_with_state(state, audit_pages))
