@@ -55,7 +55,10 @@ impl Shop {
         let r = self.app.convert(&self.key, &self.camp, &self.aff, amount, json!({})).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         let id = r.data()["id"].as_str().unwrap().to_string();
-        let r = self.app.patch(&self.key, &format!("/api/v1/conversions/{id}"), json!({ "status": "approved" })).await;
+        let r = self
+            .app
+            .patch(&self.key, &format!("/api/v1/conversions/{id}"), json!({ "status": "approved" }))
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         id
     }
@@ -84,12 +87,18 @@ async fn runs_are_made_and_paid_on_the_page(engine: Engine) {
     let page = shop.browser.get("/merchant/payouts").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.html);
     assert!(page.html.contains("20.00 USD"), "payable balance shown: {}", page.html);
-    assert!(page.html.contains("&#60;script&#62;alert(1)&#60;/script&#62;") && !page.html.contains("<script>alert(1)"));
+    assert!(
+        page.html.contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+            && !page.html.contains("<script>alert(1)")
+    );
 
     let paid = shop.run_on_page().await;
     let listed = shop.payouts().await;
     assert_eq!(listed.len(), 1);
-    assert_eq!((listed[0]["status"].as_str(), listed[0]["amount"].as_str()), (Some("pending"), Some("20.00")));
+    assert_eq!(
+        (listed[0]["status"].as_str(), listed[0]["amount"].as_str()),
+        (Some("pending"), Some("20.00"))
+    );
     let page = shop.browser.get("/merchant/payouts?notice=run_made").await;
     assert!(page.html.contains(&paid) && page.html.contains("The payout run was created"));
 
@@ -99,7 +108,11 @@ async fn runs_are_made_and_paid_on_the_page(engine: Engine) {
 
     let done = shop
         .browser
-        .submit("/merchant/payouts", &format!("/merchant/payouts/{paid}/complete"), &[("reference", "PP-123")])
+        .submit(
+            "/merchant/payouts",
+            &format!("/merchant/payouts/{paid}/complete"),
+            &[("reference", "PP-123")],
+        )
         .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
     let p = shop.payout(&paid).await;
@@ -108,7 +121,8 @@ async fn runs_are_made_and_paid_on_the_page(engine: Engine) {
     // Cancel and fail.
     shop.approved_sale(json!(50)).await;
     let cancelled = shop.run_on_page().await;
-    let done = shop.browser.submit("/merchant/payouts", &format!("/merchant/payouts/{cancelled}/cancel"), &[]).await;
+    let done =
+        shop.browser.submit("/merchant/payouts", &format!("/merchant/payouts/{cancelled}/cancel"), &[]).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
     assert_eq!(shop.payout(&cancelled).await["status"], "cancelled");
     let failed = shop.run_on_page().await;
@@ -128,7 +142,8 @@ async fn exports_for_paypal_and_completion(engine: Engine) {
     shop.approved_sale(json!(100)).await;
     let id = shop.run_on_page().await;
 
-    let file = shop.browser.submit("/merchant/payouts", "/merchant/payouts/export", &[("format", "paypal")]).await;
+    let file =
+        shop.browser.submit("/merchant/payouts", "/merchant/payouts/export", &[("format", "paypal")]).await;
     assert_eq!(file.status, StatusCode::OK, "{}", file.html);
     assert_eq!(file.html, format!("{},20.00,USD,{id},Affiliate commission,PAYPAL\r\n", shop.aff_email));
     let p = shop.payout(&id).await;
@@ -174,10 +189,18 @@ async fn refusals_are_shown_and_nothing_is_saved(engine: Engine) {
     let long = "x".repeat(600);
     let refused = shop
         .browser
-        .submit("/merchant/payouts", &format!("/merchant/payouts/{id}/complete"), &[("reference", long.as_str())])
+        .submit(
+            "/merchant/payouts",
+            &format!("/merchant/payouts/{id}/complete"),
+            &[("reference", long.as_str())],
+        )
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.html);
-    assert!(refused.html.contains("banner error") && refused.html.contains("at most 500"), "{}", refused.html);
+    assert!(
+        refused.html.contains("banner error") && refused.html.contains("at most 500"),
+        "{}",
+        refused.html
+    );
     assert_eq!(shop.payout(&id).await["status"], "pending");
 
     // A team member without "manage payouts" sees the page but cannot change payouts.

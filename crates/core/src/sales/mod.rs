@@ -3,5 +3,5 @@
 
 pub mod conversions;
 pub mod record;
-pub mod writer;
 pub mod review;
+pub mod writer;

@@ -53,7 +53,10 @@ impl Core {
         offset: i64,
     ) -> CoreResult<Page<ReviewRow>> {
         let filter = ConversionFilter { mode: actor.mode, ..filter.clone() };
-        Ok(self.store.list_review_queue(&actor.merchant_id, &filter, limit.clamp(1, 100), offset.max(0)).await?)
+        Ok(self
+            .store
+            .list_review_queue(&actor.merchant_id, &filter, limit.clamp(1, 100), offset.max(0))
+            .await?)
     }
 
     /// Approves or rejects each of `ids` as [`Core::set_conversion_status`] does (each checked,
@@ -89,7 +92,11 @@ impl Core {
 
     /// The actor's conversions matching `filter` as CSV, in review-queue order, at most
     /// [`CSV_MAX_ROWS`]; every cell neutralised against formula injection.
-    pub async fn export_conversions(&self, actor: &Actor, filter: &ConversionFilter) -> CoreResult<ConversionsCsv> {
+    pub async fn export_conversions(
+        &self,
+        actor: &Actor,
+        filter: &ConversionFilter,
+    ) -> CoreResult<ConversionsCsv> {
         let filter = ConversionFilter { mode: actor.mode, ..filter.clone() };
         let mut content = String::new();
         line(

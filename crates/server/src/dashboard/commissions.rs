@@ -83,7 +83,10 @@ impl Filter {
             t => {
                 let parsed = parse_timestamp(t, end);
                 if parsed.is_none() {
-                    issues.push(refline_core::Issue::field(name, format!("{name} must be a date such as 2026-04-15")));
+                    issues.push(refline_core::Issue::field(
+                        name,
+                        format!("{name} must be a date such as 2026-04-15"),
+                    ));
                 }
                 parsed
             }
@@ -216,11 +219,17 @@ async fn render(
     let core_filter = filter.to_core().unwrap_or_default();
     let number = filter.page_number();
     let offset = (number - 1) * PER_PAGE;
-    let found =
-        state.core.review_queue(actor, &core_filter, PER_PAGE, offset).await.map_err(|e| core_error_page(&e))?;
+    let found = state
+        .core
+        .review_queue(actor, &core_filter, PER_PAGE, offset)
+        .await
+        .map_err(|e| core_error_page(&e))?;
     let campaigns = state
         .core
-        .list_campaigns(actor, PageRequest { limit: 100, offset: 0, sort: CampaignSort::Name, descending: false })
+        .list_campaigns(
+            actor,
+            PageRequest { limit: 100, offset: 0, sort: CampaignSort::Name, descending: false },
+        )
         .await
         .map_err(|e| core_error_page(&e))?;
     let rows: Vec<Row> = found
@@ -240,7 +249,11 @@ async fn render(
                 campaign_id: c.campaign_id.clone(),
                 campaign: r.campaign_name.clone(),
                 affiliate_id: c.affiliate_id.clone(),
-                affiliate: r.affiliate_name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| r.affiliate_email.clone()),
+                affiliate: r
+                    .affiliate_name
+                    .clone()
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| r.affiliate_email.clone()),
                 affiliate_email: r.affiliate_email.clone(),
                 customer,
                 order_id: c.order_id.clone().unwrap_or_default(),
@@ -261,7 +274,11 @@ async fn render(
     let shown = i64::try_from(rows.len()).unwrap_or(0);
     let link = |p: i64| {
         let q = filter.query(Some(p));
-        if q.is_empty() { "/merchant/commissions".to_string() } else { format!("/merchant/commissions?{q}") }
+        if q.is_empty() {
+            "/merchant/commissions".to_string()
+        } else {
+            format!("/merchant/commissions?{q}")
+        }
     };
     let prev = (number > 1).then(|| link(number - 1));
     let next = (offset + shown < found.total).then(|| link(number + 1));
@@ -378,7 +395,9 @@ async fn set_status(
         Err(err) => Err(err),
     };
     match result {
-        Ok(c) => done(&back.path(), if c.status == ConversionStatus::Rejected { "rejected" } else { "approved" }),
+        Ok(c) => {
+            done(&back.path(), if c.status == ConversionStatus::Rejected { "rejected" } else { "approved" })
+        }
         Err(err) if err.code == "commission_above_sale" => {
             let c = match state.core.load_conversion(&page_of.actor, &id).await {
                 Ok(c) => c,
@@ -433,12 +452,17 @@ async fn bulk(State(state): State<AppState>, page_of: Page, body: Bytes) -> Resp
         }
     };
     let total = outcomes.len();
-    let (done_ok, failed): (Vec<BulkOutcome>, Vec<BulkOutcome>) = outcomes.into_iter().partition(|o| o.result.is_ok());
+    let (done_ok, failed): (Vec<BulkOutcome>, Vec<BulkOutcome>) =
+        outcomes.into_iter().partition(|o| o.result.is_ok());
     if failed.is_empty() {
         return done(&back.path(), if form.status == "rejected" { "bulk_rejected" } else { "bulk_approved" });
     }
     let verb = if form.status == "rejected" { "rejected" } else { "approved" };
-    let notice = format!("{} of {total} selected conversions were {verb}; {} were not (see below).", done_ok.len(), failed.len());
+    let notice = format!(
+        "{} of {total} selected conversions were {verb}; {} were not (see below).",
+        done_ok.len(),
+        failed.len()
+    );
     let mut report = BulkReport { failures: Vec::new(), above_sale: Vec::new() };
     for o in failed {
         if let Err(err) = &o.result {

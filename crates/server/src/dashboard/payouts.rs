@@ -263,7 +263,9 @@ async fn render(
 fn notice_text(code: &str) -> Option<String> {
     let text = match code {
         "run_made" => "The payout run was created; its payouts are listed below as pending.",
-        "run_empty" => "Nothing is payable right now (past its hold and above the minimum), so no payout was created.",
+        "run_empty" => {
+            "Nothing is payable right now (past its hold and above the minimum), so no payout was created."
+        }
         "completed" => "The payout was marked paid.",
         "failed" => "The payout was marked failed; its commissions are payable again.",
         "cancelled" => "The payout was cancelled; its commissions are payable again.",
@@ -304,7 +306,10 @@ async fn run(State(state): State<AppState>, page_of: Page, Form(form): Form<RunF
         .collect();
     let mut unreadable = Vec::new();
     if affiliate_ids.len() > 10_000 || affiliate_ids.iter().any(|id| id.len() > 100) {
-        unreadable.push(Issue::field("affiliateIds", "affiliateIds must be at most 10000 ids of at most 100 characters"));
+        unreadable.push(Issue::field(
+            "affiliateIds",
+            "affiliateIds must be at most 10000 ids of at most 100 characters",
+        ));
     }
     let method = optional(&form.method);
     if method.as_deref().is_some_and(|m| !METHOD_TYPES.contains(&m)) {
@@ -325,8 +330,11 @@ async fn run(State(state): State<AppState>, page_of: Page, Form(form): Form<RunF
 async fn export(State(state): State<AppState>, page_of: Page, Form(form): Form<ExportForm>) -> Response {
     let result = match ExportFormat::parse(&form.format) {
         Some(format) => {
-            let input =
-                ExportInput { format, currency: optional(&form.currency), export_id: optional(&form.export_id) };
+            let input = ExportInput {
+                format,
+                currency: optional(&form.currency),
+                export_id: optional(&form.export_id),
+            };
             state.core.export_payouts(&page_of.actor, input).await
         }
         None => Err(CoreError::invalid_field("format", "choose PayPal, Wise or CSV")),
@@ -349,14 +357,17 @@ async fn export(State(state): State<AppState>, page_of: Page, Form(form): Form<E
             set("x-export-remaining", file.remaining.to_string());
             response
         }
-        Err(err) if err.kind == ErrorKind::NotFound && form.export_id.trim().is_empty() => core_error_page(&err),
+        Err(err) if err.kind == ErrorKind::NotFound && form.export_id.trim().is_empty() => {
+            core_error_page(&err)
+        }
         Err(err) => {
             let errors = if err.kind == ErrorKind::NotFound {
                 FormErrors::from_error(&CoreError::invalid_field("exportId", "no export with this id"))
             } else {
                 FormErrors::from_error(&err)
             };
-            again(&state, &page_of, &err, Again { form: "export", errors, export: form, ..Again::default() }).await
+            again(&state, &page_of, &err, Again { form: "export", errors, export: form, ..Again::default() })
+                .await
         }
     }
 }
@@ -409,8 +420,13 @@ async fn after_action(
             let fields = FormErrors::from_error(&err);
             let detail = ["reference", "reason"].iter().map(|f| fields.get(f)).find(|m| !m.is_empty());
             let message = format!("Payout {id}: {}", detail.unwrap_or(&err.message));
-            again(state, page_of, &err, Again { form: "row", errors: FormErrors::general(&message), ..Again::default() })
-                .await
+            again(
+                state,
+                page_of,
+                &err,
+                Again { form: "row", errors: FormErrors::general(&message), ..Again::default() },
+            )
+            .await
         }
     }
 }
