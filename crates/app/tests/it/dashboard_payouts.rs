@@ -169,6 +169,19 @@ async fn exports_for_paypal_and_completion(engine: Engine) {
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
     let p = shop.payout(&id).await;
     assert_eq!((p["status"].as_str(), p["reference"].as_str()), (Some("completed"), Some("BATCH-9")));
+
+    // Wise: affiliates paid by Wise, with the batch template's header.
+    let r = shop.app.patch(&shop.key, "/api/v1/settings", json!({ "defaultPayoutMethod": "wise" })).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    shop.approved_sale(json!(50)).await;
+    let wise = shop.run_on_page().await;
+    let file =
+        shop.browser.submit("/merchant/payouts", "/merchant/payouts/export", &[("format", "wise")]).await;
+    assert_eq!(file.status, StatusCode::OK, "{}", file.html);
+    let lines: Vec<&str> = file.html.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines[0], "name,recipientEmail,paymentReference,receiverType,amountCurrency,amount,sourceCurrency,targetCurrency");
+    assert!(lines[1].contains(&wise) && lines[1].contains(",10.00,USD,USD"), "{}", lines[1]);
+    assert_eq!(shop.payout(&wise).await["status"], "processing");
 }
 
 async fn refusals_are_shown_and_nothing_is_saved(engine: Engine) {
