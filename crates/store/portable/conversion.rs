@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use refline_domain::{ConversionStatus, Mode};
 use refline_store::{
     order_key, outbox, Attribution, AttributionQuery, Conversion, ConversionFilter, ConversionSort,
-    ConversionStore, Page, PageRequest, PendingConversion, RecordOutcome, StoreResult,
+    ConversionStore, Page, PageRequest, PendingConversion, RecordOutcome, ReviewRow, StoreResult,
 };
 
 use super::{batch::record_batch, webhook::emit_events};
@@ -126,5 +126,52 @@ impl ConversionStore for Engine {
         }
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn list_review_queue(
+        &self,
+        merchant_id: &str,
+        f: &ConversionFilter,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Page<ReviewRow>> {
+        const FILTER: &str = "WHERE c.merchant_id = $1 AND c.is_test = $2 \
+            AND ($3 IS NULL OR c.status = $3) AND ($4 IS NULL OR c.campaign_id = $4) \
+            AND ($5 IS NULL OR c.affiliate_id = $5) AND ($6 IS NULL OR c.created_at >= $6) \
+            AND ($7 IS NULL OR c.created_at <= $7)";
+        let sql = format!(
+            "SELECT c.*, COALESCE(a.email, '') AS affiliate_email, a.name AS affiliate_name, \
+                COALESCE(k.name, '') AS campaign_name \
+             FROM conversions c \
+             LEFT JOIN affiliates a ON a.merchant_id = c.merchant_id AND a.id = c.affiliate_id \
+             LEFT JOIN campaigns k ON k.merchant_id = c.merchant_id AND k.id = c.campaign_id \
+             {FILTER} \
+             ORDER BY CASE WHEN c.status = 'pending' THEN 0 ELSE 1 END, \
+                CASE WHEN c.fraud_score IS NULL THEN 1 ELSE 0 END, c.created_at DESC, c.id DESC \
+             LIMIT $8 OFFSET $9"
+        );
+        let items = sqlx::query_as(&sql)
+            .bind(merchant_id)
+            .bind(f.mode)
+            .bind(f.status)
+            .bind(f.campaign_id.as_deref())
+            .bind(f.affiliate_id.as_deref())
+            .bind(f.from)
+            .bind(f.to)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(self.reader())
+            .await?;
+        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM conversions c {FILTER}"))
+            .bind(merchant_id)
+            .bind(f.mode)
+            .bind(f.status)
+            .bind(f.campaign_id.as_deref())
+            .bind(f.affiliate_id.as_deref())
+            .bind(f.from)
+            .bind(f.to)
+            .fetch_one(self.reader())
+            .await?;
+        Ok(Page { items, total })
     }
 }

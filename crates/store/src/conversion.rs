@@ -149,6 +149,16 @@ pub trait ConversionStore {
     /// A campaign of the merchant with the named affiliate, its membership on it, the named
     /// click (for fraud checks) and the conversion already holding the order id, in one read.
     async fn find_attribution(&self, query: &AttributionQuery<'_>) -> StoreResult<Option<Attribution>>;
+    /// A page of the review queue: conversions matching `filter` with their affiliate's and
+    /// campaign's names, pending ones first (fraud-flagged before the rest), then the other
+    /// fraud-flagged ones, then everything else; newest first within each group.
+    async fn list_review_queue(
+        &self,
+        merchant_id: &str,
+        filter: &ConversionFilter,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Page<ReviewRow>>;
 }
 
 // ---- Rows of this aggregate (read by both engines through `sqlx::FromRow`). ----
@@ -208,6 +218,20 @@ pub struct Conversion {
     /// How much of its commission completed payouts paid (its paid and returned ledger entries).
     #[sqlx(default)]
     pub paid_minor: i64,
+}
+
+/// A conversion as the review queue lists it: with who earned it and on which campaign.
+#[derive(Debug, Clone, FromRow)]
+pub struct ReviewRow {
+    /// The conversion.
+    #[sqlx(flatten)]
+    pub conversion: Conversion,
+    /// The affiliate's email.
+    pub affiliate_email: String,
+    /// The affiliate's name.
+    pub affiliate_name: Option<String>,
+    /// The campaign's name.
+    pub campaign_name: String,
 }
 
 impl Conversion {

@@ -52,7 +52,7 @@ pub use campaign::{Campaign, CampaignSort, CampaignStats, CampaignWithStats};
 pub use conversion::{order_key, Attribution, ClickEvidence, Conversion, ConversionFilter, ConversionSort};
 pub use conversion::{
     AttributionQuery, ConversionStore, PendingConversion, Pricer, RecordError, RecordOutcome, RecordRequest,
-    Renewal,
+    Renewal, ReviewRow,
 };
 pub use error::{StoreError, StoreResult};
 pub use idempotency::{IdempotencyBegin, IdempotencyStore};

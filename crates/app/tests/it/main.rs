@@ -22,6 +22,8 @@ mod dashboard_affiliates;
 mod dashboard_auth;
 mod dashboard_browser;
 mod dashboard_campaigns;
+mod dashboard_commissions;
+mod dashboard_payouts;
 mod hostile_input;
 mod idempotency;
 mod integrations;

@@ -41,6 +41,19 @@ impl Core {
         self.with_items(payouts).await
     }
 
+    /// Email and name of the actor's affiliates among `ids` (others are left out), for pages
+    /// that list balances and payouts by affiliate.
+    pub async fn affiliate_contacts(
+        &self,
+        actor: &Actor,
+        ids: &[String],
+    ) -> CoreResult<Vec<(String, String, Option<String>)>> {
+        let mut unique: Vec<String> = ids.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        Ok(self.store.affiliate_contacts(&actor.merchant_id, &unique).await?)
+    }
+
     /// `payouts` with their items, read in one go.
     async fn with_items(&self, payouts: Vec<Payout>) -> CoreResult<Vec<PayoutView>> {
         let ids: Vec<String> = payouts.iter().map(|p| p.id.clone()).collect();

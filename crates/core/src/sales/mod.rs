@@ -3,4 +3,5 @@
 
 pub mod conversions;
 pub mod record;
+pub mod review;
 pub mod writer;

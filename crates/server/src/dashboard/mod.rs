@@ -15,8 +15,10 @@ pub mod auth;
 pub mod brand;
 pub mod chart;
 pub mod campaigns;
+pub mod commissions;
 pub mod csrf;
 pub mod overview;
+pub mod payouts;
 pub mod render;
 pub mod session;
 
@@ -47,6 +49,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(api_keys::router())
         .merge(campaigns::router())
         .merge(affiliates::router())
+        .merge(commissions::router())
+        .merge(payouts::router())
         .layer(middleware::from_fn_with_state(state.clone(), csrf::verify_csrf))
         .layer(middleware::from_fn_with_state(state.clone(), session::load_session))
         .layer(middleware::from_fn_with_state(state, audit_pages))
