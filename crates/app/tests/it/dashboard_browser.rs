@@ -160,14 +160,8 @@ async fn a_merchant_signs_up_and_generates_a_key_shown_once() {
     let Some(browser) = Session::start().await else { return };
     let app = TestApp::start(&Engine::Sqlite).await;
     let email = format!("owner-{}@example.com", refline_server::ids::new_id("b").to_lowercase());
-    let business = "<script>window.pwned=1</script>Acme";
-    sign_up(&browser, &app, &email, business).await;
-    // The name is shown as text everywhere, never run.
-    let pwned = browser.client.execute("return window.pwned === undefined", vec![]).await.unwrap();
-    assert_eq!(pwned, Value::Bool(true), "a business name ran as script");
-    assert!(browser.client.title().await.unwrap().contains("<script>window.pwned=1</script>Acme"));
+    sign_up(&browser, &app, &email, "Acme Analytics").await;
     assert!(browser.text(".checklist").await.contains("Create a campaign"));
-    browser.screenshot("overview").await;
 
     browser.open(&app, "/merchant/api-keys").await;
     assert!(browser.source().await.contains("read and write keys"));
@@ -180,6 +174,33 @@ async fn a_merchant_signs_up_and_generates_a_key_shown_once() {
     browser.client.refresh().await.unwrap();
     browser.open(&app, "/merchant/api-keys").await;
     assert!(!browser.source().await.contains(&key), "the full key is shown once");
+
+    // A campaign made on its page is the API's campaign.
+    browser.open(&app, "/merchant/campaigns/new").await;
+    browser.fill("#f-name", "Launch partners").await;
+    browser.fill("#f-commissionValue", "20").await;
+    browser.click("form.box button.primary").await;
+    let campaigns = app.get(&key, "/api/v1/campaigns").await;
+    let campaign = campaigns.body["data"][0].clone();
+    assert_eq!(campaign["name"], "Launch partners");
+    let campaign_id = campaign["id"].as_str().unwrap().to_string();
+
+    // A sale recorded through the API waits in the review queue; approving it there is what the
+    // API then shows.
+    let affiliate = app.affiliate(&key, &campaign_id, "partner@example.com").await;
+    let sale = app.convert(&key, &campaign_id, &affiliate, json!(120), json!({})).await;
+    assert_eq!(sale.status, StatusCode::CREATED, "{}", sale.text);
+    let conversion = sale.body["data"]["id"].as_str().unwrap().to_string();
+    browser.open(&app, "/merchant/commissions").await;
+    assert!(browser.source().await.contains(&conversion));
+    browser.screenshot("review-queue").await;
+    browser
+        .click(&format!("form[action='/merchant/commissions/{conversion}/status'] button[value=approved]"))
+        .await;
+    let shown = app.get(&key, &format!("/api/v1/conversions/{conversion}")).await;
+    assert_eq!(shown.body["data"]["status"], "approved", "{}", shown.text);
+    browser.open(&app, "/merchant").await;
+    browser.screenshot("overview").await;
 
     // Logging out ends the session: its cookie, replayed, is refused.
     let token = browser.cookie("refline_session").await.expect("session cookie");
@@ -208,11 +229,24 @@ async fn a_merchant_signs_up_and_generates_a_key_shown_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_form_without_its_token_is_refused_in_the_browser() {
+async fn forged_forms_and_hostile_names_are_harmless() {
     let Some(browser) = Session::start().await else { return };
     let app = TestApp::start(&Engine::Sqlite).await;
     let email = format!("csrf-{}@example.com", refline_server::ids::new_id("b").to_lowercase());
-    sign_up(&browser, &app, &email, "Csrf Co").await;
+    sign_up(&browser, &app, &email, "<script>window.pwned=1</script>Acme").await;
+    // Names are shown as text on every page, never run.
+    assert!(browser.client.title().await.unwrap().contains("<script>window.pwned=1</script>Acme"));
+    browser.open(&app, "/merchant/campaigns/new").await;
+    browser.fill("#f-name", "<img src=x onerror=\"window.pwned=2\">Launch").await;
+    browser.fill("#f-commissionValue", "10").await;
+    browser.click("form.box button.primary").await;
+    for path in ["/merchant", "/merchant/campaigns", "/merchant/api-keys", "/merchant/commissions"] {
+        browser.open(&app, path).await;
+        let clean = browser.client.execute("return window.pwned === undefined", vec![]).await.unwrap();
+        assert_eq!(clean, Value::Bool(true), "a name ran as script on {path}");
+    }
+    browser.open(&app, "/merchant/campaigns").await;
+    assert!(browser.text("main").await.contains("<img src=x onerror=\"window.pwned=2\">Launch"));
     browser.open(&app, "/merchant/api-keys").await;
     // A page elsewhere could post this form, but not its token: strip it and submit.
     browser
@@ -236,7 +270,15 @@ async fn pages_fit_a_phone_and_work_by_keyboard() {
     let email = format!("phone-{}@example.com", refline_server::ids::new_id("b").to_lowercase());
     sign_up(&browser, &app, &email, "Phone Co").await;
     browser.client.set_window_size(360, 800).await.unwrap();
-    for path in ["/merchant", "/merchant/api-keys"] {
+    for path in [
+        "/merchant",
+        "/merchant/api-keys",
+        "/merchant/campaigns",
+        "/merchant/campaigns/new",
+        "/merchant/affiliates",
+        "/merchant/commissions",
+        "/merchant/payouts",
+    ] {
         browser.open(&app, path).await;
         let overflow = browser
             .client
