@@ -17,6 +17,8 @@ mod core_coupons;
 mod core_links;
 mod core_outbound;
 mod core_support;
+mod dashboard_integrations;
+mod dashboard_settings;
 mod hostile_input;
 mod idempotency;
 mod integrations;
