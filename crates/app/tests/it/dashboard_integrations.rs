@@ -15,7 +15,8 @@ use crate::{
 };
 
 const HOSTILE: &str = "<script>alert(1)</script>";
-const ESCAPED: &str = "&lt;script&gt;alert(1)&lt;/script&gt;";
+/// How askama writes [`HOSTILE`].
+const ESCAPED: &str = "&#60;script&#62;alert(1)&#60;/script&#62;";
 
 /// The path of a `303` answer's `Location`, without its `?notice=`.
 fn path_of(location: &Option<String>) -> String {
@@ -41,7 +42,7 @@ async fn hub_connects_stripe_and_rotates_its_secret(engine: Engine) {
     let snippet = text_of(&hub.html, "tracking-snippet");
     assert_eq!(
         snippet,
-        format!(r#"&lt;script src=&#34;{}/api/tracking.js?id={merchant}&#34;&gt;&lt;/script&gt;"#, app.base)
+        format!(r#"&#60;script src=&#34;{}/api/tracking.js?id={merchant}&#34;&#62;&#60;/script&#62;"#, app.base)
     );
     assert!(hub.html.contains("Not seen yet"));
 

@@ -14,7 +14,8 @@ use crate::{
 };
 
 const HOSTILE: &str = "<script>alert(1)</script>";
-const ESCAPED: &str = "&lt;script&gt;alert(1)&lt;/script&gt;";
+/// How askama writes [`HOSTILE`].
+const ESCAPED: &str = "&#60;script&#62;alert(1)&#60;/script&#62;";
 
 async fn business_details_are_checked_and_saved(engine: Engine) {
     let app = TestApp::start(&engine).await;
