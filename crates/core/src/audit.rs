@@ -73,8 +73,15 @@ impl Core {
     /// The actor's brand's audit entries matching `filter`, newest first, at most `limit`
     /// (kept within 1..=[`AUDIT_PAGE_MAX`]). Blank filter texts filter nothing. A read any team
     /// member may make: it shows what was done to the brand, by whom and through which door.
-    pub async fn audit_log(&self, actor: &Actor, filter: &AuditFilter, limit: i64) -> CoreResult<Vec<AuditEntry>> {
-        let blank_is_none = |text: &Option<String>| text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
+    pub async fn audit_log(
+        &self,
+        actor: &Actor,
+        filter: &AuditFilter,
+        limit: i64,
+    ) -> CoreResult<Vec<AuditEntry>> {
+        let blank_is_none = |text: &Option<String>| {
+            text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_string)
+        };
         let filter = AuditFilter {
             door: blank_is_none(&filter.door),
             operation: blank_is_none(&filter.operation),

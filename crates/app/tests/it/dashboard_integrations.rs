@@ -42,13 +42,20 @@ async fn hub_connects_stripe_and_rotates_its_secret(engine: Engine) {
     let snippet = text_of(&hub.html, "tracking-snippet");
     assert_eq!(
         snippet,
-        format!(r#"&#60;script src=&#34;{}/api/tracking.js?id={merchant}&#34;&#62;&#60;/script&#62;"#, app.base)
+        format!(
+            r#"&#60;script src=&#34;{}/api/tracking.js?id={merchant}&#34;&#62;&#60;/script&#62;"#,
+            app.base
+        )
     );
     assert!(hub.html.contains("Not seen yet"));
 
     // A missing secret is refused next to its field, nothing connected.
     let refused = browser
-        .submit("/merchant/integrations", "/merchant/integrations", &[("provider", "stripe"), ("label", "x"), ("webhookSecret", "")])
+        .submit(
+            "/merchant/integrations",
+            "/merchant/integrations",
+            &[("provider", "stripe"), ("label", "x"), ("webhookSecret", "")],
+        )
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.html);
     assert!(field_error(&refused.html, "webhookSecret").is_some(), "{}", refused.html);
@@ -85,11 +92,16 @@ async fn hub_connects_stripe_and_rotates_its_secret(engine: Engine) {
     assert!(!listed.text.contains(secret));
 
     // Rotation: an empty field is reported; a new secret keeps the old one as previous.
-    let empty = browser.submit(&detail_path, &format!("{detail_path}/secret"), &[("webhookSecret", " ")]).await;
+    let empty =
+        browser.submit(&detail_path, &format!("{detail_path}/secret"), &[("webhookSecret", " ")]).await;
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(field_error(&empty.html, "webhookSecret").is_some());
     let rotated = browser
-        .submit(&detail_path, &format!("{detail_path}/secret"), &[("webhookSecret", "whsec_rotated_secret_WxYz")])
+        .submit(
+            &detail_path,
+            &format!("{detail_path}/secret"),
+            &[("webhookSecret", "whsec_rotated_secret_WxYz")],
+        )
         .await;
     assert_eq!(rotated.status, StatusCode::SEE_OTHER, "{}", rotated.html);
     let after = app.get(&key, &format!("/api/v1/integrations/{id}")).await;
@@ -173,7 +185,11 @@ async fn webhook_endpoint_secret_once_test_and_replay(engine: Engine) {
         .submit(
             "/merchant/webhooks",
             "/merchant/webhooks",
-            &[("url", receiver.url.as_str()), ("events", "conversion.created"), ("events", "payout.completed")],
+            &[
+                ("url", receiver.url.as_str()),
+                ("events", "conversion.created"),
+                ("events", "payout.completed"),
+            ],
         )
         .await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", made.html);
@@ -201,10 +217,13 @@ async fn webhook_endpoint_secret_once_test_and_replay(engine: Engine) {
     let none = browser.submit(&detail_path, &format!("{detail_path}/events"), &[]).await;
     assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(field_error(&none.html, "events").is_some());
-    let changed =
-        browser
-            .submit(&detail_path, &format!("{detail_path}/events"), &[("events", "affiliate.joined"), ("events", "affiliate.approved")])
-            .await;
+    let changed = browser
+        .submit(
+            &detail_path,
+            &format!("{detail_path}/events"),
+            &[("events", "affiliate.joined"), ("events", "affiliate.approved")],
+        )
+        .await;
     assert_eq!(changed.status, StatusCode::SEE_OTHER);
     let key = browser.api_key("live").await;
     assert_eq!(
@@ -227,7 +246,8 @@ async fn webhook_endpoint_secret_once_test_and_replay(engine: Engine) {
     let marker = format!("{detail_path}/deliveries/");
     let at = shown.find(&marker).unwrap_or_else(|| panic!("a delivery: {shown}"));
     let delivery = shown[at + marker.len()..].split('/').next().unwrap().to_string();
-    let replayed = browser.submit(&detail_path, &format!("{detail_path}/deliveries/{delivery}/retry"), &[]).await;
+    let replayed =
+        browser.submit(&detail_path, &format!("{detail_path}/deliveries/{delivery}/retry"), &[]).await;
     assert_eq!(replayed.status, StatusCode::SEE_OTHER, "{}", replayed.html);
     receiver.wait_for(3).await;
 
@@ -258,12 +278,17 @@ async fn another_brands_objects_answer_404(engine: Engine) {
     assert_eq!(connected.status, StatusCode::SEE_OTHER, "{}", connected.html);
     let integration = path_of(&connected.location);
     let made = owner
-        .submit("/merchant/webhooks", "/merchant/webhooks", &[("url", "http://127.0.0.1:9/in"), ("events", "conversion.created")])
+        .submit(
+            "/merchant/webhooks",
+            "/merchant/webhooks",
+            &[("url", "http://127.0.0.1:9/in"), ("events", "conversion.created")],
+        )
         .await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", made.html);
     let marker = r#"<a href="/merchant/webhooks/"#;
     let at = made.html.find(marker).unwrap();
-    let endpoint = format!("/merchant/webhooks/{}", made.html[at + marker.len()..].split('"').next().unwrap());
+    let endpoint =
+        format!("/merchant/webhooks/{}", made.html[at + marker.len()..].split('"').next().unwrap());
 
     for path in [integration.clone(), endpoint.clone()] {
         assert_eq!(other.get(&path).await.status, StatusCode::NOT_FOUND, "GET {path}");
@@ -278,7 +303,8 @@ async fn another_brands_objects_answer_404(engine: Engine) {
         format!("{endpoint}/delete"),
         format!("{endpoint}/deliveries/x/retry"),
     ] {
-        let answer = other.submit(token_page, &action, &[("webhookSecret", "whsec_other_brand_secret_0000")]).await;
+        let answer =
+            other.submit(token_page, &action, &[("webhookSecret", "whsec_other_brand_secret_0000")]).await;
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "POST {action}: {}", answer.html);
     }
     // The owner's objects are untouched.

@@ -25,7 +25,11 @@ async fn business_details_are_checked_and_saved(engine: Engine) {
     assert!(shown.html.contains("Plan: <strong>ultimate</strong>"), "{}", shown.html);
 
     let refused = browser
-        .submit("/merchant/settings", "/merchant/settings", &[("businessName", " "), ("website", "ftp://shop.test"), ("currency", "zzz")])
+        .submit(
+            "/merchant/settings",
+            "/merchant/settings",
+            &[("businessName", " "), ("website", "ftp://shop.test"), ("currency", "zzz")],
+        )
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.html);
     for field in ["businessName", "website", "currency"] {
@@ -33,10 +37,17 @@ async fn business_details_are_checked_and_saved(engine: Engine) {
     }
     assert!(refused.html.contains(r#"value="ftp://shop.test""#), "what was sent is shown again");
     let unchanged = app.store.get_merchant(&merchant).await.unwrap().unwrap();
-    assert_eq!((unchanged.name.as_str(), unchanged.currency.as_str(), unchanged.website), ("Biz Shop", "usd", None));
+    assert_eq!(
+        (unchanged.name.as_str(), unchanged.currency.as_str(), unchanged.website),
+        ("Biz Shop", "usd", None)
+    );
 
     let saved = browser
-        .submit("/merchant/settings", "/merchant/settings", &[("businessName", HOSTILE), ("website", "https://shop.test"), ("currency", "eur")])
+        .submit(
+            "/merchant/settings",
+            "/merchant/settings",
+            &[("businessName", HOSTILE), ("website", "https://shop.test"), ("currency", "eur")],
+        )
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
     let stored = app.store.get_merchant(&merchant).await.unwrap().unwrap();
@@ -53,10 +64,14 @@ async fn brands_are_added_switched_archived_and_reactivated(engine: Engine) {
     let (browser, first) = Browser::sign_up(&app, "brands@shop.test", "First Brand").await;
     let first_key = browser.api_key("live").await;
 
-    let refused = browser.submit("/merchant/settings", "/merchant/settings/brands", &[("name", ""), ("currency", "eur")]).await;
+    let refused = browser
+        .submit("/merchant/settings", "/merchant/settings/brands", &[("name", ""), ("currency", "eur")])
+        .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(field_error(&refused.html, "name").is_some(), "{}", refused.html);
-    let made = browser.submit("/merchant/settings", "/merchant/settings/brands", &[("name", HOSTILE), ("currency", "eur")]).await;
+    let made = browser
+        .submit("/merchant/settings", "/merchant/settings/brands", &[("name", HOSTILE), ("currency", "eur")])
+        .await;
     assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.html);
     let page = browser.get("/merchant/settings").await;
     assert!(page.html.contains(ESCAPED) && !page.html.contains(HOSTILE));
@@ -64,7 +79,8 @@ async fn brands_are_added_switched_archived_and_reactivated(engine: Engine) {
     let user = app.store.find_user_by_email("brands@shop.test").await.unwrap().unwrap();
     let brands = app.store.brands_of_user(&user.id).await.unwrap();
     let second = brands.iter().map(|b| b.merchant.id.clone()).find(|id| *id != first).expect("second brand");
-    let switched = browser.submit("/merchant/settings", "/merchant/brand", &[("merchantId", second.as_str())]).await;
+    let switched =
+        browser.submit("/merchant/settings", "/merchant/brand", &[("merchantId", second.as_str())]).await;
     assert_eq!(switched.status, StatusCode::SEE_OTHER);
     let page = browser.get("/merchant/settings").await;
     assert!(page.html.contains(&format!("<code>{second}</code>")), "viewing the second brand");
@@ -75,7 +91,11 @@ async fn brands_are_added_switched_archived_and_reactivated(engine: Engine) {
     assert_eq!(archived.status, StatusCode::SEE_OTHER);
     let refused = app.get(&second_key, "/api/v1/me").await;
     assert_eq!((refused.status, refused.code()), (StatusCode::FORBIDDEN, "brand_archived"));
-    assert_eq!(app.get(&first_key, "/api/v1/me").await.status, StatusCode::OK, "the other brand is untouched");
+    assert_eq!(
+        app.get(&first_key, "/api/v1/me").await.status,
+        StatusCode::OK,
+        "the other brand is untouched"
+    );
     assert!(browser.get("/merchant/settings").await.html.contains("Reactivate this brand"));
     let back = browser.submit("/merchant/settings", "/merchant/settings/reactivate", &[]).await;
     assert_eq!(back.status, StatusCode::SEE_OTHER);
@@ -83,7 +103,8 @@ async fn brands_are_added_switched_archived_and_reactivated(engine: Engine) {
 
     // Another account's brand cannot be switched to.
     let (_, foreign) = Browser::sign_up(&app, "other@shop.test", "Other").await;
-    let answer = browser.submit("/merchant/settings", "/merchant/brand", &[("merchantId", foreign.as_str())]).await;
+    let answer =
+        browser.submit("/merchant/settings", "/merchant/brand", &[("merchantId", foreign.as_str())]).await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
     app.stop().await;
 }
@@ -96,16 +117,24 @@ async fn team_invitations_rights_and_seats(engine: Engine) {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.html.contains("0 of 1 team seats used"), "{}", page.html);
 
-    let bad = owner.submit("/merchant/team", "/merchant/team", &[("email", "not-an-email"), ("role", "member")]).await;
+    let bad = owner
+        .submit("/merchant/team", "/merchant/team", &[("email", "not-an-email"), ("role", "member")])
+        .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(field_error(&bad.html, "email").is_some(), "{}", bad.html);
     let invited = owner
-        .submit("/merchant/team", "/merchant/team", &[("email", "member@team.test"), ("role", "member"), ("managePayouts", "on")])
+        .submit(
+            "/merchant/team",
+            "/merchant/team",
+            &[("email", "member@team.test"), ("role", "member"), ("managePayouts", "on")],
+        )
         .await;
     assert_eq!(invited.status, StatusCode::SEE_OTHER, "{}", invited.html);
     let page = owner.get("/merchant/team").await;
     assert!(page.html.contains("member@team.test") && page.html.contains("Revoke invitation"));
-    let full = owner.submit("/merchant/team", "/merchant/team", &[("email", "extra@team.test"), ("role", "admin")]).await;
+    let full = owner
+        .submit("/merchant/team", "/merchant/team", &[("email", "extra@team.test"), ("role", "admin")])
+        .await;
     assert_eq!(full.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(full.html.contains("team seats, all taken"), "{}", full.html);
 
@@ -122,13 +151,18 @@ async fn team_invitations_rights_and_seats(engine: Engine) {
     // Without "manage API keys" the member cannot make keys, nor invite.
     let refused = member.submit("/merchant", "/merchant/api-keys", &[("kind", "live")]).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.html);
-    let refused = member.submit("/merchant", "/merchant/team", &[("email", "x@team.test"), ("role", "member")]).await;
+    let refused =
+        member.submit("/merchant", "/merchant/team", &[("email", "x@team.test"), ("role", "member")]).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.html);
 
     // The owner grants it; then it works.
     let member_id = app.store.find_user_by_email("member@team.test").await.unwrap().unwrap().id;
     let granted = owner
-        .submit("/merchant/team", &format!("/merchant/team/{member_id}"), &[("role", "member"), ("manageKeys", "on")])
+        .submit(
+            "/merchant/team",
+            &format!("/merchant/team/{member_id}"),
+            &[("role", "member"), ("manageKeys", "on")],
+        )
         .await;
     assert_eq!(granted.status, StatusCode::SEE_OTHER, "{}", granted.html);
     let made = member.submit("/merchant", "/merchant/api-keys", &[("kind", "live")]).await;
@@ -163,11 +197,19 @@ async fn audit_log_lists_writes_with_their_person_and_filters(engine: Engine) {
     let app = TestApp::start(&engine).await;
     let (browser, _) = Browser::sign_up(&app, "audit@shop.test", "Audit Shop").await;
     let saved = browser
-        .submit("/merchant/settings", "/merchant/settings", &[("businessName", "Audit Shop 2"), ("website", ""), ("currency", "usd")])
+        .submit(
+            "/merchant/settings",
+            "/merchant/settings",
+            &[("businessName", "Audit Shop 2"), ("website", ""), ("currency", "usd")],
+        )
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER);
     let refused = browser
-        .submit("/merchant/settings", "/merchant/settings", &[("businessName", ""), ("website", ""), ("currency", "usd")])
+        .submit(
+            "/merchant/settings",
+            "/merchant/settings",
+            &[("businessName", ""), ("website", ""), ("currency", "usd")],
+        )
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     let key = browser.api_key("live").await;

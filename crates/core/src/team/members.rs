@@ -68,7 +68,11 @@ impl Core {
 
     /// The brand's seats: how many its plan includes and how many are taken.
     pub async fn seat_use(&self, actor: &Actor) -> CoreResult<SeatUse> {
-        let merchant = self.store.get_merchant(&actor.merchant_id).await?.ok_or_else(|| CoreError::not_found("brand"))?;
+        let merchant = self
+            .store
+            .get_merchant(&actor.merchant_id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("brand"))?;
         let team = self.store.team_of_brand(&actor.merchant_id).await?;
         Ok(SeatUse { included: seats_for(&self.limits, merchant.plan), taken: seats_taken(&team) })
     }

@@ -89,20 +89,25 @@ async fn show(State(state): State<AppState>, page_of: Page, Query(filters): Quer
         Err(err) => return core_error_page(&err),
     };
     let emails: HashMap<&str, &str> = team.iter().map(|m| (m.user_id.as_str(), m.email.as_str())).collect();
-    let older = (entries.len() as i64 == PER_PAGE).then(|| entries.last().map(|e| e.created_at)).flatten().map(|before| {
-        let query = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("door", &filters.door)
-            .append_pair("operation", &filters.operation)
-            .append_pair("failed", if failed_only { "on" } else { "" })
-            .append_pair("before", &before.to_string())
-            .finish();
-        format!("/merchant/audit?{query}")
-    });
+    let older = (entries.len() as i64 == PER_PAGE)
+        .then(|| entries.last().map(|e| e.created_at))
+        .flatten()
+        .map(|before| {
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("door", &filters.door)
+                .append_pair("operation", &filters.operation)
+                .append_pair("failed", if failed_only { "on" } else { "" })
+                .append_pair("before", &before.to_string())
+                .finish();
+            format!("/merchant/audit?{query}")
+        });
     let rows = entries
         .iter()
         .map(|e| {
             let who = match (&e.user_id, &e.api_key_id) {
-                (Some(user), _) => emails.get(user.as_str()).map_or_else(|| user.clone(), |email| (*email).to_string()),
+                (Some(user), _) => {
+                    emails.get(user.as_str()).map_or_else(|| user.clone(), |email| (*email).to_string())
+                }
                 (None, Some(key)) => format!("API key {key}"),
                 (None, None) => e.door.clone(),
             };

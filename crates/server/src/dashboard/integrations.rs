@@ -128,9 +128,16 @@ struct HubPage {
     errors: FormErrors,
 }
 
-async fn render_hub(state: &AppState, page_of: &Page, sent: Sent, errors: FormErrors, notice: Option<String>) -> Result<HubPage, Response> {
+async fn render_hub(
+    state: &AppState,
+    page_of: &Page,
+    sent: Sent,
+    errors: FormErrors,
+    notice: Option<String>,
+) -> Result<HubPage, Response> {
     let page_req = PageRequest { limit: LISTED, offset: 0, sort: (), descending: false };
-    let found = state.core.list_connections(&page_of.actor, page_req).await.map_err(|e| core_error_page(&e))?;
+    let found =
+        state.core.list_connections(&page_of.actor, page_req).await.map_err(|e| core_error_page(&e))?;
     let seen = state.core.tracking_seen_at(&page_of.actor).await.map_err(|e| core_error_page(&e))?;
     let merchant_id = &page_of.actor.merchant_id;
     let public = state.config.public_url.trim_end_matches('/');
@@ -141,7 +148,12 @@ async fn render_hub(state: &AppState, page_of: &Page, sent: Sent, errors: FormEr
             label: provider_label(p.as_str()),
             secret_label: secret_label(p.as_str()),
             webhook_url: webhook_url(public, p.as_str(), merchant_id),
-            connections: found.items.iter().filter(|c| c.integration.provider == p.as_str()).map(ConnRow::of).collect(),
+            connections: found
+                .items
+                .iter()
+                .filter(|c| c.integration.provider == p.as_str())
+                .map(ConnRow::of)
+                .collect(),
         })
         .collect();
     Ok(HubPage {
@@ -167,7 +179,8 @@ fn notice_text(code: &str) -> Option<String> {
 }
 
 async fn show(State(state): State<AppState>, page_of: Page, Query(notice): Query<Notice>) -> Response {
-    match render_hub(&state, &page_of, Sent::default(), FormErrors::none(), notice_text(&notice.notice)).await {
+    match render_hub(&state, &page_of, Sent::default(), FormErrors::none(), notice_text(&notice.notice)).await
+    {
         Ok(view) => page(StatusCode::OK, &view),
         Err(response) => response,
     }
@@ -264,10 +277,20 @@ struct DetailPage {
     errors: FormErrors,
 }
 
-async fn render_detail(state: &AppState, page_of: &Page, id: &str, errors: FormErrors, notice: Option<String>) -> Result<DetailPage, Response> {
+async fn render_detail(
+    state: &AppState,
+    page_of: &Page,
+    id: &str,
+    errors: FormErrors,
+    notice: Option<String>,
+) -> Result<DetailPage, Response> {
     let out = state.core.get_connection(&page_of.actor, id).await.map_err(|e| core_error_page(&e))?;
     let page_req = PageRequest { limit: LISTED, offset: 0, sort: (), descending: true };
-    let found = state.core.list_processor_deliveries(&page_of.actor, id, page_req).await.map_err(|e| core_error_page(&e))?;
+    let found = state
+        .core
+        .list_processor_deliveries(&page_of.actor, id, page_req)
+        .await
+        .map_err(|e| core_error_page(&e))?;
     let provider = out.integration.provider.clone();
     let title = format!("{} connection", provider_label(&provider));
     Ok(DetailPage {
@@ -299,7 +322,12 @@ async fn render_detail(state: &AppState, page_of: &Page, id: &str, errors: FormE
     })
 }
 
-async fn detail(State(state): State<AppState>, page_of: Page, Path(id): Path<String>, Query(notice): Query<Notice>) -> Response {
+async fn detail(
+    State(state): State<AppState>,
+    page_of: Page,
+    Path(id): Path<String>,
+    Query(notice): Query<Notice>,
+) -> Response {
     match render_detail(&state, &page_of, &id, FormErrors::none(), notice_text(&notice.notice)).await {
         Ok(view) => page(StatusCode::OK, &view),
         Err(response) => response,
@@ -307,7 +335,13 @@ async fn detail(State(state): State<AppState>, page_of: Page, Path(id): Path<Str
 }
 
 /// Runs a change of connection `id`; back to its page, or the page again with the refusal.
-async fn change(state: &AppState, page_of: &Page, id: &str, change: ConnectionChange, notice: &str) -> Response {
+async fn change(
+    state: &AppState,
+    page_of: &Page,
+    id: &str,
+    change: ConnectionChange,
+    notice: &str,
+) -> Response {
     match state.core.update_connection(&page_of.actor, id, change, &state.secrets).await {
         Ok(_) => done(&format!("/merchant/integrations/{id}"), notice),
         Err(err) if err.details.is_some() || err.kind == refline_core::ErrorKind::Invalid => {
@@ -326,7 +360,12 @@ struct SecretForm {
     webhook_secret: String,
 }
 
-async fn rotate(State(state): State<AppState>, page_of: Page, Path(id): Path<String>, Form(form): Form<SecretForm>) -> Response {
+async fn rotate(
+    State(state): State<AppState>,
+    page_of: Page,
+    Path(id): Path<String>,
+    Form(form): Form<SecretForm>,
+) -> Response {
     // This form's one field: reported when empty, since a rotation without a secret is no change.
     if form.webhook_secret.trim().is_empty() {
         let err = CoreError::invalid_field("webhookSecret", "enter the new webhook secret");
@@ -336,12 +375,14 @@ async fn rotate(State(state): State<AppState>, page_of: Page, Path(id): Path<Str
         };
     }
     let secret = text("webhookSecret", &form.webhook_secret, MAX_SECRET_CHARS);
-    let input = ConnectionChange { webhook_secret: secret, label: Change::Keep, ..ConnectionChange::default() };
+    let input =
+        ConnectionChange { webhook_secret: secret, label: Change::Keep, ..ConnectionChange::default() };
     change(&state, &page_of, &id, input, "rotated").await
 }
 
 async fn drop_previous(State(state): State<AppState>, page_of: Page, Path(id): Path<String>) -> Response {
-    let input = ConnectionChange { drop_previous_secret: true, label: Change::Keep, ..ConnectionChange::default() };
+    let input =
+        ConnectionChange { drop_previous_secret: true, label: Change::Keep, ..ConnectionChange::default() };
     change(&state, &page_of, &id, input, "dropped").await
 }
 
@@ -352,7 +393,11 @@ async fn disconnect(State(state): State<AppState>, page_of: Page, Path(id): Path
     }
 }
 
-async fn replay(State(state): State<AppState>, page_of: Page, Path((id, delivery_id)): Path<(String, String)>) -> Response {
+async fn replay(
+    State(state): State<AppState>,
+    page_of: Page,
+    Path((id, delivery_id)): Path<(String, String)>,
+) -> Response {
     match state.core.replay_processor_delivery(&page_of.actor, &id, &delivery_id).await {
         Ok(_) => done(&format!("/merchant/integrations/{id}"), "replayed"),
         Err(err) => core_error_page(&err),

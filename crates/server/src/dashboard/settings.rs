@@ -70,7 +70,12 @@ struct Refusal {
     brand: Option<(String, String, FormErrors)>,
 }
 
-async fn render(state: &AppState, page_of: &Page, refusal: Refusal, notice: Option<String>) -> Result<SettingsPage, Response> {
+async fn render(
+    state: &AppState,
+    page_of: &Page,
+    refusal: Refusal,
+    notice: Option<String>,
+) -> Result<SettingsPage, Response> {
     let brand = state.core.brand(&page_of.actor).await.map_err(|e| core_error_page(&e))?;
     let (business, business_errors) = refusal.business.unwrap_or_else(|| {
         let saved = Business {
@@ -136,7 +141,11 @@ struct BusinessForm {
     currency: String,
 }
 
-async fn save_business(State(state): State<AppState>, page_of: Page, Form(form): Form<BusinessForm>) -> Response {
+async fn save_business(
+    State(state): State<AppState>,
+    page_of: Page,
+    Form(form): Form<BusinessForm>,
+) -> Response {
     let input = BusinessInput {
         name: form.business_name.clone(),
         website: form.website.clone(),
@@ -167,7 +176,10 @@ async fn create_brand(State(state): State<AppState>, page_of: Page, Form(form): 
     match state.core.create_brand(&page_of.actor, &form.name, &form.currency).await {
         Ok(_) => done("/merchant/settings", "brand_created"),
         Err(err) => {
-            let refusal = Refusal { business: None, brand: Some((form.name, form.currency, FormErrors::from_error(&err))) };
+            let refusal = Refusal {
+                business: None,
+                brand: Some((form.name, form.currency, FormErrors::from_error(&err))),
+            };
             match render(&state, &page_of, refusal, None).await {
                 Ok(view) => refused(&err, &view),
                 Err(response) => response,

@@ -141,7 +141,8 @@ fn checked(value: &str) -> bool {
 
 /// The core's input from the form; a role the form does not offer is reported on `role`.
 fn input_of(form: &MemberForm) -> Result<InviteInput, CoreError> {
-    let role = Role::parse(&form.role).ok_or_else(|| CoreError::invalid_field("role", "choose admin or member"))?;
+    let role =
+        Role::parse(&form.role).ok_or_else(|| CoreError::invalid_field("role", "choose admin or member"))?;
     Ok(InviteInput {
         email: form.email.clone(),
         role,
@@ -172,14 +173,24 @@ async fn invite(State(state): State<AppState>, page_of: Page, Form(form): Form<M
     }
 }
 
-async fn update(State(state): State<AppState>, page_of: Page, Path(user_id): Path<String>, Form(form): Form<MemberForm>) -> Response {
+async fn update(
+    State(state): State<AppState>,
+    page_of: Page,
+    Path(user_id): Path<String>,
+    Form(form): Form<MemberForm>,
+) -> Response {
     let result = match input_of(&form) {
         Ok(input) => state.core.update_member(&page_of.actor, &user_id, input).await,
         Err(err) => Err(err),
     };
     match result {
         Ok(()) => done("/merchant/team", "updated"),
-        Err(err) if matches!(err.kind, refline_core::ErrorKind::Invalid | refline_core::ErrorKind::Unprocessable) => {
+        Err(err)
+            if matches!(
+                err.kind,
+                refline_core::ErrorKind::Invalid | refline_core::ErrorKind::Unprocessable
+            ) =>
+        {
             let invite = Invite { role: "member".into(), ..Invite::default() };
             let message = FormErrors::from_error(&err);
             let text = message.general.clone().unwrap_or_else(|| message.get("role").to_string());

@@ -146,8 +146,15 @@ fn notice_text(code: &str) -> Option<String> {
 }
 
 async fn show(State(state): State<AppState>, page_of: Page, Query(notice): Query<Notice>) -> Response {
-    match render_list(&state, &page_of, None, (String::new(), Vec::new()), FormErrors::none(), notice_text(&notice.notice))
-        .await
+    match render_list(
+        &state,
+        &page_of,
+        None,
+        (String::new(), Vec::new()),
+        FormErrors::none(),
+        notice_text(&notice.notice),
+    )
+    .await
     {
         Ok(view) => page(StatusCode::OK, &view),
         Err(response) => response,
@@ -190,15 +197,27 @@ async fn create(State(state): State<AppState>, page_of: Page, body: Bytes) -> Re
     match state.core.create_endpoint(&page_of.actor, input_of(&url, &events, true), rules(&state)).await {
         Ok(out) => {
             let created = ShownSecret::of(&out).map(|secret| (EndpointRow::of(&out), secret));
-            match render_list(&state, &page_of, created, (String::new(), Vec::new()), FormErrors::none(), None).await {
+            match render_list(
+                &state,
+                &page_of,
+                created,
+                (String::new(), Vec::new()),
+                FormErrors::none(),
+                None,
+            )
+            .await
+            {
                 Ok(view) => page(StatusCode::CREATED, &view),
                 Err(response) => response,
             }
         }
-        Err(err) => match render_list(&state, &page_of, None, (url, events), FormErrors::from_error(&err), None).await {
-            Ok(view) => refused(&err, &view),
-            Err(response) => response,
-        },
+        Err(err) => {
+            match render_list(&state, &page_of, None, (url, events), FormErrors::from_error(&err), None).await
+            {
+                Ok(view) => refused(&err, &view),
+                Err(response) => response,
+            }
+        }
     }
 }
 
@@ -267,10 +286,16 @@ struct Extras {
     notice: Option<String>,
 }
 
-async fn render_detail(state: &AppState, page_of: &Page, id: &str, extras: Extras) -> Result<DetailPage, Response> {
+async fn render_detail(
+    state: &AppState,
+    page_of: &Page,
+    id: &str,
+    extras: Extras,
+) -> Result<DetailPage, Response> {
     let out = state.core.get_endpoint(&page_of.actor, id).await.map_err(|e| core_error_page(&e))?;
     let page_req = PageRequest { limit: LISTED, offset: 0, sort: (), descending: true };
-    let found = state.core.list_deliveries(&page_of.actor, id, page_req).await.map_err(|e| core_error_page(&e))?;
+    let found =
+        state.core.list_deliveries(&page_of.actor, id, page_req).await.map_err(|e| core_error_page(&e))?;
     let chosen: Vec<String> = out.endpoint.event_names().into_iter().map(str::to_string).collect();
     Ok(DetailPage {
         chrome: Chrome::new(page_of, "webhooks", "Webhook endpoint").with_notice(extras.notice),
@@ -311,7 +336,12 @@ async fn render_detail(state: &AppState, page_of: &Page, id: &str, extras: Extra
     })
 }
 
-async fn detail(State(state): State<AppState>, page_of: Page, Path(id): Path<String>, Query(notice): Query<Notice>) -> Response {
+async fn detail(
+    State(state): State<AppState>,
+    page_of: Page,
+    Path(id): Path<String>,
+    Query(notice): Query<Notice>,
+) -> Response {
     let extras = Extras { notice: notice_text(&notice.notice), ..Extras::default() };
     match render_detail(&state, &page_of, &id, extras).await {
         Ok(view) => page(StatusCode::OK, &view),
@@ -342,17 +372,36 @@ async fn update(state: &AppState, page_of: &Page, id: &str, input: EndpointInput
     }
 }
 
-async fn change_events(State(state): State<AppState>, page_of: Page, Path(id): Path<String>, body: Bytes) -> Response {
+async fn change_events(
+    State(state): State<AppState>,
+    page_of: Page,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let (_, events) = read_form(&body);
     update(&state, &page_of, &id, input_of("", &events, false), "events").await
 }
 
 async fn rotate(State(state): State<AppState>, page_of: Page, Path(id): Path<String>) -> Response {
-    update(&state, &page_of, &id, EndpointInput { rotate_secret: true, ..EndpointInput::default() }, "rotated").await
+    update(
+        &state,
+        &page_of,
+        &id,
+        EndpointInput { rotate_secret: true, ..EndpointInput::default() },
+        "rotated",
+    )
+    .await
 }
 
 async fn reactivate(State(state): State<AppState>, page_of: Page, Path(id): Path<String>) -> Response {
-    update(&state, &page_of, &id, EndpointInput { reactivate: true, ..EndpointInput::default() }, "reactivated").await
+    update(
+        &state,
+        &page_of,
+        &id,
+        EndpointInput { reactivate: true, ..EndpointInput::default() },
+        "reactivated",
+    )
+    .await
 }
 
 async fn remove(State(state): State<AppState>, page_of: Page, Path(id): Path<String>) -> Response {
@@ -375,7 +424,11 @@ async fn send_test(State(state): State<AppState>, page_of: Page, Path(id): Path<
     }
 }
 
-async fn retry(State(state): State<AppState>, page_of: Page, Path((id, delivery_id)): Path<(String, String)>) -> Response {
+async fn retry(
+    State(state): State<AppState>,
+    page_of: Page,
+    Path((id, delivery_id)): Path<(String, String)>,
+) -> Response {
     match state.core.retry_delivery(&page_of.actor, &id, &delivery_id).await {
         Ok(_) => done(&format!("/merchant/webhooks/{id}"), "retried"),
         Err(err) => core_error_page(&err),
