@@ -5,9 +5,11 @@
 
 use std::time::Duration;
 
+use refline_store::{AuditEntry, AuditFilter};
 use reqwest::StatusCode;
 
 use crate::{
+    core_support::CoreWorld,
     dashboard_support::{field_error, last_mail_to, link_in, Browser, PASSWORD},
     engine_tests,
     support::{Engine, TestApp},
@@ -237,6 +239,60 @@ async fn audit_log_lists_writes_with_their_person_and_filters(engine: Engine) {
     app.stop().await;
 }
 
+/// An audit entry of `merchant` through `door` running `operation` at `at`.
+fn entry(merchant: &str, door: &str, operation: &str, error: Option<&str>, at: i64) -> AuditEntry {
+    AuditEntry {
+        merchant_id: Some(merchant.into()),
+        api_key_id: None,
+        user_id: None,
+        door: door.into(),
+        operation: Some(operation.into()),
+        target_id: None,
+        method: None,
+        path: None,
+        status_code: None,
+        error_code: error.map(str::to_string),
+        ip_address: None,
+        user_agent: None,
+        created_at: at,
+    }
+}
+
+/// `Core::audit_log`, the read behind the page: the actor's brand only, blank filters filter
+/// nothing, each filter narrows, `before` pages back, the limit is kept within 1..=200.
+async fn the_core_reads_the_audit_log_of_the_actors_brand(engine: Engine) {
+    let w = CoreWorld::new(&engine).await;
+    let entries = [
+        entry(&w.merchant, "api", "campaign.create", None, 1_000),
+        entry(&w.merchant, "dashboard", "business.update", Some("validation_error"), 2_000),
+        entry(&w.merchant, "dashboard", "team.invite", None, 3_000),
+        entry(&w.stranger, "dashboard", "team.invite", None, 4_000),
+    ];
+    w.store.insert_audit_entries(&entries).await.unwrap();
+    // The world's own entries (its creation) are newer than these: page back from before them.
+    let base = || AuditFilter { before: Some(10_000), ..AuditFilter::default() };
+    let read = |filter: AuditFilter, limit: i64| {
+        let core = &w.core;
+        let actor = w.owner();
+        async move {
+            let found = core.audit_log(&actor, &filter, limit).await.unwrap();
+            found.iter().map(|e| e.operation.clone().unwrap_or_default()).collect::<Vec<_>>()
+        }
+    };
+    let blank = AuditFilter { door: Some(" ".into()), operation: Some(String::new()), ..base() };
+    assert_eq!(read(blank, 50).await, ["team.invite", "business.update", "campaign.create"]);
+    let dashboard = AuditFilter { door: Some("dashboard".into()), ..base() };
+    assert_eq!(read(dashboard, 50).await, ["team.invite", "business.update"]);
+    let prefix = AuditFilter { operation: Some("campaign.".into()), ..base() };
+    assert_eq!(read(prefix, 50).await, ["campaign.create"]);
+    let failed = AuditFilter { failed_only: true, ..base() };
+    assert_eq!(read(failed, 50).await, ["business.update"]);
+    let older = AuditFilter { before: Some(3_000), ..base() };
+    assert_eq!(read(older, 50).await, ["business.update", "campaign.create"]);
+    assert_eq!(read(base(), 0).await.len(), 1, "at least one");
+    assert_eq!(read(base(), 10_000).await.len(), 3);
+}
+
 fn urlencode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
@@ -246,4 +302,5 @@ engine_tests!(
     brands_are_added_switched_archived_and_reactivated,
     team_invitations_rights_and_seats,
     audit_log_lists_writes_with_their_person_and_filters,
+    the_core_reads_the_audit_log_of_the_actors_brand,
 );
