@@ -9,7 +9,12 @@
 
 use std::future::Future;
 
+use refline_store::{AuditEntry, AuditFilter};
+
 use crate::{Actor, Core, CoreResult, Door};
+
+/// The most entries one read of the log answers.
+pub const AUDIT_PAGE_MAX: i64 = 200;
 
 /// One write operation as the audit log keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +70,28 @@ impl Door {
 }
 
 impl Core {
+    /// The actor's brand's audit entries matching `filter`, newest first, at most `limit`
+    /// (kept within 1..=[`AUDIT_PAGE_MAX`]). Blank filter texts filter nothing. A read any team
+    /// member may make: it shows what was done to the brand, by whom and through which door.
+    pub async fn audit_log(
+        &self,
+        actor: &Actor,
+        filter: &AuditFilter,
+        limit: i64,
+    ) -> CoreResult<Vec<AuditEntry>> {
+        let blank_is_none = |text: &Option<String>| {
+            text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_string)
+        };
+        let filter = AuditFilter {
+            door: blank_is_none(&filter.door),
+            operation: blank_is_none(&filter.operation),
+            failed_only: filter.failed_only,
+            before: filter.before,
+        };
+        let limit = limit.clamp(1, AUDIT_PAGE_MAX);
+        Ok(self.store.filtered_audit_entries(&actor.merchant_id, &filter, limit).await?)
+    }
+
     /// Runs `work`, then records it in the audit log as `operation` on `target` (or on the object
     /// the result names), succeeded or refused with its code. Every write operation goes through
     /// here, so no door can skip the log.

@@ -6,6 +6,12 @@ use refline_store::{InboxEntry, Page, PageRequest};
 
 use crate::{Actor, Core, CoreError, CoreResult};
 
+/// True when a delivery has finished (processed, ignored or failed) and so may be replayed;
+/// deliveries still pending or waiting are refused by [`Core::replay_processor_delivery`].
+pub fn is_finished(entry: &InboxEntry) -> bool {
+    matches!(entry.status.as_str(), "processed" | "ignored" | "failed")
+}
+
 impl Core {
     /// A page of the deliveries received through one of the actor's connections, newest first.
     pub async fn list_processor_deliveries(

@@ -24,6 +24,8 @@ mod dashboard_browser;
 mod dashboard_campaigns;
 mod dashboard_commissions;
 mod dashboard_payouts;
+mod dashboard_integrations;
+mod dashboard_settings;
 mod hostile_input;
 mod idempotency;
 mod integrations;

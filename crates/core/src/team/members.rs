@@ -41,6 +41,21 @@ pub fn seats_for(limits: &crate::PlanLimits, plan: Plan) -> u32 {
     limits.seats.map_or_else(|| default_seats(plan), |seats| seats[plan_index(plan)])
 }
 
+/// A brand's seats: included by its plan, and taken (everyone on the team but the owner,
+/// invited or accepted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeatUse {
+    /// Seats the plan includes.
+    pub included: u32,
+    /// Seats taken.
+    pub taken: u32,
+}
+
+/// Seats `team` takes: everyone but the owner, invited or accepted.
+pub fn seats_taken(team: &[TeamMemberView]) -> u32 {
+    u32::try_from(team.iter().filter(|m| m.role != Role::Owner).count()).unwrap_or(u32::MAX)
+}
+
 fn plan_index(plan: Plan) -> usize {
     Plan::ALL.iter().position(|p| *p == plan).unwrap_or(0)
 }
@@ -49,6 +64,17 @@ impl Core {
     /// The brand's team, owner first.
     pub async fn team(&self, actor: &Actor) -> CoreResult<Vec<TeamMemberView>> {
         Ok(self.store.team_of_brand(&actor.merchant_id).await?)
+    }
+
+    /// The brand's seats: how many its plan includes and how many are taken.
+    pub async fn seat_use(&self, actor: &Actor) -> CoreResult<SeatUse> {
+        let merchant = self
+            .store
+            .get_merchant(&actor.merchant_id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("brand"))?;
+        let team = self.store.team_of_brand(&actor.merchant_id).await?;
+        Ok(SeatUse { included: seats_for(&self.limits, merchant.plan), taken: seats_taken(&team) })
     }
 
     /// Invites a person to the brand's team and mails them the link (in the same transaction).
@@ -88,8 +114,7 @@ impl Core {
             ));
         }
         let seats = seats_for(&self.limits, merchant.plan);
-        let taken = team.iter().filter(|m| m.role != Role::Owner).count();
-        if taken >= seats as usize {
+        if seats_taken(&team) >= seats {
             return Err(CoreError::new(
                 ErrorKind::Unprocessable,
                 "seat_limit_reached",

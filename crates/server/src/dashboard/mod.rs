@@ -11,16 +11,21 @@
 pub mod affiliates;
 pub mod api_keys;
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod brand;
 pub mod campaigns;
 pub mod chart;
 pub mod commissions;
 pub mod csrf;
+pub mod integrations;
 pub mod overview;
 pub mod payouts;
 pub mod render;
 pub mod session;
+pub mod settings;
+pub mod team;
+pub mod webhooks;
 
 use axum::{middleware, response::Redirect, routing::get, Router};
 use serde::Deserialize;
@@ -51,6 +56,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(affiliates::router())
         .merge(commissions::router())
         .merge(payouts::router())
+        .merge(integrations::router())
+        .merge(webhooks::router())
+        .merge(audit::router())
+        .merge(settings::router())
+        .merge(team::router())
         .layer(middleware::from_fn_with_state(state.clone(), csrf::verify_csrf))
         .layer(middleware::from_fn_with_state(state.clone(), session::load_session))
         .layer(middleware::from_fn_with_state(state, audit_pages))
