@@ -185,6 +185,16 @@ async fn a_merchant_signs_up_and_generates_a_key_shown_once() {
     assert_eq!(campaign["name"], "Launch partners");
     let campaign_id = campaign["id"].as_str().unwrap().to_string();
 
+    // Connecting Stripe on the Integration Hub: the webhook URL to paste, the secret stored
+    // (never shown back), the connection in the API.
+    browser.open(&app, "/merchant/integrations").await;
+    assert!(browser.source().await.contains("/api/webhooks/stripe/merchant/"));
+    browser.fill("#f-stripe-secret", "whsec_browser_journey_secret_123").await;
+    browser.click("form[action='/merchant/integrations'] input[value=stripe] ~ button.primary").await;
+    assert!(!browser.source().await.contains("whsec_browser_journey_secret_123"));
+    let connected = app.get(&key, "/api/v1/integrations").await;
+    assert_eq!(connected.body["data"][0]["provider"], "stripe", "{}", connected.text);
+
     // A sale recorded through the API waits in the review queue; approving it there is what the
     // API then shows.
     let affiliate = app.affiliate(&key, &campaign_id, "partner@example.com").await;
@@ -278,14 +288,33 @@ async fn pages_fit_a_phone_and_work_by_keyboard() {
         "/merchant/affiliates",
         "/merchant/commissions",
         "/merchant/payouts",
+        "/merchant/integrations",
+        "/merchant/webhooks",
+        "/merchant/audit",
+        "/merchant/settings",
+        "/merchant/team",
     ] {
         browser.open(&app, path).await;
-        let overflow = browser
+        // Whatever sticks out past the screen's right edge (outside scrolling tables), named.
+        let wide = browser
+            .client
+            .execute(
+                "var out = []; document.querySelectorAll('body *').forEach(function (e) { \
+                   if (e.closest('.table-wrap')) return; \
+                   var r = e.getBoundingClientRect(); \
+                   if (r.right > window.innerWidth + 1) out.push(e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(r.right)); }); \
+                 return out.slice(0, 5).join(', ')",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(wide, Value::String(String::new()), "{path} is wider than 360 px");
+        let page_width = browser
             .client
             .execute("return document.documentElement.scrollWidth <= window.innerWidth + 1", vec![])
             .await
             .unwrap();
-        assert_eq!(overflow, Value::Bool(true), "{path} is wider than 360 px");
+        assert_eq!(page_width, Value::Bool(true), "{path} scrolls sideways at 360 px");
     }
     // The skip link is the first stop of the keyboard and leads to the content.
     browser.open(&app, "/merchant").await;
@@ -299,5 +328,78 @@ async fn pages_fit_a_phone_and_work_by_keyboard() {
         .unwrap();
     assert_eq!(first, Value::String("#main".into()));
     browser.close().await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teammate_is_invited_and_brands_stay_apart() {
+    let Some(owner) = Session::start().await else { return };
+    let app = TestApp::start(&Engine::Sqlite).await;
+    let tag = refline_server::ids::new_id("b").to_lowercase();
+    let owner_email = format!("owner-{tag}@example.com");
+    let mate_email = format!("mate-{tag}@example.com");
+    sign_up(&owner, &app, &owner_email, "Owner Brand").await;
+    owner.open(&app, "/merchant/campaigns/new").await;
+    owner.fill("#f-name", "Owner-only campaign").await;
+    owner.fill("#f-commissionValue", "15").await;
+    owner.click("form.box button.primary").await;
+
+    // The owner invites a member who may manage keys.
+    owner.open(&app, "/merchant/team").await;
+    owner.fill("#f-email", &mate_email).await;
+    owner.client.find(Locator::Css("#f-role")).await.unwrap().select_by_value("member").await.unwrap();
+    owner.click("input[name=manageKeys]").await;
+    owner.click("form[action='/merchant/team'] button.primary").await;
+    assert!(owner.source().await.contains(&mate_email));
+    let mail = app.store.recent_mail(Some(&mate_email), 1).await.unwrap().remove(0);
+    let link = mail.body_text.split_whitespace().find(|w| w.contains("/auth/invite/")).unwrap().to_string();
+
+    // They accept in their own browser, choosing a password, and land on the brand.
+    let Some(mate) = Session::start().await else { return };
+    mate.client.goto(&link).await.unwrap();
+    assert!(mate.source().await.contains("Owner Brand"));
+    mate.fill("#f-password", "teammate passphrase 1").await;
+    mate.click("button[type=submit]").await;
+    assert_eq!(mate.path().await, "/merchant");
+    mate.open(&app, "/merchant/campaigns").await;
+    assert!(mate.source().await.contains("Owner-only campaign"));
+
+    // A brand of their own (another account) never shows the owner's data, and the owner's
+    // brand is not theirs to switch to from it.
+    let Some(other) = Session::start().await else { return };
+    sign_up(&other, &app, &format!("other-{tag}@example.com"), "Other Brand").await;
+    for path in [
+        "/merchant",
+        "/merchant/campaigns",
+        "/merchant/affiliates",
+        "/merchant/commissions",
+        "/merchant/team",
+    ] {
+        other.open(&app, path).await;
+        let page = other.source().await;
+        assert!(
+            !page.contains("Owner-only campaign")
+                && !page.contains(&owner_email)
+                && !page.contains("Owner Brand"),
+            "{path}"
+        );
+    }
+    let owner_brand = crate::dashboard_support::brand_of(app.store.as_ref(), &owner_email).await;
+    other
+        .client
+        .execute(
+            "var s = document.querySelector('#brand-switch'); var o = document.createElement('option'); \
+             o.value = arguments[0]; s.appendChild(o); s.value = arguments[0];",
+            vec![Value::String(owner_brand)],
+        )
+        .await
+        .unwrap();
+    other.click("form.switcher button").await;
+    assert!(other.source().await.contains("brand not found"), "{}", other.source().await);
+    other.open(&app, "/merchant/campaigns").await;
+    assert!(!other.source().await.contains("Owner-only campaign"));
+    owner.close().await;
+    mate.close().await;
+    other.close().await;
     app.stop().await;
 }
