@@ -7,6 +7,7 @@
 mod api;
 mod bare;
 mod conversions;
+mod dashboard;
 mod database;
 mod load;
 mod payouts;
@@ -102,6 +103,17 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         per_affiliate: usize,
     },
+    /// Every dashboard page of a brand with 100,000 conversions this month, against /healthz.
+    Dashboard {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Conversions this month.
+        #[arg(long, default_value_t = 100_000)]
+        conversions: usize,
+        /// Times each page is fetched.
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
+    },
     /// Outbound webhook deliveries to a local receiver: throughput and event-to-delivery latency.
     Webhooks {
         #[command(flatten)]
@@ -140,6 +152,10 @@ fn main() -> anyhow::Result<()> {
         Command::Payouts { db, affiliates, per_affiliate } => {
             let options = payouts::Options { postgres: db.postgres(), affiliates, per_affiliate };
             client_rt.block_on(payouts::run(server_rt.handle().clone(), options))
+        }
+        Command::Dashboard { db, conversions, rounds } => {
+            let options = dashboard::Options { postgres: db.postgres(), conversions, rounds };
+            client_rt.block_on(dashboard::run(server_rt.handle().clone(), options))
         }
         Command::Webhooks { db, events, rate, seconds } => {
             let postgres = db.postgres();

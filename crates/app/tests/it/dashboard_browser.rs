@@ -105,6 +105,27 @@ impl Session {
             .unwrap();
     }
 
+    /// Clicks a control that submits a form and waits until the answering page has loaded (a
+    /// WebDriver click may return before the navigation it starts has finished).
+    async fn submit(&self, css: &str) {
+        self.client.execute("window.__before_submit = true", vec![]).await.unwrap();
+        self.click(css).await;
+        for _ in 0..200 {
+            let loaded = self
+                .client
+                .execute(
+                    "return window.__before_submit === undefined && document.readyState === 'complete'",
+                    vec![],
+                )
+                .await;
+            if matches!(loaded, Ok(Value::Bool(true))) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the page did not load after submitting {css}");
+    }
+
     async fn text(&self, css: &str) -> String {
         self.client
             .find(Locator::Css(css))
@@ -151,7 +172,7 @@ async fn sign_up(browser: &Session, app: &TestApp, email: &str, business: &str) 
     browser.fill("#f-businessName", business).await;
     browser.fill("#f-email", email).await;
     browser.fill("#f-password", PASSWORD).await;
-    browser.click("button[type=submit]").await;
+    browser.submit("button[type=submit]").await;
     assert_eq!(browser.path().await, "/merchant", "{}", browser.source().await);
 }
 
@@ -166,7 +187,7 @@ async fn a_merchant_signs_up_and_generates_a_key_shown_once() {
     browser.open(&app, "/merchant/api-keys").await;
     assert!(browser.source().await.contains("read and write keys"));
     browser.client.find(Locator::Css("#f-kind")).await.unwrap().select_by_value("live").await.unwrap();
-    browser.click("form[action='/merchant/api-keys'] button[type=submit]").await;
+    browser.submit("form[action='/merchant/api-keys'] button[type=submit]").await;
     let key = browser.text("#new-key-value").await;
     assert!(key.starts_with("lj_pk_"), "{key}");
     let me = app.get(&key, "/api/v1/me").await;
@@ -179,7 +200,7 @@ async fn a_merchant_signs_up_and_generates_a_key_shown_once() {
     browser.open(&app, "/merchant/campaigns/new").await;
     browser.fill("#f-name", "Launch partners").await;
     browser.fill("#f-commissionValue", "20").await;
-    browser.click("form.box button.primary").await;
+    browser.submit("form.box button.primary").await;
     let campaigns = app.get(&key, "/api/v1/campaigns").await;
     let campaign = campaigns.body["data"][0].clone();
     assert_eq!(campaign["name"], "Launch partners");
@@ -190,7 +211,7 @@ async fn a_merchant_signs_up_and_generates_a_key_shown_once() {
     browser.open(&app, "/merchant/integrations").await;
     assert!(browser.source().await.contains("/api/webhooks/stripe/merchant/"));
     browser.fill("#f-stripe-secret", "whsec_browser_journey_secret_123").await;
-    browser.click("form[action='/merchant/integrations'] input[value=stripe] ~ button.primary").await;
+    browser.submit("form[action='/merchant/integrations'] input[value=stripe] ~ button.primary").await;
     assert!(!browser.source().await.contains("whsec_browser_journey_secret_123"));
     let connected = app.get(&key, "/api/v1/integrations").await;
     assert_eq!(connected.body["data"][0]["provider"], "stripe", "{}", connected.text);
@@ -205,7 +226,7 @@ async fn a_merchant_signs_up_and_generates_a_key_shown_once() {
     assert!(browser.source().await.contains(&conversion));
     browser.screenshot("review-queue").await;
     browser
-        .click(&format!("form[action='/merchant/commissions/{conversion}/status'] button[value=approved]"))
+        .submit(&format!("form[action='/merchant/commissions/{conversion}/status'] button[value=approved]"))
         .await;
     let shown = app.get(&key, &format!("/api/v1/conversions/{conversion}")).await;
     assert_eq!(shown.body["data"]["status"], "approved", "{}", shown.text);
@@ -214,7 +235,7 @@ async fn a_merchant_signs_up_and_generates_a_key_shown_once() {
 
     // Logging out ends the session: its cookie, replayed, is refused.
     let token = browser.cookie("refline_session").await.expect("session cookie");
-    browser.click("form.logout button").await;
+    browser.submit("form.logout button").await;
     assert_eq!(browser.path().await, "/auth/login");
     let replay = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -232,7 +253,7 @@ async fn a_merchant_signs_up_and_generates_a_key_shown_once() {
     assert_eq!(browser.path().await, "/auth/login");
     browser.fill("#f-email", &email).await;
     browser.fill("#f-password", PASSWORD).await;
-    browser.click("button[type=submit]").await;
+    browser.submit("button[type=submit]").await;
     assert_eq!(browser.path().await, "/merchant/api-keys");
     browser.close().await;
     app.stop().await;
@@ -249,7 +270,7 @@ async fn forged_forms_and_hostile_names_are_harmless() {
     browser.open(&app, "/merchant/campaigns/new").await;
     browser.fill("#f-name", "<img src=x onerror=\"window.pwned=2\">Launch").await;
     browser.fill("#f-commissionValue", "10").await;
-    browser.click("form.box button.primary").await;
+    browser.submit("form.box button.primary").await;
     for path in ["/merchant", "/merchant/campaigns", "/merchant/api-keys", "/merchant/commissions"] {
         browser.open(&app, path).await;
         let clean = browser.client.execute("return window.pwned === undefined", vec![]).await.unwrap();
@@ -267,7 +288,7 @@ async fn forged_forms_and_hostile_names_are_harmless() {
         )
         .await
         .unwrap();
-    browser.click("form[action='/merchant/api-keys'] button[type=submit]").await;
+    browser.submit("form[action='/merchant/api-keys'] button[type=submit]").await;
     assert!(browser.source().await.contains("Form expired"));
     browser.close().await;
     app.stop().await;
@@ -342,14 +363,14 @@ async fn a_teammate_is_invited_and_brands_stay_apart() {
     owner.open(&app, "/merchant/campaigns/new").await;
     owner.fill("#f-name", "Owner-only campaign").await;
     owner.fill("#f-commissionValue", "15").await;
-    owner.click("form.box button.primary").await;
+    owner.submit("form.box button.primary").await;
 
     // The owner invites a member who may manage keys.
     owner.open(&app, "/merchant/team").await;
     owner.fill("#f-email", &mate_email).await;
     owner.client.find(Locator::Css("#f-role")).await.unwrap().select_by_value("member").await.unwrap();
     owner.click("input[name=manageKeys]").await;
-    owner.click("form[action='/merchant/team'] button.primary").await;
+    owner.submit("form[action='/merchant/team'] button.primary").await;
     assert!(owner.source().await.contains(&mate_email));
     let mail = app.store.recent_mail(Some(&mate_email), 1).await.unwrap().remove(0);
     let link = mail.body_text.split_whitespace().find(|w| w.contains("/auth/invite/")).unwrap().to_string();
@@ -359,7 +380,7 @@ async fn a_teammate_is_invited_and_brands_stay_apart() {
     mate.client.goto(&link).await.unwrap();
     assert!(mate.source().await.contains("Owner Brand"));
     mate.fill("#f-password", "teammate passphrase 1").await;
-    mate.click("button[type=submit]").await;
+    mate.submit("button[type=submit]").await;
     assert_eq!(mate.path().await, "/merchant");
     mate.open(&app, "/merchant/campaigns").await;
     assert!(mate.source().await.contains("Owner-only campaign"));
@@ -394,7 +415,7 @@ async fn a_teammate_is_invited_and_brands_stay_apart() {
         )
         .await
         .unwrap();
-    other.click("form.switcher button").await;
+    other.submit("form.switcher button").await;
     assert!(other.source().await.contains("brand not found"), "{}", other.source().await);
     other.open(&app, "/merchant/campaigns").await;
     assert!(!other.source().await.contains("Owner-only campaign"));
