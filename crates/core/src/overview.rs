@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use refline_domain::month_start;
 use refline_store::{
     report::{AffiliateTotals, DayClicks},
-    CampaignSort, Conversion, ConversionFilter, ConversionSort, PageRequest,
+    Conversion, PageRequest,
 };
 
 use crate::{Actor, Core, CoreResult};
@@ -99,12 +99,9 @@ impl Core {
         let daily = self.store.daily_conversions(&actor.merchant_id, actor.mode, start, end).await?;
         let clicks = self.store.daily_clicks(&actor.merchant_id, start, end).await?;
         let top = self.store.top_affiliates(&actor.merchant_id, actor.mode, start, end, 5).await?;
-        let filter = ConversionFilter { mode: actor.mode, ..ConversionFilter::default() };
-        let newest = PageRequest { limit: 8, offset: 0, sort: ConversionSort::CreatedAt, descending: true };
-        let recent = self.store.list_conversions(&actor.merchant_id, &filter, newest).await?.items;
-        let campaigns_page =
-            PageRequest { limit: 5, offset: 0, sort: CampaignSort::CreatedAt, descending: true };
-        let campaigns = self.store.list_campaigns(&actor.merchant_id, actor.mode, campaigns_page).await?;
+        // Neither list is counted nor given figures: the page shows only these rows.
+        let recent = self.store.recent_conversions(&actor.merchant_id, actor.mode, 8).await?;
+        let campaigns = self.store.newest_campaigns(&actor.merchant_id, 5).await?;
         let connections = self
             .store
             .list_integrations(
@@ -147,7 +144,7 @@ impl Core {
         let details_done = merchant.website.is_some();
         let checklist = vec![
             Step { label: "Add your business details", done: details_done, href: "/merchant/settings" },
-            Step { label: "Create a campaign", done: campaigns.total > 0, href: "/merchant/campaigns" },
+            Step { label: "Create a campaign", done: !campaigns.is_empty(), href: "/merchant/campaigns" },
             Step {
                 label: "Connect a payment processor",
                 done: connections.total > 0,
@@ -161,11 +158,10 @@ impl Core {
             Step { label: "Record your first sale", done: any_sale, href: "/merchant/commissions" },
         ];
         let join_links = campaigns
-            .items
             .iter()
             .map(|c| JoinLink {
-                name: c.campaign.name.clone(),
-                url: format!("{}/join/{}", self.public_url, c.campaign.tracking_code),
+                name: c.name.clone(),
+                url: format!("{}/join/{}", self.public_url, c.tracking_code),
             })
             .collect();
         Ok(Overview {

@@ -8,18 +8,11 @@ use refline_store::{
 
 use crate::Engine;
 
-/// Aggregate columns of a campaign aliased `c`, with `$2` = is_test (the mode). A macro so it can sit
-/// inside `concat!`.
+/// Aggregate columns of a campaign aliased `c` whose conversion figures were joined as `s`
+/// (see `conversion_figures!`). A macro so it can sit inside `concat!`.
 macro_rules! campaign_stats_columns {
     () => {
-        concat!(
-            "(SELECT COUNT(*) FROM conversions v WHERE v.campaign_id = c.id AND v.is_test = $2 \
-            AND v.status NOT IN ('rejected', 'refunded')) AS conversions, \
-         (SELECT ",
-            sum_minor!("v.amount_minor"),
-            " FROM conversions v \
-            WHERE v.campaign_id = c.id AND v.is_test = $2 \
-            AND v.status NOT IN ('rejected', 'refunded')) AS revenue_minor, \
+        "COALESCE(s.conversions, 0) AS conversions, COALESCE(s.revenue_minor, 0) AS revenue_minor, \
          (SELECT COUNT(*) FROM memberships m WHERE m.campaign_id = c.id) AS affiliates, \
          (SELECT COALESCE(CAST(SUM(t.clicks) AS BIGINT), 0) FROM click_totals t WHERE t.campaign_id = c.id) AS clicks, \
          (SELECT COALESCE(CAST(SUM(t.unique_clicks) AS BIGINT), 0) FROM click_totals t \
@@ -28,6 +21,20 @@ macro_rules! campaign_stats_columns {
             WHERE t.campaign_id = c.id) AS bot_clicks, \
          (SELECT COALESCE(CAST(SUM(t.head_requests) AS BIGINT), 0) FROM click_totals t \
             WHERE t.campaign_id = c.id) AS head_requests"
+    };
+}
+
+/// Conversions (not rejected or refunded) and their revenue per campaign of `campaigns` (a
+/// subquery of ids), with `$2` = is_test: one pass over `conversions_campaign_stats_idx` for
+/// both figures, never visiting the rows. A macro so it can sit inside `concat!`.
+macro_rules! conversion_figures {
+    ($campaigns:literal) => {
+        concat!(
+            "(SELECT v.campaign_id, COUNT(*) AS conversions, ",
+            sum_minor!("v.amount_minor"),
+            " AS revenue_minor FROM conversions v WHERE v.campaign_id IN (",
+            $campaigns,
+            ") AND v.is_test = $2 AND v.status NOT IN ('rejected', 'refunded') GROUP BY v.campaign_id) s"
         )
     };
 }
@@ -118,12 +125,18 @@ impl CampaignStore for Engine {
     }
 
     async fn campaign_stats(&self, campaign_id: &str, mode: Mode) -> StoreResult<CampaignStats> {
-        Ok(sqlx::query_as(concat!("SELECT ", campaign_stats_columns!(), " FROM campaigns c WHERE c.id = $1"))
-            .bind(campaign_id)
-            .bind(mode)
-            .fetch_optional(self.reader())
-            .await?
-            .unwrap_or_default())
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            campaign_stats_columns!(),
+            " FROM campaigns c LEFT JOIN ",
+            conversion_figures!("$1"),
+            " ON s.campaign_id = c.id WHERE c.id = $1"
+        ))
+        .bind(campaign_id)
+        .bind(mode)
+        .fetch_optional(self.reader())
+        .await?
+        .unwrap_or_default())
     }
 
     async fn list_campaigns(
@@ -133,14 +146,25 @@ impl CampaignStore for Engine {
         page: PageRequest<CampaignSort>,
     ) -> StoreResult<Page<CampaignWithStats>> {
         let column = match page.sort {
-            CampaignSort::CreatedAt => "c.created_at",
-            CampaignSort::Name => "c.name",
+            CampaignSort::CreatedAt => "created_at",
+            CampaignSort::Name => "name",
         };
+        // The page's campaigns, then the figures of those campaigns only, in one grouped pass.
+        let dir = page.direction();
+        let page_ids = format!(
+            "SELECT p.id FROM campaigns p WHERE p.merchant_id = $1 \
+             ORDER BY p.{column} {dir}, p.id {dir} LIMIT $3 OFFSET $4"
+        );
         let sql = format!(
-            "SELECT c.*, {} FROM campaigns c WHERE c.merchant_id = $1 \
-             ORDER BY {column} {dir}, c.id {dir} LIMIT $3 OFFSET $4",
+            "SELECT c.*, {} FROM (SELECT * FROM campaigns p WHERE p.merchant_id = $1 \
+                ORDER BY p.{column} {dir}, p.id {dir} LIMIT $3 OFFSET $4) c \
+             LEFT JOIN (SELECT v.campaign_id, COUNT(*) AS conversions, {} AS revenue_minor \
+                FROM conversions v WHERE v.campaign_id IN ({page_ids}) AND v.is_test = $2 \
+                AND v.status NOT IN ('rejected', 'refunded') GROUP BY v.campaign_id) s \
+                ON s.campaign_id = c.id \
+             ORDER BY c.{column} {dir}, c.id {dir}",
             campaign_stats_columns!(),
-            dir = page.direction(),
+            sum_minor!("v.amount_minor"),
         );
         let items = sqlx::query_as(&sql)
             .bind(merchant_id)
@@ -154,5 +178,15 @@ impl CampaignStore for Engine {
             .fetch_one(self.reader())
             .await?;
         Ok(Page { items, total })
+    }
+
+    async fn newest_campaigns(&self, merchant_id: &str, limit: i64) -> StoreResult<Vec<Campaign>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM campaigns WHERE merchant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+        )
+        .bind(merchant_id)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?)
     }
 }

@@ -91,6 +91,23 @@ impl ConversionStore for Engine {
         Ok(Page { items, total })
     }
 
+    async fn recent_conversions(
+        &self,
+        merchant_id: &str,
+        mode: Mode,
+        limit: i64,
+    ) -> StoreResult<Vec<Conversion>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM conversions WHERE merchant_id = $1 AND is_test = $2 \
+             ORDER BY created_at DESC, id DESC LIMIT $3",
+        )
+        .bind(merchant_id)
+        .bind(mode)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?)
+    }
+
     async fn update_conversion_status(
         &self,
         merchant_id: &str,

@@ -23,6 +23,8 @@ pub trait CampaignStore {
         mode: Mode,
         page: PageRequest<CampaignSort>,
     ) -> StoreResult<Page<CampaignWithStats>>;
+    /// A merchant's newest campaigns, without aggregates (the overview's join links).
+    async fn newest_campaigns(&self, merchant_id: &str, limit: i64) -> StoreResult<Vec<Campaign>>;
 }
 
 // ---- Rows of this aggregate (read by both engines through `sqlx::FromRow`). ----

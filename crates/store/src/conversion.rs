@@ -135,6 +135,13 @@ pub trait ConversionStore {
         filter: &ConversionFilter,
         page: PageRequest<ConversionSort>,
     ) -> StoreResult<Page<Conversion>>;
+    /// A merchant's newest conversions of `mode`, newest first, without counting them all.
+    async fn recent_conversions(
+        &self,
+        merchant_id: &str,
+        mode: Mode,
+        limit: i64,
+    ) -> StoreResult<Vec<Conversion>>;
     /// Moves a conversion from `from` to `to` (compare-and-set), announcing it to webhooks when
     /// `mode` (the actor's) and the conversion are live; false when it was not `from`.
     async fn update_conversion_status(
