@@ -23,6 +23,9 @@ pub trait CampaignStore {
         mode: Mode,
         page: PageRequest<CampaignSort>,
     ) -> StoreResult<Page<CampaignWithStats>>;
+    /// Id and name of a merchant's first `limit` campaigns by name (then id), without
+    /// aggregates: what a filter's list of campaigns shows.
+    async fn campaign_names(&self, merchant_id: &str, limit: i64) -> StoreResult<Vec<(String, String)>>;
 }
 
 // ---- Rows of this aggregate (read by both engines through `sqlx::FromRow`). ----
