@@ -164,6 +164,11 @@ impl Core {
         Ok(Page { items, total: found.total })
     }
 
+    /// Id and name of the actor's first `limit` campaigns by name, for filters (no figures).
+    pub async fn campaign_names(&self, actor: &Actor, limit: i64) -> CoreResult<Vec<(String, String)>> {
+        Ok(self.store.campaign_names(&actor.merchant_id, limit.clamp(1, 1_000)).await?)
+    }
+
     /// One of the actor's campaigns, or `not_found`.
     pub async fn load_campaign(&self, actor: &Actor, id: &str) -> CoreResult<Campaign> {
         self.store.get_campaign(&actor.merchant_id, id).await?.ok_or_else(|| CoreError::not_found("Campaign"))

@@ -255,8 +255,15 @@ impl AffiliateStore for Engine {
             AffiliateSort::Name => "a.name",
             AffiliateSort::Email => "a.email",
         };
+        // The page's memberships are chosen first (memberships and affiliates only), so the
+        // earnings and click totals are computed for those rows alone, not for every membership
+        // the sort passes over.
         let sql = format!(
-            "{}{} ORDER BY {column} {dir}, a.id {dir}, c.id {dir} LIMIT $6 OFFSET $7",
+            "{} WHERE m.merchant_id = $1 AND (m.campaign_id, m.affiliate_id) IN (\
+                SELECT m.campaign_id, m.affiliate_id FROM memberships m \
+                JOIN affiliates a ON a.id = m.affiliate_id {} \
+                ORDER BY {column} {dir}, a.id {dir}, m.campaign_id {dir} LIMIT $6 OFFSET $7) \
+             ORDER BY {column} {dir}, a.id {dir}, c.id {dir}",
             membership_view_select!(),
             membership_filter!(),
             dir = page.direction(),

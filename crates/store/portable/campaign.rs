@@ -189,4 +189,14 @@ impl CampaignStore for Engine {
         .fetch_all(self.reader())
         .await?)
     }
+
+    async fn campaign_names(&self, merchant_id: &str, limit: i64) -> StoreResult<Vec<(String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT c.id, c.name FROM campaigns c WHERE c.merchant_id = $1 ORDER BY c.name, c.id LIMIT $2",
+        )
+        .bind(merchant_id)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?)
+    }
 }

@@ -152,43 +152,77 @@ impl ConversionStore for Engine {
         limit: i64,
         offset: i64,
     ) -> StoreResult<Page<ReviewRow>> {
-        const FILTER: &str = "WHERE c.merchant_id = $1 AND c.is_test = $2 \
-            AND ($3 IS NULL OR c.status = $3) AND ($4 IS NULL OR c.campaign_id = $4) \
-            AND ($5 IS NULL OR c.affiliate_id = $5) AND ($6 IS NULL OR c.created_at >= $6) \
-            AND ($7 IS NULL OR c.created_at <= $7)";
-        let sql = format!(
+        // The queue's order (pending before the rest, fraud-flagged first within each, then
+        // newest first) is a merge of parts each read in index order: one per status and flag
+        // (`conversions_queue_status_idx` for unflagged ones, the partial
+        // `conversions_queue_flagged_idx` for flagged ones), each cut at the page's end, so a
+        // page reads about (offset + limit) rows per part instead of sorting every conversion.
+        let statuses: Vec<ConversionStatus> = match f.status {
+            Some(status) => vec![status],
+            None => ConversionStatus::ALL.to_vec(),
+        };
+        let end = offset.saturating_add(limit);
+        let mut q = sqlx::QueryBuilder::new(
             "SELECT c.*, COALESCE(a.email, '') AS affiliate_email, a.name AS affiliate_name, \
-                COALESCE(k.name, '') AS campaign_name \
-             FROM conversions c \
+                COALESCE(k.name, '') AS campaign_name FROM (",
+        );
+        let mut first = true;
+        for status in statuses {
+            for flagged in [true, false] {
+                if !first {
+                    q.push(" UNION ALL ");
+                }
+                first = false;
+                let rank = match (status == ConversionStatus::Pending, flagged) {
+                    (true, true) => 0,
+                    (true, false) => 1,
+                    (false, true) => 2,
+                    (false, false) => 3,
+                };
+                q.push(format!(
+                    "SELECT * FROM (SELECT {rank} AS queue_rank, c.created_at AS queue_at, c.id AS queue_id \
+                     FROM conversions c"
+                ));
+                review_filters(&mut q, merchant_id, f);
+                q.push(" AND c.status = ").push_bind(status);
+                q.push(if flagged { " AND c.fraud_score IS NOT NULL" } else { " AND c.fraud_score IS NULL" });
+                q.push(" ORDER BY c.created_at DESC, c.id DESC LIMIT ").push_bind(end).push(") p");
+            }
+        }
+        q.push(
+            ") r JOIN conversions c ON c.id = r.queue_id \
              LEFT JOIN affiliates a ON a.merchant_id = c.merchant_id AND a.id = c.affiliate_id \
              LEFT JOIN campaigns k ON k.merchant_id = c.merchant_id AND k.id = c.campaign_id \
-             {FILTER} \
-             ORDER BY CASE WHEN c.status = 'pending' THEN 0 ELSE 1 END, \
-                CASE WHEN c.fraud_score IS NULL THEN 1 ELSE 0 END, c.created_at DESC, c.id DESC \
-             LIMIT $8 OFFSET $9"
+             ORDER BY r.queue_rank, r.queue_at DESC, r.queue_id DESC LIMIT ",
         );
-        let items = sqlx::query_as(&sql)
-            .bind(merchant_id)
-            .bind(f.mode)
-            .bind(f.status)
-            .bind(f.campaign_id.as_deref())
-            .bind(f.affiliate_id.as_deref())
-            .bind(f.from)
-            .bind(f.to)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(self.reader())
-            .await?;
-        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM conversions c {FILTER}"))
-            .bind(merchant_id)
-            .bind(f.mode)
-            .bind(f.status)
-            .bind(f.campaign_id.as_deref())
-            .bind(f.affiliate_id.as_deref())
-            .bind(f.from)
-            .bind(f.to)
-            .fetch_one(self.reader())
-            .await?;
+        q.push_bind(limit).push(" OFFSET ").push_bind(offset);
+        let items = q.build_query_as().fetch_all(self.reader()).await?;
+        let mut count = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM conversions c");
+        review_filters(&mut count, merchant_id, f);
+        if let Some(status) = f.status {
+            count.push(" AND c.status = ").push_bind(status);
+        }
+        let total: i64 = count.build_query_scalar().fetch_one(self.reader()).await?;
         Ok(Page { items, total })
+    }
+}
+
+/// Appends the WHERE clause of `f` but its status for merchant `merchant_id` (conversions
+/// aliased `c`): only the filters given, so each is a plain comparison a planner can serve
+/// with an index.
+fn review_filters(q: &mut sqlx::QueryBuilder<'_, crate::Db>, merchant_id: &str, f: &ConversionFilter) {
+    q.push(" WHERE c.merchant_id = ").push_bind(merchant_id.to_string());
+    q.push(" AND c.is_test = ").push_bind(f.mode);
+    if let Some(campaign) = &f.campaign_id {
+        q.push(" AND c.campaign_id = ").push_bind(campaign.clone());
+    }
+    if let Some(affiliate) = &f.affiliate_id {
+        q.push(" AND c.affiliate_id = ").push_bind(affiliate.clone());
+    }
+    if let Some(from) = f.from {
+        q.push(" AND c.created_at >= ").push_bind(from);
+    }
+    if let Some(to) = f.to {
+        q.push(" AND c.created_at <= ").push_bind(to);
     }
 }

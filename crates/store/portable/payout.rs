@@ -3,7 +3,10 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use refline_domain::ledger::{EntryKind, PayoutStatus};
+use refline_domain::{
+    ledger::{EntryKind, PayoutStatus},
+    Mode,
+};
 use refline_store::{
     outbox, CommissionPosition, Conversion, ConversionMoney, LedgerEntry, LedgerSnapshot, NewPayout, Page,
     PageRequest, Payout, PayoutFilter, PayoutItem, PayoutSettings, PayoutStore, PayoutTransition,
@@ -109,6 +112,34 @@ impl PayoutStore for Engine {
         Ok(q.build_query_as().fetch_all(self.reader()).await?)
     }
 
+    async fn balance_affiliates(
+        &self,
+        merchant_id: &str,
+        mode: Mode,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Page<String>> {
+        // The condition of `commission_positions` without `payable_only`: each affiliate is
+        // probed through `conversions_affiliate_idx` until one of its commissions qualifies.
+        const HAS_BALANCE: &str = "FROM affiliates a WHERE a.merchant_id = $1 AND EXISTS (\
+            SELECT 1 FROM conversions c WHERE c.affiliate_id = a.id AND c.merchant_id = $1 \
+            AND c.is_test = $2 AND (c.status NOT IN ('rejected', 'refunded') OR c.paid_minor <> 0))";
+        let items =
+            sqlx::query_scalar(&format!("SELECT a.id {HAS_BALANCE} ORDER BY a.id LIMIT $3 OFFSET $4"))
+                .bind(merchant_id)
+                .bind(mode)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(self.reader())
+                .await?;
+        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {HAS_BALANCE}"))
+            .bind(merchant_id)
+            .bind(mode)
+            .fetch_one(self.reader())
+            .await?;
+        Ok(Page { items, total })
+    }
+
     async fn paid_totals(
         &self,
         merchant_id: &str,
@@ -124,6 +155,14 @@ impl PayoutStore for Engine {
         q.push_bind(merchant_id).push(" AND is_test = ").push_bind(f.mode);
         if let Some(affiliate) = &f.affiliate_id {
             q.push(" AND affiliate_id = ").push_bind(affiliate);
+        }
+        if !f.affiliate_ids.is_empty() {
+            q.push(" AND affiliate_id IN (");
+            let mut list = q.separated(", ");
+            for id in &f.affiliate_ids {
+                list.push_bind(id);
+            }
+            q.push(")");
         }
         if let Some(currency) = &f.currency {
             q.push(" AND currency = ").push_bind(currency);

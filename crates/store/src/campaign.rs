@@ -25,6 +25,9 @@ pub trait CampaignStore {
     ) -> StoreResult<Page<CampaignWithStats>>;
     /// A merchant's newest campaigns, without aggregates (the overview's join links).
     async fn newest_campaigns(&self, merchant_id: &str, limit: i64) -> StoreResult<Vec<Campaign>>;
+    /// Id and name of a merchant's first `limit` campaigns by name (then id), without
+    /// aggregates: what a filter's list of campaigns shows.
+    async fn campaign_names(&self, merchant_id: &str, limit: i64) -> StoreResult<Vec<(String, String)>>;
 }
 
 // ---- Rows of this aggregate (read by both engines through `sqlx::FromRow`). ----

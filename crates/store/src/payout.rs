@@ -265,6 +265,16 @@ pub trait PayoutStore {
         merchant_id: &str,
         filter: &PositionFilter,
     ) -> StoreResult<Vec<CommissionPosition>>;
+    /// A page of the affiliates that have a balance in `mode` (a commission that
+    /// [`PayoutStore::commission_positions`] reads without `payable_only`), by id, with how
+    /// many there are.
+    async fn balance_affiliates(
+        &self,
+        merchant_id: &str,
+        mode: Mode,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Page<String>>;
     /// Paid totals per affiliate and currency (sum of paid and returned entries).
     async fn paid_totals(
         &self,

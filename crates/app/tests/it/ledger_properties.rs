@@ -713,6 +713,34 @@ impl Sequence {
         }
         let rows =
             self.core.balances(&self.owner, None, None).await.map_err(|e| format!("balances: {e:?}"))?;
+        // The dashboard's pages of balances (one affiliate a page here) are exactly these rows.
+        let mut paged = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = self
+                .core
+                .balances_page(&self.owner, 1, offset)
+                .await
+                .map_err(|e| format!("balances page: {e:?}"))?;
+            let affiliates: HashSet<&str> = rows.iter().map(|r| r.affiliate_id.as_str()).collect();
+            if page.total != i64::try_from(affiliates.len()).unwrap_or(-1) {
+                return Err(format!(
+                    "balances pages count {} affiliates, the rows {}",
+                    page.total,
+                    affiliates.len()
+                ));
+            }
+            if page.items.is_empty() {
+                break;
+            }
+            paged.extend(page.items);
+            offset += 1;
+        }
+        // Pages follow the database's order of ids (its collation); the rows, Rust's.
+        paged.sort_by(|a, b| (&a.affiliate_id, &a.currency).cmp(&(&b.affiliate_id, &b.currency)));
+        if paged != rows {
+            return Err(format!("balances pages {paged:?} differ from the balances {rows:?}"));
+        }
         let mut seen = HashSet::new();
         for row in &rows {
             let b = &row.balance;

@@ -502,6 +502,99 @@ async fn typed_statuses_refuse_unknown_text(engine: Engine) {
     assert!(read.is_err(), "an unknown membership status must not read as a default: {read:?}");
 }
 
+/// The review queue pages through every matching conversion once, in its order: pending
+/// fraud-flagged, pending, other flagged, the rest; newest first (ties by id, descending) within
+/// each; with filters by status and affiliate, and exact totals. Test-mode rows stay out.
+async fn review_queue_pages_in_queue_order(engine: Engine) {
+    let app = TestApp::start(&engine).await;
+    let store = app.store.as_ref();
+    let (m, camp, aff) = world(&app.store).await;
+    let aff2 = unique("aff");
+    let a2 = Affiliate {
+        id: aff2.clone(),
+        merchant_id: m.clone(),
+        email: format!("{aff2}@x.test").to_lowercase(),
+        name: None,
+        created_via: "api".into(),
+        created_at: 1,
+        payout_method: None,
+    };
+    let ms2 = Membership {
+        campaign_id: camp.clone(),
+        affiliate_id: aff2.clone(),
+        merchant_id: m.clone(),
+        status: MembershipStatus::Approved,
+        joined_at: 1,
+        updated_at: 1,
+    };
+    assert_eq!(store.create_affiliate(&a2, &ms2, Mode::Live).await.unwrap(), CreateAffiliateOutcome::Created);
+    let prefix = unique("cq");
+    // (id, status, flagged, created_at, affiliate)
+    let mut rows: Vec<(String, ConversionStatus, bool, i64, String)> = Vec::new();
+    let mut values = Vec::new();
+    for i in 0..75i64 {
+        let id = format!("{prefix}_{i:03}");
+        let status = ConversionStatus::ALL[usize::try_from(i % 6).unwrap()];
+        let flagged = i % 4 == 0;
+        let at = 1_000 + i / 3;
+        let who = if i % 5 == 0 { aff2.clone() } else { aff.clone() };
+        let score = if flagged { (40 + i).to_string() } else { "NULL".into() };
+        values.push(format!(
+            "('{id}', '{m}', '{camp}', '{who}', 1000, 100, 'usd', '{}', 'one_time', 1, 'api', 1 = 0, {score}, {at}, {at})",
+            status.as_str()
+        ));
+        rows.push((id, status, flagged, at, who));
+    }
+    // A test-mode conversion never shows in the live queue.
+    values.push(format!(
+        "('{prefix}_test', '{m}', '{camp}', '{aff}', 1000, 100, 'usd', 'pending', 'one_time', 1, 'api', 1 = 1, 90, 5000, 5000)"
+    ));
+    let sql = format!(
+        "INSERT INTO conversions (id, merchant_id, campaign_id, affiliate_id, amount_minor, commission_minor, \
+            currency, status, conversion_type, payment_number, source, is_test, fraud_score, created_at, updated_at) \
+         VALUES {}",
+        values.join(", ")
+    );
+    execute_behind_the_store(&app, &engine, &sql).await;
+    let rank =
+        |r: &(String, ConversionStatus, bool, i64, String)| match (r.1 == ConversionStatus::Pending, r.2) {
+            (true, true) => 0,
+            (true, false) => 1,
+            (false, true) => 2,
+            (false, false) => 3,
+        };
+    let mut ordered = rows.clone();
+    ordered.sort_by(|x, y| rank(x).cmp(&rank(y)).then(y.3.cmp(&x.3)).then(y.0.cmp(&x.0)));
+    let filters = [
+        ConversionFilter::default(),
+        ConversionFilter { status: Some(ConversionStatus::Pending), ..ConversionFilter::default() },
+        ConversionFilter { status: Some(ConversionStatus::Approved), ..ConversionFilter::default() },
+        ConversionFilter { affiliate_id: Some(aff2.clone()), ..ConversionFilter::default() },
+        ConversionFilter { from: Some(1_005), to: Some(1_012), ..ConversionFilter::default() },
+    ];
+    for filter in filters {
+        let expected: Vec<&str> = ordered
+            .iter()
+            .filter(|r| filter.status.is_none_or(|s| s == r.1))
+            .filter(|r| filter.affiliate_id.as_ref().is_none_or(|a| *a == r.4))
+            .filter(|r| filter.from.is_none_or(|t| r.3 >= t) && filter.to.is_none_or(|t| r.3 <= t))
+            .map(|r| r.0.as_str())
+            .collect();
+        let mut listed = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = store.list_review_queue(&m, &filter, 7, offset).await.unwrap();
+            assert_eq!(page.total, i64::try_from(expected.len()).unwrap(), "{filter:?}");
+            if page.items.is_empty() {
+                break;
+            }
+            listed.extend(page.items.iter().map(|r| r.conversion.id.clone()));
+            offset += 7;
+        }
+        assert_eq!(listed, expected, "{filter:?}");
+    }
+}
+
 engine_tests!(
     typed_rows_refuse_unknown_text,
     typed_statuses_refuse_unknown_text,
@@ -511,4 +604,5 @@ engine_tests!(
     idempotency_states,
     audit_clicks_and_fingerprints,
     concurrent_writers_never_see_locked,
+    review_queue_pages_in_queue_order,
 );

@@ -2,7 +2,7 @@
 //! a payout, paid and owed back.
 
 use refline_domain::ledger::{bucket, Balance, Balances};
-use refline_store::PositionFilter;
+use refline_store::{Page, PositionFilter};
 
 use super::run::hold_until;
 use crate::{Actor, Core, CoreError, CoreResult};
@@ -40,6 +40,33 @@ impl Core {
             currency: currency.map(|c| c.to_lowercase()),
             ..PositionFilter::default()
         };
+        self.balances_of(actor, &filter).await
+    }
+
+    /// A page of the balances of the merchant's affiliates: `limit` affiliates that have one,
+    /// by id, from `offset`, each with its balance in every currency (the rows
+    /// [`Core::balances`] answers for them); `total` counts those affiliates.
+    pub async fn balances_page(
+        &self,
+        actor: &Actor,
+        limit: i64,
+        offset: i64,
+    ) -> CoreResult<Page<BalanceRow>> {
+        let ids = self
+            .store
+            .balance_affiliates(&actor.merchant_id, actor.mode, limit.clamp(1, 500), offset.max(0))
+            .await?;
+        if ids.items.is_empty() {
+            return Ok(Page { items: Vec::new(), total: ids.total });
+        }
+        let filter =
+            PositionFilter { mode: actor.mode, affiliate_ids: ids.items, ..PositionFilter::default() };
+        Ok(Page { items: self.balances_of(actor, &filter).await?, total: ids.total })
+    }
+
+    /// The balances of the commissions `filter` selects.
+    async fn balances_of(&self, actor: &Actor, filter: &PositionFilter) -> CoreResult<Vec<BalanceRow>> {
+        let filter = filter.clone();
         let now = self.now();
         let mut balances = Balances::default();
         for p in self.store.commission_positions(&actor.merchant_id, &filter).await? {

@@ -20,7 +20,7 @@ use refline_core::{
     CoreError,
 };
 use refline_domain::MembershipStatus;
-use refline_store::{AffiliateFilter, AffiliateSort, CampaignSort, LinkFilter, MembershipView, PageRequest};
+use refline_store::{AffiliateFilter, AffiliateSort, LinkFilter, MembershipView, PageRequest};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -163,18 +163,8 @@ async fn campaign_options(
     page_of: &Page,
     selected: &str,
 ) -> Result<Vec<CampaignOption>, CoreError> {
-    let request =
-        PageRequest { limit: CAMPAIGN_LIMIT, offset: 0, sort: CampaignSort::Name, descending: false };
-    let found = state.core.list_campaigns(&page_of.actor, request).await?;
-    Ok(found
-        .items
-        .into_iter()
-        .map(|v| CampaignOption {
-            selected: v.campaign.id == selected,
-            id: v.campaign.id,
-            name: v.campaign.name,
-        })
-        .collect())
+    let found = state.core.campaign_names(&page_of.actor, CAMPAIGN_LIMIT).await?;
+    Ok(found.into_iter().map(|(id, name)| CampaignOption { selected: id == selected, id, name }).collect())
 }
 
 async fn list_page(

@@ -19,7 +19,7 @@ use refline_core::{
     CoreError, ErrorKind,
 };
 use refline_domain::{check_manual_transition, parse_timestamp, ConversionStatus};
-use refline_store::{CampaignSort, ConversionFilter, PageRequest};
+use refline_store::ConversionFilter;
 use serde::Deserialize;
 
 use super::{
@@ -224,14 +224,7 @@ async fn render(
         .review_queue(actor, &core_filter, PER_PAGE, offset)
         .await
         .map_err(|e| core_error_page(&e))?;
-    let campaigns = state
-        .core
-        .list_campaigns(
-            actor,
-            PageRequest { limit: 100, offset: 0, sort: CampaignSort::Name, descending: false },
-        )
-        .await
-        .map_err(|e| core_error_page(&e))?;
+    let campaigns = state.core.campaign_names(actor, 100).await.map_err(|e| core_error_page(&e))?;
     let rows: Vec<Row> = found
         .items
         .into_iter()
@@ -287,11 +280,10 @@ async fn render(
         errors,
         statuses: ConversionStatus::ALL.iter().map(|s| (s.as_str(), s.as_str() == filter.status)).collect(),
         campaigns: campaigns
-            .items
             .into_iter()
-            .map(|v| {
-                let selected = v.campaign.id == filter.campaign_id;
-                (v.campaign.id, v.campaign.name, selected)
+            .map(|(id, name)| {
+                let selected = id == filter.campaign_id;
+                (id, name, selected)
             })
             .collect(),
         rows,

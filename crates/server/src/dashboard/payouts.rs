@@ -35,6 +35,8 @@ use crate::state::AppState;
 
 /// Payouts per page of the history.
 const PER_PAGE: i64 = 50;
+/// Affiliates per page of the balances.
+const BALANCES_PER_PAGE: i64 = 50;
 
 /// The payouts routes.
 pub fn router() -> Router<AppState> {
@@ -48,13 +50,15 @@ pub fn router() -> Router<AppState> {
         .route("/merchant/payouts/{id}/cancel", post(cancel))
 }
 
-/// The history's query: a status filter and the page.
+/// The history's query: a status filter and the page; and the balances' page.
 #[derive(Debug, Default, Clone, Deserialize)]
 struct ListQuery {
     #[serde(default)]
     status: String,
     #[serde(default)]
     page: String,
+    #[serde(default, rename = "balancesPage")]
+    balances_page: String,
     #[serde(default)]
     notice: String,
 }
@@ -64,13 +68,26 @@ impl ListQuery {
         self.page.parse::<i64>().unwrap_or(1).clamp(1, 1_000_000)
     }
 
+    fn balances_page_number(&self) -> i64 {
+        self.balances_page.parse::<i64>().unwrap_or(1).clamp(1, 1_000_000)
+    }
+
+    /// This page with the history at `page`.
     fn link(&self, page: i64) -> String {
+        self.link_to(page, self.balances_page_number())
+    }
+
+    /// This page with the history at `page` and the balances at `balances`.
+    fn link_to(&self, page: i64, balances: i64) -> String {
         let mut q = form_urlencoded::Serializer::new(String::new());
         if !self.status.is_empty() {
             q.append_pair("status", &self.status);
         }
         if page > 1 {
             q.append_pair("page", &page.to_string());
+        }
+        if balances > 1 {
+            q.append_pair("balancesPage", &balances.to_string());
         }
         let q = q.finish();
         if q.is_empty() {
@@ -149,6 +166,12 @@ struct PayoutsPage {
     /// Why this person cannot change payouts, if they cannot.
     read_only: Option<String>,
     balances: Vec<BalanceRow>,
+    /// Affiliates with a balance, the first and last shown, and links to the balances' pages.
+    balance_affiliates: i64,
+    balances_first: i64,
+    balances_last: i64,
+    balances_prev: Option<String>,
+    balances_next: Option<String>,
     payouts: Vec<PayoutRow>,
     statuses: Vec<(&'static str, bool)>,
     methods: &'static [&'static str],
@@ -182,7 +205,17 @@ async fn render(
 ) -> Result<PayoutsPage, Response> {
     let actor = &page_of.actor;
     let fail = |e: CoreError| core_error_page(&e);
-    let balances = state.core.balances(actor, None, None).await.map_err(fail)?;
+    let balances_number = query.balances_page_number();
+    let balances_offset = (balances_number - 1) * BALANCES_PER_PAGE;
+    let balances_page =
+        state.core.balances_page(actor, BALANCES_PER_PAGE, balances_offset).await.map_err(fail)?;
+    let balance_affiliates = balances_page.total;
+    let balances = balances_page.items;
+    let affiliates_shown = {
+        let mut ids: Vec<&str> = balances.iter().map(|b| b.affiliate_id.as_str()).collect();
+        ids.dedup();
+        i64::try_from(ids.len()).unwrap_or(0)
+    };
     let number = query.page_number();
     let offset = (number - 1) * PER_PAGE;
     let filter = PayoutFilter { status: PayoutStatus::parse(&query.status), ..PayoutFilter::default() };
@@ -247,6 +280,12 @@ async fn render(
                 }
             })
             .collect(),
+        balance_affiliates,
+        balances_first: if affiliates_shown == 0 { 0 } else { balances_offset + 1 },
+        balances_last: balances_offset + affiliates_shown,
+        balances_prev: (balances_number > 1).then(|| query.link_to(number, balances_number - 1)),
+        balances_next: (balances_offset + affiliates_shown < balance_affiliates)
+            .then(|| query.link_to(number, balances_number + 1)),
         statuses: PayoutStatus::ALL.iter().map(|s| (s.as_str(), s.as_str() == query.status)).collect(),
         methods: &METHOD_TYPES,
         total: found.total,
