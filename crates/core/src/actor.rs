@@ -128,10 +128,7 @@ impl Actor {
 
     /// The signed-in person behind a dashboard request.
     pub fn user_id(&self) -> Option<&str> {
-        match &self.door {
-            Door::Dashboard { user_id, .. } => Some(user_id),
-            _ => None,
-        }
+        self.door.user_id()
     }
 
     /// `403 live_key_required` in test mode: what `what` names is shared by live and test

@@ -60,6 +60,15 @@ impl Door {
         }
     }
 
+    /// The signed-in person behind a dashboard door (an empty id, as a login for an unknown
+    /// email reports, is no one).
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            Door::Dashboard { user_id, .. } if !user_id.is_empty() => Some(user_id),
+            _ => None,
+        }
+    }
+
     /// The API key behind the door, for the doors that authenticate with one.
     pub fn key_id(&self) -> Option<&str> {
         match self {

@@ -73,10 +73,7 @@ pub fn audit_entry(record: AuditRecord) -> AuditEntry {
     AuditEntry {
         merchant_id: record.merchant_id,
         api_key_id: record.door.key_id().map(str::to_string),
-        user_id: match &record.door {
-            crate::Door::Dashboard { user_id, .. } => Some(user_id.clone()),
-            _ => None,
-        },
+        user_id: record.door.user_id().map(str::to_string),
         door: record.door.as_str().to_string(),
         operation: Some(record.operation.to_string()),
         target_id: record.target_id,

@@ -1,7 +1,7 @@
 //! Accounts, the people who sign in, and who may act on which brand. A brand is a merchant row
 //! (`merchants`): an account owns one or more, each a fully isolated program.
 
-use refline_domain::Role;
+use refline_domain::{Grants, Role};
 use sqlx::FromRow;
 
 use crate::{ApiKey, Merchant, OutgoingMail, StoreResult, UserToken};
@@ -164,4 +164,18 @@ pub struct TeamMemberView {
     pub created_at: i64,
     /// `None` while invited.
     pub accepted_at: Option<i64>,
+}
+
+impl TeamMember {
+    /// The role and rights this membership grants.
+    pub fn grants(&self) -> Grants {
+        Grants { role: self.role, manage_payouts: self.manage_payouts, manage_keys: self.manage_keys }
+    }
+}
+
+impl BrandAccess {
+    /// The role and rights the person has on this brand.
+    pub fn grants(&self) -> Grants {
+        Grants { role: self.role, manage_payouts: self.manage_payouts, manage_keys: self.manage_keys }
+    }
 }

@@ -221,11 +221,7 @@ impl Core {
             .store
             .team_member(redeemed.merchant_id.as_deref().unwrap_or_default(), &user.id)
             .await?
-            .map_or(refline_domain::Grants::OWNER, |m| refline_domain::Grants {
-                role: m.role,
-                manage_payouts: m.manage_payouts,
-                manage_keys: m.manage_keys,
-            });
+            .map_or(refline_domain::Grants::OWNER, |m| m.grants());
         let door = crate::Door::Dashboard { user_id: user.id.clone(), grants };
         let result: CoreResult<()> = Ok(());
         self.record_audit(redeemed.merchant_id.as_deref(), &door, "team.accept", Some(&user.id), &result)

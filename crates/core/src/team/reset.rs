@@ -35,7 +35,7 @@ impl Core {
             self.effects.mail_written();
         }
         let door = Door::Dashboard { user_id: user.id.clone(), grants: Grants::OWNER };
-        let brand = self.store.brands_of_user(&user.id).await?.into_iter().next().map(|b| b.merchant.id);
+        let brand = self.first_brand(&user.id).await?.map(|b| b.merchant.id);
         self.record_audit(brand.as_deref(), &door, "user.password_reset_request", Some(&user.id), &result)
             .await;
         result
@@ -62,8 +62,7 @@ impl Core {
             self.store.redeem_token(&sha256_hex(token.as_bytes()), "reset", self.now(), Some(&hash)).await?;
         let token = redeemed.ok_or_else(expired_link)?;
         let door = Door::Dashboard { user_id: token.user_id.clone(), grants: Grants::OWNER };
-        let brand =
-            self.store.brands_of_user(&token.user_id).await?.into_iter().next().map(|b| b.merchant.id);
+        let brand = self.first_brand(&token.user_id).await?.map(|b| b.merchant.id);
         let result: CoreResult<()> = Ok(());
         self.record_audit(brand.as_deref(), &door, "user.password_reset", Some(&token.user_id), &result)
             .await;

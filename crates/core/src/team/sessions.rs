@@ -60,14 +60,9 @@ impl SignedIn {
             mode: Mode::Live,
             rights: Rights::ReadWrite,
             currency: brand.merchant.currency.clone(),
-            door: Door::Dashboard { user_id: self.user.id.clone(), grants: grants_of(brand) },
+            door: Door::Dashboard { user_id: self.user.id.clone(), grants: brand.grants() },
         })
     }
-}
-
-/// The grants a membership carries.
-pub fn grants_of(brand: &BrandAccess) -> Grants {
-    Grants { role: brand.role, manage_payouts: brand.manage_payouts, manage_keys: brand.manage_keys }
 }
 
 impl Core {
@@ -108,13 +103,13 @@ impl Core {
         let email = canonical_email(email);
         let user = self.store.find_user_by_email(&email).await?;
         let brand = match &user {
-            Some(user) => self.store.brands_of_user(&user.id).await?.into_iter().next(),
+            Some(user) => self.first_brand(&user.id).await?,
             None => None,
         };
         let merchant_id = brand.as_ref().map(|b| b.merchant.id.clone());
         let door = Door::Dashboard {
             user_id: user.as_ref().map_or_else(String::new, |u| u.id.clone()),
-            grants: brand.as_ref().map_or(Grants::OWNER, grants_of),
+            grants: brand.as_ref().map_or(Grants::OWNER, BrandAccess::grants),
         };
         let result = self.log_in_work(&email, password, user, merchant_id.clone(), context).await;
         self.record_audit(
@@ -184,15 +179,27 @@ impl Core {
 
     /// Ends a session (logout).
     pub async fn log_out(&self, signed_in: &SignedIn) -> CoreResult<()> {
-        let result =
-            self.store.revoke_session(&signed_in.session.id_hash, self.now()).await.map_err(Into::into);
+        let result = self.end_session(signed_in).await;
         let merchant = signed_in.current().map(|b| b.merchant.id.clone());
         let door = Door::Dashboard {
             user_id: signed_in.user.id.clone(),
-            grants: signed_in.current().map_or(Grants::OWNER, grants_of),
+            grants: signed_in.current().map_or(Grants::OWNER, BrandAccess::grants),
         };
         self.record_audit(merchant.as_deref(), &door, "session.logout", None, &result).await;
         result
+    }
+
+    /// Ends a session without an audit entry of its own: what logout does, and what a new login
+    /// does to the session the browser held before it (a token from before a login never
+    /// survives it).
+    pub async fn end_session(&self, signed_in: &SignedIn) -> CoreResult<()> {
+        Ok(self.store.revoke_session(&signed_in.session.id_hash, self.now()).await?)
+    }
+
+    /// The first brand (oldest) a person is on, the one their audit entries name when no brand
+    /// is being viewed (login, password reset).
+    pub(crate) async fn first_brand(&self, user_id: &str) -> CoreResult<Option<BrandAccess>> {
+        Ok(self.store.brands_of_user(user_id).await?.into_iter().next())
     }
 
     /// Points the session at another of the person's brands; `404` for a brand they are not on

@@ -77,7 +77,7 @@ async fn sign_up(State(state): State<AppState>, viewer: Viewer, Form(form): Form
         business_name: form.business_name.clone(),
     };
     match state.core.sign_up(input, state.config.dashboard.signup_plan, &viewer.context).await {
-        Ok(opened) => signed_in(&state, &viewer, &opened, "/merchant"),
+        Ok(opened) => signed_in(&state, &viewer, &opened, "/merchant").await,
         Err(err) => refused(
             &err,
             &SignUpPage {
@@ -91,14 +91,11 @@ async fn sign_up(State(state): State<AppState>, viewer: Viewer, Form(form): Form
 }
 
 /// Sets the new session's cookie (ending the one the browser had, if any) and goes on to `to`.
-fn signed_in(state: &AppState, viewer: &Viewer, opened: &OpenedSession, to: &str) -> Response {
+async fn signed_in(state: &AppState, viewer: &Viewer, opened: &OpenedSession, to: &str) -> Response {
     if let Some(old) = &viewer.signed_in {
-        let core = state.core.clone();
-        let old = old.clone();
-        // The earlier session of this browser ends: a login never keeps a token from before it.
-        tokio::spawn(async move {
-            let _ = core.store.revoke_session(&old.session.id_hash, core.now()).await;
-        });
+        if let Err(err) = state.core.end_session(old).await {
+            return super::render::core_error_page(&err);
+        }
     }
     let cookie = set_cookie(state, SESSION_COOKIE, &opened.token, super::SESSION_COOKIE_MAX_AGE);
     let mut response = Redirect::to(safe_next(to)).into_response();
@@ -165,6 +162,7 @@ async fn login(State(state): State<AppState>, viewer: Viewer, Form(form): Form<L
     match state.core.log_in(&form.email, &form.password, &viewer.context).await {
         Ok(opened) => {
             signed_in(&state, &viewer, &opened, if form.next.is_empty() { "/merchant" } else { &form.next })
+                .await
         }
         Err(err) => refused(
             &err,
@@ -310,7 +308,7 @@ async fn accept_invite(
     Form(form): Form<PasswordForm>,
 ) -> Response {
     match state.core.accept_invitation(&token, &form.password, &viewer.context).await {
-        Ok(opened) => signed_in(&state, &viewer, &opened, "/merchant"),
+        Ok(opened) => signed_in(&state, &viewer, &opened, "/merchant").await,
         Err(err) if err.details.is_some() => match state.core.invitation(&token).await {
             Ok(view) => refused(
                 &err,

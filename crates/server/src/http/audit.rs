@@ -188,10 +188,7 @@ async fn audit_as(door: &'static str, State(state): State<AppState>, req: Reques
     let actor = response.extensions().get::<AuditActor>().cloned();
     // Who acted: as authentication saw it, else as the operation reported it (a login names
     // the person it tried to sign in).
-    let reported_user = operation.as_ref().and_then(|o| match &o.door {
-        refline_core::Door::Dashboard { user_id, .. } if !user_id.is_empty() => Some(user_id.clone()),
-        _ => None,
-    });
+    let reported_user = operation.as_ref().and_then(|o| o.door.user_id().map(str::to_string));
     let reported_merchant = operation.as_ref().and_then(|o| o.merchant_id.clone());
     state
         .audit
