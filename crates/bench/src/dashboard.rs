@@ -215,6 +215,16 @@ async fn seed(
              SELECT '{merchant}', 'click_{prefix}' || {pad}, {campaign_by_i}, 'baff_' || (i % 1000), NULL, \
                 'redirect', 'human', i % 3 = 0, {now} - 60000 FROM n"
         ),
+        // The overview's rollups, as the writers keep them (every seeded row is this month's).
+        format!(
+            "INSERT INTO conversion_days (merchant_id, is_test, day, currency, shard, revenue_hi, revenue_lo,                 commission_hi, commission_lo, conversions)              SELECT merchant_id, is_test, created_at / 86400000, currency, 0, SUM(amount_minor / 1000000000),                 SUM(amount_minor % 1000000000), SUM(commission_minor / 1000000000),                 SUM(commission_minor % 1000000000), COUNT(*)              FROM conversions WHERE merchant_id = '{merchant}' AND status NOT IN ('rejected', 'refunded')              GROUP BY merchant_id, is_test, created_at / 86400000, currency"
+        ),
+        format!(
+            "INSERT INTO affiliate_months (merchant_id, is_test, month, affiliate_id, currency, shard, revenue_hi,                 revenue_lo, commission_hi, commission_lo, conversions)              SELECT merchant_id, is_test, {start}, affiliate_id, currency, 0, SUM(amount_minor / 1000000000),                 SUM(amount_minor % 1000000000), SUM(commission_minor / 1000000000),                 SUM(commission_minor % 1000000000), COUNT(*)              FROM conversions WHERE merchant_id = '{merchant}' AND status NOT IN ('rejected', 'refunded')              GROUP BY merchant_id, is_test, affiliate_id, currency"
+        ),
+        format!(
+            "INSERT INTO click_days (merchant_id, day, clicks, unique_clicks)              SELECT merchant_id, created_at / 86400000, COUNT(*), SUM(CASE WHEN is_unique THEN 1 ELSE 0 END)              FROM clicks WHERE merchant_id = '{merchant}' AND kind = 'human' GROUP BY merchant_id, created_at / 86400000"
+        ),
     ];
     if sqlite {
         let pool = sqlx::SqlitePool::connect(url).await?;

@@ -98,7 +98,7 @@ impl Core {
         let currency = merchant.currency.clone();
         let daily = self.store.daily_conversions(&actor.merchant_id, actor.mode, start, end).await?;
         let clicks = self.store.daily_clicks(&actor.merchant_id, start, end).await?;
-        let top = self.store.top_affiliates(&actor.merchant_id, actor.mode, start, end, 5).await?;
+        let top = self.store.top_affiliates(&actor.merchant_id, actor.mode, start, 5).await?;
         // Neither list is counted nor given figures: the page shows only these rows.
         let recent = self.store.recent_conversions(&actor.merchant_id, actor.mode, 8).await?;
         let campaigns = self.store.newest_campaigns(&actor.merchant_id, 5).await?;

@@ -4,7 +4,7 @@ use std::fmt;
 
 /// Live or test data. Stored as the `is_test` BOOLEAN column (`true` is [`Mode::Test`]).
 /// The default is live, as the column's is `false`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
 pub enum Mode {
     /// Real traffic.
     #[default]

@@ -10,10 +10,12 @@ use std::collections::{HashMap, HashSet};
 use refline_domain::AffiliateVolume;
 use refline_store::{
     batch::{self, BatchPlan, BatchReads, BatchState, LockKey, OrderSlot, PlannedInsert},
-    outbox, Conversion, OutboxEvent, PendingConversion, RecordOutcome, StoreError, StoreResult,
+    outbox,
+    rollup::RollupDelta,
+    Conversion, OutboxEvent, PendingConversion, RecordOutcome, StoreError, StoreResult,
 };
 
-use super::{ledger, webhook::emit_events, Conn};
+use super::{ledger, rollup, webhook::emit_events, Conn};
 use crate::Engine;
 
 /// Records `sales` in order, with the outcome of recording them one by one (see
@@ -48,6 +50,9 @@ pub(super) async fn record_batch(
         if !created.is_empty() {
             emit_events(&mut tx, &created).await?;
         }
+        // Last, so rollup rows are the last locks taken (see `rollup`).
+        let shard = written.first().map_or(0, |p| p.shard);
+        rollup::apply(&mut tx, &RollupDelta::inserted(sales.iter().copied()), shard).await?;
         tx.commit().await?;
         return Ok(answer(store, plan, &inserted).await);
     }

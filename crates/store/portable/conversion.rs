@@ -3,8 +3,9 @@
 use async_trait::async_trait;
 use refline_domain::{ConversionStatus, Mode};
 use refline_store::{
-    order_key, outbox, Attribution, AttributionQuery, Conversion, ConversionFilter, ConversionSort,
-    ConversionStore, Page, PageRequest, PendingConversion, RecordOutcome, ReviewRow, StoreResult,
+    order_key, outbox, rollup::RollupDelta, Attribution, AttributionQuery, Conversion, ConversionFilter,
+    ConversionSort, ConversionStore, Page, PageRequest, PendingConversion, RecordOutcome, ReviewRow,
+    StoreResult,
 };
 
 use super::{batch::record_batch, webhook::emit_events};
@@ -140,6 +141,10 @@ impl ConversionStore for Engine {
             if let Some(event) = outbox::conversion_changed(&c, now) {
                 emit_events(&mut tx, std::slice::from_ref(&event)).await?;
             }
+        }
+        let delta = RollupDelta::status_changed(&c, from);
+        if !delta.is_empty() {
+            super::rollup::apply(&mut tx, &delta, super::rollup::shard_of(&c.id)).await?;
         }
         tx.commit().await?;
         Ok(true)

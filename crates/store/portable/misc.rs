@@ -6,6 +6,7 @@ use refline_domain::Mode;
 use refline_store::{
     idempotency::StoredClaim,
     report::{AffiliateTotals, DayClicks, DayTotals},
+    rollup::day_of,
     AuditEntry, AuditFilter, AuditStore, IdempotencyBegin, IdempotencyStore, ReportStore, StoreResult,
     Totals,
 };
@@ -212,35 +213,30 @@ impl ReportStore for Engine {
         to: i64,
     ) -> StoreResult<Vec<DayTotals>> {
         Ok(sqlx::query_as(concat!(
-            "SELECT created_at / 86400000 AS day, currency, ",
-            sum_minor!("amount_minor"),
+            "SELECT day, currency, ",
+            sum_parts!("revenue"),
             " AS revenue_minor, ",
-            sum_minor!("commission_minor"),
-            " AS commissions_minor, COUNT(*) AS conversions \
-             FROM conversions WHERE merchant_id = $1 AND is_test = $2 \
-             AND created_at >= $3 AND created_at < $4 AND status NOT IN ('rejected', 'refunded') \
-             GROUP BY created_at / 86400000, currency ORDER BY day, currency"
+            sum_parts!("commission"),
+            " AS commissions_minor, CAST(COALESCE(SUM(conversions), 0) AS BIGINT) AS conversions \
+             FROM conversion_days WHERE merchant_id = $1 AND is_test = $2 AND day >= $3 AND day <= $4 \
+             GROUP BY day, currency HAVING SUM(conversions) <> 0 ORDER BY day, currency"
         ))
         .bind(merchant_id)
         .bind(mode)
-        .bind(from)
-        .bind(to)
+        .bind(day_of(from))
+        .bind(day_of(to.saturating_sub(1)))
         .fetch_all(self.reader())
         .await?)
     }
 
     async fn daily_clicks(&self, merchant_id: &str, from: i64, to: i64) -> StoreResult<Vec<DayClicks>> {
-        // The id bound lets the primary key (merchant_id, id) find the range: ids start with
-        // their time.
         Ok(sqlx::query_as(
-            "SELECT created_at / 86400000 AS day, COUNT(*) AS clicks, \
-                COALESCE(SUM(CASE WHEN is_unique THEN 1 ELSE 0 END), 0) AS unique_clicks \
-             FROM clicks WHERE merchant_id = $1 AND id >= $2 AND id < $3 AND kind = 'human' \
-             GROUP BY created_at / 86400000 ORDER BY day",
+            "SELECT day, clicks, unique_clicks FROM click_days \
+             WHERE merchant_id = $1 AND day >= $2 AND day <= $3 ORDER BY day",
         )
         .bind(merchant_id)
-        .bind(refline_domain::ordered_id_floor("click", from))
-        .bind(refline_domain::ordered_id_floor("click", to))
+        .bind(day_of(from))
+        .bind(day_of(to.saturating_sub(1)))
         .fetch_all(self.reader())
         .await?)
     }
@@ -249,27 +245,24 @@ impl ReportStore for Engine {
         &self,
         merchant_id: &str,
         mode: Mode,
-        from: i64,
-        to: i64,
+        month: i64,
         limit: i64,
     ) -> StoreResult<Vec<AffiliateTotals>> {
         Ok(sqlx::query_as(concat!(
-            "SELECT t.affiliate_id, a.name, t.currency, t.revenue_minor, t.commissions_minor, t.conversions \
+            "SELECT t.affiliate_id, COALESCE(a.name, a.email) AS name, t.currency, t.revenue_minor, t.commissions_minor, t.conversions \
              FROM (SELECT affiliate_id, currency, ",
-            sum_minor!("amount_minor"),
+            sum_parts!("revenue"),
             " AS revenue_minor, ",
-            sum_minor!("commission_minor"),
-            " AS commissions_minor, COUNT(*) AS conversions \
-               FROM conversions WHERE merchant_id = $1 AND is_test = $2 \
-               AND created_at >= $3 AND created_at < $4 AND status NOT IN ('rejected', 'refunded') \
-               GROUP BY affiliate_id, currency) t \
+            sum_parts!("commission"),
+            " AS commissions_minor, CAST(COALESCE(SUM(conversions), 0) AS BIGINT) AS conversions \
+               FROM affiliate_months WHERE merchant_id = $1 AND is_test = $2 AND month = $3 \
+               GROUP BY affiliate_id, currency HAVING SUM(conversions) <> 0) t \
              JOIN affiliates a ON a.id = t.affiliate_id \
-             ORDER BY t.commissions_minor DESC, t.conversions DESC, t.affiliate_id LIMIT $5"
+             ORDER BY t.commissions_minor DESC, t.conversions DESC, t.affiliate_id LIMIT $4"
         ))
         .bind(merchant_id)
         .bind(mode)
-        .bind(from)
-        .bind(to)
+        .bind(month)
         .bind(limit)
         .fetch_all(self.reader())
         .await?)

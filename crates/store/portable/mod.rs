@@ -54,6 +54,25 @@ macro_rules! sum_minor {
     };
 }
 
+/// The saturating total of a rollup's money `$prefix` (`revenue` or `commission`): the sums of
+/// its `_hi` (billions) and `_lo` (remainder) parts recombined exactly as [`sum_minor!`] does over
+/// the rows, so a rollup read equals a recount (see `refline_store::rollup`).
+macro_rules! sum_parts {
+    ($prefix:literal) => {
+        concat!(
+            "(CASE WHEN COALESCE(SUM(",
+            $prefix,
+            "_hi), 0) + COALESCE(SUM(",
+            $prefix,
+            "_lo), 0) / 1000000000 >= 9223372036 THEN 9223372036854775807 ELSE CAST(COALESCE(SUM(",
+            $prefix,
+            "_hi), 0) * 1000000000 + COALESCE(SUM(",
+            $prefix,
+            "_lo), 0) AS BIGINT) END)"
+        )
+    };
+}
+
 mod account;
 mod affiliate;
 mod batch;
@@ -67,6 +86,7 @@ mod misc;
 mod payout;
 mod processor;
 mod refund;
+mod rollup;
 mod session;
 mod tracking;
 mod webhook;

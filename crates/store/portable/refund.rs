@@ -5,10 +5,11 @@
 
 use refline_domain::ConversionStatus;
 use refline_store::{
-    outbox, CommissionAdjustment, Conversion, RefundApplication, RefundApplied, RefundChange, StoreResult,
+    outbox, rollup::RollupDelta, CommissionAdjustment, Conversion, RefundApplication, RefundApplied,
+    RefundChange, StoreResult,
 };
 
-use super::{ledger, webhook::emit_events, Conn};
+use super::{ledger, rollup, webhook::emit_events, Conn};
 use crate::Engine;
 
 /// Applies `r` (see [`refline_store::ProcessorStore::apply_refund`]).
@@ -24,9 +25,26 @@ pub(super) async fn apply_refund(store: &Engine, r: &RefundApplication<'_>) -> S
         tx.rollback().await?;
         return Ok(RefundApplied::Conflict);
     }
-    let changed = match &r.change {
-        RefundChange::Reverse { from } => reverse_conversion(&mut tx, r, *from).await?,
-        RefundChange::SetCommission(commission) => set_commission(&mut tx, r, *commission).await?,
+    let (changed, delta) = match &r.change {
+        RefundChange::Reverse { from } => {
+            let c = reverse_conversion(&mut tx, r, *from).await?;
+            let delta = c.as_ref().map(|c| RollupDelta::status_changed(c, *from));
+            (c, delta)
+        }
+        RefundChange::SetCommission(commission) => {
+            // Read (and lock) the commission it had: the rollups move by the difference.
+            let before: Option<i64> = sqlx::query_scalar(concat!(
+                "SELECT commission_minor FROM conversions WHERE merchant_id = $1 AND id = $2 ",
+                for_update!()
+            ))
+            .bind(r.merchant_id)
+            .bind(r.conversion_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let c = set_commission(&mut tx, r, *commission).await?;
+            let delta = c.as_ref().zip(before).map(|(c, before)| RollupDelta::commission_changed(c, before));
+            (c, delta)
+        }
         // A paid conversion stays as it is (nothing to announce); what is owed back is recorded.
         RefundChange::Clawback(adjustment) => {
             insert_adjustment(&mut tx, adjustment).await?;
@@ -51,6 +69,9 @@ pub(super) async fn apply_refund(store: &Engine, r: &RefundApplication<'_>) -> S
     // Webhook receivers see the change like every other change to a live conversion.
     if let Some(event) = outbox::conversion_changed(&c, r.now) {
         emit_events(&mut tx, std::slice::from_ref(&event)).await?;
+    }
+    if let Some(delta) = delta.filter(|d| !d.is_empty()) {
+        rollup::apply(&mut tx, &delta, rollup::shard_of(&c.id)).await?;
     }
     tx.commit().await?;
     Ok(RefundApplied::Applied)

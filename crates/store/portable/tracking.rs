@@ -9,6 +9,7 @@ use refline_store::{
 
 use sqlx::QueryBuilder;
 
+use super::rollup;
 use crate::{Db, Engine};
 
 /// Columns of a tracking target; campaigns `c`, memberships `m`. A macro so it can sit inside
@@ -133,6 +134,7 @@ impl TrackingStore for Engine {
             );
             query.build().execute(&mut *tx).await?;
         }
+        rollup::add_click_days(&mut tx, &refline_store::rollup::click_days(stored.iter().copied())).await?;
         tx.commit().await?;
         Ok(stored.len())
     }

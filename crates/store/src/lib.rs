@@ -35,6 +35,7 @@ pub mod payout;
 pub mod processor;
 pub mod render;
 pub mod report;
+pub mod rollup;
 pub mod session;
 pub mod tracking;
 pub mod webhook;

@@ -17,8 +17,10 @@ pub trait ReportStore {
         from: Option<i64>,
         to: Option<i64>,
     ) -> StoreResult<Vec<Totals>>;
-    /// Conversions per UTC day (`day` = unix days) and currency within `[from, to)`, rejected
-    /// and refunded ones left out: the overview's charts and month totals in one scan.
+    /// Conversions per UTC day (`day` = unix days) and currency, for the whole days from the
+    /// one containing `from` to the one containing `to - 1` (unix ms), rejected and refunded
+    /// ones left out: the overview's charts and month totals, read from the day rollup (a few
+    /// rows a day, however many conversions).
     async fn daily_conversions(
         &self,
         merchant_id: &str,
@@ -26,15 +28,15 @@ pub trait ReportStore {
         from: i64,
         to: i64,
     ) -> StoreResult<Vec<DayTotals>>;
-    /// Human clicks per UTC day within `[from, to)`.
+    /// Human clicks per UTC day, whole days as in `daily_conversions`.
     async fn daily_clicks(&self, merchant_id: &str, from: i64, to: i64) -> StoreResult<Vec<DayClicks>>;
-    /// The affiliates with the most commission within `[from, to)`, by currency.
+    /// The affiliates with the most commission in the calendar month starting at `month` (unix
+    /// ms, as `refline_domain::month_start`), by currency, from the affiliate-month rollup.
     async fn top_affiliates(
         &self,
         merchant_id: &str,
         mode: Mode,
-        from: i64,
-        to: i64,
+        month: i64,
         limit: i64,
     ) -> StoreResult<Vec<AffiliateTotals>>;
     /// Affiliates approved on at least one of the merchant's campaigns.
@@ -91,7 +93,7 @@ pub struct DayClicks {
 pub struct AffiliateTotals {
     /// `aff_…`
     pub affiliate_id: String,
-    /// Their name.
+    /// Their name, or their email when they gave none.
     pub name: String,
     /// Lower-case ISO 4217.
     pub currency: String,

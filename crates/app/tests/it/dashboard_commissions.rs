@@ -7,54 +7,13 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::{
-    dashboard_support::{field_error, Browser},
+    dashboard_support::{field_error, Browser, Shop},
     engine_tests,
     support::{Engine, TestApp},
 };
 
 fn unique() -> String {
     refline_server::ids::new_id("d").to_lowercase()
-}
-
-/// A signed-up brand with a live key, a 20 % campaign and one approved affiliate named `name`.
-struct Shop {
-    app: TestApp,
-    browser: Browser,
-    key: String,
-    camp: String,
-    aff: String,
-    aff_email: String,
-}
-
-impl Shop {
-    async fn open(engine: &Engine, affiliate_name: &str) -> Shop {
-        let app = TestApp::start(engine).await;
-        let (browser, _) = Browser::sign_up(&app, &format!("{}@shop.test", unique()), "Shop").await;
-        let key = browser.api_key("live").await;
-        let camp = app.campaign(&key, json!({})).await["id"].as_str().unwrap().to_string();
-        let email = format!("{}@partner.test", unique());
-        let r = app
-            .post(
-                &key,
-                "/api/v1/affiliates",
-                json!({ "email": email, "name": affiliate_name, "campaignId": camp }),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-        let aff = r.data()["id"].as_str().unwrap().to_string();
-        Shop { app, browser, key, camp, aff, aff_email: email }
-    }
-
-    async fn sale(&self, amount: Value, extra: Value) -> String {
-        let r = self.app.convert(&self.key, &self.camp, &self.aff, amount, extra).await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-        r.data()["id"].as_str().unwrap().to_string()
-    }
-
-    async fn status_of(&self, id: &str) -> String {
-        let r = self.app.get(&self.key, &format!("/api/v1/conversions/{id}")).await;
-        r.data()["status"].as_str().unwrap_or("").to_string()
-    }
 }
 
 async fn queue_lists_approves_and_rejects(engine: Engine) {

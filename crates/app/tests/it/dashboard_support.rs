@@ -135,3 +135,47 @@ pub fn link_in(body: &str, base: &str) -> String {
     let rest = &body[start + base.len()..];
     rest.split_whitespace().next().unwrap().to_string()
 }
+
+/// A signed-up brand with a live key, a 20 % campaign and one approved affiliate named `name`.
+pub struct Shop {
+    pub app: TestApp,
+    pub browser: Browser,
+    pub key: String,
+    pub camp: String,
+    pub aff: String,
+    pub aff_email: String,
+}
+
+impl Shop {
+    pub async fn open(engine: &crate::support::Engine, affiliate_name: &str) -> Shop {
+        let app = TestApp::start(engine).await;
+        let unique = || refline_server::ids::new_id("d").to_lowercase();
+        let (browser, _) = Browser::sign_up(&app, &format!("{}@shop.test", unique()), "Shop").await;
+        let key = browser.api_key("live").await;
+        let camp = app.campaign(&key, serde_json::json!({})).await["id"].as_str().unwrap().to_string();
+        let email = format!("{}@partner.test", unique());
+        let r = app
+            .post(
+                &key,
+                "/api/v1/affiliates",
+                serde_json::json!({ "email": email, "name": affiliate_name, "campaignId": camp }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let aff = r.data()["id"].as_str().unwrap().to_string();
+        Shop { app, browser, key, camp, aff, aff_email: email }
+    }
+
+    /// A sale recorded through the API; its id.
+    pub async fn sale(&self, amount: serde_json::Value, extra: serde_json::Value) -> String {
+        let r = self.app.convert(&self.key, &self.camp, &self.aff, amount, extra).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.data()["id"].as_str().unwrap().to_string()
+    }
+
+    /// The conversion's status as the API shows it.
+    pub async fn status_of(&self, id: &str) -> String {
+        let r = self.app.get(&self.key, &format!("/api/v1/conversions/{id}")).await;
+        r.data()["status"].as_str().unwrap_or("").to_string()
+    }
+}

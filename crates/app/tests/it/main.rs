@@ -24,6 +24,7 @@ mod dashboard_browser;
 mod dashboard_campaigns;
 mod dashboard_commissions;
 mod dashboard_integrations;
+mod dashboard_overview;
 mod dashboard_payouts;
 mod dashboard_settings;
 mod hostile_input;
