@@ -3,7 +3,10 @@
 //! then the last locks a transaction takes, in key order, so two writers cannot each hold one
 //! the other waits for.
 
-use refline_store::{rollup::RollupDelta, StoreResult};
+use refline_store::{
+    rollup::{RollupDelta, Sums},
+    StoreResult,
+};
 
 use super::Conn;
 
@@ -23,21 +26,11 @@ pub(super) async fn apply(conn: &mut Conn, delta: &RollupDelta, shard: i64) -> S
                 .push_bind(*mode)
                 .push_bind(*day)
                 .push_bind(currency.as_str())
-                .push_bind(shard)
-                .push_bind(s.revenue_hi)
-                .push_bind(s.revenue_lo)
-                .push_bind(s.commission_hi)
-                .push_bind(s.commission_lo)
-                .push_bind(s.conversions);
+                .push_bind(shard);
+            push_sums(&mut row, s);
         });
-        q.push(
-            " ON CONFLICT (merchant_id, is_test, day, currency, shard) DO UPDATE SET \
-                revenue_hi = conversion_days.revenue_hi + excluded.revenue_hi, \
-                revenue_lo = conversion_days.revenue_lo + excluded.revenue_lo, \
-                commission_hi = conversion_days.commission_hi + excluded.commission_hi, \
-                commission_lo = conversion_days.commission_lo + excluded.commission_lo, \
-                conversions = conversion_days.conversions + excluded.conversions",
-        );
+        q.push(" ON CONFLICT (merchant_id, is_test, day, currency, shard) DO UPDATE SET ");
+        q.push(add_sums("conversion_days"));
         q.build().execute(&mut *conn).await?;
     }
     let months: Vec<_> = delta.months.iter().collect();
@@ -52,24 +45,30 @@ pub(super) async fn apply(conn: &mut Conn, delta: &RollupDelta, shard: i64) -> S
                 .push_bind(*month)
                 .push_bind(affiliate.as_str())
                 .push_bind(currency.as_str())
-                .push_bind(shard)
-                .push_bind(s.revenue_hi)
-                .push_bind(s.revenue_lo)
-                .push_bind(s.commission_hi)
-                .push_bind(s.commission_lo)
-                .push_bind(s.conversions);
+                .push_bind(shard);
+            push_sums(&mut row, s);
         });
-        q.push(
-            " ON CONFLICT (merchant_id, is_test, month, affiliate_id, currency, shard) DO UPDATE SET \
-                revenue_hi = affiliate_months.revenue_hi + excluded.revenue_hi, \
-                revenue_lo = affiliate_months.revenue_lo + excluded.revenue_lo, \
-                commission_hi = affiliate_months.commission_hi + excluded.commission_hi, \
-                commission_lo = affiliate_months.commission_lo + excluded.commission_lo, \
-                conversions = affiliate_months.conversions + excluded.conversions",
-        );
+        q.push(" ON CONFLICT (merchant_id, is_test, month, affiliate_id, currency, shard) DO UPDATE SET ");
+        q.push(add_sums("affiliate_months"));
         q.build().execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// The last five values of a rollup row: its sums.
+fn push_sums(row: &mut sqlx::query_builder::Separated<'_, '_, crate::Db, &'static str>, s: &Sums) {
+    row.push_bind(s.revenue_hi)
+        .push_bind(s.revenue_lo)
+        .push_bind(s.commission_hi)
+        .push_bind(s.commission_lo)
+        .push_bind(s.conversions);
+}
+
+/// The upsert's update of `table`'s sums: each part grows by the new row's.
+fn add_sums(table: &str) -> String {
+    ["revenue_hi", "revenue_lo", "commission_hi", "commission_lo", "conversions"]
+        .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
+        .join(", ")
 }
 
 /// Adds human clicks per merchant and day (`refline_store::rollup::click_days`).

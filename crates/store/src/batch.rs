@@ -311,30 +311,9 @@ mod tests {
 
     fn sale(id: &str, order: Option<&str>, amount: i64, cap: Option<i64>, tiered: bool) -> PendingConversion {
         let conversion = Conversion {
-            id: id.into(),
-            merchant_id: "m".into(),
-            campaign_id: "c".into(),
-            affiliate_id: "a".into(),
-            amount_minor: amount,
-            commission_minor: 0,
-            currency: "usd".into(),
-            status: refline_domain::ConversionStatus::Pending,
             order_id: order.map(str::to_string),
-            click_id: None,
-            customer_email: None,
-            customer_name: None,
-            conversion_type: refline_domain::ConversionType::OneTime,
-            parent_conversion_id: None,
-            payment_number: 1,
-            source: "api".into(),
-            mode: Mode::Live,
-            fraud_score: None,
-            fraud_signals: None,
-            created_at: 0,
-            updated_at: 0,
-            approved_at: None,
-            earned_minor: 0,
-            paid_minor: 0,
+            amount_minor: amount,
+            ..Conversion::sample(id)
         };
         let request = RecordRequest {
             conversion,

@@ -227,6 +227,40 @@ pub struct Conversion {
     pub paid_minor: i64,
 }
 
+#[cfg(test)]
+impl Conversion {
+    /// A live, pending, one-time sale of nothing by affiliate `a` on campaign `c` of merchant
+    /// `m`, for unit tests to adjust.
+    pub(crate) fn sample(id: &str) -> Conversion {
+        Conversion {
+            id: id.into(),
+            merchant_id: "m".into(),
+            campaign_id: "c".into(),
+            affiliate_id: "a".into(),
+            amount_minor: 0,
+            commission_minor: 0,
+            currency: "usd".into(),
+            status: refline_domain::ConversionStatus::Pending,
+            order_id: None,
+            click_id: None,
+            customer_email: None,
+            customer_name: None,
+            conversion_type: refline_domain::ConversionType::OneTime,
+            parent_conversion_id: None,
+            payment_number: 1,
+            source: "api".into(),
+            mode: Mode::Live,
+            fraud_score: None,
+            fraud_signals: None,
+            created_at: 0,
+            updated_at: 0,
+            approved_at: None,
+            earned_minor: 0,
+            paid_minor: 0,
+        }
+    }
+}
+
 /// A conversion as the review queue lists it: with who earned it and on which campaign.
 #[derive(Debug, Clone, FromRow)]
 pub struct ReviewRow {

@@ -165,30 +165,13 @@ mod tests {
 
     fn conversion(amount: i64, commission: i64, status: ConversionStatus) -> Conversion {
         Conversion {
-            id: "conv_1".into(),
-            merchant_id: "m".into(),
             affiliate_id: "aff".into(),
             currency: "USD".into(),
             amount_minor: amount,
             commission_minor: commission,
             status,
             created_at: 3 * DAY_MS + 5,
-            campaign_id: "cmp".into(),
-            order_id: None,
-            click_id: None,
-            customer_email: None,
-            customer_name: None,
-            conversion_type: refline_domain::ConversionType::OneTime,
-            parent_conversion_id: None,
-            payment_number: 1,
-            source: "api".into(),
-            mode: Mode::Live,
-            fraud_score: None,
-            fraud_signals: None,
-            updated_at: 0,
-            approved_at: None,
-            earned_minor: 0,
-            paid_minor: 0,
+            ..Conversion::sample("conv_1")
         }
     }
 

@@ -18,7 +18,9 @@
 //! - no conversion was paid (net of returns) more than it ever accrued;
 //! - every balance row is what the entries say (outstanding = earned − paid, paid, in payout,
 //!   pending), and every affiliate with money in the ledger has a row;
-//! - after a run, nothing that run should have taken is left payable.
+//! - after a run, nothing that run should have taken is left payable;
+//! - the overview's rollups (per day and currency, per affiliate and month) equal a recount of
+//!   the conversions.
 //!
 //! `REFLINE_LEDGER_SEQUENCES` sets how many sequences run (default 2000 on SQLite, 300 on
 //! PostgreSQL, whose round trips are slower); `REFLINE_LEDGER_SEED` replays one sequence and
