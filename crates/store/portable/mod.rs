@@ -69,6 +69,7 @@ mod processor;
 mod refund;
 mod session;
 mod tracking;
+mod trial;
 mod webhook;
 
 /// A connection of this engine; what a write transaction dereferences to, so helpers that run
