@@ -21,7 +21,8 @@ use crate::event::{
     aliases, ignored, Action, BillingReason, Chargeback, CouponRef, Parsed, Payment, Refund, Trial,
 };
 use crate::json::{
-    array_at, at, currency_at, id_at, int_at, parse_body, req_currency, req_id, req_int, req_str, str_at, string_map,
+    array_at, at, currency_at, id_at, int_at, parse_body, req_currency, req_id, req_int, req_str, str_at,
+    string_map,
 };
 use crate::reference::from_map;
 use crate::time::parse_rfc3339_ms;

@@ -9,7 +9,10 @@ use super::{ledger, webhook::emit_events};
 use crate::Engine;
 
 /// See [`refline_store::ProcessorStore::convert_trial`].
-pub(super) async fn convert_trial(store: &Engine, t: &TrialConversion<'_>) -> StoreResult<Option<Conversion>> {
+pub(super) async fn convert_trial(
+    store: &Engine,
+    t: &TrialConversion<'_>,
+) -> StoreResult<Option<Conversion>> {
     let mut tx = store.begin_write().await?;
     // Only a trial that carries an amount: a $0 trial stays a trial beside the payment's own
     // conversion, and anything the merchant decided on (rejected) is not overturned.

@@ -40,9 +40,12 @@ pub(super) async fn convert_priced_trial(
         return Ok(None);
     };
     // The rules that may have priced the trial: the base rule first, then the tiers'.
-    let rules: Vec<_> =
-        terms::base_rule(&campaign).into_iter().chain(terms::tiers_of(&campaign).into_iter().map(|t| t.rule)).collect();
-    let commission = converted_commission(&rules, trial.amount_minor, trial.commission_minor, payment.amount_minor);
+    let rules: Vec<_> = terms::base_rule(&campaign)
+        .into_iter()
+        .chain(terms::tiers_of(&campaign).into_iter().map(|t| t.rule))
+        .collect();
+    let commission =
+        converted_commission(&rules, trial.amount_minor, trial.commission_minor, payment.amount_minor);
     let converted = store
         .convert_trial(&TrialConversion {
             merchant_id: merchant,

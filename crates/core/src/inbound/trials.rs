@@ -45,9 +45,9 @@ pub(super) async fn record_trial(
             let currency = crate::terms::currency_of(c);
             // A price in another currency than the campaign's is no usable price: Refline does
             // not convert currencies.
-            let expected = trial
-                .expected_amount_minor
-                .filter(|_| trial.expected_currency.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(&c.currency)));
+            let expected = trial.expected_amount_minor.filter(|_| {
+                trial.expected_currency.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(&c.currency))
+            });
             (c.trial_mode, trial_start(c.trial_mode, expected, currency.exponent()))
         }
         None => (TrialMode::Automatic, TrialStart::Zero),

@@ -187,9 +187,16 @@ fn trial_carries_the_subscription_price() {
     let t = verified(
         Provider::Paddle,
         SECRET,
-        &fx::delivery(SECRET, NOW, fx::subscription_trialing(&Sale { amount_minor: 2_900, ..sale() }, NOW + 86_400)),
+        &fx::delivery(
+            SECRET,
+            NOW,
+            fx::subscription_trialing(&Sale { amount_minor: 2_900, ..sale() }, NOW + 86_400),
+        ),
     );
-    assert_eq!((trial(&t).expected_amount_minor, trial(&t).expected_currency.as_deref()), (Some(2_900), Some("USD")));
+    assert_eq!(
+        (trial(&t).expected_amount_minor, trial(&t).expected_currency.as_deref()),
+        (Some(2_900), Some("USD"))
+    );
     let subscription = |items: serde_json::Value| {
         fx::event(
             "evt_items",

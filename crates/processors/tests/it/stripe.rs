@@ -244,7 +244,10 @@ fn trial_carries_the_subscription_price() {
     let tr = trial(&t);
     assert_eq!((tr.expected_amount_minor, tr.expected_currency.as_deref()), (Some(4_900), Some("USD")));
     let checkout = verified(Provider::Stripe, SECRET, &fx::delivery(SECRET, NOW, fx::checkout_trial(&sale)));
-    assert_eq!((trial(&checkout).expected_amount_minor, trial(&checkout).expected_currency.as_ref()), (None, None));
+    assert_eq!(
+        (trial(&checkout).expected_amount_minor, trial(&checkout).expected_currency.as_ref()),
+        (None, None)
+    );
 
     let subscription = |items: serde_json::Value| {
         fx::event(
@@ -274,6 +277,7 @@ fn trial_carries_the_subscription_price() {
     ]);
     assert_eq!(priced(mixed), (None, None));
     assert_eq!(priced(serde_json::json!([])), (None, None));
-    let overflow = serde_json::json!([{ "quantity": i64::MAX, "price": { "unit_amount": 2, "currency": "eur" } }]);
+    let overflow =
+        serde_json::json!([{ "quantity": i64::MAX, "price": { "unit_amount": 2, "currency": "eur" } }]);
     assert_eq!(priced(overflow), (None, None));
 }

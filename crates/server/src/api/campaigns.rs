@@ -8,7 +8,9 @@ use axum::{
     Json, Router,
 };
 use refline_core::campaigns::{CampaignInput, CampaignView, Change, TierInput, SORTS};
-use refline_domain::{format_amount, format_timestamp, CampaignStatus, RecurringMode, RecurringType, TrialMode};
+use refline_domain::{
+    format_amount, format_timestamp, CampaignStatus, RecurringMode, RecurringType, TrialMode,
+};
 use refline_store::CampaignSort;
 use serde_json::{json, Map, Value};
 
