@@ -7,6 +7,7 @@
 mod dashboard_support;
 mod support;
 
+mod balances_paging;
 mod binary;
 mod browser;
 mod conversions;
