@@ -8,6 +8,7 @@
 
 use refline_domain::{
     parse_amount, validate_tiers, CampaignStatus, Currency, RecurringMode, RecurringType, Tier, TierBasis,
+    TrialMode,
 };
 use refline_store::{Campaign, CampaignSort, CampaignStats, CampaignWithStats, Page, PageRequest};
 use serde_json::json;
@@ -95,6 +96,8 @@ pub struct CampaignInput {
     pub recurring_months: Change<i64>,
     /// Tiers (an empty list or `Clear` removes them).
     pub tiers: Change<Vec<TierInput>>,
+    /// `trialMode`: how trials are recorded (`automatic`, `after_trial`, `immediate`).
+    pub trial_mode: Option<TrialMode>,
     /// What the door could not read; reported together with the operation's own problems.
     pub unreadable: Vec<Issue>,
 }
@@ -132,6 +135,7 @@ const FIELDS: &[&str] = &[
     "recurringCommissionCount",
     "recurringCommissionDuration",
     "tiers",
+    "trialMode",
 ];
 
 /// Sort keys of campaign lists.
@@ -327,6 +331,9 @@ fn apply_input(input: &CampaignInput, c: &mut Campaign, creating: bool, issues: 
         Change::Clear => c.hold_days = None,
         Change::Set(days) => c.hold_days = Some(days),
     }
+    if let Some(mode) = input.trial_mode {
+        c.trial_mode = mode;
+    }
     apply_recurring(input, c, kind, type_changed, issues);
     apply_tiers(input, c, kind, type_changed, issues);
 }
@@ -468,7 +475,7 @@ fn apply_tiers(
 }
 
 fn changed_fields(a: &Campaign, b: &Campaign) -> Vec<&'static str> {
-    let checks: [(&'static str, bool); 17] = [
+    let checks: [(&'static str, bool); 18] = [
         ("name", a.name != b.name),
         ("status", a.status != b.status),
         ("commissionType", a.commission_type != b.commission_type),
@@ -486,6 +493,7 @@ fn changed_fields(a: &Campaign, b: &Campaign) -> Vec<&'static str> {
         ("recurringCommissionCount", a.recurring_count != b.recurring_count),
         ("recurringCommissionDuration", a.recurring_months != b.recurring_months),
         ("tiers", a.tiers != b.tiers || a.tier_basis != b.tier_basis),
+        ("trialMode", a.trial_mode != b.trial_mode),
     ];
     checks.into_iter().filter(|(_, changed)| *changed).map(|(name, _)| name).collect()
 }

@@ -29,6 +29,7 @@ mod stored;
 pub mod team;
 pub mod text;
 pub mod tracking;
+pub mod trial;
 pub mod webhook;
 
 pub use api_key::*;
@@ -47,4 +48,5 @@ pub use refund::*;
 pub use team::*;
 pub use text::*;
 pub use tracking::*;
+pub use trial::*;
 pub use webhook::*;

@@ -61,6 +61,7 @@ stored_as_text!(
     crate::RecurringMode,
     crate::RecurringType,
     crate::TierBasis,
+    crate::TrialMode,
     crate::Role,
 );
 

@@ -150,6 +150,8 @@ fn trialing(o: &Value) -> Result<Action, ParseError> {
         reference: reference(o),
         coupon: CouponRef { coupon_id: id_at(o, &["discount"]), ..CouponRef::default() }.non_empty(),
         trial_ends_at_unix_ms: str_at(o, &["current_period_end_date"]).and_then(parse_rfc3339_ms),
+        expected_amount_minor: None,
+        expected_currency: None,
     }))
 }
 

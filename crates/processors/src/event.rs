@@ -126,6 +126,12 @@ pub struct Trial {
     pub reference: Option<Reference>,
     pub coupon: Option<CouponRef>,
     pub trial_ends_at_unix_ms: Option<i64>,
+    /// What the subscription will charge when the trial ends, minor units, where the trial's
+    /// payload carries its price (Stripe items' `unit_amount` × `quantity`, Paddle items'
+    /// `unit_price` × `quantity`); a campaign in `immediate` trial mode records it at once.
+    pub expected_amount_minor: Option<i64>,
+    /// ISO 4217, upper case: the currency of `expected_amount_minor`.
+    pub expected_currency: Option<String>,
 }
 
 /// Money returned to the customer.

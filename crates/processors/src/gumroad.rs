@@ -193,6 +193,8 @@ fn sale(f: &Form, sale_id: &str) -> Result<Action, ParseError> {
                 reference,
                 coupon,
                 trial_ends_at_unix_ms: f.get("free_trial_ends_at").and_then(parse_rfc3339_ms),
+                expected_amount_minor: None,
+                expected_currency: None,
             }),
             _ => ignored("$0 sale"),
         });

@@ -155,6 +155,8 @@ fn subscription_created(c: &Ctx) -> Result<Action, ParseError> {
         reference: from_map(&string_map(c.meta_custom)),
         coupon: None,
         trial_ends_at_unix_ms: str_at(c.attrs, &["trial_ends_at"]).and_then(parse_rfc3339_ms),
+        expected_amount_minor: None,
+        expected_currency: None,
     }))
 }
 

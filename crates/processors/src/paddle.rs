@@ -21,7 +21,8 @@ use crate::event::{
     aliases, ignored, Action, BillingReason, Chargeback, CouponRef, Parsed, Payment, Refund, Trial,
 };
 use crate::json::{
-    at, currency_at, id_at, int_at, parse_body, req_currency, req_id, req_int, req_str, str_at, string_map,
+    array_at, at, currency_at, id_at, int_at, parse_body, req_currency, req_id, req_int, req_str, str_at,
+    string_map,
 };
 use crate::reference::from_map;
 use crate::time::parse_rfc3339_ms;
@@ -108,6 +109,7 @@ fn subscription(d: &Value) -> Result<Action, ParseError> {
         return Ok(ignored("subscription without trial; its payment is credited from transaction.completed"));
     }
     let id = req_id(d, &["id"])?;
+    let expected = subscription_price(d);
     let trial_end = at(d, &["items"])
         .and_then(Value::as_array)
         .and_then(|items| items.iter().find_map(|i| str_at(i, &["trial_dates", "ends_at"])))
@@ -121,7 +123,28 @@ fn subscription(d: &Value) -> Result<Action, ParseError> {
         reference: from_map(&string_map(at(d, &["custom_data"]))),
         coupon: CouponRef { coupon_id: id_at(d, &["discount", "id"]), ..CouponRef::default() }.non_empty(),
         trial_ends_at_unix_ms: trial_end,
+        expected_amount_minor: expected.as_ref().map(|(amount, _)| *amount),
+        expected_currency: expected.map(|(_, currency)| currency),
     }))
+}
+
+/// What a subscription charges per period: Σ `items[].price.unit_price.amount` (minor units as
+/// text) × `quantity`, in the subscription's `currency_code` (before discounts and tax). `None`
+/// when an item has no unit price, prices are in another currency, or there are no items.
+fn subscription_price(d: &Value) -> Option<(i64, String)> {
+    let currency = currency_at(d, &["currency_code"])?;
+    let mut total: i64 = 0;
+    let mut priced = false;
+    for item in array_at(d, &["items"]) {
+        let unit = int_at(item, &["price", "unit_price", "amount"])?;
+        if currency_at(item, &["price", "unit_price", "currency_code"]).is_some_and(|c| c != currency) {
+            return None;
+        }
+        let quantity = int_at(item, &["quantity"]).unwrap_or(1);
+        total = total.checked_add(unit.checked_mul(quantity)?)?;
+        priced = true;
+    }
+    priced.then_some((total, currency))
 }
 
 fn adjustment(d: &Value) -> Result<Action, ParseError> {

@@ -205,6 +205,8 @@ fn trial(f: &Form) -> Result<Action, ParseError> {
         trial_ends_at_unix_ms: f
             .get("next_bill_date")
             .and_then(|d| parse_rfc3339_ms(&format!("{d}T00:00:00Z"))),
+        expected_amount_minor: None,
+        expected_currency: None,
     }))
 }
 

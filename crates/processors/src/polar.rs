@@ -173,5 +173,7 @@ fn subscription_created(d: &Value) -> Result<Action, ParseError> {
         reference: reference(d),
         coupon: CouponRef { coupon_id: id_at(d, &["discount_id"]), ..CouponRef::default() }.non_empty(),
         trial_ends_at_unix_ms: ends,
+        expected_amount_minor: None,
+        expected_currency: None,
     }))
 }

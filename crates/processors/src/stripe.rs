@@ -109,6 +109,8 @@ fn checkout(o: &Value) -> Result<Action, ParseError> {
                     reference,
                     coupon,
                     trial_ends_at_unix_ms: None,
+                    expected_amount_minor: None,
+                    expected_currency: None,
                 }),
                 _ => ignored("checkout needed no payment and started no subscription"),
             });
@@ -262,6 +264,7 @@ fn subscription_created(o: &Value) -> Result<Action, ParseError> {
         return Ok(ignored("subscription without trial; its first payment is credited from invoice.paid"));
     }
     let id = req_id(o, &["id"])?;
+    let expected = subscription_price(o);
     let mut coupon = discounts_coupon(array_at(o, &["discounts"]));
     if coupon.is_none() {
         coupon = at(o, &["discount"]).and_then(discount_coupon);
@@ -274,7 +277,33 @@ fn subscription_created(o: &Value) -> Result<Action, ParseError> {
         reference: from_map(&string_map(at(o, &["metadata"]))),
         coupon,
         trial_ends_at_unix_ms: int_at(o, &["trial_end"]).and_then(|s| s.checked_mul(1000)),
+        expected_amount_minor: expected.as_ref().map(|(amount, _)| *amount),
+        expected_currency: expected.map(|(_, currency)| currency),
     }))
+}
+
+/// What a subscription charges per period: Σ `items.data[].price.unit_amount` × `quantity`, in
+/// one currency (before discounts and tax, which the first invoice decides). `None` when an
+/// item has no `unit_amount` (tiered or metered prices), currencies differ or there are no items.
+fn subscription_price(o: &Value) -> Option<(i64, String)> {
+    let items = array_at(o, &["items", "data"]);
+    let mut total: i64 = 0;
+    let mut currency: Option<String> = None;
+    for item in items {
+        let unit = int_at(item, &["price", "unit_amount"])?;
+        let quantity = match at(item, &["quantity"]) {
+            None | Some(Value::Null) => 1,
+            Some(_) => int_at(item, &["quantity"])?,
+        };
+        let code = crate::json::currency_at(item, &["price", "currency"])
+            .or_else(|| crate::json::currency_at(o, &["currency"]))?;
+        if currency.as_ref().is_some_and(|c| *c != code) {
+            return None;
+        }
+        currency = Some(code);
+        total = total.checked_add(unit.checked_mul(quantity)?)?;
+    }
+    Some((total, currency?))
 }
 
 fn charge_refunded(o: &Value) -> Result<Action, ParseError> {

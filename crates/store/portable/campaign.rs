@@ -47,9 +47,9 @@ impl CampaignStore for Engine {
                 commission_type, commission_value, currency, target_url, description, \
                 is_public, auto_approve_affiliates, recurring_enabled, recurring_mode, \
                 recurring_type, recurring_value, recurring_count, recurring_months, \
-                tier_basis, tiers, cookie_window_days, created_at, updated_at, hold_days) \
+                tier_basis, tiers, cookie_window_days, created_at, updated_at, hold_days, trial_mode) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-                $16, $17, $18, $19, $20, $21, $22, $23, $24)",
+                $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
         )
         .bind(&c.id)
         .bind(&c.merchant_id)
@@ -75,6 +75,7 @@ impl CampaignStore for Engine {
         .bind(c.created_at)
         .bind(c.updated_at)
         .bind(c.hold_days)
+        .bind(c.trial_mode)
         .execute(self.writer())
         .await?;
         Ok(())
@@ -87,7 +88,8 @@ impl CampaignStore for Engine {
                 is_public = $9, auto_approve_affiliates = $10, recurring_enabled = $11, \
                 recurring_mode = $12, recurring_type = $13, recurring_value = $14, \
                 recurring_count = $15, recurring_months = $16, tier_basis = $17, \
-                tiers = $18, cookie_window_days = $19, updated_at = $20, hold_days = $21 \
+                tiers = $18, cookie_window_days = $19, updated_at = $20, hold_days = $21, \
+                trial_mode = $22 \
              WHERE merchant_id = $1 AND id = $2",
         )
         .bind(&c.merchant_id)
@@ -111,6 +113,7 @@ impl CampaignStore for Engine {
         .bind(c.cookie_window_days)
         .bind(c.updated_at)
         .bind(c.hold_days)
+        .bind(c.trial_mode)
         .execute(self.writer())
         .await?;
         Ok(done.rows_affected() > 0)

@@ -89,6 +89,7 @@ mod refund;
 mod rollup;
 mod session;
 mod tracking;
+mod trial;
 mod webhook;
 
 /// A connection of this engine; what a write transaction dereferences to, so helpers that run

@@ -116,18 +116,22 @@ impl PayoutStore for Engine {
         &self,
         merchant_id: &str,
         mode: Mode,
+        currency: Option<&str>,
         limit: i64,
         offset: i64,
     ) -> StoreResult<Page<String>> {
         // The condition of `commission_positions` without `payable_only`: each affiliate is
         // probed through `conversions_affiliate_idx` until one of its commissions qualifies.
+        // `$3` is the currency, or NULL for any.
         const HAS_BALANCE: &str = "FROM affiliates a WHERE a.merchant_id = $1 AND EXISTS (\
             SELECT 1 FROM conversions c WHERE c.affiliate_id = a.id AND c.merchant_id = $1 \
-            AND c.is_test = $2 AND (c.status NOT IN ('rejected', 'refunded') OR c.paid_minor <> 0))";
+            AND c.is_test = $2 AND ($3 IS NULL OR c.currency = $3) \
+            AND (c.status NOT IN ('rejected', 'refunded') OR c.paid_minor <> 0))";
         let items =
-            sqlx::query_scalar(&format!("SELECT a.id {HAS_BALANCE} ORDER BY a.id LIMIT $3 OFFSET $4"))
+            sqlx::query_scalar(&format!("SELECT a.id {HAS_BALANCE} ORDER BY a.id LIMIT $4 OFFSET $5"))
                 .bind(merchant_id)
                 .bind(mode)
+                .bind(currency)
                 .bind(limit)
                 .bind(offset)
                 .fetch_all(self.reader())
@@ -135,6 +139,7 @@ impl PayoutStore for Engine {
         let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {HAS_BALANCE}"))
             .bind(merchant_id)
             .bind(mode)
+            .bind(currency)
             .fetch_one(self.reader())
             .await?;
         Ok(Page { items, total })

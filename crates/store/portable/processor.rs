@@ -3,11 +3,11 @@
 
 use async_trait::async_trait;
 use refline_store::{
-    processor, CommissionAdjustment, InboxEntry, InboxResult, Page, PageRequest, ProcessorStore,
-    ProcessorSubscription, RefundApplication, RefundApplied, RefundState, StoreResult,
+    processor, CommissionAdjustment, Conversion, InboxEntry, InboxResult, Page, PageRequest, ProcessorStore,
+    ProcessorSubscription, RefundApplication, RefundApplied, RefundState, StoreResult, TrialConversion,
 };
 
-use super::refund::apply_refund;
+use super::{refund::apply_refund, trial::convert_trial};
 use crate::Engine;
 
 #[async_trait]
@@ -248,6 +248,10 @@ impl ProcessorStore for Engine {
 
     async fn apply_refund(&self, r: &RefundApplication<'_>) -> StoreResult<RefundApplied> {
         apply_refund(self, r).await
+    }
+
+    async fn convert_trial(&self, t: &TrialConversion<'_>) -> StoreResult<Option<Conversion>> {
+        convert_trial(self, t).await
     }
 
     async fn adjustments_for(

@@ -1,6 +1,8 @@
 //! Campaigns.
 
-use refline_domain::{CampaignStatus, CommissionType, Mode, RecurringMode, RecurringType, TierBasis};
+use refline_domain::{
+    CampaignStatus, CommissionType, Mode, RecurringMode, RecurringType, TierBasis, TrialMode,
+};
 use sqlx::FromRow;
 
 use crate::{Page, PageRequest, StoreResult};
@@ -84,6 +86,8 @@ pub struct Campaign {
     /// Days after approval before a commission is payable; `None`: the merchant's setting.
     #[sqlx(default)]
     pub hold_days: Option<i64>,
+    /// How trials are recorded (`automatic`, `after_trial`, `immediate`).
+    pub trial_mode: TrialMode,
 }
 
 impl Campaign {
@@ -121,6 +125,7 @@ impl Campaign {
             created_at: now,
             updated_at: now,
             hold_days: None,
+            trial_mode: TrialMode::Automatic,
         }
     }
 }

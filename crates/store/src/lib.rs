@@ -69,7 +69,7 @@ pub use payout::{
 };
 pub use processor::{
     CommissionAdjustment, InboxEntry, InboxResult, ProcessorStore, ProcessorSubscription, RefundApplication,
-    RefundApplied, RefundChange, RefundState,
+    RefundApplied, RefundChange, RefundState, TrialConversion,
 };
 pub use report::ReportStore;
 pub use report::Totals;

@@ -266,12 +266,13 @@ pub trait PayoutStore {
         filter: &PositionFilter,
     ) -> StoreResult<Vec<CommissionPosition>>;
     /// A page of the affiliates that have a balance in `mode` (a commission that
-    /// [`PayoutStore::commission_positions`] reads without `payable_only`), by id, with how
-    /// many there are.
+    /// [`PayoutStore::commission_positions`] reads without `payable_only`), in `currency` when
+    /// given (lower case), by id, with how many there are.
     async fn balance_affiliates(
         &self,
         merchant_id: &str,
         mode: Mode,
+        currency: Option<&str>,
         limit: i64,
         offset: i64,
     ) -> StoreResult<Page<String>>;

@@ -5,7 +5,7 @@
 use refline_domain::{ConversionStatus, Mode};
 use sqlx::FromRow;
 
-use crate::{Page, PageRequest, StoreResult};
+use crate::{Conversion, Page, PageRequest, StoreResult};
 
 /// A verified delivery from a processor.
 #[derive(Debug, Clone, FromRow)]
@@ -83,6 +83,26 @@ pub struct ProcessorSubscription {
     pub trial_conversion_id: Option<String>,
     /// Unix ms.
     pub created_at: i64,
+}
+
+/// A priced trial turned `pending` by its subscription's first payment
+/// ([`ProcessorStore::convert_trial`]).
+#[derive(Debug, Clone)]
+pub struct TrialConversion<'a> {
+    /// Owner.
+    pub merchant_id: &'a str,
+    /// The trial conversion.
+    pub conversion_id: &'a str,
+    /// What the first payment paid, minor units of the conversion's currency.
+    pub amount_minor: i64,
+    /// The commission on it.
+    pub commission_minor: i64,
+    /// The payment's provider (`stripe`, …).
+    pub provider: &'a str,
+    /// The payment's business object ids, remembered as crediting the conversion.
+    pub payment_keys: &'a [String],
+    /// Unix ms.
+    pub now: i64,
 }
 
 /// Refund progress of one conversion.
@@ -241,6 +261,12 @@ pub trait ProcessorStore {
     /// `refunded_after` (compare-and-set), and makes `change`. Nothing is written unless all of
     /// it is.
     async fn apply_refund(&self, refund: &RefundApplication<'_>) -> StoreResult<RefundApplied>;
+    /// Turns a priced trial conversion (status `trial`, amount above 0: a campaign in
+    /// `immediate` trial mode) `pending` with what the first payment paid, in one transaction
+    /// with the payment's keys (so a redelivered payment finds it credited), the ledger entry of
+    /// the changed commission and, for live data, `conversion.updated`. `None` when the
+    /// conversion is no longer such a trial (nothing is written).
+    async fn convert_trial(&self, conversion: &TrialConversion<'_>) -> StoreResult<Option<Conversion>>;
     /// Amounts owed back on a conversion.
     async fn adjustments_for(
         &self,

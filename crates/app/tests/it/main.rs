@@ -7,6 +7,7 @@
 mod dashboard_support;
 mod support;
 
+mod balances_paging;
 mod binary;
 mod browser;
 mod conversions;
@@ -19,12 +20,14 @@ mod core_links;
 mod core_outbound;
 mod core_support;
 mod dashboard_affiliates;
+mod dashboard_affiliates_return;
 mod dashboard_auth;
 mod dashboard_browser;
 mod dashboard_campaigns;
 mod dashboard_commissions;
 mod dashboard_integrations;
 mod dashboard_overview;
+mod dashboard_payout_settings;
 mod dashboard_payouts;
 mod dashboard_settings;
 mod hostile_input;
@@ -44,4 +47,5 @@ mod receiver;
 mod seed;
 mod store_contract;
 mod tracking;
+mod trial_modes;
 mod webhooks;

@@ -16,6 +16,7 @@ pub mod receive;
 mod refunds;
 mod sale;
 mod transfers;
+mod trial_payment;
 mod trials;
 pub mod worker;
 

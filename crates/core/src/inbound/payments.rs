@@ -9,6 +9,7 @@ use super::{
     outcome::Outcome,
     process::keys_of,
     sale::{record, remember, Sale},
+    trial_payment::convert_priced_trial,
     InboxContext,
 };
 
@@ -51,6 +52,13 @@ pub(super) async fn record_payment(
     let renewal = renewal && !(first.is_none() && after_trial);
     if renewal && first.is_none() {
         return Ok(out.wait(entry, "renewal arrived before its subscription's first sale".into()));
+    }
+    if !renewal && first.is_none() && after_trial {
+        let converted =
+            convert_priced_trial(store, merchant, out, provider, &payment, &keys, &memory, &credit).await?;
+        if let Some(result) = converted {
+            return Ok(result);
+        }
     }
     let sale = Sale {
         merchant_id: merchant,

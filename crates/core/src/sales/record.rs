@@ -48,7 +48,8 @@ pub struct SaleInput {
     /// Credit affiliates still pending approval (processor webhooks: the money is real and the
     /// commission waits for review anyway); the API refuses them as LinkJolt does.
     pub allow_pending: bool,
-    /// A trial start: recorded as a zero `trial` conversion that earns nothing.
+    /// A trial start: recorded as a `trial` conversion (never payable). At $0 it earns nothing;
+    /// with the expected subscription amount (`immediate` trial mode) it is priced like a sale.
     pub trial: bool,
     /// The conversion id to use (processor sales: `stripe_<trackingCode>_…`); a new `conv_…`
     /// id otherwise.
@@ -208,8 +209,10 @@ pub async fn record_sale(
     };
     let trial = sale.trial;
     let price: Pricer = std::sync::Arc::new(move |volume| match &custom_rule {
-        // A fixed-amount campaign would otherwise pay for a trial nobody paid for.
-        _ if trial => 0,
+        // A fixed-amount campaign would otherwise pay for a $0 trial nobody paid for.
+        _ if trial && amount == 0 => 0,
+        // A priced trial is the subscription's first sale to come: never a renewal's rule.
+        _ if trial => commission_for(select_rule(&base, &tiers, basis, volume, amount), amount),
         Some(rule) => commission_for(rule, amount),
         None => commission_for(select_rule(&base, &tiers, basis, volume, amount), amount),
     });

@@ -179,3 +179,44 @@ fn fixtures_cover_every_action() {
     let paid = r#"{"event_id":"evt_x","event_type":"transaction.paid","data":{}}"#;
     assert!(ignored(&parse_body(Provider::Paddle, paid)).contains("transaction.completed"));
 }
+
+/// `subscription.trialing` carries the price the trial will turn into (items' unit price ×
+/// quantity, in the subscription's currency), for a campaign in `immediate` trial mode.
+#[test]
+fn trial_carries_the_subscription_price() {
+    let t = verified(
+        Provider::Paddle,
+        SECRET,
+        &fx::delivery(
+            SECRET,
+            NOW,
+            fx::subscription_trialing(&Sale { amount_minor: 2_900, ..sale() }, NOW + 86_400),
+        ),
+    );
+    assert_eq!(
+        (trial(&t).expected_amount_minor, trial(&t).expected_currency.as_deref()),
+        (Some(2_900), Some("USD"))
+    );
+    let subscription = |items: serde_json::Value| {
+        fx::event(
+            "evt_items",
+            "subscription.trialing",
+            NOW,
+            serde_json::json!({ "id": "sub_9", "status": "trialing", "currency_code": "EUR", "items": items }),
+        )
+    };
+    let priced = |items| {
+        let t = verified(Provider::Paddle, SECRET, &fx::delivery(SECRET, NOW, subscription(items)));
+        (trial(&t).expected_amount_minor, trial(&t).expected_currency.clone())
+    };
+    let two = serde_json::json!([
+        { "quantity": 2, "price": { "unit_price": { "amount": "1500", "currency_code": "EUR" } } },
+        { "price": { "unit_price": { "amount": "100" } } }
+    ]);
+    assert_eq!(priced(two), (Some(3_100), Some("EUR".to_string())));
+    let other = serde_json::json!([{ "quantity": 1, "price": { "unit_price": { "amount": "100", "currency_code": "USD" } } }]);
+    assert_eq!(priced(other), (None, None));
+    let unpriced = serde_json::json!([{ "quantity": 1, "price": { "id": "pri_x" } }]);
+    assert_eq!(priced(unpriced), (None, None));
+    assert_eq!(priced(serde_json::json!([])), (None, None));
+}

@@ -229,3 +229,55 @@ fn invoice_payments_become_aliases() {
     let p = parse_body(Provider::Stripe, &v.to_string());
     assert_eq!(payment(&p).aliases, ["pi_sub_1", "ch_sub_1"]);
 }
+
+/// `customer.subscription.created` carries the price the trial will turn into: the sum of its
+/// items' `unit_amount` × `quantity`, for a campaign in `immediate` trial mode. A checkout that
+/// started a trial carries none, nor does an item without a unit amount (tiered/metered).
+#[test]
+fn trial_carries_the_subscription_price() {
+    let sale = Sale { amount_minor: 4_900, ..sub_sale() };
+    let t = verified(
+        Provider::Stripe,
+        SECRET,
+        &fx::delivery(SECRET, NOW, fx::subscription_trialing(&sale, NOW + 14 * 86_400)),
+    );
+    let tr = trial(&t);
+    assert_eq!((tr.expected_amount_minor, tr.expected_currency.as_deref()), (Some(4_900), Some("USD")));
+    let checkout = verified(Provider::Stripe, SECRET, &fx::delivery(SECRET, NOW, fx::checkout_trial(&sale)));
+    assert_eq!(
+        (trial(&checkout).expected_amount_minor, trial(&checkout).expected_currency.as_ref()),
+        (None, None)
+    );
+
+    let subscription = |items: serde_json::Value| {
+        fx::event(
+            "evt_items",
+            "customer.subscription.created",
+            true,
+            NOW,
+            serde_json::json!({ "id": "sub_9", "object": "subscription", "status": "trialing",
+                                "currency": "eur", "metadata": {}, "items": { "data": items } }),
+        )
+    };
+    let priced = |items| {
+        let t = verified(Provider::Stripe, SECRET, &fx::delivery(SECRET, NOW, subscription(items)));
+        let tr = trial(&t);
+        (tr.expected_amount_minor, tr.expected_currency.clone())
+    };
+    let two = serde_json::json!([
+        { "quantity": 3, "price": { "unit_amount": 1_000, "currency": "eur" } },
+        { "price": { "unit_amount": 250 } }
+    ]);
+    assert_eq!(priced(two), (Some(3_250), Some("EUR".to_string())));
+    let metered = serde_json::json!([{ "quantity": 1, "price": { "unit_amount": null, "currency": "eur" } }]);
+    assert_eq!(priced(metered), (None, None));
+    let mixed = serde_json::json!([
+        { "price": { "unit_amount": 100, "currency": "eur" } },
+        { "price": { "unit_amount": 100, "currency": "usd" } }
+    ]);
+    assert_eq!(priced(mixed), (None, None));
+    assert_eq!(priced(serde_json::json!([])), (None, None));
+    let overflow =
+        serde_json::json!([{ "quantity": i64::MAX, "price": { "unit_amount": 2, "currency": "eur" } }]);
+    assert_eq!(priced(overflow), (None, None));
+}

@@ -8,7 +8,9 @@ use axum::{
     Json, Router,
 };
 use refline_core::campaigns::{CampaignInput, CampaignView, Change, TierInput, SORTS};
-use refline_domain::{format_amount, format_timestamp, CampaignStatus, RecurringMode, RecurringType};
+use refline_domain::{
+    format_amount, format_timestamp, CampaignStatus, RecurringMode, RecurringType, TrialMode,
+};
 use refline_store::CampaignSort;
 use serde_json::{json, Map, Value};
 
@@ -125,6 +127,8 @@ pub(crate) fn read_input(map: &Map<String, Value>, creating: bool) -> CampaignIn
     let recurring_months =
         optional_change(&mut f, "recurringCommissionDuration", |f, n| f.optional_int(n, 1, 1200));
     let tiers = read_tiers(&mut f);
+    let trial_mode =
+        f.optional_enum("trialMode", &TrialMode::ALL.map(TrialMode::as_str)).and_then(TrialMode::parse);
     CampaignInput {
         currency,
         name,
@@ -144,6 +148,7 @@ pub(crate) fn read_input(map: &Map<String, Value>, creating: bool) -> CampaignIn
         recurring_count,
         recurring_months,
         tiers,
+        trial_mode,
         unreadable: f.into_issues(),
     }
 }
@@ -196,6 +201,7 @@ pub fn render(view: &CampaignView) -> Value {
         "recurringCommissionCount": c.recurring_count,
         "recurringCommissionDuration": c.recurring_months,
         "tiers": terms::render_tiers(c),
+        "trialMode": c.trial_mode.as_str(),
         "joinUrl": view.join_url,
         "conversions": stats.conversions,
         "revenue": format_amount(stats.revenue_minor, currency.exponent()),

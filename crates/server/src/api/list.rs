@@ -50,6 +50,13 @@ impl Params {
         }
     }
 
+    /// `page` and `limit` of a list in one fixed order (no `sort`).
+    pub fn page_only(&mut self) -> PageRequest<()> {
+        let page = self.int("page", 1, 1, 1_000_000);
+        let limit = self.int("limit", 25, 1, 100);
+        PageRequest { limit, offset: (page - 1) * limit, sort: (), descending: false }
+    }
+
     /// `page`, `limit` and `sort=field:asc|desc` with `sorts` the allowed API field names.
     pub fn page<S: Copy>(&mut self, sorts: &[(&str, S)], default: S) -> PageRequest<S> {
         let page = self.int("page", 1, 1, 1_000_000);

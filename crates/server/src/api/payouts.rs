@@ -234,7 +234,8 @@ async fn export_payouts(
     Ok(response)
 }
 
-/// `?affiliateId=&currency=`: balances per affiliate and currency.
+/// `?affiliateId=&currency=&page=&limit=`: balances per affiliate and currency, a page of
+/// affiliates at a time (each with all its rows), ordered by affiliate id.
 async fn balances(
     State(state): State<AppState>,
     caller: Caller,
@@ -242,9 +243,11 @@ async fn balances(
 ) -> ApiResult<Json<Value>> {
     let affiliate_id = params.get("affiliateId").map(str::to_string);
     let currency = params.get("currency").map(str::to_string);
+    let page = params.page_only();
     params.finish()?;
-    let rows = state.core.balances(&caller.actor(), affiliate_id, currency).await?;
-    Ok(Json(json!({ "data": rows.iter().map(render_balance).collect::<Vec<_>>() })))
+    let found =
+        state.core.balances_listed(&caller.actor(), affiliate_id, currency, page.limit, page.offset).await?;
+    Ok(Json(envelope(found.items.iter().map(render_balance).collect(), &page, found.total)))
 }
 
 /// One balance; amounts in the currency's decimals.

@@ -77,6 +77,39 @@ impl ListQuery {
         }
     }
 
+    /// The list a form was sent from (its hidden `return_to`), read back into its search,
+    /// filters and page so the answer returns there. Only `/merchant/affiliates` itself (with or
+    /// without a query) is accepted, and the address is rebuilt from the fields read, never
+    /// echoed: any other value (another path or host, `//host`, `/\host`, a scheme) is the plain
+    /// list, so `return_to` cannot redirect anywhere else.
+    fn from_return(value: Option<&str>) -> ListQuery {
+        let query = match value.map(|v| v.split_once('?').unwrap_or((v, ""))) {
+            Some(("/merchant/affiliates", query)) => query,
+            _ => return ListQuery::default(),
+        };
+        let mut back = ListQuery::default();
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            match key.as_ref() {
+                "q" => back.q = value.into_owned(),
+                "status" => back.status = value.into_owned(),
+                "campaign" => back.campaign = value.into_owned(),
+                "page" => back.page = value.parse().ok(),
+                _ => {}
+            }
+        }
+        back
+    }
+
+    /// The page number asked for (1 when none or out of range).
+    fn page_number(&self) -> i64 {
+        self.page.unwrap_or(1).clamp(1, 100_000)
+    }
+
+    /// The address of the page shown, with its search and filters (where forms return to).
+    fn here(&self) -> String {
+        self.href(self.page_number())
+    }
+
     /// The list's address on page `n`, keeping the search and filters.
     fn href(&self, n: i64) -> String {
         let mut query = form_urlencoded::Serializer::new(String::new());
@@ -155,6 +188,8 @@ struct ListPage {
     last: i64,
     prev: Option<String>,
     next: Option<String>,
+    /// This page's address (search, filters, page): the forms' `return_to`.
+    return_to: String,
     errors: FormErrors,
 }
 
@@ -174,7 +209,7 @@ async fn list_page(
     errors: FormErrors,
     notice: Option<String>,
 ) -> Result<ListPage, CoreError> {
-    let n = query.page.unwrap_or(1).clamp(1, 100_000);
+    let n = query.page_number();
     let request = PageRequest {
         limit: PAGE_SIZE,
         offset: (n - 1) * PAGE_SIZE,
@@ -196,6 +231,7 @@ async fn list_page(
         last,
         prev: (n > 1).then(|| query.href(n - 1)),
         next: (last < found.total).then(|| query.href(n + 1)),
+        return_to: query.here(),
         errors,
     })
 }
@@ -228,15 +264,16 @@ async fn bulk(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let action = pairs.iter().find(|(k, _)| k == "action").map(|(_, v)| v.as_str()).unwrap_or_default();
+    let back = return_to(&pairs);
     let target = match action {
         "approve" => MembershipStatus::Approved,
         "reject" => MembershipStatus::Rejected,
-        _ => return relist(&state, &page_of, "Choose approve or reject.", None).await,
+        _ => return relist(&state, &page_of, &back, "Choose approve or reject.", None).await,
     };
     let selected: Vec<(&str, &str)> =
         pairs.iter().filter(|(k, _)| k == "selected").filter_map(|(_, v)| v.split_once(':')).collect();
     if selected.is_empty() {
-        return relist(&state, &page_of, "Select at least one affiliate.", None).await;
+        return relist(&state, &page_of, &back, "Select at least one affiliate.", None).await;
     }
     let mut failures = Vec::new();
     for (affiliate_id, campaign_id) in &selected {
@@ -248,7 +285,7 @@ async fn bulk(
     }
     let Some((_, _, first)) = failures.first() else {
         return done(
-            "/merchant/affiliates",
+            &back.here(),
             if target == MembershipStatus::Approved { "bulk_approved" } else { "bulk_rejected" },
         );
     };
@@ -265,12 +302,23 @@ async fn bulk(
         reasons.push(format!("{who}: {}", err.message));
     }
     let message = format!("{changed} of {} changed. Not changed: {}", selected.len(), reasons.join("; "));
-    relist(&state, &page_of, &message, Some(first)).await
+    relist(&state, &page_of, &back, &message, Some(first)).await
 }
 
-/// The unfiltered list with a problem above it: the refusal's status, or 422.
-async fn relist(state: &AppState, page_of: &Page, message: &str, err: Option<&CoreError>) -> Response {
-    match list_page(state, page_of, &ListQuery::default(), FormErrors::general(message), None).await {
+/// The list the form was sent from (see [`ListQuery::from_return`]).
+fn return_to(pairs: &[(String, String)]) -> ListQuery {
+    ListQuery::from_return(pairs.iter().find(|(k, _)| k == "return_to").map(|(_, v)| v.as_str()))
+}
+
+/// The list the form came from with a problem above it: the refusal's status, or 422.
+async fn relist(
+    state: &AppState,
+    page_of: &Page,
+    back: &ListQuery,
+    message: &str,
+    err: Option<&CoreError>,
+) -> Response {
+    match list_page(state, page_of, back, FormErrors::general(message), None).await {
         Ok(view) => match err {
             Some(err) => refused(err, &view),
             None => page(StatusCode::UNPROCESSABLE_ENTITY, &view),
@@ -398,7 +446,8 @@ async fn show(
     page(StatusCode::OK, &view)
 }
 
-/// Approve, reject or remove one membership; back to the list (`from=list`) or the affiliate.
+/// Approve, reject or remove one membership; back to the list (`from=list`, at the search,
+/// filters and page it was sent from) or the affiliate.
 async fn membership_action(
     State(state): State<AppState>,
     page_of: Page,
@@ -421,7 +470,7 @@ async fn membership_action(
     };
     let from_list = pairs.iter().any(|(k, v)| k == "from" && v == "list");
     match result {
-        Ok(code) if from_list => done("/merchant/affiliates", code),
+        Ok(code) if from_list => done(&return_to(&pairs).here(), code),
         Ok(code) => done(&format!("/merchant/affiliates/{id}"), code),
         Err(err) => core_error_page(&err),
     }
@@ -493,5 +542,49 @@ async fn add(State(state): State<AppState>, page_of: Page, Form(form): Form<AddF
             Ok(view) => refused(&err, &view),
             Err(other) => core_error_page(&other),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ListQuery;
+
+    fn back(value: &str) -> String {
+        ListQuery::from_return(Some(value)).here()
+    }
+
+    #[test]
+    fn return_to_keeps_the_lists_query_and_nothing_else() {
+        assert_eq!(
+            back("/merchant/affiliates?q=ann+lee&status=pending&campaign=camp_1&page=3"),
+            "/merchant/affiliates?q=ann+lee&status=pending&campaign=camp_1&page=3"
+        );
+        assert_eq!(back("/merchant/affiliates"), "/merchant/affiliates");
+        // Unknown keys and a notice are dropped; a page out of range is the first.
+        assert_eq!(back("/merchant/affiliates?notice=approved&x=1&page=-4"), "/merchant/affiliates");
+        // Values are re-encoded, never echoed.
+        assert_eq!(
+            back("/merchant/affiliates?q=%22%3E%3Cscript%3E&campaign=a%26b%3D1"),
+            "/merchant/affiliates?q=%22%3E%3Cscript%3E&campaign=a%26b%3D1"
+        );
+    }
+
+    #[test]
+    fn return_to_never_leaves_the_list() {
+        for hostile in [
+            "https://evil.example/merchant/affiliates",
+            "//evil.example/merchant/affiliates",
+            "/\\evil.example",
+            "/merchant/affiliates/../../logout",
+            "/merchant/affiliates/aff_1",
+            "/merchant/affiliatesX?q=1",
+            "/merchant/campaigns?q=1",
+            "javascript:alert(1)",
+            " /merchant/affiliates?q=1",
+            "",
+        ] {
+            assert_eq!(back(hostile), "/merchant/affiliates", "{hostile}");
+        }
+        assert_eq!(ListQuery::from_return(None).here(), "/merchant/affiliates");
     }
 }

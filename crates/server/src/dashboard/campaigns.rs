@@ -1,5 +1,5 @@
 //! `/merchant/campaigns`: the list, a new campaign, a campaign's terms (commission, tiers,
-//! recurring terms, landing page, cookie window, auto-approve, public listing) with its join
+//! recurring terms, trial mode, landing page, cookie window, auto-approve, public listing) with its join
 //! link and figures, and pausing / reactivating it.
 //!
 //! The forms use the API's field names. A submitted form becomes the JSON object the API would
@@ -49,7 +49,7 @@ const SPARE_TIERS: usize = 2;
 const TEXT_FIELDS: &[&str] = &["name", "commissionValue", "targetUrl", "description", "currency"];
 /// Choices of the form, sent as JSON strings.
 const CHOICE_FIELDS: &[&str] =
-    &["commissionType", "recurringCommissionMode", "recurringCommissionType", "status"];
+    &["commissionType", "recurringCommissionMode", "recurringCommissionType", "status", "trialMode"];
 /// Whole numbers (sent as JSON numbers when they are one, as text otherwise so the API's
 /// "must be a whole number" problem shows).
 const INT_FIELDS: &[&str] =
@@ -337,6 +337,7 @@ fn blank_form(page_of: &Page) -> CampaignForm {
     form.values.insert("cookieWindowDays".into(), defaults.cookie_window_days.to_string());
     form.values.insert("recurringCommissionMode".into(), defaults.recurring_mode.as_str().into());
     form.values.insert("recurringCommissionType".into(), defaults.recurring_type.as_str().into());
+    form.values.insert("trialMode".into(), defaults.trial_mode.as_str().into());
     for (name, on) in [
         ("isPublic", defaults.is_public),
         ("autoApproveAffiliates", defaults.auto_approve_affiliates),

@@ -20,6 +20,7 @@ pub mod commissions;
 pub mod csrf;
 pub mod integrations;
 pub mod overview;
+pub mod payout_settings;
 pub mod payouts;
 pub mod render;
 pub mod session;
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(affiliates::router())
         .merge(commissions::router())
         .merge(payouts::router())
+        .merge(payout_settings::router())
         .merge(integrations::router())
         .merge(webhooks::router())
         .merge(audit::router())
