@@ -3,9 +3,9 @@
 //! the ledger entry of the changed commission and the `conversion.updated` event.
 
 use refline_domain::ConversionStatus;
-use refline_store::{outbox, Conversion, StoreResult, TrialConversion};
+use refline_store::{outbox, rollup::RollupDelta, Conversion, StoreResult, TrialConversion};
 
-use super::{ledger, webhook::emit_events};
+use super::{ledger, rollup, webhook::emit_events};
 use crate::Engine;
 
 /// See [`refline_store::ProcessorStore::convert_trial`].
@@ -14,6 +14,15 @@ pub(super) async fn convert_trial(
     t: &TrialConversion<'_>,
 ) -> StoreResult<Option<Conversion>> {
     let mut tx = store.begin_write().await?;
+    // The values it had (locked): the rollups move by the difference.
+    let before: Option<(i64, i64)> = sqlx::query_as(concat!(
+        "SELECT amount_minor, commission_minor FROM conversions WHERE merchant_id = $1 AND id = $2 ",
+        for_update!()
+    ))
+    .bind(t.merchant_id)
+    .bind(t.conversion_id)
+    .fetch_optional(&mut *tx)
+    .await?;
     // Only a trial that carries an amount: a $0 trial stays a trial beside the payment's own
     // conversion, and anything the merchant decided on (rejected) is not overturned.
     let converted: Option<Conversion> = sqlx::query_as(
@@ -47,6 +56,12 @@ pub(super) async fn convert_trial(
     ledger::sync_commission(&mut tx, &c, t.now).await?;
     if let Some(event) = outbox::conversion_updated(&c, t.now) {
         emit_events(&mut tx, std::slice::from_ref(&event)).await?;
+    }
+    if let Some((amount, commission)) = before {
+        let delta = RollupDelta::values_changed(&c, amount, commission);
+        if !delta.is_empty() {
+            rollup::apply(&mut tx, &delta, rollup::shard_of(&c.id)).await?;
+        }
     }
     tx.commit().await?;
     Ok(Some(c))

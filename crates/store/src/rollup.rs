@@ -127,11 +127,17 @@ impl RollupDelta {
 
     /// `c` (as it is after the change, status unchanged) had commission `before`.
     pub fn commission_changed(c: &Conversion, before: i64) -> RollupDelta {
+        RollupDelta::values_changed(c, c.amount_minor, before)
+    }
+
+    /// `c` (as it is after the change, in a status that counts before and after) had amount
+    /// `amount` and commission `commission` (a priced trial converted by its first payment).
+    pub fn values_changed(c: &Conversion, amount: i64, commission: i64) -> RollupDelta {
         let mut delta = RollupDelta::default();
-        if counts(c.status) && before != c.commission_minor {
-            // Out with the old value, in with the new (amount and count cancel out): each value's
+        if counts(c.status) && (amount, commission) != (c.amount_minor, c.commission_minor) {
+            // Out with the old values, in with the new (the count cancels out): each value's
             // parts, so the parts stay those of the rows.
-            delta.put_values(c, c.amount_minor, before, -1);
+            delta.put_values(c, amount, commission, -1);
             delta.put_values(c, c.amount_minor, c.commission_minor, 1);
         }
         delta.days.retain(|_, s| !s.is_zero());

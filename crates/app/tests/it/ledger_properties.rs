@@ -774,65 +774,7 @@ impl Sequence {
             }
         }
         self.entries = snap.entries;
-        self.check_rollups().await
-    }
-
-    /// The overview's rollups equal a recount of the conversions: per day and currency, and
-    /// per affiliate and currency in each month.
-    async fn check_rollups(&self) -> Result<(), String> {
-        let rows = self
-            .store
-            .recent_conversions(&self.merchant, Mode::Live, 100_000)
-            .await
-            .map_err(|e| e.to_string())?;
-        type Sums = (i64, i64, i64);
-        let mut days: BTreeMap<(i64, String), Sums> = BTreeMap::new();
-        let mut months: BTreeMap<i64, BTreeMap<(String, String), Sums>> = BTreeMap::new();
-        for c in rows.iter().filter(|c| refline_store::rollup::counts(c.status)) {
-            let add = |s: &mut Sums| *s = (s.0 + c.amount_minor, s.1 + c.commission_minor, s.2 + 1);
-            add(days.entry((c.created_at / DAY_MS, c.currency.clone())).or_default());
-            add(months
-                .entry(refline_domain::month_start(c.created_at))
-                .or_default()
-                .entry((c.affiliate_id.clone(), c.currency.clone()))
-                .or_default());
-        }
-        let (first, last) =
-            match (rows.iter().map(|c| c.created_at).min(), rows.iter().map(|c| c.created_at).max()) {
-                (Some(first), Some(last)) => (first, last),
-                _ => return Ok(()),
-            };
-        let read = self
-            .store
-            .daily_conversions(&self.merchant, Mode::Live, first, last + 1)
-            .await
-            .map_err(|e| e.to_string())?;
-        let read: BTreeMap<(i64, String), Sums> = read
-            .into_iter()
-            .map(|r| ((r.day, r.currency), (r.revenue_minor, r.commissions_minor, r.conversions)))
-            .collect();
-        if read != days {
-            return Err(format!("day rollups {read:?} but a recount says {days:?}"));
-        }
-        for (month, want) in months {
-            let top = self
-                .store
-                .top_affiliates(&self.merchant, Mode::Live, month, 1000)
-                .await
-                .map_err(|e| e.to_string())?;
-            let got: BTreeMap<(String, String), Sums> = top
-                .into_iter()
-                .map(|t| {
-                    ((t.affiliate_id, t.currency), (t.revenue_minor, t.commissions_minor, t.conversions))
-                })
-                .collect();
-            if got != want {
-                return Err(format!(
-                    "affiliate-month rollups of {month} {got:?} but a recount says {want:?}"
-                ));
-            }
-        }
-        Ok(())
+        crate::support::rollups_match(self.store.as_ref(), &self.merchant).await
     }
 }
 
