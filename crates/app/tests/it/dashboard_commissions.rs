@@ -4,12 +4,12 @@
 //! confirmation, filters with their errors, the CSV export, and another brand's ids.
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::{
     dashboard_support::{field_error, Browser, Shop},
     engine_tests,
-    support::{Engine, TestApp},
+    support::Engine,
 };
 
 fn unique() -> String {
