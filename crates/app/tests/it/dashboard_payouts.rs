@@ -9,60 +9,32 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::{
-    dashboard_support::{brand_of, field_error, Browser, PASSWORD},
+    dashboard_support::{brand_of, field_error, Browser, Shop, PASSWORD},
     engine_tests,
-    support::{Engine, TestApp},
+    support::Engine,
 };
 
 fn unique() -> String {
     refline_server::ids::new_id("d").to_lowercase()
 }
 
-/// A signed-up brand with no hold and no minimum, a 20 % campaign and an affiliate.
-struct Shop {
-    app: TestApp,
-    browser: Browser,
-    merchant_id: String,
-    key: String,
-    camp: String,
-    aff: String,
-    aff_email: String,
+/// A signed-up brand with payout `settings`, a 20 % campaign and an affiliate whose name is a
+/// script tag.
+async fn open(engine: &Engine, settings: Value) -> Shop {
+    let shop = Shop::open(engine, "<script>alert(1)</script>").await;
+    let r = shop.app.patch(&shop.key, "/api/v1/settings", settings).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    shop
 }
 
-impl Shop {
-    async fn open(engine: &Engine, settings: Value) -> Shop {
-        let app = TestApp::start(engine).await;
-        let (browser, merchant_id) = Browser::sign_up(&app, &format!("{}@shop.test", unique()), "Shop").await;
-        let key = browser.api_key("live").await;
-        let r = app.patch(&key, "/api/v1/settings", settings).await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-        let camp = app.campaign(&key, json!({})).await["id"].as_str().unwrap().to_string();
-        let aff_email = format!("{}@partner.test", unique());
-        let r = app
-            .post(
-                &key,
-                "/api/v1/affiliates",
-                json!({ "email": aff_email, "name": "<script>alert(1)</script>", "campaignId": camp }),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-        let aff = r.data()["id"].as_str().unwrap().to_string();
-        Shop { app, browser, merchant_id, key, camp, aff, aff_email }
-    }
+/// What these tests read of payouts.
+trait PayoutsOf {
+    async fn payouts(&self) -> Vec<Value>;
+    async fn payout(&self, id: &str) -> Value;
+    async fn run_on_page(&self) -> String;
+}
 
-    /// An approved sale of `amount` (20 % commission).
-    async fn approved_sale(&self, amount: Value) -> String {
-        let r = self.app.convert(&self.key, &self.camp, &self.aff, amount, json!({})).await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-        let id = r.data()["id"].as_str().unwrap().to_string();
-        let r = self
-            .app
-            .patch(&self.key, &format!("/api/v1/conversions/{id}"), json!({ "status": "approved" }))
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-        id
-    }
-
+impl PayoutsOf for Shop {
     async fn payouts(&self) -> Vec<Value> {
         self.app.get(&self.key, "/api/v1/payouts").await.data().as_array().unwrap().clone()
     }
@@ -81,7 +53,7 @@ impl Shop {
 }
 
 async fn runs_are_made_and_paid_on_the_page(engine: Engine) {
-    let shop = Shop::open(&engine, json!({ "payoutHoldDays": 0, "minimumPayout": "0" })).await;
+    let shop = open(&engine, json!({ "payoutHoldDays": 0, "minimumPayout": "0" })).await;
     shop.approved_sale(json!(100)).await;
 
     let page = shop.browser.get("/merchant/payouts").await;
@@ -138,7 +110,7 @@ async fn runs_are_made_and_paid_on_the_page(engine: Engine) {
 
 async fn exports_for_paypal_and_completion(engine: Engine) {
     let settings = json!({ "payoutHoldDays": 0, "minimumPayout": "0", "defaultPayoutMethod": "paypal" });
-    let shop = Shop::open(&engine, settings).await;
+    let shop = open(&engine, settings).await;
     shop.approved_sale(json!(100)).await;
     let id = shop.run_on_page().await;
 
@@ -185,7 +157,7 @@ async fn exports_for_paypal_and_completion(engine: Engine) {
 }
 
 async fn refusals_are_shown_and_nothing_is_saved(engine: Engine) {
-    let shop = Shop::open(&engine, json!({ "payoutHoldDays": 0, "minimumPayout": "0" })).await;
+    let shop = open(&engine, json!({ "payoutHoldDays": 0, "minimumPayout": "0" })).await;
     shop.approved_sale(json!(100)).await;
 
     let bad = shop
@@ -242,7 +214,7 @@ async fn refusals_are_shown_and_nothing_is_saved(engine: Engine) {
 }
 
 async fn another_brands_payout_is_not_found(engine: Engine) {
-    let shop = Shop::open(&engine, json!({ "payoutHoldDays": 0, "minimumPayout": "0" })).await;
+    let shop = open(&engine, json!({ "payoutHoldDays": 0, "minimumPayout": "0" })).await;
     shop.approved_sale(json!(100)).await;
     let id = shop.run_on_page().await;
     let (other, _) = Browser::sign_up(&shop.app, &format!("{}@other.test", unique()), "Other").await;

@@ -140,6 +140,7 @@ pub fn link_in(body: &str, base: &str) -> String {
 pub struct Shop {
     pub app: TestApp,
     pub browser: Browser,
+    pub merchant_id: String,
     pub key: String,
     pub camp: String,
     pub aff: String,
@@ -150,7 +151,7 @@ impl Shop {
     pub async fn open(engine: &crate::support::Engine, affiliate_name: &str) -> Shop {
         let app = TestApp::start(engine).await;
         let unique = || refline_server::ids::new_id("d").to_lowercase();
-        let (browser, _) = Browser::sign_up(&app, &format!("{}@shop.test", unique()), "Shop").await;
+        let (browser, merchant_id) = Browser::sign_up(&app, &format!("{}@shop.test", unique()), "Shop").await;
         let key = browser.api_key("live").await;
         let camp = app.campaign(&key, serde_json::json!({})).await["id"].as_str().unwrap().to_string();
         let email = format!("{}@partner.test", unique());
@@ -163,7 +164,7 @@ impl Shop {
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         let aff = r.data()["id"].as_str().unwrap().to_string();
-        Shop { app, browser, key, camp, aff, aff_email: email }
+        Shop { app, browser, merchant_id, key, camp, aff, aff_email: email }
     }
 
     /// A sale recorded through the API; its id.
@@ -171,6 +172,21 @@ impl Shop {
         let r = self.app.convert(&self.key, &self.camp, &self.aff, amount, extra).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         r.data()["id"].as_str().unwrap().to_string()
+    }
+
+    /// An approved sale of `amount` (20 % commission); its id.
+    pub async fn approved_sale(&self, amount: serde_json::Value) -> String {
+        let id = self.sale(amount, serde_json::json!({})).await;
+        let r = self
+            .app
+            .patch(
+                &self.key,
+                &format!("/api/v1/conversions/{id}"),
+                serde_json::json!({ "status": "approved" }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        id
     }
 
     /// The conversion's status as the API shows it.
