@@ -86,3 +86,25 @@ pub fn render_tiers(c: &Campaign) -> Value {
             .collect(),
     )
 }
+
+/// The terms in one sentence, as the join page, the portal and the mails show them:
+/// `20% of each sale` or `30.00 USD per sale`, with the recurring part when there is one.
+pub fn summary(c: &Campaign) -> String {
+    let kind = type_of(c);
+    let value = kind.format_value(c.commission_value, currency_of(c));
+    let base = match kind {
+        CommissionType::Percentage => format!("{value}% of each sale"),
+        _ => format!("{value} {} per sale", c.currency.to_uppercase()),
+    };
+    if !c.recurring_enabled {
+        return base;
+    }
+    let limit = match c.recurring_mode {
+        refline_domain::RecurringMode::Payments => {
+            c.recurring_count.map(|n| format!(" (up to {n} payments)"))
+        }
+        refline_domain::RecurringMode::Duration => c.recurring_months.map(|m| format!(" (for {m} months)")),
+    };
+    let limit = limit.unwrap_or_default();
+    format!("{base}, recurring payments included{limit}")
+}

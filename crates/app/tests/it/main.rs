@@ -5,8 +5,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod dashboard_support;
+mod portal_join;
 mod support;
 
+mod affiliate_invite;
 mod binary;
 mod browser;
 mod conversions;
