@@ -345,7 +345,120 @@ async fn an_affiliate_of_two_merchants_sees_both_and_nothing_else(engine: Engine
     app.stop().await;
 }
 
+async fn joins_are_announced_throttled_and_mailed_in_the_brands_name(engine: Engine) {
+    let mail_dir = tempfile::tempdir().unwrap();
+    let dir = mail_dir.path().to_path_buf();
+    let app = TestApp::start_with(&engine, move |c| {
+        c.webhooks.allow_private_targets = true;
+        c.mail.mail_dir = Some(dir);
+    })
+    .await;
+    let (owner_browser, _, key) = shop(&app, "Hooked Shop").await;
+    let hook = app
+        .post(
+            &key,
+            "/api/v1/webhooks",
+            json!({ "url": "http://127.0.0.1:9/hook", "events": ["affiliate.joined", "affiliate.approved", "affiliate.rejected"] }),
+        )
+        .await;
+    assert_eq!(hook.status, StatusCode::CREATED, "{}", hook.text);
+    let campaign = app.campaign(&key, json!({ "name": "Hooked" })).await;
+    let id = campaign["id"].as_str().unwrap().to_string();
+    let email = address("hooked");
+    let browser = Browser::new(&app);
+    join_new(&browser, &join_path(&app, &campaign), "Hook", &email).await;
+
+    // `affiliate.joined`, pending, from the same operation as the API's affiliates.
+    let path = format!("/api/v1/webhooks/{}/deliveries", hook.data()["id"].as_str().unwrap());
+    let mut joined = None;
+    for _ in 0..100 {
+        let list = app.get(&key, &path).await;
+        joined = list.data().as_array().unwrap().iter().find(|d| d["event"] == "affiliate.joined").cloned();
+        if joined.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let joined = joined.expect("affiliate.joined announced");
+    let data = &joined["payload"]["data"];
+    assert_eq!(data["email"], email.as_str());
+    assert_eq!(data["status"], "pending");
+    assert_eq!(data["campaignId"], id.as_str());
+
+    // The merchant asks for rejection mails, then rejects: the applicant is told.
+    let settings = owner_browser
+        .submit("/merchant/affiliates/new", "/merchant/affiliates/mail-settings", &[("rejectedMail", "on")])
+        .await;
+    assert_eq!(settings.status, StatusCode::SEE_OTHER, "{}", settings.html);
+    assert!(owner_browser.get("/merchant/affiliates/new").await.html.contains("value=\"on\" checked"));
+    let (affiliate, _) = membership(&app, &key, &id, &email).await.unwrap();
+    let test_key = owner_browser.api_key("test").await;
+    let second = app.campaign(&key, json!({ "name": "Second" })).await;
+    let second_id = second["id"].as_str().unwrap().to_string();
+    browser.submit(&join_path(&app, &second), &format!("{}/apply", join_path(&app, &second)), &[]).await;
+    // A test key's decision mails nobody.
+    let by_test = app
+        .patch(
+            &test_key,
+            &format!("/api/v1/affiliates/{affiliate}"),
+            json!({ "campaignId": second_id, "status": "rejected" }),
+        )
+        .await;
+    assert_eq!(by_test.status, StatusCode::OK, "{}", by_test.text);
+    assert!(app
+        .store
+        .recent_mail(Some(&email), 10)
+        .await
+        .unwrap()
+        .iter()
+        .all(|m| m.kind != "affiliate_rejected"));
+    app.patch(
+        &key,
+        &format!("/api/v1/affiliates/{affiliate}"),
+        json!({ "campaignId": id, "status": "rejected" }),
+    )
+    .await;
+    let told = last_mail_to(app.store.as_ref(), &email).await;
+    assert_eq!(told.kind, "affiliate_rejected");
+    assert!(told.body_text.contains("Hooked"));
+
+    // The mail leaves as text and HTML alternatives, from the brand's name.
+    let mut eml = String::new();
+    for _ in 0..100 {
+        let files: Vec<_> =
+            std::fs::read_dir(mail_dir.path()).map(|d| d.flatten().collect()).unwrap_or_default();
+        if let Some(text) = files
+            .iter()
+            .filter_map(|f| std::fs::read_to_string(f.path()).ok())
+            .find(|t| t.contains("Your application to Hooked"))
+        {
+            eml = text;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(eml.contains("multipart/alternative"), "{eml}");
+    assert!(eml.contains("text/html") && eml.contains("text/plain"));
+    let from = eml.lines().find(|l| l.starts_with("From: ")).unwrap();
+    assert!(from.contains("Hooked Shop") && from.contains("<no-reply@localhost>"), "{from}");
+
+    // Five wrong passwords pause the account's portal login, for the right password too.
+    let guesser = Browser::new(&app);
+    for _ in 0..5 {
+        let wrong = guesser
+            .submit("/portal/login", "/portal/login", &[("email", &email), ("password", "wrong password!")])
+            .await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    }
+    let paused =
+        guesser.submit("/portal/login", "/portal/login", &[("email", &email), ("password", PASSWORD)]).await;
+    assert_eq!(paused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(paused.html.contains("Too many failed logins"));
+    app.stop().await;
+}
+
 engine_tests!(
+    joins_are_announced_throttled_and_mailed_in_the_brands_name,
     join_applies_pending_and_rejection_is_final,
     unknown_paused_and_private_campaigns_have_no_join_page,
     portal_login_logout_csrf_and_reset,

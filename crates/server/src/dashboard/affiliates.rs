@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/merchant/affiliates", get(list).post(add))
         .route("/merchant/affiliates/new", get(add_form))
         .route("/merchant/affiliates/invite", post(invite))
+        .route("/merchant/affiliates/mail-settings", post(mail_settings))
         .route("/merchant/affiliates/bulk", post(bulk))
         .route("/merchant/affiliates/{id}", get(show))
         .route("/merchant/affiliates/{id}/campaigns/{campaign_id}/{action}", post(membership_action))
@@ -212,6 +213,7 @@ fn notice_text(code: &str) -> Option<String> {
         "bulk_rejected" => "The selected affiliates were rejected.",
         "added" => "The affiliate was added to the campaign and approved.",
         "invited" => "The invitation was sent. The person joins the campaign, approved, when they accept it.",
+        "mail_settings" => "The affiliate mail setting was saved.",
         _ => return None,
     };
     Some(text.to_string())
@@ -442,6 +444,8 @@ struct AddPage {
     /// The invite form's entries and errors (the same page holds both forms).
     invite: AddForm,
     invite_errors: FormErrors,
+    /// Whether rejected applicants get a mail.
+    rejected_mails: bool,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -458,6 +462,8 @@ struct AddForm {
 struct AddQuery {
     #[serde(default)]
     campaign: String,
+    #[serde(default)]
+    notice: String,
 }
 
 async fn add_page(
@@ -474,13 +480,30 @@ async fn add_page(
         errors,
         invite: AddForm { campaign_id: form.campaign_id.clone(), ..AddForm::default() },
         invite_errors: FormErrors::none(),
+        rejected_mails: state.core.rejected_affiliate_mails(&page_of.actor).await?,
     })
+}
+
+/// Turns the mail to rejected applicants on (`rejectedMail=on`) or off (the box unticked).
+async fn mail_settings(
+    State(state): State<AppState>,
+    page_of: Page,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let on = pairs.iter().any(|(k, v)| k == "rejectedMail" && v == "on");
+    match state.core.set_rejected_affiliate_mails(&page_of.actor, on).await {
+        Ok(()) => done("/merchant/affiliates/new", "mail_settings"),
+        Err(err) => core_error_page(&err),
+    }
 }
 
 async fn add_form(State(state): State<AppState>, page_of: Page, Query(query): Query<AddQuery>) -> Response {
     let form = AddForm { campaign_id: query.campaign, ..AddForm::default() };
     match add_page(&state, &page_of, &form, FormErrors::none()).await {
-        Ok(view) => page(StatusCode::OK, &view),
+        Ok(mut view) => {
+            view.chrome = view.chrome.with_notice(notice_text(&query.notice));
+            page(StatusCode::OK, &view)
+        }
         Err(err) => core_error_page(&err),
     }
 }
