@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod dashboard_support;
+mod portal_browser;
 mod portal_join;
 mod support;
 
