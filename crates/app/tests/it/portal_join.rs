@@ -457,7 +457,61 @@ async fn joins_are_announced_throttled_and_mailed_in_the_brands_name(engine: Eng
     app.stop().await;
 }
 
+/// The portal session records the affiliate's own IP and device: a sale whose click came from
+/// the same machine is flagged as a likely self-referral, with no `ipAddress` sent by the API.
+async fn portal_sessions_feed_the_self_referral_check(engine: Engine) {
+    const AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) PortalTest/1.0";
+    let app = TestApp::start(&engine).await;
+    let (_, _, key) = shop(&app, "Fraud Watch").await;
+    let campaign = app
+        .campaign(
+            &key,
+            json!({ "name": "Watched", "targetUrl": "https://shop.example/", "autoApproveAffiliates": true }),
+        )
+        .await;
+    let id = campaign["id"].as_str().unwrap().to_string();
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(AGENT)
+        .build()
+        .unwrap();
+    let me = Browser { client: client.clone(), base: app.url("") };
+    let email = address("self");
+    assert_eq!(
+        join_new(&me, &join_path(&app, &campaign), "Self", &email).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let (affiliate, _) = membership(&app, &key, &id, &email).await.unwrap();
+
+    // The affiliate clicks their own link from the same browser.
+    let code = campaign["trackingCode"].as_str().unwrap();
+    let click = client.get(app.url(&format!("/redirect?tc={code}&aff={affiliate}"))).send().await.unwrap();
+    let location = click.headers()["location"].to_str().unwrap().to_string();
+    let cid = location.split("cid=").nth(1).unwrap().split('&').next().unwrap().to_string();
+    for _ in 0..100 {
+        let detail = app.get(&key, &format!("/api/v1/affiliates/{affiliate}")).await;
+        if detail.data()["clicks"].as_i64().unwrap_or(0) >= 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let sale = app
+        .convert(
+            &key,
+            &id,
+            &affiliate,
+            json!(50),
+            json!({ "clickId": cid, "customerEmail": "buyer@example.org" }),
+        )
+        .await;
+    assert_eq!(sale.status, StatusCode::CREATED, "{}", sale.text);
+    assert_eq!(sale.data()["fraud"]["signals"], json!(["ip_match", "device_match"]), "{}", sale.text);
+    app.stop().await;
+}
+
 engine_tests!(
+    portal_sessions_feed_the_self_referral_check,
     joins_are_announced_throttled_and_mailed_in_the_brands_name,
     join_applies_pending_and_rejection_is_final,
     unknown_paused_and_private_campaigns_have_no_join_page,
