@@ -342,6 +342,26 @@ async fn an_affiliate_of_two_merchants_sees_both_and_nothing_else(engine: Engine
     let again = join_new(&twin, &join_path(&app, &a_other), "Twin", &email).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert!(field_error(&again.html, "email").unwrap().contains("log in"), "{}", again.html);
+
+    // An address a business created through its API is not handed to whoever signs up with it:
+    // they are told to ask for an invitation, and no login is made.
+    let listed = address("listed");
+    app.affiliate(&key_b, b["id"].as_str().unwrap(), &listed).await;
+    let claimer = Browser::new(&app);
+    let claimed = join_new(&claimer, &b_path, "Claimer", &listed).await;
+    assert_eq!(claimed.status, StatusCode::CONFLICT);
+    assert!(claimed.html.contains("ask it for an invitation"), "{}", claimed.html);
+    assert!(app.store.find_person_by_email(&listed).await.unwrap().is_none());
+    // Control characters in a name are refused next to the field.
+    let bell = claimer
+        .submit(
+            &b_path,
+            &b_path,
+            &[("name", "bad\u{7}name"), ("email", &address("bell")), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(bell.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(field_error(&bell.html, "name").is_some(), "{}", bell.html);
     app.stop().await;
 }
 
