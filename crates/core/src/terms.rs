@@ -108,3 +108,31 @@ pub fn summary(c: &Campaign) -> String {
     let limit = limit.unwrap_or_default();
     format!("{base}, recurring payments included{limit}")
 }
+
+#[cfg(test)]
+mod summary_tests {
+    use refline_domain::RecurringMode;
+    use refline_store::Campaign;
+
+    use super::{summary, CommissionType};
+
+    #[test]
+    fn terms_read_as_one_sentence() {
+        let base = Campaign::with_defaults("c", "m", "T", "usd", 0);
+        assert_eq!(summary(&base), "20% of each sale");
+        let fixed =
+            Campaign { commission_type: CommissionType::Fixed, commission_value: 3_000, ..base.clone() };
+        assert_eq!(summary(&fixed), "30.00 USD per sale");
+        let months = Campaign { recurring_enabled: true, recurring_months: Some(12), ..base.clone() };
+        assert_eq!(summary(&months), "20% of each sale, recurring payments included (for 12 months)");
+        let payments = Campaign {
+            recurring_enabled: true,
+            recurring_mode: RecurringMode::Payments,
+            recurring_count: Some(3),
+            ..base.clone()
+        };
+        assert_eq!(summary(&payments), "20% of each sale, recurring payments included (up to 3 payments)");
+        let unlimited = Campaign { recurring_enabled: true, ..base };
+        assert_eq!(summary(&unlimited), "20% of each sale, recurring payments included");
+    }
+}

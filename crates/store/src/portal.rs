@@ -234,3 +234,30 @@ pub enum EnrollOutcome {
     /// The membership exists already (or is no longer pending).
     AlreadyMember,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Invitation;
+
+    #[test]
+    fn a_pending_invitation_past_its_time_reads_expired() {
+        let invitation = Invitation {
+            id: "inv_1".into(),
+            merchant_id: "m".into(),
+            campaign_id: "c".into(),
+            email: "a@b.test".into(),
+            name: None,
+            token_hash: "h".into(),
+            status: "pending".into(),
+            is_test: false,
+            expires_at: 1_000,
+            created_at: 0,
+            created_by: "key".into(),
+            accepted_at: None,
+        };
+        assert_eq!(invitation.status_at(999), "pending");
+        assert_eq!(invitation.status_at(1_000), "expired");
+        let revoked = Invitation { status: "revoked".into(), ..invitation };
+        assert_eq!(revoked.status_at(5_000), "revoked");
+    }
+}

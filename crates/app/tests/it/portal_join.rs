@@ -274,7 +274,7 @@ async fn portal_login_logout_csrf_and_reset(engine: Engine) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert!(found, "portal logins, a failed login and the logout are audited");
+    assert!(found, "portal logins, a failed login, a forged form and the logout are audited");
 
     // Password reset by mail: the same answer for unknown emails; the link works once.
     let asked = stranger.submit("/portal/reset", "/portal/reset", &[("email", &address("ghost"))]).await;

@@ -18,13 +18,14 @@ pub mod session;
 
 use axum::{middleware, Router};
 
-use crate::{dashboard::csrf, state::AppState};
+use crate::{dashboard::csrf, http::audit::audit_portal, state::AppState};
 
 /// The portal's session cookie (the dashboard's is `refline_session`).
 pub const SESSION_COOKIE: &str = "refline_portal";
 
-/// The portal's and join pages' routes with their middleware: `load_portal_session` (the
-/// cookie, the CSRF tokens) → `verify_csrf` → the page.
+/// The portal's and join pages' routes with their middleware: `audit_portal` (outermost: every
+/// form post and refusal is one audit entry, door `portal`, carrying the operation it ran) →
+/// `load_portal_session` (the cookie, the CSRF tokens) → `verify_csrf` → the page.
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(auth::router())
@@ -32,5 +33,6 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(join::router())
         .merge(invite::router())
         .layer(middleware::from_fn_with_state(state.clone(), csrf::verify_csrf))
-        .layer(middleware::from_fn_with_state(state, session::load_portal_session))
+        .layer(middleware::from_fn_with_state(state.clone(), session::load_portal_session))
+        .layer(middleware::from_fn_with_state(state, audit_portal))
 }
