@@ -307,6 +307,43 @@ async fn the_dashboard_invites_through_the_same_operation(engine: Engine) {
     app.stop().await;
 }
 
+/// An invitation leaves over SMTP (text and HTML, in the brand's name), and its link puts the
+/// person on the campaign.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_arrives_over_smtp_and_its_link_works() {
+    let (url, received) = crate::dashboard_auth::fake_smtp().await;
+    let app = TestApp::start_with(&Engine::Sqlite, |config| {
+        config.mail.smtp_url = Some(url.clone());
+        config.mail.poll = std::time::Duration::from_millis(100);
+    })
+    .await;
+    let (_, _, key) = shop(&app, "Sink Shop").await;
+    let camp = app.campaign(&key, json!({ "name": "Sunk" })).await["id"].as_str().unwrap().to_string();
+    let email = address("smtp-invitee");
+    assert_eq!(invite(&app, &key, &email, &camp).await.status, StatusCode::CREATED);
+    let mut data = String::new();
+    for _ in 0..100 {
+        if let Some(found) = received.lock().unwrap().clone() {
+            data = found;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(data.contains(&format!("RCPT TO:<{email}>")), "{data}");
+    assert!(data.contains("Subject: Sink Shop invites you to its affiliate program"), "{data}");
+    assert!(data.contains("multipart/alternative") && data.contains("text/html"), "{data}");
+    let from = data.lines().find(|l| l.starts_with("From: ")).unwrap_or_default();
+    assert!(from.contains("Sink Shop"), "{from}");
+    let link = link_in(&last_mail_to(app.store.as_ref(), &email).await.body_text, &app.url(""));
+    let person = Browser::new(&app);
+    let accepted = person.submit(&link, &link, &[("name", "Sunk"), ("password", PASSWORD)]).await;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.html);
+    let list = app.get(&key, &format!("/api/v1/affiliates?campaignId={camp}")).await;
+    assert_eq!(list.data()[0]["email"], email.as_str());
+    assert_eq!(list.data()[0]["status"], "approved");
+    app.stop().await;
+}
+
 engine_tests!(
     invitation_mails_and_accepting_makes_a_login,
     invite_validation_duplicates_and_tenants,
