@@ -530,7 +530,59 @@ async fn portal_sessions_feed_the_self_referral_check(engine: Engine) {
     app.stop().await;
 }
 
+/// Approving a pending applicant mails their tracking link and the coupon they were given;
+/// links that never existed answer 404 without echoing anything.
+async fn approval_mails_the_link_and_the_coupon(engine: Engine) {
+    let app = TestApp::start(&engine).await;
+    let (_, _, key) = shop(&app, "Coupon Shop").await;
+    let campaign = app.campaign(&key, json!({ "name": "Coupons" })).await;
+    let id = campaign["id"].as_str().unwrap().to_string();
+    let email = address("couponed");
+    let me = Browser::new(&app);
+    join_new(&me, &join_path(&app, &campaign), "Cou Pon", &email).await;
+    let (affiliate, status) = membership(&app, &key, &id, &email).await.unwrap();
+    assert_eq!(status, "pending");
+    let coupon = app
+        .post(
+            &key,
+            "/api/v1/coupons",
+            json!({ "code": "COUPON20", "campaignId": id, "affiliateId": affiliate }),
+        )
+        .await;
+    assert_eq!(coupon.status, StatusCode::CREATED, "{}", coupon.text);
+    let approved = app
+        .patch(
+            &key,
+            &format!("/api/v1/affiliates/{affiliate}"),
+            json!({ "campaignId": id, "status": "approved" }),
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.text);
+    let mail = last_mail_to(app.store.as_ref(), &email).await;
+    assert_eq!(mail.kind, "affiliate_approved");
+    assert!(mail.body_text.contains("COUPON20"), "{}", mail.body_text);
+    assert!(mail.body_text.contains(&format!("aff={affiliate}")));
+    assert_eq!(mail.from_name.as_deref(), Some("Coupon Shop"));
+    // Approving again is a no-op: no second mail.
+    app.patch(
+        &key,
+        &format!("/api/v1/affiliates/{affiliate}"),
+        json!({ "campaignId": id, "status": "approved" }),
+    )
+    .await;
+    let approvals = app.store.recent_mail(Some(&email), 10).await.unwrap();
+    assert_eq!(approvals.iter().filter(|m| m.kind == "affiliate_approved").count(), 1);
+
+    for path in ["/portal/invite/nonsense", "/portal/reset/nonsense", "/portal/invite/%3Cscript%3E"] {
+        let page = me.get(path).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!page.html.contains("<script>"));
+    }
+    app.stop().await;
+}
+
 engine_tests!(
+    approval_mails_the_link_and_the_coupon,
     portal_sessions_feed_the_self_referral_check,
     joins_are_announced_throttled_and_mailed_in_the_brands_name,
     join_applies_pending_and_rejection_is_final,
