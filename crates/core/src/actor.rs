@@ -47,6 +47,12 @@ pub enum Door {
         /// `rewardful`, `tolt`, …
         source: String,
     },
+    /// The affiliate portal and the public join pages, as an affiliate person (an empty id
+    /// before one is known, as a login for an unknown email reports).
+    Portal {
+        /// The person's id (`per_…`).
+        person_id: String,
+    },
     /// Refline itself, on a schedule (automatic payouts).
     System {
         /// What ran, e.g. `automatic_payouts`.

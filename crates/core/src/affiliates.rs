@@ -242,6 +242,11 @@ impl Core {
                 }
                 self.effects.outbox_written();
                 self.effects.links_changed();
+                // The change is committed: a mail that cannot be queued is logged, not an error.
+                if let Err(err) = self.mail_membership_change(actor, affiliate_id, campaign_id, target).await
+                {
+                    tracing::warn!(%err, affiliate_id, campaign_id, "membership mail not queued");
+                }
             }
         }
         self.get_affiliate(actor, affiliate_id).await

@@ -57,14 +57,17 @@ impl Door {
             Door::Processor { .. } => "processor",
             Door::Import { .. } => "import",
             Door::System { .. } => "system",
+            Door::Portal { .. } => "portal",
         }
     }
 
-    /// The signed-in person behind a dashboard door (an empty id, as a login for an unknown
-    /// email reports, is no one).
+    /// The signed-in person behind a dashboard door, or the affiliate person behind the portal
+    /// door (an empty id, as a login for an unknown email reports, is no one). The audit log
+    /// keeps either in `user_id`; the door tells which kind it is.
     pub fn user_id(&self) -> Option<&str> {
         match self {
             Door::Dashboard { user_id, .. } if !user_id.is_empty() => Some(user_id),
+            Door::Portal { person_id } if !person_id.is_empty() => Some(person_id),
             _ => None,
         }
     }

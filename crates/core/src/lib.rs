@@ -29,6 +29,7 @@ pub mod outbound;
 pub mod overview;
 pub mod payouts;
 pub mod plan_limits;
+pub mod portal;
 pub mod reports;
 pub mod sales;
 pub mod secrets;

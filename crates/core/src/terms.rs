@@ -86,3 +86,53 @@ pub fn render_tiers(c: &Campaign) -> Value {
             .collect(),
     )
 }
+
+/// The terms in one sentence, as the join page, the portal and the mails show them:
+/// `20% of each sale` or `30.00 USD per sale`, with the recurring part when there is one.
+pub fn summary(c: &Campaign) -> String {
+    let kind = type_of(c);
+    let value = kind.format_value(c.commission_value, currency_of(c));
+    let base = match kind {
+        CommissionType::Percentage => format!("{value}% of each sale"),
+        _ => format!("{value} {} per sale", c.currency.to_uppercase()),
+    };
+    if !c.recurring_enabled {
+        return base;
+    }
+    let limit = match c.recurring_mode {
+        refline_domain::RecurringMode::Payments => {
+            c.recurring_count.map(|n| format!(" (up to {n} payments)"))
+        }
+        refline_domain::RecurringMode::Duration => c.recurring_months.map(|m| format!(" (for {m} months)")),
+    };
+    let limit = limit.unwrap_or_default();
+    format!("{base}, recurring payments included{limit}")
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use refline_domain::RecurringMode;
+    use refline_store::Campaign;
+
+    use super::{summary, CommissionType};
+
+    #[test]
+    fn terms_read_as_one_sentence() {
+        let base = Campaign::with_defaults("c", "m", "T", "usd", 0);
+        assert_eq!(summary(&base), "20% of each sale");
+        let fixed =
+            Campaign { commission_type: CommissionType::Fixed, commission_value: 3_000, ..base.clone() };
+        assert_eq!(summary(&fixed), "30.00 USD per sale");
+        let months = Campaign { recurring_enabled: true, recurring_months: Some(12), ..base.clone() };
+        assert_eq!(summary(&months), "20% of each sale, recurring payments included (for 12 months)");
+        let payments = Campaign {
+            recurring_enabled: true,
+            recurring_mode: RecurringMode::Payments,
+            recurring_count: Some(3),
+            ..base.clone()
+        };
+        assert_eq!(summary(&payments), "20% of each sale, recurring payments included (up to 3 payments)");
+        let unlimited = Campaign { recurring_enabled: true, ..base };
+        assert_eq!(summary(&unlimited), "20% of each sale, recurring payments included");
+    }
+}

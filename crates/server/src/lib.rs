@@ -12,6 +12,7 @@ pub mod http;
 pub mod inbound;
 pub mod mail;
 pub mod outbound;
+pub mod portal;
 pub mod rails;
 pub mod secrets;
 pub mod service;
@@ -58,6 +59,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .nest("/api/v1", api::router(state.clone()))
         .merge(dashboard::router(state.clone()))
+        .merge(portal::router(state.clone()))
         // Processor receivers take the API's body limit and error envelope.
         .merge(inbound::router(state.clone()))
         .fallback(api::not_found)

@@ -49,7 +49,10 @@ macro_rules! membership_filter {
 }
 
 /// Inserts one membership, on its own or inside a transaction.
-async fn insert_membership<'e>(db: impl Executor<'e, Database = Db>, m: &Membership) -> sqlx::Result<()> {
+pub(super) async fn insert_membership<'e>(
+    db: impl Executor<'e, Database = Db>,
+    m: &Membership,
+) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO memberships (campaign_id, affiliate_id, merchant_id, status, joined_at, \
             updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -67,7 +70,7 @@ async fn insert_membership<'e>(db: impl Executor<'e, Database = Db>, m: &Members
 
 /// Writes an affiliate event about membership `m` (now `status`) into the outbox of the open
 /// transaction `conn`.
-async fn announce_membership(
+pub(super) async fn announce_membership(
     conn: &mut Conn,
     m: &Membership,
     event: &'static str,

@@ -84,6 +84,7 @@ mod mail;
 mod merchant;
 mod misc;
 mod payout;
+mod portal;
 mod processor;
 mod refund;
 mod rollup;

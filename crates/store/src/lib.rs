@@ -32,6 +32,7 @@ pub mod merchant;
 pub mod outbox;
 pub mod paging;
 pub mod payout;
+pub mod portal;
 pub mod processor;
 pub mod render;
 pub mod report;
@@ -66,6 +67,10 @@ pub use paging::{Page, PageRequest};
 pub use payout::{
     CommissionPosition, ConversionMoney, LedgerEntry, LedgerSnapshot, NewPayout, Payout, PayoutFilter,
     PayoutItem, PayoutSettings, PayoutStore, PayoutTransition, PositionFilter,
+};
+pub use portal::{
+    EnrollOutcome, EnrolledAffiliate, Enrollment, Invitation, Person, PersonMembership, PersonToken,
+    PortalSession, PortalStore,
 };
 pub use processor::{
     CommissionAdjustment, InboxEntry, InboxResult, ProcessorStore, ProcessorSubscription, RefundApplication,
@@ -103,6 +108,7 @@ pub trait Store:
     + AccountStore
     + SessionStore
     + MailStore
+    + PortalStore
     + Send
     + Sync
     + 'static

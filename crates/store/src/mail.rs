@@ -59,6 +59,12 @@ pub struct OutgoingMail {
     pub created_at: i64,
     /// When it was delivered.
     pub sent_at: Option<i64>,
+    /// The HTML part, when the mail has one (the plain text is always there).
+    #[sqlx(default)]
+    pub body_html: Option<String>,
+    /// The sender's display name (the brand's), in front of the server's From address.
+    #[sqlx(default)]
+    pub from_name: Option<String>,
 }
 
 impl OutgoingMail {
@@ -85,6 +91,15 @@ impl OutgoingMail {
             last_error: None,
             created_at: now,
             sent_at: None,
+            body_html: None,
+            from_name: None,
         }
+    }
+
+    /// The same mail with an HTML part and sent in `from_name`'s name.
+    pub fn branded(mut self, html: String, from_name: &str) -> Self {
+        self.body_html = Some(html);
+        self.from_name = Some(from_name.to_string());
+        self
     }
 }

@@ -168,7 +168,8 @@ async fn add_form_refuses_and_adds(engine: Engine) {
 
     let form = browser.get("/merchant/affiliates/new").await;
     assert_eq!(form.status, StatusCode::OK);
-    assert!(form.html.contains("No email is sent yet"));
+    assert!(form.html.contains("sends no mail"));
+    assert!(form.html.contains(r#"action="/merchant/affiliates/invite""#));
 
     let refused = browser
         .submit(

@@ -498,7 +498,7 @@ async fn wait_for_status(app: &TestApp, to: &str, status: &str) -> refline_store
 
 /// A minimal SMTP server on loopback: accepts every mail and keeps the conversation's client
 /// side (commands and data).
-async fn fake_smtp() -> (String, Arc<std::sync::Mutex<Option<String>>>) {
+pub(crate) async fn fake_smtp() -> (String, Arc<std::sync::Mutex<Option<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("smtp://{}", listener.local_addr().unwrap());
     let received = Arc::new(std::sync::Mutex::new(None));

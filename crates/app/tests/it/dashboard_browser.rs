@@ -40,15 +40,16 @@ fn tools() -> Option<(PathBuf, PathBuf)> {
         .clone()
 }
 
-/// A chromedriver process and a browser session on it.
-struct Session {
-    client: Client,
+/// A chromedriver process and a browser session on it (the portal's browser tests use it too).
+pub(crate) struct Session {
+    /// The WebDriver client.
+    pub(crate) client: Client,
     _driver: Child,
     _profile: tempfile::TempDir,
 }
 
 impl Session {
-    async fn start() -> Option<Session> {
+    pub(crate) async fn start() -> Option<Session> {
         let (chromium, driver_path) = tools()?;
         let port = free_port();
         let driver = Command::new(driver_path)
@@ -85,17 +86,17 @@ impl Session {
         panic!("chromedriver did not start: {last:?}");
     }
 
-    async fn open(&self, app: &TestApp, path: &str) {
+    pub(crate) async fn open(&self, app: &TestApp, path: &str) {
         self.client.goto(&app.url(path)).await.unwrap();
     }
 
-    async fn fill(&self, css: &str, text: &str) {
+    pub(crate) async fn fill(&self, css: &str, text: &str) {
         let field = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
         field.clear().await.unwrap();
         field.send_keys(text).await.unwrap();
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         self.client
             .find(Locator::Css(css))
             .await
@@ -107,7 +108,7 @@ impl Session {
 
     /// Clicks a control that submits a form and waits until the answering page has loaded (a
     /// WebDriver click may return before the navigation it starts has finished).
-    async fn submit(&self, css: &str) {
+    pub(crate) async fn submit(&self, css: &str) {
         self.client.execute("window.__before_submit = true", vec![]).await.unwrap();
         self.click(css).await;
         for _ in 0..200 {
@@ -126,7 +127,7 @@ impl Session {
         panic!("the page did not load after submitting {css}");
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         self.client
             .find(Locator::Css(css))
             .await
@@ -136,15 +137,15 @@ impl Session {
             .unwrap()
     }
 
-    async fn source(&self) -> String {
+    pub(crate) async fn source(&self) -> String {
         self.client.source().await.unwrap()
     }
 
-    async fn path(&self) -> String {
+    pub(crate) async fn path(&self) -> String {
         self.client.current_url().await.unwrap().path().to_string()
     }
 
-    async fn cookie(&self, name: &str) -> Option<String> {
+    pub(crate) async fn cookie(&self, name: &str) -> Option<String> {
         self.client.get_named_cookie(name).await.ok().map(|c| c.value().to_string())
     }
 
@@ -157,7 +158,7 @@ impl Session {
         }
     }
 
-    async fn close(self) {
+    pub(crate) async fn close(self) {
         let _ = self.client.close().await;
     }
 }

@@ -5,8 +5,11 @@
 #![allow(clippy::unwrap_used)]
 
 mod dashboard_support;
+mod portal_browser;
+mod portal_join;
 mod support;
 
+mod affiliate_invite;
 mod balances_paging;
 mod binary;
 mod browser;

@@ -70,7 +70,8 @@ impl Core {
     }
 }
 
-fn expired_link() -> CoreError {
+/// `404 link_expired`: a one-time link used, expired or never made (the portal's links too).
+pub(crate) fn expired_link() -> CoreError {
     CoreError::new(
         crate::ErrorKind::NotFound,
         "link_expired",

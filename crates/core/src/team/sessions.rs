@@ -131,9 +131,30 @@ impl Core {
         merchant_id: Option<String>,
         context: &SessionContext,
     ) -> CoreResult<OpenedSession> {
+        let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+        self.check_password(email, password, stored, context).await?;
+        match user {
+            Some(user) => self.open_session(&user.id, merchant_id, context).await,
+            None => Err(invalid_credentials()),
+        }
+    }
+
+    /// The login rule both sign-in doors share (the dashboard's and the affiliate portal's):
+    /// `429 too_many_attempts` once `throttle_key` (the account) or the client's address has
+    /// failed too often in the last 15 minutes; otherwise `password` is checked against
+    /// `stored` (an unknown account, `None`, takes as long to refuse) and a failure is counted
+    /// and answered `401 invalid_credentials`.
+    pub(crate) async fn check_password(
+        &self,
+        throttle_key: &str,
+        password: &str,
+        stored: Option<String>,
+        context: &SessionContext,
+    ) -> CoreResult<()> {
         let now = self.now();
         let ip = context.ip.clone().unwrap_or_default();
-        let (by_account, by_ip) = self.store.count_login_failures(email, &ip, now - LOGIN_WINDOW_MS).await?;
+        let (by_account, by_ip) =
+            self.store.count_login_failures(throttle_key, &ip, now - LOGIN_WINDOW_MS).await?;
         if !login_allowed(by_account, by_ip) {
             return Err(CoreError::new(
                 ErrorKind::RateLimited,
@@ -141,19 +162,11 @@ impl Core {
                 "Too many failed logins; wait 15 minutes or reset your password",
             ));
         }
-        let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-        let ok = password::verify(password.to_string(), stored).await;
-        match user {
-            Some(user) if ok => self.open_session(&user.id, merchant_id, context).await,
-            _ => {
-                self.store.record_login_failure(email, &ip, now, now - LOGIN_WINDOW_MS).await?;
-                Err(CoreError::new(
-                    ErrorKind::Unauthenticated,
-                    "invalid_credentials",
-                    "Wrong email or password",
-                ))
-            }
+        if password::verify(password.to_string(), stored).await {
+            return Ok(());
         }
+        self.store.record_login_failure(throttle_key, &ip, now, now - LOGIN_WINDOW_MS).await?;
+        Err(invalid_credentials())
     }
 
     /// The signed-in person behind a cookie value, or `None` when the session is unknown,
@@ -211,4 +224,9 @@ impl Core {
         self.store.set_session_brand(&signed_in.session.id_hash, merchant_id).await?;
         Ok(())
     }
+}
+
+/// `401 invalid_credentials`: the same refusal for an unknown email and a wrong password.
+fn invalid_credentials() -> CoreError {
+    CoreError::new(ErrorKind::Unauthenticated, "invalid_credentials", "Wrong email or password")
 }

@@ -9,6 +9,7 @@ pub mod coupons;
 pub mod integration_deliveries;
 pub mod integration_input;
 pub mod integrations;
+pub mod invitations;
 pub mod links;
 pub mod list;
 pub mod me;
@@ -33,6 +34,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(me::router())
         .merge(campaigns::router())
         .merge(affiliates::router())
+        .merge(invitations::router())
         .merge(conversions::router())
         .merge(clicks::router())
         .merge(links::router())

@@ -4,7 +4,8 @@
 //!
 //! Every action calls the operation the REST API calls: `list_affiliates`, `get_affiliate`,
 //! `set_membership_status`, `remove_membership`, `create_affiliate` (its input read by the API's
-//! own `read_new_affiliate`), and `list_links` for the affiliate's short links.
+//! own `read_new_affiliate`), `invite_affiliate` (what `POST /api/v1/affiliates/invite` calls) and
+//! `list_links` for the affiliate's short links.
 
 use askama::Template;
 use axum::{
@@ -17,6 +18,7 @@ use axum::{
 use refline_core::{
     affiliates::{tracking_link, STATUSES},
     payouts::PayoutMethod,
+    portal::invite::InviteInput,
     CoreError,
 };
 use refline_domain::MembershipStatus;
@@ -36,6 +38,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/merchant/affiliates", get(list).post(add))
         .route("/merchant/affiliates/new", get(add_form))
+        .route("/merchant/affiliates/invite", post(invite))
+        .route("/merchant/affiliates/mail-settings", post(mail_settings))
         .route("/merchant/affiliates/bulk", post(bulk))
         .route("/merchant/affiliates/{id}", get(show))
         .route("/merchant/affiliates/{id}/campaigns/{campaign_id}/{action}", post(membership_action))
@@ -244,6 +248,8 @@ fn notice_text(code: &str) -> Option<String> {
         "bulk_approved" => "The selected affiliates were approved.",
         "bulk_rejected" => "The selected affiliates were rejected.",
         "added" => "The affiliate was added to the campaign and approved.",
+        "invited" => "The invitation was sent. The person joins the campaign, approved, when they accept it.",
+        "mail_settings" => "The affiliate mail setting was saved.",
         _ => return None,
     };
     Some(text.to_string())
@@ -484,9 +490,14 @@ struct AddPage {
     affiliate_name: String,
     campaigns: Vec<CampaignOption>,
     errors: FormErrors,
+    /// The invite form's entries and errors (the same page holds both forms).
+    invite: AddForm,
+    invite_errors: FormErrors,
+    /// Whether rejected applicants get a mail.
+    rejected_mails: bool,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 struct AddForm {
     #[serde(default)]
     email: String,
@@ -500,6 +511,8 @@ struct AddForm {
 struct AddQuery {
     #[serde(default)]
     campaign: String,
+    #[serde(default)]
+    notice: String,
 }
 
 async fn add_page(
@@ -514,21 +527,66 @@ async fn add_page(
         affiliate_name: form.name.clone(),
         campaigns: campaign_options(state, page_of, &form.campaign_id).await?,
         errors,
+        invite: AddForm { campaign_id: form.campaign_id.clone(), ..AddForm::default() },
+        invite_errors: FormErrors::none(),
+        rejected_mails: state.core.rejected_affiliate_mails(&page_of.actor).await?,
     })
+}
+
+/// Turns the mail to rejected applicants on (`rejectedMail=on`) or off (the box unticked).
+async fn mail_settings(
+    State(state): State<AppState>,
+    page_of: Page,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let on = pairs.iter().any(|(k, v)| k == "rejectedMail" && v == "on");
+    match state.core.set_rejected_affiliate_mails(&page_of.actor, on).await {
+        Ok(()) => done("/merchant/affiliates/new", "mail_settings"),
+        Err(err) => core_error_page(&err),
+    }
 }
 
 async fn add_form(State(state): State<AppState>, page_of: Page, Query(query): Query<AddQuery>) -> Response {
     let form = AddForm { campaign_id: query.campaign, ..AddForm::default() };
     match add_page(&state, &page_of, &form, FormErrors::none()).await {
-        Ok(view) => page(StatusCode::OK, &view),
+        Ok(mut view) => {
+            view.chrome = view.chrome.with_notice(notice_text(&query.notice));
+            page(StatusCode::OK, &view)
+        }
         Err(err) => core_error_page(&err),
     }
 }
 
+/// Invites a person by email through `invite_affiliate` (what `POST /api/v1/affiliates/invite`
+/// calls): they join, approved, when they accept the mailed link in the affiliate portal.
+async fn invite(State(state): State<AppState>, page_of: Page, Form(form): Form<AddForm>) -> Response {
+    let blank = |text: &str| Some(text.trim().to_string()).filter(|t| !t.is_empty());
+    let input = InviteInput {
+        email: blank(&form.email),
+        campaign_id: blank(&form.campaign_id),
+        name: blank(&form.name),
+        unreadable: Vec::new(),
+    };
+    match state.core.invite_affiliate(&page_of.actor, input).await {
+        Ok(_) => done("/merchant/affiliates", "invited"),
+        Err(err) => match add_page(&state, &page_of, &form, FormErrors::none()).await {
+            Ok(mut view) => {
+                view.email = String::new();
+                view.affiliate_name = String::new();
+                view.invite = form;
+                view.invite_errors = FormErrors::from_error(&err);
+                if !view.invite_errors.any() {
+                    view.invite_errors = FormErrors::general(&err.message);
+                }
+                refused(&err, &view)
+            }
+            Err(other) => core_error_page(&other),
+        },
+    }
+}
+
 /// Adds an affiliate, approved, to a campaign through `create_affiliate` (what
-/// `POST /api/v1/affiliates` calls).
-// TODO(affiliate portal): a real emailed invitation (`POST /api/v1/affiliates/invite`, the
-// affiliate accepting through the portal) replaces this form's direct add when the portal lands.
+/// `POST /api/v1/affiliates` calls), without a mail: for affiliates the merchant manages itself.
 async fn add(State(state): State<AppState>, page_of: Page, Form(form): Form<AddForm>) -> Response {
     let mut map = Map::new();
     map.insert("email".into(), Value::String(form.email.clone()));

@@ -26,7 +26,7 @@ use crate::state::AppState;
 const PER_PAGE: i64 = 50;
 
 /// The doors an entry can come through, for the filter.
-const DOORS: [&str; 7] = ["api", "dashboard", "mcp", "cli", "processor", "import", "system"];
+const DOORS: [&str; 8] = ["api", "dashboard", "portal", "mcp", "cli", "processor", "import", "system"];
 
 /// The audit route.
 pub fn router() -> Router<AppState> {

@@ -1,6 +1,8 @@
 //! The CSRF check of every state-changing dashboard request: the body must be a form carrying
 //! `csrf_token` equal (in constant time) to the session's token or, before signing in, to the
-//! browser's pre-login token. One middleware for all routes, so no handler can forget it.
+//! browser's pre-login token. One middleware for all routes, so no handler can forget it. The
+//! affiliate portal uses the same middleware: each side's session layer says which tokens it
+//! accepts ([`CsrfTokens`]).
 
 use axum::{
     body::{to_bytes, Body},
@@ -11,15 +13,19 @@ use axum::{
 };
 use subtle::ConstantTimeEq;
 
-use super::session::Viewer;
 use crate::{error::ErrorCode, state::AppState};
+
+/// The tokens a form of this request may carry (the session's, the pre-login one), left in the
+/// request's extensions by the session layer in front of [`verify_csrf`].
+#[derive(Debug, Clone, Default)]
+pub struct CsrfTokens(pub Vec<String>);
 
 /// Middleware: refuses a write whose form lacks a valid `csrf_token` with 403.
 pub async fn verify_csrf(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
-    let viewer = req.extensions().get::<Viewer>().cloned();
+    let accepted = req.extensions().get::<CsrfTokens>().cloned().unwrap_or_default();
     let (parts, body) = req.into_parts();
     let Ok(bytes) = to_bytes(body, state.config.max_body_bytes).await else {
         return super::render::message_page(
@@ -31,14 +37,14 @@ pub async fn verify_csrf(State(state): State<AppState>, req: Request, next: Next
     let sent = form_urlencoded::parse(&bytes)
         .find(|(name, _)| name == "csrf_token")
         .map(|(_, value)| value.into_owned());
-    let valid = match (&viewer, sent) {
-        (Some(viewer), Some(sent)) => {
-            let session = viewer.signed_in.as_ref().map(|s| s.session.csrf_token.as_bytes());
-            let matches = |expected: &[u8]| bool::from(expected.ct_eq(sent.as_bytes()));
-            session.is_some_and(matches) || matches(viewer.anonymous_csrf.as_bytes())
-        }
-        _ => false,
-    };
+    let valid = sent.is_some_and(|sent| {
+        // Every accepted token is compared (in constant time), not just up to the first match.
+        accepted
+            .0
+            .iter()
+            .filter(|expected| !expected.is_empty())
+            .fold(false, |found, expected| found | bool::from(expected.as_bytes().ct_eq(sent.as_bytes())))
+    });
     if !valid {
         let mut response = super::render::message_page(
             StatusCode::FORBIDDEN,

@@ -59,8 +59,9 @@ pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age_secs: i64) 
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("refline_invalid=1"))
 }
 
-/// The CSRF token of pre-login forms for a browser holding `cookie_value`.
-fn anonymous_token(state: &AppState, cookie_value: &str) -> String {
+/// The CSRF token of pre-login forms for a browser holding `cookie_value` (the portal's
+/// pre-login forms use the same cookie and token).
+pub fn anonymous_token(state: &AppState, cookie_value: &str) -> String {
     let mut mac =
         <Hmac<Sha256> as Mac>::new_from_slice(&state.config.secret_key).expect("HMAC takes any key length");
     mac.update(b"refline-csrf:");
@@ -96,6 +97,9 @@ pub async fn load_session(State(state): State<AppState>, mut req: Request, next:
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(512).collect()),
     };
+    let mut tokens = vec![anonymous_csrf.clone()];
+    tokens.extend(signed_in.as_ref().map(|s| s.session.csrf_token.clone()));
+    req.extensions_mut().insert(super::csrf::CsrfTokens(tokens));
     req.extensions_mut().insert(Viewer { signed_in, anonymous_csrf, context });
     let mut response = next.run(req).await;
     if let Some(value) = fresh {

@@ -161,6 +161,12 @@ pub async fn audit_pages(state: State<AppState>, req: Request, next: Next) -> Re
     audit_as("dashboard", state, req, next).await
 }
 
+/// Middleware of the affiliate portal and join pages: every form post and refused request,
+/// through the `portal` door, with the affiliate person the operation names.
+pub async fn audit_portal(state: State<AppState>, req: Request, next: Next) -> Response {
+    audit_as("portal", state, req, next).await
+}
+
 /// Middleware of the payment processors' receivers: every delivery, through the `processor` door.
 pub async fn audit_deliveries(state: State<AppState>, req: Request, next: Next) -> Response {
     audit_as("processor", state, req, next).await

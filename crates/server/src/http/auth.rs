@@ -85,13 +85,15 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-fn set_rate_headers(headers: &mut HeaderMap, rate: &RateDecision) {
+/// Sets the `X-RateLimit-*` headers of `rate`.
+pub fn set_rate_headers(headers: &mut HeaderMap, rate: &RateDecision) {
     headers.insert("x-ratelimit-limit", HeaderValue::from(rate.limit));
     headers.insert("x-ratelimit-remaining", HeaderValue::from(rate.remaining));
     headers.insert("x-ratelimit-reset", HeaderValue::from(rate.reset));
 }
 
-fn too_many(rate: &RateDecision, now: i64) -> ApiError {
+/// `429 rate_limit_exceeded` with `Retry-After` until the window resets.
+pub fn too_many(rate: &RateDecision, now: i64) -> ApiError {
     let mut err = ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "rate_limit_exceeded",
@@ -101,9 +103,13 @@ fn too_many(rate: &RateDecision, now: i64) -> ApiError {
     err
 }
 
-/// Answers with rate headers and the actor for the audit log.
+/// Answers with rate headers and the actor for the audit log. A handler that refused the
+/// request under a tighter limit of its own (`POST /affiliates/invite`) has set that limit's
+/// headers already; they stay.
 fn finish(mut response: Response, rate: &RateDecision, actor: AuditActor) -> Response {
-    set_rate_headers(response.headers_mut(), rate);
+    if !response.headers().contains_key("x-ratelimit-limit") {
+        set_rate_headers(response.headers_mut(), rate);
+    }
     response.extensions_mut().insert(actor);
     response
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use lettre::{
-    message::{header::ContentType, Mailbox},
+    message::{header::ContentType, Mailbox, MultiPart},
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
 };
 use refline_store::OutgoingMail;
@@ -51,15 +51,21 @@ impl MailTransport {
     }
 }
 
-/// The RFC 5322 message of a mail.
+/// The RFC 5322 message of a mail: plain text, or plain text and HTML as alternatives; a
+/// mail sent in a brand's name keeps the server's From address with the brand as its name.
 fn message(from: &str, mail: &OutgoingMail) -> Result<Message, String> {
-    let from: Mailbox = from.parse().map_err(|e| format!("From address {from:?}: {e}"))?;
+    let mut from: Mailbox = from.parse().map_err(|e| format!("From address {from:?}: {e}"))?;
+    if let Some(name) = mail.from_name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        from.name = Some(name.to_string());
+    }
     let to: Mailbox = mail.to_address.parse().map_err(|e| format!("recipient {:?}: {e}", mail.to_address))?;
-    Message::builder()
-        .from(from)
-        .to(to)
-        .subject(mail.subject.clone())
-        .header(ContentType::TEXT_PLAIN)
-        .body(mail.body_text.clone())
-        .map_err(|e| e.to_string())
+    let builder = Message::builder().from(from).to(to).subject(mail.subject.clone());
+    match &mail.body_html {
+        Some(html) => builder
+            .multipart(MultiPart::alternative_plain_html(mail.body_text.clone(), html.clone()))
+            .map_err(|e| e.to_string()),
+        None => {
+            builder.header(ContentType::TEXT_PLAIN).body(mail.body_text.clone()).map_err(|e| e.to_string())
+        }
+    }
 }

@@ -1,0 +1,82 @@
+//! The affiliate side in a real browser (headless Chromium, the dashboard browser tests'
+//! session): a person applies on a join page → pending → the merchant approves over the API →
+//! the affiliate logs in and sees the program with its tracking link, at phone width too.
+//! Skipped without Chromium; SQLite only (the engines are covered over HTTP).
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::{
+    dashboard_browser::Session,
+    dashboard_support::PASSWORD,
+    portal_join::{address, join_path, shop},
+    support::{Engine, TestApp},
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_get_approved_log_in_and_see_the_program() {
+    let Some(browser) = Session::start().await else { return };
+    let app = TestApp::start(&Engine::Sqlite).await;
+    let (_, _, key) = shop(&app, "Browser Brand").await;
+    let campaign = app
+        .campaign(&key, json!({ "name": "Launch Partners", "description": "Tell your readers about us" }))
+        .await;
+    let campaign_id = campaign["id"].as_str().unwrap().to_string();
+    let email = address("chromium");
+
+    // Apply on the join page, as a person types it.
+    browser.open(&app, &join_path(&app, &campaign)).await;
+    assert!(browser.text("h1").await.contains("Browser Brand"));
+    assert!(browser.source().await.contains("Tell your readers about us"));
+    browser.fill("#f-name", "<b>Chrome</b> Reader").await;
+    browser.fill("#f-email", &email).await;
+    browser.fill("#f-password", PASSWORD).await;
+    browser.submit("button[type=submit]").await;
+    assert_eq!(browser.path().await, "/portal", "{}", browser.source().await);
+    assert!(browser.text(".program").await.contains("pending"));
+    assert!(browser.cookie("refline_portal").await.is_some());
+    assert!(browser.cookie("refline_session").await.is_none(), "no dashboard session");
+
+    // Log out by keyboard-reachable button.
+    browser.submit("form[action='/portal/logout'] button").await;
+    assert_eq!(browser.path().await, "/portal/login");
+
+    // The merchant approves over the API.
+    let list = app.get(&key, &format!("/api/v1/affiliates?campaignId={campaign_id}&status=pending")).await;
+    let affiliate = list.data()[0]["id"].as_str().unwrap().to_string();
+    let approved = app
+        .patch(
+            &key,
+            &format!("/api/v1/affiliates/{affiliate}"),
+            json!({ "campaignId": campaign_id, "status": "approved" }),
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.text);
+
+    // The affiliate logs in and sees the program, approved, with the link, at 360 px too.
+    browser.fill("#f-email", &email).await;
+    browser.fill("#f-password", PASSWORD).await;
+    browser.submit("button[type=submit]").await;
+    assert_eq!(browser.path().await, "/portal", "{}", browser.source().await);
+    let program = browser.text(".program").await;
+    assert!(program.contains("Launch Partners") && program.contains("approved"), "{program}");
+    let link = browser.client.find(fantoccini::Locator::Css(".tracking-link")).await.unwrap();
+    let value = link.prop("value").await.unwrap().unwrap_or_default();
+    assert!(value.ends_with(&format!("aff={affiliate}")), "{value}");
+    browser.client.set_window_size(360, 800).await.unwrap();
+    browser.open(&app, "/portal").await;
+    let wide = browser
+        .client
+        .execute(
+            "var out = []; document.querySelectorAll('body *').forEach(function (e) { \
+               var r = e.getBoundingClientRect(); \
+               if (r.right > window.innerWidth + 1) out.push(e.tagName + '.' + e.className + ' ' + Math.round(r.right)); }); \
+             return out.slice(0, 5).join(', ')",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(wide, serde_json::Value::String(String::new()), "the portal fits 360 px");
+    browser.close().await;
+    app.stop().await;
+}

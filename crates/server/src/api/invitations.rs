@@ -1,0 +1,96 @@
+//! `/api/v1/affiliates/invite`: invite a person to a campaign by email (LinkJolt's endpoint),
+//! read one invitation and revoke it (Refline's additions). At most 10 invitations a minute
+//! per key, on top of the key's plan limit: past it, `429 rate_limit_exceeded` with this
+//! limit's `X-RateLimit-*` headers and `Retry-After`.
+
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use refline_core::portal::invite::{InvitationOut, InviteInput};
+use refline_domain::format_timestamp;
+use serde_json::{json, Value};
+
+use crate::{
+    error::ApiResult,
+    http::{
+        auth::{set_rate_headers, too_many, Caller},
+        body::{parse_object, Fields},
+    },
+    state::AppState,
+};
+
+/// Invitations per key and minute.
+pub const INVITES_PER_MINUTE: u32 = 10;
+
+/// Routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/affiliates/invite", post(invite))
+        .route("/affiliates/invite/{id}", get(get_invitation).delete(revoke_invitation))
+}
+
+async fn invite(State(state): State<AppState>, caller: Caller, body: Bytes) -> Response {
+    let now = state.config.clock.now();
+    let rate = state.limiter.hit(&format!("invite:{}", caller.key_id), INVITES_PER_MINUTE, now);
+    if !rate.allowed {
+        let mut response = too_many(&rate, now).into_response();
+        set_rate_headers(response.headers_mut(), &rate);
+        return response;
+    }
+    match invite_work(&state, &caller, &body).await {
+        Ok(out) => (StatusCode::CREATED, Json(json!({ "data": render(&out) }))).into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn invite_work(state: &AppState, caller: &Caller, body: &[u8]) -> ApiResult<InvitationOut> {
+    let map = parse_object(body)?;
+    let mut f = Fields::new(&map);
+    let input = InviteInput {
+        email: f.required_string("email", 254),
+        campaign_id: f.required_string("campaignId", 100),
+        name: f.optional_string("name", 200),
+        unreadable: Vec::new(),
+    };
+    let input = InviteInput { unreadable: f.into_issues(), ..input };
+    Ok(state.core.invite_affiliate(&caller.actor(), input).await?)
+}
+
+async fn get_invitation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let out = state.core.get_affiliate_invitation(&caller.actor(), &id).await?;
+    Ok(Json(json!({ "data": render(&out) })))
+}
+
+async fn revoke_invitation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let out = state.core.revoke_affiliate_invitation(&caller.actor(), &id).await?;
+    Ok(Json(json!({ "data": render(&out) })))
+}
+
+/// The invitation object (never its token: only the mailed link carries it).
+fn render(out: &InvitationOut) -> Value {
+    let i = &out.invitation;
+    json!({
+        "id": i.id,
+        "email": i.email,
+        "name": i.name,
+        "campaignId": i.campaign_id,
+        "status": out.status,
+        "emailSent": out.mailed,
+        "expiresAt": format_timestamp(i.expires_at),
+        "createdAt": format_timestamp(i.created_at),
+        "acceptedAt": i.accepted_at.map(format_timestamp),
+    })
+}
