@@ -31,6 +31,7 @@ mod hostile_input;
 mod idempotency;
 mod integrations;
 mod ledger_properties;
+mod mcp;
 mod money;
 mod payouts;
 mod payouts_stripe;
