@@ -32,6 +32,7 @@ mod idempotency;
 mod integrations;
 mod ledger_properties;
 mod mcp;
+mod mcp_sdk;
 mod money;
 mod payouts;
 mod payouts_stripe;

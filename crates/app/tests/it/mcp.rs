@@ -110,7 +110,7 @@ impl<'a> Mcp<'a> {
 }
 
 /// The guide's fixture: `camp_abc` (20 %) and the approved `aff_xyz`.
-async fn seed_fixture(app: &TestApp, merchant_id: &str) {
+pub async fn seed_fixture(app: &TestApp, merchant_id: &str) {
     let now = refline_server::clock::now_ms();
     let campaign = Campaign {
         name: "Summer Launch".into(),
