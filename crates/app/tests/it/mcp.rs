@@ -288,6 +288,9 @@ async fn seed_flow_through_tools(engine: Engine) {
     let overview = mcp.ok("get_program_overview", json!({})).await;
     assert_eq!(overview["data"]["conversionsCount"], 1, "{overview}");
     assert_eq!(overview["data"]["commissions"], "19.80");
+    let team = mcp.ok("list_team_members", json!({})).await;
+    assert!(team["data"].as_array().unwrap().is_empty(), "{team}");
+    assert!(team["seats"]["included"].as_u64().is_some(), "{team}");
     let stats = mcp.ok("get_stats", json!({})).await;
     assert_eq!(stats["data"]["totalConversions"], 1);
 
@@ -550,6 +553,42 @@ async fn transport_refusals(engine: Engine) {
     app.stop().await;
 }
 
+async fn behind_a_reverse_proxy(engine: Engine) {
+    // The public URL is the proxy's; the proxy (this machine) connects to the loopback address.
+    let app = TestApp::start_with(&engine, |c| {
+        c.public_url = "https://refline.example.com".into();
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let m = app.merchant("pro").await;
+    let mcp = Mcp::new(&app, &m.key);
+    let list = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {} });
+    let origin = ("origin", "https://refline.example.com");
+    for headers in [
+        vec![],
+        vec![("host", "refline.example.com"), origin],
+        vec![("x-forwarded-host", "refline.example.com"), origin],
+        vec![("x-forwarded-host", "refline.example.com:443")],
+    ] {
+        let reply = mcp.post(list.clone(), &headers).await;
+        assert_eq!(reply.status, StatusCode::OK, "{headers:?}: {}", reply.text);
+    }
+    for (headers, code) in [
+        (vec![("x-forwarded-host", "evil.example")], "forbidden_host"),
+        (vec![("host", "refline.example.com:8443")], "forbidden_host"),
+        (vec![("origin", "http://refline.example.com")], "forbidden_origin"),
+        (vec![("origin", "https://refline.example.com.evil.example")], "forbidden_origin"),
+    ] {
+        let reply = mcp.post(list.clone(), &headers).await;
+        assert_eq!(
+            (reply.status, reply.body["error"]["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some(code)),
+            "{headers:?}"
+        );
+    }
+    app.stop().await;
+}
+
 async fn newest_revision_is_stateless(engine: Engine) {
     // The fixture's ids are fixed: a database of its own on PostgreSQL.
     let app = TestApp::start(&engine.isolated().await).await;
@@ -596,5 +635,6 @@ engine_tests!(
     validation_and_hostile_arguments,
     check_tracking_reads_the_page,
     transport_refusals,
+    behind_a_reverse_proxy,
     newest_revision_is_stateless,
 );

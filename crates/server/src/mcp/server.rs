@@ -72,6 +72,7 @@ impl ReflineMcp {
             "list_payouts" => program::list_payouts(state, &actor, &map).await,
             "get_program_overview" => program::program_overview(state, &actor).await,
             "get_stats" => program::get_stats(state, &actor, &map).await,
+            "list_team_members" => program::team(state, &actor).await,
             "search" => search::search(state, &actor, &map).await,
             "fetch" => search::fetch(state, &actor, &map).await,
             _ => Err(ApiError::internal("tool in the catalogue without an adapter")),

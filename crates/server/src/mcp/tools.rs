@@ -363,6 +363,13 @@ pub fn specs() -> Vec<Spec> {
             input: schema(json!({ "from": date("From:"), "to": date("To:") }), &[]),
         },
         Spec {
+            name: "list_team_members",
+            title: "Team",
+            description: "The people on the brand's team (owner first) with their role, rights and whether they accepted, and the plan's seats. Invite or change them in the dashboard's team page.",
+            kind: RO, output: Output::Object, open_world: false,
+            input: schema(json!({}), &[]),
+        },
+        Spec {
             name: "search",
             title: "Search",
             description: "Finds campaigns by name, affiliates by name or email, coupons by code and conversions by id; answers ids for fetch.",
