@@ -26,7 +26,7 @@ use crate::{
     state::AppState,
 };
 
-const INSTRUCTIONS: &str = "Refline runs a business's affiliate program (LinkJolt-compatible): campaigns, affiliates, tracked sales (conversions) and their commissions, coupons and payouts. These tools are for the business paying affiliates. Start with get_setup_status; ids come from the list_* tools or search. Money is in major units (99.00). Errors carry a code (not_found, duplicate, insufficient_permissions, earnings_limit_reached, validation_error, ...) and a `next` hint.";
+const INSTRUCTIONS: &str = "Refline runs a business's affiliate program (LinkJolt-compatible): campaigns, affiliates, tracked sales (conversions) and their commissions, coupons and payouts. These tools are for the business paying affiliates; someone who wants to earn as an affiliate should join through a campaign's join link instead. Start with get_setup_status; ids come from the list_* tools or search. Money is in major units (99.00). Errors carry a code (not_found, duplicate, insufficient_permissions, earnings_limit_reached, validation_error, ...) and a `next` hint.";
 
 /// One MCP service per request (the transport is stateless); cheap to make.
 #[derive(Clone)]
