@@ -302,6 +302,7 @@ async fn seed_flow_through_tools(engine: Engine) {
         .find(|e| e.path.as_deref() == Some("/mcp/tools/create_conversion") && e.error_code.is_none())
         .expect("create_conversion audited");
     assert_eq!(created.operation.as_deref(), Some("conversion.record"), "{created:?}");
+    assert_eq!(created.status_code, Some(201));
     assert_eq!(created.api_key_id.as_deref().map(|k| k.starts_with("key_")), Some(true));
     assert!(mcp_calls.iter().any(|e| e.error_code.as_deref() == Some("duplicate")));
     assert!(mcp_calls.iter().any(|e| e.operation.as_deref() == Some("conversion.status")));

@@ -112,6 +112,10 @@ impl ServerHandler for ReflineMcp {
         let (outcome, operation) =
             with_operation_slot(self.dispatch(&name, &caller, request.arguments.as_ref())).await;
         let (status, error_code) = match &outcome {
+            // The status the API answers: 201 for what a create made (a repeated coupon is 200).
+            Ok(value) if name.starts_with("create_") && value.get("created") != Some(&Value::Bool(false)) => {
+                (StatusCode::CREATED, None)
+            }
             Ok(_) => (StatusCode::OK, None),
             Err(err) => (err.status, Some(err.code)),
         };
