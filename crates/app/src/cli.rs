@@ -54,6 +54,8 @@ enum Command {
     /// Manage dashboard logins.
     #[command(subcommand)]
     User(UserCommand),
+    /// The MCP tools over stdio, relayed to a Refline server's /mcp (for desktop AI clients).
+    Mcp(crate::mcp_proxy::McpArgs),
 }
 
 #[derive(Debug, Args)]
@@ -226,6 +228,7 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()>
         }
         Command::Settings(command) => settings::run(&cli.database_url, &cli.secret_key, command).await,
         Command::User(command) => users::run(&cli.database_url, command).await,
+        Command::Mcp(args) => crate::mcp_proxy::run(args).await,
         Command::Ledger(command) => {
             if !ledger::run(&cli.database_url, command).await? {
                 std::process::exit(1);

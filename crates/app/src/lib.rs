@@ -5,6 +5,7 @@ pub mod admin;
 pub mod cli;
 pub mod integrations;
 pub mod ledger;
+pub mod mcp_proxy;
 pub mod secret_key;
 pub mod settings;
 pub mod storage;

@@ -11,6 +11,7 @@ pub mod error;
 pub mod http;
 pub mod inbound;
 pub mod mail;
+pub mod mcp;
 pub mod outbound;
 pub mod portal;
 pub mod rails;
@@ -62,6 +63,8 @@ pub fn app(state: AppState) -> Router {
         .merge(portal::router(state.clone()))
         // Processor receivers take the API's body limit and error envelope.
         .merge(inbound::router(state.clone()))
+        // The MCP door: the API's keys, rights and rate limits, tools over the same core.
+        .merge(mcp::router(state.clone()))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

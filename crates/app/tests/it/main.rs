@@ -37,6 +37,8 @@ mod hostile_input;
 mod idempotency;
 mod integrations;
 mod ledger_properties;
+mod mcp;
+mod mcp_sdk;
 mod money;
 mod payouts;
 mod payouts_stripe;

@@ -166,7 +166,7 @@ async fn remove_from_campaign(
 }
 
 /// The full affiliate object: identity, memberships, earnings and link.
-fn render_detail(d: &AffiliateDetail, base: &str) -> Value {
+pub(crate) fn render_detail(d: &AffiliateDetail, base: &str) -> Value {
     let affiliate = &d.affiliate;
     let first = d.memberships.first();
     json!({
@@ -197,7 +197,7 @@ fn render_detail(d: &AffiliateDetail, base: &str) -> Value {
     })
 }
 
-fn render_membership_row(m: &MembershipView, base: &str) -> Value {
+pub(crate) fn render_membership_row(m: &MembershipView, base: &str) -> Value {
     let link = tracking_link(base, &m.tracking_code, &m.affiliate_id);
     membership_row(m, link, render_click_totals(&m.clicks))
 }

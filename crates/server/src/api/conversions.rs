@@ -40,7 +40,14 @@ async fn create_conversion(
     let actor = caller.actor();
     actor.require_write()?;
     let map = parse_object(&body)?;
-    let mut f = Fields::new(&map);
+    let conversion = state.core.record_conversion(&actor, caller.plan, read_new_conversion(&map)).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "data": conversion_created(&conversion) }))))
+}
+
+/// Reads the seed's body (or an MCP tool's arguments) into the operation's input: types and
+/// lengths here, every rule in the core.
+pub(crate) fn read_new_conversion(map: &serde_json::Map<String, Value>) -> NewConversion {
+    let mut f = Fields::new(map);
     let input = NewConversion {
         campaign_id: f.required_string("campaignId", 100),
         affiliate_id: f.required_string("affiliateId", 100),
@@ -57,9 +64,7 @@ async fn create_conversion(
         parent_conversion_id: f.optional_string("parentConversionId", 100),
         unreadable: Vec::new(),
     };
-    let input = NewConversion { unreadable: f.into_issues(), ..input };
-    let conversion = state.core.record_conversion(&actor, caller.plan, input).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "data": conversion_created(&conversion) }))))
+    NewConversion { unreadable: f.into_issues(), ..input }
 }
 
 async fn list_conversions(

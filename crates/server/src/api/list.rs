@@ -30,6 +30,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 }
 
 impl Params {
+    /// Parameters given as values rather than a query string (the MCP door's tool arguments),
+    /// read by the same rules.
+    pub fn from_values(values: HashMap<String, String>) -> Self {
+        Params { values, issues: Vec::new() }
+    }
+
     /// A parameter's non-empty value.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str).filter(|v| !v.is_empty())

@@ -25,6 +25,11 @@ async fn stats(State(state): State<AppState>, caller: Caller, mut params: Params
     let to = params.time("to", true);
     params.finish()?;
     let stats = state.core.stats(&caller.actor(), from, to).await?;
+    Ok(Json(render(&stats)))
+}
+
+/// The API form of the stats (also the MCP `get_stats` tool's answer).
+pub(crate) fn render(stats: &refline_core::reports::Stats) -> Value {
     let exponent = stats.currency.exponent();
     let by_currency: Map<String, Value> = stats
         .by_currency
@@ -39,12 +44,12 @@ async fn stats(State(state): State<AppState>, caller: Caller, mut params: Params
             (t.currency.clone(), entry)
         })
         .collect();
-    Ok(Json(json!({ "data": {
+    json!({ "data": {
         "totalRevenue": exact_number(&format_amount(stats.totals.revenue_minor, exponent)),
         "totalCommissions": exact_number(&format_amount(stats.totals.commissions_minor, exponent)),
         "totalConversions": stats.conversions,
         "totalAffiliates": stats.active_affiliates,
         "currency": stats.currency.code(),
         "byCurrency": by_currency,
-    }})))
+    }})
 }

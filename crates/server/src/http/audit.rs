@@ -149,6 +149,15 @@ pub fn fold_into_request(record: AuditRecord) -> Option<AuditRecord> {
     record
 }
 
+/// Runs `work` with an operation slot of its own and answers the operation it ran, for a door
+/// whose one HTTP request is not one operation (an MCP tool call is audited per call).
+pub async fn with_operation_slot<F: std::future::Future>(work: F) -> (F::Output, Option<AuditRecord>) {
+    let slot = Arc::new(Mutex::new(None));
+    let out = REQUEST_OPERATION.scope(slot.clone(), work).await;
+    let operation = slot.lock().ok().and_then(|mut held| held.take());
+    (out, operation)
+}
+
 /// Middleware of `/api/v1`: after the response is known, records writes and failed
 /// authentications, as requests through the `api` door.
 pub async fn audit_requests(state: State<AppState>, req: Request, next: Next) -> Response {

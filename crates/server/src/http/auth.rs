@@ -52,6 +52,12 @@ impl Caller {
         }
     }
 
+    /// The same actor through the MCP door (`/mcp`, `refline mcp`): same merchant, mode and
+    /// rights; the audit log says `mcp`.
+    pub fn mcp_actor(&self) -> Actor {
+        Actor { door: Door::Mcp { key_id: self.key_id.clone() }, ..self.actor() }
+    }
+
     /// True for `lj_pk_test_` keys.
     pub fn is_test(&self) -> bool {
         self.kind.mode().is_test()

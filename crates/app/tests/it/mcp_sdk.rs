@@ -1,0 +1,134 @@
+//! The MCP door as real clients speak it: the official MCP Python SDK (`mcp` from PyPI, in the
+//! virtualenv `scripts/install-mcp-client.sh` makes, or `$REFLINE_MCP_PYTHON`; skipped with a
+//! notice without it) runs the seed's flow over Streamable HTTP; and the `refline mcp` binary
+//! relays stdio to a running server as a desktop client would use it.
+
+use std::{path::PathBuf, process::Stdio, time::Duration};
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+use crate::{
+    engine_tests,
+    mcp::seed_fixture,
+    support::{Engine, TestApp},
+};
+
+const PYTHON_ENV: &str = "REFLINE_MCP_PYTHON";
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The interpreter with the `mcp` package, or `None` (with a notice).
+fn mcp_python() -> Option<PathBuf> {
+    let python = std::env::var_os(PYTHON_ENV)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/mcp-venv/bin/python"));
+    if python.exists() {
+        Some(python)
+    } else {
+        eprintln!(
+            "NOTICE: the MCP Python SDK is not installed ({} missing; run scripts/install-mcp-client.sh or set {PYTHON_ENV}); MCP SDK test skipped",
+            python.display()
+        );
+        None
+    }
+}
+
+async fn python_sdk_runs_the_seed_flow(engine: Engine) {
+    let Some(python) = mcp_python() else { return };
+    let app = TestApp::start(&engine.isolated().await).await;
+    let m = app.merchant("ultimate").await;
+    let pro = app.merchant("pro").await;
+    seed_fixture(&app, &m.id).await;
+    let seed = repo_root().join("crates/app/tests/fixtures/seed-conversion.json");
+    let output = tokio::process::Command::new(python)
+        .arg(repo_root().join("scripts/mcp_client.py"))
+        .args([&app.base, &m.key, &pro.key])
+        .arg(seed)
+        .output()
+        .await
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "mcp_client.py failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    assert_eq!(seen["ok"], true);
+    assert_eq!(seen["server"], "refline");
+    assert_eq!(seen["commission"], "19.80");
+    assert_eq!(seen["duplicate"], "duplicate");
+    assert_eq!(seen["readOnly"], "insufficient_permissions");
+    assert_eq!(seen["tools"], refline_server::mcp::tool_names().len());
+    app.stop().await;
+}
+
+async fn stdio_relay_speaks_to_a_server(engine: Engine) {
+    let app = TestApp::start(&engine).await;
+    let m = app.merchant("ultimate").await;
+    app.campaign(&m.key, json!({ "name": "Over stdio" })).await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_refline"))
+        .args(["mcp", "--api-key", &m.key, "--url", &app.base])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("refline mcp starts");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut send = async |message: Value| {
+        stdin.write_all(format!("{message}\n").as_bytes()).await.unwrap();
+        stdin.flush().await.unwrap();
+    };
+    send(json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": { "name": "desktop", "version": "1" } } }))
+    .await;
+    send(json!({ "jsonrpc": "2.0", "method": "notifications/initialized" })).await;
+    send(json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/list" })).await;
+    send(json!({ "jsonrpc": "2.0", "id": 3, "method": "tools/call",
+        "params": { "name": "list_campaigns", "arguments": {} } }))
+    .await;
+    let mut answers = std::collections::HashMap::new();
+    while answers.len() < 3 {
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("an answer in time")
+            .unwrap()
+            .expect("a line");
+        let message: Value = serde_json::from_str(&line).expect("stdout carries only JSON-RPC");
+        answers.insert(message["id"].as_i64().unwrap(), message);
+    }
+    assert_eq!(answers[&1]["result"]["protocolVersion"], "2025-06-18");
+    let tools = answers[&2]["result"]["tools"].as_array().unwrap();
+    assert_eq!(tools.len(), refline_server::mcp::tool_names().len());
+    assert_eq!(answers[&3]["result"]["structuredContent"]["data"][0]["name"], "Over stdio");
+    drop(stdin);
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.unwrap().unwrap();
+    assert!(status.success());
+
+    // A wrong key: the relay answers the request with the server's refusal, on stdout.
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_refline"))
+        .args(["mcp", "--api-key", "lj_pk_wrong_key_0000000000000000", "--url", &format!("{}/mcp", app.base)])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/list\"}\n").await.unwrap();
+    drop(stdin);
+    let output =
+        tokio::time::timeout(Duration::from_secs(20), child.wait_with_output()).await.unwrap().unwrap();
+    let answer: Value = serde_json::from_slice(&output.stdout).expect("a JSON-RPC error");
+    assert_eq!(answer["id"], 9);
+    assert!(answer["error"]["message"].as_str().unwrap().contains("401"), "{answer}");
+    app.stop().await;
+}
+
+engine_tests!(python_sdk_runs_the_seed_flow, stdio_relay_speaks_to_a_server);

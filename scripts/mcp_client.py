@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Runs the seed's flow against a Refline server's /mcp with the official MCP Python SDK.
+
+    mcp_client.py <server base URL> <live key> <read-only key> <seed body JSON file>
+
+Connects over Streamable HTTP, lists the tools (every one needs an input schema, annotations and
+an output schema), then: list_campaigns -> list_affiliates -> create_conversion with the seed's
+body (commission 19.80) -> the same again (tool error `duplicate`), and a write tool with a
+read-only key (tool error `insufficient_permissions`). Prints one JSON line with what it saw;
+exits 1 on the first thing that is not as expected. Used by crates/app/tests/it/mcp_sdk.rs.
+"""
+
+import asyncio
+import json
+import sys
+
+from mcp import ClientSession
+from mcp.client.streamable_http import streamablehttp_client
+
+
+def check(condition, what):
+    if not condition:
+        print(json.dumps({"ok": False, "failed": what}))
+        sys.exit(1)
+
+
+def error_of(result):
+    check(result.isError, "expected a tool error")
+    return (result.structuredContent or {}).get("error", {})
+
+
+async def session_for(url, key, run):
+    headers = {"Authorization": f"Bearer {key}"}
+    async with streamablehttp_client(f"{url}/mcp", headers=headers) as (read, write, _):
+        async with ClientSession(read, write) as session:
+            init = await session.initialize()
+            return await run(session, init)
+
+
+async def main():
+    url, key, read_only_key, seed_file = sys.argv[1:5]
+    with open(seed_file, encoding="utf-8") as f:
+        seed = json.load(f)
+    seen = {}
+
+    async def flow(session, init):
+        seen["protocolVersion"] = str(init.protocolVersion)
+        seen["server"] = init.serverInfo.name
+        tools = (await session.list_tools()).tools
+        seen["tools"] = len(tools)
+        for tool in tools:
+            check(tool.inputSchema.get("type") == "object", f"{tool.name}: input schema")
+            check(tool.outputSchema is not None, f"{tool.name}: output schema")
+            check(tool.annotations is not None and tool.annotations.readOnlyHint is not None,
+                  f"{tool.name}: annotations")
+        campaigns = await session.call_tool("list_campaigns", {})
+        check(not campaigns.isError, "list_campaigns")
+        campaign = campaigns.structuredContent["data"][0]
+        check(campaign["id"] == seed["campaignId"], "seed campaign listed")
+        affiliates = await session.call_tool("list_affiliates", {"campaignId": campaign["id"]})
+        check(not affiliates.isError, "list_affiliates")
+        affiliate = affiliates.structuredContent["data"][0]
+        check(affiliate["id"] == seed["affiliateId"] and affiliate["status"] == "approved", "seed affiliate")
+        created = await session.call_tool("create_conversion", seed)
+        check(not created.isError, f"create_conversion: {created.content}")
+        data = created.structuredContent["data"]
+        check(abs(float(data["commission"]) - 19.80) < 1e-9, "commission 19.80")
+        check('"commission":19.80' in created.content[0].text, "commission written 19.80")
+        seen["commission"] = created.content[0].text.split('"commission":')[1].split(",")[0]
+        again = await session.call_tool("create_conversion", seed)
+        duplicate = error_of(again)
+        check(duplicate.get("code") == "duplicate", f"duplicate: {again.content}")
+        seen["duplicate"] = duplicate["code"]
+
+    await session_for(url, key, flow)
+
+    async def read_only(session, _init):
+        refused = await session.call_tool(
+            "create_campaign", {"name": "No", "commissionType": "percentage", "commissionValue": 10})
+        seen["readOnly"] = error_of(refused).get("code")
+        check(seen["readOnly"] == "insufficient_permissions", "read-only key refused")
+
+    await session_for(url, read_only_key, read_only)
+    seen["ok"] = True
+    print(json.dumps(seen))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
