@@ -386,10 +386,28 @@ async fn rights_modes_and_tenants(engine: Engine) {
     assert_eq!(e["code"], "affiliate_not_approved");
     assert_eq!(mcp.ok("list_payouts", json!({})).await["pagination"]["total"], 0);
 
-    // Not available yet: a clear tool error.
+    // Invitations: the API's operation, its duplicate rule and its 10 a minute per key.
+    let invited = mcp.ok("invite_affiliate", json!({ "email": "new@aff.test", "campaignId": camp })).await;
+    assert_eq!(invited["data"]["status"], "pending");
+    assert_eq!(invited["data"]["emailSent"], true);
+    let id = invited["data"]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.get(&m.key, &format!("/api/v1/affiliates/invite/{id}")).await.data()["email"],
+        "new@aff.test"
+    );
     let e = mcp.err("invite_affiliate", json!({ "email": "new@aff.test", "campaignId": camp })).await;
-    assert_eq!(e["code"], "not_available");
-    assert_eq!(e["message"], "invitations are not available on this server yet");
+    assert_eq!(e["code"], "duplicate");
+    let mut limited = None;
+    for n in 0..12 {
+        let r = mcp
+            .call("invite_affiliate", json!({ "email": format!("n{n}@aff.test"), "campaignId": camp }))
+            .await;
+        if r["isError"] == true {
+            limited = Some(r["structuredContent"]["error"]["code"].clone());
+            break;
+        }
+    }
+    assert_eq!(limited, Some(json!("rate_limit_exceeded")), "the 10 a minute hold over MCP too");
     app.stop().await;
 }
 

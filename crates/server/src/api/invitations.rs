@@ -16,10 +16,11 @@ use refline_domain::format_timestamp;
 use serde_json::{json, Value};
 
 use crate::{
-    error::ApiResult,
+    error::{ApiError, ApiResult},
     http::{
         auth::{set_rate_headers, too_many, Caller},
         body::{parse_object, Fields},
+        rate_limit::RateDecision,
     },
     state::AppState,
 };
@@ -35,10 +36,8 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn invite(State(state): State<AppState>, caller: Caller, body: Bytes) -> Response {
-    let now = state.config.clock.now();
-    let rate = state.limiter.hit(&format!("invite:{}", caller.key_id), INVITES_PER_MINUTE, now);
-    if !rate.allowed {
-        let mut response = too_many(&rate, now).into_response();
+    if let Err((err, rate)) = invite_rate(&state, &caller) {
+        let mut response = err.into_response();
         set_rate_headers(response.headers_mut(), &rate);
         return response;
     }
@@ -48,17 +47,33 @@ async fn invite(State(state): State<AppState>, caller: Caller, body: Bytes) -> R
     }
 }
 
+/// Counts an invitation against the key's 10 a minute (the API and the MCP tool share it); the
+/// refusal and the limit's state when past it.
+pub(crate) fn invite_rate(state: &AppState, caller: &Caller) -> Result<(), (ApiError, RateDecision)> {
+    let now = state.config.clock.now();
+    let rate = state.limiter.hit(&format!("invite:{}", caller.key_id), INVITES_PER_MINUTE, now);
+    if rate.allowed {
+        Ok(())
+    } else {
+        Err((too_many(&rate, now), rate))
+    }
+}
+
 async fn invite_work(state: &AppState, caller: &Caller, body: &[u8]) -> ApiResult<InvitationOut> {
     let map = parse_object(body)?;
-    let mut f = Fields::new(&map);
+    Ok(state.core.invite_affiliate(&caller.actor(), read_invite(&map)).await?)
+}
+
+/// The invitation's fields from a JSON object.
+pub(crate) fn read_invite(map: &serde_json::Map<String, Value>) -> InviteInput {
+    let mut f = Fields::new(map);
     let input = InviteInput {
         email: f.required_string("email", 254),
         campaign_id: f.required_string("campaignId", 100),
         name: f.optional_string("name", 200),
         unreadable: Vec::new(),
     };
-    let input = InviteInput { unreadable: f.into_issues(), ..input };
-    Ok(state.core.invite_affiliate(&caller.actor(), input).await?)
+    InviteInput { unreadable: f.into_issues(), ..input }
 }
 
 async fn get_invitation(
@@ -80,7 +95,7 @@ async fn revoke_invitation(
 }
 
 /// The invitation object (never its token: only the mailed link carries it).
-fn render(out: &InvitationOut) -> Value {
+pub(crate) fn render(out: &InvitationOut) -> Value {
     let i = &out.invitation;
     json!({
         "id": i.id,

@@ -66,17 +66,7 @@ pub fn next_step(code: &str) -> &'static str {
             "The brand's plan does not allow this; see get_linkjolt_plans and ask the user to upgrade."
         }
         "rate_limit_exceeded" => "Too many requests this minute; wait for the reset and retry.",
-        "not_available" => "Tell the user this is not available on this server yet and offer the dashboard instead.",
         "fetch_failed" => "Check the URL with the user (it must be a public https page) and try again.",
         _ => "Tell the user what failed; retrying later may help if it was temporary.",
     }
-}
-
-/// `422 not_available`: a capability this server does not have yet.
-pub fn not_available(what: &str) -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-        "not_available",
-        format!("{what} are not available on this server yet"),
-    )
 }

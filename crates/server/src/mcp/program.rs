@@ -23,7 +23,7 @@ use refline_store::{
 use serde_json::{json, Map, Value};
 
 use crate::{
-    api::{affiliates, campaigns, conversions, coupons, list::envelope, list::Params, stats},
+    api::{affiliates, campaigns, conversions, coupons, invitations, list::envelope, list::Params, stats},
     error::ApiError,
     http::{
         auth::Caller,
@@ -224,6 +224,19 @@ pub async fn create_coupon(state: &AppState, actor: &Actor, map: &Map<String, Va
     actor.require_write()?;
     let done = state.core.register_coupon(actor, coupons::read_input(map)).await?;
     Ok(json!({ "data": coupons::render(&done.coupon), "created": done.created }))
+}
+
+/// `invite_affiliate`: `POST /api/v1/affiliates/invite`, with its 10 a minute per key.
+pub async fn invite_affiliate(
+    state: &AppState,
+    caller: &Caller,
+    actor: &Actor,
+    map: &Map<String, Value>,
+) -> ToolOutcome {
+    actor.require_write()?;
+    invitations::invite_rate(state, caller).map_err(|(err, _)| err)?;
+    let out = state.core.invite_affiliate(actor, invitations::read_invite(map)).await?;
+    Ok(json!({ "data": invitations::render(&out) }))
 }
 
 /// `list_payouts`.

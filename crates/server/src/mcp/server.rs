@@ -18,7 +18,7 @@ use crate::{
     error::ApiError,
     http::{audit::with_operation_slot, auth::Caller},
     mcp::{
-        answer::{not_available, to_result, ToolOutcome},
+        answer::{to_result, ToolOutcome},
         audit::{record_tool_call, ToolCall},
         guide, program, search, setup,
         tools::{specs, to_tool, Kind},
@@ -58,11 +58,7 @@ impl ReflineMcp {
             "create_campaign" => program::create_campaign(state, &actor, &map).await,
             "update_campaign" => program::update_campaign(state, &actor, &map).await,
             "list_affiliates" => program::list_affiliates(state, &actor, &map).await,
-            "invite_affiliate" => {
-                // Rights first, as every write tool; the capability is another branch's work.
-                actor.require_write()?;
-                Err(not_available("invitations"))
-            }
+            "invite_affiliate" => program::invite_affiliate(state, caller, &actor, &map).await,
             "update_affiliate_status" => program::update_affiliate_status(state, &actor, &map).await,
             "list_coupons" => program::list_coupons(state, &actor, &map).await,
             "create_coupon" => program::create_coupon(state, &actor, &map).await,
