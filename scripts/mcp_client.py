@@ -1,20 +1,25 @@
 #!/usr/bin/env python3
 """Runs the seed's flow against a Refline server's /mcp with the official MCP Python SDK.
 
-    mcp_client.py <server base URL> <live key> <read-only key> <seed body JSON file>
+    mcp_client.py <server base URL> <live key> <read-only key> <seed body JSON file> \
+        <test key> <refline binary>
 
 Connects over Streamable HTTP, lists the tools (every one needs an input schema, annotations and
 an output schema), then: list_campaigns -> list_affiliates -> create_conversion with the seed's
-body (commission 19.80) -> the same again (tool error `duplicate`), and a write tool with a
-read-only key (tool error `insufficient_permissions`). Prints one JSON line with what it saw;
-exits 1 on the first thing that is not as expected. Used by crates/app/tests/it/mcp_sdk.rs.
+body (commission 19.80) -> the same again (tool error `duplicate`); a write tool with a
+read-only key of another merchant (tool error `insufficient_permissions`) and the first
+merchant's campaign with it (`not_found`); the seed's sale with the test key (a test
+conversion); and over stdio, through `refline mcp` spawned by the SDK's stdio client, the
+tools and the campaigns. Prints one JSON line with what it saw; exits 1 on the first thing that
+is not as expected. Used by crates/app/tests/it/mcp_sdk.rs.
 """
 
 import asyncio
 import json
 import sys
 
-from mcp import ClientSession
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamablehttp_client
 
 
@@ -38,7 +43,7 @@ async def session_for(url, key, run):
 
 
 async def main():
-    url, key, read_only_key, seed_file = sys.argv[1:5]
+    url, key, read_only_key, seed_file, test_key, binary = sys.argv[1:7]
     with open(seed_file, encoding="utf-8") as f:
         seed = json.load(f)
     seen = {}
@@ -79,8 +84,29 @@ async def main():
             "create_campaign", {"name": "No", "commissionType": "percentage", "commissionValue": 10})
         seen["readOnly"] = error_of(refused).get("code")
         check(seen["readOnly"] == "insufficient_permissions", "read-only key refused")
+        other = await session.call_tool("get_campaign", {"campaignId": seed["campaignId"]})
+        seen["otherMerchant"] = error_of(other).get("code")
+        check(seen["otherMerchant"] == "not_found", "another merchant's campaign is not found")
 
     await session_for(url, read_only_key, read_only)
+
+    async def test_mode(session, _init):
+        body = dict(seed, orderId=f"{seed.get('orderId', 'order')}-test")
+        created = await session.call_tool("create_conversion", body)
+        check(not created.isError, f"test create_conversion: {created.content}")
+        seen["testConversion"] = created.structuredContent["data"].get("isTest")
+        check(seen["testConversion"] is True, "a test key's conversion is a test conversion")
+
+    await session_for(url, test_key, test_mode)
+
+    params = StdioServerParameters(command=binary, args=["mcp", "--api-key", key, "--url", url])
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            seen["stdioTools"] = len((await session.list_tools()).tools)
+            campaigns = await session.call_tool("list_campaigns", {})
+            check(not campaigns.isError, "list_campaigns over stdio")
+            seen["stdioCampaign"] = campaigns.structuredContent["data"][0]["id"]
     seen["ok"] = True
     print(json.dumps(seen))
 

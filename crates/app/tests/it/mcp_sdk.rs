@@ -1,7 +1,9 @@
 //! The MCP door as real clients speak it: the official MCP Python SDK (`mcp` from PyPI, in the
 //! virtualenv `scripts/install-mcp-client.sh` makes, or `$REFLINE_MCP_PYTHON`; skipped with a
-//! notice without it) runs the seed's flow over Streamable HTTP; and the `refline mcp` binary
-//! relays stdio to a running server as a desktop client would use it.
+//! notice without it) runs the seed's flow over Streamable HTTP, with a read-only key, another
+//! merchant's ids and a test key, and over stdio through `refline mcp` as its stdio client
+//! spawns it; and the `refline mcp` binary relays stdio to a running server as a desktop client
+//! would use it.
 
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
@@ -47,6 +49,7 @@ async fn python_sdk_runs_the_seed_flow(engine: Engine) {
         .arg(repo_root().join("scripts/mcp_client.py"))
         .args([&app.base, &m.key, &pro.key])
         .arg(seed)
+        .args([&m.test_key, env!("CARGO_BIN_EXE_refline")])
         .output()
         .await
         .expect("python runs");
@@ -62,6 +65,10 @@ async fn python_sdk_runs_the_seed_flow(engine: Engine) {
     assert_eq!(seen["commission"], "19.80");
     assert_eq!(seen["duplicate"], "duplicate");
     assert_eq!(seen["readOnly"], "insufficient_permissions");
+    assert_eq!(seen["otherMerchant"], "not_found");
+    assert_eq!(seen["testConversion"], true);
+    assert_eq!(seen["stdioTools"], refline_server::mcp::tool_names().len());
+    assert_eq!(seen["stdioCampaign"], "camp_abc");
     assert_eq!(seen["tools"], refline_server::mcp::tool_names().len());
     app.stop().await;
 }
