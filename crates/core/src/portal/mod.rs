@@ -5,6 +5,8 @@
 //!   throttle, hashed session tokens, a new session at every login);
 //! - [`reset`]: password reset by emailed link;
 //! - [`programs`]: what the portal lists;
+//! - [`scope`]: the merchant actor a person acts through, limited to their own rows;
+//! - [`links`]: tracking and short links;
 //! - [`join`]: the public join page of a campaign (`/join/<code>`) and applying through it;
 //! - [`invite`]: invitations by email (`POST /api/v1/affiliates/invite`, the dashboard's form)
 //!   and accepting them;
@@ -17,9 +19,11 @@
 
 pub mod invite;
 pub mod join;
+pub mod links;
 pub mod mail;
 pub mod programs;
 pub mod reset;
+pub mod scope;
 pub mod sessions;
 pub mod settings;
 

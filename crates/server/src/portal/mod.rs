@@ -13,6 +13,7 @@ pub mod auth;
 pub mod home;
 pub mod invite;
 pub mod join;
+pub mod links;
 pub mod render;
 pub mod session;
 
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(home::router())
         .merge(join::router())
         .merge(invite::router())
+        .merge(links::router())
         .layer(middleware::from_fn_with_state(state.clone(), csrf::verify_csrf))
         .layer(middleware::from_fn_with_state(state.clone(), session::load_portal_session))
         .layer(middleware::from_fn_with_state(state, audit_portal))

@@ -1,0 +1,131 @@
+//! The portal's pages beyond the programs list, over HTTP on both engines: links (tracking and
+//! short links, creating one with a chosen code), with escaping, field errors that save
+//! nothing, CSRF refusal and isolation (an affiliate of two merchants sees both programs and
+//! nothing else; another person's campaign answers 404).
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::{
+    dashboard_support::{field_error, Browser},
+    engine_tests,
+    portal_join::{address, join_new, join_path, membership, shop},
+    support::{Engine, TestApp},
+};
+
+/// Two merchants, a person on a campaign of each, and a stranger on the first one only.
+struct World {
+    app: TestApp,
+    key_a: String,
+    key_b: String,
+    campaign_a: String,
+    campaign_b: String,
+    me: Browser,
+    affiliate_a: String,
+    affiliate_b: String,
+    stranger: Browser,
+}
+
+impl World {
+    async fn open(engine: &Engine) -> World {
+        let app = TestApp::start(engine).await;
+        let (_, _, key_a) = shop(&app, "Alpha <script>x</script>").await;
+        let (_, _, key_b) = shop(&app, "Beta Shop").await;
+        let a = app.campaign(&key_a, json!({ "name": "<script>alert(1)</script> Spring" })).await;
+        let b = app.campaign(&key_b, json!({ "name": "Beta Summer" })).await;
+        let email = address("two");
+        let me = Browser::new(&app);
+        let joined = join_new(&me, &join_path(&app, &a), "<script>me</script>", &email).await;
+        assert_eq!(joined.status, StatusCode::SEE_OTHER, "{}", joined.html);
+        let path_b = join_path(&app, &b);
+        let applied = me.submit(&path_b, &format!("{path_b}/apply"), &[]).await;
+        assert_eq!(applied.status, StatusCode::SEE_OTHER, "{}", applied.html);
+        let campaign_a = a["id"].as_str().unwrap().to_string();
+        let campaign_b = b["id"].as_str().unwrap().to_string();
+        let affiliate_a = membership(&app, &key_a, &campaign_a, &email).await.unwrap().0;
+        let affiliate_b = membership(&app, &key_b, &campaign_b, &email).await.unwrap().0;
+        let stranger = Browser::new(&app);
+        join_new(&stranger, &join_path(&app, &a), "Stranger", &address("stranger")).await;
+        World { app, key_a, key_b, campaign_a, campaign_b, me, affiliate_a, affiliate_b, stranger }
+    }
+
+    /// The person's short links at a merchant, through the API.
+    async fn api_links(&self, key: &str, affiliate: &str) -> Vec<String> {
+        let list = self.app.get(key, &format!("/api/v1/links?affiliateId={affiliate}")).await;
+        assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+        list.data().as_array().unwrap().iter().map(|l| l["code"].as_str().unwrap().to_string()).collect()
+    }
+}
+
+async fn links_page_shows_and_creates_short_links(engine: Engine) {
+    let w = World::open(&engine).await;
+    let shown = w.me.get("/portal/links").await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.html);
+    // Both programs, escaped, each with its own tracking link and a copy button.
+    assert!(shown.html.contains("&#60;script&#62;alert(1)&#60;/script&#62; Spring"), "{}", shown.html);
+    assert!(!shown.html.contains("<script>alert(1)"));
+    assert!(shown.html.contains("Alpha &#60;script&#62;x&#60;/script&#62;"));
+    assert!(shown.html.contains("Beta Summer"));
+    assert!(shown.html.contains(&format!("aff={}", w.affiliate_a)));
+    assert!(shown.html.contains(&format!("aff={}", w.affiliate_b)));
+    assert!(shown.html.contains(r#"data-copy="track-1""#));
+    assert!(shown.html.contains(r#"src="/assets/dashboard.js""#));
+
+    // A short link with a chosen code: created for the person's row at that merchant.
+    let created = w
+        .me
+        .submit("/portal/links", "/portal/links", &[("campaign_id", &w.campaign_a), ("code", "my-spring")])
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.html);
+    assert_eq!(created.location.as_deref(), Some("/portal/links?notice=created"));
+    let after = w.me.get("/portal/links?notice=created").await;
+    assert!(after.html.contains("/l/my-spring"), "{}", after.html);
+    assert!(after.html.contains("Your short link is ready."));
+    assert_eq!(w.api_links(&w.key_a, &w.affiliate_a).await, vec!["my-spring".to_string()]);
+    assert!(w.api_links(&w.key_b, &w.affiliate_b).await.is_empty());
+    // A generated code when none is given, on the other merchant's program.
+    let generated =
+        w.me.submit("/portal/links", "/portal/links", &[("campaign_id", &w.campaign_b), ("code", " ")]).await;
+    assert_eq!(generated.status, StatusCode::SEE_OTHER, "{}", generated.html);
+    assert_eq!(w.api_links(&w.key_b, &w.affiliate_b).await.len(), 1);
+
+    // A bad code: the field's error, the typed value escaped, nothing saved.
+    let bad = w
+        .me
+        .submit("/portal/links", "/portal/links", &[("campaign_id", &w.campaign_a), ("code", "<b>no</b>")])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.html);
+    assert!(field_error(&bad.html, "code").unwrap().contains("3 to 32"), "{}", bad.html);
+    assert!(bad.html.contains("&#60;b&#62;no&#60;/b&#62;") && !bad.html.contains("<b>no</b>"));
+    // A taken code: refused, said so.
+    let taken = w
+        .me
+        .submit("/portal/links", "/portal/links", &[("campaign_id", &w.campaign_b), ("code", "my-spring")])
+        .await;
+    assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.html);
+    assert!(taken.html.contains("taken"));
+    // Without the form's token: refused.
+    let forged = w.me.post_raw("/portal/links", &[("campaign_id", &w.campaign_a), ("code", "forged")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(w.api_links(&w.key_a, &w.affiliate_a).await, vec!["my-spring".to_string()]);
+
+    // The stranger sees their one program, none of the person's links, and cannot create a
+    // link on a campaign they are not on (404, as if it did not exist).
+    let theirs = w.stranger.get("/portal/links").await;
+    assert_eq!(theirs.status, StatusCode::OK);
+    assert!(!theirs.html.contains("Beta Summer") && !theirs.html.contains("my-spring"));
+    assert!(!theirs.html.contains(&w.affiliate_a));
+    for campaign in [&w.campaign_b, &"cmp_nope".to_string()] {
+        let refused = w
+            .stranger
+            .submit("/portal/links", "/portal/links", &[("campaign_id", campaign), ("code", "sneaky")])
+            .await;
+        assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.html);
+    }
+    // Signed out: to the login.
+    let anonymous = Browser::new(&w.app).get("/portal/links").await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+    w.app.stop().await;
+}
+
+engine_tests!(links_page_shows_and_creates_short_links,);
