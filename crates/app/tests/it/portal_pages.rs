@@ -18,6 +18,7 @@ struct World {
     app: TestApp,
     key_a: String,
     key_b: String,
+    tracking_a: String,
     campaign_a: String,
     campaign_b: String,
     me: Browser,
@@ -31,7 +32,16 @@ impl World {
         let app = TestApp::start(engine).await;
         let (_, _, key_a) = shop(&app, "Alpha <script>x</script>").await;
         let (_, _, key_b) = shop(&app, "Beta Shop").await;
-        let a = app.campaign(&key_a, json!({ "name": "<script>alert(1)</script> Spring" })).await;
+        let a = app
+            .campaign(
+                &key_a,
+                json!({
+                    "name": "<script>alert(1)</script> Spring",
+                    "targetUrl": "https://shop.example/",
+                    "autoApproveAffiliates": true
+                }),
+            )
+            .await;
         let b = app.campaign(&key_b, json!({ "name": "Beta Summer" })).await;
         let email = address("two");
         let me = Browser::new(&app);
@@ -46,7 +56,18 @@ impl World {
         let affiliate_b = membership(&app, &key_b, &campaign_b, &email).await.unwrap().0;
         let stranger = Browser::new(&app);
         join_new(&stranger, &join_path(&app, &a), "Stranger", &address("stranger")).await;
-        World { app, key_a, key_b, campaign_a, campaign_b, me, affiliate_a, affiliate_b, stranger }
+        World {
+            app,
+            key_a,
+            key_b,
+            tracking_a: a["trackingCode"].as_str().unwrap().to_string(),
+            campaign_a,
+            campaign_b,
+            me,
+            affiliate_a,
+            affiliate_b,
+            stranger,
+        }
     }
 
     /// The person's short links at a merchant, through the API.
@@ -128,4 +149,65 @@ async fn links_page_shows_and_creates_short_links(engine: Engine) {
     w.app.stop().await;
 }
 
-engine_tests!(links_page_shows_and_creates_short_links,);
+/// A click on the tracking link and a sale recorded through the API show in the portal's
+/// numbers; the customer's email is masked; the stranger sees none of it.
+async fn performance_shows_clicks_conversions_and_masked_commissions(engine: Engine) {
+    let w = World::open(&engine).await;
+    let visitor = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("Mozilla/5.0 (X11; Linux x86_64) PortalVisitor/1.0")
+        .build()
+        .unwrap();
+    let url = w.app.url(&format!("/redirect?tc={}&aff={}", w.tracking_a, w.affiliate_a));
+    let click = visitor.get(url).send().await.unwrap();
+    assert!(click.status().is_redirection(), "{}", click.status());
+    for _ in 0..100 {
+        let detail = w.app.get(&w.key_a, &format!("/api/v1/affiliates/{}", w.affiliate_a)).await;
+        if detail.data()["clicks"].as_i64().unwrap_or(0) >= 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let sale = w
+        .app
+        .convert(
+            &w.key_a,
+            &w.campaign_a,
+            &w.affiliate_a,
+            json!(50),
+            json!({ "customerEmail": "jane.doe@example.com", "orderId": "<script>o</script>" }),
+        )
+        .await;
+    assert_eq!(sale.status, StatusCode::CREATED, "{}", sale.text);
+
+    let shown = w.me.get("/portal/performance").await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.html);
+    let html = &shown.html;
+    assert!(
+        html.contains("&#60;script&#62;alert(1)&#60;/script&#62; Spring") && !html.contains("<script>alert")
+    );
+    assert!(html.contains("Beta Summer"), "both programs");
+    // The program row: 1 click, 1 unique, 1 conversion, 10.00 USD (20% of 50).
+    assert!(
+        html.contains(r#"<td class="num">1</td><td class="num">1</td><td class="num">1</td><td class="num">10.00 USD</td>"#),
+        "{html}"
+    );
+    assert!(html.contains("<svg class=\"chart\""));
+    assert!(html.contains("Earnings by day (USD)"));
+    // The commission: masked customer, status, amount; never the email itself.
+    assert!(html.contains("j***@example.com"), "{html}");
+    assert!(!html.contains("jane.doe"));
+    assert!(html.contains("status-pending"));
+
+    let theirs = w.stranger.get("/portal/performance").await;
+    assert_eq!(theirs.status, StatusCode::OK);
+    assert!(!theirs.html.contains("j***@example.com") && !theirs.html.contains("10.00 USD"));
+    assert!(!theirs.html.contains("Beta Summer"));
+    let _ = (&w.key_b, &w.campaign_b);
+    w.app.stop().await;
+}
+
+engine_tests!(
+    links_page_shows_and_creates_short_links,
+    performance_shows_clicks_conversions_and_masked_commissions,
+);

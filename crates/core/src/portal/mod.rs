@@ -7,6 +7,7 @@
 //! - [`programs`]: what the portal lists;
 //! - [`scope`]: the merchant actor a person acts through, limited to their own rows;
 //! - [`links`]: tracking and short links;
+//! - [`performance`]: this month's figures and the commissions list;
 //! - [`join`]: the public join page of a campaign (`/join/<code>`) and applying through it;
 //! - [`invite`]: invitations by email (`POST /api/v1/affiliates/invite`, the dashboard's form)
 //!   and accepting them;
@@ -21,6 +22,7 @@ pub mod invite;
 pub mod join;
 pub mod links;
 pub mod mail;
+pub mod performance;
 pub mod programs;
 pub mod reset;
 pub mod scope;
