@@ -207,7 +207,114 @@ async fn performance_shows_clicks_conversions_and_masked_commissions(engine: Eng
     w.app.stop().await;
 }
 
+/// The payout method the merchant's API shows for an affiliate.
+async fn payout_method(w: &World, key: &str, affiliate: &str) -> serde_json::Value {
+    let detail = w.app.get(key, &format!("/api/v1/affiliates/{affiliate}")).await;
+    assert_eq!(detail.status, StatusCode::OK, "{}", detail.text);
+    detail.data()["payoutMethod"].clone()
+}
+
+/// Balances per merchant, and payout details set on the person's own row at one merchant (the
+/// field the payouts code reads), with field errors that save nothing.
+async fn payouts_page_shows_balances_and_sets_payout_details(engine: Engine) {
+    let w = World::open(&engine).await;
+    let sale = w.app.convert(&w.key_a, &w.campaign_a, &w.affiliate_a, json!(50), json!({})).await;
+    assert_eq!(sale.status, StatusCode::CREATED, "{}", sale.text);
+    let shown = w.me.get("/portal/payouts").await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.html);
+    assert!(
+        shown.html.contains("Alpha &#60;script&#62;x&#60;/script&#62;") && shown.html.contains("Beta Shop")
+    );
+    assert!(shown.html.contains("<td>USD</td><td class=\"num\">10.00 USD</td>"), "{}", shown.html);
+    assert!(shown.html.contains("No payouts yet."));
+
+    let page = "/portal/payouts";
+    let action = "/portal/payouts/method";
+    let a = w.affiliate_a.as_str();
+    let saved = w
+        .me
+        .submit(page, action, &[("affiliate_id", a), ("type", "paypal"), ("paypal_email", "Pay@Example.com")])
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    assert_eq!(saved.location.as_deref(), Some("/portal/payouts?notice=saved"));
+    assert_eq!(payout_method(&w, &w.key_a, a).await, json!({ "type": "paypal", "email": "pay@example.com" }));
+    assert_eq!(payout_method(&w, &w.key_b, &w.affiliate_b).await, serde_json::Value::Null);
+    let again = w.me.get("/portal/payouts?notice=saved").await;
+    assert!(again.html.contains(r#"value="pay@example.com""#) && again.html.contains("saved"));
+
+    // Field errors, the typed values escaped, nothing saved.
+    let bad =
+        w.me.submit(
+            page,
+            action,
+            &[
+                ("affiliate_id", a),
+                ("type", "wise"),
+                ("wise_name", "<script>w</script>"),
+                ("wise_email", "nope"),
+                ("wise_currency", "XXX1"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.html);
+    assert!(field_error(&bad.html, "wise_email").is_some(), "{}", bad.html);
+    assert!(field_error(&bad.html, "wise_currency").is_some());
+    assert!(bad.html.contains("&#60;script&#62;w&#60;/script&#62;") && !bad.html.contains("<script>w"));
+    let stripe =
+        w.me.submit(
+            page,
+            action,
+            &[("affiliate_id", a), ("type", "stripe_connect"), ("stripe_account_id", "x;y")],
+        )
+        .await;
+    assert_eq!(stripe.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(field_error(&stripe.html, "stripe_account_id").unwrap().contains("acct_"));
+    let manual = w.me.submit(page, action, &[("affiliate_id", a), ("type", "manual")]).await;
+    assert_eq!(manual.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(field_error(&manual.html, "type").is_some());
+    let forged = w.me.post_raw(action, &[("affiliate_id", a), ("type", "none")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(payout_method(&w, &w.key_a, a).await["type"], "paypal");
+
+    // Wise on the other merchant, then cleared there: the first is untouched.
+    let wise =
+        w.me.submit(
+            page,
+            action,
+            &[
+                ("affiliate_id", &w.affiliate_b),
+                ("type", "wise"),
+                ("wise_name", "Jo Doe"),
+                ("wise_email", "jo@example.com"),
+                ("wise_currency", "EUR"),
+            ],
+        )
+        .await;
+    assert_eq!(wise.status, StatusCode::SEE_OTHER, "{}", wise.html);
+    assert_eq!(payout_method(&w, &w.key_b, &w.affiliate_b).await["currency"], "eur");
+    let cleared = w.me.submit(page, action, &[("affiliate_id", &w.affiliate_b), ("type", "none")]).await;
+    assert_eq!(cleared.status, StatusCode::SEE_OTHER);
+    assert_eq!(payout_method(&w, &w.key_b, &w.affiliate_b).await, serde_json::Value::Null);
+    assert_eq!(payout_method(&w, &w.key_a, a).await["type"], "paypal");
+
+    // The stranger: not the person's balances, and another's row answers 404.
+    let theirs = w.stranger.get(page).await;
+    assert!(!theirs.html.contains("10.00 USD") && !theirs.html.contains("pay@example.com"));
+    let hijack = w
+        .stranger
+        .submit(
+            page,
+            action,
+            &[("affiliate_id", a), ("type", "paypal"), ("paypal_email", "evil@example.com")],
+        )
+        .await;
+    assert_eq!(hijack.status, StatusCode::NOT_FOUND, "{}", hijack.html);
+    assert_eq!(payout_method(&w, &w.key_a, a).await["email"], "pay@example.com");
+    w.app.stop().await;
+}
+
 engine_tests!(
+    payouts_page_shows_balances_and_sets_payout_details,
     links_page_shows_and_creates_short_links,
     performance_shows_clicks_conversions_and_masked_commissions,
 );

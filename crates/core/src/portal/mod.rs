@@ -8,6 +8,7 @@
 //! - [`scope`]: the merchant actor a person acts through, limited to their own rows;
 //! - [`links`]: tracking and short links;
 //! - [`performance`]: this month's figures and the commissions list;
+//! - [`payouts`]: balances, payout history and payout details;
 //! - [`join`]: the public join page of a campaign (`/join/<code>`) and applying through it;
 //! - [`invite`]: invitations by email (`POST /api/v1/affiliates/invite`, the dashboard's form)
 //!   and accepting them;
@@ -22,6 +23,7 @@ pub mod invite;
 pub mod join;
 pub mod links;
 pub mod mail;
+pub mod payouts;
 pub mod performance;
 pub mod programs;
 pub mod reset;

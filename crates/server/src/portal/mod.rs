@@ -14,6 +14,7 @@ pub mod home;
 pub mod invite;
 pub mod join;
 pub mod links;
+pub mod payouts;
 pub mod performance;
 pub mod render;
 pub mod session;
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(invite::router())
         .merge(links::router())
         .merge(performance::router())
+        .merge(payouts::router())
         .layer(middleware::from_fn_with_state(state.clone(), csrf::verify_csrf))
         .layer(middleware::from_fn_with_state(state.clone(), session::load_portal_session))
         .layer(middleware::from_fn_with_state(state, audit_portal))
