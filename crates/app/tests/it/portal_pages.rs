@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::{
-    dashboard_support::{field_error, Browser},
+    dashboard_support::{field_error, Browser, PASSWORD},
     engine_tests,
     portal_join::{address, join_new, join_path, membership, shop},
     support::{Engine, TestApp},
@@ -22,6 +22,7 @@ struct World {
     campaign_a: String,
     campaign_b: String,
     me: Browser,
+    email: String,
     affiliate_a: String,
     affiliate_b: String,
     stranger: Browser,
@@ -64,6 +65,7 @@ impl World {
             campaign_a,
             campaign_b,
             me,
+            email,
             affiliate_a,
             affiliate_b,
             stranger,
@@ -313,7 +315,73 @@ async fn payouts_page_shows_balances_and_sets_payout_details(engine: Engine) {
     w.app.stop().await;
 }
 
+/// Coupons, the name and a password change (current password required, other sessions end).
+async fn account_page_coupons_name_and_password(engine: Engine) {
+    let w = World::open(&engine).await;
+    let coupon = w
+        .app
+        .post(
+            &w.key_a,
+            "/api/v1/coupons",
+            json!({ "code": "SPRING20", "campaignId": w.campaign_a, "affiliateId": w.affiliate_a }),
+        )
+        .await;
+    assert_eq!(coupon.status, StatusCode::CREATED, "{}", coupon.text);
+    let shown = w.me.get("/portal/account").await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.html);
+    assert!(shown.html.contains("SPRING20") && shown.html.contains(r#"data-copy="coupon-1""#));
+    assert!(shown.html.contains("&#60;script&#62;me&#60;/script&#62;"), "the name, escaped");
+    assert!(!w.stranger.get("/portal/account").await.html.contains("SPRING20"));
+
+    // The name: saved, escaped; bad names refused with nothing saved.
+    let page = "/portal/account";
+    let saved = w.me.submit(page, "/portal/account/profile", &[("name", "<script>n</script> Jo")]).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    let after = w.me.get("/portal/account?notice=profile").await;
+    assert!(
+        after.html.contains("&#60;script&#62;n&#60;/script&#62; Jo") && !after.html.contains("<script>n")
+    );
+    for bad in [" ", "bell\u{7}"] {
+        let refused = w.me.submit(page, "/portal/account/profile", &[("name", bad)]).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.html);
+        assert!(field_error(&refused.html, "name").is_some());
+    }
+    assert!(w.me.get(page).await.html.contains("&#60;script&#62;n&#60;/script&#62; Jo"));
+    let forged = w.me.post_raw("/portal/account/profile", &[("name", "Forged")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    // A second browser of the same person, signed in before the change.
+    let other = Browser::new(&w.app);
+    let login =
+        other.submit("/portal/login", "/portal/login", &[("email", &w.email), ("password", PASSWORD)]).await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER, "{}", login.html);
+    let action = "/portal/account/password";
+    let new = "a-much-newer-passphrase";
+    let wrong =
+        w.me.submit(page, action, &[("current_password", "not-the-password"), ("new_password", new)]).await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", wrong.html);
+    assert!(field_error(&wrong.html, "current_password").is_some());
+    let short = w.me.submit(page, action, &[("current_password", PASSWORD), ("new_password", "short")]).await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(field_error(&short.html, "new_password").unwrap().contains("at least 10"));
+    let forged = w.me.post_raw(action, &[("current_password", PASSWORD), ("new_password", new)]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(other.get(page).await.status, StatusCode::OK, "nothing changed yet");
+    let changed = w.me.submit(page, action, &[("current_password", PASSWORD), ("new_password", new)]).await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.html);
+    assert_eq!(w.me.get(page).await.status, StatusCode::OK, "this session stays");
+    assert_eq!(other.get(page).await.status, StatusCode::SEE_OTHER, "the other one ends");
+    let fresh = Browser::new(&w.app);
+    let old =
+        fresh.submit("/portal/login", "/portal/login", &[("email", &w.email), ("password", PASSWORD)]).await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    let ok = fresh.submit("/portal/login", "/portal/login", &[("email", &w.email), ("password", new)]).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.html);
+    w.app.stop().await;
+}
+
 engine_tests!(
+    account_page_coupons_name_and_password,
     payouts_page_shows_balances_and_sets_payout_details,
     links_page_shows_and_creates_short_links,
     performance_shows_clicks_conversions_and_masked_commissions,

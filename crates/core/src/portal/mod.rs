@@ -9,6 +9,7 @@
 //! - [`links`]: tracking and short links;
 //! - [`performance`]: this month's figures and the commissions list;
 //! - [`payouts`]: balances, payout history and payout details;
+//! - [`account`]: coupons, name and password change;
 //! - [`join`]: the public join page of a campaign (`/join/<code>`) and applying through it;
 //! - [`invite`]: invitations by email (`POST /api/v1/affiliates/invite`, the dashboard's form)
 //!   and accepting them;
@@ -19,6 +20,7 @@
 //! Everything here runs through the door [`crate::Door::Portal`] when a person acts, and audits
 //! it under the merchant concerned.
 
+pub mod account;
 pub mod invite;
 pub mod join;
 pub mod links;

@@ -9,6 +9,7 @@
 //! resolved through `Core::resolve_portal_session`, so a merchant login never opens the portal
 //! nor the reverse. Every page calls one core operation; the core audits (door `portal`).
 
+pub mod account;
 pub mod auth;
 pub mod home;
 pub mod invite;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(links::router())
         .merge(performance::router())
         .merge(payouts::router())
+        .merge(account::router())
         .layer(middleware::from_fn_with_state(state.clone(), csrf::verify_csrf))
         .layer(middleware::from_fn_with_state(state.clone(), session::load_portal_session))
         .layer(middleware::from_fn_with_state(state, audit_portal))
