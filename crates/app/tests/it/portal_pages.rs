@@ -380,7 +380,66 @@ async fn account_page_coupons_name_and_password(engine: Engine) {
     w.app.stop().await;
 }
 
+/// The person's data as JSON and CSV: theirs only, customers masked, CSV cells formula-guarded.
+async fn export_holds_the_persons_own_data(engine: Engine) {
+    let w = World::open(&engine).await;
+    let formula =
+        w.app.campaign(&w.key_b, json!({ "name": "=HYPERLINK(\"x\")", "autoApproveAffiliates": true })).await;
+    let path = join_path(&w.app, &formula);
+    assert_eq!(w.me.submit(&path, &format!("{path}/apply"), &[]).await.status, StatusCode::SEE_OTHER);
+    let sale = w
+        .app
+        .convert(
+            &w.key_a,
+            &w.campaign_a,
+            &w.affiliate_a,
+            json!(50),
+            json!({ "customerEmail": "jane.doe@example.com" }),
+        )
+        .await;
+    assert_eq!(sale.status, StatusCode::CREATED, "{}", sale.text);
+    let link = w
+        .me
+        .submit("/portal/links", "/portal/links", &[("campaign_id", &w.campaign_a), ("code", "export-me")])
+        .await;
+    assert_eq!(link.status, StatusCode::SEE_OTHER);
+
+    let fetch = |browser: &Browser, path: &str| {
+        let request = browser.client.get(format!("{}{path}", browser.base));
+        async move { request.send().await.unwrap() }
+    };
+    let json_reply = fetch(&w.me, "/portal/export.json").await;
+    assert_eq!(json_reply.status(), StatusCode::OK);
+    assert_eq!(json_reply.headers()["content-type"], "application/json");
+    assert!(json_reply.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    let body = json_reply.text().await.unwrap();
+    let data: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(data["email"], w.email.as_str());
+    assert_eq!(data["programs"].as_array().unwrap().len(), 3, "{data}");
+    assert_eq!(data["commissions"][0]["customer"], "j***@example.com");
+    assert_eq!(data["commissions"][0]["commission"], "10.00");
+    assert_eq!(data["shortLinks"][0]["code"], "export-me");
+    assert!(!body.contains("jane.doe"));
+
+    let csv_reply = fetch(&w.me, "/portal/export.csv").await;
+    assert_eq!(csv_reply.status(), StatusCode::OK);
+    assert_eq!(csv_reply.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv_reply.text().await.unwrap();
+    assert!(csv.starts_with("section,business,campaign,date,status,amount,currency,detail\r\n"), "{csv}");
+    assert!(csv.contains("\"'=HYPERLINK(\"\"x\"\")\""), "formula guarded: {csv}");
+    assert!(csv.contains(",10.00,usd,j***@example.com"), "{csv}");
+    assert!(!csv.contains("jane.doe"));
+
+    // The stranger's export: their own data only.
+    let theirs = fetch(&w.stranger, "/portal/export.json").await.text().await.unwrap();
+    assert!(!theirs.contains(&w.email) && !theirs.contains("export-me") && !theirs.contains("j***@"));
+    let anonymous = fetch(&Browser::new(&w.app), "/portal/export.csv").await;
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+    w.app.stop().await;
+}
+
 engine_tests!(
+    export_holds_the_persons_own_data,
     account_page_coupons_name_and_password,
     payouts_page_shows_balances_and_sets_payout_details,
     links_page_shows_and_creates_short_links,

@@ -10,6 +10,7 @@
 //! - [`performance`]: this month's figures and the commissions list;
 //! - [`payouts`]: balances, payout history and payout details;
 //! - [`account`]: coupons, name and password change;
+//! - [`export`]: the person's own data, for download;
 //! - [`join`]: the public join page of a campaign (`/join/<code>`) and applying through it;
 //! - [`invite`]: invitations by email (`POST /api/v1/affiliates/invite`, the dashboard's form)
 //!   and accepting them;
@@ -21,6 +22,7 @@
 //! it under the merchant concerned.
 
 pub mod account;
+pub mod export;
 pub mod invite;
 pub mod join;
 pub mod links;

@@ -11,6 +11,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod export;
 pub mod home;
 pub mod invite;
 pub mod join;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(performance::router())
         .merge(payouts::router())
         .merge(account::router())
+        .merge(export::router())
         .layer(middleware::from_fn_with_state(state.clone(), csrf::verify_csrf))
         .layer(middleware::from_fn_with_state(state.clone(), session::load_portal_session))
         .layer(middleware::from_fn_with_state(state, audit_portal))
