@@ -91,7 +91,7 @@ impl Core {
                 offset += 100;
             }
         }
-        commissions.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        commissions.sort_by_key(|c| std::cmp::Reverse(c.created_at));
         let person = &signed_in.person;
         Ok(PortalExport {
             email: person.email.clone(),
