@@ -113,6 +113,25 @@ async fn apply_get_approved_log_in_and_see_the_program() {
     let cells: Vec<&str> = programs.split_whitespace().collect();
     assert!(cells.windows(3).any(|w| w == ["1", "1", "1"]), "1 click, 1 unique, 1 conversion: {programs}");
     assert!(browser.text("table.commissions").await.contains("r***@example.org"));
+
+    // Every page fits 360 px (wide tables scroll inside their own box).
+    browser.client.set_window_size(360, 800).await.unwrap();
+    for path in ["/portal/links", "/portal/performance", "/portal/payouts", "/portal/account"] {
+        browser.open(&app, path).await;
+        let wide = browser
+            .client
+            .execute(
+                "var out = []; document.querySelectorAll('body *').forEach(function (e) { \
+                   if (e.closest('.table-wrap')) return; \
+                   var r = e.getBoundingClientRect(); \
+                   if (r.right > window.innerWidth + 1) out.push(e.tagName + '.' + e.className + ' ' + Math.round(r.right)); }); \
+                 return out.slice(0, 5).join(', ')",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(wide, serde_json::Value::String(String::new()), "{path} fits 360 px");
+    }
     browser.close().await;
     app.stop().await;
 }
