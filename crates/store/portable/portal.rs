@@ -385,4 +385,39 @@ impl PortalStore for Engine {
             .await?;
         Ok(())
     }
+
+    async fn set_person_name(&self, person_id: &str, name: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE affiliate_people SET name = $2 WHERE id = $1")
+            .bind(person_id)
+            .bind(name)
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
+    async fn change_person_password(
+        &self,
+        person_id: &str,
+        password_hash: &str,
+        keep: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE affiliate_people SET password_hash = $2 WHERE id = $1")
+            .bind(person_id)
+            .bind(password_hash)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE affiliate_sessions SET revoked_at = $3 WHERE person_id = $1 AND id_hash <> $2 \
+             AND revoked_at IS NULL",
+        )
+        .bind(person_id)
+        .bind(keep)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

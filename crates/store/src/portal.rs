@@ -69,6 +69,17 @@ pub trait PortalStore {
     async fn mails_rejected_affiliates(&self, merchant_id: &str) -> StoreResult<bool>;
     /// Sets that choice.
     async fn set_mails_rejected_affiliates(&self, merchant_id: &str, on: bool) -> StoreResult<()>;
+    /// Sets a person's display name (the portal's profile).
+    async fn set_person_name(&self, person_id: &str, name: &str) -> StoreResult<()>;
+    /// Sets a person's password and revokes every other portal session of theirs (`keep`, the
+    /// session that changed it, stays), in one transaction.
+    async fn change_person_password(
+        &self,
+        person_id: &str,
+        password_hash: &str,
+        keep: &str,
+        now: i64,
+    ) -> StoreResult<()>;
 }
 
 // ---- Rows of this aggregate (read by both engines through `sqlx::FromRow`). ----

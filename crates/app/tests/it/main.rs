@@ -7,6 +7,7 @@
 mod dashboard_support;
 mod portal_browser;
 mod portal_join;
+mod portal_pages;
 mod support;
 
 mod affiliate_invite;

@@ -274,8 +274,25 @@ async fn approved_commissions_are_paid_after_their_hold(engine: Engine) {
         (b["inPayout"].as_str(), b["paid"].as_str(), b["pending"].as_str()),
         (Some("0.00"), Some("60.00"), Some("20.00"))
     );
+    // The affiliate is told, once, in the business's name.
+    let email = w.app.get(&w.m.key, &format!("/api/v1/affiliates/{}", w.aff)).await.data()["email"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sent =
+        |mails: &[refline_store::OutgoingMail]| mails.iter().filter(|m| m.kind == "payout_sent").count();
+    let mails = w.app.store.recent_mail(Some(&email), 10).await.unwrap();
+    assert_eq!(sent(&mails), 1, "{mails:?}");
+    let told = mails.iter().find(|m| m.kind == "payout_sent").unwrap();
+    assert!(
+        told.body_text.contains("60.00 USD") && told.body_text.contains("PAYPAL-BATCH-7"),
+        "{}",
+        told.body_text
+    );
+    assert!(told.body_html.is_some());
     // Completing again is a no-op; cancelling a completed payout is refused.
     assert_eq!(w.act(id, "complete", json!({})).await.status, StatusCode::OK);
+    assert_eq!(sent(&w.app.store.recent_mail(Some(&email), 10).await.unwrap()), 1, "no second mail");
     let cancel = w.act(id, "cancel", json!({})).await;
     assert_eq!((cancel.status, cancel.code()), (StatusCode::CONFLICT, "invalid_transition"));
 

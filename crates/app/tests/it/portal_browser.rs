@@ -1,6 +1,7 @@
 //! The affiliate side in a real browser (headless Chromium, the dashboard browser tests'
 //! session): a person applies on a join page → pending → the merchant approves over the API →
-//! the affiliate logs in and sees the program with its tracking link, at phone width too.
+//! the affiliate logs in and sees the program with its tracking link, at phone width too; a click
+//! on the link and a sale recorded through the API show on the performance page.
 //! Skipped without Chromium; SQLite only (the engines are covered over HTTP).
 
 use reqwest::StatusCode;
@@ -19,7 +20,14 @@ async fn apply_get_approved_log_in_and_see_the_program() {
     let app = TestApp::start(&Engine::Sqlite).await;
     let (_, _, key) = shop(&app, "Browser Brand").await;
     let campaign = app
-        .campaign(&key, json!({ "name": "Launch Partners", "description": "Tell your readers about us" }))
+        .campaign(
+            &key,
+            json!({
+                "name": "Launch Partners",
+                "description": "Tell your readers about us",
+                "targetUrl": "https://shop.example/"
+            }),
+        )
         .await;
     let campaign_id = campaign["id"].as_str().unwrap().to_string();
     let email = address("chromium");
@@ -77,6 +85,53 @@ async fn apply_get_approved_log_in_and_see_the_program() {
         .await
         .unwrap();
     assert_eq!(wide, serde_json::Value::String(String::new()), "the portal fits 360 px");
+
+    // A click on the tracking link (a visitor's browser) and a sale recorded through the API
+    // show in the portal's numbers.
+    let visitor = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("Mozilla/5.0 (X11; Linux x86_64) PortalVisitor/1.0")
+        .build()
+        .unwrap();
+    visitor.get(&value).send().await.unwrap();
+    for _ in 0..100 {
+        let detail = app.get(&key, &format!("/api/v1/affiliates/{affiliate}")).await;
+        if detail.data()["clicks"].as_i64().unwrap_or(0) >= 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let sale = app
+        .convert(&key, &campaign_id, &affiliate, json!(80), json!({ "customerEmail": "reader@example.org" }))
+        .await;
+    assert_eq!(sale.status, StatusCode::CREATED, "{}", sale.text);
+    browser.client.set_window_size(1024, 800).await.unwrap();
+    browser.open(&app, "/portal/performance").await;
+    let programs = browser.text("table.programs tbody").await;
+    assert!(programs.contains("Launch Partners"), "{programs}");
+    assert!(programs.contains("16.00 USD"), "20% of 80: {programs}");
+    let cells: Vec<&str> = programs.split_whitespace().collect();
+    assert!(cells.windows(3).any(|w| w == ["1", "1", "1"]), "1 click, 1 unique, 1 conversion: {programs}");
+    assert!(browser.text("table.commissions").await.contains("r***@example.org"));
+
+    // Every page fits 360 px (wide tables scroll inside their own box).
+    browser.client.set_window_size(360, 800).await.unwrap();
+    for path in ["/portal/links", "/portal/performance", "/portal/payouts", "/portal/account"] {
+        browser.open(&app, path).await;
+        let wide = browser
+            .client
+            .execute(
+                "var out = []; document.querySelectorAll('body *').forEach(function (e) { \
+                   if (e.closest('.table-wrap')) return; \
+                   var r = e.getBoundingClientRect(); \
+                   if (r.right > window.innerWidth + 1) out.push(e.tagName + '.' + e.className + ' ' + Math.round(r.right)); }); \
+                 return out.slice(0, 5).join(', ')",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(wide, serde_json::Value::String(String::new()), "{path} fits 360 px");
+    }
     browser.close().await;
     app.stop().await;
 }

@@ -42,7 +42,7 @@ pub async fn join_new(
 }
 
 /// The affiliate id of `email` at the key's merchant, with its status on `campaign`.
-async fn membership(app: &TestApp, key: &str, campaign: &str, email: &str) -> Option<(String, String)> {
+pub async fn membership(app: &TestApp, key: &str, campaign: &str, email: &str) -> Option<(String, String)> {
     let list = app.get(key, &format!("/api/v1/affiliates?campaignId={campaign}")).await;
     list.data()
         .as_array()

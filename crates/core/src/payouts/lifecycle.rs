@@ -60,11 +60,19 @@ impl Core {
         change: Change,
     ) -> CoreResult<PayoutView> {
         let current = self.get_payout(actor, id).await?;
-        if transition(self.store.as_ref(), self.now(), &current, change).await? {
+        let to = change.to;
+        let announced = transition(self.store.as_ref(), self.now(), &current, change).await?;
+        if announced {
             self.effects.outbox_written();
         }
         // Items leave an open payout when it ends; read back what the store now holds.
-        self.get_payout(actor, id).await
+        let after = self.get_payout(actor, id).await?;
+        // Events are announced only for a live payout that changed: the affiliate hears of a
+        // completed one once (a repeated completion is a no-op and announces nothing).
+        if announced && to == PayoutStatus::Completed {
+            self.mail_payout_sent(&after.payout).await?;
+        }
+        Ok(after)
     }
 }
 

@@ -162,6 +162,43 @@ impl Core {
         Ok(())
     }
 
+    /// "Payout sent" to the affiliate of a completed live payout: the amount, the business and
+    /// the reference. Essential (it is about their money), so it has no unsubscribe. Queued after
+    /// the completion is committed, as the membership mails are.
+    pub(crate) async fn mail_payout_sent(&self, payout: &refline_store::Payout) -> crate::CoreResult<()> {
+        if payout.mode.is_test() {
+            return Ok(());
+        }
+        let merchant_id = payout.merchant_id.as_str();
+        let Some(affiliate) = self.store.get_affiliate(merchant_id, &payout.affiliate_id).await? else {
+            return Ok(());
+        };
+        let business = self.business_name(merchant_id).await?;
+        let amount = format!(
+            "{} {}",
+            refline_domain::format_amount_in(payout.amount_minor, &payout.currency),
+            payout.currency.to_uppercase()
+        );
+        let reference =
+            payout.reference.as_deref().map(|r| format!("Reference: {r}\n\n")).unwrap_or_default();
+        let body = format!(
+            "{business} has paid you {amount}.\n\n{reference}Your balance and payout history:\n{}/portal/payouts\n",
+            self.public_url
+        );
+        let subject = format!("{business} paid you {amount}");
+        let mail = self.affiliate_mail(
+            Some(merchant_id),
+            "payout_sent",
+            &business,
+            &affiliate.email,
+            &subject,
+            body,
+        );
+        self.store.enqueue_mail(&mail).await?;
+        self.effects.mail_written();
+        Ok(())
+    }
+
     fn affiliate_mail(
         &self,
         merchant_id: Option<&str>,

@@ -5,6 +5,12 @@
 //!   throttle, hashed session tokens, a new session at every login);
 //! - [`reset`]: password reset by emailed link;
 //! - [`programs`]: what the portal lists;
+//! - [`scope`]: the merchant actor a person acts through, limited to their own rows;
+//! - [`links`]: tracking and short links;
+//! - [`performance`]: this month's figures and the commissions list;
+//! - [`payouts`]: balances, payout history and payout details;
+//! - [`account`]: coupons, name and password change;
+//! - [`export`]: the person's own data, for download;
 //! - [`join`]: the public join page of a campaign (`/join/<code>`) and applying through it;
 //! - [`invite`]: invitations by email (`POST /api/v1/affiliates/invite`, the dashboard's form)
 //!   and accepting them;
@@ -15,11 +21,17 @@
 //! Everything here runs through the door [`crate::Door::Portal`] when a person acts, and audits
 //! it under the merchant concerned.
 
+pub mod account;
+pub mod export;
 pub mod invite;
 pub mod join;
+pub mod links;
 pub mod mail;
+pub mod payouts;
+pub mod performance;
 pub mod programs;
 pub mod reset;
+pub mod scope;
 pub mod sessions;
 pub mod settings;
 

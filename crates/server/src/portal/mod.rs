@@ -9,10 +9,15 @@
 //! resolved through `Core::resolve_portal_session`, so a merchant login never opens the portal
 //! nor the reverse. Every page calls one core operation; the core audits (door `portal`).
 
+pub mod account;
 pub mod auth;
+pub mod export;
 pub mod home;
 pub mod invite;
 pub mod join;
+pub mod links;
+pub mod payouts;
+pub mod performance;
 pub mod render;
 pub mod session;
 
@@ -32,6 +37,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(home::router())
         .merge(join::router())
         .merge(invite::router())
+        .merge(links::router())
+        .merge(performance::router())
+        .merge(payouts::router())
+        .merge(account::router())
+        .merge(export::router())
         .layer(middleware::from_fn_with_state(state.clone(), csrf::verify_csrf))
         .layer(middleware::from_fn_with_state(state.clone(), session::load_portal_session))
         .layer(middleware::from_fn_with_state(state, audit_portal))
