@@ -195,6 +195,12 @@ pub fn message_page(status: StatusCode, title: &str, message: &str) -> Response 
 
 /// The page for a core refusal outside a form (a missing object, a right the person lacks).
 pub fn core_error_page(err: &CoreError) -> Response {
+    core_error_on(err, message_page)
+}
+
+/// A core refusal as `page` (a site's message page) shows it: title by kind, the error's status,
+/// and its code for the audit log. The dashboard and the portal differ only in their layout.
+pub fn core_error_on(err: &CoreError, page: fn(StatusCode, &str, &str) -> Response) -> Response {
     let title = match err.kind {
         ErrorKind::NotFound => "Not found",
         ErrorKind::Forbidden => "Not allowed",
@@ -202,7 +208,7 @@ pub fn core_error_page(err: &CoreError) -> Response {
         ErrorKind::Internal => "Error",
         _ => "Refused",
     };
-    let mut response = message_page(status_of(err), title, &err.message);
+    let mut response = page(status_of(err), title, &err.message);
     response.extensions_mut().insert(ErrorCode(err.code));
     response
 }

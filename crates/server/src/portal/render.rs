@@ -6,9 +6,9 @@ use axum::{
     http::StatusCode,
     response::{Html, IntoResponse, Response},
 };
-use refline_core::{CoreError, ErrorKind};
+use refline_core::CoreError;
 
-use crate::{dashboard::render::status_of, error::ErrorCode};
+use crate::dashboard::render::core_error_on;
 
 #[derive(Template)]
 #[template(path = "portal/message.html")]
@@ -23,16 +23,7 @@ pub fn message_page(status: StatusCode, title: &str, message: &str) -> Response 
     (status, [("cache-control", "no-store")], Html(html)).into_response()
 }
 
-/// The page for a core refusal outside a form.
+/// The page for a core refusal outside a form (the dashboard's rule, the portal's layout).
 pub fn core_error_page(err: &CoreError) -> Response {
-    let title = match err.kind {
-        ErrorKind::NotFound => "Not found",
-        ErrorKind::Forbidden => "Not allowed",
-        ErrorKind::Unavailable => "Unavailable",
-        ErrorKind::Internal => "Error",
-        _ => "Refused",
-    };
-    let mut response = message_page(status_of(err), title, &err.message);
-    response.extensions_mut().insert(ErrorCode(err.code));
-    response
+    core_error_on(err, message_page)
 }
