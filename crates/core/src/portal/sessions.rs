@@ -117,13 +117,18 @@ impl Core {
             return Ok(None);
         };
         let now = self.now();
-        if session.revoked_at.is_some() || session.expires_at <= now {
+        let Some(touch) = crate::team::sessions::session_liveness(
+            session.revoked_at,
+            session.expires_at,
+            session.last_seen_at,
+            now,
+        ) else {
             return Ok(None);
-        }
+        };
         let Some(person) = self.store.get_person(&session.person_id).await? else {
             return Ok(None);
         };
-        if now - session.last_seen_at > 60_000 {
+        if touch {
             self.store.touch_portal_session(&id_hash, now, now + SESSION_IDLE_MS).await?;
         }
         Ok(Some(PortalSignedIn { session, person }))

@@ -177,13 +177,14 @@ impl Core {
             return Ok(None);
         };
         let now = self.now();
-        if session.revoked_at.is_some() || session.expires_at <= now {
+        let Some(touch) = session_liveness(session.revoked_at, session.expires_at, session.last_seen_at, now)
+        else {
             return Ok(None);
-        }
+        };
         let Some(user) = self.store.get_user(&session.user_id).await? else {
             return Ok(None);
         };
-        if now - session.last_seen_at > 60_000 {
+        if touch {
             self.store.touch_session(&id_hash, now, now + SESSION_IDLE_MS).await?;
         }
         let brands = self.store.brands_of_user(&user.id).await?;
@@ -229,4 +230,18 @@ impl Core {
 /// `401 invalid_credentials`: the same refusal for an unknown email and a wrong password.
 fn invalid_credentials() -> CoreError {
     CoreError::new(ErrorKind::Unauthenticated, "invalid_credentials", "Wrong email or password")
+}
+
+/// Whether a session (dashboard or portal) still opens at `now`: `None` once revoked or expired,
+/// else whether to extend it, at most once a minute to spare writes.
+pub(crate) fn session_liveness(
+    revoked_at: Option<i64>,
+    expires_at: i64,
+    last_seen_at: i64,
+    now: i64,
+) -> Option<bool> {
+    if revoked_at.is_some() || expires_at <= now {
+        return None;
+    }
+    Some(now - last_seen_at > 60_000)
 }
