@@ -5,6 +5,7 @@
 //! integration tests both go through [`serve`], so tests exercise the real server.
 
 pub mod api;
+pub mod cluster;
 pub mod config;
 pub mod dashboard;
 pub mod error;
@@ -174,12 +175,31 @@ pub async fn serve(
         }
         Err(err) => return Err(std::io::Error::other(err.to_string())),
     };
+    // Several nodes on one PostgreSQL hear of each other's writes; one SQLite node needs not.
+    let node = refline_core::ids::new_id("node");
+    let multi_node = store.engine() == "postgres";
+    let (announcer, announce_task) = if multi_node {
+        let (announcer, task) = cluster::Announcer::start(store.clone(), node.clone(), stop_worker.clone());
+        (Some(announcer), Some(task))
+    } else {
+        (None, None)
+    };
+    let listen_task = multi_node.then(|| {
+        let wakes = cluster::LocalWakes {
+            webhook: webhook_wake.clone(),
+            inbox: inbox_wake.clone(),
+            mail: mail_wake.clone(),
+            tracking: tracking.clone(),
+        };
+        tokio::spawn(cluster::listen(store.clone(), node.clone(), wakes, stop_worker.clone()))
+    });
     let effects = Arc::new(state::NodeEffects {
         audit: audit.clone(),
         webhook_wake: webhook_wake.clone(),
         inbox_wake: inbox_wake.clone(),
         tracking: tracking.clone(),
         mail_wake,
+        announcer,
     });
     let core = refline_core::Core::new(
         store.clone(),
@@ -205,9 +225,9 @@ pub async fn serve(
     let state = AppState {
         rail,
         core,
-        store,
+        store: store.clone(),
         config: Arc::new(config),
-        limiter: Arc::new(RateLimiter::default()),
+        limiter: Arc::new(if multi_node { RateLimiter::shared(store.clone()) } else { RateLimiter::default() }),
         audit,
         writer,
         dispatcher,
@@ -243,6 +263,11 @@ pub async fn serve(
     if let Some(scheduler) = scheduler {
         if let Err(err) = scheduler.await {
             tracing::error!(%err, "payout scheduler failed");
+        }
+    }
+    for task in [announce_task, listen_task].into_iter().flatten() {
+        if let Err(err) = task.await {
+            tracing::error!(%err, "cluster announcements failed");
         }
     }
     if let Err(err) = click_task.await {

@@ -3,7 +3,10 @@
 use std::time::Duration;
 
 use refline_store::{Store, StoreError};
-use sqlx::{postgres::PgPoolOptions, PgPool, Postgres, Transaction};
+use sqlx::{
+    postgres::{PgListener, PgPoolOptions},
+    PgPool, Postgres, Transaction,
+};
 
 /// A Refline store on PostgreSQL.
 #[derive(Debug, Clone)]
@@ -83,6 +86,40 @@ macro_rules! xact_lock_function {
 
 #[path = "../../store/portable/mod.rs"]
 mod portable;
+
+/// Announcements through PostgreSQL's LISTEN/NOTIFY on [`refline_store::cluster::CHANNEL`].
+#[refline_store::async_trait]
+impl refline_store::Broadcast for PgStore {
+    async fn announce(&self, payloads: &[String]) -> Result<(), StoreError> {
+        if payloads.is_empty() {
+            return Ok(());
+        }
+        sqlx::query("SELECT pg_notify($1, p) FROM UNNEST($2::text[]) AS p")
+            .bind(refline_store::cluster::CHANNEL)
+            .bind(payloads)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn listen(&self) -> Result<Option<Box<dyn refline_store::Subscription>>, StoreError> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(refline_store::cluster::CHANNEL).await?;
+        Ok(Some(Box::new(Notifications(listener))))
+    }
+}
+
+/// A LISTEN connection; sqlx re-connects it (and re-listens) after it is lost.
+struct Notifications(PgListener);
+
+#[refline_store::async_trait]
+impl refline_store::Subscription for Notifications {
+    async fn next(&mut self) -> Result<Option<String>, StoreError> {
+        // `try_recv` answers `None` once when the connection dropped: announcements made
+        // meanwhile are lost, which the caller treats as "everything may have changed".
+        Ok(self.0.try_recv().await?.map(|n| n.payload().to_string()))
+    }
+}
 
 impl Store for PgStore {
     fn engine(&self) -> &'static str {

@@ -121,6 +121,18 @@ macro_rules! xact_lock_function {
 #[path = "../../store/portable/mod.rs"]
 mod portable;
 
+/// One node serves an SQLite database: there is no one to tell.
+#[refline_store::async_trait]
+impl refline_store::Broadcast for SqliteStore {
+    async fn announce(&self, _payloads: &[String]) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn listen(&self) -> Result<Option<Box<dyn refline_store::Subscription>>, StoreError> {
+        Ok(None)
+    }
+}
+
 impl Store for SqliteStore {
     fn engine(&self) -> &'static str {
         "sqlite"

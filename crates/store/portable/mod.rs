@@ -77,6 +77,7 @@ mod account;
 mod affiliate;
 mod batch;
 mod campaign;
+mod cluster;
 mod conversion;
 mod integration;
 mod ledger;

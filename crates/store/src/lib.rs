@@ -22,6 +22,7 @@ pub mod affiliate;
 pub mod audit;
 pub mod batch;
 pub mod campaign;
+pub mod cluster;
 pub mod conversion;
 pub mod error;
 pub mod idempotency;
@@ -50,6 +51,7 @@ pub use affiliate::{
 pub use audit::AuditStore;
 pub use audit::{AuditEntry, AuditFilter};
 pub use campaign::CampaignStore;
+pub use cluster::{Broadcast, ClusterStore, RateLease, Subscription};
 pub use campaign::{Campaign, CampaignSort, CampaignStats, CampaignWithStats};
 pub use conversion::{order_key, Attribution, ClickEvidence, Conversion, ConversionFilter, ConversionSort};
 pub use conversion::{
@@ -109,6 +111,8 @@ pub trait Store:
     + SessionStore
     + MailStore
     + PortalStore
+    + ClusterStore
+    + Broadcast
     + Send
     + Sync
     + 'static

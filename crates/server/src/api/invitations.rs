@@ -51,7 +51,7 @@ async fn invite(State(state): State<AppState>, caller: Caller, body: Bytes) -> R
 /// refusal and the limit's state when past it.
 pub(crate) fn invite_rate(state: &AppState, caller: &Caller) -> Result<(), (ApiError, RateDecision)> {
     let now = state.config.clock.now();
-    let rate = state.limiter.hit(&format!("invite:{}", caller.key_id), INVITES_PER_MINUTE, now);
+    let rate = state.limiter.hit(&format!("invite:{}", caller.key_id), INVITES_PER_MINUTE, now).await;
     if rate.allowed {
         Ok(())
     } else {
