@@ -13,6 +13,7 @@ mod support;
 mod affiliate_invite;
 mod balances_paging;
 mod binary;
+mod cluster;
 mod browser;
 mod conversions;
 mod core_affiliate_search;

@@ -86,6 +86,8 @@ impl ClickWriter {
     pub fn start(store: Arc<dyn Store>, settings: &TrackingSettings) -> (ClickWriter, JoinHandle<()>) {
         let (queue, rx) = mpsc::channel(settings.queue_capacity.max(1));
         let counters = Arc::new(ClickCounters::default());
+        // Several nodes share one PostgreSQL: a visitor's clicks may reach any of them.
+        let shared_uniques = store.engine() == "postgres";
         let task = tokio::spawn(write_batches(
             store,
             rx,
@@ -93,8 +95,7 @@ impl ClickWriter {
             settings.max_batch.max(1),
             settings.batch_window,
             settings.unique_capacity,
-            // Several nodes share one PostgreSQL: a visitor's clicks may reach any of them.
-            store.engine() == "postgres",
+            shared_uniques,
         ));
         (ClickWriter { queue, counters }, task)
     }
