@@ -14,6 +14,7 @@ mod affiliate_invite;
 mod balances_paging;
 mod binary;
 mod cluster;
+mod cluster_store;
 mod browser;
 mod conversions;
 mod core_affiliate_search;
