@@ -71,7 +71,11 @@ pub struct Announcer {
 
 impl Announcer {
     /// Starts announcing for `node` through `store` until `stop`.
-    pub fn start(store: Arc<dyn Store>, node: String, stop: CancellationToken) -> (Arc<Self>, JoinHandle<()>) {
+    pub fn start(
+        store: Arc<dyn Store>,
+        node: String,
+        stop: CancellationToken,
+    ) -> (Arc<Self>, JoinHandle<()>) {
         let announcer = Arc::new(Self { node, pending: AtomicU8::new(0), wake: Notify::new() });
         let task = tokio::spawn(announce_loop(store, announcer.clone(), stop));
         (announcer, task)

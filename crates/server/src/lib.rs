@@ -227,7 +227,11 @@ pub async fn serve(
         core,
         store: store.clone(),
         config: Arc::new(config),
-        limiter: Arc::new(if multi_node { RateLimiter::shared(store.clone()) } else { RateLimiter::default() }),
+        limiter: Arc::new(if multi_node {
+            RateLimiter::shared(store.clone())
+        } else {
+            RateLimiter::default()
+        }),
         audit,
         writer,
         dispatcher,

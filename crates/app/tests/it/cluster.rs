@@ -69,7 +69,13 @@ fn client() -> reqwest::Client {
     reqwest::Client::builder().redirect(Policy::none()).timeout(Duration::from_secs(30)).build().unwrap()
 }
 
-async fn call(method: reqwest::Method, node: &Node, key: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+async fn call(
+    method: reqwest::Method,
+    node: &Node,
+    key: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut request = client().request(method, format!("{}{path}", node.base)).bearer_auth(key);
     if let Some(body) = body {
         request = request.json(&body);
@@ -117,7 +123,8 @@ async fn three_nodes_on_one_postgresql_act_as_one_server() {
     let dir = tempfile::tempdir().unwrap();
     let created = cli_json(&url, dir.path(), &["merchant", "create", "--name", "Acme", "--json"]);
     let key = created["apiKey"].as_str().unwrap().to_string();
-    let small = cli_json(&url, dir.path(), &["merchant", "create", "--name", "Small", "--plan", "pro", "--json"]);
+    let small =
+        cli_json(&url, dir.path(), &["merchant", "create", "--name", "Small", "--plan", "pro", "--json"]);
     let small_key = small["apiKey"].as_str().unwrap().to_string();
 
     let mut nodes = Vec::new();
@@ -135,7 +142,8 @@ async fn three_nodes_on_one_postgresql_act_as_one_server() {
             post(move |headers: HeaderMap| {
                 let deliveries = deliveries.clone();
                 async move {
-                    let id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                    let id =
+                        headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
                     deliveries.lock().unwrap().push(id);
                     "ok"
                 }
@@ -158,8 +166,10 @@ async fn three_nodes_on_one_postgresql_act_as_one_server() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{campaign}");
     let campaign = campaign["data"].clone();
-    let (campaign_id, code) =
-        (campaign["id"].as_str().unwrap().to_string(), campaign["trackingCode"].as_str().unwrap().to_string());
+    let (campaign_id, code) = (
+        campaign["id"].as_str().unwrap().to_string(),
+        campaign["trackingCode"].as_str().unwrap().to_string(),
+    );
     let mut affiliates = Vec::new();
     for email in ["ally@affiliates.test", "bo@affiliates.test"] {
         let (status, affiliate) = call(
@@ -187,7 +197,9 @@ async fn three_nodes_on_one_postgresql_act_as_one_server() {
     // (their cache would otherwise keep the old target for 10 s).
     let link = format!("tc={code}&aff={}", affiliates[0]);
     for node in &nodes[1..] {
-        assert!(redirect_target(node, &link, "Mozilla/5.0 Cache").await.starts_with("https://shop.example/a"));
+        assert!(redirect_target(node, &link, "Mozilla/5.0 Cache")
+            .await
+            .starts_with("https://shop.example/a"));
     }
     let (status, body) = call(
         Method::PATCH,
@@ -204,7 +216,11 @@ async fn three_nodes_on_one_postgresql_act_as_one_server() {
             if redirect_target(node, &link, "Mozilla/5.0 Cache").await.starts_with("https://shop.example/b") {
                 break;
             }
-            assert!(changed.elapsed() < Duration::from_secs(1), "node {} still serves the old link", node.base);
+            assert!(
+                changed.elapsed() < Duration::from_secs(1),
+                "node {} still serves the old link",
+                node.base
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

@@ -50,7 +50,10 @@ async fn a_visit_is_unique_once_an_hour(engine: Engine) {
     assert_eq!(sorted(unique), [1, 2], "a key repeated in one batch counts once");
     assert!(store.claim_unique_visits(&[(1, 2_000)], hour).await.unwrap().is_empty());
     assert_eq!(store.claim_unique_visits(&[(1, 1_000 + hour), (3, 5)], hour).await.unwrap().len(), 2);
-    assert!(store.claim_unique_visits(&[(1, 2_000 + hour)], hour).await.unwrap().is_empty(), "hour restarted");
+    assert!(
+        store.claim_unique_visits(&[(1, 2_000 + hour)], hour).await.unwrap().is_empty(),
+        "hour restarted"
+    );
     assert!(store.claim_unique_visits(&[], hour).await.unwrap().is_empty());
     assert_eq!(store.sweep_cluster_state(0, 1_000 + hour).await.unwrap(), 2, "keys 2 and 3 expire");
 }

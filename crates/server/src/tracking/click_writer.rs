@@ -21,8 +21,8 @@ use std::{
 };
 
 use refline_domain::{ClickKind, UniqueWindow, UNIQUE_WINDOW_MS};
-use sha2::{Digest, Sha256};
 use refline_store::{write_isolating, Click, ClickTally, ClickTotals, Store, StoreError};
+use sha2::{Digest, Sha256};
 use tokio::{sync::mpsc, task::JoinHandle};
 
 use super::{

@@ -53,7 +53,13 @@ pub async fn run(store: Arc<dyn Store>, clock: Arc<dyn Clock>, retention_days: i
 }
 
 /// Runs `work` if `job` is due and this node takes its lease; `None` if it was not its turn.
-async fn once<F, Fut>(store: &Arc<dyn Store>, holder: &str, job: &Job, now: i64, work: F) -> StoreResult<Option<u64>>
+async fn once<F, Fut>(
+    store: &Arc<dyn Store>,
+    holder: &str,
+    job: &Job,
+    now: i64,
+    work: F,
+) -> StoreResult<Option<u64>>
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = StoreResult<u64>>,
