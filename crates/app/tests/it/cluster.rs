@@ -43,10 +43,11 @@ impl Node {
             .stderr(log)
             .spawn()
             .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
+        // Dropped (killed and reaped) if it never comes up.
+        let node = Node { child, base: format!("http://127.0.0.1:{port}") };
         for _ in 0..200 {
-            if reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status().is_success()) {
-                return Node { child, base };
+            if reqwest::get(format!("{}/healthz", node.base)).await.is_ok_and(|r| r.status().is_success()) {
+                return node;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -15,6 +15,7 @@
 //!   nearly used up;
 //! - a quiet key costs one database statement per request (as the key lookup already does),
 //!   a busy one about one per 64.
+//!
 //! If the database cannot be reached, the node counts on its own until it can.
 
 use std::{
