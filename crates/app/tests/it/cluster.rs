@@ -1,7 +1,7 @@
 //! Three `refline serve` processes on one PostgreSQL behave as one server: a key's rate limit
 //! holds across them, a change made through one is served by the others within a second, a
 //! visitor's clicks count unique once whichever node they reach, each outbound event is
-//! delivered once, and a node killed with `kill -9` loses nothing it acknowledged while the
+//! delivered once, each processor delivery handled once, a scheduled job runs on one node, and a node killed with `kill -9` loses nothing it acknowledged while the
 //! others carry on. PostgreSQL only (SQLite serves one node); skipped with a notice without it.
 
 use std::{
@@ -12,6 +12,7 @@ use std::{
 };
 
 use axum::{http::HeaderMap, routing::post, Router};
+use refline_processors::fixtures::{self, Sale};
 use reqwest::{header, redirect::Policy, StatusCode};
 use serde_json::{json, Value};
 
@@ -290,6 +291,61 @@ async fn three_nodes_on_one_postgresql_act_as_one_server() {
     unique.dedup();
     assert_eq!(unique.len(), expected, "every sale's event delivered");
     assert_eq!(got.len(), expected, "no event delivered twice");
+
+    // Payment-processor deliveries spread over the nodes, each also redelivered to another
+    // node (processors retry): every one becomes its conversion once, whichever node's inbox
+    // worker claims it.
+    let secret = "whsec_cluster_test";
+    let (status, integration) = call(
+        Method::POST,
+        &nodes[0],
+        &key,
+        "/api/v1/integrations",
+        Some(json!({ "provider": "stripe", "webhookSecret": secret })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{integration}");
+    let now = crate::processors::now_s();
+    for i in 0..9 {
+        let sale = Sale {
+            event_id: format!("evt_cluster_{i}"),
+            object_id: format!("in_cluster_{i}"),
+            amount_minor: 10_000,
+            reference: Some(format!("tc_{code}_aff_{}_cid_click_fixture", affiliates[0])),
+            created_unix_s: now,
+            ..Sale::default()
+        };
+        let (headers, _, body) =
+            fixtures::stripe::delivery(secret, now, fixtures::stripe::invoice_paid(&sale, "subscription_create"));
+        let merchant_id = created["merchantId"].as_str().unwrap();
+        for node in [&nodes[i % 3], &nodes[(i + 1) % 3]] {
+            let mut request = client()
+                .post(format!("{}/api/webhooks/stripe/merchant/{merchant_id}", node.base))
+                .body(body.clone());
+            for (name, value) in &headers {
+                request = request.header(name.as_str(), value.as_str());
+            }
+            assert_eq!(request.send().await.unwrap().status(), StatusCode::OK);
+        }
+    }
+    let stripe_sales = || async {
+        let (_, list) = call(Method::GET, &nodes[0], &key, "/api/v1/conversions?limit=100", None).await;
+        list["data"].as_array().unwrap().iter().filter(|c| c["source"] == "stripe").count()
+    };
+    let started = Instant::now();
+    while stripe_sales().await < 9 && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(stripe_sales().await, 9, "each processor delivery handled once");
+
+    // The hourly click-IP sweep, checked by every node at its start, ran on one of them.
+    let ran_on = (0..3)
+        .filter(|i| {
+            std::fs::read_to_string(dir.path().join(format!("node{i}.log"))).unwrap().contains("click_ip_sweep ran")
+        })
+        .count();
+    assert_eq!(ran_on, 1, "a scheduled job runs once across the cluster");
 
     // Node 2 is killed with SIGKILL in the middle of a stream of sales: every sale any node
     // acknowledged is stored, and the other two carry on.

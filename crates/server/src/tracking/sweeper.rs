@@ -34,8 +34,9 @@ pub async fn run(store: Arc<dyn Store>, clock: Arc<dyn Clock>, retention_days: i
             store.scrub_click_ips(now - retention_days * DAY_MS).await
         });
         match ips.await {
-            Ok(Some(0) | None) => {}
-            Ok(Some(cleared)) => tracing::info!(cleared, "cleared raw IPs of old clicks"),
+            Ok(None) => {}
+            // Logged even when nothing was cleared: which node ran the cluster's hourly job.
+            Ok(Some(cleared)) => tracing::info!(cleared, "click_ip_sweep ran: cleared raw IPs of old clicks"),
             Err(err) => tracing::warn!(%err, "clearing old click IPs failed"),
         }
         let windows_before = now.div_euclid(MINUTE_MS) - 1;
