@@ -93,9 +93,10 @@ async fn deliver(
     let retry_at =
         if success { None } else { next_retry_at(clock.now(), number, &settings.retry_delays_ms, jitter) };
     let outcome = AttemptOutcome { attempt, success, retry_at, disable_after: DISABLE_AFTER_FAILURES };
-    crate::metrics::record_webhook_attempt(outcome.delivery_status());
     if let Err(err) = store.finish_attempt(&outcome).await {
         // The lease runs out and the delivery is tried again: at least once, never lost.
         tracing::error!(%err, delivery = %delivery.id, "recording a webhook attempt failed");
     }
+    // Counted once its outcome is recorded, so the backlog figures already agree with it.
+    crate::metrics::record_webhook_attempt(outcome.delivery_status());
 }
