@@ -75,6 +75,7 @@ macro_rules! sum_parts {
 
 mod account;
 mod affiliate;
+mod affiliate_mail;
 mod batch;
 mod campaign;
 mod conversion;

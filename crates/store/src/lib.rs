@@ -19,6 +19,7 @@
 
 pub mod account;
 pub mod affiliate;
+pub mod affiliate_mail;
 pub mod audit;
 pub mod batch;
 pub mod campaign;
@@ -47,6 +48,7 @@ pub use affiliate::CreateAffiliateOutcome;
 pub use affiliate::{
     Affiliate, AffiliateFilter, AffiliateFingerprints, AffiliateSort, Membership, MembershipView,
 };
+pub use affiliate_mail::{AffiliateMailStore, DigestItem};
 pub use audit::AuditStore;
 pub use audit::{AuditEntry, AuditFilter};
 pub use campaign::CampaignStore;
@@ -109,6 +111,7 @@ pub trait Store:
     + SessionStore
     + MailStore
     + PortalStore
+    + AffiliateMailStore
     + Send
     + Sync
     + 'static

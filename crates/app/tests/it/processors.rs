@@ -314,6 +314,7 @@ async fn stripe_out_of_order_refunds_and_chargebacks(engine: Engine) {
             refline_domain::ConversionStatus::Paid,
             now,
             refline_domain::Mode::Test,
+            None,
         )
         .await
         .unwrap());
@@ -559,6 +560,7 @@ async fn who_is_credited_and_for_how_long(engine: Engine) {
             refline_domain::MembershipStatus::Pending,
             now,
             refline_domain::Mode::Test,
+            None,
         )
         .await
         .unwrap());

@@ -45,6 +45,10 @@ pub struct ProgramPerformance {
     pub earnings: Vec<Earned>,
     /// The latest commissions (any month), newest first.
     pub commissions: Vec<CommissionLine>,
+    /// How many commissions the program has in all (the rest are on its commissions pages).
+    pub commissions_total: i64,
+    /// The campaign's id (the link to its commissions pages).
+    pub campaign_id: String,
 }
 
 /// One commission as the affiliate sees it.
@@ -128,6 +132,7 @@ impl Core {
             .map(|c| c.name)
             .unwrap_or_default();
         let mut program = ProgramPerformance {
+            campaign_id: m.campaign_id.clone(),
             business_name: m.business_name.clone(),
             campaign_name,
             ..ProgramPerformance::default()
@@ -196,18 +201,20 @@ impl Core {
         let request =
             PageRequest { limit: RECENT, offset: 0, sort: ConversionSort::CreatedAt, descending: true };
         let recent = self.list_conversions(&scoped.actor, &filter, request).await?;
-        program.commissions = recent
-            .items
-            .into_iter()
-            .map(|c| CommissionLine {
-                created_at: c.created_at,
-                status: c.status.as_str(),
-                commission_minor: c.commission_minor,
-                customer: c.customer_email.as_deref().map(mask_email).unwrap_or_default(),
-                currency: c.currency,
-            })
-            .collect();
+        program.commissions_total = recent.total;
+        program.commissions = recent.items.into_iter().map(commission_line).collect();
         Ok(program)
+    }
+}
+
+/// A commission as the affiliate sees it: the customer masked.
+pub(crate) fn commission_line(c: refline_store::Conversion) -> CommissionLine {
+    CommissionLine {
+        created_at: c.created_at,
+        status: c.status.as_str(),
+        commission_minor: c.commission_minor,
+        customer: c.customer_email.as_deref().map(mask_email).unwrap_or_default(),
+        currency: c.currency,
     }
 }
 
