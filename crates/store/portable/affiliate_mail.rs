@@ -50,20 +50,23 @@ impl AffiliateMailStore for Engine {
         &self,
         now: i64,
         mailed_before: i64,
+        settled_before: i64,
         lease_until: i64,
         limit: i64,
     ) -> StoreResult<Vec<(String, String)>> {
         let candidates: Vec<(String, String)> = sqlx::query_as(
-            "SELECT DISTINCT i.merchant_id, i.affiliate_id FROM commission_digest_items i \
+            "SELECT i.merchant_id, i.affiliate_id FROM commission_digest_items i \
              LEFT JOIN commission_digests d \
                 ON d.merchant_id = i.merchant_id AND d.affiliate_id = i.affiliate_id \
              WHERE (d.last_mailed_at IS NULL OR d.last_mailed_at <= $1) \
                AND (d.lease_until IS NULL OR d.lease_until <= $2) \
+             GROUP BY i.merchant_id, i.affiliate_id HAVING MIN(i.first_at) <= $4 \
              ORDER BY i.merchant_id, i.affiliate_id LIMIT $3",
         )
         .bind(mailed_before)
         .bind(now)
         .bind(limit)
+        .bind(settled_before)
         .fetch_all(self.reader())
         .await?;
         let mut claimed = Vec::with_capacity(candidates.len());

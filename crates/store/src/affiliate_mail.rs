@@ -20,13 +20,15 @@ pub fn credits_commission(c: &Conversion) -> bool {
 /// Digests and unsubscribes.
 #[async_trait::async_trait]
 pub trait AffiliateMailStore {
-    /// Claims up to `limit` affiliates with sales waiting whose last digest is older than
-    /// `mailed_before` (or who never had one) and whom no other node is writing for: each is
-    /// leased until `lease_until`. Answers (merchant id, affiliate id) pairs.
+    /// Claims up to `limit` affiliates with sales waiting since `settled_before` or earlier,
+    /// whose last digest is older than `mailed_before` (or who never had one) and whom no other
+    /// node is writing for: each is leased until `lease_until`. Answers (merchant id,
+    /// affiliate id) pairs.
     async fn claim_commission_digests(
         &self,
         now: i64,
         mailed_before: i64,
+        settled_before: i64,
         lease_until: i64,
         limit: i64,
     ) -> StoreResult<Vec<(String, String)>>;

@@ -44,6 +44,7 @@ mod money;
 mod payouts;
 mod payouts_stripe;
 mod poisoned_batches;
+mod portal_mails;
 mod processor_amounts;
 mod processor_kits;
 mod processor_sdks;

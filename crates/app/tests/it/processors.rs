@@ -314,7 +314,6 @@ async fn stripe_out_of_order_refunds_and_chargebacks(engine: Engine) {
             refline_domain::ConversionStatus::Paid,
             now,
             refline_domain::Mode::Test,
-            None,
         )
         .await
         .unwrap());

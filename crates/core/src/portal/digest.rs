@@ -3,7 +3,8 @@
 //! affiliate row that has a portal login (the mail links to the portal). The conversion batch
 //! writer adds each such sale to its affiliate's pending digest in the sale's own transaction;
 //! this step, run by a worker on every node, sends each affiliate row (one per business) at most
-//! one mail an hour summarising everything credited since the last one. Test-key sales are
+//! one mail an hour summarising everything credited since the last one, the first a minute after
+//! the sale that starts it ([`DIGEST_DELAY_MS`]). Test-key sales are
 //! never added, so never mailed. A person who unsubscribed from the business's commission
 //! mails gets none (what was pending is dropped, not saved for later).
 
@@ -13,6 +14,9 @@ use crate::{Core, CoreResult};
 
 /// At most one digest per affiliate row in this time.
 pub const DIGEST_INTERVAL_MS: i64 = 60 * 60 * 1000;
+/// How long a first sale waits before its digest goes out, so a burst of sales (a launch, a
+/// batch import) makes one mail rather than a mail for the first sale and another an hour later.
+pub const DIGEST_DELAY_MS: i64 = 60 * 1000;
 /// How long a node may take to write a digest before another may.
 const LEASE_MS: i64 = 5 * 60 * 1000;
 
@@ -30,8 +34,16 @@ impl Core {
     /// were handled. One that fails keeps its lease until it lapses and is tried again then.
     pub async fn send_commission_digests(&self, limit: i64) -> CoreResult<usize> {
         let now = self.now();
-        let due =
-            self.store.claim_commission_digests(now, now - DIGEST_INTERVAL_MS, now + LEASE_MS, limit).await?;
+        let due = self
+            .store
+            .claim_commission_digests(
+                now,
+                now - DIGEST_INTERVAL_MS,
+                now - DIGEST_DELAY_MS,
+                now + LEASE_MS,
+                limit,
+            )
+            .await?;
         for (merchant_id, affiliate_id) in &due {
             if let Err(err) = self.send_commission_digest(merchant_id, affiliate_id).await {
                 tracing::warn!(%err, merchant_id, affiliate_id, "commission digest not written; retried later");
