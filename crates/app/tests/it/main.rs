@@ -53,6 +53,7 @@ mod processors;
 mod receiver;
 mod seed;
 mod store_contract;
+mod store_digests;
 mod tracking;
 mod trial_modes;
 mod webhooks;
