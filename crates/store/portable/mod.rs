@@ -86,6 +86,7 @@ mod merchant;
 mod misc;
 mod payout;
 mod portal;
+mod portal_report;
 mod processor;
 mod refund;
 mod rollup;

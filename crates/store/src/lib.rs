@@ -34,6 +34,7 @@ pub mod outbox;
 pub mod paging;
 pub mod payout;
 pub mod portal;
+pub mod portal_report;
 pub mod processor;
 pub mod render;
 pub mod report;
@@ -74,6 +75,7 @@ pub use portal::{
     EnrollOutcome, EnrolledAffiliate, Enrollment, Invitation, Person, PersonMembership, PersonToken,
     PortalSession, PortalStore,
 };
+pub use portal_report::PortalReportStore;
 pub use processor::{
     CommissionAdjustment, InboxEntry, InboxResult, ProcessorStore, ProcessorSubscription, RefundApplication,
     RefundApplied, RefundChange, RefundState, TrialConversion,
@@ -112,6 +114,7 @@ pub trait Store:
     + MailStore
     + PortalStore
     + AffiliateMailStore
+    + PortalReportStore
     + Send
     + Sync
     + 'static

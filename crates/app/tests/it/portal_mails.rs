@@ -313,6 +313,12 @@ async fn portal_lists_page_commissions_and_payouts(engine: Engine) {
     let rows = |html: &str| html.matches("<span class=\"status status-").count();
     let performance = me.get("/portal/performance").await;
     assert_eq!(rows(&performance.html), 50, "the latest 50");
+    // The month's figures are grouped in the database, every sale counted: 20 % of 10..=64.
+    assert!(
+        performance.html.contains(r#"<td class="num">55</td><td class="num">407.00 USD</td>"#),
+        "{}",
+        performance.html
+    );
     let older = format!("/portal/commissions/{id}?page=2");
     assert!(
         performance.html.contains(&older) && performance.html.contains("55 in all"),
