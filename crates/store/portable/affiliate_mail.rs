@@ -24,15 +24,16 @@ pub(super) async fn add_to_digests(conn: &mut Conn, written: &[&Conversion], sha
             "INSERT INTO commission_digest_items (merchant_id, affiliate_id, campaign_id, currency, shard, \
                 conversions, commission_minor, first_at) ",
         );
-        q.push_values(chunk, |mut row, ((merchant, affiliate, campaign, currency), n, minor, first)| {
+        q.push_values(chunk, |mut row, add| {
+            let (merchant, affiliate, campaign, currency) = &add.key;
             row.push_bind(merchant.as_str())
                 .push_bind(affiliate.as_str())
                 .push_bind(campaign.as_str())
                 .push_bind(currency.as_str())
                 .push_bind(shard)
-                .push_bind(*n)
-                .push_bind(*minor)
-                .push_bind(*first);
+                .push_bind(add.conversions)
+                .push_bind(add.commission_minor)
+                .push_bind(add.first_at);
         });
         q.push(
             " ON CONFLICT (merchant_id, affiliate_id, campaign_id, currency, shard) DO UPDATE SET \

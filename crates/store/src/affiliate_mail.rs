@@ -86,20 +86,92 @@ pub struct DigestItem {
     pub first_at: i64,
 }
 
+/// A digest row's key: (merchant id, affiliate id, campaign id, currency).
+pub type DigestKey = (String, String, String, String);
+
+/// What one batch adds to one digest row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestAddition {
+    /// The row.
+    pub key: DigestKey,
+    /// Sales added.
+    pub conversions: i64,
+    /// Their commissions, minor units.
+    pub commission_minor: i64,
+    /// The oldest of them (unix ms).
+    pub first_at: i64,
+}
+
 /// What one batch adds to the digests: per (merchant, affiliate, campaign, currency), sales
 /// and commission, in key order (so parallel writers lock rows in one order), for the rows
 /// [`credits_commission`] accepts.
-pub fn digest_delta<'a>(
-    written: impl IntoIterator<Item = &'a Conversion>,
-) -> Vec<((String, String, String, String), i64, i64, i64)> {
-    let mut sums: std::collections::BTreeMap<(String, String, String, String), (i64, i64, i64)> =
-        std::collections::BTreeMap::new();
+pub fn digest_delta<'a>(written: impl IntoIterator<Item = &'a Conversion>) -> Vec<DigestAddition> {
+    let mut sums: std::collections::BTreeMap<DigestKey, DigestAddition> = std::collections::BTreeMap::new();
     for c in written.into_iter().filter(|c| credits_commission(c)) {
         let key = (c.merchant_id.clone(), c.affiliate_id.clone(), c.campaign_id.clone(), c.currency.clone());
-        let entry = sums.entry(key).or_insert((0, 0, c.created_at));
-        entry.0 += 1;
-        entry.1 = entry.1.saturating_add(c.commission_minor);
-        entry.2 = entry.2.min(c.created_at);
+        let entry = sums.entry(key.clone()).or_insert(DigestAddition {
+            key,
+            conversions: 0,
+            commission_minor: 0,
+            first_at: c.created_at,
+        });
+        entry.conversions += 1;
+        entry.commission_minor = entry.commission_minor.saturating_add(c.commission_minor);
+        entry.first_at = entry.first_at.min(c.created_at);
     }
-    sums.into_iter().map(|(k, (n, minor, first))| (k, n, minor, first)).collect()
+    sums.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use refline_domain::{ConversionStatus, ConversionType, Mode};
+
+    use super::digest_delta;
+    use crate::Conversion;
+
+    fn sale(affiliate: &str, commission: i64, mode: Mode, status: ConversionStatus, at: i64) -> Conversion {
+        Conversion {
+            id: format!("c{at}"),
+            merchant_id: "m".into(),
+            campaign_id: "camp".into(),
+            affiliate_id: affiliate.into(),
+            amount_minor: 1000,
+            commission_minor: commission,
+            currency: "usd".into(),
+            status,
+            order_id: None,
+            click_id: None,
+            customer_email: None,
+            customer_name: None,
+            conversion_type: ConversionType::OneTime,
+            parent_conversion_id: None,
+            payment_number: 1,
+            source: "api".into(),
+            mode,
+            fraud_score: None,
+            fraud_signals: None,
+            created_at: at,
+            updated_at: at,
+            approved_at: None,
+            earned_minor: 0,
+            paid_minor: 0,
+        }
+    }
+
+    #[test]
+    fn only_live_credited_sales_are_added_per_affiliate_in_key_order() {
+        let sales = [
+            sale("b", 100, Mode::Live, ConversionStatus::Pending, 5),
+            sale("a", 100, Mode::Live, ConversionStatus::Pending, 7),
+            sale("a", 50, Mode::Live, ConversionStatus::Approved, 3),
+            sale("a", 900, Mode::Test, ConversionStatus::Pending, 1),
+            sale("a", 0, Mode::Live, ConversionStatus::Pending, 1),
+            sale("a", 700, Mode::Live, ConversionStatus::Rejected, 1),
+        ];
+        let delta = digest_delta(sales.iter());
+        assert_eq!(delta.len(), 2);
+        assert_eq!(delta[0].key.1, "a");
+        assert_eq!((delta[0].conversions, delta[0].commission_minor, delta[0].first_at), (2, 150, 3));
+        assert_eq!((delta[1].key.1.as_str(), delta[1].commission_minor), ("b", 100));
+    }
 }
