@@ -75,6 +75,7 @@ macro_rules! sum_parts {
 
 mod account;
 mod affiliate;
+mod affiliate_mail;
 mod batch;
 mod campaign;
 mod cluster;
@@ -87,6 +88,7 @@ mod misc;
 mod ops;
 mod payout;
 mod portal;
+mod portal_report;
 mod processor;
 mod refund;
 mod rollup;

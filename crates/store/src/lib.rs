@@ -19,6 +19,7 @@
 
 pub mod account;
 pub mod affiliate;
+pub mod affiliate_mail;
 pub mod audit;
 pub mod batch;
 pub mod campaign;
@@ -35,6 +36,7 @@ pub mod outbox;
 pub mod paging;
 pub mod payout;
 pub mod portal;
+pub mod portal_report;
 pub mod processor;
 pub mod render;
 pub mod report;
@@ -49,6 +51,7 @@ pub use affiliate::CreateAffiliateOutcome;
 pub use affiliate::{
     Affiliate, AffiliateFilter, AffiliateFingerprints, AffiliateSort, Membership, MembershipView,
 };
+pub use affiliate_mail::{AffiliateMailStore, DigestItem};
 pub use audit::AuditStore;
 pub use audit::{AuditEntry, AuditFilter};
 pub use campaign::CampaignStore;
@@ -76,6 +79,7 @@ pub use portal::{
     EnrollOutcome, EnrolledAffiliate, Enrollment, Invitation, Person, PersonMembership, PersonToken,
     PortalSession, PortalStore,
 };
+pub use portal_report::PortalReportStore;
 pub use processor::{
     CommissionAdjustment, InboxEntry, InboxResult, ProcessorStore, ProcessorSubscription, RefundApplication,
     RefundApplied, RefundChange, RefundState, TrialConversion,
@@ -116,6 +120,8 @@ pub trait Store:
     + ClusterStore
     + Broadcast
     + OpsStore
+    + AffiliateMailStore
+    + PortalReportStore
     + Send
     + Sync
     + 'static
