@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod cli;
+pub mod import;
 pub mod integrations;
 pub mod ledger;
 pub mod mcp_proxy;

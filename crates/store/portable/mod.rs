@@ -78,6 +78,7 @@ mod affiliate;
 mod batch;
 mod campaign;
 mod conversion;
+mod import;
 mod integration;
 mod ledger;
 mod mail;

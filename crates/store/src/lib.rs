@@ -25,6 +25,7 @@ pub mod campaign;
 pub mod conversion;
 pub mod error;
 pub mod idempotency;
+pub mod import;
 pub mod integration;
 pub mod isolate;
 pub mod mail;
@@ -58,6 +59,7 @@ pub use conversion::{
 };
 pub use error::{StoreError, StoreResult};
 pub use idempotency::{IdempotencyBegin, IdempotencyStore};
+pub use import::{ImportRun, ImportStore, ImportedConversion, ImportedObject, ImportedPayout};
 pub use integration::{Coupon, CouponFilter, Integration, IntegrationStore};
 pub use isolate::write_isolating;
 pub use mail::{MailStore, OutgoingMail};
@@ -109,6 +111,7 @@ pub trait Store:
     + SessionStore
     + MailStore
     + PortalStore
+    + ImportStore
     + Send
     + Sync
     + 'static

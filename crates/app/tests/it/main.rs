@@ -55,3 +55,6 @@ mod store_contract;
 mod tracking;
 mod trial_modes;
 mod webhooks;
+
+mod import_fake_rewardful;
+mod import_rewardful;
