@@ -10,8 +10,9 @@ use refline_import::{
     client::RetryPolicy,
     progress::{self, Progress, Quiet},
     rewardful::Rewardful,
+    run_import,
     runner::import_actor,
-    run_import, ImportOptions, Source,
+    ImportOptions, Source,
 };
 use refline_store::Store;
 
@@ -62,7 +63,8 @@ pub struct ImportArgs {
 /// Runs the import; the process exits non-zero when it stops before the end.
 pub async fn run(database_url: &str, args: ImportArgs) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = open_store(database_url, EngineOptions::default()).await?;
-    let core = Core::without_sales(store.clone(), Arc::new(SystemClock), Arc::new(DirectEffects::new(store)), "");
+    let core =
+        Core::without_sales(store.clone(), Arc::new(SystemClock), Arc::new(DirectEffects::new(store)), "");
     let policy = RetryPolicy {
         attempts: args.retries.max(1),
         base_delay: std::time::Duration::from_millis(args.retry_delay_ms),

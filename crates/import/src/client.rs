@@ -95,7 +95,16 @@ impl SourceClient {
             .build()
             .map_err(|e| ImportError::Usage(format!("HTTP client: {e}")))?;
         let base = base.trim_end_matches('/').to_string();
-        Ok(SourceClient { source, http, base, auth, headers, policy, rate, sent: Mutex::new(VecDeque::new()) })
+        Ok(SourceClient {
+            source,
+            http,
+            base,
+            auth,
+            headers,
+            policy,
+            rate,
+            sent: Mutex::new(VecDeque::new()),
+        })
     }
 
     /// `GET <base><path>?<query>` answered as JSON, with every retry rule applied.
@@ -131,7 +140,10 @@ impl SourceClient {
                         });
                     }
                     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-                        return Err(ImportError::BadKey { source_name: self.source, status: status.as_u16() });
+                        return Err(ImportError::BadKey {
+                            source_name: self.source,
+                            status: status.as_u16(),
+                        });
                     }
                     if status == StatusCode::TOO_MANY_REQUESTS {
                         throttled += 1;
@@ -145,7 +157,11 @@ impl SourceClient {
                         let wait = retry_after(response.headers().get(RETRY_AFTER))
                             .unwrap_or_else(|| self.delay(throttled))
                             .min(self.policy.max_retry_after);
-                        tracing::info!(source = self.source, seconds = wait.as_secs_f64(), "rate limited; waiting");
+                        tracing::info!(
+                            source = self.source,
+                            seconds = wait.as_secs_f64(),
+                            "rate limited; waiting"
+                        );
                         tokio::time::sleep(wait).await;
                         continue;
                     }
@@ -231,9 +247,15 @@ mod tests {
             max_delay: Duration::from_millis(350),
             ..RetryPolicy::default()
         };
-        let client =
-            SourceClient::new("test", "http://127.0.0.1:1", Auth::Bearer("k".into()), Vec::new(), policy, None)
-                .unwrap_or_else(|e| panic!("{e}"));
+        let client = SourceClient::new(
+            "test",
+            "http://127.0.0.1:1",
+            Auth::Bearer("k".into()),
+            Vec::new(),
+            policy,
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(client.delay(1), Duration::from_millis(100));
         assert_eq!(client.delay(2), Duration::from_millis(200));
         assert_eq!(client.delay(3), Duration::from_millis(350));
@@ -242,7 +264,14 @@ mod tests {
 
     #[test]
     fn a_base_url_must_be_http() {
-        let made = SourceClient::new("t", "ftp://x", Auth::Bearer("k".into()), Vec::new(), RetryPolicy::default(), None);
+        let made = SourceClient::new(
+            "t",
+            "ftp://x",
+            Auth::Bearer("k".into()),
+            Vec::new(),
+            RetryPolicy::default(),
+            None,
+        );
         assert!(matches!(made, Err(ImportError::Usage(_))));
     }
 }

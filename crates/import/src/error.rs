@@ -15,7 +15,9 @@ pub enum ImportError {
         status: u16,
     },
     /// The source kept failing (5xx, timeouts, connection errors, or 429s) after every retry.
-    #[error("{source_name} is unavailable: {detail} (after {attempts} attempts); run the import again to resume")]
+    #[error(
+        "{source_name} is unavailable: {detail} (after {attempts} attempts); run the import again to resume"
+    )]
     Unavailable {
         /// The source.
         source_name: &'static str,

@@ -135,5 +135,6 @@ fn bar_style() -> ProgressStyle {
 
 /// Counts and rate while the total is unknown.
 fn counting_style() -> ProgressStyle {
-    ProgressStyle::with_template("{prefix:>12} {spinner} {pos} {per_sec}").unwrap_or_else(|_| ProgressStyle::default_spinner())
+    ProgressStyle::with_template("{prefix:>12} {spinner} {pos} {per_sec}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
 }

@@ -113,8 +113,8 @@ mod tests {
         assert_eq!(report.total_skipped(), 8);
         let text = report.to_text();
         assert!(text.contains("invalid_token: 8"), "{text}");
-        let back: Report = serde_json::from_str(&serde_json::to_string(&report).unwrap_or_default())
-            .unwrap_or_default();
+        let back: Report =
+            serde_json::from_str(&serde_json::to_string(&report).unwrap_or_default()).unwrap_or_default();
         assert_eq!(back, report);
     }
 }

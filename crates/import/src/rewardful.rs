@@ -47,8 +47,14 @@ impl Rewardful {
     /// A Rewardful source with the API secret `key`, at `base` (the public API by default).
     pub fn new(key: &str, base: Option<&str>, policy: RetryPolicy) -> Result<Rewardful, ImportError> {
         let auth = Auth::Basic { user: key.to_string(), password: None };
-        let client =
-            SourceClient::new("rewardful", base.unwrap_or(DEFAULT_BASE_URL), auth, Vec::new(), policy, Some(RATE))?;
+        let client = SourceClient::new(
+            "rewardful",
+            base.unwrap_or(DEFAULT_BASE_URL),
+            auth,
+            Vec::new(),
+            policy,
+            Some(RATE),
+        )?;
         Ok(Rewardful { client })
     }
 }
@@ -122,14 +128,33 @@ pub fn campaign(item: &Value) -> Record {
     let (commission_type, commission_value) = match text(item, "reward_type").as_deref() {
         Some("amount") => match int(item, "commission_amount_cents") {
             Some(cents) => (CommissionType::Fixed, format_amount(cents, exponent)),
-            None => return skipped(kind::CAMPAIGN, item, "invalid_commission", "reward_type amount without commission_amount_cents"),
+            None => {
+                return skipped(
+                    kind::CAMPAIGN,
+                    item,
+                    "invalid_commission",
+                    "reward_type amount without commission_amount_cents",
+                )
+            }
         },
         Some("percent") | None => match text(item, "commission_percent") {
             Some(percent) => (CommissionType::Percentage, percent),
-            None => return skipped(kind::CAMPAIGN, item, "invalid_commission", "reward_type percent without commission_percent"),
+            None => {
+                return skipped(
+                    kind::CAMPAIGN,
+                    item,
+                    "invalid_commission",
+                    "reward_type percent without commission_percent",
+                )
+            }
         },
         Some(other) => {
-            return skipped(kind::CAMPAIGN, item, "unknown_reward_type", format!("reward_type {other:?} is not known"))
+            return skipped(
+                kind::CAMPAIGN,
+                item,
+                "unknown_reward_type",
+                format!("reward_type {other:?} is not known"),
+            )
         }
     };
     let name = text(item, "name").unwrap_or_default();
@@ -160,14 +185,23 @@ pub fn affiliate(item: &Value) -> Vec<Record> {
     };
     let campaign = text(obj(item, "campaign"), "id").or_else(|| text(item, "campaign_id"));
     let Some(campaign) = campaign else {
-        return vec![skipped(kind::AFFILIATE, item, "campaign_not_imported", "the affiliate names no campaign")];
+        return vec![skipped(
+            kind::AFFILIATE,
+            item,
+            "campaign_not_imported",
+            "the affiliate names no campaign",
+        )];
     };
     let status = match text(item, "state").as_deref() {
         Some("active") => MembershipStatus::Approved,
         Some("pending") => MembershipStatus::Pending,
         _ => MembershipStatus::Rejected,
     };
-    let name = [text(item, "first_name"), text(item, "last_name")].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let name = [text(item, "first_name"), text(item, "last_name")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut records = vec![Record::Affiliate(ImportedAffiliate {
         source_id: source_id.clone(),
         email,
@@ -240,7 +274,8 @@ pub fn commission(item: &Value) -> Record {
         return skipped(kind::COMMISSION, item, "missing_id", "the commission has no id");
     };
     let sale = obj(item, "sale");
-    let sale_amount = int(sale, "sale_amount_cents").or_else(|| int(sale, "charge_amount_cents")).unwrap_or(0);
+    let sale_amount =
+        int(sale, "sale_amount_cents").or_else(|| int(sale, "charge_amount_cents")).unwrap_or(0);
     let refunded = int(sale, "refund_amount_cents").unwrap_or(0);
     let status = match text(item, "state").as_deref() {
         Some("pending") => ConversionStatus::Pending,
@@ -256,7 +291,12 @@ pub fn commission(item: &Value) -> Record {
         .or_else(|| text(obj(sale, "affiliate"), "id"))
         .or_else(|| text(item, "affiliate_id"));
     let Some(affiliate) = affiliate else {
-        return skipped(kind::COMMISSION, item, "affiliate_not_imported", "the commission names no affiliate");
+        return skipped(
+            kind::COMMISSION,
+            item,
+            "affiliate_not_imported",
+            "the commission names no affiliate",
+        );
     };
     let Some(amount) = int(item, "amount") else {
         return skipped(kind::COMMISSION, item, "invalid_amount", "the commission has no amount");
@@ -300,9 +340,9 @@ mod tests {
         };
         assert_eq!((c.commission_type, c.commission_value.as_str()), (CommissionType::Percentage, "20.0"));
         assert_eq!((c.recurring_months, c.recurring_payments, c.hold_days), (Some(12), None, Some(30)));
-        let Record::Campaign(f) =
-            campaign(&json!({"id": "c2", "name": "F", "reward_type": "amount", "commission_amount_cents": 1500}))
-        else {
+        let Record::Campaign(f) = campaign(
+            &json!({"id": "c2", "name": "F", "reward_type": "amount", "commission_amount_cents": 1500}),
+        ) else {
             panic!("a campaign")
         };
         assert_eq!((f.commission_type, f.commission_value.as_str()), (CommissionType::Fixed, "15.00"));

@@ -48,8 +48,10 @@ pub async fn run_import(
     options: &ImportOptions,
     progress: &dyn Progress,
 ) -> Result<Report, ImportError> {
-    let mut checkpoint = if options.dry_run { None } else { Some(Checkpoint::open(core, actor, source).await?) };
-    let mut report = checkpoint.as_ref().map_or_else(|| Report::new(source.name(), true), |c| c.report.clone());
+    let mut checkpoint =
+        if options.dry_run { None } else { Some(Checkpoint::open(core, actor, source).await?) };
+    let mut report =
+        checkpoint.as_ref().map_or_else(|| Report::new(source.name(), true), |c| c.report.clone());
     let resume = checkpoint.as_ref().and_then(|c| c.resume_at());
     for step in source.steps() {
         let mut cursor = None;
@@ -111,7 +113,13 @@ fn seen_in(report: &Report, step: Step) -> u64 {
 }
 
 /// Imports one record and counts what happened; `Err` only for what must stop the run.
-async fn apply(core: &Core, actor: &Actor, record: Record, report: &mut Report, dry_run: bool) -> CoreResult<()> {
+async fn apply(
+    core: &Core,
+    actor: &Actor,
+    record: Record,
+    report: &mut Report,
+    dry_run: bool,
+) -> CoreResult<()> {
     let kind = record.kind();
     let source_id = record.source_id().to_string();
     report.counts(kind).seen += 1;
@@ -152,7 +160,10 @@ async fn apply(core: &Core, actor: &Actor, record: Record, report: &mut Report, 
 /// A refusal about this one object (skipped and reported), as opposed to one about the whole
 /// import (the database is down, the actor may not write), which stops it.
 fn is_skip(err: &CoreError) -> bool {
-    matches!(err.kind, ErrorKind::Invalid | ErrorKind::NotFound | ErrorKind::Conflict | ErrorKind::Unprocessable)
+    matches!(
+        err.kind,
+        ErrorKind::Invalid | ErrorKind::NotFound | ErrorKind::Conflict | ErrorKind::Unprocessable
+    )
 }
 
 /// The error's message with its field problems, for the report.
@@ -197,7 +208,8 @@ impl Checkpoint {
         let unfinished =
             store.unfinished_import_run(&actor.merchant_id, source.name()).await.map_err(CoreError::from)?;
         if let Some(mut run) = unfinished {
-            let report = serde_json::from_str(&run.report).unwrap_or_else(|_| Report::new(source.name(), false));
+            let report =
+                serde_json::from_str(&run.report).unwrap_or_else(|_| Report::new(source.name(), false));
             run.status = "running".into();
             run.error = None;
             run.updated_at = core.now();
@@ -226,7 +238,8 @@ impl Checkpoint {
 
     /// Where a resumed run starts: its step and cursor.
     fn resume_at(&self) -> Option<(Step, Option<String>)> {
-        self.resumed.then(|| (Step::parse(&self.run.step).unwrap_or(Step::Campaigns), self.run.cursor.clone()))
+        self.resumed
+            .then(|| (Step::parse(&self.run.step).unwrap_or(Step::Campaigns), self.run.cursor.clone()))
     }
 
     /// After a whole page: the next page of `step` starts at `cursor` (the next step, when

@@ -18,7 +18,9 @@ pub fn text(value: &Value, key: &str) -> Option<String> {
 pub fn int(value: &Value, key: &str) -> Option<i64> {
     match value.get(key)? {
         Value::Number(n) => n.as_i64().or_else(|| n.to_string().parse::<f64>().ok().and_then(whole)),
-        Value::String(s) => s.trim().parse::<i64>().ok().or_else(|| s.trim().parse::<f64>().ok().and_then(whole)),
+        Value::String(s) => {
+            s.trim().parse::<i64>().ok().or_else(|| s.trim().parse::<f64>().ok().and_then(whole))
+        }
         _ => None,
     }
 }

@@ -222,12 +222,13 @@ impl ImportStore for Engine {
             tx.rollback().await?;
             return Ok(ImportedConversion::Existing(existing));
         }
-        let written = Conversion { status: accrued_status(c.status), earned_minor: c.commission_minor, ..c.clone() };
+        let written =
+            Conversion { status: accrued_status(c.status), earned_minor: c.commission_minor, ..c.clone() };
         ledger::accrue(&mut tx, &[&written]).await?;
         let row = settle(&mut tx, &written, c.status, paid, c.updated_at).await?;
         rollup::apply(&mut tx, &RollupDelta::inserted([&row]), rollup::shard_of(&row.id)).await?;
         tx.commit().await?;
-        Ok(ImportedConversion::Created(row))
+        Ok(ImportedConversion::Created(Box::new(row)))
     }
 
     async fn update_imported_conversion(
@@ -313,12 +314,14 @@ async fn settle(
         .await?;
     if amount <= 0 {
         // Nothing left to pay (a zero commission): paid, without a payout of nothing.
-        return Ok(sqlx::query_as("UPDATE conversions SET status = $2, updated_at = $3 WHERE id = $1 RETURNING *")
-            .bind(&row.id)
-            .bind(ConversionStatus::Paid)
-            .bind(now)
-            .fetch_one(&mut *conn)
-            .await?);
+        return Ok(sqlx::query_as(
+            "UPDATE conversions SET status = $2, updated_at = $3 WHERE id = $1 RETURNING *",
+        )
+        .bind(&row.id)
+        .bind(ConversionStatus::Paid)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?);
     }
     sqlx::query(
         "INSERT INTO payouts (id, merchant_id, affiliate_id, currency, status, method, destination, \

@@ -71,8 +71,8 @@ pub struct ImportedPayout {
 /// What writing an imported commission did.
 #[derive(Debug, Clone)]
 pub enum ImportedConversion {
-    /// Written now.
-    Created(Conversion),
+    /// Written now (boxed: a conversion is large beside an id).
+    Created(Box<Conversion>),
     /// Its order id was already taken by this conversion (an earlier run wrote it and stopped
     /// before remembering it); nothing was written.
     Existing(String),

@@ -92,12 +92,17 @@ async fn list(
     let page: usize = param("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
     s.requests.push(format!("{resource} page {page}"));
     let n = s.requests.len();
-    let expected = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{}:", s.key)));
+    let expected =
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{}:", s.key)));
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
         return (StatusCode::UNAUTHORIZED, Json(json!({"error": "Invalid API Secret"}))).into_response();
     }
     if s.throttle_at.contains(&n) {
-        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], Json(json!({"error": "Too many requests"})))
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "1")],
+            Json(json!({"error": "Too many requests"})),
+        )
             .into_response();
     }
     if s.fail_at.contains(&n) || s.fail_after.is_some_and(|k| s.answered >= k) {
@@ -111,7 +116,8 @@ async fn list(
         "commissions" => &s.commissions,
         _ => return (StatusCode::NOT_FOUND, "no such resource").into_response(),
     };
-    let limit = param("limit").and_then(|l| l.parse().ok()).unwrap_or(25usize).clamp(1, 100).min(s.page_size.max(1));
+    let limit =
+        param("limit").and_then(|l| l.parse().ok()).unwrap_or(25usize).clamp(1, 100).min(s.page_size.max(1));
     let start = (page - 1) * limit;
     let data: Vec<Value> = all.iter().skip(start).take(limit).cloned().collect();
     let total = all.len();
@@ -198,11 +204,40 @@ pub fn program(key: &str, page_size: usize) -> FakeState {
             1 => json!({"stripe_customer_id": "cus_bob1", "customer": {"email": "buyer2@customer.test"}}),
             _ => json!({"stripe_customer_id": null}),
         };
-        commissions.push(commission(&format!("com-{i}"), &affiliate, state, amount, sale, 0, "USD", customer, i));
+        commissions.push(commission(
+            &format!("com-{i}"),
+            &affiliate,
+            state,
+            amount,
+            sale,
+            0,
+            "USD",
+            customer,
+            i,
+        ));
     }
-    commissions.push(commission("com-refunded", "aff-2", "voided", 2000, 10_000, 10_000, "USD", json!({}), 20));
+    commissions.push(commission(
+        "com-refunded",
+        "aff-2",
+        "voided",
+        2000,
+        10_000,
+        10_000,
+        "USD",
+        json!({}),
+        20,
+    ));
     commissions.push(commission("com-eur", "aff-1", "due", 500, 2500, 0, "EUR", json!({}), 21));
-    FakeState { key: key.into(), page_size, campaigns, affiliates, coupons, referrals, commissions, ..Default::default() }
+    FakeState {
+        key: key.into(),
+        page_size,
+        campaigns,
+        affiliates,
+        coupons,
+        referrals,
+        commissions,
+        ..Default::default()
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

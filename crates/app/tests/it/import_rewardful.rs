@@ -9,8 +9,8 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use refline_core::{clock::SystemClock, effects::DirectEffects, import::kind, Core};
 use refline_import::{
-    client::RetryPolicy, progress::Quiet, report::Counts, rewardful::Rewardful, runner::import_actor, run_import,
-    ImportError, ImportOptions, Report,
+    client::RetryPolicy, progress::Quiet, report::Counts, rewardful::Rewardful, run_import,
+    runner::import_actor, ImportError, ImportOptions, Report,
 };
 use refline_processors::fixtures::{self, Sale};
 use reqwest::StatusCode;
@@ -38,7 +38,8 @@ fn policy() -> RetryPolicy {
 
 async fn import(shop: &Shop, fake: &FakeRewardful, dry_run: bool) -> Result<Report, ImportError> {
     let store = shop.app.store.clone();
-    let core = Core::without_sales(store.clone(), Arc::new(SystemClock), Arc::new(DirectEffects::new(store)), "");
+    let core =
+        Core::without_sales(store.clone(), Arc::new(SystemClock), Arc::new(DirectEffects::new(store)), "");
     let actor = import_actor(&core, &shop.merchant.id, "rewardful").await?;
     let source = Rewardful::new(KEY, Some(&fake.base), policy())?;
     run_import(&core, &actor, &source, &ImportOptions { dry_run }, &Quiet).await
@@ -52,7 +53,9 @@ async fn open_shop(engine: &Engine) -> Shop {
 }
 
 /// `(created, updated, unchanged, skipped)` and the skip codes of one entity.
-fn summary(report: &Report, entity: &str) -> ((u64, u64, u64, u64), Vec<(String, u64)>) {
+type Summary = ((u64, u64, u64, u64), Vec<(String, u64)>);
+
+fn summary(report: &Report, entity: &str) -> Summary {
     let c: Counts = report.entities.get(entity).cloned().unwrap_or_default();
     let codes = c.skips.iter().map(|(code, s)| (code.clone(), s.count)).collect();
     ((c.created, c.updated, c.unchanged, c.skipped), codes)
@@ -151,7 +154,8 @@ fn statuses(list: &[Value]) -> BTreeMap<String, usize> {
 }
 
 async fn hook_deliveries(shop: &Shop, hook: &str) -> usize {
-    let reply = shop.app.get(&shop.merchant.key, &format!("/api/v1/webhooks/{hook}/deliveries?limit=100")).await;
+    let reply =
+        shop.app.get(&shop.merchant.key, &format!("/api/v1/webhooks/{hook}/deliveries?limit=100")).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     reply.data().as_array().unwrap().len()
 }
@@ -159,7 +163,14 @@ async fn hook_deliveries(shop: &Shop, hook: &str) -> usize {
 async fn rewardful_program_comes_across_exactly(engine: Engine) {
     let shop = open_shop(&engine).await;
     let events = json!(refline_domain::webhook::EVENTS);
-    let hook = shop.app.post(&shop.merchant.key, "/api/v1/webhooks", json!({ "url": "http://127.0.0.1:9/hook", "events": events })).await;
+    let hook = shop
+        .app
+        .post(
+            &shop.merchant.key,
+            "/api/v1/webhooks",
+            json!({ "url": "http://127.0.0.1:9/hook", "events": events }),
+        )
+        .await;
     assert_eq!(hook.status, StatusCode::CREATED, "{}", hook.text);
     let hook = hook.data()["id"].as_str().unwrap().to_string();
     let mut state = program(KEY, 3);
@@ -184,7 +195,12 @@ async fn rewardful_program_comes_across_exactly(engine: Engine) {
     assert_eq!(statuses(&list), expected);
     assert!(list.iter().all(|c| c["source"] == "rewardful"), "{list:#?}");
     assert_balances(&shop, &fake).await;
-    let core = Core::without_sales(shop.app.store.clone(), Arc::new(SystemClock), Arc::new(refline_core::NoEffects), "");
+    let core = Core::without_sales(
+        shop.app.store.clone(),
+        Arc::new(SystemClock),
+        Arc::new(refline_core::NoEffects),
+        "",
+    );
     assert_eq!(core.verify_ledger(&shop.merchant.id).await.unwrap(), Vec::<String>::new());
     // Imported history announces nothing.
     assert_eq!(hook_deliveries(&shop, &hook).await, 0);
@@ -255,7 +271,10 @@ async fn interrupted_rewardful_import_resumes(engine: Engine) {
     assert!(matches!(failed, Err(ImportError::Unavailable { .. })), "{failed:?}");
     let runs = shop.app.store.list_import_runs(&shop.merchant.id, 10).await.unwrap();
     assert_eq!(runs.len(), 1);
-    assert_eq!((runs[0].status.as_str(), runs[0].step.as_str(), runs[0].cursor.as_deref()), ("failed", "affiliates", Some("3")));
+    assert_eq!(
+        (runs[0].status.as_str(), runs[0].step.as_str(), runs[0].cursor.as_deref()),
+        ("failed", "affiliates", Some("3"))
+    );
 
     // The source recovers: the next run starts where the last one stopped.
     let before = fake.requests().len();
@@ -277,7 +296,14 @@ async fn the_command_imports_and_refuses_a_bad_key(engine: Engine) {
     let run = |key: &str, extra: &[&str]| {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_refline"));
         command
-            .args(["--database-url", &shop.app.database_url, "import", "rewardful", "--brand", &shop.merchant.id])
+            .args([
+                "--database-url",
+                &shop.app.database_url,
+                "import",
+                "rewardful",
+                "--brand",
+                &shop.merchant.id,
+            ])
             .args(["--api-key", key, "--base-url", &fake.base, "--retry-delay-ms", "10"])
             .args(extra)
             .env_remove("REFLINE_IMPORT_API_KEY");

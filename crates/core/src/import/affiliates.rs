@@ -125,13 +125,23 @@ impl Core {
         if !is_valid_short_code(&input.token) {
             return Err(skip(
                 "invalid_token",
-                format!("token {:?} cannot be a short-link code (3 to 32 letters, digits, - or _)", input.token),
+                format!(
+                    "token {:?} cannot be a short-link code (3 to 32 letters, digits, - or _)",
+                    input.token
+                ),
             ));
         }
         let affiliate = self
-            .imported_id(actor, &source, kind::AFFILIATE, &input.affiliate_source_id, "affiliate_not_imported")
+            .imported_id(
+                actor,
+                &source,
+                kind::AFFILIATE,
+                &input.affiliate_source_id,
+                "affiliate_not_imported",
+            )
             .await?;
-        let campaign = self.campaign_for(actor, &source, input.campaign_source_id.as_deref(), &affiliate).await?;
+        let campaign =
+            self.campaign_for(actor, &source, input.campaign_source_id.as_deref(), &affiliate).await?;
         let link = LinkInput {
             campaign_id: Some(campaign.clone()),
             affiliate_id: Some(affiliate.clone()),
@@ -140,7 +150,9 @@ impl Core {
         };
         let imported = match self.create_link(actor, link).await {
             Ok(out) => Imported { id: out.view.link.id, change: Change::Created },
-            Err(err) if err.code == "code_taken" => self.held_link(actor, &input.token, &affiliate, err).await?,
+            Err(err) if err.code == "code_taken" => {
+                self.held_link(actor, &input.token, &affiliate, err).await?
+            }
             Err(err) => return Err(err),
         };
         self.remember_import(actor, &source, kind::LINK, &input.source_id, &imported.id, print).await?;
@@ -148,14 +160,22 @@ impl Core {
     }
 
     /// The link holding `code` when it is already the affiliate's; else the refusal.
-    async fn held_link(&self, actor: &Actor, code: &str, affiliate: &str, taken: CoreError) -> CoreResult<Imported> {
+    async fn held_link(
+        &self,
+        actor: &Actor,
+        code: &str,
+        affiliate: &str,
+        taken: CoreError,
+    ) -> CoreResult<Imported> {
         let held = self.store.resolve_short_link(code).await?;
         match held {
             Some(t) if t.merchant_id == actor.merchant_id && t.affiliate_id == affiliate => {
                 let id = t.link_id.unwrap_or_default();
                 Ok(Imported { id, change: Change::Unchanged })
             }
-            _ => Err(skip("link_code_taken", format!("short-link code {code:?} is taken: {}", taken.message))),
+            _ => {
+                Err(skip("link_code_taken", format!("short-link code {code:?} is taken: {}", taken.message)))
+            }
         }
     }
 
@@ -169,9 +189,16 @@ impl Core {
             return Ok(Imported { id: found.refline_id.clone(), change: Change::Unchanged });
         }
         let affiliate = self
-            .imported_id(actor, &source, kind::AFFILIATE, &input.affiliate_source_id, "affiliate_not_imported")
+            .imported_id(
+                actor,
+                &source,
+                kind::AFFILIATE,
+                &input.affiliate_source_id,
+                "affiliate_not_imported",
+            )
             .await?;
-        let campaign = self.campaign_for(actor, &source, input.campaign_source_id.as_deref(), &affiliate).await?;
+        let campaign =
+            self.campaign_for(actor, &source, input.campaign_source_id.as_deref(), &affiliate).await?;
         let coupon = CouponInput {
             code: Some(input.code.clone()),
             campaign_id: Some(campaign),
@@ -182,7 +209,10 @@ impl Core {
             ..CouponInput::default()
         };
         let registered = self.register_coupon(actor, coupon).await.map_err(|err| match err.code {
-            "duplicate" => skip("coupon_code_taken", format!("coupon {:?} is registered to another affiliate", input.code)),
+            "duplicate" => skip(
+                "coupon_code_taken",
+                format!("coupon {:?} is registered to another affiliate", input.code),
+            ),
             _ => err,
         })?;
         let change = if registered.created { Change::Created } else { Change::Unchanged };

@@ -39,7 +39,8 @@ pub struct ImportedCampaign {
 
 impl ImportedCampaign {
     fn input(&self, creating: bool) -> CampaignInput {
-        let mode = if self.recurring_payments.is_some() { RecurringMode::Payments } else { RecurringMode::Duration };
+        let mode =
+            if self.recurring_payments.is_some() { RecurringMode::Payments } else { RecurringMode::Duration };
         let set_or_clear = |v: Option<i64>| v.map_or(Field::Clear, Field::Set);
         CampaignInput {
             currency: if creating { self.currency.clone() } else { None },
@@ -48,7 +49,9 @@ impl ImportedCampaign {
             commission_type: Field::Set(self.commission_type),
             commission_value: Some(self.commission_value.clone()),
             target_url: match &self.target_url {
-                Some(url) if url.starts_with("http://") || url.starts_with("https://") => Field::Set(url.clone()),
+                Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                    Field::Set(url.clone())
+                }
                 _ if creating => Field::Keep,
                 _ => Field::Clear,
             },

@@ -53,17 +53,25 @@ impl Core {
                 return Ok(Imported { id: found.refline_id.clone(), change: Change::Unchanged });
             }
             let imported = self.move_imported(actor, &source, &found.refline_id, &input).await?;
-            self.remember_import(actor, &source, kind::COMMISSION, &input.source_id, &imported.id, print).await?;
+            self.remember_import(actor, &source, kind::COMMISSION, &input.source_id, &imported.id, print)
+                .await?;
             return Ok(imported);
         }
         let affiliate = self
-            .imported_id(actor, &source, kind::AFFILIATE, &input.affiliate_source_id, "affiliate_not_imported")
+            .imported_id(
+                actor,
+                &source,
+                kind::AFFILIATE,
+                &input.affiliate_source_id,
+                "affiliate_not_imported",
+            )
             .await?;
         let campaign_id =
             self.campaign_for(actor, &source, input.campaign_source_id.as_deref(), &affiliate).await?;
         let campaign = self.load_campaign(actor, &campaign_id).await?;
-        let currency = Currency::parse(&input.currency)
-            .map_err(|_| skip("invalid_currency", format!("currency {:?} is not supported", input.currency)))?;
+        let currency = Currency::parse(&input.currency).map_err(|_| {
+            skip("invalid_currency", format!("currency {:?} is not supported", input.currency))
+        })?;
         if currency.code() != campaign.currency {
             return Err(skip(
                 "currency_mismatch",
@@ -75,10 +83,16 @@ impl Core {
             ));
         }
         if check_sale_minor(input.sale_amount_minor, currency.exponent()).is_err() {
-            return Err(skip("invalid_amount", format!("sale amount {} is out of range", input.sale_amount_minor)));
+            return Err(skip(
+                "invalid_amount",
+                format!("sale amount {} is out of range", input.sale_amount_minor),
+            ));
         }
         if !(0..=max_sale_minor(currency.exponent())).contains(&input.commission_minor) {
-            return Err(skip("invalid_amount", format!("commission {} is out of range", input.commission_minor)));
+            return Err(skip(
+                "invalid_amount",
+                format!("commission {} is out of range", input.commission_minor),
+            ));
         }
         let now = self.now();
         let approved = matches!(input.status, ConversionStatus::Approved | ConversionStatus::Paid);
@@ -165,7 +179,14 @@ impl Core {
         let payout = self.imported_payout(source, input);
         let moved = self
             .store
-            .update_imported_conversion(&actor.merchant_id, id, current.status, input.status, payout.as_ref(), self.now())
+            .update_imported_conversion(
+                &actor.merchant_id,
+                id,
+                current.status,
+                input.status,
+                payout.as_ref(),
+                self.now(),
+            )
             .await?;
         if !moved {
             return Err(crate::CoreError::changed_concurrently("commission"));

@@ -37,16 +37,24 @@ impl Core {
         if let Some(found) = before.as_ref().filter(|f| f.fingerprint == print) {
             return Ok(Imported { id: found.refline_id.clone(), change: Change::Unchanged });
         }
-        let Some(customer_id) = input.processor_customer_id.as_deref().filter(|c| !c.trim().is_empty()) else {
+        let Some(customer_id) = input.processor_customer_id.as_deref().filter(|c| !c.trim().is_empty())
+        else {
             return Err(skip(
                 "no_processor_customer",
                 "the source knows no payment-processor customer id for this customer: renewals cannot be matched",
             ));
         };
         let affiliate = self
-            .imported_id(actor, &source, kind::AFFILIATE, &input.affiliate_source_id, "affiliate_not_imported")
+            .imported_id(
+                actor,
+                &source,
+                kind::AFFILIATE,
+                &input.affiliate_source_id,
+                "affiliate_not_imported",
+            )
             .await?;
-        let campaign = self.campaign_for(actor, &source, input.campaign_source_id.as_deref(), &affiliate).await?;
+        let campaign =
+            self.campaign_for(actor, &source, input.campaign_source_id.as_deref(), &affiliate).await?;
         let key = memory_keys(None, Some(customer_id)).concat();
         let memory = ProcessorSubscription {
             merchant_id: actor.merchant_id.clone(),

@@ -83,7 +83,9 @@ pub(crate) fn source_of(actor: &Actor) -> CoreResult<&str> {
     actor.require_write()?;
     match &actor.door {
         Door::Import { source } => Ok(source),
-        _ => Err(CoreError::new(ErrorKind::Forbidden, "insufficient_permissions", "Only an importer imports")),
+        _ => {
+            Err(CoreError::new(ErrorKind::Forbidden, "insufficient_permissions", "Only an importer imports"))
+        }
     }
 }
 
@@ -151,7 +153,8 @@ impl Core {
         if let Some(campaign) = campaign_source_id {
             return self.imported_id(actor, source, kind::CAMPAIGN, campaign, "campaign_not_imported").await;
         }
-        let memberships = self.store.affiliate_memberships(&actor.merchant_id, affiliate_id, actor.mode).await?;
+        let memberships =
+            self.store.affiliate_memberships(&actor.merchant_id, affiliate_id, actor.mode).await?;
         memberships
             .into_iter()
             .min_by_key(|m| m.joined_at)
