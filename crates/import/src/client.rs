@@ -262,6 +262,26 @@ mod tests {
         assert_eq!(client.delay(40), Duration::from_millis(350));
     }
 
+    #[tokio::test]
+    async fn a_full_window_waits_for_its_oldest_request() {
+        let rate = RateLimit { requests: 2, per: Duration::from_millis(300) };
+        let client = SourceClient::new(
+            "test",
+            "http://127.0.0.1:1",
+            Auth::Bearer("k".into()),
+            Vec::new(),
+            RetryPolicy::default(),
+            Some(rate),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let start = Instant::now();
+        client.wait_for_rate().await;
+        client.wait_for_rate().await;
+        assert!(start.elapsed() < Duration::from_millis(100), "two fit in the window");
+        client.wait_for_rate().await;
+        assert!(start.elapsed() >= Duration::from_millis(300), "the third waits for the first to leave");
+    }
+
     #[test]
     fn a_base_url_must_be_http() {
         let made = SourceClient::new(

@@ -37,10 +37,19 @@ fn policy() -> RetryPolicy {
 }
 
 async fn import(shop: &Shop, fake: &FakeRewardful, dry_run: bool) -> Result<Report, ImportError> {
+    import_into(shop, &shop.merchant.id, fake, dry_run).await
+}
+
+async fn import_into(
+    shop: &Shop,
+    brand: &str,
+    fake: &FakeRewardful,
+    dry_run: bool,
+) -> Result<Report, ImportError> {
     let store = shop.app.store.clone();
     let core =
         Core::without_sales(store.clone(), Arc::new(SystemClock), Arc::new(DirectEffects::new(store)), "");
-    let actor = import_actor(&core, &shop.merchant.id, "rewardful").await?;
+    let actor = import_actor(&core, brand, "rewardful").await?;
     let source = Rewardful::new(KEY, Some(&fake.base), policy())?;
     run_import(&core, &actor, &source, &ImportOptions { dry_run }, &Quiet).await
 }
@@ -329,7 +338,33 @@ async fn the_command_imports_and_refuses_a_bad_key(engine: Engine) {
     shop.app.stop().await;
 }
 
+async fn another_brand_imports_its_own_copy(engine: Engine) {
+    let shop = open_shop(&engine).await;
+    let fake = FakeRewardful::start(program(KEY, 50)).await;
+    assert_first_import(&import(&shop, &fake, false).await.unwrap());
+    let other = shop.app.merchant("ultimate").await;
+    let copy = import_into(&shop, &other.id, &fake, false).await.unwrap();
+    // Its own campaigns, affiliates, coupons and commissions; but short-link codes are global,
+    // so the tokens the first brand holds are skipped, never moved.
+    assert_eq!(summary(&copy, kind::AFFILIATE).0, (7, 0, 0, 2), "{}", copy.to_text());
+    assert_eq!(
+        summary(&copy, kind::LINK),
+        ((0, 0, 0, 9), codes(&[("affiliate_not_imported", 2), ("invalid_token", 1), ("link_code_taken", 6)])),
+        "{}",
+        copy.to_text()
+    );
+    assert_eq!(summary(&copy, kind::COMMISSION).0, (13, 0, 0, 1), "{}", copy.to_text());
+    let theirs = shop.app.get(&other.key, "/api/v1/conversions?limit=100").await;
+    assert_eq!(theirs.data().as_array().unwrap().len(), 13);
+    assert_eq!(conversions(&shop).await.len(), 13, "the first brand's history is untouched");
+    let mine = refline_id(&shop, kind::AFFILIATE, "aff-1").await;
+    let seen = shop.app.get(&other.key, &format!("/api/v1/affiliates/{mine}")).await;
+    assert_eq!(seen.status, StatusCode::NOT_FOUND, "{}", seen.text);
+    shop.app.stop().await;
+}
+
 engine_tests!(
+    another_brand_imports_its_own_copy,
     rewardful_program_comes_across_exactly,
     interrupted_rewardful_import_resumes,
     the_command_imports_and_refuses_a_bad_key,
