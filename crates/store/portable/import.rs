@@ -257,6 +257,16 @@ impl ImportStore for Engine {
             tx.rollback().await?;
             return Ok(false);
         };
+        // Held by an open payout of Refline's own: paying it as imported too would pay it twice.
+        let held: Option<String> =
+            sqlx::query_scalar("SELECT payout_id FROM payout_items WHERE conversion_id = $1 AND is_open")
+                .bind(&current.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if held.is_some() && to == ConversionStatus::Paid {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         let row = settle(&mut tx, &current, to, paid, now).await?;
         let delta = RollupDelta::status_changed(&row, from);
         if !delta.is_empty() {

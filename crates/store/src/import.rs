@@ -123,7 +123,8 @@ pub trait ImportStore {
     ) -> StoreResult<ImportedConversion>;
     /// Moves an imported commission to `status` as the source now says (a pending one approved,
     /// rejected or paid) with the ledger entry that follows, and for `paid` the completed
-    /// payout; `false` when it is not `from` any more. A paid commission is never changed.
+    /// payout; `false` when it is not `from` any more, or when it is to be paid while an open
+    /// payout of Refline's holds it (it would be paid twice). A paid commission is never changed.
     /// Announces nothing.
     async fn update_imported_conversion(
         &self,

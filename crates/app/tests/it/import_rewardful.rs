@@ -363,7 +363,40 @@ async fn another_brand_imports_its_own_copy(engine: Engine) {
     shop.app.stop().await;
 }
 
+async fn a_commission_in_an_open_payout_is_never_paid_twice(engine: Engine) {
+    let shop = open_shop(&engine).await;
+    let fake = FakeRewardful::start(program(KEY, 50)).await;
+    assert_first_import(&import(&shop, &fake, false).await.unwrap());
+    let key = &shop.merchant.key;
+    let set = shop
+        .app
+        .patch(key, "/api/v1/settings", json!({ "minimumPayout": "1.00", "defaultPayoutMethod": "manual" }))
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    let run = shop.app.post(key, "/api/v1/payouts", json!({})).await;
+    assert_eq!(run.status, StatusCode::CREATED, "{}", run.text);
+    // Rewardful pays com-9 (Erin's, due, 0-day hold) on its own: Refline's open payout holds it.
+    let erin = refline_id(&shop, kind::COMMISSION, "com-9").await;
+    assert!(run.text.contains(&erin), "com-9 is in the run: {}", run.text);
+    fake.with(|s| s.commissions[9]["state"] = json!("paid"));
+    let report = import(&shop, &fake, false).await.unwrap();
+    assert_eq!(
+        summary(&report, kind::COMMISSION).1,
+        codes(&[("commission_not_moved", 1), ("currency_mismatch", 1)])
+    );
+    assert_eq!(shop.conversion(&erin).await["status"], "approved");
+    let core = Core::without_sales(
+        shop.app.store.clone(),
+        Arc::new(SystemClock),
+        Arc::new(refline_core::NoEffects),
+        "",
+    );
+    assert_eq!(core.verify_ledger(&shop.merchant.id).await.unwrap(), Vec::<String>::new());
+    shop.app.stop().await;
+}
+
 engine_tests!(
+    a_commission_in_an_open_payout_is_never_paid_twice,
     another_brand_imports_its_own_copy,
     rewardful_program_comes_across_exactly,
     interrupted_rewardful_import_resumes,

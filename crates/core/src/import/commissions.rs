@@ -189,7 +189,14 @@ impl Core {
             )
             .await?;
         if !moved {
-            return Err(crate::CoreError::changed_concurrently("commission"));
+            return Err(skip(
+                "commission_not_moved",
+                format!(
+                    "commission {id} could not become {}: it changed meanwhile, or an open payout holds it \
+                     (settle or cancel that payout, then import again)",
+                    input.status
+                ),
+            ));
         }
         Ok(Imported { id: id.to_string(), change: Change::Updated })
     }
