@@ -72,10 +72,13 @@ pub async fn run(database_url: &str, args: ImportArgs) -> anyhow::Result<()> {
         ..RetryPolicy::default()
     };
     let source: Box<dyn Source> = match args.source {
-        SourceName::Rewardful => Box::new(Rewardful::new(&args.api_key, args.base_url.as_deref(), policy)?),
+        SourceName::Rewardful => {
+            if args.account_id.is_some() {
+                anyhow::bail!("--account-id is FirstPromoter's ACCOUNT-ID; Rewardful has none");
+            }
+            Box::new(Rewardful::new(&args.api_key, args.base_url.as_deref(), policy)?)
+        }
     };
-    // FirstPromoter's ACCOUNT-ID; no source read so far needs it.
-    let _ = &args.account_id;
     let actor = import_actor(&core, &args.brand, source.name()).await?;
     let progress: Box<dyn Progress> = if args.json { Box::new(Quiet) } else { progress::for_stderr() };
     let options = ImportOptions { dry_run: args.dry_run };
