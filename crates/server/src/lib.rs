@@ -5,6 +5,7 @@
 //! integration tests both go through [`serve`], so tests exercise the real server.
 
 pub mod api;
+pub mod cluster;
 pub mod config;
 pub mod dashboard;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod http;
 pub mod inbound;
 pub mod mail;
 pub mod mcp;
+pub mod metrics;
 pub mod outbound;
 pub mod portal;
 pub mod rails;
@@ -26,15 +28,8 @@ pub use refline_core::{clock, ids, terms};
 
 use std::{future::Future, sync::Arc};
 
-use axum::{
-    extract::DefaultBodyLimit,
-    middleware,
-    response::{IntoResponse, Response},
-    routing::get,
-    Json, Router,
-};
+use axum::{extract::DefaultBodyLimit, middleware, response::IntoResponse, routing::get, Router};
 use refline_store::Store;
-use serde_json::json;
 use tokio::{net::TcpListener, sync::Notify};
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -56,8 +51,17 @@ pub fn app(state: AppState) -> Router {
         connection: state.config.connections.clone(),
         max_body_bytes: limit,
     });
-    Router::new()
-        .route("/healthz", get(healthz))
+    let metrics_on = state.config.metrics_token.is_some();
+    if metrics_on {
+        metrics::install();
+    }
+    let mut router = Router::new()
+        .route("/healthz", get(http::health::healthz))
+        .route("/readyz", get(http::health::readyz));
+    if metrics_on {
+        router = router.route("/metrics", get(metrics::scrape));
+    }
+    router
         .nest("/api/v1", api::router(state.clone()))
         .merge(dashboard::router(state.clone()))
         .merge(portal::router(state.clone()))
@@ -74,14 +78,9 @@ pub fn app(state: AppState) -> Router {
         // Outermost: head limits, control characters in paths and queries, body deadlines and
         // the one error envelope, for every route alike.
         .layer(middleware::from_fn_with_state(edge_limits, http::edge::edge))
+        // Outermost of all: the request id, the request's log span and its metrics.
+        .layer(middleware::from_fn(http::request_id::observe))
         .with_state(state)
-}
-
-async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
-    match state.store.get_merchant("").await {
-        Ok(_) => Json(json!({ "status": "ok", "engine": state.store.engine() })).into_response(),
-        Err(err) => ApiError::from(err).into_response(),
-    }
 }
 
 /// Serves Refline on `listener` until `shutdown` resolves, then finishes in-flight requests and
@@ -174,12 +173,31 @@ pub async fn serve(
         }
         Err(err) => return Err(std::io::Error::other(err.to_string())),
     };
+    // Several nodes on one PostgreSQL hear of each other's writes; one SQLite node needs not.
+    let node = refline_core::ids::new_id("node");
+    let multi_node = store.engine() == "postgres";
+    let (announcer, announce_task) = if multi_node {
+        let (announcer, task) = cluster::Announcer::start(store.clone(), node.clone(), stop_worker.clone());
+        (Some(announcer), Some(task))
+    } else {
+        (None, None)
+    };
+    let listen_task = multi_node.then(|| {
+        let wakes = cluster::LocalWakes {
+            webhook: webhook_wake.clone(),
+            inbox: inbox_wake.clone(),
+            mail: mail_wake.clone(),
+            tracking: tracking.clone(),
+        };
+        tokio::spawn(cluster::listen(store.clone(), node.clone(), wakes, stop_worker.clone()))
+    });
     let effects = Arc::new(state::NodeEffects {
         audit: audit.clone(),
         webhook_wake: webhook_wake.clone(),
         inbox_wake: inbox_wake.clone(),
         tracking: tracking.clone(),
         mail_wake,
+        announcer,
     });
     let core = refline_core::Core::new(
         store.clone(),
@@ -205,9 +223,13 @@ pub async fn serve(
     let state = AppState {
         rail,
         core,
-        store,
+        store: store.clone(),
         config: Arc::new(config),
-        limiter: Arc::new(RateLimiter::default()),
+        limiter: Arc::new(if multi_node {
+            RateLimiter::shared(store.clone())
+        } else {
+            RateLimiter::default()
+        }),
         audit,
         writer,
         dispatcher,
@@ -243,6 +265,11 @@ pub async fn serve(
     if let Some(scheduler) = scheduler {
         if let Err(err) = scheduler.await {
             tracing::error!(%err, "payout scheduler failed");
+        }
+    }
+    for task in [announce_task, listen_task].into_iter().flatten() {
+        if let Err(err) = task.await {
+            tracing::error!(%err, "cluster announcements failed");
         }
     }
     if let Err(err) = click_task.await {

@@ -7,6 +7,7 @@ use refline_store::Store;
 use tokio::sync::Notify;
 
 use crate::{
+    cluster::{Announcer, Topic},
     config::ServerConfig,
     http::audit::{fold_into_request, AuditSink},
     http::rate_limit::RateLimiter,
@@ -49,7 +50,7 @@ pub struct AppState {
 
 /// What the core's operations set off on this node: the webhook worker is woken, the link cache
 /// and rendered scripts dropped, the audit record folded into its request's entry or queued.
-/// Other nodes see the change at their next poll or cache expiry.
+/// Other nodes on the same PostgreSQL hear of it through the [`Announcer`] (`crate::cluster`).
 pub struct NodeEffects {
     /// The audit log writer.
     pub audit: AuditSink,
@@ -61,24 +62,38 @@ pub struct NodeEffects {
     pub tracking: Tracking,
     /// Wakes the mail worker.
     pub mail_wake: Arc<Notify>,
+    /// Tells the other nodes on the same database (PostgreSQL); `None` where one node runs.
+    pub announcer: Option<Arc<Announcer>>,
+}
+
+impl NodeEffects {
+    fn announce(&self, topic: Topic) {
+        if let Some(announcer) = &self.announcer {
+            announcer.announce(topic);
+        }
+    }
 }
 
 #[async_trait::async_trait]
 impl Effects for NodeEffects {
     fn outbox_written(&self) {
         self.webhook_wake.notify_one();
+        self.announce(Topic::Outbox);
     }
 
     fn links_changed(&self) {
         self.tracking.invalidate();
+        self.announce(Topic::Links);
     }
 
     fn inbox_written(&self) {
         self.inbox_wake.notify_one();
+        self.announce(Topic::Inbox);
     }
 
     fn mail_written(&self) {
         self.mail_wake.notify_one();
+        self.announce(Topic::Mail);
     }
 
     async fn audited(&self, record: AuditRecord) {

@@ -3,7 +3,14 @@
 use std::time::Duration;
 
 use refline_store::{Store, StoreError};
-use sqlx::{postgres::PgPoolOptions, PgPool, Postgres, Transaction};
+use sqlx::{
+    migrate::Migrator,
+    postgres::{PgListener, PgPoolOptions},
+    PgPool, Postgres, Transaction,
+};
+
+/// The migrations compiled into the binary.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 /// A Refline store on PostgreSQL.
 #[derive(Debug, Clone)]
@@ -20,11 +27,18 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect(url)
             .await?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+        MIGRATOR.run(&pool).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
         Ok(Self { pool })
+    }
+
+    /// This binary's migrations (`/readyz` compares them with the database's).
+    fn migrator() -> &'static Migrator {
+        &MIGRATOR
+    }
+
+    /// The pool, by name, for `/metrics`.
+    fn named_pools(&self) -> Vec<(&'static str, &PgPool)> {
+        vec![("main", &self.pool)]
     }
 
     fn reader(&self) -> &PgPool {
@@ -83,6 +97,40 @@ macro_rules! xact_lock_function {
 
 #[path = "../../store/portable/mod.rs"]
 mod portable;
+
+/// Announcements through PostgreSQL's LISTEN/NOTIFY on [`refline_store::cluster::CHANNEL`].
+#[refline_store::async_trait]
+impl refline_store::Broadcast for PgStore {
+    async fn announce(&self, payloads: &[String]) -> Result<(), StoreError> {
+        if payloads.is_empty() {
+            return Ok(());
+        }
+        sqlx::query("SELECT pg_notify($1, p) FROM UNNEST($2::text[]) AS p")
+            .bind(refline_store::cluster::CHANNEL)
+            .bind(payloads)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn listen(&self) -> Result<Option<Box<dyn refline_store::Subscription>>, StoreError> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(refline_store::cluster::CHANNEL).await?;
+        Ok(Some(Box::new(Notifications(listener))))
+    }
+}
+
+/// A LISTEN connection; sqlx re-connects it (and re-listens) after it is lost.
+struct Notifications(PgListener);
+
+#[refline_store::async_trait]
+impl refline_store::Subscription for Notifications {
+    async fn next(&mut self) -> Result<Option<String>, StoreError> {
+        // `try_recv` answers `None` once when the connection dropped: announcements made
+        // meanwhile are lost, which the caller treats as "everything may have changed".
+        Ok(self.0.try_recv().await?.map(|n| n.payload().to_string()))
+    }
+}
 
 impl Store for PgStore {
     fn engine(&self) -> &'static str {

@@ -22,6 +22,7 @@ pub mod affiliate;
 pub mod audit;
 pub mod batch;
 pub mod campaign;
+pub mod cluster;
 pub mod conversion;
 pub mod error;
 pub mod idempotency;
@@ -30,6 +31,7 @@ pub mod integration;
 pub mod isolate;
 pub mod mail;
 pub mod merchant;
+pub mod ops;
 pub mod outbox;
 pub mod paging;
 pub mod payout;
@@ -52,6 +54,7 @@ pub use audit::AuditStore;
 pub use audit::{AuditEntry, AuditFilter};
 pub use campaign::CampaignStore;
 pub use campaign::{Campaign, CampaignSort, CampaignStats, CampaignWithStats};
+pub use cluster::{Broadcast, ClusterStore, RateLease, Subscription};
 pub use conversion::{order_key, Attribution, ClickEvidence, Conversion, ConversionFilter, ConversionSort};
 pub use conversion::{
     AttributionQuery, ConversionStore, PendingConversion, Pricer, RecordError, RecordOutcome, RecordRequest,
@@ -65,6 +68,7 @@ pub use isolate::write_isolating;
 pub use mail::{MailStore, OutgoingMail};
 pub use merchant::MerchantStore;
 pub use merchant::{ApiKey, KeyOwner, Merchant};
+pub use ops::{Backlogs, OpsStore, PoolStats, Readiness};
 pub use paging::{Page, PageRequest};
 pub use payout::{
     CommissionPosition, ConversionMoney, LedgerEntry, LedgerSnapshot, NewPayout, Payout, PayoutFilter,
@@ -112,6 +116,9 @@ pub trait Store:
     + MailStore
     + PortalStore
     + ImportStore
+    + ClusterStore
+    + Broadcast
+    + OpsStore
     + Send
     + Sync
     + 'static

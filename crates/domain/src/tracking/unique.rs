@@ -40,6 +40,12 @@ impl<K: Hash + Eq> UniqueWindow<K> {
         true
     }
 
+    /// Forgets `key`: the visit [`Self::observe`] just counted turned out not to be unique (a
+    /// visit another node counted decides), so this node must not extend the key's hour.
+    pub fn forget(&mut self, key: &K) {
+        self.last_counted.remove(key);
+    }
+
     /// Keys remembered.
     pub fn len(&self) -> usize {
         self.last_counted.len()
@@ -63,6 +69,15 @@ mod tests {
         assert!(!window.observe(("v1", "l1"), UNIQUE_WINDOW_MS - 1));
         assert!(window.observe(("v1", "l1"), UNIQUE_WINDOW_MS));
         assert!(!window.observe(("v1", "l1"), UNIQUE_WINDOW_MS + 10));
+    }
+
+    #[test]
+    fn a_forgotten_visit_counts_again() {
+        let mut window = UniqueWindow::new(100);
+        assert!(window.observe("v1", 0));
+        window.forget(&"v1");
+        assert!(window.observe("v1", 10));
+        assert!(!window.observe("v1", 20));
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn invite(State(state): State<AppState>, caller: Caller, body: Bytes) -> Response {
-    if let Err((err, rate)) = invite_rate(&state, &caller) {
+    if let Err((err, rate)) = invite_rate(&state, &caller).await {
         let mut response = err.into_response();
         set_rate_headers(response.headers_mut(), &rate);
         return response;
@@ -49,9 +49,9 @@ async fn invite(State(state): State<AppState>, caller: Caller, body: Bytes) -> R
 
 /// Counts an invitation against the key's 10 a minute (the API and the MCP tool share it); the
 /// refusal and the limit's state when past it.
-pub(crate) fn invite_rate(state: &AppState, caller: &Caller) -> Result<(), (ApiError, RateDecision)> {
+pub(crate) async fn invite_rate(state: &AppState, caller: &Caller) -> Result<(), (ApiError, RateDecision)> {
     let now = state.config.clock.now();
-    let rate = state.limiter.hit(&format!("invite:{}", caller.key_id), INVITES_PER_MINUTE, now);
+    let rate = state.limiter.hit(&format!("invite:{}", caller.key_id), INVITES_PER_MINUTE, now).await;
     if rate.allowed {
         Ok(())
     } else {

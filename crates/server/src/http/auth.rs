@@ -139,10 +139,9 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         _ => None,
     };
     let Some(owner) = owner else {
-        let ip = client_ip(&req, &state.config.trusted_proxies)
-            .map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+        let ip = client_ip(&req, &state.config).map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
         let limit = state.config.unauthenticated_per_minute;
-        let rate = state.limiter.hit(&format!("ip:{ip}"), limit, now);
+        let rate = state.limiter.hit(&format!("ip:{ip}"), limit, now).await;
         let err = if !rate.allowed {
             too_many(&rate, now)
         } else if req.headers().contains_key(header::AUTHORIZATION) {
@@ -159,7 +158,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         user_id: None,
     };
     let plan = owner.plan;
-    let rate = state.limiter.hit(&owner.key_id, state.config.limits.rate_for(plan), now);
+    let rate = state.limiter.hit(&owner.key_id, state.config.limits.rate_for(plan), now).await;
     let refusal = if !rate.allowed {
         Some(too_many(&rate, now))
     } else if owner.archived_at.is_some() {

@@ -1,13 +1,29 @@
-//! Fixed one-minute windows per key, in memory.
+//! Fixed one-minute windows per bucket (an API key, an IP, a key's invitations).
 //!
 //! Windows align to wall-clock minutes, so `X-RateLimit-Reset` is the next minute boundary.
-//! Each node counts on its own: behind N nodes the effective limit is up to N times higher
-//! (documented in docs/API.md).
+//!
+//! One node (SQLite, or PostgreSQL with one node) could count in memory, but several nodes on
+//! one PostgreSQL must share the count. Asking the database on every request would add a round
+//! trip to every API call, so a node takes requests from the shared window in **leases**: it
+//! asks for a few at once (`ClusterStore::lease_rate`, one statement that never grants past the
+//! limit), answers from its lease until it runs out, and asks again. The lease doubles while a
+//! key is busy, up to a quarter of what is left of the window (at most 64), and starts at one
+//! each minute. So:
+//! - across all nodes, never more than the limit is admitted in a window;
+//! - a node may refuse while another still holds requests it leased and has not used: at most
+//!   a quarter of what was left when it leased, and only one request each once the window is
+//!   nearly used up;
+//! - a quiet key costs one database statement per request (as the key lookup already does),
+//!   a busy one about one per 64.
+//!
+//! If the database cannot be reached, the node counts on its own until it can.
 
 use std::{
     collections::HashMap,
-    sync::{Mutex, PoisonError},
+    sync::{Arc, Mutex, PoisonError},
 };
+
+use refline_store::Store;
 
 /// The state of one bucket after a request was counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,19 +38,112 @@ pub struct RateDecision {
     pub reset: i64,
 }
 
-/// Counts requests per bucket and minute.
-#[derive(Debug, Default)]
+/// Past this many buckets the memory of old windows is dropped.
+const CAPACITY: usize = 100_000;
+/// The largest lease a node takes at once.
+const MAX_LEASE: u32 = 64;
+
+/// Counts requests per bucket and minute, in memory or across the cluster.
+#[derive(Default)]
 pub struct RateLimiter {
-    buckets: Mutex<HashMap<String, (i64, u32)>>,
+    /// Set when several nodes share the database: leases come from it.
+    shared: Option<Arc<dyn Store>>,
+    local: LocalWindows,
+    leases: Mutex<HashMap<String, Lease>>,
 }
 
 impl RateLimiter {
+    /// A limiter whose windows are shared by every node on `store`'s database.
+    pub fn shared(store: Arc<dyn Store>) -> Self {
+        Self { shared: Some(store), ..Self::default() }
+    }
+
     /// Counts one request for `bucket` at `now_ms` against `limit` per minute.
-    pub fn hit(&self, bucket: &str, limit: u32, now_ms: i64) -> RateDecision {
+    pub async fn hit(&self, bucket: &str, limit: u32, now_ms: i64) -> RateDecision {
+        let Some(store) = &self.shared else { return self.local.hit(bucket, limit, now_ms) };
+        let window = now_ms.div_euclid(60_000);
+        let reset = (window + 1) * 60;
+        let want = {
+            let mut leases = self.leases.lock().unwrap_or_else(PoisonError::into_inner);
+            if leases.len() > CAPACITY {
+                leases.retain(|_, l| l.window == window);
+            }
+            let lease = leases.entry(bucket.to_string()).or_insert_with(|| Lease::new(window));
+            if lease.window != window {
+                *lease = Lease::new(window);
+            }
+            if lease.left > 0 {
+                lease.left -= 1;
+                return lease.decision(true, limit, reset);
+            }
+            lease.next_size(limit)
+        };
+        match store.lease_rate(bucket, window, limit, want).await {
+            Ok(granted) => {
+                let mut leases = self.leases.lock().unwrap_or_else(PoisonError::into_inner);
+                let lease = leases.entry(bucket.to_string()).or_insert_with(|| Lease::new(window));
+                if lease.window != window {
+                    *lease = Lease::new(window);
+                }
+                lease.used = lease.used.max(granted.used);
+                if granted.granted == 0 {
+                    return lease.decision(false, limit, reset);
+                }
+                lease.size = granted.granted;
+                lease.left += granted.granted - 1;
+                lease.decision(true, limit, reset)
+            }
+            Err(err) => {
+                tracing::warn!(%err, "shared rate limit unavailable; counting on this node alone");
+                self.local.hit(bucket, limit, now_ms)
+            }
+        }
+    }
+}
+
+/// What a node holds of one bucket's shared window.
+#[derive(Debug, Clone, Copy)]
+struct Lease {
+    window: i64,
+    /// Leased requests not used yet.
+    left: u32,
+    /// Requests taken by all nodes as of this node's last lease.
+    used: u32,
+    /// The last lease's size.
+    size: u32,
+}
+
+impl Lease {
+    fn new(window: i64) -> Self {
+        Self { window, left: 0, used: 0, size: 0 }
+    }
+
+    /// The next lease: double the last, at most a quarter of what is left, at least one.
+    fn next_size(&self, limit: u32) -> u32 {
+        let left_in_window = limit.saturating_sub(self.used);
+        self.size.saturating_mul(2).clamp(1, (left_in_window / 4).clamp(1, MAX_LEASE))
+    }
+
+    /// What the caller is told: what the cluster had left at this node's last lease, plus
+    /// what this node still holds.
+    fn decision(&self, allowed: bool, limit: u32, reset: i64) -> RateDecision {
+        let remaining = limit.saturating_sub(self.used).saturating_add(self.left).min(limit);
+        RateDecision { allowed, limit, remaining, reset }
+    }
+}
+
+/// Windows counted in this node's memory.
+#[derive(Debug, Default)]
+struct LocalWindows {
+    buckets: Mutex<HashMap<String, (i64, u32)>>,
+}
+
+impl LocalWindows {
+    fn hit(&self, bucket: &str, limit: u32, now_ms: i64) -> RateDecision {
         let window = now_ms.div_euclid(60_000);
         let reset = (window + 1) * 60;
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
-        if buckets.len() > 100_000 {
+        if buckets.len() > CAPACITY {
             buckets.retain(|_, (w, _)| *w == window);
         }
         let entry = buckets.entry(bucket.to_string()).or_insert((window, 0));
@@ -53,20 +162,37 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn counts_within_a_minute_and_resets_on_the_next() {
+    #[tokio::test]
+    async fn counts_within_a_minute_and_resets_on_the_next() {
         let limiter = RateLimiter::default();
         let t = 1_700_000_040_000;
         for i in 0..3 {
-            let d = limiter.hit("k", 3, t + i);
+            let d = limiter.hit("k", 3, t + i).await;
             assert!(d.allowed);
             assert_eq!(d.remaining, 2 - u32::try_from(i).unwrap());
         }
-        let d = limiter.hit("k", 3, t + 10);
+        let d = limiter.hit("k", 3, t + 10).await;
         assert!(!d.allowed);
         assert_eq!(d.remaining, 0);
         assert_eq!(d.reset, (t / 60_000 + 1) * 60);
-        assert!(limiter.hit("k", 3, (t / 60_000 + 1) * 60_000).allowed);
-        assert!(limiter.hit("other", 3, t).allowed);
+        assert!(limiter.hit("k", 3, (t / 60_000 + 1) * 60_000).await.allowed);
+        assert!(limiter.hit("other", 3, t).await.allowed);
+    }
+
+    #[test]
+    fn leases_double_but_never_take_more_than_a_quarter_of_what_is_left() {
+        let mut lease = Lease::new(0);
+        assert_eq!(lease.next_size(1000), 1, "a window starts with one request");
+        lease.size = 1;
+        assert_eq!(lease.next_size(1000), 2);
+        lease.size = 32;
+        assert_eq!(lease.next_size(1000), MAX_LEASE);
+        lease.used = 900;
+        assert_eq!(lease.next_size(1000), 25);
+        lease.used = 998;
+        assert_eq!(lease.next_size(1000), 1, "near the limit, one at a time");
+        lease.used = 1000;
+        assert_eq!(lease.next_size(1000), 1);
+        assert_eq!(lease.next_size(0), 1);
     }
 }

@@ -234,7 +234,7 @@ pub async fn invite_affiliate(
     map: &Map<String, Value>,
 ) -> ToolOutcome {
     actor.require_write()?;
-    invitations::invite_rate(state, caller).map_err(|(err, _)| err)?;
+    invitations::invite_rate(state, caller).await.map_err(|(err, _)| err)?;
     let out = state.core.invite_affiliate(actor, invitations::read_invite(map)).await?;
     Ok(json!({ "data": invitations::render(&out) }))
 }

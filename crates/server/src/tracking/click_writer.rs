@@ -12,8 +12,6 @@
 //! so even then no answered click is dropped.
 
 use std::{
-    collections::hash_map::DefaultHasher,
-    hash::{Hash, Hasher},
     net::IpAddr,
     sync::{
         atomic::{AtomicU64, Ordering},
@@ -22,8 +20,9 @@ use std::{
     time::Duration,
 };
 
-use refline_domain::{ClickKind, UniqueWindow};
+use refline_domain::{ClickKind, UniqueWindow, UNIQUE_WINDOW_MS};
 use refline_store::{write_isolating, Click, ClickTally, ClickTotals, Store, StoreError};
+use sha2::{Digest, Sha256};
 use tokio::{sync::mpsc, task::JoinHandle};
 
 use super::{
@@ -87,6 +86,8 @@ impl ClickWriter {
     pub fn start(store: Arc<dyn Store>, settings: &TrackingSettings) -> (ClickWriter, JoinHandle<()>) {
         let (queue, rx) = mpsc::channel(settings.queue_capacity.max(1));
         let counters = Arc::new(ClickCounters::default());
+        // Several nodes share one PostgreSQL: a visitor's clicks may reach any of them.
+        let shared_uniques = store.engine() == "postgres";
         let task = tokio::spawn(write_batches(
             store,
             rx,
@@ -94,6 +95,7 @@ impl ClickWriter {
             settings.max_batch.max(1),
             settings.batch_window,
             settings.unique_capacity,
+            shared_uniques,
         ));
         (ClickWriter { queue, counters }, task)
     }
@@ -107,6 +109,11 @@ impl ClickWriter {
     /// Queues a HEAD count for `link`.
     pub async fn head(&self, link: Arc<ResolvedLink>) {
         self.enqueue(Item::Head(link)).await;
+    }
+
+    /// Clicks and head counts queued and not yet taken by the writer task.
+    pub fn queue_depth(&self) -> usize {
+        self.queue.max_capacity().saturating_sub(self.queue.capacity())
     }
 
     /// The writer's counters.
@@ -134,6 +141,7 @@ async fn write_batches(
     max_batch: usize,
     batch_window: Duration,
     unique_capacity: usize,
+    shared_uniques: bool,
 ) {
     let mut window = UniqueWindow::new(unique_capacity);
     let mut visitors = VisitorHasher::default();
@@ -151,11 +159,16 @@ async fn write_batches(
             }
         }
         let mut clicks = Vec::with_capacity(items.len());
+        let mut candidates = Vec::new();
         let mut heads = Vec::new();
         for item in items.drain(..) {
             match item {
                 Item::Click(raw) => {
-                    clicks.push(prepare(store.as_ref(), &mut window, &mut visitors, raw).await)
+                    let (click, visit) = prepare(store.as_ref(), &mut window, &mut visitors, raw).await;
+                    if let Some(visit) = visit {
+                        candidates.push((clicks.len(), visit));
+                    }
+                    clicks.push(click);
                 }
                 Item::Head(link) => heads.push(ClickTally {
                     merchant_id: link.target.merchant_id.clone(),
@@ -166,27 +179,56 @@ async fn write_batches(
                 }),
             }
         }
+        if shared_uniques {
+            confirm_uniques(store.as_ref(), &mut window, &mut clicks, &candidates).await;
+        }
         write_with_retry(store.as_ref(), &rx, &counters, &clicks, &heads).await;
     }
 }
 
+/// Asks the memory every node shares which of this node's unique clicks are unique across the
+/// cluster (another node may have counted the visitor within the hour); the others become
+/// ordinary clicks and leave this node's memory, so the shared hour decides their next click.
+/// If the database cannot answer, this node's own count stands.
+async fn confirm_uniques(
+    store: &dyn Store,
+    window: &mut UniqueWindow<i64>,
+    clicks: &mut [Click],
+    candidates: &[(usize, i64)],
+) {
+    if candidates.is_empty() {
+        return;
+    }
+    let visits: Vec<(i64, i64)> = candidates.iter().map(|(i, key)| (*key, clicks[*i].created_at)).collect();
+    match store.claim_unique_visits(&visits, UNIQUE_WINDOW_MS).await {
+        Ok(unique) => {
+            let unique: std::collections::HashSet<i64> = unique.into_iter().collect();
+            let mut counted = std::collections::HashSet::new();
+            for (i, key) in candidates {
+                // A key counts once per batch, for its first click.
+                if !unique.contains(key) || !counted.insert(*key) {
+                    clicks[*i].is_unique = false;
+                    window.forget(key);
+                }
+            }
+        }
+        Err(err) => tracing::warn!(%err, "shared unique-visit memory unavailable; counting on this node"),
+    }
+}
+
+/// The click to store, and its visit key when this node counts it unique.
 async fn prepare(
     store: &dyn Store,
-    window: &mut UniqueWindow<u64>,
+    window: &mut UniqueWindow<i64>,
     visitors: &mut VisitorHasher,
     raw: RawClick,
-) -> Click {
+) -> (Click, Option<i64>) {
     let agent = raw.user_agent.as_deref().unwrap_or("");
     let visitor = visitors.hash(store, raw.at_ms, raw.ip, agent).await;
-    let is_unique = raw.kind == ClickKind::Human && {
-        let mut key = DefaultHasher::new();
-        visitor.hash(&mut key);
-        let target = &raw.link.target;
-        (&target.campaign_id, &target.affiliate_id, &target.link_id).hash(&mut key);
-        window.observe(key.finish(), raw.at_ms)
-    };
     let target = &raw.link.target;
-    Click {
+    let key = visit_key(&visitor, &target.campaign_id, &target.affiliate_id, target.link_id.as_deref());
+    let is_unique = raw.kind == ClickKind::Human && window.observe(key, raw.at_ms);
+    let click = Click {
         id: raw.id,
         merchant_id: target.merchant_id.clone(),
         campaign_id: target.campaign_id.clone(),
@@ -202,7 +244,23 @@ async fn prepare(
         // characters (PostgreSQL cannot store U+0000; none of them is meant in a URL).
         landing_url: raw.landing_url.map(visitor_text),
         referrer: raw.referrer.map(visitor_text),
+    };
+    (click, is_unique.then_some(key))
+}
+
+/// A visitor on a link, as 64 bits every node computes alike (a cryptographic hash rather
+/// than std's hasher, whose output may differ between builds): the hosted link and the script
+/// of one affiliate on one campaign are one link; each short link is its own.
+fn visit_key(visitor: &[u8; 16], campaign_id: &str, affiliate_id: &str, link_id: Option<&str>) -> i64 {
+    let mut hasher = Sha256::new();
+    hasher.update(visitor);
+    for part in [campaign_id, affiliate_id, link_id.unwrap_or("")] {
+        hasher.update(part.as_bytes());
+        hasher.update(b"\0");
     }
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&hasher.finalize()[..8]);
+    i64::from_be_bytes(first)
 }
 
 fn visitor_text(text: String) -> String {

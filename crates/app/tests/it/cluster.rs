@@ -1,0 +1,378 @@
+//! Three `refline serve` processes on one PostgreSQL behave as one server: a key's rate limit
+//! holds across them, a change made through one is served by the others within a second, a
+//! visitor's clicks count unique once whichever node they reach, each outbound event is
+//! delivered once, each processor delivery handled once, a scheduled job runs on one node, and a node killed with `kill -9` loses nothing it acknowledged while the
+//! others carry on. PostgreSQL only (SQLite serves one node); skipped with a notice without it.
+
+use std::{
+    net::TcpListener as StdListener,
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use axum::{http::HeaderMap, routing::post, Router};
+use refline_processors::fixtures::{self, Sale};
+use reqwest::{header, redirect::Policy, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::Engine;
+
+/// One `refline serve` process.
+struct Node {
+    child: Child,
+    base: String,
+}
+
+impl Node {
+    async fn start(database_url: &str, dir: &std::path::Path, index: usize) -> Node {
+        let port = StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = std::fs::File::create(dir.join(format!("node{index}.log"))).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_refline"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env("REFLINE_DATABASE_URL", database_url)
+            // Every node of a cluster shares the secret key.
+            .env("REFLINE_SECRET_KEY_FILE", dir.join("refline.key"))
+            .env("REFLINE_MAIL_DIR", dir.join("mail"))
+            .env("REFLINE_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+            .env("REFLINE_RATE_LIMIT_PRO", "40")
+            .env("REFLINE_RATE_LIMIT_ULTIMATE", "100000")
+            .env("REFLINE_ALLOW_PRIVATE_WEBHOOK_TARGETS", "true")
+            .env("REFLINE_WEBHOOK_RETRY_DELAYS", "1,1,1")
+            .env_remove("REFLINE_LISTEN")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        // Dropped (killed and reaped) if it never comes up.
+        let node = Node { child, base: format!("http://127.0.0.1:{port}") };
+        for _ in 0..200 {
+            if reqwest::get(format!("{}/healthz", node.base)).await.is_ok_and(|r| r.status().is_success()) {
+                return node;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("node {index} did not start; see {}", dir.join(format!("node{index}.log")).display());
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill(); // SIGKILL
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(Policy::none()).timeout(Duration::from_secs(30)).build().unwrap()
+}
+
+async fn call(
+    method: reqwest::Method,
+    node: &Node,
+    key: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = client().request(method, format!("{}{path}", node.base)).bearer_auth(key);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn cli_json(database_url: &str, dir: &std::path::Path, args: &[&str]) -> Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_refline"))
+        .args(args)
+        .env("REFLINE_DATABASE_URL", database_url)
+        .env("REFLINE_SECRET_KEY_FILE", dir.join("refline.key"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+async fn redirect_target(node: &Node, query: &str, agent: &str) -> String {
+    let response = client()
+        .get(format!("{}/redirect?{query}", node.base))
+        .header(header::USER_AGENT, agent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    response.headers()[header::LOCATION].to_str().unwrap().to_string()
+}
+
+/// Waits for a clear minute: the rate-limit part must not straddle a window boundary.
+async fn wait_for_fresh_minute() {
+    let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() % 60;
+    if seconds > 45 {
+        tokio::time::sleep(Duration::from_secs(61 - seconds)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_nodes_on_one_postgresql_act_as_one_server() {
+    let Some(engine) = Engine::postgres() else { return };
+    let Engine::Postgres(url) = engine.isolated().await else { unreachable!() };
+    let dir = tempfile::tempdir().unwrap();
+    let created = cli_json(&url, dir.path(), &["merchant", "create", "--name", "Acme", "--json"]);
+    let key = created["apiKey"].as_str().unwrap().to_string();
+    let small =
+        cli_json(&url, dir.path(), &["merchant", "create", "--name", "Small", "--plan", "pro", "--json"]);
+    let small_key = small["apiKey"].as_str().unwrap().to_string();
+
+    let mut nodes = Vec::new();
+    for i in 0..3 {
+        nodes.push(Node::start(&url, dir.path(), i).await);
+    }
+    use reqwest::Method;
+
+    // A webhook receiver counting deliveries per event id.
+    let deliveries: Arc<Mutex<Vec<String>>> = Arc::default();
+    let receiver = {
+        let deliveries = deliveries.clone();
+        Router::new().route(
+            "/hook",
+            post(move |headers: HeaderMap| {
+                let deliveries = deliveries.clone();
+                async move {
+                    let id =
+                        headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                    deliveries.lock().unwrap().push(id);
+                    "ok"
+                }
+            }),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+
+    // Set up through node 0.
+    let (status, campaign) = call(
+        Method::POST,
+        &nodes[0],
+        &key,
+        "/api/v1/campaigns",
+        Some(json!({ "name": "Launch", "commissionType": "percentage", "commissionValue": 20,
+                     "targetUrl": "https://shop.example/a" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{campaign}");
+    let campaign = campaign["data"].clone();
+    let (campaign_id, code) = (
+        campaign["id"].as_str().unwrap().to_string(),
+        campaign["trackingCode"].as_str().unwrap().to_string(),
+    );
+    let mut affiliates = Vec::new();
+    for email in ["ally@affiliates.test", "bo@affiliates.test"] {
+        let (status, affiliate) = call(
+            Method::POST,
+            &nodes[0],
+            &key,
+            "/api/v1/affiliates",
+            Some(json!({ "email": email, "name": "Aff", "campaignId": campaign_id })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{affiliate}");
+        affiliates.push(affiliate["data"]["id"].as_str().unwrap().to_string());
+    }
+    let (status, hook) = call(
+        Method::POST,
+        &nodes[0],
+        &key,
+        "/api/v1/webhooks",
+        Some(json!({ "url": hook_url, "events": ["conversion.created"] })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+
+    // A link change made through node 0 reaches the caches of nodes 1 and 2 within a second
+    // (their cache would otherwise keep the old target for 10 s).
+    let link = format!("tc={code}&aff={}", affiliates[0]);
+    for node in &nodes[1..] {
+        assert!(redirect_target(node, &link, "Mozilla/5.0 Cache")
+            .await
+            .starts_with("https://shop.example/a"));
+    }
+    let (status, body) = call(
+        Method::PATCH,
+        &nodes[0],
+        &key,
+        &format!("/api/v1/campaigns/{campaign_id}"),
+        Some(json!({ "targetUrl": "https://shop.example/b", "commissionValue": 30 })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let changed = Instant::now();
+    for node in &nodes[1..] {
+        loop {
+            if redirect_target(node, &link, "Mozilla/5.0 Cache").await.starts_with("https://shop.example/b") {
+                break;
+            }
+            assert!(
+                changed.elapsed() < Duration::from_secs(1),
+                "node {} still serves the old link",
+                node.base
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    // The campaign's new terms apply to a sale recorded through another node.
+    let (status, sale) = call(
+        Method::POST,
+        &nodes[2],
+        &key,
+        "/api/v1/conversions",
+        Some(json!({ "campaignId": campaign_id, "affiliateId": affiliates[0], "amount": 100, "orderId": "terms-1" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{sale}");
+    assert_eq!(sale["data"]["commission"].to_string(), "30.00", "{sale}");
+
+    // One visitor's clicks through all three nodes: three clicks, one unique.
+    let visitor = format!("tc={code}&aff={}", affiliates[1]);
+    for node in &nodes {
+        redirect_target(node, &visitor, "Mozilla/5.0 Visitor").await;
+    }
+    let mut stats = Value::Null;
+    for _ in 0..100 {
+        let (_, affiliate) =
+            call(Method::GET, &nodes[0], &key, &format!("/api/v1/affiliates/{}", affiliates[1]), None).await;
+        stats = affiliate["data"]["clickStats"].clone();
+        if stats["clicks"] == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(stats["clicks"], 3, "{stats}");
+    assert_eq!(stats["uniqueClicks"], 1, "a visitor is unique once an hour on every node: {stats}");
+
+    // One key's requests spread over the three nodes meet 429 at the limit (40 a minute).
+    wait_for_fresh_minute().await;
+    let mut allowed = 0;
+    let mut refused_by = [0; 3];
+    for i in 0..60 {
+        let (status, _) = call(Method::GET, &nodes[i % 3], &small_key, "/api/v1/me", None).await;
+        match status {
+            StatusCode::OK => allowed += 1,
+            StatusCode::TOO_MANY_REQUESTS => refused_by[i % 3] += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(allowed, 40, "exactly the limit across the cluster");
+    assert!(refused_by.iter().all(|n| *n > 0), "every node refuses once the window is used: {refused_by:?}");
+
+    // Sales spread over the three nodes: each sale's webhook is delivered exactly once, though
+    // every node runs a webhook worker.
+    for i in 0..30 {
+        let body = json!({ "campaignId": campaign_id, "affiliateId": affiliates[0], "amount": 10,
+                           "orderId": format!("spread-{i}") });
+        let (status, sale) = call(Method::POST, &nodes[i % 3], &key, "/api/v1/conversions", Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{sale}");
+    }
+    let expected = 31; // and the terms sale
+    let started = Instant::now();
+    while deliveries.lock().unwrap().len() < expected && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let got = deliveries.lock().unwrap().clone();
+    let mut unique = got.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), expected, "every sale's event delivered");
+    assert_eq!(got.len(), expected, "no event delivered twice");
+
+    // Payment-processor deliveries spread over the nodes, each also redelivered to another
+    // node (processors retry): every one becomes its conversion once, whichever node's inbox
+    // worker claims it.
+    let secret = "whsec_cluster_test";
+    let (status, integration) = call(
+        Method::POST,
+        &nodes[0],
+        &key,
+        "/api/v1/integrations",
+        Some(json!({ "provider": "stripe", "webhookSecret": secret })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{integration}");
+    let now = crate::processors::now_s();
+    for i in 0..9 {
+        let sale = Sale {
+            event_id: format!("evt_cluster_{i}"),
+            object_id: format!("in_cluster_{i}"),
+            amount_minor: 10_000,
+            reference: Some(format!("tc_{code}_aff_{}_cid_click_fixture", affiliates[0])),
+            created_unix_s: now,
+            ..Sale::default()
+        };
+        let (headers, _, body) =
+            fixtures::stripe::delivery(secret, now, fixtures::stripe::invoice_paid(&sale, "subscription_create"));
+        let merchant_id = created["merchantId"].as_str().unwrap();
+        for node in [&nodes[i % 3], &nodes[(i + 1) % 3]] {
+            let mut request = client()
+                .post(format!("{}/api/webhooks/stripe/merchant/{merchant_id}", node.base))
+                .body(body.clone());
+            for (name, value) in &headers {
+                request = request.header(name.as_str(), value.as_str());
+            }
+            assert_eq!(request.send().await.unwrap().status(), StatusCode::OK);
+        }
+    }
+    let stripe_sales = || async {
+        let (_, list) = call(Method::GET, &nodes[0], &key, "/api/v1/conversions?limit=100", None).await;
+        list["data"].as_array().unwrap().iter().filter(|c| c["source"] == "stripe").count()
+    };
+    let started = Instant::now();
+    while stripe_sales().await < 9 && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(stripe_sales().await, 9, "each processor delivery handled once");
+
+    // The hourly click-IP sweep, checked by every node at its start, ran on one of them.
+    let ran_on = (0..3)
+        .filter(|i| {
+            std::fs::read_to_string(dir.path().join(format!("node{i}.log"))).unwrap().contains("click_ip_sweep ran")
+        })
+        .count();
+    assert_eq!(ran_on, 1, "a scheduled job runs once across the cluster");
+
+    // Node 2 is killed with SIGKILL in the middle of a stream of sales: every sale any node
+    // acknowledged is stored, and the other two carry on.
+    let mut acknowledged = Vec::new();
+    let mut victim = nodes.pop().unwrap();
+    for i in 0..60 {
+        if i == 30 {
+            victim.kill();
+        }
+        let node = if i < 30 && i % 3 == 2 { &victim } else { &nodes[i % 2] };
+        let body = json!({ "campaignId": campaign_id, "affiliateId": affiliates[0], "amount": 10,
+                           "orderId": format!("load-{i}") });
+        let response = client()
+            .post(format!("{}/api/v1/conversions", node.base))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let v: Value = response.json().await.unwrap();
+        acknowledged.push(v["data"]["id"].as_str().unwrap().to_string());
+    }
+    for id in &acknowledged {
+        for node in &nodes {
+            let (status, _) = call(Method::GET, node, &key, &format!("/api/v1/conversions/{id}"), None).await;
+            assert_eq!(status, StatusCode::OK, "{id} was acknowledged and must be stored");
+        }
+    }
+}
