@@ -4,9 +4,9 @@
 pub mod admin;
 pub mod backup;
 pub mod cli;
-pub mod import;
 pub mod config_check;
 pub mod config_file;
+pub mod import;
 pub mod integrations;
 pub mod ledger;
 pub mod mcp_proxy;
