@@ -23,6 +23,7 @@ pub mod error;
 pub mod field_order;
 pub mod fingerprint;
 pub mod ids;
+pub mod import;
 pub mod inbound;
 pub mod links;
 pub mod outbound;

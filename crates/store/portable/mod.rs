@@ -80,6 +80,7 @@ mod batch;
 mod campaign;
 mod cluster;
 mod conversion;
+mod import;
 mod integration;
 mod ledger;
 mod mail;

@@ -27,6 +27,7 @@ pub mod cluster;
 pub mod conversion;
 pub mod error;
 pub mod idempotency;
+pub mod import;
 pub mod integration;
 pub mod isolate;
 pub mod mail;
@@ -64,6 +65,7 @@ pub use conversion::{
 };
 pub use error::{StoreError, StoreResult};
 pub use idempotency::{IdempotencyBegin, IdempotencyStore};
+pub use import::{ImportRun, ImportStore, ImportedConversion, ImportedObject, ImportedPayout};
 pub use integration::{Coupon, CouponFilter, Integration, IntegrationStore};
 pub use isolate::write_isolating;
 pub use mail::{MailStore, OutgoingMail};
@@ -117,6 +119,7 @@ pub trait Store:
     + SessionStore
     + MailStore
     + PortalStore
+    + ImportStore
     + ClusterStore
     + Broadcast
     + OpsStore

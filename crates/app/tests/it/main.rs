@@ -65,3 +65,6 @@ mod store_digests;
 mod tracking;
 mod trial_modes;
 mod webhooks;
+
+mod import_fake_rewardful;
+mod import_rewardful;
