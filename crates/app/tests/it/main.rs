@@ -39,6 +39,7 @@ mod idempotency;
 mod integrations;
 mod ledger_properties;
 mod mcp;
+mod mcp_access;
 mod mcp_sdk;
 mod money;
 mod payouts;
