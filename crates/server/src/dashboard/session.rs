@@ -13,7 +13,7 @@ use askama::Template;
 use axum::{
     extract::FromRequestParts,
     http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode},
-    response::Response,
+    response::{IntoResponse, Response},
 };
 use hmac::{Hmac, Mac};
 use refline_core::{sign_in::SignInKind, team::SignedIn, Actor, Core, CoreResult};
@@ -124,7 +124,8 @@ impl FromRequestParts<AppState> for Page {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
-        let (signed_in, path) = signed_in_or_login::<Dashboard>(parts)?;
+        let (signed_in, path) =
+            signed_in_or_login::<Dashboard>(parts).map_err(IntoResponse::into_response)?;
         let (Some(brand), Some(actor)) = (signed_in.current().cloned(), signed_in.actor()) else {
             return Err(super::render::message_page(
                 axum::http::StatusCode::FORBIDDEN,

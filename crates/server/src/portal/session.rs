@@ -5,7 +5,11 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::{extract::FromRequestParts, http::request::Parts, http::StatusCode, response::Response};
+use axum::{
+    extract::FromRequestParts,
+    http::{request::Parts, StatusCode},
+    response::{IntoResponse, Response},
+};
 use refline_core::{portal::PortalSignedIn, sign_in::SignInKind, Core, CoreResult};
 
 use super::SESSION_COOKIE;
@@ -73,7 +77,7 @@ impl FromRequestParts<AppState> for Affiliate {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
-        let (signed_in, _) = signed_in_or_login::<Portal>(parts)?;
+        let (signed_in, _) = signed_in_or_login::<Portal>(parts).map_err(IntoResponse::into_response)?;
         let csrf = signed_in.session.csrf_token.clone();
         Ok(Affiliate { signed_in, csrf })
     }

@@ -8,7 +8,7 @@ use axum::{
     extract::{FromRequestParts, OriginalUri, Request, State},
     http::{header, request::Parts, StatusCode},
     middleware::Next,
-    response::{IntoResponse, Redirect, Response},
+    response::{Redirect, Response},
 };
 use refline_core::{sign_in::SessionContext, sign_in::SignedInAs};
 
@@ -109,7 +109,7 @@ impl<S: Side> FromRequestParts<AppState> for Viewer<S> {
 
 /// The signed-in person of a page that needs one and the path asked for; without a session, a
 /// redirect to the side's login, coming back after.
-pub fn signed_in_or_login<S: Side>(parts: &Parts) -> Result<(Arc<S::SignedIn>, String), Response> {
+pub fn signed_in_or_login<S: Side>(parts: &Parts) -> Result<(Arc<S::SignedIn>, String), Redirect> {
     let path = parts
         .extensions
         .get::<OriginalUri>()
@@ -118,7 +118,7 @@ pub fn signed_in_or_login<S: Side>(parts: &Parts) -> Result<(Arc<S::SignedIn>, S
         Some(signed_in) => Ok((signed_in, path)),
         None => {
             let back = url::form_urlencoded::byte_serialize(path.as_bytes()).collect::<String>();
-            Err(Redirect::to(&format!("{}/login?next={back}", S::PAGES)).into_response())
+            Err(Redirect::to(&format!("{}/login?next={back}", S::PAGES)))
         }
     }
 }
