@@ -27,7 +27,8 @@ fn listed_names(body: &Value) -> Vec<String> {
 }
 
 async fn no_account_tools_need_no_key(engine: Engine) {
-    let app = TestApp::start(&engine).await;
+    // A database of its own: the audit log read below holds this test's entries only.
+    let app = TestApp::start(&engine.isolated().await).await;
     let m = app.merchant("ultimate").await;
     let starter = app.merchant("starter").await;
     let anonymous = Mcp::anonymous(&app);
@@ -216,12 +217,20 @@ async fn team_tools_run_the_team(engine: Engine) {
     assert_eq!(mcp.err("remove_team_member", json!({ "userId": user_id })).await["code"], "not_found");
 
     // Each change is one audit entry through the mcp door, with the core's operation.
-    let entries = app.audit_entries(Some(&m.id), 3).await;
+    // (Entries are written in the background: wait until the last one is there.)
+    let has = |entries: &[refline_store::AuditEntry], operation: &str| {
+        entries.iter().any(|e| e.door == "mcp" && e.operation.as_deref() == Some(operation))
+    };
+    let mut entries = app.audit_entries(Some(&m.id), 3).await;
+    for _ in 0..50 {
+        if has(&entries, "team.remove") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        entries = app.audit_entries(Some(&m.id), 3).await;
+    }
     for operation in ["team.invite", "team.update", "team.remove"] {
-        assert!(
-            entries.iter().any(|e| e.door == "mcp" && e.operation.as_deref() == Some(operation)),
-            "{operation}: {entries:?}"
-        );
+        assert!(has(&entries, operation), "{operation}: {entries:?}");
     }
     app.stop().await;
 }
