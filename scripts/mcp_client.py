@@ -9,7 +9,8 @@ an output schema), then: list_campaigns -> list_affiliates -> create_conversion 
 body (commission 19.80) -> the same again (tool error `duplicate`); a write tool with a
 read-only key of another merchant (tool error `insufficient_permissions`) and the first
 merchant's campaign with it (`not_found`); the seed's sale with the test key (a test
-conversion); and over stdio, through `refline mcp` spawned by the SDK's stdio client, the
+conversion); a session pinned to protocol 2025-06-18 (LinkJolt's connector) and one without a
+key (only the three no-account tools); and over stdio, through `refline mcp` spawned by the SDK's stdio client, the
 tools and the campaigns. Prints one JSON line with what it saw; exits 1 on the first thing that
 is not as expected. Used by crates/app/tests/it/mcp_sdk.rs.
 """
@@ -18,6 +19,7 @@ import asyncio
 import json
 import sys
 
+import mcp.types
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamablehttp_client
@@ -34,11 +36,23 @@ def error_of(result):
     return (result.structuredContent or {}).get("error", {})
 
 
-async def session_for(url, key, run):
-    headers = {"Authorization": f"Bearer {key}"}
+async def session_for(url, key, run, protocol=None):
+    """Runs `run` in a session over Streamable HTTP; `key` None sends no Authorization.
+
+    `protocol` pins the revision the client asks for. The SDK has no option for that: its
+    `ClientSession.initialize` asks for `mcp.types.LATEST_PROTOCOL_VERSION`, read when it is
+    called, so the constant is swapped for the handshake only (the transport then sends the
+    negotiated revision in `mcp-protocol-version` on every later request)."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
     async with streamablehttp_client(f"{url}/mcp", headers=headers) as (read, write, _):
         async with ClientSession(read, write) as session:
-            init = await session.initialize()
+            latest = mcp.types.LATEST_PROTOCOL_VERSION
+            if protocol:
+                mcp.types.LATEST_PROTOCOL_VERSION = protocol
+            try:
+                init = await session.initialize()
+            finally:
+                mcp.types.LATEST_PROTOCOL_VERSION = latest
             return await run(session, init)
 
 
@@ -98,6 +112,26 @@ async def main():
         check(seen["testConversion"] is True, "a test key's conversion is a test conversion")
 
     await session_for(url, test_key, test_mode)
+
+    async def pinned(session, init):
+        seen["pinnedProtocol"] = str(init.protocolVersion)
+        check(seen["pinnedProtocol"] == "2025-06-18", f"pinned to 2025-06-18: {init.protocolVersion}")
+        check(len((await session.list_tools()).tools) == seen["tools"], "tools over 2025-06-18")
+        campaigns = await session.call_tool("list_campaigns", {})
+        check(not campaigns.isError, "list_campaigns over 2025-06-18")
+        check(campaigns.structuredContent["data"][0]["id"] == seed["campaignId"], "campaign over 2025-06-18")
+
+    await session_for(url, key, pinned, protocol="2025-06-18")
+
+    async def keyless(session, _init):
+        names = [tool.name for tool in (await session.list_tools()).tools]
+        seen["keylessTools"] = len(names)
+        check(set(names) == {"get_linkjolt_plans", "plan_affiliate_program", "switch_from_another_tool"},
+              f"keyless tools: {names}")
+        plans = await session.call_tool("get_linkjolt_plans", {})
+        check(not plans.isError and len(plans.structuredContent["plans"]) == 4, "plans without a key")
+
+    await session_for(url, None, keyless, protocol="2025-06-18")
 
     params = StdioServerParameters(command=binary, args=["mcp", "--api-key", key, "--url", url])
     async with stdio_client(params) as (read, write):

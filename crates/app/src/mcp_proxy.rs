@@ -17,9 +17,10 @@ use tokio::{
 /// `refline mcp` arguments.
 #[derive(Debug, Args)]
 pub struct McpArgs {
-    /// The API key the tools act with (`lj_pk_…`, or `lj_pk_test_…` for test data).
+    /// The API key the tools act with (`lj_pk_…`, or `lj_pk_test_…` for test data). Without
+    /// one, only the three no-account tools work (plans, program advice, switching tools).
     #[arg(long, env = "REFLINE_API_KEY", hide_env_values = true)]
-    pub api_key: String,
+    pub api_key: Option<String>,
     /// The Refline server: its public URL (https://refline.example.com) or its `/mcp` URL.
     #[arg(long, env = "REFLINE_MCP_URL", default_value = "http://127.0.0.1:8080")]
     pub url: String,
@@ -92,7 +93,7 @@ pub async fn run(args: McpArgs) -> anyhow::Result<()> {
 struct Relay {
     client: reqwest::Client,
     endpoint: String,
-    key: String,
+    key: Option<String>,
     out: mpsc::Sender<String>,
     negotiated: Arc<Mutex<Negotiated>>,
 }
@@ -115,7 +116,6 @@ impl Relay {
         let mut request = self
             .client
             .post(&self.endpoint)
-            .bearer_auth(&self.key)
             .header("content-type", "application/json")
             .header("accept", "application/json, text/event-stream")
             .body(line);
@@ -136,6 +136,9 @@ impl Relay {
         }
         if let Some(session) = &session {
             request = request.header("mcp-session-id", session);
+        }
+        if let Some(key) = &self.key {
+            request = request.bearer_auth(key);
         }
         let response = match request.send().await {
             Ok(response) => response,

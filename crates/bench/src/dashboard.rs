@@ -144,7 +144,7 @@ async fn session(
     let token = "bench-session-token-0123456789abcdefghijkl";
     let session = Session {
         id_hash: refline_server::ids::sha256_hex(token.as_bytes()),
-        user_id: user.id,
+        owner_id: user.id,
         merchant_id: Some(merchant.to_string()),
         csrf_token: "bench".into(),
         ip_address: None,
@@ -154,7 +154,7 @@ async fn session(
         expires_at: now + 86_400_000,
         revoked_at: None,
     };
-    store.insert_session(&session).await?;
+    store.insert_session(refline_store::SignInKind::User, &session).await?;
     Ok(format!("refline_session={token}"))
 }
 

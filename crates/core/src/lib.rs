@@ -34,6 +34,7 @@ pub mod portal;
 pub mod reports;
 pub mod sales;
 pub mod secrets;
+pub mod sign_in;
 pub mod team;
 pub mod terms;
 

@@ -19,6 +19,7 @@ pub mod portal;
 pub mod rails;
 pub mod secrets;
 pub mod service;
+pub mod sign_in;
 pub mod state;
 pub mod tracking;
 

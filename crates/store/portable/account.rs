@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use refline_store::{
-    Account, AccountStore, ApiKey, BrandAccess, Merchant, OutgoingMail, SignUp, StoreResult, TeamMember,
-    TeamMemberView, User, UserToken,
+    Account, AccountStore, ApiKey, BrandAccess, Merchant, OneTimeToken, OutgoingMail, SignInKind, SignUp,
+    StoreResult, TeamMember, TeamMemberView, User,
 };
 use sqlx::Executor;
 
@@ -143,7 +143,7 @@ impl AccountStore for Engine {
         &self,
         new_user: Option<&User>,
         member: &TeamMember,
-        token: Option<&UserToken>,
+        token: Option<&OneTimeToken>,
         mail: Option<&OutgoingMail>,
     ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
@@ -154,7 +154,7 @@ impl AccountStore for Engine {
             return Ok(false);
         }
         if let Some(token) = token {
-            insert_token(&mut *tx, token).await?;
+            insert_token(&mut *tx, SignInKind::User, token).await?;
         }
         if let Some(mail) = mail {
             insert_mail(&mut *tx, mail).await?;
@@ -247,7 +247,7 @@ impl AccountStore for Engine {
         user: &User,
         account: Option<&Account>,
         member: &TeamMember,
-        token: Option<&UserToken>,
+        token: Option<&OneTimeToken>,
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         insert_user(&mut *tx, user).await?;
@@ -261,7 +261,7 @@ impl AccountStore for Engine {
         }
         insert_member(&mut *tx, member).await?;
         if let Some(token) = token {
-            insert_token(&mut *tx, token).await?;
+            insert_token(&mut *tx, SignInKind::User, token).await?;
         }
         tx.commit().await?;
         Ok(())

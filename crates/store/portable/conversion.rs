@@ -92,6 +92,28 @@ impl ConversionStore for Engine {
         Ok(Page { items, total })
     }
 
+    async fn search_conversions(
+        &self,
+        merchant_id: &str,
+        mode: Mode,
+        pattern: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<Conversion>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM conversions WHERE merchant_id = $1 AND is_test = $2 \
+             AND (LOWER(COALESCE(order_id, '')) LIKE $3 ESCAPE '\\' \
+                  OR LOWER(COALESCE(customer_name, '')) LIKE $3 ESCAPE '\\' \
+                  OR LOWER(COALESCE(customer_email, '')) LIKE $3 ESCAPE '\\') \
+             ORDER BY created_at DESC, id DESC LIMIT $4",
+        )
+        .bind(merchant_id)
+        .bind(mode)
+        .bind(pattern)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?)
+    }
+
     async fn recent_conversions(
         &self,
         merchant_id: &str,

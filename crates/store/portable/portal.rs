@@ -1,14 +1,14 @@
-//! [`refline_store::PortalStore`]: affiliate people, portal sessions, joins and invitations.
+//! [`refline_store::PortalStore`]: affiliate people, joins and invitations.
 
 use async_trait::async_trait;
 use refline_domain::MembershipStatus;
 use refline_store::{
     Affiliate, Campaign, EnrollOutcome, EnrolledAffiliate, Enrollment, Invitation, OutgoingMail, Person,
-    PersonMembership, PersonToken, PortalSession, PortalStore, StoreResult,
+    PersonMembership, PortalStore, SignInKind, StoreResult,
 };
 
 use super::affiliate::{announce_membership, insert_membership};
-use crate::{portable::mail::insert_mail, Engine};
+use crate::{portable::mail::insert_mail, portable::session::revoke_sessions_of, Engine};
 
 #[async_trait]
 impl PortalStore for Engine {
@@ -24,130 +24,6 @@ impl PortalStore for Engine {
             .bind(id)
             .fetch_optional(self.reader())
             .await?)
-    }
-
-    async fn insert_portal_session(&self, s: &PortalSession) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO affiliate_sessions (id_hash, person_id, csrf_token, ip_address, user_agent, \
-                created_at, last_seen_at, expires_at, revoked_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&s.id_hash)
-        .bind(&s.person_id)
-        .bind(&s.csrf_token)
-        .bind(&s.ip_address)
-        .bind(&s.user_agent)
-        .bind(s.created_at)
-        .bind(s.last_seen_at)
-        .bind(s.expires_at)
-        .bind(s.revoked_at)
-        .execute(self.writer())
-        .await?;
-        Ok(())
-    }
-
-    async fn get_portal_session(&self, id_hash: &str) -> StoreResult<Option<PortalSession>> {
-        Ok(sqlx::query_as("SELECT * FROM affiliate_sessions WHERE id_hash = $1")
-            .bind(id_hash)
-            .fetch_optional(self.reader())
-            .await?)
-    }
-
-    async fn touch_portal_session(&self, id_hash: &str, now: i64, expires_at: i64) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE affiliate_sessions SET last_seen_at = $2, expires_at = $3 \
-             WHERE id_hash = $1 AND revoked_at IS NULL",
-        )
-        .bind(id_hash)
-        .bind(now)
-        .bind(expires_at)
-        .execute(self.writer())
-        .await?;
-        Ok(())
-    }
-
-    async fn revoke_portal_session(&self, id_hash: &str, now: i64) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE affiliate_sessions SET revoked_at = $2 WHERE id_hash = $1 AND revoked_at IS NULL",
-        )
-        .bind(id_hash)
-        .bind(now)
-        .execute(self.writer())
-        .await?;
-        Ok(())
-    }
-
-    async fn insert_person_token(&self, t: &PersonToken, mail: &OutgoingMail) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO affiliate_tokens (token_hash, purpose, person_id, created_at, expires_at, used_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&t.token_hash)
-        .bind(&t.purpose)
-        .bind(&t.person_id)
-        .bind(t.created_at)
-        .bind(t.expires_at)
-        .bind(t.used_at)
-        .execute(&mut *tx)
-        .await?;
-        insert_mail(&mut *tx, mail).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn live_person_token(
-        &self,
-        token_hash: &str,
-        purpose: &str,
-        now: i64,
-    ) -> StoreResult<Option<PersonToken>> {
-        Ok(sqlx::query_as(
-            "SELECT * FROM affiliate_tokens WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL \
-             AND expires_at > $3",
-        )
-        .bind(token_hash)
-        .bind(purpose)
-        .bind(now)
-        .fetch_optional(self.reader())
-        .await?)
-    }
-
-    async fn redeem_person_token(
-        &self,
-        token_hash: &str,
-        purpose: &str,
-        now: i64,
-        password_hash: &str,
-    ) -> StoreResult<Option<PersonToken>> {
-        let mut tx = self.begin_write().await?;
-        let token: Option<PersonToken> = sqlx::query_as(
-            "UPDATE affiliate_tokens SET used_at = $3 WHERE token_hash = $1 AND purpose = $2 \
-             AND used_at IS NULL AND expires_at > $3 RETURNING *",
-        )
-        .bind(token_hash)
-        .bind(purpose)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(token) = token else {
-            return Ok(None);
-        };
-        sqlx::query("UPDATE affiliate_people SET password_hash = $2 WHERE id = $1")
-            .bind(&token.person_id)
-            .bind(password_hash)
-            .execute(&mut *tx)
-            .await?;
-        // Whoever knew the old password loses every session it opened.
-        sqlx::query(
-            "UPDATE affiliate_sessions SET revoked_at = $2 WHERE person_id = $1 AND revoked_at IS NULL",
-        )
-        .bind(&token.person_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Some(token))
     }
 
     async fn person_memberships(&self, person_id: &str) -> StoreResult<Vec<PersonMembership>> {
@@ -408,15 +284,7 @@ impl PortalStore for Engine {
             .bind(password_hash)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "UPDATE affiliate_sessions SET revoked_at = $3 WHERE person_id = $1 AND id_hash <> $2 \
-             AND revoked_at IS NULL",
-        )
-        .bind(person_id)
-        .bind(keep)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        revoke_sessions_of(&mut *tx, SignInKind::Person, person_id, Some(keep), now).await?;
         tx.commit().await?;
         Ok(())
     }

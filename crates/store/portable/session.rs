@@ -1,71 +1,164 @@
-//! [`refline_store::SessionStore`]: sessions, one-time tokens and failed logins.
+//! [`refline_store::SessionStore`]: sessions, one-time tokens and failed logins, one copy of the
+//! SQL for both kinds of people who sign in. A kind only chooses the tables ([`Tables`]); the
+//! names come from this closed list, never from input, so building the text is safe.
 
 use async_trait::async_trait;
-use refline_store::{OutgoingMail, Session, SessionStore, StoreResult, UserToken};
+use refline_store::{OneTimeToken, OutgoingMail, Session, SessionStore, SignInKind, StoreResult};
 use sqlx::Executor;
 
 use crate::{portable::mail::insert_mail, Db, Engine};
 
+/// Where one kind's logins live.
+struct Tables {
+    /// The people, with `password_hash`.
+    accounts: &'static str,
+    /// Their sessions.
+    sessions: &'static str,
+    /// Their one-time tokens.
+    tokens: &'static str,
+    /// The column of sessions and tokens naming whose they are.
+    owner: &'static str,
+    /// Whether sessions and tokens carry a `merchant_id` (a user's brand).
+    brand: bool,
+}
+
+fn tables(kind: SignInKind) -> Tables {
+    match kind {
+        SignInKind::User => Tables {
+            accounts: "users",
+            sessions: "user_sessions",
+            tokens: "user_tokens",
+            owner: "user_id",
+            brand: true,
+        },
+        SignInKind::Person => Tables {
+            accounts: "affiliate_people",
+            sessions: "affiliate_sessions",
+            tokens: "affiliate_tokens",
+            owner: "person_id",
+            brand: false,
+        },
+    }
+}
+
+impl Tables {
+    /// `merchant_id`, or a typed NULL where the kind has none.
+    fn brand_column(&self) -> &'static str {
+        if self.brand {
+            "merchant_id"
+        } else {
+            "CAST(NULL AS TEXT)"
+        }
+    }
+
+    /// The columns of a [`Session`] row.
+    fn session_row(&self) -> String {
+        format!(
+            "id_hash, {} AS owner_id, {} AS merchant_id, csrf_token, ip_address, user_agent, created_at, \
+             last_seen_at, expires_at, revoked_at",
+            self.owner,
+            self.brand_column()
+        )
+    }
+
+    /// The columns of a [`OneTimeToken`] row.
+    fn token_row(&self) -> String {
+        format!(
+            "token_hash, purpose, {} AS owner_id, {} AS merchant_id, created_at, expires_at, used_at",
+            self.owner,
+            self.brand_column()
+        )
+    }
+}
+
 /// Inserts a token, on its own or inside a transaction.
 pub(crate) async fn insert_token<'e>(
     db: impl Executor<'e, Database = Db>,
-    t: &UserToken,
+    kind: SignInKind,
+    t: &OneTimeToken,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO user_tokens (token_hash, purpose, user_id, merchant_id, created_at, expires_at, used_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&t.token_hash)
-    .bind(&t.purpose)
-    .bind(&t.user_id)
-    .bind(&t.merchant_id)
-    .bind(t.created_at)
-    .bind(t.expires_at)
-    .bind(t.used_at)
-    .execute(db)
-    .await?;
+    let tb = tables(kind);
+    let (brand_column, brand_value) = if tb.brand { (", merchant_id", ", $7") } else { ("", "") };
+    let sql = format!(
+        "INSERT INTO {} (token_hash, purpose, {}, created_at, expires_at, used_at{brand_column}) \
+         VALUES ($1, $2, $3, $4, $5, $6{brand_value})",
+        tb.tokens, tb.owner
+    );
+    let query = sqlx::query(&sql)
+        .bind(&t.token_hash)
+        .bind(&t.purpose)
+        .bind(&t.owner_id)
+        .bind(t.created_at)
+        .bind(t.expires_at)
+        .bind(t.used_at);
+    let query = if tb.brand { query.bind(&t.merchant_id) } else { query };
+    query.execute(db).await?;
     Ok(())
+}
+
+/// Revokes every live session of `owner` but `keep` (the one that changed the password, if
+/// any): whoever knew the old password loses what it opened.
+pub(crate) async fn revoke_sessions_of<'e>(
+    db: impl Executor<'e, Database = Db>,
+    kind: SignInKind,
+    owner: &str,
+    keep: Option<&str>,
+    now: i64,
+) -> sqlx::Result<u64> {
+    let tb = tables(kind);
+    let sql = format!(
+        "UPDATE {} SET revoked_at = $2 WHERE {} = $1 AND revoked_at IS NULL \
+         AND ($3 IS NULL OR id_hash <> $3)",
+        tb.sessions, tb.owner
+    );
+    let done = sqlx::query(&sql).bind(owner).bind(now).bind(keep).execute(db).await?;
+    Ok(done.rows_affected())
 }
 
 #[async_trait]
 impl SessionStore for Engine {
-    async fn insert_session(&self, s: &Session) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO user_sessions (id_hash, user_id, merchant_id, csrf_token, ip_address, user_agent, \
-                created_at, last_seen_at, expires_at, revoked_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&s.id_hash)
-        .bind(&s.user_id)
-        .bind(&s.merchant_id)
-        .bind(&s.csrf_token)
-        .bind(&s.ip_address)
-        .bind(&s.user_agent)
-        .bind(s.created_at)
-        .bind(s.last_seen_at)
-        .bind(s.expires_at)
-        .bind(s.revoked_at)
-        .execute(self.writer())
-        .await?;
+    async fn insert_session(&self, kind: SignInKind, s: &Session) -> StoreResult<()> {
+        let tb = tables(kind);
+        let (brand_column, brand_value) = if tb.brand { (", merchant_id", ", $10") } else { ("", "") };
+        let sql = format!(
+            "INSERT INTO {} (id_hash, {}, csrf_token, ip_address, user_agent, created_at, last_seen_at, \
+                expires_at, revoked_at{brand_column}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9{brand_value})",
+            tb.sessions, tb.owner
+        );
+        let query = sqlx::query(&sql)
+            .bind(&s.id_hash)
+            .bind(&s.owner_id)
+            .bind(&s.csrf_token)
+            .bind(&s.ip_address)
+            .bind(&s.user_agent)
+            .bind(s.created_at)
+            .bind(s.last_seen_at)
+            .bind(s.expires_at)
+            .bind(s.revoked_at);
+        let query = if tb.brand { query.bind(&s.merchant_id) } else { query };
+        query.execute(self.writer()).await?;
         Ok(())
     }
 
-    async fn get_session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
-        Ok(sqlx::query_as("SELECT * FROM user_sessions WHERE id_hash = $1")
-            .bind(id_hash)
-            .fetch_optional(self.reader())
-            .await?)
+    async fn get_session(&self, kind: SignInKind, id_hash: &str) -> StoreResult<Option<Session>> {
+        let tb = tables(kind);
+        let sql = format!("SELECT {} FROM {} WHERE id_hash = $1", tb.session_row(), tb.sessions);
+        Ok(sqlx::query_as(&sql).bind(id_hash).fetch_optional(self.reader()).await?)
     }
 
-    async fn touch_session(&self, id_hash: &str, now: i64, expires_at: i64) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE user_sessions SET last_seen_at = $2, expires_at = $3 WHERE id_hash = $1 AND revoked_at IS NULL",
-        )
-        .bind(id_hash)
-        .bind(now)
-        .bind(expires_at)
-        .execute(self.writer())
-        .await?;
+    async fn touch_session(
+        &self,
+        kind: SignInKind,
+        id_hash: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        let sql = format!(
+            "UPDATE {} SET last_seen_at = $2, expires_at = $3 WHERE id_hash = $1 AND revoked_at IS NULL",
+            tables(kind).sessions
+        );
+        sqlx::query(&sql).bind(id_hash).bind(now).bind(expires_at).execute(self.writer()).await?;
         Ok(())
     }
 
@@ -78,28 +171,23 @@ impl SessionStore for Engine {
         Ok(())
     }
 
-    async fn revoke_session(&self, id_hash: &str, now: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE user_sessions SET revoked_at = $2 WHERE id_hash = $1 AND revoked_at IS NULL")
-            .bind(id_hash)
-            .bind(now)
-            .execute(self.writer())
-            .await?;
+    async fn revoke_session(&self, kind: SignInKind, id_hash: &str, now: i64) -> StoreResult<()> {
+        let sql = format!(
+            "UPDATE {} SET revoked_at = $2 WHERE id_hash = $1 AND revoked_at IS NULL",
+            tables(kind).sessions
+        );
+        sqlx::query(&sql).bind(id_hash).bind(now).execute(self.writer()).await?;
         Ok(())
     }
 
-    async fn revoke_user_sessions(&self, user_id: &str, now: i64) -> StoreResult<u64> {
-        let done =
-            sqlx::query("UPDATE user_sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-                .bind(user_id)
-                .bind(now)
-                .execute(self.writer())
-                .await?;
-        Ok(done.rows_affected())
-    }
-
-    async fn insert_token(&self, token: &UserToken, mail: Option<&OutgoingMail>) -> StoreResult<()> {
+    async fn insert_token(
+        &self,
+        kind: SignInKind,
+        token: &OneTimeToken,
+        mail: Option<&OutgoingMail>,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        insert_token(&mut *tx, token).await?;
+        insert_token(&mut *tx, kind, token).await?;
         if let Some(mail) = mail {
             insert_mail(&mut *tx, mail).await?;
         }
@@ -107,63 +195,66 @@ impl SessionStore for Engine {
         Ok(())
     }
 
-    async fn live_token(&self, token_hash: &str, purpose: &str, now: i64) -> StoreResult<Option<UserToken>> {
-        Ok(sqlx::query_as(
-            "SELECT * FROM user_tokens WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL \
-             AND expires_at > $3",
-        )
-        .bind(token_hash)
-        .bind(purpose)
-        .bind(now)
-        .fetch_optional(self.reader())
-        .await?)
+    async fn live_token(
+        &self,
+        kind: SignInKind,
+        token_hash: &str,
+        purpose: &str,
+        now: i64,
+    ) -> StoreResult<Option<OneTimeToken>> {
+        let tb = tables(kind);
+        let sql = format!(
+            "SELECT {} FROM {} WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
+            tb.token_row(),
+            tb.tokens
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(token_hash)
+            .bind(purpose)
+            .bind(now)
+            .fetch_optional(self.reader())
+            .await?)
     }
 
     async fn redeem_token(
         &self,
+        kind: SignInKind,
         token_hash: &str,
         purpose: &str,
         now: i64,
         password_hash: Option<&str>,
-    ) -> StoreResult<Option<UserToken>> {
+    ) -> StoreResult<Option<OneTimeToken>> {
+        let tb = tables(kind);
         let mut tx = self.begin_write().await?;
-        let token: Option<UserToken> = sqlx::query_as(
-            "UPDATE user_tokens SET used_at = $3 WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL \
-             AND expires_at > $3 RETURNING *",
-        )
-        .bind(token_hash)
-        .bind(purpose)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
+        // Single use: only the statement that flips `used_at` gets the row back.
+        let sql = format!(
+            "UPDATE {} SET used_at = $3 WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL \
+             AND expires_at > $3 RETURNING {}",
+            tb.tokens,
+            tb.token_row()
+        );
+        let token: Option<OneTimeToken> =
+            sqlx::query_as(&sql).bind(token_hash).bind(purpose).bind(now).fetch_optional(&mut *tx).await?;
         let Some(token) = token else {
             return Ok(None);
         };
         if let Some(hash) = password_hash {
-            sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-                .bind(&token.user_id)
-                .bind(hash)
-                .execute(&mut *tx)
-                .await?;
+            let sql = format!("UPDATE {} SET password_hash = $2 WHERE id = $1", tb.accounts);
+            sqlx::query(&sql).bind(&token.owner_id).bind(hash).execute(&mut *tx).await?;
         }
-        if purpose == "invite" {
+        if kind == SignInKind::User && purpose == "invite" {
             sqlx::query(
                 "UPDATE team_members SET accepted_at = $3 WHERE merchant_id = $1 AND user_id = $2 \
                  AND accepted_at IS NULL",
             )
             .bind(&token.merchant_id)
-            .bind(&token.user_id)
+            .bind(&token.owner_id)
             .bind(now)
             .execute(&mut *tx)
             .await?;
         }
         if purpose == "reset" {
-            // Whoever knew the old password loses every session it opened.
-            sqlx::query("UPDATE user_sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-                .bind(&token.user_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            revoke_sessions_of(&mut *tx, kind, &token.owner_id, None, now).await?;
         }
         tx.commit().await?;
         Ok(Some(token))

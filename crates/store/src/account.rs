@@ -4,7 +4,7 @@
 use refline_domain::{Grants, Role};
 use sqlx::FromRow;
 
-use crate::{ApiKey, Merchant, OutgoingMail, StoreResult, UserToken};
+use crate::{ApiKey, Merchant, OneTimeToken, OutgoingMail, StoreResult};
 
 /// Accounts, users, brands and teams.
 #[async_trait::async_trait]
@@ -32,7 +32,7 @@ pub trait AccountStore {
         &self,
         new_user: Option<&User>,
         member: &TeamMember,
-        token: Option<&UserToken>,
+        token: Option<&OneTimeToken>,
         mail: Option<&OutgoingMail>,
     ) -> StoreResult<bool>;
     /// Changes a member's role and rights; `false` when there is no such member.
@@ -61,7 +61,7 @@ pub trait AccountStore {
         user: &User,
         account: Option<&Account>,
         member: &TeamMember,
-        token: Option<&UserToken>,
+        token: Option<&OneTimeToken>,
     ) -> StoreResult<()>;
     /// The account a brand belongs to, if any.
     async fn account_of_brand(&self, merchant_id: &str) -> StoreResult<Option<Account>>;

@@ -183,17 +183,24 @@ impl AffiliateFilter {
     /// if any. SQLite's `LOWER` folds ASCII only: there, a stored non-ASCII capital (É) is not
     /// found by its small letter.
     pub fn search_pattern(&self) -> Option<String> {
-        let text = self.search.as_deref().map(str::trim).filter(|t| !t.is_empty())?;
-        let mut pattern = String::from("%");
-        for ch in text.to_lowercase().chars() {
-            if matches!(ch, '%' | '_' | '\\') {
-                pattern.push('\\');
-            }
-            pattern.push(ch);
-        }
-        pattern.push('%');
-        Some(pattern)
+        contains_pattern(self.search.as_deref())
     }
+}
+
+/// The case-insensitive "contains" `LIKE` pattern of `text` (trimmed, lower-cased, with `%`,
+/// `_` and `\` escaped by `\`, so they match themselves), if it is not blank. Every search
+/// of the store uses it with `ESCAPE '\'`.
+pub fn contains_pattern(text: Option<&str>) -> Option<String> {
+    let text = text.map(str::trim).filter(|t| !t.is_empty())?;
+    let mut pattern = String::from("%");
+    for ch in text.to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(ch);
+    }
+    pattern.push('%');
+    Some(pattern)
 }
 
 /// Sort columns for affiliate lists.

@@ -135,6 +135,16 @@ pub trait ConversionStore {
         filter: &ConversionFilter,
         page: PageRequest<ConversionSort>,
     ) -> StoreResult<Page<Conversion>>;
+    /// Up to `limit` of a merchant's conversions of `mode`, newest first, whose order id,
+    /// customer name or customer email contains `pattern` (a `LIKE` pattern escaped by `\`,
+    /// see [`crate::contains_pattern`]).
+    async fn search_conversions(
+        &self,
+        merchant_id: &str,
+        mode: Mode,
+        pattern: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<Conversion>>;
     /// A merchant's newest conversions of `mode`, newest first, without counting them all.
     async fn recent_conversions(
         &self,

@@ -47,6 +47,7 @@ pub mod tracking;
 pub mod webhook;
 
 pub use account::{Account, AccountStore, BrandAccess, SignUp, TeamMember, TeamMemberView, User};
+pub use affiliate::contains_pattern;
 pub use affiliate::AffiliateStore;
 pub use affiliate::CreateAffiliateOutcome;
 pub use affiliate::{
@@ -78,8 +79,7 @@ pub use payout::{
     PayoutItem, PayoutSettings, PayoutStore, PayoutTransition, PositionFilter,
 };
 pub use portal::{
-    EnrollOutcome, EnrolledAffiliate, Enrollment, Invitation, Person, PersonMembership, PersonToken,
-    PortalSession, PortalStore,
+    EnrollOutcome, EnrolledAffiliate, Enrollment, Invitation, Person, PersonMembership, PortalStore,
 };
 pub use portal_report::PortalReportStore;
 pub use processor::{
@@ -88,7 +88,7 @@ pub use processor::{
 };
 pub use report::ReportStore;
 pub use report::Totals;
-pub use session::{Session, SessionStore, UserToken};
+pub use session::{OneTimeToken, Session, SessionStore, SignInKind};
 pub use tracking::{
     Click, ClickFilter, ClickTally, ClickTotals, Link, LinkFilter, LinkView, TrackingStore, TrackingTarget,
 };

@@ -1,44 +1,19 @@
-//! The affiliate side: people (one login across brands and merchants), their portal sessions
-//! and one-time tokens, joining a campaign, and emailed invitations.
+//! The affiliate side: people (one login across brands and merchants), joining a campaign, and
+//! emailed invitations. Their sessions and one-time tokens are [`crate::SessionStore`]'s
+//! (kind [`crate::SignInKind::Person`]).
 
 use refline_domain::MembershipStatus;
 use sqlx::FromRow;
 
 use crate::{Affiliate, Campaign, Membership, OutgoingMail, StoreResult};
 
-/// People, portal sessions, joins and invitations.
+/// People, joins and invitations.
 #[async_trait::async_trait]
 pub trait PortalStore {
     /// A person by canonical email.
     async fn find_person_by_email(&self, email: &str) -> StoreResult<Option<Person>>;
     /// A person by id.
     async fn get_person(&self, id: &str) -> StoreResult<Option<Person>>;
-    /// Stores a new portal session.
-    async fn insert_portal_session(&self, session: &PortalSession) -> StoreResult<()>;
-    /// A portal session by the hash of its cookie token, revoked or not.
-    async fn get_portal_session(&self, id_hash: &str) -> StoreResult<Option<PortalSession>>;
-    /// Marks a portal session used at `now`, extending it to `expires_at`.
-    async fn touch_portal_session(&self, id_hash: &str, now: i64, expires_at: i64) -> StoreResult<()>;
-    /// Revokes one portal session.
-    async fn revoke_portal_session(&self, id_hash: &str, now: i64) -> StoreResult<()>;
-    /// Stores a person's one-time token and the mail that carries it, in one transaction.
-    async fn insert_person_token(&self, token: &PersonToken, mail: &OutgoingMail) -> StoreResult<()>;
-    /// A person's token by hash if it is unused and unexpired at `now`.
-    async fn live_person_token(
-        &self,
-        token_hash: &str,
-        purpose: &str,
-        now: i64,
-    ) -> StoreResult<Option<PersonToken>>;
-    /// Uses a token: marks it used, sets the password and revokes every portal session of the
-    /// person, in one transaction. `None` when it was used, expired or unknown.
-    async fn redeem_person_token(
-        &self,
-        token_hash: &str,
-        purpose: &str,
-        now: i64,
-        password_hash: &str,
-    ) -> StoreResult<Option<PersonToken>>;
     /// Every membership of every affiliate row linked to the person, across merchants.
     async fn person_memberships(&self, person_id: &str) -> StoreResult<Vec<PersonMembership>>;
     /// A campaign by its tracking code (the join page's `/join/<code>`), any merchant.
@@ -97,46 +72,6 @@ pub struct Person {
     pub password_hash: Option<String>,
     /// Unix ms.
     pub created_at: i64,
-}
-
-/// A signed-in affiliate browser.
-#[derive(Debug, Clone, FromRow)]
-pub struct PortalSession {
-    /// Hex SHA-256 of the cookie token.
-    pub id_hash: String,
-    /// Who signed in.
-    pub person_id: String,
-    /// The token every form of this session carries.
-    pub csrf_token: String,
-    /// Where the login came from.
-    pub ip_address: Option<String>,
-    /// The browser.
-    pub user_agent: Option<String>,
-    /// Unix ms.
-    pub created_at: i64,
-    /// Last request (unix ms).
-    pub last_seen_at: i64,
-    /// When it lapses unless used (unix ms).
-    pub expires_at: i64,
-    /// When it was ended.
-    pub revoked_at: Option<i64>,
-}
-
-/// A person's one-time token (password reset). Only its hash is stored.
-#[derive(Debug, Clone, FromRow)]
-pub struct PersonToken {
-    /// Hex SHA-256 of the token.
-    pub token_hash: String,
-    /// `reset`.
-    pub purpose: String,
-    /// Whose it is.
-    pub person_id: String,
-    /// Unix ms.
-    pub created_at: i64,
-    /// Unix ms.
-    pub expires_at: i64,
-    /// When it was used.
-    pub used_at: Option<i64>,
 }
 
 /// One membership of a person, with the merchant's business name.

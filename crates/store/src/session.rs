@@ -1,40 +1,68 @@
-//! Dashboard sessions (server-side, so any node serves any session), one-time tokens (password
-//! reset, invitations, a first password) and failed logins for the login throttle.
+//! Sessions (server-side, so any node serves any session), one-time tokens (password reset,
+//! invitations, a first password) and failed logins for the login throttle — one contract for
+//! both kinds of people who sign in ([`SignInKind`]): merchant users (the dashboard) and
+//! affiliate people (the portal). Each kind keeps its own tables; the rules are written once.
 
 use sqlx::FromRow;
 
 use crate::{OutgoingMail, StoreResult};
 
+/// Who signs in: the kind decides which tables a session or token lives in, nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SignInKind {
+    /// A merchant's user (`users`, `user_sessions`, `user_tokens`): the dashboard.
+    User,
+    /// An affiliate person (`affiliate_people`, `affiliate_sessions`, `affiliate_tokens`): the
+    /// portal.
+    Person,
+}
+
 /// Sessions, tokens and failed logins.
 #[async_trait::async_trait]
 pub trait SessionStore {
     /// Stores a new session.
-    async fn insert_session(&self, session: &Session) -> StoreResult<()>;
+    async fn insert_session(&self, kind: SignInKind, session: &Session) -> StoreResult<()>;
     /// A session by the hash of its cookie token, revoked or not.
-    async fn get_session(&self, id_hash: &str) -> StoreResult<Option<Session>>;
+    async fn get_session(&self, kind: SignInKind, id_hash: &str) -> StoreResult<Option<Session>>;
     /// Marks a session used at `now`, extending it to `expires_at`.
-    async fn touch_session(&self, id_hash: &str, now: i64, expires_at: i64) -> StoreResult<()>;
-    /// Points a session at another brand.
+    async fn touch_session(
+        &self,
+        kind: SignInKind,
+        id_hash: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()>;
+    /// Points a user's session at another brand.
     async fn set_session_brand(&self, id_hash: &str, merchant_id: &str) -> StoreResult<()>;
     /// Revokes one session.
-    async fn revoke_session(&self, id_hash: &str, now: i64) -> StoreResult<()>;
-    /// Revokes every session of a user (after a password change); answers how many.
-    async fn revoke_user_sessions(&self, user_id: &str, now: i64) -> StoreResult<u64>;
+    async fn revoke_session(&self, kind: SignInKind, id_hash: &str, now: i64) -> StoreResult<()>;
     /// Stores a one-time token and, in the same transaction, the mail that carries it.
-    async fn insert_token(&self, token: &UserToken, mail: Option<&OutgoingMail>) -> StoreResult<()>;
+    async fn insert_token(
+        &self,
+        kind: SignInKind,
+        token: &OneTimeToken,
+        mail: Option<&OutgoingMail>,
+    ) -> StoreResult<()>;
     /// A token by hash if it is unused and unexpired at `now`.
-    async fn live_token(&self, token_hash: &str, purpose: &str, now: i64) -> StoreResult<Option<UserToken>>;
-    /// Uses a token: marks it used, sets the user's password when `password_hash` is given,
-    /// accepts the token's brand membership for invitations, and revokes the user's sessions on a
-    /// password reset — all in one transaction. `None` when the token was used, expired or
-    /// unknown (a second use loses the race).
+    async fn live_token(
+        &self,
+        kind: SignInKind,
+        token_hash: &str,
+        purpose: &str,
+        now: i64,
+    ) -> StoreResult<Option<OneTimeToken>>;
+    /// Uses a token: marks it used, sets the owner's password when `password_hash` is given,
+    /// accepts the token's brand membership for a user's invitation, and revokes every session
+    /// of the owner on a password reset — all in one transaction. `None` when the token was
+    /// used, expired or unknown (a second use loses the race).
     async fn redeem_token(
         &self,
+        kind: SignInKind,
         token_hash: &str,
         purpose: &str,
         now: i64,
         password_hash: Option<&str>,
-    ) -> StoreResult<Option<UserToken>>;
+    ) -> StoreResult<Option<OneTimeToken>>;
     /// Records a failed login and forgets failures older than `forget_before`.
     async fn record_login_failure(
         &self,
@@ -54,9 +82,9 @@ pub trait SessionStore {
 pub struct Session {
     /// Hex SHA-256 of the cookie token.
     pub id_hash: String,
-    /// Who signed in.
-    pub user_id: String,
-    /// The brand being viewed.
+    /// Who signed in: the user's or the person's id.
+    pub owner_id: String,
+    /// The brand being viewed (users only; always `None` for a person).
     pub merchant_id: Option<String>,
     /// The token every form of this session carries (`csrf_token`).
     pub csrf_token: String,
@@ -76,14 +104,14 @@ pub struct Session {
 
 /// A one-time token sent by mail or printed by the command line. Only its hash is stored.
 #[derive(Debug, Clone, FromRow)]
-pub struct UserToken {
+pub struct OneTimeToken {
     /// Hex SHA-256 of the token.
     pub token_hash: String,
-    /// `reset`, `invite` or `setup`.
+    /// `reset`, and for users `invite` or `setup`.
     pub purpose: String,
-    /// Whose it is.
-    pub user_id: String,
-    /// The brand an invitation is for.
+    /// Whose it is: the user's or the person's id.
+    pub owner_id: String,
+    /// The brand a user's invitation is for (always `None` for a person).
     pub merchant_id: Option<String>,
     /// Unix ms.
     pub created_at: i64,

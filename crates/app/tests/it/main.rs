@@ -41,6 +41,7 @@ mod idempotency;
 mod integrations;
 mod ledger_properties;
 mod mcp;
+mod mcp_access;
 mod mcp_sdk;
 mod money;
 mod ops_backup;

@@ -32,6 +32,11 @@ impl<'a> Mcp<'a> {
         Mcp { app, key: Some(key.to_string()), version: "2025-06-18" }
     }
 
+    /// Without `Authorization`: what a client without an API key can do.
+    pub fn anonymous(app: &'a TestApp) -> Self {
+        Mcp { app, key: None, version: "2025-06-18" }
+    }
+
     pub async fn post(&self, body: Value, headers: &[(&str, &str)]) -> McpReply {
         let mut request = self
             .app
@@ -149,6 +154,9 @@ const WRITE_TOOLS: &[&str] = &[
     "create_coupon",
     "create_conversion",
     "update_conversion",
+    "invite_team_member",
+    "update_team_member",
+    "remove_team_member",
 ];
 
 async fn every_tool_has_a_schema(engine: Engine) {
@@ -529,14 +537,17 @@ async fn transport_refusals(engine: Engine) {
     let m = app.merchant("ultimate").await;
     let starter = app.merchant("starter").await;
     let list = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {} });
-    let anonymous = Mcp { app: &app, key: None, version: "2025-06-18" };
-    let reply = anonymous.post(list.clone(), &[]).await;
+    // Listing needs no key (the no-account tools, mcp_access.rs); a program tool does.
+    let campaigns = json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": { "name": "list_campaigns", "arguments": {} } });
+    let anonymous = Mcp::anonymous(&app);
+    let reply = anonymous.post(campaigns.clone(), &[]).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.body["error"]["code"], "unauthorized", "{}", reply.text);
     let reply = Mcp::new(&app, "lj_pk_not_a_real_key_at_all_000000").post(list.clone(), &[]).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.body["error"]["message"], "Invalid or revoked API key");
-    let reply = Mcp::new(&app, &starter.key).post(list.clone(), &[]).await;
+    let reply = Mcp::new(&app, &starter.key).post(campaigns.clone(), &[]).await;
     assert_eq!(
         (reply.status, reply.body["error"]["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("plan_required"))

@@ -1,9 +1,9 @@
 //! The MCP door as real clients speak it: the official MCP Python SDK (`mcp` from PyPI, in the
 //! virtualenv `scripts/install-mcp-client.sh` makes, or `$REFLINE_MCP_PYTHON`; skipped with a
 //! notice without it) runs the seed's flow over Streamable HTTP, with a read-only key, another
-//! merchant's ids and a test key, and over stdio through `refline mcp` as its stdio client
-//! spawns it; and the `refline mcp` binary relays stdio to a running server as a desktop client
-//! would use it.
+//! merchant's ids and a test key, in a session pinned to protocol 2025-06-18 and in one without
+//! a key, and over stdio through `refline mcp` as its stdio client spawns it; and the
+//! `refline mcp` binary relays stdio to a running server as a desktop client would use it.
 
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
@@ -70,6 +70,8 @@ async fn python_sdk_runs_the_seed_flow(engine: Engine) {
     assert_eq!(seen["stdioTools"], refline_server::mcp::tool_names().len());
     assert_eq!(seen["stdioCampaign"], "camp_abc");
     assert_eq!(seen["tools"], refline_server::mcp::tool_names().len());
+    assert_eq!(seen["pinnedProtocol"], "2025-06-18");
+    assert_eq!(seen["keylessTools"], 3);
     app.stop().await;
 }
 
@@ -135,6 +137,24 @@ async fn stdio_relay_speaks_to_a_server(engine: Engine) {
     let answer: Value = serde_json::from_slice(&output.stdout).expect("a JSON-RPC error");
     assert_eq!(answer["id"], 9);
     assert!(answer["error"]["message"].as_str().unwrap().contains("401"), "{answer}");
+
+    // No key at all: the three no-account tools, as LinkJolt's relay without a key.
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_refline"))
+        .args(["mcp", "--url", &app.base])
+        .env_remove("REFLINE_API_KEY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/list\"}\n").await.unwrap();
+    drop(stdin);
+    let output =
+        tokio::time::timeout(Duration::from_secs(20), child.wait_with_output()).await.unwrap().unwrap();
+    let answer: Value = serde_json::from_slice(&output.stdout).expect("a JSON-RPC answer");
+    assert_eq!(answer["result"]["tools"].as_array().map(Vec::len), Some(3), "{answer}");
     app.stop().await;
 }
 

@@ -8,7 +8,8 @@ use refline_store::{Coupon, CouponFilter, PageRequest};
 
 use super::PortalSignedIn;
 use crate::{
-    team::{password, SessionContext},
+    sign_in::{SessionContext, SignInKind},
+    team::password,
     Core, CoreError, CoreResult, Issue,
 };
 
@@ -94,7 +95,7 @@ impl Core {
             }
             let stored = self.store.get_person(&person.id).await?.and_then(|p| p.password_hash);
             if let Err(err) =
-                self.check_password(&format!("portal:{}", person.email), current, stored, context).await
+                self.check_password(SignInKind::Person, &person.email, current, stored, context).await
             {
                 return Err(if err.code == "invalid_credentials" {
                     CoreError::validation(vec![Issue::field(

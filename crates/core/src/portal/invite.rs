@@ -23,7 +23,8 @@ use crate::{
     audit::AuditTarget,
     field_order::in_field_order,
     ids::{new_id, new_secret_token, sha256_hex},
-    team::{password, reset::expired_link, SessionContext},
+    sign_in::{reset::expired_link, SessionContext, SignInKind},
+    team::password,
     terms, Actor, Core, CoreError, CoreResult, ErrorKind, Issue,
 };
 
@@ -290,7 +291,7 @@ impl Core {
         .await;
         let mut joined = result?;
         if new_person {
-            joined.session = Some(self.open_portal_session(&person_id, context).await?);
+            joined.session = Some(self.open_session(SignInKind::Person, &person_id, None, context).await?);
         }
         Ok(joined)
     }

@@ -17,7 +17,8 @@ use super::PortalSignedIn;
 use crate::{
     affiliates::tracking_link,
     ids::new_id,
-    team::{password, reset::expired_link, OpenedSession, SessionContext},
+    sign_in::{reset::expired_link, OpenedSession, SessionContext, SignInKind},
+    team::password,
     terms, Core, CoreError, CoreResult, ErrorKind, Issue,
 };
 
@@ -111,7 +112,7 @@ impl Core {
         )
         .await;
         let mut joined = result?;
-        joined.session = Some(self.open_portal_session(&person_id, context).await?);
+        joined.session = Some(self.open_session(SignInKind::Person, &person_id, None, context).await?);
         Ok(joined)
     }
 

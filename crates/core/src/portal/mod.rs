@@ -1,9 +1,8 @@
 //! The affiliate side: one person (`affiliate_people`) behind the per-merchant `affiliates`
 //! rows, with one login that sees every program they are in, across brands and merchants.
 //!
-//! - [`sessions`]: portal login, sessions, logout (the dashboard's rules: Argon2id, the login
-//!   throttle, hashed session tokens, a new session at every login);
-//! - [`reset`]: password reset by emailed link;
+//! - [`sessions`]: the person behind a portal session (login, sessions, logout and password
+//!   reset are the dashboard's, [`crate::sign_in`], kind `Person`);
 //! - [`programs`]: what the portal lists;
 //! - [`scope`]: the merchant actor a person acts through, limited to their own rows;
 //! - [`links`]: tracking and short links;
@@ -35,7 +34,6 @@ pub mod mail;
 pub mod payouts;
 pub mod performance;
 pub mod programs;
-pub mod reset;
 pub mod scope;
 pub mod sessions;
 pub mod settings;

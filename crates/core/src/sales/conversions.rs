@@ -250,6 +250,20 @@ impl Core {
         Ok(self.store.list_conversions(&actor.merchant_id, filter, page).await?)
     }
 
+    /// Up to `limit` of the actor's conversions (its mode) whose order id, customer name or
+    /// customer email contains `text` (case-insensitive), newest first; none for blank text.
+    pub async fn search_conversions(
+        &self,
+        actor: &Actor,
+        text: &str,
+        limit: i64,
+    ) -> CoreResult<Vec<Conversion>> {
+        let Some(pattern) = refline_store::contains_pattern(Some(text)) else {
+            return Ok(Vec::new());
+        };
+        Ok(self.store.search_conversions(&actor.merchant_id, actor.mode, &pattern, limit).await?)
+    }
+
     /// One of the actor's conversions (of either mode).
     pub async fn load_conversion(&self, actor: &Actor, id: &str) -> CoreResult<Conversion> {
         self.store

@@ -3,11 +3,12 @@
 //! limited per plan.
 
 use refline_domain::{canonical_email, default_seats, is_valid_email, password_problem, Grant, Plan, Role};
-use refline_store::{TeamMember, TeamMemberView, User, UserToken};
+use refline_store::{OneTimeToken, SignInKind, TeamMember, TeamMemberView, User};
 
 use crate::{
     ids::{new_id, new_secret_token, sha256_hex},
-    team::{password, sessions::SessionContext, OpenedSession, INVITE_TTL_MS},
+    sign_in::{OpenedSession, SessionContext},
+    team::{password, INVITE_TTL_MS},
     Actor, Core, CoreError, CoreResult, ErrorKind, Issue,
 };
 
@@ -85,7 +86,7 @@ impl Core {
     }
 
     async fn invite_member_work(&self, actor: &Actor, input: InviteInput) -> CoreResult<String> {
-        actor.require_grant(Grant::ManageTeam)?;
+        require_team_change(actor)?;
         let email = canonical_email(&input.email);
         let mut issues = Vec::new();
         if !is_valid_email(&email) {
@@ -146,10 +147,10 @@ impl Core {
             accepted_at: None,
         };
         let token = new_secret_token();
-        let stored = UserToken {
+        let stored = OneTimeToken {
             token_hash: sha256_hex(token.as_bytes()),
             purpose: "invite".into(),
-            user_id: user_id.clone(),
+            owner_id: user_id.clone(),
             merchant_id: Some(actor.merchant_id.clone()),
             created_at: now,
             expires_at: now + INVITE_TTL_MS,
@@ -173,9 +174,12 @@ impl Core {
 
     /// What an invitation link is for; `404 link_expired` when it was used, revoked or expired.
     pub async fn invitation(&self, token: &str) -> CoreResult<InvitationView> {
-        let found = self.store.live_token(&sha256_hex(token.as_bytes()), "invite", self.now()).await?;
+        let found = self
+            .store
+            .live_token(SignInKind::User, &sha256_hex(token.as_bytes()), "invite", self.now())
+            .await?;
         let token = found.ok_or_else(expired_invitation)?;
-        let user = self.store.get_user(&token.user_id).await?.ok_or_else(expired_invitation)?;
+        let user = self.store.get_user(&token.owner_id).await?.ok_or_else(expired_invitation)?;
         let merchant_id = token.merchant_id.unwrap_or_default();
         let brand = self.store.get_merchant(&merchant_id).await?.ok_or_else(expired_invitation)?;
         Ok(InvitationView {
@@ -214,7 +218,13 @@ impl Core {
         };
         let redeemed = self
             .store
-            .redeem_token(&sha256_hex(token.as_bytes()), "invite", self.now(), new_hash.as_deref())
+            .redeem_token(
+                SignInKind::User,
+                &sha256_hex(token.as_bytes()),
+                "invite",
+                self.now(),
+                new_hash.as_deref(),
+            )
             .await?
             .ok_or_else(expired_invitation)?;
         let grants = self
@@ -226,13 +236,13 @@ impl Core {
         let result: CoreResult<()> = Ok(());
         self.record_audit(redeemed.merchant_id.as_deref(), &door, "team.accept", Some(&user.id), &result)
             .await;
-        self.open_session(&user.id, redeemed.merchant_id, context).await
+        self.open_session(SignInKind::User, &user.id, redeemed.merchant_id, context).await
     }
 
     /// Changes a member's role and rights. Owner only; the owner's own place cannot change.
     pub async fn update_member(&self, actor: &Actor, user_id: &str, change: InviteInput) -> CoreResult<()> {
         self.audited(actor, "team.update", Some(user_id), async {
-            actor.require_grant(Grant::ManageTeam)?;
+            require_team_change(actor)?;
             let current = self.member_of(actor, user_id).await?;
             if current.role == Role::Owner || change.role == Role::Owner {
                 return Err(CoreError::new(
@@ -257,7 +267,7 @@ impl Core {
     /// Removes a member or revokes an invitation. Owner only; the owner cannot be removed.
     pub async fn remove_member(&self, actor: &Actor, user_id: &str) -> CoreResult<()> {
         self.audited(actor, "team.remove", Some(user_id), async {
-            actor.require_grant(Grant::ManageTeam)?;
+            require_team_change(actor)?;
             let current = self.member_of(actor, user_id).await?;
             if current.role == Role::Owner {
                 return Err(CoreError::new(
@@ -278,6 +288,14 @@ impl Core {
             .await?
             .ok_or_else(|| CoreError::not_found("team member"))
     }
+}
+
+/// Who may change the team: the owner (a dashboard member's grants), or a key with write access
+/// that is live (a test key must not mail real people nor change who runs the brand).
+fn require_team_change(actor: &Actor) -> CoreResult<()> {
+    actor.require_write()?;
+    actor.require_live("The team")?;
+    actor.require_grant(Grant::ManageTeam)
 }
 
 fn expired_invitation() -> CoreError {

@@ -7,7 +7,8 @@ use refline_store::{Account, Merchant, SignUp, TeamMember, User};
 use crate::{
     accounts::make_key,
     ids::new_id,
-    team::{password, sessions::SessionContext, OpenedSession},
+    sign_in::{OpenedSession, SessionContext, SignInKind},
+    team::password,
     Core, CoreError, CoreResult, Door, Issue,
 };
 
@@ -44,7 +45,7 @@ impl Core {
         let merchant = result.is_ok().then_some(merchant_id.as_str());
         self.record_audit(merchant, &door, "account.sign_up", merchant, &result).await;
         result?;
-        self.open_session(&user_id, Some(merchant_id), context).await
+        self.open_session(SignInKind::User, &user_id, Some(merchant_id), context).await
     }
 
     async fn sign_up_work(

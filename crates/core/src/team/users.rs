@@ -2,7 +2,7 @@
 //! login on an existing brand, with a password given now or a printed one-time link to set one.
 
 use refline_domain::{canonical_email, is_valid_email, password_problem, Role};
-use refline_store::{Account, TeamMember, User, UserToken};
+use refline_store::{Account, OneTimeToken, TeamMember, User};
 
 use crate::{
     ids::{new_id, new_secret_token, sha256_hex},
@@ -93,10 +93,10 @@ impl Core {
             accepted_at: Some(now),
         };
         let setup = password_hash.is_none().then(new_secret_token);
-        let token = setup.as_ref().map(|token| UserToken {
+        let token = setup.as_ref().map(|token| OneTimeToken {
             token_hash: sha256_hex(token.as_bytes()),
             purpose: "reset".into(),
-            user_id: user_id.clone(),
+            owner_id: user_id.clone(),
             merchant_id: None,
             created_at: now,
             expires_at: now + SETUP_TTL_MS,

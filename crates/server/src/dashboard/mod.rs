@@ -64,7 +64,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(settings::router())
         .merge(team::router())
         .layer(middleware::from_fn_with_state(state.clone(), csrf::verify_csrf))
-        .layer(middleware::from_fn_with_state(state.clone(), session::load_session))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::sign_in::viewer::load_session::<session::Dashboard>,
+        ))
         .layer(middleware::from_fn_with_state(state, audit_pages))
         .merge(assets::router())
 }

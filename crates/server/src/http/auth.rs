@@ -21,6 +21,11 @@ use crate::{
     state::AppState,
 };
 
+/// Marks a request that asks only for what needs no plan (the MCP door's no-account tools,
+/// `mcp::access`): its key is still checked, but a plan without API access is let through.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanFree;
+
 /// The authenticated caller of an `/api/v1` request.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -169,6 +174,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         ))
     } else {
         match plan.api_access() {
+            ApiAccess::None if req.extensions().get::<PlanFree>().is_some() => None,
             ApiAccess::None => Some(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "plan_required",

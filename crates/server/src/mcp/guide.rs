@@ -13,8 +13,9 @@ use crate::{
 
 const PLANS: [Plan; 4] = [Plan::Starter, Plan::Pro, Plan::Ultimate, Plan::Scale];
 
-/// `get_linkjolt_plans`: each plan's rights with this server's limits.
-pub fn plans(state: &AppState, caller: &Caller) -> ToolOutcome {
+/// `get_linkjolt_plans`: each plan's rights with this server's limits, and the caller's plan
+/// when a key was sent (the tool needs none).
+pub fn plans(state: &AppState, caller: Option<&Caller>) -> ToolOutcome {
     let limits = &state.config.limits;
     let rows: Vec<Value> = PLANS
         .iter()
@@ -36,7 +37,7 @@ pub fn plans(state: &AppState, caller: &Caller) -> ToolOutcome {
         .collect();
     Ok(json!({
         "plans": rows,
-        "yourPlan": caller.plan.as_str(),
+        "yourPlan": caller.map(|c| c.plan.as_str()),
         "pricing": "Refline is self-hosted: its operator sets plans per brand (refline merchant create --plan); no share of affiliate revenue is taken.",
         "capRule": "Past the monthly cap, new sales are not recorded toward commissions until the next month; test keys skip the cap.",
     }))

@@ -4,8 +4,10 @@
 //! Every tool is a thin adapter: it reads its arguments with the REST API's readers, calls the
 //! same core operation as the matching `/api/v1` handler with the key's actor (door `mcp`), and
 //! answers the API's JSON. Requests pass, in order: the edge, the [`guard`] (Host and Origin,
-//! so a DNS-rebinding page cannot drive a local server), the API's own authentication
-//! (`http::auth::authenticate`: key, plan, rate limit, 401/403/429 in the API envelope), then
+//! so a DNS-rebinding page cannot drive a local server), [`access`] (the three no-account tools,
+//! listing and the handshake need no key, rate-limited per address; everything else goes through
+//! the API's own authentication, `http::auth::authenticate`: key, plan, rate limit, 401/403/429
+//! in the API envelope), then
 //! rmcp's service, which hands the request's parts (with the [`crate::http::auth::Caller`]) to
 //! [`server::ReflineMcp`].
 //!
@@ -14,6 +16,7 @@
 //! one rmcp knows, 2024-11-05 through 2026-07-28; 2025-06-18 (LinkJolt's connector) and
 //! 2026-07-28 (stateless, `server/discover`) are tested.
 
+mod access;
 mod answer;
 mod audit;
 mod guard;
@@ -22,6 +25,7 @@ mod program;
 mod search;
 mod server;
 mod setup;
+mod team;
 mod tools;
 
 use axum::{middleware, Router};
@@ -29,7 +33,7 @@ use rmcp::transport::streamable_http_server::{
     session::never::NeverSessionManager, StreamableHttpServerConfig, StreamableHttpService,
 };
 
-use crate::{http::auth::authenticate, state::AppState};
+use crate::state::AppState;
 
 pub use tools::tool_names;
 
@@ -51,7 +55,7 @@ pub fn router(state: AppState) -> Router<AppState> {
     );
     Router::new()
         .route_service("/mcp", service)
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(middleware::from_fn_with_state(state.clone(), access::admit))
         .layer(middleware::from_fn_with_state(state.clone(), audit::audit_refusals))
         .layer(middleware::from_fn_with_state(state, guard::check_host_and_origin))
 }

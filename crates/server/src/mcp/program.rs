@@ -313,26 +313,3 @@ pub async fn program_overview(state: &AppState, actor: &Actor) -> ToolOutcome {
         "recentConversions": o.recent.iter().map(conversion_read).collect::<Vec<_>>(),
     }}))
 }
-
-/// `list_team_members`: the brand's team (owner first) and its seats, as the dashboard's team
-/// page shows them.
-pub async fn team(state: &AppState, actor: &Actor) -> ToolOutcome {
-    let team = state.core.team(actor).await?;
-    let seats = state.core.seat_use(actor).await?;
-    let members: Vec<Value> = team
-        .iter()
-        .map(|m| {
-            json!({
-                "userId": m.user_id,
-                "email": m.email,
-                "name": m.name,
-                "role": m.role.as_str(),
-                "managePayouts": m.manage_payouts,
-                "manageApiKeys": m.manage_keys,
-                "invitedAt": format_timestamp(m.created_at),
-                "acceptedAt": m.accepted_at.map(format_timestamp),
-            })
-        })
-        .collect();
-    Ok(json!({ "data": members, "seats": { "included": seats.included, "taken": seats.taken } }))
-}

@@ -1,5 +1,8 @@
 //! `search` and `fetch`: find records across the program by what an assistant knows (a name, an
-//! email, a code, an id) and read one in full with the REST API's rendering.
+//! email, a code, an order id, a customer, an id) and read one in full with the REST API's
+//! rendering. Every lookup is a core operation (`campaign_names`, `list_affiliates`,
+//! `list_coupons`, `get_conversion`, `search_conversions`), so a key sees only its brand and
+//! its mode.
 
 use axum::http::StatusCode;
 use refline_core::{payouts::render::PayoutView, Actor};
@@ -59,9 +62,23 @@ pub async fn search(state: &AppState, actor: &Actor, map: &Map<String, Value>) -
     for c in state.core.list_coupons(actor, &coupon_filter, page(())).await?.items {
         results.push(json!({ "id": c.id, "type": "coupon", "title": c.code }));
     }
+    let mut conversions = Vec::new();
     if let Some(detail) = found(state.core.get_conversion(actor, &query).await)? {
-        let c = &detail.conversion;
-        results.push(json!({ "id": c.id, "type": "conversion", "title": c.order_id.clone().unwrap_or_else(|| c.id.clone()) }));
+        conversions.push(detail.conversion);
+    }
+    for c in state.core.search_conversions(actor, &query, MAX_EACH as i64).await? {
+        if conversions.len() < MAX_EACH && !conversions.iter().any(|seen| seen.id == c.id) {
+            conversions.push(c);
+        }
+    }
+    for c in &conversions {
+        results.push(json!({
+            "id": c.id,
+            "type": "conversion",
+            "title": c.order_id.clone().unwrap_or_else(|| c.id.clone()),
+            "customerName": c.customer_name,
+            "customerEmail": c.customer_email,
+        }));
     }
     Ok(json!({ "query": query, "results": results }))
 }

@@ -1,9 +1,11 @@
 //! The MCP server handler: `initialize`/`server/discover` info, `tools/list` from the catalogue
 //! and `tools/call`, which finds the key's [`Caller`] in the HTTP request (put there by the API's
 //! authentication), runs the tool's adapter with the key's actor through the MCP door, and
-//! records the call in the audit log like an API request.
+//! records the call in the audit log like an API request. Without a key (or with a Starter
+//! key) only the no-account tools are listed and run (`access`).
 
 use axum::http::{request::Parts, StatusCode};
+use refline_domain::ApiAccess;
 use rmcp::{
     model::{
         CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult, PaginatedRequestParams,
@@ -18,13 +20,20 @@ use crate::{
     error::ApiError,
     http::{audit::with_operation_slot, auth::Caller},
     mcp::{
+        access::is_open_tool,
         answer::{to_result, ToolOutcome},
         audit::{record_tool_call, ToolCall},
-        guide, program, search, setup,
+        guide, program, search, setup, team,
         tools::{specs, to_tool, Kind},
     },
     state::AppState,
 };
+
+/// The key's caller, put in the HTTP request by the API's authentication; `None` for a request
+/// `access::admit` let through without a key.
+fn caller_of(context: &RequestContext<RoleServer>) -> Option<Caller> {
+    context.extensions.get::<Parts>().and_then(|p| p.extensions.get::<Caller>()).cloned()
+}
 
 const INSTRUCTIONS: &str = "Refline runs a business's affiliate program (LinkJolt-compatible): campaigns, affiliates, tracked sales (conversions) and their commissions, coupons and payouts. These tools are for the business paying affiliates; someone who wants to earn as an affiliate should join through a campaign's join link instead. Start with get_setup_status; ids come from the list_* tools or search. Money is in major units (99.00). Errors carry a code (not_found, duplicate, insufficient_permissions, earnings_limit_reached, validation_error, ...) and a `next` hint.";
 
@@ -40,14 +49,26 @@ impl ReflineMcp {
         ReflineMcp { state }
     }
 
-    async fn dispatch(&self, name: &str, caller: &Caller, args: Option<&Map<String, Value>>) -> ToolOutcome {
+    async fn dispatch(
+        &self,
+        name: &str,
+        caller: Option<&Caller>,
+        args: Option<&Map<String, Value>>,
+    ) -> ToolOutcome {
         let state = &self.state;
-        let actor = caller.mcp_actor();
         let map = program::arguments(args)?;
         match name {
-            "get_linkjolt_plans" => guide::plans(state, caller),
-            "plan_affiliate_program" => guide::plan_program(&map),
-            "switch_from_another_tool" => guide::switch_from(state, &map),
+            "get_linkjolt_plans" => return guide::plans(state, caller),
+            "plan_affiliate_program" => return guide::plan_program(&map),
+            "switch_from_another_tool" => return guide::switch_from(state, &map),
+            _ => {}
+        }
+        // `access::admit` lets no other tool through without a key on a plan with API access.
+        let Some(caller) = caller.filter(|c| c.plan.api_access() != ApiAccess::None) else {
+            return Err(ApiError::unauthorized("This tool needs an API key of a Pro plan or higher"));
+        };
+        let actor = caller.mcp_actor();
+        match name {
             "get_account" => program::account(state, caller, &actor).await,
             "get_setup_status" => setup::setup_status(state, &actor).await,
             "update_business" => setup::update_business(state, &actor, &map).await,
@@ -68,7 +89,10 @@ impl ReflineMcp {
             "list_payouts" => program::list_payouts(state, &actor, &map).await,
             "get_program_overview" => program::program_overview(state, &actor).await,
             "get_stats" => program::get_stats(state, &actor, &map).await,
-            "list_team_members" => program::team(state, &actor).await,
+            "list_team_members" => team::list(state, &actor).await,
+            "invite_team_member" => team::invite(state, &actor, &map).await,
+            "update_team_member" => team::update(state, &actor, &map).await,
+            "remove_team_member" => team::remove(state, &actor, &map).await,
             "search" => search::search(state, &actor, &map).await,
             "fetch" => search::fetch(state, &actor, &map).await,
             _ => Err(ApiError::internal("tool in the catalogue without an adapter")),
@@ -83,12 +107,16 @@ impl ServerHandler for ReflineMcp {
             .with_instructions(INSTRUCTIONS)
     }
 
+    /// Every tool for a key whose plan has API access; the no-account tools otherwise (no key,
+    /// or a Starter key), which are all such a caller can run.
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(specs().iter().map(to_tool).collect()))
+        let everything = caller_of(&context).is_some_and(|c| c.plan.api_access() != ApiAccess::None);
+        let tools = specs().iter().filter(|s| everything || is_open_tool(s.name)).map(to_tool).collect();
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     async fn call_tool(
@@ -101,12 +129,9 @@ impl ServerHandler for ReflineMcp {
             return Err(McpError::invalid_params(format!("Unknown tool: {name}"), None));
         };
         let parts = context.extensions.get::<Parts>();
-        let Some(caller) = parts.and_then(|p| p.extensions.get::<Caller>()).cloned() else {
-            // Authentication runs before the service; a request without a caller never gets here.
-            return Ok(to_result(Err(ApiError::unauthorized("Missing API key"))).into());
-        };
+        let caller = caller_of(&context);
         let (outcome, operation) =
-            with_operation_slot(self.dispatch(&name, &caller, request.arguments.as_ref())).await;
+            with_operation_slot(self.dispatch(&name, caller.as_ref(), request.arguments.as_ref())).await;
         let (status, error_code) = match &outcome {
             // The status the API answers: 201 for what a create made (a repeated coupon is 200).
             Ok(value) if name.starts_with("create_") && value.get("created") != Some(&Value::Bool(false)) => {
@@ -117,7 +142,8 @@ impl ServerHandler for ReflineMcp {
         };
         let writes = matches!(spec.kind, Kind::Write { .. });
         let refused = matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
-        if writes || refused || operation.is_some() {
+        // A keyless call (a no-account tool) reads nothing of any brand: nothing to audit.
+        if let Some(caller) = caller.filter(|_| writes || refused || operation.is_some()) {
             let call = ToolCall { tool: &name, status, error_code, operation };
             record_tool_call(&self.state, &caller, parts, call).await;
         }

@@ -134,6 +134,16 @@ fn campaign_fields(creating: bool) -> Value {
     p
 }
 
+/// `role` and the two grantable rights, merged into `extra`.
+fn team_fields(mut extra: Value) -> Value {
+    if let Some(obj) = extra.as_object_mut() {
+        obj.insert("role".into(), one_of("admin (every right) or member.", &crate::mcp::team::ROLES));
+        obj.insert("managePayouts".into(), flag("A member may manage payouts (default false)."));
+        obj.insert("manageApiKeys".into(), flag("A member may manage API keys (default false)."));
+    }
+    extra
+}
+
 /// Every tool, in the order `tools/list` answers them.
 #[allow(clippy::too_many_lines)]
 pub fn specs() -> Vec<Spec> {
@@ -365,14 +375,37 @@ pub fn specs() -> Vec<Spec> {
         Spec {
             name: "list_team_members",
             title: "Team",
-            description: "The people on the brand's team (owner first) with their role, rights and whether they accepted, and the plan's seats. Invite or change them in the dashboard's team page.",
+            description: "The people on the brand's team (owner first) with their role, rights and whether they accepted, and the plan's seats. Change them with invite_team_member, update_team_member and remove_team_member.",
             kind: RO, output: Output::Object, open_world: false,
             input: schema(json!({}), &[]),
         },
         Spec {
+            name: "invite_team_member",
+            title: "Invite a team member",
+            description: "Mails an invitation to join the brand's team as admin or member, with the rights given (admins have both). Takes a seat of the plan. Live key with write access only.",
+            kind: CREATE, output: Output::Record, open_world: false,
+            input: schema(team_fields(json!({
+                "email": { "type": "string", "format": "email", "minLength": 3, "maxLength": 254, "description": "Who to invite." },
+            })), &["email", "role"]),
+        },
+        Spec {
+            name: "update_team_member",
+            title: "Change a team member",
+            description: "Sets a member's role and rights (the owner's cannot change). Live key with write access only.",
+            kind: CHANGE, output: Output::Record, open_world: false,
+            input: schema(team_fields(json!({ "userId": id("The member (from list_team_members).") })), &["userId", "role"]),
+        },
+        Spec {
+            name: "remove_team_member",
+            title: "Remove a team member",
+            description: "Removes a member from the brand's team, or withdraws an invitation (the owner cannot be removed). Live key with write access only.",
+            kind: CHANGE, output: Output::Record, open_world: false,
+            input: schema(json!({ "userId": id("The member (from list_team_members).") }), &["userId"]),
+        },
+        Spec {
             name: "search",
             title: "Search",
-            description: "Finds campaigns by name, affiliates by name or email, coupons by code and conversions by id; answers ids for fetch.",
+            description: "Finds campaigns by name, affiliates by name or email, coupons by code, and conversions by id, order id, customer name or customer email (this key's mode); answers ids for fetch.",
             kind: RO, output: Output::Object, open_world: false,
             input: schema(json!({ "query": { "type": "string", "minLength": 2, "maxLength": 200, "description": "What to look for (at least 2 characters)." } }), &["query"]),
         },

@@ -1,16 +1,16 @@
 //! The affiliate portal (`/portal`) and the public join pages (`/join/<code>`): server-rendered
-//! pages for affiliates, one file per page group (`auth.rs` login/logout/reset, `home.rs` the
-//! programs, `join.rs`, `invite.rs`), templates in `templates/portal/`.
+//! pages for affiliates, one file per page group (`home.rs` the programs, `join.rs`,
+//! `invite.rs`, …), templates in `templates/portal/`. Login, logout and password reset are the
+//! sign-in pages shared with the dashboard (`crate::sign_in`, side `session::Portal`).
 //!
 //! The plumbing is the dashboard's, shared rather than copied: the pre-login CSRF cookie and
 //! token (`dashboard::session`), the one CSRF middleware (`dashboard::csrf`, told which tokens
 //! this side accepts), cookie attributes (`set_cookie`), form errors and page rendering
 //! (`dashboard::render`). What differs is the session: its own cookie ([`SESSION_COOKIE`]),
-//! resolved through `Core::resolve_portal_session`, so a merchant login never opens the portal
-//! nor the reverse. Every page calls one core operation; the core audits (door `portal`).
+//! resolved through `Core::resolve_portal_session` (sessions of kind `Person`), so a merchant
+//! login never opens the portal nor the reverse. Every page calls one core operation; the core audits (door `portal`).
 
 pub mod account;
-pub mod auth;
 pub mod export;
 pub mod history;
 pub mod home;
@@ -32,10 +32,10 @@ pub const SESSION_COOKIE: &str = "refline_portal";
 
 /// The portal's and join pages' routes with their middleware: `audit_portal` (outermost: every
 /// form post and refusal is one audit entry, door `portal`, carrying the operation it ran) →
-/// `load_portal_session` (the cookie, the CSRF tokens) → `verify_csrf` → the page.
+/// `load_session::<Portal>` (the cookie, the CSRF tokens) → `verify_csrf` → the page.
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
-        .merge(auth::router())
+        .merge(crate::sign_in::pages::router::<session::Portal>())
         .merge(home::router())
         .merge(join::router())
         .merge(invite::router())
@@ -47,6 +47,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(unsubscribe::router())
         .merge(history::router())
         .layer(middleware::from_fn_with_state(state.clone(), csrf::verify_csrf))
-        .layer(middleware::from_fn_with_state(state.clone(), session::load_portal_session))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::sign_in::viewer::load_session::<session::Portal>,
+        ))
         .layer(middleware::from_fn_with_state(state, audit_portal))
 }
