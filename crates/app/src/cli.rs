@@ -1,17 +1,20 @@
 //! Command-line interface. Every option also reads a `REFLINE_*` environment variable.
 
-use std::{ffi::OsString, net::IpAddr};
+use std::{collections::BTreeSet, ffi::OsString, path::PathBuf};
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use refline_domain::{parse_amount, Currency, ExchangeRates, KeyKind, Plan};
-use refline_server::config::ServerConfig;
+use refline_server::{
+    config::ServerConfig,
+    http::client_ip::{ForwardedHeader, ProxyNet},
+};
 use refline_store_sqlite::Durability;
 use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::{
-    admin,
+    admin, backup, config_check, config_file,
     integrations::{self, IntegrationCommand},
     ledger::{self, LedgerCommand},
     secret_key::SecretKeyArgs,
@@ -28,6 +31,13 @@ struct Cli {
     database_url: String,
     #[command(flatten)]
     secret_key: SecretKeyArgs,
+    /// TOML file of settings (keys: the options' names in snake case, see `refline config
+    /// check`); flags and REFLINE_* variables take precedence over it.
+    #[arg(long, global = true, env = "REFLINE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log lines as human-readable "text" or one JSON object per line ("json").
+    #[arg(long, global = true, env = "REFLINE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -56,6 +66,27 @@ enum Command {
     User(UserCommand),
     /// The MCP tools over stdio, relayed to a Refline server's /mcp (for desktop AI clients).
     Mcp(crate::mcp_proxy::McpArgs),
+    /// Check configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Copy a running server's SQLite database to a new file, consistently (for PostgreSQL use
+    /// pg_dump or continuous archiving).
+    Backup {
+        /// The file to write; it must not exist.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate the settings `refline serve` would run with (flags, REFLINE_* variables,
+    /// --config file, defaults) and print them as a config file, secrets redacted. Takes
+    /// `serve`'s options too.
+    Check {
+        /// Any `refline serve` options, checked as `serve` would.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        serve_options: Vec<OsString>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -95,9 +126,17 @@ struct ServeArgs {
     /// Failed authentications per client IP per minute before 429.
     #[arg(long, env = "REFLINE_UNAUTHENTICATED_RATE_LIMIT", default_value_t = 60)]
     unauthenticated_rate_limit: u32,
-    /// Proxy whose X-Forwarded-For is trusted (repeat, or comma-separate in the variable).
+    /// Proxy (address or CIDR range, e.g. 10.0.0.0/8) whose forwarding header is believed for
+    /// the client's IP (repeat, or comma-separate in the variable).
     #[arg(long = "trusted-proxy", env = "REFLINE_TRUSTED_PROXIES", value_delimiter = ',')]
-    trusted_proxies: Vec<IpAddr>,
+    trusted_proxies: Vec<ProxyNet>,
+    /// The header trusted proxies put the client's address in: x-forwarded-for or forwarded
+    /// (RFC 7239).
+    #[arg(long, env = "REFLINE_FORWARDED_HEADER", default_value = "x-forwarded-for")]
+    forwarded_header: ForwardedHeader,
+    /// Serve Prometheus metrics at /metrics to requests with this bearer token (default: off).
+    #[arg(long, env = "REFLINE_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
     /// SQLite commit durability: "normal" (survives process crashes) or "full" (fsync each commit).
     #[arg(long, env = "REFLINE_SQLITE_SYNCHRONOUS", default_value = "normal")]
     sqlite_synchronous: String,
@@ -226,13 +265,61 @@ enum KeyCommand {
     },
 }
 
+/// The command line with the --config file layered beneath it (`config_file`): the parsed
+/// arguments, their matches, and which options the file supplied.
+fn parse_layered(argv: Vec<OsString>) -> anyhow::Result<(Cli, ArgMatches, BTreeSet<String>)> {
+    let mut root = Cli::command();
+    root.build();
+    let first = root.clone().try_get_matches_from(&argv).unwrap_or_else(|e| e.exit());
+    let relayed = matches!(first.subcommand_name(), Some("mcp"));
+    let (argv, layered, path) = match config_path(&first) {
+        Some(path) if !relayed => {
+            let file = config_file::read(&path)?;
+            let (argv, layered) = config_file::layer(&root, &first, argv, &file)?;
+            (argv, layered, Some(path))
+        }
+        _ => (argv, BTreeSet::new(), None),
+    };
+    let matches = match root.try_get_matches_from(&argv) {
+        Ok(matches) => matches,
+        // A value the file supplied is checked like the flag; say where it came from.
+        Err(err) if !layered.is_empty() => {
+            let path = path.map(|p| p.display().to_string()).unwrap_or_default();
+            anyhow::bail!("with config file {path}: {}", err.render().to_string().trim());
+        }
+        Err(err) => err.exit(),
+    };
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    Ok((cli, matches, layered))
+}
+
+/// `--config` / `REFLINE_CONFIG`, wherever on the command line it was given.
+fn config_path(matches: &ArgMatches) -> Option<PathBuf> {
+    let mut current = Some(matches);
+    while let Some(m) = current {
+        if let Some(path) = m.get_one::<PathBuf>("config") {
+            return Some(path.clone());
+        }
+        current = m.subcommand().map(|(_, sub)| sub);
+    }
+    None
+}
+
 /// Parses `args` and runs the command.
 pub async fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()> {
-    let cli = Cli::try_parse_from(args).unwrap_or_else(|e| e.exit());
+    let argv: Vec<OsString> = args.into_iter().collect();
+    let (cli, _, _) = parse_layered(argv.clone())?;
+    let log_format = cli.log_format.clone();
+    let start_logs = || init_tracing(&log_format);
     match cli.command {
-        Command::Serve(args) => serve(&cli.database_url, &cli.secret_key, *args).await,
+        Command::Serve(args) => {
+            start_logs();
+            serve(&cli.database_url, &cli.secret_key, *args).await
+        }
+        Command::Config(ConfigCommand::Check { .. }) => config_check(argv),
+        Command::Backup { file } => backup::run(&cli.database_url, &file).await,
         Command::Integration(command) => {
-            init_tracing();
+            start_logs();
             integrations::run(&cli.database_url, &cli.secret_key, command).await
         }
         Command::Settings(command) => settings::run(&cli.database_url, &cli.secret_key, command).await,
@@ -347,6 +434,8 @@ fn server_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
             .to_string(),
         unauthenticated_per_minute: args.unauthenticated_rate_limit,
         trusted_proxies: args.trusted_proxies.clone(),
+        forwarded_header: args.forwarded_header,
+        metrics_token: args.metrics_token.clone().filter(|t| !t.trim().is_empty()),
         ..ServerConfig::default()
     };
     config.webhooks.allow_private_targets = args.allow_private_webhook_targets;
@@ -416,17 +505,45 @@ fn server_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     Ok(config)
 }
 
+/// `refline config check`: the same parse as `refline serve` (the words `config check` stand in
+/// for `serve`), every check `serve` makes before opening the database, then the effective
+/// settings printed as a config file.
+fn config_check(mut argv: Vec<OsString>) -> anyhow::Result<()> {
+    // The subcommand's words, not a `--config config` value that happens to precede `check`.
+    let at = (1..argv.len().saturating_sub(1))
+        .find(|&i| argv[i] == "config" && argv[i + 1] == "check" && argv[i - 1] != "--config")
+        .context("`config check` not found on the command line")?;
+    argv.splice(at..at + 2, [OsString::from("serve")]);
+    let (cli, matches, layered) = parse_layered(argv)?;
+    let Command::Serve(args) = cli.command else { anyhow::bail!("config check: serve settings expected") };
+    server_config(&args)?;
+    durability(&args.sqlite_synchronous)?;
+    if let Some(key) = cli.secret_key.given() {
+        refline_server::secrets::parse_key(key)
+            .context("--secret-key must be 64 hexadecimal characters (32 bytes)")?;
+    }
+    let mut root = Cli::command();
+    root.build();
+    let serve = root.find_subcommand("serve").context("serve subcommand")?;
+    let serve_matches = matches.subcommand_matches("serve").context("serve matches")?;
+    print!("{}", config_check::render(serve, serve_matches, &layered));
+    Ok(())
+}
+
+fn durability(text: &str) -> anyhow::Result<Durability> {
+    match text {
+        "full" => Ok(Durability::Full),
+        "normal" => Ok(Durability::Normal),
+        other => anyhow::bail!("--sqlite-synchronous must be normal or full, not {other:?}"),
+    }
+}
+
 async fn serve(database_url: &str, secret_key: &SecretKeyArgs, args: ServeArgs) -> anyhow::Result<()> {
-    init_tracing();
     let mut config = server_config(&args)?;
     config.secret_key = secret_key.resolve()?;
     tracing::info!(rates = %config.limits.rates.describe().join(","), "monthly cap exchange rates");
     let options = EngineOptions {
-        sqlite_durability: match args.sqlite_synchronous.as_str() {
-            "full" => Durability::Full,
-            "normal" => Durability::Normal,
-            other => anyhow::bail!("--sqlite-synchronous must be normal or full, not {other:?}"),
-        },
+        sqlite_durability: durability(&args.sqlite_synchronous)?,
         postgres_max_connections: args.postgres_max_connections,
     };
     let store = open_store(database_url, options).await?;
@@ -438,10 +555,17 @@ async fn serve(database_url: &str, secret_key: &SecretKeyArgs, args: ServeArgs) 
     Ok(())
 }
 
-fn init_tracing() {
+/// Logs to stderr, as text or one JSON object per line; every line written while a request is
+/// answered carries its `request_id` (the span `http::request_id` opens).
+fn init_tracing(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if format == "json" {
+        builder.json().with_current_span(true).with_span_list(false).try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -2,7 +2,10 @@
 //! and the administrative commands. `main.rs` only calls [`run`].
 
 pub mod admin;
+pub mod backup;
 pub mod cli;
+pub mod config_check;
+pub mod config_file;
 pub mod integrations;
 pub mod ledger;
 pub mod mcp_proxy;

@@ -23,6 +23,11 @@ pub struct SecretKeyArgs {
 }
 
 impl SecretKeyArgs {
+    /// The key text given by flag or variable, if any (not the file's).
+    pub fn given(&self) -> Option<&str> {
+        self.secret_key.as_deref()
+    }
+
     /// The key: the one given, or the key file's (created with a new random key if missing).
     pub fn resolve(&self) -> anyhow::Result<[u8; 32]> {
         match &self.secret_key {

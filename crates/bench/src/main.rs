@@ -103,7 +103,7 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         per_affiliate: usize,
     },
-    /// Every dashboard page of a brand with 100,000 conversions this month, against /healthz.
+    /// Every dashboard page of a brand with 100,000 conversions this month, against /readyz.
     Dashboard {
         #[command(flatten)]
         db: DbArgs,

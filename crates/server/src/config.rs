@@ -1,10 +1,13 @@
 //! Server settings. Parsed by the binary (flags and `REFLINE_*` variables); defaults here.
 
-use std::{net::IpAddr, sync::Arc};
+use std::sync::Arc;
 
 use crate::{
     clock::{Clock, SystemClock},
-    http::connection::ConnectionLimits,
+    http::{
+        client_ip::{ForwardedHeader, ProxyNet},
+        connection::ConnectionLimits,
+    },
     outbound::{
         settings::WebhookSettings,
         target::{HostResolver, SystemResolver},
@@ -29,8 +32,13 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Timeouts and caps for connections and request heads (`http::connection`).
     pub connections: ConnectionLimits,
-    /// Proxies whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<IpAddr>,
+    /// Proxies (addresses or CIDR ranges) whose forwarding header is believed
+    /// (`http::client_ip`).
+    pub trusted_proxies: Vec<ProxyNet>,
+    /// The header those proxies write the client's address in.
+    pub forwarded_header: ForwardedHeader,
+    /// The bearer token `/metrics` asks for; `None` (the default) turns `/metrics` off.
+    pub metrics_token: Option<String>,
     /// Outbound webhooks.
     pub webhooks: WebhookSettings,
     /// Click tracking.
@@ -133,6 +141,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("connections", &self.connections)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("forwarded_header", &self.forwarded_header)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<redacted>"))
             .field("webhooks", &self.webhooks)
             .field("tracking", &self.tracking)
             .field("clock", &self.clock)
@@ -157,6 +167,8 @@ impl Default for ServerConfig {
             max_body_bytes: 1024 * 1024,
             connections: ConnectionLimits::default(),
             trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::default(),
+            metrics_token: None,
             webhooks: WebhookSettings::default(),
             tracking: TrackingSettings::default(),
             clock: Arc::new(SystemClock),

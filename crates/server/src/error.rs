@@ -115,8 +115,15 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut error = json!({ "code": self.code, "message": self.message });
-        if let (Some(details), Some(obj)) = (self.details, error.as_object_mut()) {
-            obj.insert("details".into(), *details);
+        if let Some(obj) = error.as_object_mut() {
+            if let Some(details) = self.details {
+                obj.insert("details".into(), *details);
+            }
+            // The id of the request in the server's log (`http::request_id`); an extra field
+            // LinkJolt clients ignore.
+            if let Some(id) = crate::http::request_id::current() {
+                obj.insert("requestId".into(), id.into());
+            }
         }
         let mut response = (self.status, axum::Json(json!({ "error": error }))).into_response();
         if let Some(seconds) = self.retry_after {

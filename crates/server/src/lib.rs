@@ -13,6 +13,7 @@ pub mod http;
 pub mod inbound;
 pub mod mail;
 pub mod mcp;
+pub mod metrics;
 pub mod outbound;
 pub mod portal;
 pub mod rails;
@@ -27,15 +28,8 @@ pub use refline_core::{clock, ids, terms};
 
 use std::{future::Future, sync::Arc};
 
-use axum::{
-    extract::DefaultBodyLimit,
-    middleware,
-    response::{IntoResponse, Response},
-    routing::get,
-    Json, Router,
-};
+use axum::{extract::DefaultBodyLimit, middleware, response::IntoResponse, routing::get, Router};
 use refline_store::Store;
-use serde_json::json;
 use tokio::{net::TcpListener, sync::Notify};
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -57,8 +51,17 @@ pub fn app(state: AppState) -> Router {
         connection: state.config.connections.clone(),
         max_body_bytes: limit,
     });
-    Router::new()
-        .route("/healthz", get(healthz))
+    let metrics_on = state.config.metrics_token.is_some();
+    if metrics_on {
+        metrics::install();
+    }
+    let mut router = Router::new()
+        .route("/healthz", get(http::health::healthz))
+        .route("/readyz", get(http::health::readyz));
+    if metrics_on {
+        router = router.route("/metrics", get(metrics::scrape));
+    }
+    router
         .nest("/api/v1", api::router(state.clone()))
         .merge(dashboard::router(state.clone()))
         .merge(portal::router(state.clone()))
@@ -75,14 +78,9 @@ pub fn app(state: AppState) -> Router {
         // Outermost: head limits, control characters in paths and queries, body deadlines and
         // the one error envelope, for every route alike.
         .layer(middleware::from_fn_with_state(edge_limits, http::edge::edge))
+        // Outermost of all: the request id, the request's log span and its metrics.
+        .layer(middleware::from_fn(http::request_id::observe))
         .with_state(state)
-}
-
-async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
-    match state.store.get_merchant("").await {
-        Ok(_) => Json(json!({ "status": "ok", "engine": state.store.engine() })).into_response(),
-        Err(err) => ApiError::from(err).into_response(),
-    }
 }
 
 /// Serves Refline on `listener` until `shutdown` resolves, then finishes in-flight requests and

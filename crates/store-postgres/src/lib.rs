@@ -4,9 +4,13 @@ use std::time::Duration;
 
 use refline_store::{Store, StoreError};
 use sqlx::{
+    migrate::Migrator,
     postgres::{PgListener, PgPoolOptions},
     PgPool, Postgres, Transaction,
 };
+
+/// The migrations compiled into the binary.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 /// A Refline store on PostgreSQL.
 #[derive(Debug, Clone)]
@@ -23,11 +27,18 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect(url)
             .await?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+        MIGRATOR.run(&pool).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
         Ok(Self { pool })
+    }
+
+    /// This binary's migrations (`/readyz` compares them with the database's).
+    fn migrator() -> &'static Migrator {
+        &MIGRATOR
+    }
+
+    /// The pool, by name, for `/metrics`.
+    fn named_pools(&self) -> Vec<(&'static str, &PgPool)> {
+        vec![("main", &self.pool)]
     }
 
     fn reader(&self) -> &PgPool {

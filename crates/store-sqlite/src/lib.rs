@@ -6,13 +6,19 @@
 //! in WAL mode they never wait for the writer. `busy_timeout` covers other processes (the CLI)
 //! writing to the same file while a server runs.
 
+pub mod backup;
+
 use std::{str::FromStr, time::Duration};
 
 use refline_store::{Store, StoreError};
 use sqlx::{
+    migrate::Migrator,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
     Sqlite, SqlitePool, Transaction,
 };
+
+/// The migrations compiled into the binary.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 /// How durable each commit is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,10 +58,7 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
             .await?;
-        sqlx::migrate!("./migrations")
-            .run(&writer)
-            .await
-            .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+        MIGRATOR.run(&writer).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
         // An in-memory database exists once per connection, so it cannot have separate readers.
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let reader = if in_memory {
@@ -68,6 +71,19 @@ impl SqliteStore {
                 .await?
         };
         Ok(Self { reader, writer })
+    }
+
+    /// This binary's migrations (`/readyz` compares them with the database's).
+    fn migrator() -> &'static Migrator {
+        &MIGRATOR
+    }
+
+    /// The pools, by name, for `/metrics` (one pool when the database is in memory).
+    fn named_pools(&self) -> Vec<(&'static str, &SqlitePool)> {
+        if self.reader.options().get_max_connections() == 1 {
+            return vec![("writer", &self.writer)];
+        }
+        vec![("writer", &self.writer), ("reader", &self.reader)]
     }
 
     fn reader(&self) -> &SqlitePool {

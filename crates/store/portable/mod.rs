@@ -84,6 +84,7 @@ mod ledger;
 mod mail;
 mod merchant;
 mod misc;
+mod ops;
 mod payout;
 mod portal;
 mod processor;

@@ -30,6 +30,7 @@ pub mod integration;
 pub mod isolate;
 pub mod mail;
 pub mod merchant;
+pub mod ops;
 pub mod outbox;
 pub mod paging;
 pub mod payout;
@@ -65,6 +66,7 @@ pub use isolate::write_isolating;
 pub use mail::{MailStore, OutgoingMail};
 pub use merchant::MerchantStore;
 pub use merchant::{ApiKey, KeyOwner, Merchant};
+pub use ops::{Backlogs, OpsStore, PoolStats, Readiness};
 pub use paging::{Page, PageRequest};
 pub use payout::{
     CommissionPosition, ConversionMoney, LedgerEntry, LedgerSnapshot, NewPayout, Payout, PayoutFilter,
@@ -113,6 +115,7 @@ pub trait Store:
     + PortalStore
     + ClusterStore
     + Broadcast
+    + OpsStore
     + Send
     + Sync
     + 'static

@@ -23,7 +23,8 @@ pub fn now_secs() -> i64 {
 }
 
 /// Asserts `reply` is an error in the one envelope: exactly `{"error": {"code", "message",
-/// "details"?}}` with the given status and code, and a non-empty message.
+/// "details"?, "requestId"}}` with the given status and code, and a non-empty message
+/// (`requestId`, Refline's addition, is the answer's `X-Request-Id`).
 #[track_caller]
 pub fn assert_error(reply: &Reply, status: StatusCode, code: &str) {
     assert_eq!(reply.status, status, "status of {}", reply.text);
@@ -33,9 +34,15 @@ pub fn assert_error(reply: &Reply, status: StatusCode, code: &str) {
     let error = reply.body["error"].as_object().expect("error is an object");
     let message = error.get("message").and_then(Value::as_str).expect("error.message is a string");
     assert!(!message.trim().is_empty(), "error.message is empty: {}", reply.text);
+    assert_eq!(
+        error.get("requestId").and_then(Value::as_str),
+        reply.header("x-request-id"),
+        "error.requestId is the X-Request-Id: {}",
+        reply.text
+    );
     for key in error.keys() {
         assert!(
-            ["code", "message", "details"].contains(&key.as_str()),
+            ["code", "message", "details", "requestId"].contains(&key.as_str()),
             "unexpected error.{key}: {}",
             reply.text
         );

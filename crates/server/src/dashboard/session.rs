@@ -90,7 +90,7 @@ pub async fn load_session(State(state): State<AppState>, mut req: Request, next:
         user_id: signed_in.as_ref().map(|s| s.user.id.clone()),
     };
     let context = SessionContext {
-        ip: client_ip(&req, &state.config.trusted_proxies).map(|ip| ip.to_string()),
+        ip: client_ip(&req, &state.config).map(|ip| ip.to_string()),
         user_agent: req
             .headers()
             .get(header::USER_AGENT)

@@ -188,7 +188,7 @@ async fn audit_as(door: &'static str, State(state): State<AppState>, req: Reques
         req.extensions().get::<OriginalUri>().map_or_else(|| req.uri().path(), |o| o.0.path()),
         2048,
     );
-    let ip = client_ip(&req, &state.config.trusted_proxies).map(|ip| ip.to_string());
+    let ip = client_ip(&req, &state.config).map(|ip| ip.to_string());
     let user_agent =
         req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| storable(ua, 512));
     let slot = Arc::new(Mutex::new(None));

@@ -139,8 +139,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         _ => None,
     };
     let Some(owner) = owner else {
-        let ip = client_ip(&req, &state.config.trusted_proxies)
-            .map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+        let ip = client_ip(&req, &state.config).map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
         let limit = state.config.unauthenticated_per_minute;
         let rate = state.limiter.hit(&format!("ip:{ip}"), limit, now).await;
         let err = if !rate.allowed {

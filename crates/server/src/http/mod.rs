@@ -6,5 +6,7 @@ pub mod body;
 pub mod client_ip;
 pub mod connection;
 pub mod edge;
+pub mod health;
 pub mod idempotency;
 pub mod rate_limit;
+pub mod request_id;

@@ -20,7 +20,7 @@ use crate::{
 
 /// Middleware of `/mcp`: records requests refused before any tool ran (bad key, plan, host).
 pub async fn audit_refusals(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let ip = client_ip(&req, &state.config.trusted_proxies).map(|ip| ip.to_string());
+    let ip = client_ip(&req, &state.config).map(|ip| ip.to_string());
     let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
     let method = req.method().to_string();
     let response = next.run(req).await;
@@ -69,7 +69,7 @@ pub async fn record_tool_call(state: &AppState, caller: &Caller, parts: Option<&
         if let Some(info) = p.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>() {
             req.extensions_mut().insert(*info);
         }
-        client_ip(&req, &state.config.trusted_proxies).map(|ip| ip.to_string())
+        client_ip(&req, &state.config).map(|ip| ip.to_string())
     });
     let user_agent = parts
         .and_then(|p| p.headers.get(header::USER_AGENT))

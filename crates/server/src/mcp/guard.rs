@@ -20,7 +20,8 @@ use crate::{error::ApiError, state::AppState};
 pub async fn check_host_and_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let public = Url::parse(&state.config.public_url).ok();
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    let from_proxy = peer.is_some_and(|ip| state.config.trusted_proxies.contains(&ip));
+    let from_proxy =
+        peer.is_some_and(|ip| crate::http::client_ip::is_trusted(&state.config.trusted_proxies, ip));
     let hosts = presented_hosts(req.headers(), from_proxy);
     if let Some(bad) = hosts.iter().find(|h| !host_allowed(h, public.as_ref())) {
         return ApiError::new(

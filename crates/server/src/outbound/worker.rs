@@ -97,4 +97,6 @@ async fn deliver(
         // The lease runs out and the delivery is tried again: at least once, never lost.
         tracing::error!(%err, delivery = %delivery.id, "recording a webhook attempt failed");
     }
+    // Counted once its outcome is recorded, so the backlog figures already agree with it.
+    crate::metrics::record_webhook_attempt(outcome.delivery_status());
 }

@@ -55,7 +55,7 @@ pub async fn load_portal_session(State(state): State<AppState>, mut req: Request
     let csrf_cookie = existing.or_else(|| fresh.clone()).unwrap_or_default();
     let anonymous_csrf = anonymous_token(&state, &csrf_cookie);
     let context = SessionContext {
-        ip: client_ip(&req, &state.config.trusted_proxies).map(|ip| ip.to_string()),
+        ip: client_ip(&req, &state.config).map(|ip| ip.to_string()),
         user_agent: req
             .headers()
             .get(header::USER_AGENT)

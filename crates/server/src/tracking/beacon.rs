@@ -38,7 +38,7 @@ pub(super) async fn preflight() -> Response {
 }
 
 pub(super) async fn click(State(state): State<AppState>, request: Request) -> Response {
-    let facts = request_facts(&request, &state.config.trusted_proxies);
+    let facts = request_facts(&request, &state.config);
     let body = match axum::body::to_bytes(request.into_body(), 16 * 1024).await {
         Ok(body) => body,
         Err(_) => {

@@ -137,6 +137,11 @@ impl ClickWriter {
         self.enqueue(Item::Head(link)).await;
     }
 
+    /// Clicks and head counts queued and not yet taken by the writer task.
+    pub fn queue_depth(&self) -> usize {
+        self.queue.max_capacity().saturating_sub(self.queue.capacity())
+    }
+
     /// The writer's counters.
     pub fn counters(&self) -> Arc<ClickCounters> {
         self.counters.clone()

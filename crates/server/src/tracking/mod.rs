@@ -84,7 +84,7 @@ pub struct RequestFacts {
     referrer: Option<String>,
 }
 
-fn request_facts(request: &Request, trusted: &[IpAddr]) -> RequestFacts {
+fn request_facts(request: &Request, config: &crate::config::ServerConfig) -> RequestFacts {
     let header_text = |name| {
         request
             .headers()
@@ -94,7 +94,7 @@ fn request_facts(request: &Request, trusted: &[IpAddr]) -> RequestFacts {
             .map(|v| refline_domain::strip_all_controls(v).chars().take(512).collect::<String>())
     };
     RequestFacts {
-        ip: client_ip(request, trusted),
+        ip: client_ip(request, config),
         user_agent: header_text(header::USER_AGENT),
         referrer: header_text(header::REFERER),
     }

@@ -108,7 +108,7 @@ async fn follow(
     let now = state.config.clock.now();
     let id = new_ordered_id("click", now);
     let location = landing.with_click_and(&id, extra);
-    let facts = request_facts(&request, &state.config.trusted_proxies);
+    let facts = request_facts(&request, &state.config);
     let response = found_at(&location);
     let click = RawClick {
         id,

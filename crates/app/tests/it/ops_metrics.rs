@@ -1,0 +1,153 @@
+//! `/metrics` (issue 17): off by default, behind its bearer token, Prometheus text whose
+//! request counters move per route template and whose queue figures follow the database.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+use tokio::sync::Mutex;
+
+use crate::{
+    engine_tests,
+    support::{Engine, TestApp},
+};
+
+const TOKEN: &str = "scrape-me-7f3a";
+
+/// The recorder is one per process; gauges are set by whichever server is scraped. These tests
+/// scrape one at a time so each reads its own server's figures.
+static SCRAPES: Mutex<()> = Mutex::const_new(());
+
+async fn scrape(app: &TestApp) -> String {
+    let reply = app.client().get(app.url("/metrics")).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(reply.status(), StatusCode::OK);
+    let content_type = reply.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
+    reply.text().await.unwrap()
+}
+
+/// The value of the sample of `name` whose labels include every one of `labels`.
+fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .find(|l| labels.iter().all(|label| l.contains(label)))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+async fn metrics_are_off_unless_a_token_is_set(engine: Engine) {
+    let app = TestApp::start(&engine).await;
+    let reply = app.send(reqwest::Method::GET, None, "/metrics", None).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text);
+    app.stop().await;
+
+    let app = TestApp::start_with(&engine, |c| c.metrics_token = Some(TOKEN.into())).await;
+    for auth in [None, Some("Bearer wrong"), Some(TOKEN)] {
+        let mut request = app.client().get(app.url("/metrics"));
+        if let Some(auth) = auth {
+            request = request.header("authorization", auth);
+        }
+        let reply = request.send().await.unwrap();
+        assert_eq!(reply.status(), StatusCode::UNAUTHORIZED, "{auth:?}");
+        assert_eq!(reply.headers()["www-authenticate"], "Bearer");
+    }
+    app.stop().await;
+}
+
+async fn request_counters_move_per_route_template(engine: Engine) {
+    let app = TestApp::start_with(&engine, |c| c.metrics_token = Some(TOKEN.into())).await;
+    let m = app.merchant("ultimate").await;
+    let _guard = SCRAPES.lock().await;
+    let before = scrape(&app).await;
+    let me = ["method=\"GET\"", "route=\"/api/v1/me\"", "status=\"200\""];
+    let start = sample(&before, "refline_http_requests_total", &me).unwrap_or(0.0);
+    for _ in 0..3 {
+        assert_eq!(app.get(&m.key, "/api/v1/me").await.status, StatusCode::OK);
+    }
+    let missing = app.get(&m.key, "/api/v1/campaigns/camp_secretpath123").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let probe = app.send(reqwest::Method::GET, None, "/no/such/path/xyz789", None).await;
+    assert_eq!(probe.status, StatusCode::NOT_FOUND);
+    let after = scrape(&app).await;
+    let end = sample(&after, "refline_http_requests_total", &me).unwrap();
+    assert!(end - start >= 3.0, "{start} → {end}");
+    // Route templates, never raw paths: ids and scanners' paths do not become series.
+    let template = ["route=\"/api/v1/campaigns/{id}\"", "status=\"404\""];
+    assert!(sample(&after, "refline_http_requests_total", &template).unwrap() >= 1.0, "{after}");
+    assert!(!after.contains("camp_secretpath123") && !after.contains("xyz789"), "{after}");
+    assert!(sample(&after, "refline_http_requests_total", &["route=\"unmatched\""]).unwrap() >= 1.0);
+    // Latency histogram with buckets, per route.
+    assert!(
+        sample(
+            &after,
+            "refline_http_request_duration_seconds_bucket",
+            &["route=\"/api/v1/me\"", "le=\"+Inf\""]
+        )
+        .unwrap()
+            >= 3.0,
+        "{after}"
+    );
+    for name in [
+        "refline_click_queue_depth",
+        "refline_processor_inbox_backlog",
+        "refline_mail_backlog",
+        "refline_build_info",
+        "refline_clicks_accepted_total",
+    ] {
+        assert!(sample(&after, name, &[]).is_some(), "{name} missing:\n{after}");
+    }
+    assert_eq!(sample(&after, "refline_database_up", &[]), Some(1.0));
+    assert!(sample(&after, "refline_db_pool_connections", &["state=\"idle\""]).is_some(), "{after}");
+    assert!(sample(&after, "refline_db_pool_max_connections", &[]).unwrap() >= 1.0);
+    app.stop().await;
+}
+
+/// Deliveries to a receiver that is down: the attempts are counted by outcome and the retries
+/// wait in the outbox, which the backlog gauge shows.
+async fn webhook_outcomes_and_backlog_are_reported(engine: Engine) {
+    // Its own database: the worker claims every due delivery of its database.
+    let app = TestApp::start_with(&engine.isolated().await, |c| {
+        c.metrics_token = Some(TOKEN.into());
+        c.webhooks.allow_private_targets = true;
+        c.webhooks.poll_interval = Duration::from_millis(20);
+        c.webhooks.timeout = Duration::from_millis(500);
+    })
+    .await;
+    let m = app.merchant("ultimate").await;
+    let camp = app.campaign(&m.key, json!({})).await;
+    let camp_id = camp["id"].as_str().unwrap().to_string();
+    let aff = app.affiliate(&m.key, &camp_id, "metrics@partner.test").await;
+    // Nothing listens on a port just released.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{closed}/hook");
+    let hook =
+        app.post(&m.key, "/api/v1/webhooks", json!({ "url": url, "events": ["conversion.created"] })).await;
+    assert_eq!(hook.status, StatusCode::CREATED, "{}", hook.text);
+
+    let _guard = SCRAPES.lock().await;
+    let retry = ["outcome=\"retry\""];
+    let start = sample(&scrape(&app).await, "refline_webhook_attempts_total", &retry).unwrap_or(0.0);
+    let sale = app.convert(&m.key, &camp_id, &aff, json!(50), json!({ "orderId": "metrics-1" })).await;
+    assert_eq!(sale.status, StatusCode::CREATED, "{}", sale.text);
+    let mut last = String::new();
+    for _ in 0..200 {
+        last = scrape(&app).await;
+        let attempts = sample(&last, "refline_webhook_attempts_total", &retry).unwrap_or(0.0);
+        let pending = sample(&last, "refline_webhook_backlog", &["state=\"pending\""]).unwrap_or(0.0);
+        // The retry is scheduled a minute ahead: pending, not due.
+        let due = sample(&last, "refline_webhook_backlog", &["state=\"due\""]);
+        if attempts > start && pending >= 1.0 && due == Some(0.0) {
+            app.stop().await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the failed attempt was never counted:\n{last}");
+}
+
+engine_tests!(
+    metrics_are_off_unless_a_token_is_set,
+    request_counters_move_per_route_template,
+    webhook_outcomes_and_backlog_are_reported,
+);

@@ -1,0 +1,98 @@
+//! The request id and the per-request span: the outermost layer of every route.
+//!
+//! A request keeps a sane incoming `X-Request-Id` (what a proxy or a client set: 1–128 of
+//! `A–Z a–z 0–9 . _ : -`) or gets a new one. The id is echoed in the `X-Request-Id` answer
+//! header, carried by a tracing span around the whole request (so every log line written while
+//! answering it names it, in text and JSON logs alike), and put into the error envelope as
+//! `error.requestId` (an extra field: LinkJolt clients read `code`, `message` and `details` and
+//! ignore the rest), so a user's report of an error can be matched to the server's log.
+//!
+//! The same layer reports the request to `/metrics` (`crate::metrics`), labelled with the route
+//! template axum matched, never the raw path.
+
+use std::time::Instant;
+
+use axum::{
+    extract::{MatchedPath, Request},
+    http::{HeaderMap, HeaderValue},
+    middleware::Next,
+    response::Response,
+};
+use tracing::Instrument;
+
+/// The header carrying the id both ways.
+pub const HEADER: &str = "x-request-id";
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being answered by this task, if any.
+pub fn current() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// The middleware; see the module docs.
+pub async fn observe(request: Request, next: Next) -> Response {
+    let id = incoming(request.headers()).unwrap_or_else(new_id);
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
+    let method = request.method().clone();
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %method,
+        route = route.as_deref().unwrap_or("-"),
+    );
+    let started = Instant::now();
+    let mut response = REQUEST_ID.scope(id.clone(), next.run(request)).instrument(span.clone()).await;
+    // The access log, at debug level (RUST_LOG=refline_server::http::request_id=debug): at
+    // tens of thousands of redirects a second it is a firehose, so it is off by default.
+    span.in_scope(|| {
+        tracing::debug!(
+            status = response.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            "answered"
+        );
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(HEADER, value);
+    }
+    crate::metrics::record_request(&method, route.as_deref(), response.status(), started.elapsed());
+    response
+}
+
+/// The caller's id when it is one we can safely log and echo.
+fn incoming(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(HEADER)?.to_str().ok()?.trim();
+    let sane = (1..=128).contains(&value.len())
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+    sane.then(|| value.to_string())
+}
+
+/// A fresh id: time-ordered, so ids sort like the log lines they name.
+fn new_id() -> String {
+    refline_core::ids::new_ordered_id("req", refline_core::clock::now_ms())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sane_incoming_ids_are_kept() {
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(HEADER, HeaderValue::from_str(v).expect("header"));
+            incoming(&h)
+        };
+        assert_eq!(with("abc-123_X.y:z").as_deref(), Some("abc-123_X.y:z"));
+        assert_eq!(
+            with("550e8400-e29b-41d4-a716-446655440000").as_deref(),
+            Some("550e8400-e29b-41d4-a716-446655440000")
+        );
+        for bad in ["", "has space", "quote\"", "semi;colon", &"x".repeat(129), "<script>"] {
+            assert_eq!(with(bad), None, "{bad:?}");
+        }
+        assert!(new_id().starts_with("req_"));
+    }
+}
