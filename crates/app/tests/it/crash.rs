@@ -103,11 +103,10 @@ async fn all_pages(server: &Server, key: &str, path: &str) -> Vec<Value> {
         let (status, body) =
             api(server, key, reqwest::Method::GET, &format!("{path}{sep}limit=100&page={page}"), None).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let data = body["data"].as_array().unwrap().clone();
-        if data.is_empty() {
+        rows.extend(body["data"].as_array().unwrap().iter().cloned());
+        if page >= body["pagination"]["totalPages"].as_u64().unwrap_or(0) {
             return rows;
         }
-        rows.extend(data);
     }
     unreachable!()
 }
