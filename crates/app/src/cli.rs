@@ -66,6 +66,9 @@ enum Command {
     User(UserCommand),
     /// The MCP tools over stdio, relayed to a Refline server's /mcp (for desktop AI clients).
     Mcp(crate::mcp_proxy::McpArgs),
+    /// Import a program from Rewardful (affiliates, links, coupons, customers, commissions);
+    /// safe to run again, and an interrupted run resumes.
+    Import(Box<crate::import::ImportArgs>),
     /// Check configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -325,6 +328,7 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()>
         Command::Settings(command) => settings::run(&cli.database_url, &cli.secret_key, command).await,
         Command::User(command) => users::run(&cli.database_url, command).await,
         Command::Mcp(args) => crate::mcp_proxy::run(args).await,
+        Command::Import(args) => crate::import::run(&cli.database_url, *args).await,
         Command::Ledger(command) => {
             if !ledger::run(&cli.database_url, command).await? {
                 std::process::exit(1);

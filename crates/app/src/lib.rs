@@ -6,6 +6,7 @@ pub mod backup;
 pub mod cli;
 pub mod config_check;
 pub mod config_file;
+pub mod import;
 pub mod integrations;
 pub mod ledger;
 pub mod mcp_proxy;

@@ -233,19 +233,27 @@ impl Core {
             Err(e) => return Err(CoreError::invalid_transition(e.to_string())),
             Ok(Transition::NoOp) => {}
             Ok(Transition::Change) => {
+                // Written with the change, in its transaction: a crash cannot keep one without
+                // the other.
+                let mail = self.membership_mail(actor, affiliate_id, campaign_id, target).await?;
                 let moved = self
                     .store
-                    .update_membership_status(&membership, current, target, self.now(), actor.mode)
+                    .update_membership_status(
+                        &membership,
+                        current,
+                        target,
+                        self.now(),
+                        actor.mode,
+                        mail.as_ref(),
+                    )
                     .await?;
                 if !moved {
                     return Err(CoreError::changed_concurrently("membership"));
                 }
                 self.effects.outbox_written();
                 self.effects.links_changed();
-                // The change is committed: a mail that cannot be queued is logged, not an error.
-                if let Err(err) = self.mail_membership_change(actor, affiliate_id, campaign_id, target).await
-                {
-                    tracing::warn!(%err, affiliate_id, campaign_id, "membership mail not queued");
+                if mail.is_some() {
+                    self.effects.mail_written();
                 }
             }
         }

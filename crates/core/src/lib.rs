@@ -23,6 +23,7 @@ pub mod error;
 pub mod field_order;
 pub mod fingerprint;
 pub mod ids;
+pub mod import;
 pub mod inbound;
 pub mod links;
 pub mod outbound;
@@ -62,6 +63,9 @@ pub struct Core {
     pub limits: PlanLimits,
     /// Base URL people reach this server at (no trailing slash), for links in answers.
     pub public_url: String,
+    /// The key signing one-click unsubscribe links ([`Core::with_unsubscribe_key`]); without
+    /// one, non-essential mails go out without an unsubscribe link (the command line's core).
+    pub unsubscribe_key: Option<Arc<[u8; 32]>>,
 }
 
 impl Core {
@@ -76,7 +80,7 @@ impl Core {
         public_url: &str,
     ) -> Self {
         let public_url = public_url.trim_end_matches('/').to_string();
-        Core { store, clock, effects, sales, limits, public_url }
+        Core { store, clock, effects, sales, limits, public_url, unsubscribe_key: None }
     }
 
     /// A core that records no sales (its writer is closed, so a sale through it answers

@@ -94,6 +94,9 @@ pub struct MailSettings {
     pub worker_enabled: bool,
     /// How often the worker looks for due mail when nothing woke it.
     pub poll: std::time::Duration,
+    /// How often this node looks for due "new commission credited" digests (with
+    /// `worker_enabled`; mails wait in the outbox without a transport).
+    pub digest_poll: std::time::Duration,
 }
 
 impl Default for MailSettings {
@@ -104,6 +107,7 @@ impl Default for MailSettings {
             from: "Refline <no-reply@localhost>".into(),
             worker_enabled: true,
             poll: std::time::Duration::from_secs(5),
+            digest_poll: std::time::Duration::from_secs(30),
         }
     }
 }

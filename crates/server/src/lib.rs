@@ -208,7 +208,12 @@ pub async fn serve(
         writer.clone(),
         config.limits.clone(),
         &config.public_url,
-    );
+    )
+    .with_unsubscribe_key(&config.secret_key);
+    let digests = config
+        .mail
+        .worker_enabled
+        .then(|| tokio::spawn(mail::digest::run(core.clone(), config.mail.digest_poll, stop_worker.clone())));
     let rail: Arc<dyn refline_core::payouts::stripe::TransferRail> = rails::stripe::StripeTransfers::new(
         &config.payouts.stripe_api_base,
         inbound::gopay::api_policy(&config),
@@ -262,6 +267,11 @@ pub async fn serve(
     if let Some(mail_worker) = mail_worker {
         if let Err(err) = mail_worker.await {
             tracing::error!(%err, "mail worker failed");
+        }
+    }
+    if let Some(digests) = digests {
+        if let Err(err) = digests.await {
+            tracing::error!(%err, "commission digest worker failed");
         }
     }
     if let Some(scheduler) = scheduler {

@@ -181,6 +181,7 @@ impl AffiliateStore for Engine {
         to: MembershipStatus,
         now: i64,
         mode: Mode,
+        mail: Option<&refline_store::OutgoingMail>,
     ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
@@ -203,6 +204,9 @@ impl AffiliateStore for Engine {
         if mode.is_live() {
             let event = refline_domain::membership_status_event(to);
             announce_membership(&mut tx, m, event, to.as_str(), now).await?;
+        }
+        if let Some(mail) = mail {
+            super::mail::insert_mail(&mut *tx, mail).await?;
         }
         tx.commit().await?;
         Ok(true)

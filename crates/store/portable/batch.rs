@@ -15,7 +15,7 @@ use refline_store::{
     Conversion, OutboxEvent, PendingConversion, RecordOutcome, StoreError, StoreResult,
 };
 
-use super::{ledger, rollup, webhook::emit_events, Conn};
+use super::{affiliate_mail, ledger, rollup, webhook::emit_events, Conn};
 use crate::Engine;
 
 /// Records `sales` in order, with the outcome of recording them one by one (see
@@ -50,8 +50,10 @@ pub(super) async fn record_batch(
         if !created.is_empty() {
             emit_events(&mut tx, &created).await?;
         }
-        // Last, so rollup rows are the last locks taken (see `rollup`).
         let shard = written.first().map_or(0, |p| p.shard);
+        // The affiliates' next "new commission credited" mail: one upsert for the batch.
+        affiliate_mail::add_to_digests(&mut tx, &sales, shard).await?;
+        // Last, so rollup rows are the last locks taken (see `rollup`).
         rollup::apply(&mut tx, &RollupDelta::inserted(sales.iter().copied()), shard).await?;
         tx.commit().await?;
         return Ok(answer(store, plan, &inserted).await);

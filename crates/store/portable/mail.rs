@@ -13,8 +13,8 @@ pub(crate) async fn insert_mail<'e>(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO mail_outbox (id, merchant_id, kind, to_address, subject, body_text, status, attempts, \
-            next_attempt_at, last_error, created_at, sent_at, body_html, from_name) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            next_attempt_at, last_error, created_at, sent_at, body_html, from_name, unsubscribe_url) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(&m.id)
     .bind(&m.merchant_id)
@@ -30,6 +30,7 @@ pub(crate) async fn insert_mail<'e>(
     .bind(m.sent_at)
     .bind(&m.body_html)
     .bind(&m.from_name)
+    .bind(&m.unsubscribe_url)
     .execute(db)
     .await?;
     Ok(())

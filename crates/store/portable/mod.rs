@@ -75,10 +75,12 @@ macro_rules! sum_parts {
 
 mod account;
 mod affiliate;
+mod affiliate_mail;
 mod batch;
 mod campaign;
 mod cluster;
 mod conversion;
+mod import;
 mod integration;
 mod ledger;
 mod mail;
@@ -87,6 +89,7 @@ mod misc;
 mod ops;
 mod payout;
 mod portal;
+mod portal_report;
 mod processor;
 mod refund;
 mod rollup;

@@ -56,7 +56,8 @@ pub trait AffiliateStore {
         affiliate_id: &str,
     ) -> StoreResult<Option<Membership>>;
     /// Moves a membership from `from` to `to` (compare-and-set), announcing the change when
-    /// `mode` is live; false when it was not `from`.
+    /// `mode` is live and queueing `mail` (the approved / rejected mail) in the same
+    /// transaction; false (and nothing written) when it was not `from`.
     async fn update_membership_status(
         &self,
         membership: &Membership,
@@ -64,6 +65,7 @@ pub trait AffiliateStore {
         to: MembershipStatus,
         now: i64,
         mode: Mode,
+        mail: Option<&crate::OutgoingMail>,
     ) -> StoreResult<bool>;
     /// Removes an affiliate from a campaign (its conversions stay), announcing
     /// `affiliate.removed` when `mode` is live; false when it was not on the campaign.

@@ -19,6 +19,7 @@
 
 pub mod account;
 pub mod affiliate;
+pub mod affiliate_mail;
 pub mod audit;
 pub mod batch;
 pub mod campaign;
@@ -26,6 +27,7 @@ pub mod cluster;
 pub mod conversion;
 pub mod error;
 pub mod idempotency;
+pub mod import;
 pub mod integration;
 pub mod isolate;
 pub mod mail;
@@ -35,6 +37,7 @@ pub mod outbox;
 pub mod paging;
 pub mod payout;
 pub mod portal;
+pub mod portal_report;
 pub mod processor;
 pub mod render;
 pub mod report;
@@ -49,6 +52,7 @@ pub use affiliate::CreateAffiliateOutcome;
 pub use affiliate::{
     Affiliate, AffiliateFilter, AffiliateFingerprints, AffiliateSort, Membership, MembershipView,
 };
+pub use affiliate_mail::{AffiliateMailStore, DigestItem};
 pub use audit::AuditStore;
 pub use audit::{AuditEntry, AuditFilter};
 pub use campaign::CampaignStore;
@@ -61,6 +65,7 @@ pub use conversion::{
 };
 pub use error::{StoreError, StoreResult};
 pub use idempotency::{IdempotencyBegin, IdempotencyStore};
+pub use import::{ImportRun, ImportStore, ImportedConversion, ImportedObject, ImportedPayout};
 pub use integration::{Coupon, CouponFilter, Integration, IntegrationStore};
 pub use isolate::write_isolating;
 pub use mail::{MailStore, OutgoingMail};
@@ -76,6 +81,7 @@ pub use portal::{
     EnrollOutcome, EnrolledAffiliate, Enrollment, Invitation, Person, PersonMembership, PersonToken,
     PortalSession, PortalStore,
 };
+pub use portal_report::PortalReportStore;
 pub use processor::{
     CommissionAdjustment, InboxEntry, InboxResult, ProcessorStore, ProcessorSubscription, RefundApplication,
     RefundApplied, RefundChange, RefundState, TrialConversion,
@@ -113,9 +119,12 @@ pub trait Store:
     + SessionStore
     + MailStore
     + PortalStore
+    + ImportStore
     + ClusterStore
     + Broadcast
     + OpsStore
+    + AffiliateMailStore
+    + PortalReportStore
     + Send
     + Sync
     + 'static

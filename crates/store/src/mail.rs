@@ -65,6 +65,11 @@ pub struct OutgoingMail {
     /// The sender's display name (the brand's), in front of the server's From address.
     #[sqlx(default)]
     pub from_name: Option<String>,
+    /// The one-click unsubscribe URL of a non-essential mail: sent as `List-Unsubscribe` with
+    /// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058). `None` for essential
+    /// mails (invitations, password resets, approvals, payouts).
+    #[sqlx(default)]
+    pub unsubscribe_url: Option<String>,
 }
 
 impl OutgoingMail {
@@ -93,6 +98,7 @@ impl OutgoingMail {
             sent_at: None,
             body_html: None,
             from_name: None,
+            unsubscribe_url: None,
         }
     }
 
@@ -100,6 +106,12 @@ impl OutgoingMail {
     pub fn branded(mut self, html: String, from_name: &str) -> Self {
         self.body_html = Some(html);
         self.from_name = Some(from_name.to_string());
+        self
+    }
+
+    /// The same mail with a one-click unsubscribe URL (see [`OutgoingMail::unsubscribe_url`]).
+    pub fn unsubscribable(mut self, url: Option<String>) -> Self {
+        self.unsubscribe_url = url;
         self
     }
 }

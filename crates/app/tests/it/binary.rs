@@ -87,9 +87,10 @@ async fn admin_commands_work_beside_a_running_server(engine: Engine) {
 /// SIGTERM while requests are in flight: every acknowledged conversion is in the database.
 async fn sigterm_finishes_in_flight_requests(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
-    let url = match &engine {
+    // A database of its own: this server's workers must not deliver other tests' mails.
+    let url = match engine.isolated().await {
         Engine::Sqlite => format!("sqlite://{}", dir.path().join("shutdown.db").display()),
-        Engine::Postgres(url) => url.clone(),
+        Engine::Postgres(url) => url,
     };
     let port = StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let created =
@@ -99,6 +100,8 @@ async fn sigterm_finishes_in_flight_requests(engine: Engine) {
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("REFLINE_DATABASE_URL", &url)
         .env("REFLINE_SECRET_KEY_FILE", dir.path().join("refline.key"))
+        // Mails go to the temp dir, never to `refline-mail/` in the source tree.
+        .env("REFLINE_MAIL_DIR", dir.path().join("mail"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

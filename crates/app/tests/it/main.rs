@@ -53,6 +53,7 @@ mod ops_probes;
 mod payouts;
 mod payouts_stripe;
 mod poisoned_batches;
+mod portal_mails;
 mod processor_amounts;
 mod processor_kits;
 mod processor_sdks;
@@ -61,6 +62,10 @@ mod processors;
 mod receiver;
 mod seed;
 mod store_contract;
+mod store_digests;
 mod tracking;
 mod trial_modes;
 mod webhooks;
+
+mod import_fake_rewardful;
+mod import_rewardful;

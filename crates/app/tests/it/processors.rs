@@ -559,6 +559,7 @@ async fn who_is_credited_and_for_how_long(engine: Engine) {
             refline_domain::MembershipStatus::Pending,
             now,
             refline_domain::Mode::Test,
+            None,
         )
         .await
         .unwrap());

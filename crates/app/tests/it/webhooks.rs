@@ -462,6 +462,8 @@ async fn two_processes_deliver_each_event_once(engine: Engine) {
             .env("REFLINE_DATABASE_URL", &url)
             // Both nodes share one key, as a real deployment must (no key file in the crate).
             .env("REFLINE_SECRET_KEY", "42".repeat(32))
+            // Mails go to the temp dir, never to `refline-mail/` in the source tree.
+            .env("REFLINE_MAIL_DIR", dir.path().join("mail"))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

@@ -4,7 +4,9 @@
 //! address with the business name in front). The team's mails are in [`crate::team::mail`].
 //!
 //! None of these is ever written for test-key activity: test invitations are recorded without
-//! a mail, and the portal itself only sees live data.
+//! a mail, and the portal itself only sees live data. The non-essential ones (rejected, and the
+//! commission digest of [`super::digest`]) carry a one-click unsubscribe link
+//! ([`super::unsubscribe`]).
 
 use refline_domain::MembershipStatus;
 use refline_store::{Campaign, OutgoingMail, Person};
@@ -93,10 +95,14 @@ impl Core {
         business: &str,
         to: &str,
         campaign: &Campaign,
+        unsubscribe: Option<&str>,
     ) -> OutgoingMail {
+        let stop = unsubscribe
+            .map(|url| format!("\n\nStop these mails from {business}:\n{url}"))
+            .unwrap_or_default();
         let body = format!(
             "{business} reviewed your application to \"{}\" and did not accept it this time.\n\n\
-             Thank you for your interest.\n",
+             Thank you for your interest.{stop}\n",
             campaign.name
         );
         let subject = format!("Your application to {}", campaign.name);
@@ -123,17 +129,18 @@ impl Core {
 
     /// The mail a change of membership status sends, in live mode: approved (with the
     /// tracking link and coupon), or rejected when the merchant chose to tell rejected
-    /// affiliates. Queued after the change is committed (a crash in between loses this mail,
-    /// not the change).
-    pub(crate) async fn mail_membership_change(
+    /// affiliates and the person did not unsubscribe from it. Built before the change, so the
+    /// store queues it in the change's own transaction (no change without its mail, nor the
+    /// reverse).
+    pub(crate) async fn membership_mail(
         &self,
         actor: &crate::Actor,
         affiliate_id: &str,
         campaign_id: &str,
         status: MembershipStatus,
-    ) -> crate::CoreResult<()> {
+    ) -> crate::CoreResult<Option<OutgoingMail>> {
         if actor.is_test() {
-            return Ok(());
+            return Ok(None);
         }
         let merchant_id = actor.merchant_id.as_str();
         let wanted = match status {
@@ -146,20 +153,29 @@ impl Core {
             self.store.get_affiliate(merchant_id, affiliate_id).await?,
             self.store.get_campaign(merchant_id, campaign_id).await?,
         ) else {
-            return Ok(());
+            return Ok(None);
         };
         let business = self.business_name(merchant_id).await?;
-        let mail = if status == MembershipStatus::Approved {
+        if status == MembershipStatus::Approved {
             let coupon = self.coupon_of(merchant_id, campaign_id, affiliate_id).await?;
             let link =
                 crate::affiliates::tracking_link(&self.public_url, &campaign.tracking_code, affiliate_id);
-            self.approved_mail(merchant_id, &business, &affiliate.email, &campaign, &link, coupon)
-        } else {
-            self.rejected_mail(merchant_id, &business, &affiliate.email, &campaign)
+            return Ok(Some(self.approved_mail(
+                merchant_id,
+                &business,
+                &affiliate.email,
+                &campaign,
+                &link,
+                coupon,
+            )));
+        }
+        let kind = super::unsubscribe::REJECTED_MAIL;
+        let (true, unsubscribe) = self.wants_mail(merchant_id, affiliate_id, kind).await? else {
+            return Ok(None);
         };
-        self.store.enqueue_mail(&mail).await?;
-        self.effects.mail_written();
-        Ok(())
+        let mail =
+            self.rejected_mail(merchant_id, &business, &affiliate.email, &campaign, unsubscribe.as_deref());
+        Ok(Some(mail.unsubscribable(unsubscribe)))
     }
 
     /// "Payout sent" to the affiliate of a completed live payout: the amount, the business and
@@ -199,7 +215,7 @@ impl Core {
         Ok(())
     }
 
-    fn affiliate_mail(
+    pub(crate) fn affiliate_mail(
         &self,
         merchant_id: Option<&str>,
         kind: &str,

@@ -9,12 +9,15 @@
 //! - [`links`]: tracking and short links;
 //! - [`performance`]: this month's figures and the commissions list;
 //! - [`payouts`]: balances, payout history and payout details;
+//! - [`history`]: the paged lists of a program's commissions and a business's payouts;
 //! - [`account`]: coupons, name and password change;
 //! - [`export`]: the person's own data, for download;
 //! - [`join`]: the public join page of a campaign (`/join/<code>`) and applying through it;
 //! - [`invite`]: invitations by email (`POST /api/v1/affiliates/invite`, the dashboard's form)
 //!   and accepting them;
 //! - [`settings`]: whether rejected applicants get a mail;
+//! - [`unsubscribe`]: one-click unsubscribe from the non-essential mails, and resubscribing;
+//! - [`digest`]: the "new commission credited" mail, at most one an hour per affiliate row;
 //! - [`mail`]: the mails of the affiliate side, with a plain-text and an HTML part, in the
 //!   brand's name.
 //!
@@ -22,7 +25,9 @@
 //! it under the merchant concerned.
 
 pub mod account;
+pub mod digest;
 pub mod export;
+pub mod history;
 pub mod invite;
 pub mod join;
 pub mod links;
@@ -34,6 +39,7 @@ pub mod reset;
 pub mod scope;
 pub mod sessions;
 pub mod settings;
+pub mod unsubscribe;
 
 pub use sessions::PortalSignedIn;
 

@@ -26,6 +26,8 @@ pub struct MerchantPayouts {
     pub balances: Vec<BalanceRow>,
     /// The latest payouts, newest first.
     pub payouts: Vec<PayoutView>,
+    /// How many payouts there are in all (older ones are on the history pages).
+    pub payouts_total: i64,
     /// How the merchant pays them, when they said.
     pub method: Option<PayoutMethod>,
 }
@@ -44,7 +46,7 @@ impl Core {
             let filter =
                 PayoutFilter { affiliate_id: Some(m.affiliate_id.clone()), ..PayoutFilter::default() };
             let page = PageRequest { limit: HISTORY, offset: 0, sort: (), descending: true };
-            let payouts = self.list_payouts(actor, filter, page).await?.items;
+            let found = self.list_payouts(actor, filter, page).await?;
             let method = self
                 .get_affiliate(actor, &m.affiliate_id)
                 .await?
@@ -56,7 +58,8 @@ impl Core {
                 affiliate_id: m.affiliate_id.clone(),
                 business_name: m.business_name.clone(),
                 balances,
-                payouts,
+                payouts: found.items,
+                payouts_total: found.total,
                 method,
             });
         }

@@ -1,21 +1,19 @@
 //! The portal's performance page: this month's clicks (human, unique), conversions and
 //! earnings of the person's own affiliate rows, per campaign and per day, and their recent
-//! commissions with the customer's email masked (`refline_domain::mask_email`). Every read is
-//! the merchant's own core read (`list_clicks`, `list_conversions`) filtered to the person's
-//! affiliate row, through the portal door, live mode only.
+//! commissions with the customer's email masked (`refline_domain::mask_email`). The figures are
+//! grouped by day in the database for the person's own affiliate row
+//! (`PortalReportStore`: human clicks; live conversions that earn, i.e. pending, approved or
+//! paid), so a busy month costs a few dozen rows; the commissions list is the merchant's own
+//! `list_conversions` filtered to that row, through the portal door, live mode only.
 
-use refline_domain::{mask_email, month_start, ConversionStatus, Mode};
-use refline_store::{ClickFilter, ConversionFilter, ConversionSort, PageRequest};
+use refline_domain::{mask_email, month_start, Mode};
+use refline_store::{ConversionFilter, ConversionSort, PageRequest};
 
 use super::{scope::Scoped, PortalSignedIn};
 use crate::{Core, CoreResult};
 
 /// A day's length in ms (UTC days, as the dashboard's charts).
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
-/// Rows read per page, and the most pages read per program: a month of a very busy affiliate
-/// is still read in bounded time (the page says the numbers are capped when they are).
-const PAGE: i64 = 100;
-const MAX_PAGES: i64 = 100;
 /// Commissions listed per program.
 const RECENT: i64 = 50;
 
@@ -45,6 +43,10 @@ pub struct ProgramPerformance {
     pub earnings: Vec<Earned>,
     /// The latest commissions (any month), newest first.
     pub commissions: Vec<CommissionLine>,
+    /// How many commissions the program has in all (the rest are on its commissions pages).
+    pub commissions_total: i64,
+    /// The campaign's id (the link to its commissions pages).
+    pub campaign_id: String,
 }
 
 /// One commission as the affiliate sees it.
@@ -79,14 +81,9 @@ pub struct Performance {
     pub earnings: Vec<(String, Vec<i64>)>,
     /// Per program.
     pub programs: Vec<ProgramPerformance>,
-    /// True when a program had more rows than were read (the figures are a floor).
+    /// Always false since the figures are grouped in the database (kept for the page's
+    /// template and older callers).
     pub capped: bool,
-}
-
-/// Whether a conversion's commission counts as earned for the figures (not rejected,
-/// refunded, or a trial that has not paid yet).
-fn earns(status: ConversionStatus) -> bool {
-    matches!(status, ConversionStatus::Pending | ConversionStatus::Approved | ConversionStatus::Paid)
 }
 
 impl Core {
@@ -128,86 +125,65 @@ impl Core {
             .map(|c| c.name)
             .unwrap_or_default();
         let mut program = ProgramPerformance {
+            campaign_id: m.campaign_id.clone(),
             business_name: m.business_name.clone(),
             campaign_name,
             ..ProgramPerformance::default()
         };
-        let clicks = ClickFilter {
-            campaign_id: Some(m.campaign_id.clone()),
-            affiliate_id: Some(m.affiliate_id.clone()),
-            kind: Some("human".into()),
-            from: Some(start),
-            to: Some(now),
-            ..ClickFilter::default()
-        };
-        for page in 0..MAX_PAGES {
-            let request = PageRequest { limit: PAGE, offset: page * PAGE, sort: (), descending: false };
-            let found = self.list_clicks(&scoped.actor, &clicks, request).await?;
-            for click in &found.items {
-                program.clicks += 1;
-                program.unique_clicks += i64::from(click.is_unique);
-                if let Some(d) = day_of(click.created_at) {
-                    out.clicks[d] += 1;
-                    out.unique_clicks[d] += i64::from(click.is_unique);
-                }
+        // Grouped by day in the database: a few dozen rows, however busy the month.
+        let (merchant, campaign, affiliate) = (&m.merchant_id, &m.campaign_id, &m.affiliate_id);
+        for (day, clicks, unique) in
+            self.store.affiliate_click_days(merchant, campaign, affiliate, start, now).await?
+        {
+            program.clicks += clicks;
+            program.unique_clicks += unique;
+            if let Some(d) = day_of(day * DAY_MS) {
+                out.clicks[d] += clicks;
+                out.unique_clicks[d] += unique;
             }
-            if found.items.len() < PAGE as usize {
-                break;
-            }
-            out.capped |= page + 1 == MAX_PAGES;
         }
-        let mut filter = ConversionFilter {
+        for (day, currency, conversions, commission) in
+            self.store.affiliate_earning_days(merchant, campaign, affiliate, start, now).await?
+        {
+            program.conversions += conversions;
+            add(&mut program.earnings, &currency, commission);
+            if let Some(d) = day_of(day * DAY_MS) {
+                out.conversions[d] += conversions;
+                let i = match out.earnings.iter().position(|(cur, _)| *cur == currency) {
+                    Some(i) => i,
+                    None => {
+                        out.earnings.push((currency.clone(), vec![0; out.days]));
+                        out.earnings.len() - 1
+                    }
+                };
+                out.earnings[i].1[d] = out.earnings[i].1[d].saturating_add(commission);
+            }
+        }
+        let filter = ConversionFilter {
             mode: Mode::Live,
             status: None,
             campaign_id: Some(m.campaign_id.clone()),
             affiliate_id: Some(m.affiliate_id.clone()),
-            from: Some(start),
+            from: None,
             to: Some(now),
         };
-        for page in 0..MAX_PAGES {
-            let request = PageRequest {
-                limit: PAGE,
-                offset: page * PAGE,
-                sort: ConversionSort::CreatedAt,
-                descending: false,
-            };
-            let found = self.list_conversions(&scoped.actor, &filter, request).await?;
-            for c in found.items.iter().filter(|c| earns(c.status)) {
-                program.conversions += 1;
-                add(&mut program.earnings, &c.currency, c.commission_minor);
-                if let Some(d) = day_of(c.created_at) {
-                    out.conversions[d] += 1;
-                    let i = match out.earnings.iter().position(|(cur, _)| *cur == c.currency) {
-                        Some(i) => i,
-                        None => {
-                            out.earnings.push((c.currency.clone(), vec![0; out.days]));
-                            out.earnings.len() - 1
-                        }
-                    };
-                    out.earnings[i].1[d] += c.commission_minor;
-                }
-            }
-            if found.items.len() < PAGE as usize {
-                break;
-            }
-            out.capped |= page + 1 == MAX_PAGES;
-        }
-        filter.from = None;
         let request =
             PageRequest { limit: RECENT, offset: 0, sort: ConversionSort::CreatedAt, descending: true };
         let recent = self.list_conversions(&scoped.actor, &filter, request).await?;
-        program.commissions = recent
-            .items
-            .into_iter()
-            .map(|c| CommissionLine {
-                created_at: c.created_at,
-                status: c.status.as_str(),
-                commission_minor: c.commission_minor,
-                customer: c.customer_email.as_deref().map(mask_email).unwrap_or_default(),
-                currency: c.currency,
-            })
-            .collect();
+        program.commissions_total = recent.total;
+        program.commissions = recent.items.into_iter().map(commission_line).collect();
         Ok(program)
+    }
+}
+
+/// A commission as the affiliate sees it: the customer masked.
+pub(crate) fn commission_line(c: refline_store::Conversion) -> CommissionLine {
+    CommissionLine {
+        created_at: c.created_at,
+        status: c.status.as_str(),
+        commission_minor: c.commission_minor,
+        customer: c.customer_email.as_deref().map(mask_email).unwrap_or_default(),
+        currency: c.currency,
     }
 }
 

@@ -34,6 +34,9 @@ pub async fn verify_csrf(State(state): State<AppState>, req: Request, next: Next
             "That form is too large.",
         );
     };
+    if one_click_unsubscribe(parts.uri.path(), &bytes) {
+        return next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    }
     let sent = form_urlencoded::parse(&bytes)
         .find(|(name, _)| name == "csrf_token")
         .map(|(_, value)| value.into_owned());
@@ -55,4 +58,36 @@ pub async fn verify_csrf(State(state): State<AppState>, req: Request, next: Next
         return response;
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+/// RFC 8058's one-click unsubscribe: a mail client POSTs `List-Unsubscribe=One-Click` (as a
+/// URL-encoded or multipart form) to the URL of the mail's `List-Unsubscribe` header, without
+/// any token of ours. Exempt from the CSRF check on `/portal/unsubscribe/<token>` only, where
+/// the signed token in the path is the proof (and the worst a forged request can do is stop a
+/// mail the link's owner can turn on again).
+fn one_click_unsubscribe(path: &str, body: &[u8]) -> bool {
+    if !path.starts_with("/portal/unsubscribe/") {
+        return false;
+    }
+    let urlencoded =
+        form_urlencoded::parse(body).any(|(name, value)| name == "List-Unsubscribe" && value == "One-Click");
+    let text = String::from_utf8_lossy(body);
+    let multipart = text.contains("name=\"List-Unsubscribe\"") && text.contains("One-Click");
+    urlencoded || multipart
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_click_unsubscribe;
+
+    #[test]
+    fn only_the_unsubscribe_path_takes_a_one_click_post() {
+        let body = b"List-Unsubscribe=One-Click";
+        assert!(one_click_unsubscribe("/portal/unsubscribe/abc.def", body));
+        assert!(!one_click_unsubscribe("/portal/account/mails", body));
+        assert!(!one_click_unsubscribe("/portal/unsubscribe/abc.def", b"csrf_token=x"));
+        let multipart =
+            b"--b\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--b--";
+        assert!(one_click_unsubscribe("/portal/unsubscribe/abc.def", multipart));
+    }
 }

@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 
 use lettre::{
-    message::{header::ContentType, Mailbox, MultiPart},
+    message::{
+        header::{ContentType, Header, HeaderName, HeaderValue},
+        Mailbox, MultiPart,
+    },
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
 };
 use refline_store::OutgoingMail;
@@ -59,7 +62,11 @@ fn message(from: &str, mail: &OutgoingMail) -> Result<Message, String> {
         from.name = Some(name.to_string());
     }
     let to: Mailbox = mail.to_address.parse().map_err(|e| format!("recipient {:?}: {e}", mail.to_address))?;
-    let builder = Message::builder().from(from).to(to).subject(mail.subject.clone());
+    let mut builder = Message::builder().from(from).to(to).subject(mail.subject.clone());
+    if let Some(url) = mail.unsubscribe_url.as_deref() {
+        // RFC 8058: the mail client POSTs `List-Unsubscribe=One-Click` to the https URL.
+        builder = builder.header(ListUnsubscribe(format!("<{url}>"))).header(ListUnsubscribePost);
+    }
     match &mail.body_html {
         Some(html) => builder
             .multipart(MultiPart::alternative_plain_html(mail.body_text.clone(), html.clone()))
@@ -67,5 +74,42 @@ fn message(from: &str, mail: &OutgoingMail) -> Result<Message, String> {
         None => {
             builder.header(ContentType::TEXT_PLAIN).body(mail.body_text.clone()).map_err(|e| e.to_string())
         }
+    }
+}
+
+/// `List-Unsubscribe: <url>` (RFC 2369).
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(s.to_string()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058): the URL unsubscribes with
+/// one POST, no page to visit.
+#[derive(Clone)]
+struct ListUnsubscribePost;
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribePost)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_string())
     }
 }

@@ -30,6 +30,16 @@ pub fn router() -> Router<AppState> {
         .route("/portal/account", get(account_page))
         .route("/portal/account/profile", post(set_name))
         .route("/portal/account/password", post(change_password))
+        .route("/portal/account/mails", post(set_mail))
+}
+
+/// One switch of the "Mails" section.
+struct MailLine {
+    merchant_id: String,
+    business: String,
+    kind: String,
+    label: String,
+    subscribed: bool,
 }
 
 struct CouponLine {
@@ -46,6 +56,7 @@ struct AccountPage {
     email: String,
     name: String,
     coupons: Vec<CouponLine>,
+    mails: Vec<MailLine>,
     /// `profile` or `password`: the form refused.
     refused_form: &'static str,
     errors: FormErrors,
@@ -65,8 +76,22 @@ async fn render(
             .collect(),
         Err(err) => return core_error_page(&err),
     };
+    let mails = match state.core.mail_preferences(&me.signed_in).await {
+        Ok(found) => found
+            .into_iter()
+            .map(|m| MailLine {
+                merchant_id: m.merchant_id,
+                business: m.business_name,
+                kind: m.kind,
+                label: m.label,
+                subscribed: m.subscribed,
+            })
+            .collect(),
+        Err(err) => return core_error_page(&err),
+    };
     let person = &me.signed_in.person;
     let template = AccountPage {
+        mails,
         csrf: me.csrf.clone(),
         notice,
         email: person.email.clone(),
@@ -89,6 +114,7 @@ async fn account_page(
     let notice = match notice.notice.as_str() {
         "profile" => Some("Your name is saved."),
         "password" => Some("Your password is changed; your other sessions are signed out."),
+        "mails" => Some("Your mail choice is saved."),
         _ => None,
     };
     render(&state, me, notice, None, None).await
@@ -128,5 +154,27 @@ async fn change_password(
     match changed {
         Ok(()) => done("/portal/account", "password"),
         Err(err) => render(&state, me, None, None, Some(("password", &err))).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct MailForm {
+    #[serde(default)]
+    merchant_id: String,
+    #[serde(default)]
+    kind: String,
+    /// `on` to get the mail again, anything else to stop it.
+    #[serde(default)]
+    subscribed: String,
+}
+
+/// Turns one optional mail of one business on or off (resubscribing after a one-click
+/// unsubscribe, or stopping it from here).
+async fn set_mail(State(state): State<AppState>, me: Affiliate, Form(form): Form<MailForm>) -> Response {
+    let on = form.subscribed == "on";
+    match state.core.set_mail_preference(&me.signed_in, &form.merchant_id, &form.kind, on).await {
+        Ok(()) => done("/portal/account", "mails"),
+        Err(err) if err.details.is_some() => render(&state, me, None, None, Some(("mails", &err))).await,
+        Err(err) => core_error_page(&err),
     }
 }

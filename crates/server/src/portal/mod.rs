@@ -12,6 +12,7 @@
 pub mod account;
 pub mod auth;
 pub mod export;
+pub mod history;
 pub mod home;
 pub mod invite;
 pub mod join;
@@ -20,6 +21,7 @@ pub mod payouts;
 pub mod performance;
 pub mod render;
 pub mod session;
+pub mod unsubscribe;
 
 use axum::{middleware, Router};
 
@@ -42,6 +44,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(payouts::router())
         .merge(account::router())
         .merge(export::router())
+        .merge(unsubscribe::router())
+        .merge(history::router())
         .layer(middleware::from_fn_with_state(state.clone(), csrf::verify_csrf))
         .layer(middleware::from_fn_with_state(state.clone(), session::load_portal_session))
         .layer(middleware::from_fn_with_state(state, audit_portal))

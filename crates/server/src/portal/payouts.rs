@@ -42,12 +42,12 @@ struct BalanceLine {
     paid: String,
 }
 
-struct PayoutLine {
-    date: String,
-    amount: String,
-    status: &'static str,
-    method: String,
-    completed: String,
+pub(super) struct PayoutLine {
+    pub(super) date: String,
+    pub(super) amount: String,
+    pub(super) status: &'static str,
+    pub(super) method: String,
+    pub(super) completed: String,
 }
 
 /// The form's values (the stored method, or what was typed).
@@ -127,6 +127,10 @@ impl MethodForm {
 
 struct MerchantSection {
     business: String,
+    /// The person's affiliate row there (the history pages' link).
+    affiliate_id: String,
+    /// Payouts in all; more than shown links to the history pages.
+    payouts_total: i64,
     balances: Vec<BalanceLine>,
     payouts: Vec<PayoutLine>,
     form: MethodForm,
@@ -141,8 +145,21 @@ struct PayoutsPage {
     merchants: Vec<MerchantSection>,
 }
 
+/// A payout as a row of the history tables.
+pub(super) fn payout_line(v: &refline_core::payouts::render::PayoutView) -> PayoutLine {
+    PayoutLine {
+        date: when(v.payout.created_at),
+        amount: money(v.payout.amount_minor, &v.payout.currency),
+        status: v.payout.status.as_str(),
+        method: v.payout.method.clone(),
+        completed: when_opt(v.payout.completed_at),
+    }
+}
+
 fn section(m: MerchantPayouts) -> MerchantSection {
     MerchantSection {
+        affiliate_id: m.affiliate_id.clone(),
+        payouts_total: m.payouts_total,
         business: m.business_name,
         balances: m
             .balances
@@ -156,17 +173,7 @@ fn section(m: MerchantPayouts) -> MerchantSection {
                 paid: money(b.balance.paid, &b.currency),
             })
             .collect(),
-        payouts: m
-            .payouts
-            .iter()
-            .map(|v| PayoutLine {
-                date: when(v.payout.created_at),
-                amount: money(v.payout.amount_minor, &v.payout.currency),
-                status: v.payout.status.as_str(),
-                method: v.payout.method.clone(),
-                completed: when_opt(v.payout.completed_at),
-            })
-            .collect(),
+        payouts: m.payouts.iter().map(payout_line).collect(),
         form: MethodForm::of(&m.affiliate_id, m.method.as_ref()),
         errors: FormErrors::none(),
     }

@@ -23,6 +23,8 @@ pub fn router() -> Router<AppState> {
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 struct ProgramRow {
+    campaign_id: String,
+    commissions_total: i64,
     business: String,
     campaign: String,
     clicks: i64,
@@ -32,11 +34,11 @@ struct ProgramRow {
     commissions: Vec<CommissionRow>,
 }
 
-struct CommissionRow {
-    date: String,
-    status: &'static str,
-    amount: String,
-    customer: String,
+pub(super) struct CommissionRow {
+    pub(super) date: String,
+    pub(super) status: &'static str,
+    pub(super) amount: String,
+    pub(super) customer: String,
 }
 
 struct DayRow {
@@ -81,6 +83,8 @@ fn build(p: Performance) -> PerformancePage {
         .programs
         .into_iter()
         .map(|g| ProgramRow {
+            campaign_id: g.campaign_id,
+            commissions_total: g.commissions_total,
             business: g.business_name,
             campaign: g.campaign_name,
             clicks: g.clicks,
@@ -91,19 +95,20 @@ fn build(p: Performance) -> PerformancePage {
             } else {
                 g.earnings.iter().map(|e| money(e.minor, &e.currency)).collect::<Vec<_>>().join(", ")
             },
-            commissions: g
-                .commissions
-                .into_iter()
-                .map(|c| CommissionRow {
-                    date: when(c.created_at),
-                    status: c.status,
-                    amount: money(c.commission_minor, &c.currency),
-                    customer: if c.customer.is_empty() { "—".to_string() } else { c.customer },
-                })
-                .collect(),
+            commissions: g.commissions.into_iter().map(commission_row).collect(),
         })
         .collect();
     PerformancePage { charts, days, programs, capped: p.capped }
+}
+
+/// A commission as a row of the commissions tables.
+pub(super) fn commission_row(c: refline_core::portal::performance::CommissionLine) -> CommissionRow {
+    CommissionRow {
+        date: when(c.created_at),
+        status: c.status,
+        amount: money(c.commission_minor, &c.currency),
+        customer: if c.customer.is_empty() { "—".to_string() } else { c.customer },
+    }
 }
 
 async fn performance_page(State(state): State<AppState>, me: Affiliate) -> Response {

@@ -1,0 +1,373 @@
+//! [`refline_store::ImportStore`]: what imported source objects became, import runs, and the
+//! quiet writes of imported history (no outbox events: imported history is not news).
+
+use async_trait::async_trait;
+use refline_domain::{
+    ledger::{EntryKind, PayoutStatus},
+    ConversionStatus, MembershipStatus,
+};
+use refline_store::{
+    rollup::RollupDelta, Affiliate, Conversion, ImportRun, ImportStore, ImportedConversion, ImportedObject,
+    ImportedPayout, StoreResult,
+};
+
+use super::{ledger, rollup, Conn};
+use crate::Engine;
+
+#[async_trait]
+impl ImportStore for Engine {
+    async fn find_imported(
+        &self,
+        merchant_id: &str,
+        source: &str,
+        kind: &str,
+        source_id: &str,
+    ) -> StoreResult<Option<ImportedObject>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM import_objects \
+             WHERE merchant_id = $1 AND source = $2 AND kind = $3 AND source_id = $4",
+        )
+        .bind(merchant_id)
+        .bind(source)
+        .bind(kind)
+        .bind(source_id)
+        .fetch_optional(self.reader())
+        .await?)
+    }
+
+    async fn save_imported(&self, o: &ImportedObject) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO import_objects (merchant_id, source, kind, source_id, refline_id, fingerprint, \
+                created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (merchant_id, source, kind, source_id) DO UPDATE SET \
+                refline_id = excluded.refline_id, fingerprint = excluded.fingerprint, \
+                updated_at = excluded.updated_at",
+        )
+        .bind(&o.merchant_id)
+        .bind(&o.source)
+        .bind(&o.kind)
+        .bind(&o.source_id)
+        .bind(&o.refline_id)
+        .bind(&o.fingerprint)
+        .bind(o.created_at)
+        .bind(o.updated_at)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    async fn unfinished_import_run(&self, merchant_id: &str, source: &str) -> StoreResult<Option<ImportRun>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM import_runs WHERE merchant_id = $1 AND source = $2 AND status <> 'finished' \
+             ORDER BY started_at DESC, id DESC LIMIT 1",
+        )
+        .bind(merchant_id)
+        .bind(source)
+        .fetch_optional(self.reader())
+        .await?)
+    }
+
+    async fn insert_import_run(&self, r: &ImportRun) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO import_runs (id, merchant_id, source, status, step, cursor, report, error, \
+                started_at, updated_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&r.id)
+        .bind(&r.merchant_id)
+        .bind(&r.source)
+        .bind(&r.status)
+        .bind(&r.step)
+        .bind(&r.cursor)
+        .bind(&r.report)
+        .bind(&r.error)
+        .bind(r.started_at)
+        .bind(r.updated_at)
+        .bind(r.finished_at)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    async fn save_import_run(&self, r: &ImportRun) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE import_runs SET status = $3, step = $4, cursor = $5, report = $6, error = $7, \
+                updated_at = $8, finished_at = $9 WHERE merchant_id = $1 AND id = $2",
+        )
+        .bind(&r.merchant_id)
+        .bind(&r.id)
+        .bind(&r.status)
+        .bind(&r.step)
+        .bind(&r.cursor)
+        .bind(&r.report)
+        .bind(&r.error)
+        .bind(r.updated_at)
+        .bind(r.finished_at)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    async fn list_import_runs(&self, merchant_id: &str, limit: i64) -> StoreResult<Vec<ImportRun>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM import_runs WHERE merchant_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2",
+        )
+        .bind(merchant_id)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    async fn import_affiliate(&self, a: &Affiliate) -> StoreResult<(String, bool)> {
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO affiliates (id, merchant_id, email, name, created_via, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (merchant_id, email) DO NOTHING",
+        )
+        .bind(&a.id)
+        .bind(&a.merchant_id)
+        .bind(&a.email)
+        .bind(&a.name)
+        .bind(&a.created_via)
+        .bind(a.created_at)
+        .execute(&mut *tx)
+        .await?;
+        let created = inserted.rows_affected() > 0;
+        let id = if created {
+            a.id.clone()
+        } else {
+            sqlx::query_scalar("SELECT id FROM affiliates WHERE merchant_id = $1 AND email = $2")
+                .bind(&a.merchant_id)
+                .bind(&a.email)
+                .fetch_one(&mut *tx)
+                .await?
+        };
+        tx.commit().await?;
+        Ok((id, created))
+    }
+
+    async fn import_membership(
+        &self,
+        merchant_id: &str,
+        campaign_id: &str,
+        affiliate_id: &str,
+        status: MembershipStatus,
+        now: i64,
+    ) -> StoreResult<bool> {
+        // Inserted, or moved when its status differs; an unchanged row is not touched.
+        let changed: Option<String> = sqlx::query_scalar(
+            "INSERT INTO memberships (campaign_id, affiliate_id, merchant_id, status, joined_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) \
+             ON CONFLICT (campaign_id, affiliate_id) DO UPDATE SET status = excluded.status, \
+                updated_at = excluded.updated_at \
+             WHERE memberships.status <> excluded.status AND memberships.merchant_id = excluded.merchant_id \
+             RETURNING affiliate_id",
+        )
+        .bind(campaign_id)
+        .bind(affiliate_id)
+        .bind(merchant_id)
+        .bind(status)
+        .bind(now)
+        .fetch_optional(self.writer())
+        .await?;
+        Ok(changed.is_some())
+    }
+
+    async fn import_conversion(
+        &self,
+        c: &Conversion,
+        paid: Option<&ImportedPayout>,
+    ) -> StoreResult<ImportedConversion> {
+        let mut tx = self.begin_write().await?;
+        let inserted: Option<String> = sqlx::query_scalar(
+            "INSERT INTO conversions (id, merchant_id, campaign_id, affiliate_id, amount_minor, \
+                commission_minor, currency, status, order_id, order_key, click_id, customer_email, \
+                customer_name, conversion_type, parent_conversion_id, payment_number, source, is_test, \
+                fraud_score, fraud_signals, created_at, updated_at, approved_at, earned_minor) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+                $19, $20, $21, $22, $23, $24) \
+             ON CONFLICT (order_key) DO NOTHING RETURNING id",
+        )
+        .bind(&c.id)
+        .bind(&c.merchant_id)
+        .bind(&c.campaign_id)
+        .bind(&c.affiliate_id)
+        .bind(c.amount_minor)
+        .bind(c.commission_minor)
+        .bind(&c.currency)
+        // Written as accrued first; `settle` below takes it to its status with the ledger.
+        .bind(accrued_status(c.status))
+        .bind(&c.order_id)
+        .bind(c.order_key())
+        .bind(&c.click_id)
+        .bind(&c.customer_email)
+        .bind(&c.customer_name)
+        .bind(c.conversion_type)
+        .bind(&c.parent_conversion_id)
+        .bind(c.payment_number)
+        .bind(&c.source)
+        .bind(c.mode)
+        .bind(c.fraud_score)
+        .bind(&c.fraud_signals)
+        .bind(c.created_at)
+        .bind(c.updated_at)
+        .bind(c.approved_at)
+        .bind(c.commission_minor)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if inserted.is_none() {
+            let existing: String = sqlx::query_scalar("SELECT id FROM conversions WHERE order_key = $1")
+                .bind(c.order_key())
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.rollback().await?;
+            return Ok(ImportedConversion::Existing(existing));
+        }
+        let written =
+            Conversion { status: accrued_status(c.status), earned_minor: c.commission_minor, ..c.clone() };
+        ledger::accrue(&mut tx, &[&written]).await?;
+        let row = settle(&mut tx, &written, c.status, paid, c.updated_at).await?;
+        rollup::apply(&mut tx, &RollupDelta::inserted([&row]), rollup::shard_of(&row.id)).await?;
+        tx.commit().await?;
+        Ok(ImportedConversion::Created(Box::new(row)))
+    }
+
+    async fn update_imported_conversion(
+        &self,
+        merchant_id: &str,
+        conversion_id: &str,
+        from: ConversionStatus,
+        to: ConversionStatus,
+        paid: Option<&ImportedPayout>,
+        now: i64,
+    ) -> StoreResult<bool> {
+        if from == ConversionStatus::Paid || from == to {
+            return Ok(false);
+        }
+        let mut tx = self.begin_write().await?;
+        let current: Option<Conversion> = sqlx::query_as(concat!(
+            "SELECT * FROM conversions WHERE merchant_id = $1 AND id = $2 AND status = $3 ",
+            for_update!()
+        ))
+        .bind(merchant_id)
+        .bind(conversion_id)
+        .bind(from)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(current) = current else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        // Held by an open payout of Refline's own: paying it as imported too would pay it twice.
+        let held: Option<String> =
+            sqlx::query_scalar("SELECT payout_id FROM payout_items WHERE conversion_id = $1 AND is_open")
+                .bind(&current.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if held.is_some() && to == ConversionStatus::Paid {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let row = settle(&mut tx, &current, to, paid, now).await?;
+        let delta = RollupDelta::status_changed(&row, from);
+        if !delta.is_empty() {
+            rollup::apply(&mut tx, &delta, rollup::shard_of(&row.id)).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+/// The status a commission is first written in: what it is, except that a paid one is first
+/// approved (its payout pays it next).
+fn accrued_status(status: ConversionStatus) -> ConversionStatus {
+    match status {
+        ConversionStatus::Paid => ConversionStatus::Approved,
+        other => other,
+    }
+}
+
+/// Takes conversion `c` (as it is in this transaction) to `to`: the status, then the ledger
+/// entry that makes the ledger agree (a reversal for rejected or refunded), and for `paid` a
+/// completed `imported` payout holding it with its `paid` entry. Answers the row as written.
+async fn settle(
+    conn: &mut Conn,
+    c: &Conversion,
+    to: ConversionStatus,
+    paid: Option<&ImportedPayout>,
+    now: i64,
+) -> StoreResult<Conversion> {
+    let target = accrued_status(to);
+    let mut row: Conversion = if target != c.status {
+        sqlx::query_as(
+            "UPDATE conversions SET status = $2, updated_at = $3, \
+                approved_at = CASE WHEN $2 = 'approved' THEN COALESCE(approved_at, $3) ELSE approved_at END \
+             WHERE id = $1 RETURNING *",
+        )
+        .bind(&c.id)
+        .bind(target)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?
+    } else {
+        c.clone()
+    };
+    ledger::sync_commission(conn, &row, now).await?;
+    if to != ConversionStatus::Paid {
+        return Ok(row);
+    }
+    let Some(payout) = paid else {
+        return Ok(row);
+    };
+    let amount: i64 = sqlx::query_scalar("SELECT earned_minor - paid_minor FROM conversions WHERE id = $1")
+        .bind(&c.id)
+        .fetch_one(&mut *conn)
+        .await?;
+    if amount <= 0 {
+        // Nothing left to pay (a zero commission): paid, without a payout of nothing.
+        return Ok(sqlx::query_as(
+            "UPDATE conversions SET status = $2, updated_at = $3 WHERE id = $1 RETURNING *",
+        )
+        .bind(&row.id)
+        .bind(ConversionStatus::Paid)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?);
+    }
+    sqlx::query(
+        "INSERT INTO payouts (id, merchant_id, affiliate_id, currency, status, method, destination, \
+            amount_minor, is_test, reference, export_id, transfer_id, failure_reason, created_at, \
+            updated_at, completed_at) \
+         VALUES ($1, $2, $3, $4, $5, 'imported', NULL, $6, $7, $8, NULL, NULL, NULL, $9, $9, $9)",
+    )
+    .bind(&payout.id)
+    .bind(&row.merchant_id)
+    .bind(&row.affiliate_id)
+    .bind(&row.currency)
+    .bind(PayoutStatus::Completed)
+    .bind(amount)
+    .bind(row.mode)
+    .bind(&payout.reference)
+    .bind(payout.paid_at)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO payout_items (payout_id, conversion_id, amount_minor, is_open) VALUES ($1, $2, $3, FALSE)",
+    )
+    .bind(&payout.id)
+    .bind(&row.id)
+    .bind(amount)
+    .execute(&mut *conn)
+    .await?;
+    ledger::append(conn, &row, EntryKind::Paid, amount, Some(&payout.id), payout.paid_at).await?;
+    row = sqlx::query_as(
+        "UPDATE conversions SET status = $2, paid_minor = paid_minor + $3, updated_at = $4 \
+         WHERE id = $1 RETURNING *",
+    )
+    .bind(&row.id)
+    .bind(ConversionStatus::Paid)
+    .bind(amount)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row)
+}

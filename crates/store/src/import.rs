@@ -1,0 +1,138 @@
+//! Imports from other affiliate platforms (`refline import`, docs/MIGRATING.md): which Refline
+//! object each source object became, each run's checkpoint, and the writes an import needs that
+//! no other door makes — historical commissions with their status, paid history settled by a
+//! completed `imported` payout — all without announcing events (imported history is not news).
+
+use refline_domain::{ConversionStatus, MembershipStatus};
+use sqlx::FromRow;
+
+use crate::{Affiliate, Conversion, StoreResult};
+
+/// A source object and the Refline object it became.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct ImportedObject {
+    /// Owner.
+    pub merchant_id: String,
+    /// `rewardful`, `tolt`, …
+    pub source: String,
+    /// `campaign`, `affiliate`, `link`, `coupon`, `customer`, `commission`.
+    pub kind: String,
+    /// The source's id.
+    pub source_id: String,
+    /// The Refline id (`camp_…`, `aff_…`, …; `cus:<id>` for a remembered customer).
+    pub refline_id: String,
+    /// Hash of the source fields the import reads (unchanged on a re-run means nothing to do).
+    pub fingerprint: String,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
+}
+
+/// One import run and its checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct ImportRun {
+    /// `imp_…`
+    pub id: String,
+    /// Owner.
+    pub merchant_id: String,
+    /// The source.
+    pub source: String,
+    /// `running`, `failed` or `finished`.
+    pub status: String,
+    /// The entity being imported.
+    pub step: String,
+    /// Where the step's next page starts (page number or source cursor); `None` at its start.
+    pub cursor: Option<String>,
+    /// The report so far (JSON).
+    pub report: String,
+    /// Why the run stopped, when it failed.
+    pub error: Option<String>,
+    /// Unix ms.
+    pub started_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
+    /// Unix ms, once finished.
+    pub finished_at: Option<i64>,
+}
+
+/// The completed payout that settles an imported paid commission, so the ledger says it was
+/// paid (a `paid` entry with its payout) and no run pays it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedPayout {
+    /// `po_…`
+    pub id: String,
+    /// When the source paid it (unix ms).
+    pub paid_at: i64,
+    /// What the payout's reference says (`imported from rewardful`, the source payout id…).
+    pub reference: String,
+}
+
+/// What writing an imported commission did.
+#[derive(Debug, Clone)]
+pub enum ImportedConversion {
+    /// Written now (boxed: a conversion is large beside an id).
+    Created(Box<Conversion>),
+    /// Its order id was already taken by this conversion (an earlier run wrote it and stopped
+    /// before remembering it); nothing was written.
+    Existing(String),
+}
+
+/// The writes and reads of imports.
+#[async_trait::async_trait]
+pub trait ImportStore {
+    /// What `source_id` of `kind` became, if it was imported before.
+    async fn find_imported(
+        &self,
+        merchant_id: &str,
+        source: &str,
+        kind: &str,
+        source_id: &str,
+    ) -> StoreResult<Option<ImportedObject>>;
+    /// Remembers (or updates) what a source object became.
+    async fn save_imported(&self, object: &ImportedObject) -> StoreResult<()>;
+    /// The newest run of `source` for the merchant that did not finish, if any.
+    async fn unfinished_import_run(&self, merchant_id: &str, source: &str) -> StoreResult<Option<ImportRun>>;
+    /// Stores a new run.
+    async fn insert_import_run(&self, run: &ImportRun) -> StoreResult<()>;
+    /// Saves a run's status, checkpoint and report.
+    async fn save_import_run(&self, run: &ImportRun) -> StoreResult<()>;
+    /// The merchant's runs of every source, newest first.
+    async fn list_import_runs(&self, merchant_id: &str, limit: i64) -> StoreResult<Vec<ImportRun>>;
+    /// Creates `affiliate` unless the merchant has one with its email; answers the id of the one
+    /// that now holds the email and whether it was created. Announces nothing.
+    async fn import_affiliate(&self, affiliate: &Affiliate) -> StoreResult<(String, bool)>;
+    /// Puts the affiliate on the campaign with `status`, or moves its membership there;
+    /// answers whether anything changed. Announces nothing.
+    async fn import_membership(
+        &self,
+        merchant_id: &str,
+        campaign_id: &str,
+        affiliate_id: &str,
+        status: MembershipStatus,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Writes a historical commission as it is at the source, in one transaction: the
+    /// conversion (its `order_id` keeps it unique), its `accrued` entry, a `reversed` one when
+    /// it is rejected or refunded, and, when `paid` is given, a completed payout holding it with
+    /// its `paid` entry; then the overview's rollups. Announces nothing.
+    async fn import_conversion(
+        &self,
+        conversion: &Conversion,
+        paid: Option<&ImportedPayout>,
+    ) -> StoreResult<ImportedConversion>;
+    /// Moves an imported commission to `status` as the source now says (a pending one approved,
+    /// rejected or paid) with the ledger entry that follows, and for `paid` the completed
+    /// payout; `false` when it is not `from` any more, or when it is to be paid while an open
+    /// payout of Refline's holds it (it would be paid twice). A paid commission is never changed.
+    /// Announces nothing.
+    async fn update_imported_conversion(
+        &self,
+        merchant_id: &str,
+        conversion_id: &str,
+        from: ConversionStatus,
+        to: ConversionStatus,
+        paid: Option<&ImportedPayout>,
+        now: i64,
+    ) -> StoreResult<bool>;
+}
