@@ -41,7 +41,7 @@ impl Server {
             .env("REFLINE_DATABASE_URL", url)
             .env("REFLINE_SECRET_KEY_FILE", dir.join("refline.key"))
             .env("REFLINE_MAIL_DIR", dir.join("mail"))
-            .env("REFLINE_RATE_LIMIT_ULTIMATE", "1000000")
+            .env("REFLINE_RATE_LIMIT_SCALE", "1000000")
             .env("REFLINE_ALLOW_PRIVATE_WEBHOOK_TARGETS", "true")
             .env("REFLINE_WEBHOOK_RETRY_DELAYS", "1,1,1,1,1")
             .env("REFLINE_WEBHOOK_TIMEOUT", "1")
@@ -127,6 +127,7 @@ struct Shop {
     code: String,
     affiliate: String,
     integration: String,
+    hook: String,
 }
 
 async fn open_shop(engine: &Engine, dir: &Path, hook_url: &str) -> Shop {
@@ -135,7 +136,7 @@ async fn open_shop(engine: &Engine, dir: &Path, hook_url: &str) -> Shop {
         Engine::Postgres(url) => url,
     };
     let output = Command::new(env!("CARGO_BIN_EXE_refline"))
-        .args(["merchant", "create", "--name", "Crash", "--json"])
+        .args(["merchant", "create", "--name", "Crash", "--plan", "scale", "--json"])
         .env("REFLINE_DATABASE_URL", &url)
         .env("REFLINE_SECRET_KEY_FILE", dir.join("refline.key"))
         .output()
@@ -186,6 +187,7 @@ async fn open_shop(engine: &Engine, dir: &Path, hook_url: &str) -> Shop {
         code: campaign["trackingCode"].as_str().unwrap().to_string(),
         affiliate: affiliate["data"]["id"].as_str().unwrap().to_string(),
         integration: integration["data"]["id"].as_str().unwrap().to_string(),
+        hook: hook["data"]["id"].as_str().unwrap().to_string(),
     }
 }
 
@@ -363,20 +365,25 @@ async fn round(
             .lock()
             .unwrap()
             .iter()
-            .filter_map(|e| e["data"]["id"].as_str().map(str::to_string))
+            .filter_map(|e| e["data"]["conversionId"].as_str().map(str::to_string))
             .collect();
         if expected.is_subset(&got) {
             break;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "round {number}: {} of {} committed events never delivered (e.g. {:?}); received {}, e.g. {:?}",
-            expected.difference(&got).count(),
-            expected.len(),
-            expected.difference(&got).next(),
-            received.lock().unwrap().len(),
-            received.lock().unwrap().first().map(|e| e.to_string().chars().take(300).collect::<String>())
-        );
+        if started.elapsed() > Duration::from_secs(30) {
+            let log =
+                all_pages(&server, &shop.key, &format!("/api/v1/webhooks/{}/deliveries", shop.hook)).await;
+            let mut states: Vec<String> = log.iter().map(|d| format!("{}", d["status"])).collect();
+            states.sort();
+            states.dedup();
+            panic!(
+                "round {number}: {} of {} committed events never delivered (e.g. {:?}); {} deliveries logged, states {states:?}",
+                expected.difference(&got).count(),
+                expected.len(),
+                expected.difference(&got).next(),
+                log.len()
+            );
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
