@@ -169,6 +169,15 @@ struct ServeArgs {
     /// Days a click's raw IP is kept for self-referral checks before it is cleared.
     #[arg(long, env = "REFLINE_CLICK_IP_RETENTION_DAYS", default_value_t = 30)]
     click_ip_retention_days: u32,
+    /// When a click is answered: `immediate` (default; a crash can lose the clicks of the
+    /// current 50 ms batch) or `committed` (after its batch is written: none lost, every click
+    /// answer waits for the batch).
+    #[arg(long, env = "REFLINE_CLICK_ACK", default_value = "immediate", value_parser = ["immediate", "committed"])]
+    click_ack: String,
+    /// Seconds a node holds a claimed webhook or processor delivery before another node may take
+    /// it over (how soon a crashed node's work resumes). At least three times --webhook-timeout.
+    #[arg(long, env = "REFLINE_WORKER_LEASE", default_value_t = 60)]
+    worker_lease: u64,
     /// Where unknown or inactive tracking links send visitors (default: a 404 page).
     #[arg(long, env = "REFLINE_TRACKING_FALLBACK_URL")]
     tracking_fallback_url: Option<String>,
@@ -451,6 +460,9 @@ fn server_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
         .collect();
     config.webhooks.timeout = std::time::Duration::from_secs(args.webhook_timeout.max(1));
     config.tracking.ip_retention_days = i64::from(args.click_ip_retention_days.max(1));
+    config.tracking.ack_after_commit = args.click_ack == "committed";
+    config.webhooks.lease_ms =
+        i64::try_from(args.worker_lease.max(1).saturating_mul(1000)).unwrap_or(i64::MAX);
     if let Some(fallback) = &args.tracking_fallback_url {
         anyhow::ensure!(
             refline_domain::is_valid_target_url(fallback),

@@ -146,6 +146,8 @@ pub async fn serve(
             limits: config.limits.clone(),
             clock: config.clock.clone(),
             lookup: Arc::new(lookup),
+            // The same lease as the webhook worker's: how soon a crashed node's work resumes.
+            lease_ms: config.webhooks.lease_ms,
         };
         tokio::spawn(inbound::worker::run(
             context,

@@ -315,8 +315,11 @@ async fn three_nodes_on_one_postgresql_act_as_one_server() {
             created_unix_s: now,
             ..Sale::default()
         };
-        let (headers, _, body) =
-            fixtures::stripe::delivery(secret, now, fixtures::stripe::invoice_paid(&sale, "subscription_create"));
+        let (headers, _, body) = fixtures::stripe::delivery(
+            secret,
+            now,
+            fixtures::stripe::invoice_paid(&sale, "subscription_create"),
+        );
         let merchant_id = created["merchantId"].as_str().unwrap();
         for node in [&nodes[i % 3], &nodes[(i + 1) % 3]] {
             let mut request = client()
@@ -342,7 +345,9 @@ async fn three_nodes_on_one_postgresql_act_as_one_server() {
     // The hourly click-IP sweep, checked by every node at its start, ran on one of them.
     let ran_on = (0..3)
         .filter(|i| {
-            std::fs::read_to_string(dir.path().join(format!("node{i}.log"))).unwrap().contains("click_ip_sweep ran")
+            std::fs::read_to_string(dir.path().join(format!("node{i}.log")))
+                .unwrap()
+                .contains("click_ip_sweep ran")
         })
         .count();
     assert_eq!(ran_on, 1, "a scheduled job runs once across the cluster");

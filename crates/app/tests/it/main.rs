@@ -25,6 +25,7 @@ mod core_coupons;
 mod core_links;
 mod core_outbound;
 mod core_support;
+mod crash;
 mod dashboard_affiliates;
 mod dashboard_affiliates_return;
 mod dashboard_auth;

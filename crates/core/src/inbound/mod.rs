@@ -58,4 +58,6 @@ pub struct InboxContext {
     pub clock: Arc<dyn Clock>,
     /// Payment lookups for processors that send only an id.
     pub lookup: Arc<dyn PaymentLookup>,
+    /// How long a claimed delivery stays with this node before another may take it over.
+    pub lease_ms: i64,
 }

@@ -16,8 +16,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::{process::process, InboxContext};
 
-/// How long a claimed delivery is reserved for one worker.
-const LEASE_MS: i64 = 60_000;
 /// Deliveries processed at once by a node.
 const CONCURRENCY: usize = 32;
 
@@ -33,7 +31,7 @@ pub async fn run(ctx: InboxContext, wake: Arc<Notify>, poll: Duration, stop: Can
         } else {
             let now = ctx.clock.now();
             let limit = i64::try_from(free).unwrap_or(1);
-            match ctx.store.claim_inbox(now, now + LEASE_MS, limit).await {
+            match ctx.store.claim_inbox(now, now + ctx.lease_ms, limit).await {
                 Ok(claimed) => claimed,
                 Err(err) => {
                     tracing::warn!(%err, "claiming processor deliveries failed");

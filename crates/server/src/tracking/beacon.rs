@@ -119,21 +119,18 @@ async fn record(state: &AppState, facts: RequestFacts, body: &Bytes) -> Result<V
         .filter(|id| is_click_id(id, now))
         .unwrap_or_else(|| new_ordered_id("click", now));
     let kind = classify_user_agent(facts.user_agent.as_deref());
-    state
-        .tracking
-        .writer
-        .click(RawClick {
-            id: id.clone(),
-            link,
-            source: "beacon",
-            ip: facts.ip,
-            user_agent: facts.user_agent,
-            kind,
-            landing_url: truncated(text(&map, "url")),
-            referrer: truncated(text(&map, "referrer").or(facts.referrer)),
-            at_ms: now,
-        })
-        .await;
+    let click = RawClick {
+        id: id.clone(),
+        link,
+        source: "beacon",
+        ip: facts.ip,
+        user_agent: facts.user_agent,
+        kind,
+        landing_url: truncated(text(&map, "url")),
+        referrer: truncated(text(&map, "referrer").or(facts.referrer)),
+        at_ms: now,
+    };
+    state.tracking.writer.submit(click, state.config.tracking.ack_after_commit).await;
     Ok(json!({ "tracked": true, "clickId": id, "bot": kind == ClickKind::Bot }))
 }
 

@@ -6,7 +6,9 @@
 //! transaction, so one transaction carries many rows and the writer wakes rarely.
 //!
 //! What a crash can lose: the clicks of the current window and the batch being written — about
-//! the window plus one write (tens of milliseconds; measured in docs/BENCHMARKS.md). On graceful shutdown
+//! the window plus one write (tens of milliseconds; measured by `tests/it/crash.rs`, figures in
+//! docs/BENCHMARKS.md). With `ack_after_commit` ([`ClickWriter::click_committed`]) a click is
+//! answered only once its batch committed, and a crash loses none that were answered. On graceful shutdown
 //! the server stops accepting requests, and the writer drains its queue before the process
 //! exits. Only if the queue fills up (the database has stalled) does a redirect wait for room,
 //! so even then no answered click is dropped.
@@ -23,7 +25,10 @@ use std::{
 use refline_domain::{ClickKind, UniqueWindow, UNIQUE_WINDOW_MS};
 use refline_store::{write_isolating, Click, ClickTally, ClickTotals, Store, StoreError};
 use sha2::{Digest, Sha256};
-use tokio::{sync::mpsc, task::JoinHandle};
+use tokio::{
+    sync::{mpsc, oneshot},
+    task::JoinHandle,
+};
 
 use super::{
     cache::ResolvedLink,
@@ -55,7 +60,8 @@ pub struct RawClick {
 }
 
 enum Item {
-    Click(RawClick),
+    /// A click, and who waits for its batch to commit (`ack_after_commit`).
+    Click(RawClick, Option<oneshot::Sender<()>>),
     /// A HEAD request on a link: counted, never a click.
     Head(Arc<ResolvedLink>),
 }
@@ -103,7 +109,27 @@ impl ClickWriter {
     /// Queues a click.
     pub async fn click(&self, click: RawClick) {
         self.counters.accepted.fetch_add(1, Ordering::Relaxed);
-        self.enqueue(Item::Click(click)).await;
+        self.enqueue(Item::Click(click, None)).await;
+    }
+
+    /// Queues a click and waits until its batch is written (or given up on: a click the
+    /// database refuses, or a shutdown with the database down, still returns).
+    pub async fn click_committed(&self, click: RawClick) {
+        self.counters.accepted.fetch_add(1, Ordering::Relaxed);
+        let (done, written) = oneshot::channel();
+        self.enqueue(Item::Click(click, Some(done))).await;
+        // An error means the writer dropped the sender: it stopped, nothing more to wait for.
+        let _ = written.await;
+    }
+
+    /// Queues a click, waiting for its batch to commit when `after_commit` (the server's
+    /// `ack_after_commit` setting) before the caller answers.
+    pub async fn submit(&self, click: RawClick, after_commit: bool) {
+        if after_commit {
+            self.click_committed(click).await;
+        } else {
+            self.click(click).await;
+        }
     }
 
     /// Queues a HEAD count for `link`.
@@ -161,9 +187,11 @@ async fn write_batches(
         let mut clicks = Vec::with_capacity(items.len());
         let mut candidates = Vec::new();
         let mut heads = Vec::new();
+        let mut waiting = Vec::new();
         for item in items.drain(..) {
             match item {
-                Item::Click(raw) => {
+                Item::Click(raw, done) => {
+                    waiting.extend(done);
                     let (click, visit) = prepare(store.as_ref(), &mut window, &mut visitors, raw).await;
                     if let Some(visit) = visit {
                         candidates.push((clicks.len(), visit));
@@ -183,6 +211,9 @@ async fn write_batches(
             confirm_uniques(store.as_ref(), &mut window, &mut clicks, &candidates).await;
         }
         write_with_retry(store.as_ref(), &rx, &counters, &clicks, &heads).await;
+        for done in waiting {
+            let _ = done.send(());
+        }
     }
 }
 

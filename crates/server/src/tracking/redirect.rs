@@ -110,22 +110,19 @@ async fn follow(
     let location = landing.with_click_and(&id, extra);
     let facts = request_facts(&request, &state.config);
     let response = found_at(&location);
-    state
-        .tracking
-        .writer
-        .click(RawClick {
-            id,
-            link,
-            source,
-            ip: facts.ip,
-            kind: classify_user_agent(facts.user_agent.as_deref()),
-            user_agent: facts.user_agent,
-            // Where a redirect sends people is the campaign's landing page; the row stays small.
-            landing_url: None,
-            referrer: facts.referrer,
-            at_ms: now,
-        })
-        .await;
+    let click = RawClick {
+        id,
+        link,
+        source,
+        ip: facts.ip,
+        kind: classify_user_agent(facts.user_agent.as_deref()),
+        user_agent: facts.user_agent,
+        // Where a redirect sends people is the campaign's landing page; the row stays small.
+        landing_url: None,
+        referrer: facts.referrer,
+        at_ms: now,
+    };
+    state.tracking.writer.submit(click, state.config.tracking.ack_after_commit).await;
     response
 }
 

@@ -21,6 +21,9 @@ pub struct TrackingSettings {
     pub fallback_url: Option<String>,
     /// (visitor, link) pairs remembered for unique counting.
     pub unique_capacity: usize,
+    /// Answer a click (302, beacon) only after its batch committed: nothing answered is lost
+    /// in a crash, at the price of the batch window in every answer's latency.
+    pub ack_after_commit: bool,
 }
 
 impl Default for TrackingSettings {
@@ -33,6 +36,7 @@ impl Default for TrackingSettings {
             ip_retention_days: 30,
             fallback_url: None,
             unique_capacity: 1_000_000,
+            ack_after_commit: false,
         }
     }
 }
