@@ -81,10 +81,10 @@ pub async fn admit(State(state): State<AppState>, req: Request, next: Next) -> R
         return authenticate(State(state), req, next).await;
     }
     let now = state.config.clock.now();
-    let ip =
-        client_ip(&req, &state.config).map_or_else(|| "unknown".into(), |ip| ip.to_string());
+    let ip = client_ip(&req, &state.config).map_or_else(|| "unknown".into(), |ip| ip.to_string());
     // Its own bucket: keyless MCP use must not eat into the budget of failed API logins.
-    let rate = state.limiter.hit(&format!("mcp-open:{ip}"), state.config.unauthenticated_per_minute, now).await;
+    let rate =
+        state.limiter.hit(&format!("mcp-open:{ip}"), state.config.unauthenticated_per_minute, now).await;
     let mut response = if rate.allowed { next.run(req).await } else { too_many(&rate, now).into_response() };
     set_rate_headers(response.headers_mut(), &rate);
     response
