@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::{
     dashboard_browser::Session,
-    dashboard_support::PASSWORD,
+    dashboard_support::{last_mail_to, link_in, PASSWORD},
     portal_join::{address, join_path, shop},
     support::{Engine, TestApp},
 };
@@ -133,5 +133,49 @@ async fn apply_get_approved_log_in_and_see_the_program() {
         assert_eq!(wide, serde_json::Value::String(String::new()), "{path} fits 360 px");
     }
     browser.close().await;
+    app.stop().await;
+}
+
+/// An invitation leaves through a local SMTP sink; its link, opened in the browser, takes the
+/// person's name and password, makes the login and puts them on the campaign, approved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_from_the_smtp_sink_is_accepted_in_the_browser() {
+    let Some(browser) = Session::start().await else { return };
+    let (url, received) = crate::dashboard_auth::fake_smtp().await;
+    let app = TestApp::start_with(&Engine::Sqlite, |config| {
+        config.mail.smtp_url = Some(url.clone());
+        config.mail.poll = std::time::Duration::from_millis(100);
+    })
+    .await;
+    let (_, _, key) = shop(&app, "Sink Brand").await;
+    let campaign = app.campaign(&key, json!({ "name": "Invited Partners" })).await;
+    let campaign_id = campaign["id"].as_str().unwrap().to_string();
+    let email = address("chromium-invitee");
+    let sent = app
+        .post(&key, "/api/v1/affiliates/invite", json!({ "email": email, "campaignId": campaign_id }))
+        .await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.text);
+    let mut data = String::new();
+    for _ in 0..100 {
+        if let Some(found) = received.lock().unwrap().clone() {
+            data = found;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(data.contains(&format!("RCPT TO:<{email}>")), "the invitation reached the SMTP sink: {data}");
+
+    let link = link_in(&last_mail_to(app.store.as_ref(), &email).await.body_text, &app.url(""));
+    browser.open(&app, link.trim_start_matches(&app.url(""))).await;
+    assert!(browser.text("h1").await.contains("Sink Brand"));
+    browser.fill("#f-name", "Invited Reader").await;
+    browser.fill("#f-password", PASSWORD).await;
+    browser.submit("button[type=submit]").await;
+    assert_eq!(browser.path().await, "/portal", "{}", browser.source().await);
+    let program = browser.text(".program").await;
+    assert!(program.contains("Invited Partners") && program.contains("approved"), "{program}");
+    let list = app.get(&key, &format!("/api/v1/affiliates?campaignId={campaign_id}")).await;
+    assert_eq!(list.data()[0]["email"], email.as_str());
+    assert_eq!(list.data()[0]["status"], "approved");
     app.stop().await;
 }
