@@ -484,10 +484,14 @@ async fn validation_and_hostile_arguments(engine: Engine) {
         mcp.err("plan_affiliate_program", json!({ "businessType": "casino" })).await["code"],
         "validation_error"
     );
-    assert!(mcp.ok("switch_from_another_tool", json!({ "tool": "tolt" })).await["importers"]
-        .as_str()
-        .unwrap()
-        .contains("refline import"));
+    let tolt = mcp.ok("switch_from_another_tool", json!({ "tool": "tolt" })).await;
+    assert_eq!(tolt["importer"]["available"], false, "{tolt}");
+    assert!(tolt["importer"]["note"].as_str().unwrap().contains("refline import covers Rewardful"));
+    let rewardful = mcp.ok("switch_from_another_tool", json!({ "tool": "rewardful" })).await;
+    assert!(
+        rewardful["importer"]["command"].as_str().unwrap().starts_with("refline import rewardful --brand"),
+        "{rewardful}"
+    );
     assert!(mcp.ok("get_tracking_instructions", json!({})).await["webhookUrls"]["stripe"]
         .as_str()
         .unwrap()

@@ -107,9 +107,23 @@ pub fn switch_from(state: &AppState, map: &Map<String, Value>) -> ToolOutcome {
     let tool = f.optional_enum("tool", &["rewardful", "tolt", "firstpromoter", "affonso", "other"]);
     f.finish()?;
     let public = state.config.public_url.trim_end_matches('/');
+    let from = tool.unwrap_or("other");
+    // What `refline import` (docs/MIGRATING.md) covers today; the rest is by hand below.
+    let importer = match from {
+        "rewardful" => json!({
+            "available": true,
+            "command": "refline import rewardful --brand <merchantId> --api-key <Rewardful API secret> [--dry-run]",
+            "brings": "campaigns, affiliates and their memberships, referral tokens (as short links /l/<token>), coupons, referred customers (so processor renewals stay credited) and commissions with their status; paid history enters the ledger as paid. Safe to run again; an interrupted run resumes.",
+            "docs": "docs/MIGRATING.md",
+        }),
+        _ => json!({
+            "available": false,
+            "note": "refline import covers Rewardful today; Tolt, FirstPromoter, PartnerStack and CSV files are planned. Until then, move the program with the steps below.",
+        }),
+    };
     Ok(json!({
-        "from": tool.unwrap_or("other"),
-        "importers": "planned: `refline import <tool>` will copy campaigns, affiliates, referral links and commissions from Rewardful, Tolt, FirstPromoter and Affonso with the old tool's API key. It is not in this release.",
+        "from": from,
+        "importer": importer,
         "today": [
             "Create the campaigns with create_campaign (same commission terms).",
             "Add affiliates through the API (POST /api/v1/affiliates) or share each campaign's join link.",
