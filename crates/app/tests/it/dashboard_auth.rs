@@ -203,10 +203,19 @@ async fn forms_without_their_token_are_refused(engine: Engine) {
         .await;
     assert_eq!(anonymous.status, StatusCode::FORBIDDEN);
     assert_eq!(app.store.list_api_keys(&merchant).await.unwrap().len(), keys_before, "nothing was written");
-    let entries = app.store.recent_audit_entries(Some(&merchant), 20).await.unwrap();
-    assert!(entries
-        .iter()
-        .any(|e| e.error_code.as_deref() == Some("csrf_failed") && e.status_code == Some(403)));
+    // The audit writer stores entries in the background: wait for the refusal's entry.
+    let mut refused = false;
+    for _ in 0..100 {
+        let entries = app.store.recent_audit_entries(Some(&merchant), 20).await.unwrap();
+        refused = entries
+            .iter()
+            .any(|e| e.error_code.as_deref() == Some("csrf_failed") && e.status_code == Some(403));
+        if refused {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(refused, "the refused form is in the audit log");
     app.stop().await;
 }
 
