@@ -81,9 +81,6 @@ pub struct Performance {
     pub earnings: Vec<(String, Vec<i64>)>,
     /// Per program.
     pub programs: Vec<ProgramPerformance>,
-    /// Always false since the figures are grouped in the database (kept for the page's
-    /// template and older callers).
-    pub capped: bool,
 }
 
 impl Core {

@@ -54,7 +54,6 @@ struct PerformancePage {
     charts: Vec<Chart>,
     days: Vec<DayRow>,
     programs: Vec<ProgramRow>,
-    capped: bool,
 }
 
 fn build(p: Performance) -> PerformancePage {
@@ -98,7 +97,7 @@ fn build(p: Performance) -> PerformancePage {
             commissions: g.commissions.into_iter().map(commission_row).collect(),
         })
         .collect();
-    PerformancePage { charts, days, programs, capped: p.capped }
+    PerformancePage { charts, days, programs }
 }
 
 /// A commission as a row of the commissions tables.
