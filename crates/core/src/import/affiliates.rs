@@ -5,7 +5,7 @@ use refline_domain::{canonical_email, is_valid_email, is_valid_short_code, Membe
 use refline_processors::Provider;
 use refline_store::Affiliate;
 
-use super::{fingerprint, kind, skip, source_of, Change, Imported};
+use super::{kind, skip, Change, Earlier, Imported};
 use crate::{coupons::CouponInput, ids::new_id, links::LinkInput, Actor, Core, CoreError, CoreResult};
 
 /// A source affiliate (partner, promoter, partnership) in Refline's terms.
@@ -61,12 +61,11 @@ impl Core {
     }
 
     async fn import_affiliate_work(&self, actor: &Actor, input: ImportedAffiliate) -> CoreResult<Imported> {
-        let source = source_of(actor)?.to_string();
-        let print = fingerprint(&input);
-        let before = self.imported(actor, &source, kind::AFFILIATE, &input.source_id).await?;
-        if let Some(found) = before.as_ref().filter(|f| f.fingerprint == print) {
-            return Ok(Imported { id: found.refline_id.clone(), change: Change::Unchanged });
+        let earlier = self.earlier(actor, kind::AFFILIATE, &input.source_id, &input).await?;
+        if let Some(same) = earlier.unchanged() {
+            return Ok(same);
         }
+        let Earlier { source, print, found: before } = earlier;
         let email = canonical_email(&input.email);
         if !is_valid_email(&email) {
             return Err(skip("invalid_email", format!("{:?} is not a valid email address", input.email)));
@@ -116,12 +115,11 @@ impl Core {
     /// the imported affiliate. A code already taken by someone else is skipped
     /// (`link_code_taken`); one the same affiliate holds already counts as imported.
     pub async fn import_link(&self, actor: &Actor, input: ImportedLink) -> CoreResult<Imported> {
-        let source = source_of(actor)?.to_string();
-        let print = fingerprint(&input);
-        let before = self.imported(actor, &source, kind::LINK, &input.source_id).await?;
-        if let Some(found) = before.as_ref().filter(|f| f.fingerprint == print) {
-            return Ok(Imported { id: found.refline_id.clone(), change: Change::Unchanged });
+        let earlier = self.earlier(actor, kind::LINK, &input.source_id, &input).await?;
+        if let Some(same) = earlier.unchanged() {
+            return Ok(same);
         }
+        let Earlier { source, print, .. } = earlier;
         if !is_valid_short_code(&input.token) {
             return Err(skip(
                 "invalid_token",
@@ -182,12 +180,11 @@ impl Core {
     /// Registers the affiliate's coupon (Stripe unless said otherwise) through the ordinary
     /// coupon registration: a sale carrying it is credited to the imported affiliate.
     pub async fn import_coupon(&self, actor: &Actor, input: ImportedCoupon) -> CoreResult<Imported> {
-        let source = source_of(actor)?.to_string();
-        let print = fingerprint(&input);
-        let before = self.imported(actor, &source, kind::COUPON, &input.source_id).await?;
-        if let Some(found) = before.as_ref().filter(|f| f.fingerprint == print) {
-            return Ok(Imported { id: found.refline_id.clone(), change: Change::Unchanged });
+        let earlier = self.earlier(actor, kind::COUPON, &input.source_id, &input).await?;
+        if let Some(same) = earlier.unchanged() {
+            return Ok(same);
         }
+        let Earlier { source, print, .. } = earlier;
         let affiliate = self
             .imported_id(
                 actor,

@@ -3,7 +3,7 @@
 
 use refline_domain::{CampaignStatus, RecurringMode};
 
-use super::{fingerprint, kind, source_of, Change, Imported};
+use super::{kind, Change, Earlier, Imported};
 use crate::{
     campaigns::{CampaignInput, Change as Field},
     terms::CommissionType,
@@ -74,13 +74,12 @@ impl Core {
     /// Creates the campaign a source campaign becomes, or brings the one imported before up to
     /// date. Audited as the campaign operation it runs.
     pub async fn import_campaign(&self, actor: &Actor, input: ImportedCampaign) -> CoreResult<Imported> {
-        let source = source_of(actor)?.to_string();
-        let print = fingerprint(&input);
-        let before = self.imported(actor, &source, kind::CAMPAIGN, &input.source_id).await?;
+        let earlier = self.earlier(actor, kind::CAMPAIGN, &input.source_id, &input).await?;
+        if let Some(same) = earlier.unchanged() {
+            return Ok(same);
+        }
+        let Earlier { source, print, found: before } = earlier;
         let imported = match &before {
-            Some(found) if found.fingerprint == print => {
-                return Ok(Imported { id: found.refline_id.clone(), change: Change::Unchanged })
-            }
             Some(found) => {
                 let view = self.update_campaign(actor, &found.refline_id, input.input(false)).await?;
                 let change = if view.changed.is_empty() { Change::Unchanged } else { Change::Updated };

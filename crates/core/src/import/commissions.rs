@@ -6,7 +6,7 @@
 use refline_domain::{check_sale_minor, max_sale_minor, ConversionStatus, ConversionType, Currency, Mode};
 use refline_store::{Conversion, ImportedConversion, ImportedPayout, ProcessorSubscription};
 
-use super::{fingerprint, kind, skip, source_of, Change, Imported};
+use super::{kind, skip, Change, Earlier, Imported};
 use crate::{ids::new_id, inbound::attribution::memory_keys, Actor, Core, CoreResult};
 
 /// A source commission in Refline's terms.
@@ -45,13 +45,12 @@ impl Core {
     }
 
     async fn import_commission_work(&self, actor: &Actor, input: ImportedCommission) -> CoreResult<Imported> {
-        let source = source_of(actor)?.to_string();
-        let print = fingerprint(&input);
-        let before = self.imported(actor, &source, kind::COMMISSION, &input.source_id).await?;
+        let earlier = self.earlier(actor, kind::COMMISSION, &input.source_id, &input).await?;
+        if let Some(same) = earlier.unchanged() {
+            return Ok(same);
+        }
+        let Earlier { source, print, found: before } = earlier;
         if let Some(found) = &before {
-            if found.fingerprint == print {
-                return Ok(Imported { id: found.refline_id.clone(), change: Change::Unchanged });
-            }
             let imported = self.move_imported(actor, &source, &found.refline_id, &input).await?;
             self.remember_import(actor, &source, kind::COMMISSION, &input.source_id, &imported.id, print)
                 .await?;

@@ -4,7 +4,7 @@
 
 use refline_store::ProcessorSubscription;
 
-use super::{fingerprint, kind, skip, source_of, Change, Imported};
+use super::{kind, skip, Change, Earlier, Imported};
 use crate::{inbound::attribution::memory_keys, Actor, Core, CoreResult};
 
 /// A referred customer at the source.
@@ -31,12 +31,11 @@ impl Core {
     }
 
     async fn import_customer_work(&self, actor: &Actor, input: ImportedCustomer) -> CoreResult<Imported> {
-        let source = source_of(actor)?.to_string();
-        let print = fingerprint(&input);
-        let before = self.imported(actor, &source, kind::CUSTOMER, &input.source_id).await?;
-        if let Some(found) = before.as_ref().filter(|f| f.fingerprint == print) {
-            return Ok(Imported { id: found.refline_id.clone(), change: Change::Unchanged });
+        let earlier = self.earlier(actor, kind::CUSTOMER, &input.source_id, &input).await?;
+        if let Some(same) = earlier.unchanged() {
+            return Ok(same);
         }
+        let Earlier { source, print, found: before } = earlier;
         let Some(customer_id) = input.processor_customer_id.as_deref().filter(|c| !c.trim().is_empty())
         else {
             return Err(skip(

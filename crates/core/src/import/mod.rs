@@ -89,7 +89,42 @@ pub(crate) fn source_of(actor: &Actor) -> CoreResult<&str> {
     }
 }
 
+/// What an earlier run made of one source object, read before deciding what to write.
+pub(crate) struct Earlier {
+    /// The actor's source (`rewardful`, …).
+    pub source: String,
+    /// The input's fingerprint, remembered with what it becomes.
+    pub print: String,
+    /// The earlier import of the same source object, if any.
+    pub found: Option<ImportedObject>,
+}
+
+impl Earlier {
+    /// The answer when the object is as it was last imported: nothing to do (a re-run of an
+    /// import changes nothing).
+    pub fn unchanged(&self) -> Option<Imported> {
+        self.found
+            .as_ref()
+            .filter(|f| f.fingerprint == self.print)
+            .map(|f| Imported { id: f.refline_id.clone(), change: Change::Unchanged })
+    }
+}
+
 impl Core {
+    /// The actor's source, `input`'s fingerprint and what `source_id` of `kind` became before:
+    /// the first step of every import operation.
+    pub(crate) async fn earlier(
+        &self,
+        actor: &Actor,
+        kind: &str,
+        source_id: &str,
+        input: &impl std::fmt::Debug,
+    ) -> CoreResult<Earlier> {
+        let source = source_of(actor)?.to_string();
+        let found = self.imported(actor, &source, kind, source_id).await?;
+        Ok(Earlier { source, print: fingerprint(input), found })
+    }
+
     /// What `source_id` of `kind` became in an earlier import of the actor's source.
     pub(crate) async fn imported(
         &self,
