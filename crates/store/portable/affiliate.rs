@@ -48,6 +48,33 @@ macro_rules! membership_filter {
     };
 }
 
+/// Inserts affiliate `a` unless the merchant already has one with its email: the id the email
+/// belongs to, and whether it was inserted now. One rule for the API's create and the importer.
+pub(super) async fn insert_or_find_affiliate(conn: &mut Conn, a: &Affiliate) -> StoreResult<(String, bool)> {
+    let inserted = sqlx::query(
+        "INSERT INTO affiliates (id, merchant_id, email, name, created_via, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (merchant_id, email) DO NOTHING",
+    )
+    .bind(&a.id)
+    .bind(&a.merchant_id)
+    .bind(&a.email)
+    .bind(&a.name)
+    .bind(&a.created_via)
+    .bind(a.created_at)
+    .execute(&mut *conn)
+    .await?;
+    if inserted.rows_affected() > 0 {
+        return Ok((a.id.clone(), true));
+    }
+    let existing: String =
+        sqlx::query_scalar("SELECT id FROM affiliates WHERE merchant_id = $1 AND email = $2")
+            .bind(&a.merchant_id)
+            .bind(&a.email)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok((existing, false))
+}
+
 /// Inserts one membership, on its own or inside a transaction.
 pub(super) async fn insert_membership<'e>(
     db: impl Executor<'e, Database = Db>,
@@ -101,25 +128,8 @@ impl AffiliateStore for Engine {
         mode: Mode,
     ) -> StoreResult<CreateAffiliateOutcome> {
         let mut tx = self.begin_write().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO affiliates (id, merchant_id, email, name, created_via, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (merchant_id, email) DO NOTHING",
-        )
-        .bind(&a.id)
-        .bind(&a.merchant_id)
-        .bind(&a.email)
-        .bind(&a.name)
-        .bind(&a.created_via)
-        .bind(a.created_at)
-        .execute(&mut *tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            let existing_id: String =
-                sqlx::query_scalar("SELECT id FROM affiliates WHERE merchant_id = $1 AND email = $2")
-                    .bind(&a.merchant_id)
-                    .bind(&a.email)
-                    .fetch_one(&mut *tx)
-                    .await?;
+        let (existing_id, created) = insert_or_find_affiliate(&mut tx, a).await?;
+        if !created {
             tx.rollback().await?;
             return Ok(CreateAffiliateOutcome::EmailTaken { existing_id });
         }

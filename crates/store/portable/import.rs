@@ -119,30 +119,9 @@ impl ImportStore for Engine {
 
     async fn import_affiliate(&self, a: &Affiliate) -> StoreResult<(String, bool)> {
         let mut tx = self.begin_write().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO affiliates (id, merchant_id, email, name, created_via, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (merchant_id, email) DO NOTHING",
-        )
-        .bind(&a.id)
-        .bind(&a.merchant_id)
-        .bind(&a.email)
-        .bind(&a.name)
-        .bind(&a.created_via)
-        .bind(a.created_at)
-        .execute(&mut *tx)
-        .await?;
-        let created = inserted.rows_affected() > 0;
-        let id = if created {
-            a.id.clone()
-        } else {
-            sqlx::query_scalar("SELECT id FROM affiliates WHERE merchant_id = $1 AND email = $2")
-                .bind(&a.merchant_id)
-                .bind(&a.email)
-                .fetch_one(&mut *tx)
-                .await?
-        };
+        let found = super::affiliate::insert_or_find_affiliate(&mut tx, a).await?;
         tx.commit().await?;
-        Ok((id, created))
+        Ok(found)
     }
 
     async fn import_membership(
