@@ -68,10 +68,7 @@ impl RateLimiter {
             if leases.len() > CAPACITY {
                 leases.retain(|_, l| l.window == window);
             }
-            let lease = leases.entry(bucket.to_string()).or_insert_with(|| Lease::new(window));
-            if lease.window != window {
-                *lease = Lease::new(window);
-            }
+            let lease = lease_in(&mut leases, bucket, window);
             if lease.left > 0 {
                 lease.left -= 1;
                 return lease.decision(true, limit, reset);
@@ -81,10 +78,7 @@ impl RateLimiter {
         match store.lease_rate(bucket, window, limit, want).await {
             Ok(granted) => {
                 let mut leases = self.leases.lock().unwrap_or_else(PoisonError::into_inner);
-                let lease = leases.entry(bucket.to_string()).or_insert_with(|| Lease::new(window));
-                if lease.window != window {
-                    *lease = Lease::new(window);
-                }
+                let lease = lease_in(&mut leases, bucket, window);
                 lease.used = lease.used.max(granted.used);
                 if granted.granted == 0 {
                     return lease.decision(false, limit, reset);
@@ -99,6 +93,15 @@ impl RateLimiter {
             }
         }
     }
+}
+
+/// `bucket`'s lease for `window`: a new window starts a new lease.
+fn lease_in<'a>(leases: &'a mut HashMap<String, Lease>, bucket: &str, window: i64) -> &'a mut Lease {
+    let lease = leases.entry(bucket.to_string()).or_insert_with(|| Lease::new(window));
+    if lease.window != window {
+        *lease = Lease::new(window);
+    }
+    lease
 }
 
 /// What a node holds of one bucket's shared window.
