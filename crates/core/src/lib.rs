@@ -67,6 +67,8 @@ pub struct Core {
     /// The key signing one-click unsubscribe links ([`Core::with_unsubscribe_key`]); without
     /// one, non-essential mails go out without an unsubscribe link (the command line's core).
     pub unsubscribe_key: Option<Arc<[u8; 32]>>,
+    /// The group-commit writer received processor deliveries are stored through.
+    pub inbox: inbound::inbox_writer::InboxWriter,
 }
 
 impl Core {
@@ -81,7 +83,8 @@ impl Core {
         public_url: &str,
     ) -> Self {
         let public_url = public_url.trim_end_matches('/').to_string();
-        Core { store, clock, effects, sales, limits, public_url, unsubscribe_key: None }
+        let inbox = inbound::inbox_writer::InboxWriter::new(store.clone());
+        Core { store, clock, effects, sales, limits, public_url, unsubscribe_key: None, inbox }
     }
 
     /// A core that records no sales (its writer is closed, so a sale through it answers

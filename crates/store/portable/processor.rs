@@ -12,34 +12,42 @@ use crate::Engine;
 
 #[async_trait]
 impl ProcessorStore for Engine {
-    async fn insert_inbox(&self, e: &InboxEntry) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "INSERT INTO processor_inbox (id, merchant_id, integration_id, provider, dedupe_key, \
-                event_type, headers, query, body, verification, status, outcome, conversion_id, \
-                attempts, next_attempt_at, received_at, processed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-             ON CONFLICT (merchant_id, provider, dedupe_key) DO NOTHING",
-        )
-        .bind(&e.id)
-        .bind(&e.merchant_id)
-        .bind(&e.integration_id)
-        .bind(&e.provider)
-        .bind(&e.dedupe_key)
-        .bind(&e.event_type)
-        .bind(&e.headers)
-        .bind(&e.query)
-        .bind(&e.body)
-        .bind(&e.verification)
-        .bind(&e.status)
-        .bind(&e.outcome)
-        .bind(&e.conversion_id)
-        .bind(e.attempts)
-        .bind(e.next_attempt_at)
-        .bind(e.received_at)
-        .bind(e.processed_at)
-        .execute(self.writer())
-        .await?;
-        Ok(done.rows_affected() > 0)
+    async fn insert_inbox_batch(&self, entries: &[InboxEntry]) -> StoreResult<Vec<bool>> {
+        // One statement per row inside one transaction: the commit is what a delivery costs,
+        // and a repeat within the batch meets its twin's row like any redelivery.
+        let mut tx = self.begin_write().await?;
+        let mut stored = Vec::with_capacity(entries.len());
+        for e in entries {
+            let done = sqlx::query(
+                "INSERT INTO processor_inbox (id, merchant_id, integration_id, provider, dedupe_key, \
+                    event_type, headers, query, body, verification, status, outcome, conversion_id, \
+                    attempts, next_attempt_at, received_at, processed_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+                 ON CONFLICT (merchant_id, provider, dedupe_key) DO NOTHING",
+            )
+            .bind(&e.id)
+            .bind(&e.merchant_id)
+            .bind(&e.integration_id)
+            .bind(&e.provider)
+            .bind(&e.dedupe_key)
+            .bind(&e.event_type)
+            .bind(&e.headers)
+            .bind(&e.query)
+            .bind(&e.body)
+            .bind(&e.verification)
+            .bind(&e.status)
+            .bind(&e.outcome)
+            .bind(&e.conversion_id)
+            .bind(e.attempts)
+            .bind(e.next_attempt_at)
+            .bind(e.received_at)
+            .bind(e.processed_at)
+            .execute(&mut *tx)
+            .await?;
+            stored.push(done.rows_affected() > 0);
+        }
+        tx.commit().await?;
+        Ok(stored)
     }
 
     async fn claim_inbox(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<InboxEntry>> {

@@ -197,7 +197,14 @@ pub fn oldest_first(entries: &mut [InboxEntry]) {
 #[async_trait::async_trait]
 pub trait ProcessorStore {
     /// Stores a delivery; false when the same event was stored before (a redelivery).
-    async fn insert_inbox(&self, entry: &InboxEntry) -> StoreResult<bool>;
+    async fn insert_inbox(&self, entry: &InboxEntry) -> StoreResult<bool> {
+        let stored = self.insert_inbox_batch(std::slice::from_ref(entry)).await?;
+        Ok(stored.first().copied().unwrap_or(false))
+    }
+    /// Stores deliveries in one transaction (the receiver's group commit); one answer per
+    /// entry, in order: false for a redelivery, including a repeat of an earlier entry of the
+    /// same batch.
+    async fn insert_inbox_batch(&self, entries: &[InboxEntry]) -> StoreResult<Vec<bool>>;
     /// Claims up to `limit` deliveries due at `now`, reserving them until `lease_until`.
     async fn claim_inbox(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<InboxEntry>>;
     /// Records the result of attempt number `attempt` of a delivery (ignored if a newer attempt

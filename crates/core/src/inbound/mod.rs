@@ -8,6 +8,7 @@
 
 pub mod amounts;
 pub mod attribution;
+pub mod inbox_writer;
 pub mod links;
 pub mod outcome;
 mod payments;

@@ -158,17 +158,15 @@ impl Core {
             received_at: now,
             processed_at: (status == "failed").then_some(now),
         };
-        let stored = self.store.insert_inbox(&entry).await?;
+        let (id, dedupe_key) = (entry.id.clone(), entry.dedupe_key.clone());
+        let stored = self.inbox.insert(entry).await?;
         let lookup_again = !stored
             && provider == Provider::GoPay
-            && self
-                .store
-                .requeue_inbox_by_key(merchant_id, provider.as_str(), &entry.dedupe_key, now)
-                .await?;
+            && self.store.requeue_inbox_by_key(merchant_id, provider.as_str(), &dedupe_key, now).await?;
         if stored || lookup_again {
             self.effects.inbox_written();
         }
-        Ok(Received { stored, delivery_id: stored.then_some(entry.id) })
+        Ok(Received { stored, delivery_id: stored.then_some(id) })
     }
 }
 
