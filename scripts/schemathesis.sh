@@ -75,20 +75,60 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "$base/readyz" >/dev/null
 
-# Something to read and to refer to: a campaign with an affiliate and a sale.
+# Something to read and to refer to: one object of each kind, whose ids the operations that
+# read or change one object are given (random ids only ever reach the 404s).
 api() { curl -sS -X "$1" "$base/api/v1$2" -H "Authorization: Bearer $key" -H "Content-Type: application/json" ${3:+-d "$3"}; }
-campaign="$(api POST /campaigns '{"name":"Seed","commissionType":"percentage","commissionValue":20}' |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["id"])')"
-affiliate="$(api POST /affiliates "{\"email\":\"seed@example.com\",\"campaignId\":\"$campaign\"}" |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["id"])')"
-api POST /conversions "{\"campaignId\":\"$campaign\",\"affiliateId\":\"$affiliate\",\"amount\":49}" >/dev/null
+id_of() { python3 -c 'import json, sys; d = json.load(sys.stdin)["data"]; print((d[0] if isinstance(d, list) else d)["id"])'; }
+campaign="$(api POST /campaigns '{"name":"Seed","commissionType":"percentage","commissionValue":20,"targetUrl":"https://shop.example/"}' | id_of)"
+affiliate="$(api POST /affiliates "{\"email\":\"seed@example.com\",\"campaignId\":\"$campaign\"}" | id_of)"
+api PATCH "/affiliates/$affiliate" "{\"campaignId\":\"$campaign\",\"status\":\"approved\"}" >/dev/null
+conversion="$(api POST /conversions "{\"campaignId\":\"$campaign\",\"affiliateId\":\"$affiliate\",\"amount\":49,\"orderId\":\"seed-1\"}" | id_of)"
+paid="$(api POST /conversions "{\"campaignId\":\"$campaign\",\"affiliateId\":\"$affiliate\",\"amount\":99,\"orderId\":\"seed-2\"}" | id_of)"
+invitation="$(api POST /affiliates/invite "{\"email\":\"invited@example.com\",\"campaignId\":\"$campaign\"}" | id_of)"
+link="$(api POST /links "{\"campaignId\":\"$campaign\",\"affiliateId\":\"$affiliate\"}" | id_of)"
+coupon="$(api POST /coupons "{\"code\":\"SEED10\",\"campaignId\":\"$campaign\",\"affiliateId\":\"$affiliate\",\"percentOff\":10}" | id_of)"
+integration="$(api POST /integrations '{"provider":"stripe","webhookSecret":"whsec_c2VlZHNlZWRzZWVkc2VlZA=="}' | id_of)"
+# A payout: the second sale approved and payable at once, paid by hand.
+api PATCH /settings '{"payoutHoldDays":0,"minimumPayout":"1.00"}' >/dev/null
+api PATCH "/conversions/$paid" '{"status":"approved"}' >/dev/null
+api PATCH "/affiliates/$affiliate" '{"payoutMethod":{"type":"manual"}}' >/dev/null
+payout="$(api POST /payouts '{}' | id_of)"
+# A click, once the click writer has stored it.
+curl -sS -o /dev/null "$base/redirect?tc=$(api GET "/campaigns/$campaign" |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["trackingCode"])')&aff=$affiliate"
+click=""
+for _ in $(seq 1 50); do
+  click="$(api GET /clicks | python3 -c 'import json, sys; d = json.load(sys.stdin)["data"]; print(d[0]["id"] if d else "")')"
+  [ -n "$click" ] && break
+  sleep 0.2
+done
+
+config="$work/schemathesis.toml"
+fixed() { # operation ids, then "name = value" pairs
+  local ids="$1"; shift
+  for id in $ids; do
+    printf '[[operations]]\ninclude-operation-id = "%s"\nparameters = { %s }\n\n' "$id" "$(IFS=,; echo "$*")"
+  done
+}
+{
+  fixed "getCampaign updateCampaign" "\"path.id\" = \"$campaign\""
+  fixed "getAffiliate updateAffiliate" "\"path.id\" = \"$affiliate\""
+  fixed "removeAffiliateFromCampaign" "\"path.id\" = \"$affiliate\"" "\"path.campaign_id\" = \"$campaign\""
+  fixed "getConversion updateConversion" "\"path.id\" = \"$conversion\""
+  fixed "getInvitation revokeInvitation" "\"path.id\" = \"$invitation\""
+  fixed "getLink deleteLink" "\"path.id\" = \"$link\""
+  fixed "getCoupon deleteCoupon" "\"path.id\" = \"$coupon\""
+  fixed "getIntegration updateIntegration deleteIntegration listIntegrationDeliveries" "\"path.id\" = \"$integration\""
+  fixed "getPayout completePayout failPayout cancelPayout" "\"path.id\" = \"$payout\""
+  [ -z "$click" ] || fixed "getClick" "\"path.id\" = \"$click\""
+} >"$config"
 
 seed="${SCHEMATHESIS_SEED:-20261203}"
 seed_args=()
 [ "$seed" = random ] || seed_args=(--seed "$seed")
 
 status=0
-"$venv/bin/schemathesis" run "$base/api/v1/openapi.json" \
+"$venv/bin/schemathesis" --config-file "$config" run "$base/api/v1/openapi.json" \
   --url "$base" \
   --header "Authorization: Bearer $key" \
   --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
