@@ -9,8 +9,12 @@ use serde_json::{json, Map, Value};
 
 use super::DOCUMENT_PATH;
 
-/// Error codes beyond the ones every operation of its kind shares (see [`error_codes`]).
-const EXTRA_CODES: &[(&str, &str, &[(u16, &str)])] = &[
+/// An HTTP status and an `error.code` answered with it.
+type Code = (u16, &'static str);
+
+/// Error codes beyond the ones every operation of its kind shares (see [`error_codes`]):
+/// method, path under `/api/v1`, codes.
+const EXTRA_CODES: &[(&str, &str, &[Code])] = &[
     ("post", "/campaigns", &[(403, "live_key_required")]),
     ("patch", "/campaigns/{id}", &[(403, "live_key_required")]),
     ("post", "/affiliates", &[(409, "duplicate")]),
@@ -62,7 +66,7 @@ const LINKS: &[(&str, &[(&str, &str)])] = &[
 
 /// Every error status and code an operation can answer: what the request plumbing gives any
 /// operation of its kind, then [`EXTRA_CODES`].
-pub fn error_codes(method: &str, path: &str, has_body: bool) -> Vec<(u16, &'static str)> {
+pub fn error_codes(method: &str, path: &str, has_body: bool) -> Vec<Code> {
     let write = method != "get";
     // The edge refuses control characters in the path or query (400) and the reader a
     // malformed query or body; the key (401), the limit (429) and the plan (403) come first.
@@ -146,8 +150,16 @@ fn operation(method: &str, api_path: &str, op: &mut Map<String, Value>) {
         }
     }
     let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { return };
-    for response in responses.values_mut() {
+    for (status, response) in responses.iter_mut() {
         response["headers"] = rate_headers();
+        if response["description"].as_str().is_none_or(str::is_empty) {
+            let said = match status.as_str() {
+                "201" => "Created",
+                "202" => "Accepted: queued to be processed again",
+                _ => "OK",
+            };
+            response["description"] = json!(said);
+        }
     }
     let codes = error_codes(method, api_path, has_body);
     let mut statuses: Vec<u16> = codes.iter().map(|(s, _)| *s).collect();
