@@ -46,6 +46,8 @@ const EXTRA_CODES: &[(&str, &str, &[Code])] = &[
     ("post", "/payouts/{id}/cancel", &[(409, "invalid_transition")]),
     ("post", "/payouts/complete", &[(409, "invalid_transition")]),
     ("post", "/payouts/send", &[(422, "stripe_not_configured")]),
+    // An `exportId` that names no export of this merchant.
+    ("get", "/payouts/export", &[(404, "not_found")]),
     ("patch", "/settings", &[(403, "live_key_required")]),
 ];
 
