@@ -10,7 +10,10 @@
 #
 # Settings (environment): SCHEMATHESIS_MAX_EXAMPLES (default 20 per operation and phase),
 # SCHEMATHESIS_SEED (default fixed, so CI runs are reproducible; `random` for a new one),
-# REFLINE_BIN (a built binary; otherwise `cargo build -p refline`), REFLINE_SCHEMATHESIS_VENV.
+# SCHEMATHESIS_WORKERS (default 1: with several, CPython 3.11's `ast` module can fail inside
+# Hypothesis with "AST constructor recursion depth mismatch", an error of the tool, not a
+# finding), REFLINE_BIN (a built binary; otherwise `cargo build -p refline`),
+# REFLINE_SCHEMATHESIS_VENV.
 #
 # The server and Schemathesis run in a network namespace of their own with only loopback
 # (`unshare -n`, as root), so nothing generated (a webhook URL, a processor's API base) can
@@ -133,7 +136,7 @@ status=0
   --header "Authorization: Bearer $key" \
   --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-20}" \
-  --workers 2 \
+  --workers "${SCHEMATHESIS_WORKERS:-1}" \
   --no-shrink \
   --suppress-health-check all \
   "${seed_args[@]}" "${offline[@]}" "$@" || status=$?
