@@ -63,6 +63,8 @@ pub fn app(state: AppState) -> Router {
         router = router.route("/metrics", get(metrics::scrape));
     }
     router
+        // The contract and its rendering, public (outside /api/v1's key check).
+        .merge(api::openapi::router())
         .nest("/api/v1", api::router(state.clone()))
         .merge(dashboard::router(state.clone()))
         .merge(portal::router(state.clone()))

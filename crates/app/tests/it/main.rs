@@ -45,6 +45,7 @@ mod mcp;
 mod mcp_access;
 mod mcp_sdk;
 mod money;
+mod openapi;
 mod ops_backup;
 mod ops_client_ip;
 mod ops_config;

@@ -5,8 +5,7 @@ use axum::{
     body::Bytes,
     extract::{Path, State},
     http::StatusCode,
-    routing::{delete, get},
-    Json, Router,
+    Json,
 };
 pub use refline_core::affiliates::tracking_link;
 use refline_core::{
@@ -17,7 +16,10 @@ use refline_domain::{format_amount_in, format_timestamp, MembershipStatus};
 use refline_store::{render::membership_row, AffiliateFilter, AffiliateSort, MembershipView};
 use serde_json::{json, Value};
 
+use utoipa_axum::{router::OpenApiRouter, routes};
+
 use crate::{
+    api::openapi as doc,
     api::{
         clicks::render_click_totals,
         list::{envelope, Params},
@@ -31,13 +33,14 @@ use crate::{
 };
 
 /// Routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/affiliates", get(list_affiliates).post(create_affiliate))
-        .route("/affiliates/{id}", get(get_affiliate).patch(update_affiliate))
-        .route("/affiliates/{id}/campaigns/{campaign_id}", delete(remove_from_campaign))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_affiliates, create_affiliate))
+        .routes(routes!(get_affiliate, update_affiliate))
+        .routes(routes!(remove_from_campaign))
 }
 
+#[utoipa::path(get, path = "/affiliates", tag = "affiliates", operation_id = "listAffiliates", params(doc::common::PageParams, doc::program::AffiliateQuery), responses((status = 200, body = doc::common::Page<doc::program::AffiliateRow>)))]
 async fn list_affiliates(
     State(state): State<AppState>,
     caller: Caller,
@@ -55,6 +58,7 @@ async fn list_affiliates(
     Ok(Json(envelope(items, &page, found.total)))
 }
 
+#[utoipa::path(get, path = "/affiliates/{id}", tag = "affiliates", operation_id = "getAffiliate", params(("id" = String, Path)), responses((status = 200, body = doc::common::Data<doc::program::Affiliate>)))]
 async fn get_affiliate(
     State(state): State<AppState>,
     caller: Caller,
@@ -64,6 +68,7 @@ async fn get_affiliate(
     Ok(Json(json!({ "data": render_detail(&detail, &state.config.public_url) })))
 }
 
+#[utoipa::path(post, path = "/affiliates", tag = "affiliates", operation_id = "createAffiliate", request_body(content = doc::program::NewAffiliate, content_type = "application/json"), responses((status = 201, body = doc::common::Data<doc::program::AffiliateCreated>)))]
 async fn create_affiliate(
     State(state): State<AppState>,
     caller: Caller,
@@ -101,6 +106,7 @@ pub(crate) fn read_new_affiliate(map: &serde_json::Map<String, Value>) -> NewAff
     NewAffiliate { unreadable: f.into_issues(), ..input }
 }
 
+#[utoipa::path(patch, path = "/affiliates/{id}", tag = "affiliates", operation_id = "updateAffiliate", params(("id" = String, Path)), request_body(content = doc::program::AffiliateChange, content_type = "application/json"), responses((status = 200, body = doc::common::Data<doc::program::Affiliate>)))]
 async fn update_affiliate(
     State(state): State<AppState>,
     caller: Caller,
@@ -156,6 +162,7 @@ async fn update_affiliate(
 
 /// Removes the affiliate from one campaign (beyond LinkJolt's REST API, which only has this in
 /// the dashboard). Its conversions stay; new ones are refused until it joins again.
+#[utoipa::path(delete, path = "/affiliates/{id}/campaigns/{campaign_id}", tag = "affiliates", operation_id = "removeAffiliateFromCampaign", params(("id" = String, Path), ("campaign_id" = String, Path)), responses((status = 200, body = doc::common::Data<doc::program::MembershipRemoved>)))]
 async fn remove_from_campaign(
     State(state): State<AppState>,
     caller: Caller,

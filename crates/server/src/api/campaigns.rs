@@ -4,8 +4,7 @@ use axum::{
     body::Bytes,
     extract::{Path, State},
     http::StatusCode,
-    routing::get,
-    Json, Router,
+    Json,
 };
 use refline_core::campaigns::{CampaignInput, CampaignView, Change, TierInput, SORTS};
 use refline_domain::{
@@ -14,9 +13,12 @@ use refline_domain::{
 use refline_store::CampaignSort;
 use serde_json::{json, Map, Value};
 
+use utoipa_axum::{router::OpenApiRouter, routes};
+
 use crate::{
     api::clicks::render_click_totals,
     api::list::{envelope, Params},
+    api::openapi as doc,
     error::ApiResult,
     http::{
         auth::Caller,
@@ -27,12 +29,13 @@ use crate::{
 };
 
 /// Routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/campaigns", get(list_campaigns).post(create_campaign))
-        .route("/campaigns/{id}", get(get_campaign).patch(update_campaign))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_campaigns, create_campaign))
+        .routes(routes!(get_campaign, update_campaign))
 }
 
+#[utoipa::path(get, path = "/campaigns", tag = "campaigns", operation_id = "listCampaigns", params(doc::common::PageParams, doc::program::CampaignQuery), responses((status = 200, body = doc::common::Page<doc::program::Campaign>)))]
 async fn list_campaigns(
     State(state): State<AppState>,
     caller: Caller,
@@ -45,6 +48,7 @@ async fn list_campaigns(
     Ok(Json(envelope(items, &page, found.total)))
 }
 
+#[utoipa::path(get, path = "/campaigns/{id}", tag = "campaigns", operation_id = "getCampaign", params(("id" = String, Path)), responses((status = 200, body = doc::common::Data<doc::program::Campaign>)))]
 async fn get_campaign(
     State(state): State<AppState>,
     caller: Caller,
@@ -54,6 +58,7 @@ async fn get_campaign(
     Ok(Json(json!({ "data": render(&view) })))
 }
 
+#[utoipa::path(post, path = "/campaigns", tag = "campaigns", operation_id = "createCampaign", request_body(content = doc::program::CampaignInput, content_type = "application/json"), responses((status = 201, body = doc::common::Data<doc::program::Campaign>)))]
 async fn create_campaign(
     State(state): State<AppState>,
     caller: Caller,
@@ -68,6 +73,7 @@ async fn create_campaign(
     Ok((StatusCode::CREATED, Json(json!({ "data": render(&view) }))))
 }
 
+#[utoipa::path(patch, path = "/campaigns/{id}", tag = "campaigns", operation_id = "updateCampaign", params(("id" = String, Path)), request_body(content = doc::program::CampaignInput, content_type = "application/json"), responses((status = 200, body = doc::common::Data<doc::program::Campaign>)))]
 async fn update_campaign(
     State(state): State<AppState>,
     caller: Caller,

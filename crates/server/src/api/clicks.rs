@@ -3,23 +3,25 @@
 
 use axum::{
     extract::{Path, State},
-    routing::get,
-    Json, Router,
+    Json,
 };
 use refline_domain::{format_timestamp, ClickKind};
 use refline_store::{Click, ClickFilter, ClickTotals};
 use serde_json::{json, Value};
 
+use utoipa_axum::{router::OpenApiRouter, routes};
+
 use crate::{
     api::list::{envelope, Params},
+    api::openapi as doc,
     error::ApiResult,
     http::auth::Caller,
     state::AppState,
 };
 
 /// Routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/clicks", get(list_clicks)).route("/clicks/{id}", get(get_click))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_clicks)).routes(routes!(get_click))
 }
 
 /// Click counts as API objects show them.
@@ -49,6 +51,7 @@ fn render(c: &Click) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/clicks", tag = "clicks", operation_id = "listClicks", params(doc::common::PageParams, doc::common::CreatedAtSort, doc::tracking::ClickQuery, doc::tracking::TimeRange), responses((status = 200, body = doc::common::Page<doc::tracking::Click>)))]
 async fn list_clicks(
     State(state): State<AppState>,
     caller: Caller,
@@ -69,6 +72,7 @@ async fn list_clicks(
     Ok(Json(envelope(found.items.iter().map(render).collect(), &page, found.total)))
 }
 
+#[utoipa::path(get, path = "/clicks/{id}", tag = "clicks", operation_id = "getClick", params(("id" = String, Path)), responses((status = 200, body = doc::common::Data<doc::tracking::Click>)))]
 async fn get_click(
     State(state): State<AppState>,
     caller: Caller,

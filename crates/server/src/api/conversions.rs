@@ -4,8 +4,7 @@ use axum::{
     body::Bytes,
     extract::{Path, State},
     http::StatusCode,
-    routing::get,
-    Json, Router,
+    Json,
 };
 use refline_core::sales::conversions::{NewConversion, SORTS};
 use refline_domain::{format_timestamp, ConversionStatus, ConversionType, Mode};
@@ -15,8 +14,11 @@ use refline_store::{
 };
 use serde_json::{json, Value};
 
+use utoipa_axum::{router::OpenApiRouter, routes};
+
 use crate::{
     api::list::{envelope, Params},
+    api::openapi as doc,
     error::{ApiError, ApiResult},
     http::{
         auth::Caller,
@@ -26,12 +28,13 @@ use crate::{
 };
 
 /// Routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/conversions", get(list_conversions).post(create_conversion))
-        .route("/conversions/{id}", get(get_conversion).patch(update_conversion))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_conversions, create_conversion))
+        .routes(routes!(get_conversion, update_conversion))
 }
 
+#[utoipa::path(post, path = "/conversions", tag = "conversions", operation_id = "createConversion", request_body(content = doc::program::NewConversion, content_type = "application/json"), responses((status = 201, body = doc::common::Data<doc::program::ConversionCreated>)))]
 async fn create_conversion(
     State(state): State<AppState>,
     caller: Caller,
@@ -67,6 +70,7 @@ pub(crate) fn read_new_conversion(map: &serde_json::Map<String, Value>) -> NewCo
     NewConversion { unreadable: f.into_issues(), ..input }
 }
 
+#[utoipa::path(get, path = "/conversions", tag = "conversions", operation_id = "listConversions", params(doc::common::PageParams, doc::program::ConversionQuery), responses((status = 200, body = doc::common::Page<doc::program::Conversion>)))]
 async fn list_conversions(
     State(state): State<AppState>,
     caller: Caller,
@@ -87,6 +91,7 @@ async fn list_conversions(
     Ok(Json(envelope(found.items.iter().map(conversion_read).collect(), &page, found.total)))
 }
 
+#[utoipa::path(get, path = "/conversions/{id}", tag = "conversions", operation_id = "getConversion", params(("id" = String, Path)), responses((status = 200, body = doc::common::Data<doc::program::Conversion>)))]
 async fn get_conversion(
     State(state): State<AppState>,
     caller: Caller,
@@ -116,6 +121,7 @@ async fn get_conversion(
     Ok(Json(json!({ "data": data })))
 }
 
+#[utoipa::path(patch, path = "/conversions/{id}", tag = "conversions", operation_id = "updateConversion", params(("id" = String, Path)), request_body(content = doc::program::ConversionChange, content_type = "application/json"), responses((status = 200, body = doc::common::Data<doc::program::Conversion>)))]
 async fn update_conversion(
     State(state): State<AppState>,
     caller: Caller,

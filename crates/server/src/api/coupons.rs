@@ -7,8 +7,7 @@ use axum::{
     body::Bytes,
     extract::{Path, State},
     http::StatusCode,
-    routing::get,
-    Json, Router,
+    Json,
 };
 use refline_core::{connection_input::provider_names, coupons::CouponInput};
 use refline_domain::{format_amount_in, format_timestamp};
@@ -16,8 +15,11 @@ use refline_processors::Provider;
 use refline_store::{Coupon, CouponFilter};
 use serde_json::{json, Map, Value};
 
+use utoipa_axum::{router::OpenApiRouter, routes};
+
 use crate::{
     api::list::{envelope, Params},
+    api::openapi as doc,
     error::ApiResult,
     http::{
         auth::Caller,
@@ -27,10 +29,10 @@ use crate::{
 };
 
 /// Routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/coupons", get(list_coupons).post(create_coupon))
-        .route("/coupons/{id}", get(get_coupon).delete(delete_coupon))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_coupons, create_coupon))
+        .routes(routes!(get_coupon, delete_coupon))
 }
 
 /// The API form of a coupon.
@@ -101,6 +103,7 @@ pub(crate) fn read_input(map: &Map<String, Value>) -> CouponInput {
 /// percentOff? | amountOff? + currency?, duration?, durationInMonths?}`. Registering the same code
 /// again for the same affiliate and campaign answers 200 with the coupon (idempotent); for
 /// anyone else, 409 `duplicate`.
+#[utoipa::path(post, path = "/coupons", tag = "coupons", operation_id = "createCoupon", request_body(content = doc::integrations::NewCoupon, content_type = "application/json"), responses((status = 201, body = doc::common::Data<doc::integrations::Coupon>), (status = 200, description = "Already registered to this affiliate and campaign", body = doc::common::Data<doc::integrations::Coupon>)))]
 async fn create_coupon(
     State(state): State<AppState>,
     caller: Caller,
@@ -115,6 +118,7 @@ async fn create_coupon(
     Ok((status, Json(json!({ "data": render(&done.coupon) }))))
 }
 
+#[utoipa::path(get, path = "/coupons", tag = "coupons", operation_id = "listCoupons", params(doc::common::PageParams, doc::common::CreatedAtSort, doc::integrations::CouponQuery), responses((status = 200, body = doc::common::Page<doc::integrations::Coupon>)))]
 async fn list_coupons(
     State(state): State<AppState>,
     caller: Caller,
@@ -133,6 +137,7 @@ async fn list_coupons(
     Ok(Json(envelope(found.items.iter().map(render).collect(), &page, found.total)))
 }
 
+#[utoipa::path(get, path = "/coupons/{id}", tag = "coupons", operation_id = "getCoupon", params(("id" = String, Path)), responses((status = 200, body = doc::common::Data<doc::integrations::Coupon>)))]
 async fn get_coupon(
     State(state): State<AppState>,
     caller: Caller,
@@ -142,6 +147,7 @@ async fn get_coupon(
     Ok(Json(json!({ "data": render(&coupon) })))
 }
 
+#[utoipa::path(delete, path = "/coupons/{id}", tag = "coupons", operation_id = "deleteCoupon", params(("id" = String, Path)), responses((status = 200, body = doc::common::Data<doc::common::Deleted>)))]
 async fn delete_coupon(
     State(state): State<AppState>,
     caller: Caller,

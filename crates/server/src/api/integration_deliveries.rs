@@ -6,25 +6,25 @@
 use axum::{
     extract::{Path, State},
     http::StatusCode,
-    routing::{get, post},
-    Json, Router,
+    Json,
 };
 use refline_domain::format_timestamp;
 use refline_store::InboxEntry;
 use serde_json::{json, Value};
 
+use utoipa_axum::{router::OpenApiRouter, routes};
+
 use crate::{
     api::list::{envelope, Params},
+    api::openapi as doc,
     error::ApiResult,
     http::auth::Caller,
     state::AppState,
 };
 
 /// Routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/integrations/{id}/deliveries", get(list_deliveries))
-        .route("/integrations/{id}/deliveries/{delivery_id}/replay", post(replay_delivery))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_deliveries)).routes(routes!(replay_delivery))
 }
 
 /// The API form of a delivery. The body is included (it is the merchant's own data and what
@@ -47,6 +47,7 @@ fn render(e: &InboxEntry) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/integrations/{id}/deliveries", tag = "integrations", operation_id = "listIntegrationDeliveries", params(("id" = String, Path), doc::common::PageParams, doc::integrations::ReceivedAtSort), responses((status = 200, body = doc::common::Page<doc::integrations::ProcessorDelivery>)))]
 async fn list_deliveries(
     State(state): State<AppState>,
     caller: Caller,
@@ -59,6 +60,7 @@ async fn list_deliveries(
     Ok(Json(envelope(found.items.iter().map(render).collect(), &page, found.total)))
 }
 
+#[utoipa::path(post, path = "/integrations/{id}/deliveries/{delivery_id}/replay", tag = "integrations", operation_id = "replayIntegrationDelivery", params(("id" = String, Path), ("delivery_id" = String, Path)), responses((status = 202, body = doc::common::Data<doc::integrations::ProcessorDelivery>)))]
 async fn replay_delivery(
     State(state): State<AppState>,
     caller: Caller,

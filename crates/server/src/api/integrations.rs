@@ -7,14 +7,16 @@ use axum::{
     body::Bytes,
     extract::{Path, State},
     http::StatusCode,
-    routing::get,
-    Json, Router,
+    Json,
 };
 use refline_core::connections::ConnectionOut;
 use refline_domain::format_timestamp;
 use serde_json::{json, Map, Value};
 
+use utoipa_axum::{router::OpenApiRouter, routes};
+
 use crate::{
+    api::openapi as doc,
     api::{
         integration_input::{read_change, read_new},
         list::{envelope, Params},
@@ -25,11 +27,12 @@ use crate::{
 };
 
 /// Routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/integrations", get(list_integrations).post(create_integration)).route(
-        "/integrations/{id}",
-        get(get_integration).patch(update_integration).delete(delete_integration),
-    )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_integrations, create_integration)).routes(routes!(
+        get_integration,
+        update_integration,
+        delete_integration
+    ))
 }
 
 /// The URL the merchant gives the processor for `provider`'s webhooks (the core's).
@@ -55,6 +58,7 @@ pub fn render(out: &ConnectionOut) -> Value {
 }
 
 /// `{"provider", "webhookSecret", "label"?, …provider-specific}` (see `integration_input`).
+#[utoipa::path(post, path = "/integrations", tag = "integrations", operation_id = "createIntegration", request_body(content = doc::integrations::IntegrationInput, content_type = "application/json"), responses((status = 201, body = doc::common::Data<doc::integrations::Integration>)))]
 async fn create_integration(
     State(state): State<AppState>,
     caller: Caller,
@@ -69,6 +73,7 @@ async fn create_integration(
     Ok((StatusCode::CREATED, Json(json!({ "data": render(&out) }))))
 }
 
+#[utoipa::path(get, path = "/integrations", tag = "integrations", operation_id = "listIntegrations", params(doc::common::PageParams, doc::common::CreatedAtSort), responses((status = 200, body = doc::common::Page<doc::integrations::Integration>)))]
 async fn list_integrations(
     State(state): State<AppState>,
     caller: Caller,
@@ -80,6 +85,7 @@ async fn list_integrations(
     Ok(Json(envelope(found.items.iter().map(render).collect(), &page, found.total)))
 }
 
+#[utoipa::path(get, path = "/integrations/{id}", tag = "integrations", operation_id = "getIntegration", params(("id" = String, Path)), responses((status = 200, body = doc::common::Data<doc::integrations::Integration>)))]
 async fn get_integration(
     State(state): State<AppState>,
     caller: Caller,
@@ -90,6 +96,7 @@ async fn get_integration(
 }
 
 /// `webhookSecret` (rotates), `dropPreviousSecret`, `status`, `label`, provider settings.
+#[utoipa::path(patch, path = "/integrations/{id}", tag = "integrations", operation_id = "updateIntegration", params(("id" = String, Path)), request_body(content = doc::integrations::IntegrationInput, content_type = "application/json"), responses((status = 200, body = doc::common::Data<doc::integrations::Integration>)))]
 async fn update_integration(
     State(state): State<AppState>,
     caller: Caller,
@@ -104,6 +111,7 @@ async fn update_integration(
     Ok(Json(json!({ "data": render(&out) })))
 }
 
+#[utoipa::path(delete, path = "/integrations/{id}", tag = "integrations", operation_id = "deleteIntegration", params(("id" = String, Path)), responses((status = 200, body = doc::common::Data<doc::common::Deleted>)))]
 async fn delete_integration(
     State(state): State<AppState>,
     caller: Caller,

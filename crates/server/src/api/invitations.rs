@@ -8,14 +8,16 @@ use axum::{
     extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::{get, post},
-    Json, Router,
+    Json,
 };
 use refline_core::portal::invite::{InvitationOut, InviteInput};
 use refline_domain::format_timestamp;
 use serde_json::{json, Value};
 
+use utoipa_axum::{router::OpenApiRouter, routes};
+
 use crate::{
+    api::openapi as doc,
     error::{ApiError, ApiResult},
     http::{
         auth::{set_rate_headers, too_many, Caller},
@@ -29,12 +31,11 @@ use crate::{
 pub const INVITES_PER_MINUTE: u32 = 10;
 
 /// Routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/affiliates/invite", post(invite))
-        .route("/affiliates/invite/{id}", get(get_invitation).delete(revoke_invitation))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(invite)).routes(routes!(get_invitation, revoke_invitation))
 }
 
+#[utoipa::path(post, path = "/affiliates/invite", tag = "affiliates", operation_id = "inviteAffiliate", request_body(content = doc::program::InviteInput, content_type = "application/json"), responses((status = 201, body = doc::common::Data<doc::program::Invitation>)))]
 async fn invite(State(state): State<AppState>, caller: Caller, body: Bytes) -> Response {
     if let Err((err, rate)) = invite_rate(&state, &caller).await {
         let mut response = err.into_response();
@@ -76,6 +77,7 @@ pub(crate) fn read_invite(map: &serde_json::Map<String, Value>) -> InviteInput {
     InviteInput { unreadable: f.into_issues(), ..input }
 }
 
+#[utoipa::path(get, path = "/affiliates/invite/{id}", tag = "affiliates", operation_id = "getInvitation", params(("id" = String, Path)), responses((status = 200, body = doc::common::Data<doc::program::Invitation>)))]
 async fn get_invitation(
     State(state): State<AppState>,
     caller: Caller,
@@ -85,6 +87,7 @@ async fn get_invitation(
     Ok(Json(json!({ "data": render(&out) })))
 }
 
+#[utoipa::path(delete, path = "/affiliates/invite/{id}", tag = "affiliates", operation_id = "revokeInvitation", params(("id" = String, Path)), responses((status = 200, body = doc::common::Data<doc::program::Invitation>)))]
 async fn revoke_invitation(
     State(state): State<AppState>,
     caller: Caller,

@@ -6,15 +6,17 @@ use axum::{
     body::Bytes,
     extract::{Path, State},
     http::StatusCode,
-    routing::get,
-    Json, Router,
+    Json,
 };
 use refline_core::links::{LinkInput, LinkOut};
 use refline_domain::format_timestamp;
 use refline_store::LinkFilter;
 use serde_json::{json, Map, Value};
 
+use utoipa_axum::{router::OpenApiRouter, routes};
+
 use crate::{
+    api::openapi as doc,
     api::{
         clicks::render_click_totals,
         list::{envelope, Params},
@@ -28,10 +30,8 @@ use crate::{
 };
 
 /// Routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/links", get(list_links).post(create_link))
-        .route("/links/{id}", get(get_link).delete(delete_link))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_links, create_link)).routes(routes!(get_link, delete_link))
 }
 
 fn render(out: &LinkOut) -> Value {
@@ -59,6 +59,7 @@ fn read_input(map: &Map<String, Value>) -> LinkInput {
     LinkInput { campaign_id, affiliate_id, code, unreadable: f.into_issues() }
 }
 
+#[utoipa::path(post, path = "/links", tag = "links", operation_id = "createLink", request_body(content = doc::tracking::NewLink, content_type = "application/json"), responses((status = 201, body = doc::common::Data<doc::tracking::Link>)))]
 async fn create_link(
     State(state): State<AppState>,
     caller: Caller,
@@ -72,6 +73,7 @@ async fn create_link(
     Ok((StatusCode::CREATED, Json(json!({ "data": render(&out) }))))
 }
 
+#[utoipa::path(get, path = "/links", tag = "links", operation_id = "listLinks", params(doc::common::PageParams, doc::common::CreatedAtSort, doc::tracking::LinkQuery), responses((status = 200, body = doc::common::Page<doc::tracking::Link>)))]
 async fn list_links(
     State(state): State<AppState>,
     caller: Caller,
@@ -87,6 +89,7 @@ async fn list_links(
     Ok(Json(envelope(found.items.iter().map(render).collect(), &page, found.total)))
 }
 
+#[utoipa::path(get, path = "/links/{id}", tag = "links", operation_id = "getLink", params(("id" = String, Path)), responses((status = 200, body = doc::common::Data<doc::tracking::Link>)))]
 async fn get_link(
     State(state): State<AppState>,
     caller: Caller,
@@ -96,6 +99,7 @@ async fn get_link(
     Ok(Json(json!({ "data": render(&out) })))
 }
 
+#[utoipa::path(delete, path = "/links/{id}", tag = "links", operation_id = "deleteLink", params(("id" = String, Path)), responses((status = 200, body = doc::common::Data<doc::common::Deleted>)))]
 async fn delete_link(
     State(state): State<AppState>,
     caller: Caller,

@@ -1,16 +1,19 @@
 //! `GET /api/v1/me`: who this key is, what it may do, and its rate-limit state.
 
-use axum::{extract::State, routing::get, Json, Router};
+use axum::{extract::State, Json};
 use refline_domain::{format_timestamp, ApiAccess};
 use serde_json::{json, Value};
 
-use crate::{error::ApiResult, http::auth::Caller, state::AppState};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{api::openapi as doc, error::ApiResult, http::auth::Caller, state::AppState};
 
 /// Routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/me", get(me))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(me))
 }
 
+#[utoipa::path(get, path = "/me", tag = "account", operation_id = "getMe", responses((status = 200, body = doc::common::Data<doc::tracking::Me>)))]
 async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let seen_at = state.core.tracking_seen_at(&caller.actor()).await?;
     let permissions: &[&str] = match caller.plan.api_access() {

@@ -13,12 +13,14 @@ pub mod invitations;
 pub mod links;
 pub mod list;
 pub mod me;
+pub mod openapi;
 pub mod payouts;
 pub mod settings;
 pub mod stats;
 pub mod webhooks;
 
 use axum::{http::StatusCode, middleware, response::IntoResponse, Router};
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::{
     error::ApiError,
@@ -26,11 +28,11 @@ use crate::{
     state::AppState,
 };
 
-/// `/api/v1` with its middleware: audit (outermost, sees the final answer) → authentication and
-/// limits → idempotency → handlers. What a write sets off (waking workers, clearing caches) is
-/// the core operation's business, not a middleware's.
-pub fn router(state: AppState) -> Router<AppState> {
-    Router::new()
+/// Every `/api/v1` operation with its path item: the one table both the router and the OpenAPI
+/// document (`openapi::document`) are built from, so a route cannot exist undocumented. Paths
+/// are relative to `/api/v1`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .merge(me::router())
         .merge(campaigns::router())
         .merge(affiliates::router())
@@ -45,6 +47,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(webhooks::router())
         .merge(payouts::router())
         .merge(settings::router())
+}
+
+/// `/api/v1` with its middleware: audit (outermost, sees the final answer) → authentication and
+/// limits → idempotency → handlers. What a write sets off (waking workers, clearing caches) is
+/// the core operation's business, not a middleware's.
+pub fn router(state: AppState) -> Router<AppState> {
+    let (routes, _) = routes().split_for_parts();
+    routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), idempotent_writes))

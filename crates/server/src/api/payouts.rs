@@ -7,8 +7,7 @@ use axum::{
     extract::{Path, State},
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
-    routing::{get, post},
-    Json, Router,
+    Json,
 };
 use refline_core::payouts::{
     balances::BalanceRow,
@@ -21,8 +20,11 @@ use refline_domain::{format_amount_in, ledger::PayoutStatus};
 use refline_store::PayoutFilter;
 use serde_json::{json, Value};
 
+use utoipa_axum::{router::OpenApiRouter, routes};
+
 use crate::{
     api::list::{envelope, Params},
+    api::openapi as doc,
     error::{ApiError, ApiResult, Issue},
     http::{
         auth::Caller,
@@ -32,23 +34,24 @@ use crate::{
 };
 
 /// Routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/payouts", get(list_payouts).post(run_payouts))
-        .route("/payouts/export", get(export_payouts))
-        .route("/payouts/complete", post(complete_export))
-        .route("/payouts/send", post(send_payouts))
-        .route("/payouts/{id}", get(get_payout))
-        .route("/payouts/{id}/complete", post(complete_payout))
-        .route("/payouts/{id}/fail", post(fail_payout))
-        .route("/payouts/{id}/cancel", post(cancel_payout))
-        .route("/balances", get(balances))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_payouts, run_payouts))
+        .routes(routes!(export_payouts))
+        .routes(routes!(complete_export))
+        .routes(routes!(send_payouts))
+        .routes(routes!(get_payout))
+        .routes(routes!(complete_payout))
+        .routes(routes!(fail_payout))
+        .routes(routes!(cancel_payout))
+        .routes(routes!(balances))
 }
 
 fn data(view: &PayoutView) -> Json<Value> {
     Json(json!({ "data": view.to_json() }))
 }
 
+#[utoipa::path(get, path = "/payouts", tag = "payouts", operation_id = "listPayouts", params(doc::common::PageParams, doc::common::CreatedAtSort, doc::payouts::PayoutQuery, doc::tracking::TimeRange), responses((status = 200, body = doc::common::Page<doc::payouts::Payout>)))]
 async fn list_payouts(
     State(state): State<AppState>,
     caller: Caller,
@@ -74,6 +77,7 @@ async fn list_payouts(
 
 /// `{affiliateIds?: [string], currency?, method?}`: one payout per affiliate and currency from
 /// everything payable now. 201 with the payouts made (an empty list when nothing was due).
+#[utoipa::path(post, path = "/payouts", tag = "payouts", operation_id = "runPayouts", request_body(content = doc::payouts::RunInput, content_type = "application/json"), responses((status = 201, body = doc::common::DataList<doc::payouts::Payout>)))]
 async fn run_payouts(
     State(state): State<AppState>,
     caller: Caller,
@@ -94,6 +98,7 @@ async fn run_payouts(
     ))
 }
 
+#[utoipa::path(get, path = "/payouts/{id}", tag = "payouts", operation_id = "getPayout", params(("id" = String, Path)), responses((status = 200, body = doc::common::Data<doc::payouts::Payout>)))]
 async fn get_payout(
     State(state): State<AppState>,
     caller: Caller,
@@ -103,6 +108,7 @@ async fn get_payout(
 }
 
 /// `{reference?}`: the payout was paid.
+#[utoipa::path(post, path = "/payouts/{id}/complete", tag = "payouts", operation_id = "completePayout", params(("id" = String, Path)), request_body(content = doc::payouts::CompleteInput, content_type = "application/json"), responses((status = 200, body = doc::common::Data<doc::payouts::Payout>)))]
 async fn complete_payout(
     State(state): State<AppState>,
     caller: Caller,
@@ -116,6 +122,7 @@ async fn complete_payout(
 }
 
 /// `{reason?}`: the payout was not paid (or its payment came back).
+#[utoipa::path(post, path = "/payouts/{id}/fail", tag = "payouts", operation_id = "failPayout", params(("id" = String, Path)), request_body(content = doc::payouts::FailInput, content_type = "application/json"), responses((status = 200, body = doc::common::Data<doc::payouts::Payout>)))]
 async fn fail_payout(
     State(state): State<AppState>,
     caller: Caller,
@@ -128,6 +135,7 @@ async fn fail_payout(
     Ok(data(&state.core.fail_payout(&actor, &id, reason).await?))
 }
 
+#[utoipa::path(post, path = "/payouts/{id}/cancel", tag = "payouts", operation_id = "cancelPayout", params(("id" = String, Path)), request_body(content = doc::payouts::CancelInput, content_type = "application/json"), responses((status = 200, body = doc::common::Data<doc::payouts::Payout>)))]
 async fn cancel_payout(
     State(state): State<AppState>,
     caller: Caller,
@@ -151,6 +159,7 @@ fn action_note(body: &[u8], name: Option<&str>) -> ApiResult<Option<String>> {
 
 /// `{payoutIds?: [string]}`: sends pending and processing `stripe_connect` payouts (all, or
 /// those named) through Stripe with the merchant's key; answers them as they now are.
+#[utoipa::path(post, path = "/payouts/send", tag = "payouts", operation_id = "sendPayouts", request_body(content = doc::payouts::SendInput, content_type = "application/json"), responses((status = 200, body = doc::common::DataList<doc::payouts::Payout>)))]
 async fn send_payouts(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Json<Value>> {
     let actor = caller.actor();
     actor.require_write()?;
@@ -182,6 +191,7 @@ fn read_ids(f: &mut Fields<'_>, name: &str) -> Vec<String> {
 }
 
 /// `{exportId*, reference?}`: every payout of an exported file was paid.
+#[utoipa::path(post, path = "/payouts/complete", tag = "payouts", operation_id = "completeExport", request_body(content = doc::payouts::CompleteExport, content_type = "application/json"), responses((status = 200, body = doc::common::DataList<doc::payouts::Payout>)))]
 async fn complete_export(
     State(state): State<AppState>,
     caller: Caller,
@@ -201,6 +211,7 @@ async fn complete_export(
 
 /// `?format=paypal|wise|csv[&currency=][&exportId=]`: a CSV file. Exporting takes the pending
 /// payouts in it to `processing` (so needs a write key); `exportId` downloads a file again.
+#[utoipa::path(get, path = "/payouts/export", tag = "payouts", operation_id = "exportPayouts", params(doc::payouts::ExportQuery), responses((status = 200, description = "The file; `X-Export-Id`, `X-Export-Rows` and `X-Export-Remaining` name it and say how many rows it holds and how many are left", content_type = "text/csv", body = String)))]
 async fn export_payouts(
     State(state): State<AppState>,
     caller: Caller,
@@ -236,6 +247,7 @@ async fn export_payouts(
 
 /// `?affiliateId=&currency=&page=&limit=`: balances per affiliate and currency, a page of
 /// affiliates at a time (each with all its rows), ordered by affiliate id.
+#[utoipa::path(get, path = "/balances", tag = "payouts", operation_id = "listBalances", params(doc::common::PageParams, doc::payouts::BalanceQuery), responses((status = 200, body = doc::common::Page<doc::payouts::Balance>)))]
 async fn balances(
     State(state): State<AppState>,
     caller: Caller,

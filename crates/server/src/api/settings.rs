@@ -1,11 +1,14 @@
 //! `/api/v1/settings`: the merchant's payout settings (beyond LinkJolt's documented API). The
 //! Stripe secret key is write-only: answers say whether one is stored, never what it is.
 
-use axum::{body::Bytes, extract::State, routing::get, Json, Router};
+use axum::{body::Bytes, extract::State, Json};
 use refline_core::payouts::{method::METHOD_TYPES, settings::SettingsInput, settings::SettingsView};
 use serde_json::{json, Value};
 
+use utoipa_axum::{router::OpenApiRouter, routes};
+
 use crate::{
+    api::openapi as doc,
     error::ApiResult,
     http::{
         auth::Caller,
@@ -15,20 +18,22 @@ use crate::{
 };
 
 /// Routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/settings", get(get_settings).patch(update_settings))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_settings, update_settings))
 }
 
 fn render(s: &SettingsView) -> Json<Value> {
     Json(json!({ "data": s.to_json() }))
 }
 
+#[utoipa::path(get, path = "/settings", tag = "payouts", operation_id = "getSettings", responses((status = 200, body = doc::common::Data<doc::payouts::Settings>)))]
 async fn get_settings(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     Ok(render(&state.core.payout_settings(&caller.actor()).await?))
 }
 
 /// `{payoutHoldDays?, minimumPayout?, automaticPayouts?, defaultPayoutMethod?, stripeSecretKey?}`;
 /// `null` clears the default method or the Stripe key.
+#[utoipa::path(patch, path = "/settings", tag = "payouts", operation_id = "updateSettings", request_body(content = doc::payouts::SettingsInput, content_type = "application/json"), responses((status = 200, body = doc::common::Data<doc::payouts::Settings>)))]
 async fn update_settings(
     State(state): State<AppState>,
     caller: Caller,

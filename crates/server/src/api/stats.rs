@@ -1,25 +1,29 @@
 //! `GET /api/v1/stats?from=&to=`: headline numbers for a custom dashboard.
 
-use axum::{extract::State, routing::get, Json, Router};
+use axum::{extract::State, Json};
 use refline_domain::format_amount;
 use serde_json::{json, Map, Value};
 
+use utoipa_axum::{router::OpenApiRouter, routes};
+
 use crate::{
     api::list::Params,
+    api::openapi as doc,
     error::ApiResult,
     http::{auth::Caller, body::exact_number},
     state::AppState,
 };
 
 /// Routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/stats", get(stats))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(stats))
 }
 
 /// The headline money is JSON numbers (the build-dashboard guide types them so) in the
 /// merchant's currency, counting only the conversions in it; `byCurrency` has every currency's
 /// totals as decimal strings, like other money. Conversions that are rejected or refunded are
 /// left out.
+#[utoipa::path(get, path = "/stats", tag = "reports", operation_id = "getStats", params(doc::tracking::TimeRange), responses((status = 200, body = doc::common::Data<doc::tracking::Stats>)))]
 async fn stats(State(state): State<AppState>, caller: Caller, mut params: Params) -> ApiResult<Json<Value>> {
     let from = params.time("from", false);
     let to = params.time("to", true);

@@ -6,16 +6,18 @@ use axum::{
     body::Bytes,
     extract::{Path, State},
     http::StatusCode,
-    routing::{get, post},
-    Json, Router,
+    Json,
 };
 use refline_core::outbound::{DeliveryOut, EndpointInput, EndpointOut, OutboundRules};
 use refline_domain::{format_timestamp, EVENTS};
 use refline_store::PageRequest;
 use serde_json::{json, Map, Value};
 
+use utoipa_axum::{router::OpenApiRouter, routes};
+
 use crate::{
     api::list::{envelope, Params},
+    api::openapi as doc,
     error::ApiResult,
     http::{
         auth::Caller,
@@ -26,13 +28,13 @@ use crate::{
 };
 
 /// Routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/webhooks", get(list_endpoints).post(create_endpoint))
-        .route("/webhooks/{id}", get(get_endpoint).patch(update_endpoint).delete(delete_endpoint))
-        .route("/webhooks/{id}/test", post(test_endpoint))
-        .route("/webhooks/{id}/deliveries", get(list_deliveries))
-        .route("/webhooks/{id}/deliveries/{delivery_id}/retry", post(retry_delivery))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_endpoints, create_endpoint))
+        .routes(routes!(get_endpoint, update_endpoint, delete_endpoint))
+        .routes(routes!(test_endpoint))
+        .routes(routes!(list_deliveries))
+        .routes(routes!(retry_delivery))
 }
 
 /// This node's rules for the core: the SSRF policy and the catch-up window.
@@ -71,6 +73,7 @@ fn read_input(map: &Map<String, Value>, creating: bool) -> EndpointInput {
     EndpointInput { url, events, reactivate, rotate_secret, unreadable: f.into_issues() }
 }
 
+#[utoipa::path(post, path = "/webhooks", tag = "webhooks", operation_id = "createWebhook", request_body(content = doc::integrations::WebhookInput, content_type = "application/json"), responses((status = 201, body = doc::common::Data<doc::integrations::WebhookEndpoint>)))]
 async fn create_endpoint(
     State(state): State<AppState>,
     caller: Caller,
@@ -84,6 +87,7 @@ async fn create_endpoint(
     Ok((StatusCode::CREATED, Json(json!({ "data": render(&out) }))))
 }
 
+#[utoipa::path(get, path = "/webhooks", tag = "webhooks", operation_id = "listWebhooks", params(doc::common::PageParams, doc::common::CreatedAtSort), responses((status = 200, body = doc::common::Page<doc::integrations::WebhookEndpoint>)))]
 async fn list_endpoints(
     State(state): State<AppState>,
     caller: Caller,
@@ -95,6 +99,7 @@ async fn list_endpoints(
     Ok(Json(envelope(found.items.iter().map(render).collect(), &page, found.total)))
 }
 
+#[utoipa::path(get, path = "/webhooks/{id}", tag = "webhooks", operation_id = "getWebhook", params(("id" = String, Path)), responses((status = 200, body = doc::common::Data<doc::integrations::WebhookEndpoint>)))]
 async fn get_endpoint(
     State(state): State<AppState>,
     caller: Caller,
@@ -105,6 +110,7 @@ async fn get_endpoint(
 }
 
 /// `url`, `events`, `status: "active"` (re-activate), `rotateSecret: true`.
+#[utoipa::path(patch, path = "/webhooks/{id}", tag = "webhooks", operation_id = "updateWebhook", params(("id" = String, Path)), request_body(content = doc::integrations::WebhookInput, content_type = "application/json"), responses((status = 200, body = doc::common::Data<doc::integrations::WebhookEndpoint>)))]
 async fn update_endpoint(
     State(state): State<AppState>,
     caller: Caller,
@@ -118,6 +124,7 @@ async fn update_endpoint(
     Ok(Json(json!({ "data": render(&out) })))
 }
 
+#[utoipa::path(delete, path = "/webhooks/{id}", tag = "webhooks", operation_id = "deleteWebhook", params(("id" = String, Path)), responses((status = 200, body = doc::common::Data<doc::common::Deleted>)))]
 async fn delete_endpoint(
     State(state): State<AppState>,
     caller: Caller,
@@ -128,6 +135,7 @@ async fn delete_endpoint(
 }
 
 /// Sends a `webhook.test` event now and reports what the receiver answered.
+#[utoipa::path(post, path = "/webhooks/{id}/test", tag = "webhooks", operation_id = "testWebhook", params(("id" = String, Path)), responses((status = 200, body = doc::common::Data<doc::integrations::WebhookTest>)))]
 async fn test_endpoint(
     State(state): State<AppState>,
     caller: Caller,
@@ -145,6 +153,7 @@ async fn test_endpoint(
     }})))
 }
 
+#[utoipa::path(get, path = "/webhooks/{id}/deliveries", tag = "webhooks", operation_id = "listWebhookDeliveries", params(("id" = String, Path), doc::common::PageParams, doc::common::CreatedAtSort), responses((status = 200, body = doc::common::Page<doc::integrations::WebhookDelivery>)))]
 async fn list_deliveries(
     State(state): State<AppState>,
     caller: Caller,
@@ -159,6 +168,7 @@ async fn list_deliveries(
 }
 
 /// Replays a delivery (beyond LinkJolt): due again now, whatever its state.
+#[utoipa::path(post, path = "/webhooks/{id}/deliveries/{delivery_id}/retry", tag = "webhooks", operation_id = "retryWebhookDelivery", params(("id" = String, Path), ("delivery_id" = String, Path)), responses((status = 202, body = doc::common::Data<doc::integrations::WebhookDelivery>)))]
 async fn retry_delivery(
     State(state): State<AppState>,
     caller: Caller,
