@@ -10,6 +10,7 @@ mod lemonsqueezy;
 mod paddle;
 mod paddle_classic;
 mod polar;
+mod fuzz_seeds;
 mod properties;
 mod spec_payloads;
 mod stripe;
