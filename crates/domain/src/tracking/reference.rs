@@ -95,10 +95,14 @@ mod tests {
         // formatting, so the affiliate id's tail read back as a click id.
         let text = "tc_A_aff_cid_c_A_aff_cid_b_cid_b_cid_";
         let parsed = TrackingReference::parse(text).unwrap();
-        assert_eq!((parsed.affiliate_id.as_str(), parsed.click_id.as_deref()), ("cid_c_A_aff_cid_b_cid_b", None));
+        assert_eq!(
+            (parsed.affiliate_id.as_str(), parsed.click_id.as_deref()),
+            ("cid_c_A_aff_cid_b_cid_b", None)
+        );
         assert_eq!(parsed.format(), text);
         assert_eq!(TrackingReference::parse(&parsed.format()), Some(parsed));
-        let plain = TrackingReference { tracking_code: "A".into(), affiliate_id: "x_cid_y".into(), click_id: None };
+        let plain =
+            TrackingReference { tracking_code: "A".into(), affiliate_id: "x_cid_y".into(), click_id: None };
         assert_eq!(TrackingReference::parse(&plain.format()), Some(plain));
     }
 

@@ -4,13 +4,13 @@
 #![allow(clippy::unwrap_used)]
 
 mod creem;
+mod fuzz_seeds;
 mod gopay;
 mod gumroad;
 mod lemonsqueezy;
 mod paddle;
 mod paddle_classic;
 mod polar;
-mod fuzz_seeds;
 mod properties;
 mod spec_payloads;
 mod stripe;

@@ -142,9 +142,7 @@ async fn record(state: &AppState, facts: RequestFacts, body: &Bytes) -> Result<V
     if !super::tracks(&link.target) {
         return untracked;
     }
-    let id = click_id
-        .filter(|id| is_click_id(id, now))
-        .unwrap_or_else(|| new_ordered_id("click", now));
+    let id = click_id.filter(|id| is_click_id(id, now)).unwrap_or_else(|| new_ordered_id("click", now));
     let kind = classify_user_agent(facts.user_agent.as_deref());
     let click = RawClick {
         id: id.clone(),
