@@ -56,14 +56,15 @@ pub(crate) fn from_map(entries: &[(String, String)]) -> Option<Reference> {
     }
     if let (Some(tc), Some(aff)) = (get("tc"), get("aff")) {
         let click = get("cid").or_else(|| get("click_id")).or_else(|| get("clickId"));
-        // Validated by the one parser: the parameters spell the same reference.
+        // Validated by the one parser: the parameters must spell a reference that reads back
+        // as themselves (a `cid` holding `_cid_` would read as another affiliate id).
         let spelled = Reference {
             tracking_code: tc.to_string(),
             affiliate_id: aff.to_string(),
             click_id: click.filter(|c| !c.is_empty()).map(str::to_string),
         };
-        if let Some(r) = parse_reference(&spelled.format()) {
-            return Some(r);
+        if parse_reference(&spelled.format()).as_ref() == Some(&spelled) {
+            return Some(spelled);
         }
     }
     entries.iter().find_map(|(_, v)| parse_reference(v))
@@ -126,6 +127,9 @@ mod tests {
             Some(r("A", "aff_x", Some("c1")))
         );
         assert_eq!(from_map(&m(&[("other", "tc_A_aff_b")])), Some(r("A", "b", None)));
+        // Parameters are taken as they are or not at all, never re-split into other ids.
+        assert_eq!(from_map(&m(&[("tc", "A"), ("aff", "x_cid_y")])), Some(r("A", "x_cid_y", None)));
+        assert_eq!(from_map(&m(&[("tc", "A"), ("aff", "x"), ("cid", "c_cid_d")])), None);
         assert_eq!(from_text(r#"{"linkjolt_ref":"tc_A_aff_b"}"#), Some(r("A", "b", None)));
         assert_eq!(from_text("tc=A&aff=b"), Some(r("A", "b", None)));
         assert_eq!(from_text(r#"{"aff":"jane"}"#), None);

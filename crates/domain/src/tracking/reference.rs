@@ -17,10 +17,15 @@ pub struct TrackingReference {
 }
 
 impl TrackingReference {
-    /// The reference text.
+    /// The reference text, which [`Self::parse`] reads back as this reference. Without a click
+    /// id, an affiliate id holding `_cid_` is followed by an empty `_cid_`, or the reader would
+    /// take its tail for a click id (found by the `tracking_reference` fuzz target).
     pub fn format(&self) -> String {
         match &self.click_id {
             Some(cid) => format!("tc_{}_aff_{}_cid_{cid}", self.tracking_code, self.affiliate_id),
+            None if self.affiliate_id.contains("_cid_") => {
+                format!("tc_{}_aff_{}_cid_", self.tracking_code, self.affiliate_id)
+            }
             None => format!("tc_{}_aff_{}", self.tracking_code, self.affiliate_id),
         }
     }
@@ -82,6 +87,23 @@ mod tests {
             assert_eq!(TrackingReference::parse(text), None, "{text}");
         }
         assert_eq!(TrackingReference::parse(&format!("tc_A_aff_{}", "x".repeat(600))), None);
+    }
+
+    #[test]
+    fn an_affiliate_id_holding_cid_formats_back_to_itself() {
+        // Found by the `tracking_reference` fuzz target: the empty click id was dropped when
+        // formatting, so the affiliate id's tail read back as a click id.
+        let text = "tc_A_aff_cid_c_A_aff_cid_b_cid_b_cid_";
+        let parsed = TrackingReference::parse(text).unwrap();
+        assert_eq!(
+            (parsed.affiliate_id.as_str(), parsed.click_id.as_deref()),
+            ("cid_c_A_aff_cid_b_cid_b", None)
+        );
+        assert_eq!(parsed.format(), text);
+        assert_eq!(TrackingReference::parse(&parsed.format()), Some(parsed));
+        let plain =
+            TrackingReference { tracking_code: "A".into(), affiliate_id: "x_cid_y".into(), click_id: None };
+        assert_eq!(TrackingReference::parse(&plain.format()), Some(plain));
     }
 
     proptest! {

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod creem;
+mod fuzz_seeds;
 mod gopay;
 mod gumroad;
 mod lemonsqueezy;

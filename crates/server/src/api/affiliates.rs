@@ -93,7 +93,7 @@ async fn create_affiliate(
 }
 
 /// Reads a JSON body (or a dashboard form made into one) into the create operation's input.
-pub(crate) fn read_new_affiliate(map: &serde_json::Map<String, Value>) -> NewAffiliate {
+pub fn read_new_affiliate(map: &serde_json::Map<String, Value>) -> NewAffiliate {
     let mut f = Fields::new(map);
     let input = NewAffiliate {
         email: f.required_string("email", 254),

@@ -94,7 +94,7 @@ async fn update_campaign(
 
 /// Reads a JSON body into the operation's input: types, choices and lengths here, every rule of
 /// the terms in the core. On create, `name` and `commissionType` are required.
-pub(crate) fn read_input(map: &Map<String, Value>, creating: bool) -> CampaignInput {
+pub fn read_input(map: &Map<String, Value>, creating: bool) -> CampaignInput {
     let mut f = Fields::new(map);
     let currency = if creating {
         f.optional_string("currency", 3)

@@ -49,7 +49,7 @@ async fn create_conversion(
 
 /// Reads the seed's body (or an MCP tool's arguments) into the operation's input: types and
 /// lengths here, every rule in the core.
-pub(crate) fn read_new_conversion(map: &serde_json::Map<String, Value>) -> NewConversion {
+pub fn read_new_conversion(map: &serde_json::Map<String, Value>) -> NewConversion {
     let mut f = Fields::new(map);
     let input = NewConversion {
         campaign_id: f.required_string("campaignId", 100),

@@ -60,7 +60,7 @@ pub fn render(c: &Coupon) -> Value {
 
 /// Reads a registration: types, choices and lengths here; the code rule, the discount rules,
 /// the membership check and idempotency in the core (`refline_core::coupons`).
-pub(crate) fn read_input(map: &Map<String, Value>) -> CouponInput {
+pub fn read_input(map: &Map<String, Value>) -> CouponInput {
     let mut f = Fields::new(map);
     let code = f.required_string("code", 100);
     let campaign_id = f.required_string("campaignId", 255);

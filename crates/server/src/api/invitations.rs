@@ -66,7 +66,7 @@ async fn invite_work(state: &AppState, caller: &Caller, body: &[u8]) -> ApiResul
 }
 
 /// The invitation's fields from a JSON object.
-pub(crate) fn read_invite(map: &serde_json::Map<String, Value>) -> InviteInput {
+pub fn read_invite(map: &serde_json::Map<String, Value>) -> InviteInput {
     let mut f = Fields::new(map);
     let input = InviteInput {
         email: f.required_string("email", 254),

@@ -51,7 +51,7 @@ fn render(out: &LinkOut) -> Value {
 
 /// Reads `{"campaignId", "affiliateId", "code"?}`: types and lengths here, the code rule and
 /// the membership check in the core.
-fn read_input(map: &Map<String, Value>) -> LinkInput {
+pub fn read_input(map: &Map<String, Value>) -> LinkInput {
     let mut f = Fields::new(map);
     let campaign_id = f.required_string("campaignId", 255);
     let affiliate_id = f.required_string("affiliateId", 255);

@@ -21,15 +21,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let raw = parts.uri.query().unwrap_or("");
+        Params::from_query(parts.uri.query().unwrap_or(""))
+    }
+}
+
+impl Params {
+    /// Reads a raw query string (without the `?`); a malformed one is a 400.
+    pub fn from_query(raw: &str) -> Result<Self, ApiError> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw).map_err(|_| {
             ApiError::validation(vec![Issue { path: vec![], message: "Malformed query string".into() }])
         })?;
         Ok(Params { values: pairs.into_iter().collect(), issues: Vec::new() })
     }
-}
 
-impl Params {
     /// Parameters given as values rather than a query string (the MCP door's tool arguments),
     /// read by the same rules.
     pub fn from_values(values: HashMap<String, String>) -> Self {

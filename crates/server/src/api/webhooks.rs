@@ -60,7 +60,7 @@ fn read_events(f: &mut Fields<'_>, required: bool) -> Option<Vec<String>> {
 
 /// Reads a body into the core's input: on create `url` and `events` are required; on change
 /// `url`, `events`, `status: "active"` (re-activate) and `rotateSecret: true`.
-fn read_input(map: &Map<String, Value>, creating: bool) -> EndpointInput {
+pub fn read_input(map: &Map<String, Value>, creating: bool) -> EndpointInput {
     let mut f = Fields::new(map);
     let url = if creating || f.has("url") { f.required_string("url", 2048) } else { None };
     let events = read_events(&mut f, creating);

@@ -22,7 +22,7 @@ use crate::{
 };
 
 /// Longest page URL or referrer kept.
-const MAX_URL: usize = 2048;
+pub const MAX_URL: usize = 2048;
 
 pub(super) async fn preflight() -> Response {
     (
@@ -85,9 +85,22 @@ fn truncated(value: Option<String>) -> Option<String> {
     })
 }
 
-/// What the beacon answers: `{"tracked": true, "clickId": …}` or `{"tracked": false}` for a
-/// pair that tracks nothing (unknown, another merchant's, inactive, rejected affiliate).
-async fn record(state: &AppState, facts: RequestFacts, body: &Bytes) -> Result<Value, &'static str> {
+/// What a beacon body says, read without any state: the three names of the link (present,
+/// trimmed, not empty; whether they name a link is the caller's business), the click id the
+/// script proposes, and the page URL and referrer cut to `MAX_URL` bytes. Public so the fuzz
+/// targets (`fuzz/`) reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BeaconBody {
+    pub merchant_id: String,
+    pub tc: String,
+    pub aff: String,
+    pub click_id: Option<String>,
+    pub url: Option<String>,
+    pub referrer: Option<String>,
+}
+
+/// Reads a beacon body (JSON whatever its content type); the error is the message of the 400.
+pub fn read_body(body: &[u8]) -> Result<BeaconBody, &'static str> {
     let map = match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => map,
         _ => return Err("Body must be a JSON object with merchantId, tc and aff"),
@@ -97,6 +110,20 @@ async fn record(state: &AppState, facts: RequestFacts, body: &Bytes) -> Result<V
     else {
         return Err("merchantId, tc and aff are required");
     };
+    Ok(BeaconBody {
+        merchant_id,
+        tc,
+        aff,
+        click_id: text(&map, "clickId"),
+        url: truncated(text(&map, "url")),
+        referrer: truncated(text(&map, "referrer")),
+    })
+}
+
+/// What the beacon answers: `{"tracked": true, "clickId": …}` or `{"tracked": false}` for a
+/// pair that tracks nothing (unknown, another merchant's, inactive, rejected affiliate).
+async fn record(state: &AppState, facts: RequestFacts, body: &Bytes) -> Result<Value, &'static str> {
+    let BeaconBody { merchant_id, tc, aff, click_id, url, referrer } = read_body(body)?;
     let untracked = Ok(json!({ "tracked": false, "clickId": null }));
     if !super::is_token(&tc) || !super::is_token(&aff) {
         return untracked;
@@ -115,9 +142,7 @@ async fn record(state: &AppState, facts: RequestFacts, body: &Bytes) -> Result<V
     if !super::tracks(&link.target) {
         return untracked;
     }
-    let id = text(&map, "clickId")
-        .filter(|id| is_click_id(id, now))
-        .unwrap_or_else(|| new_ordered_id("click", now));
+    let id = click_id.filter(|id| is_click_id(id, now)).unwrap_or_else(|| new_ordered_id("click", now));
     let kind = classify_user_agent(facts.user_agent.as_deref());
     let click = RawClick {
         id: id.clone(),
@@ -126,8 +151,8 @@ async fn record(state: &AppState, facts: RequestFacts, body: &Bytes) -> Result<V
         ip: facts.ip,
         user_agent: facts.user_agent,
         kind,
-        landing_url: truncated(text(&map, "url")),
-        referrer: truncated(text(&map, "referrer").or(facts.referrer)),
+        landing_url: url,
+        referrer: referrer.or_else(|| truncated(facts.referrer)),
         at_ms: now,
     };
     state.tracking.writer.submit(click, state.config.tracking.ack_after_commit).await;

@@ -21,8 +21,19 @@ pub(super) async fn hosted_link(
     RawQuery(query): RawQuery,
     request: Request,
 ) -> Response {
-    let (mut tc, mut aff) = (None, None);
     let raw = query.as_deref().unwrap_or("");
+    let Some((tc, aff)) = read_link_query(raw) else {
+        return unknown_link(&state);
+    };
+    let found = state.tracking.links.pair(state.store.as_ref(), &tc, &aff).await;
+    follow(&state, found, "redirect", &passed_on(raw), request).await
+}
+
+/// The `tc` and `aff` of a hosted link's raw query (the last of a repeated name wins), when
+/// both are present and are tokens ([`super::is_token`]); otherwise the link is unknown.
+/// Public, like [`passed_on`], so the fuzz targets (`fuzz/`) reach them.
+pub fn read_link_query(raw: &str) -> Option<(String, String)> {
+    let (mut tc, mut aff) = (None, None);
     for (name, value) in url::form_urlencoded::parse(raw.as_bytes()) {
         match name.as_ref() {
             "tc" => tc = Some(value.into_owned()),
@@ -30,19 +41,13 @@ pub(super) async fn hosted_link(
             _ => {}
         }
     }
-    let (Some(tc), Some(aff)) = (tc, aff) else {
-        return unknown_link(&state);
-    };
-    if !super::is_token(&tc) || !super::is_token(&aff) {
-        return unknown_link(&state);
-    }
-    let found = state.tracking.links.pair(state.store.as_ref(), &tc, &aff).await;
-    follow(&state, found, "redirect", &passed_on(raw), request).await
+    let (tc, aff) = (tc?, aff?);
+    (super::is_token(&tc) && super::is_token(&aff)).then_some((tc, aff))
 }
 
 /// The link's own query minus the tracking parameters, re-encoded as `&name=value` pairs to
 /// pass on to the landing page (`utm_source` and the like).
-fn passed_on(query: &str) -> String {
+pub fn passed_on(query: &str) -> String {
     if query.is_empty() {
         return String::new();
     }
