@@ -12,9 +12,16 @@
 //! (`customer_id`, or a Stripe `cus_…` `uid`) → the customer remembered for renewals;
 //! commission → conversion (`is_paid` → paid, else `status` pending → pending, approved →
 //! approved, denied → rejected). Only `unit: cash` rewards are money: credits, points, free
-//! months and discounts are skipped (`non_cash_reward`), as are negative commissions.
+//! months and discounts are skipped (`non_cash_reward`), as are negative commissions. Promo code
+//! → coupon of its promoter (`ext_id`: the Stripe promotion code `promo_…` or coupon id); a
+//! promo code names only its promoter campaign, so the coupons step first reads the promoters
+//! once more to know whose each one is (archived codes are skipped).
 
-use refline_core::import::{kind, ImportedAffiliate, ImportedCommission, ImportedCustomer, ImportedLink};
+use std::collections::HashMap;
+
+use refline_core::import::{
+    kind, ImportedAffiliate, ImportedCommission, ImportedCoupon, ImportedCustomer, ImportedLink,
+};
 use refline_domain::{ConversionStatus, MembershipStatus};
 use serde_json::Value;
 
@@ -34,6 +41,8 @@ pub const DEFAULT_BASE_URL: &str = "https://api.firstpromoter.com/api/v2/company
 pub struct FirstPromoter {
     client: SourceClient,
     settings: SourceSettings,
+    /// Promoter campaign id → (promoter id, campaign id), read once for the coupons step.
+    memberships: tokio::sync::Mutex<Option<HashMap<String, (String, String)>>>,
 }
 
 impl FirstPromoter {
@@ -51,7 +60,7 @@ impl FirstPromoter {
             settings.policy.clone(),
             None,
         )?;
-        Ok(FirstPromoter { client, settings })
+        Ok(FirstPromoter { client, settings, memberships: tokio::sync::Mutex::new(None) })
     }
 }
 
@@ -62,36 +71,111 @@ impl Source for FirstPromoter {
     }
 
     fn steps(&self) -> Vec<Step> {
-        vec![Step::Campaigns, Step::Affiliates, Step::Customers, Step::Commissions]
+        vec![Step::Campaigns, Step::Affiliates, Step::Coupons, Step::Customers, Step::Commissions]
     }
 
     async fn fetch(&self, step: Step, cursor: Option<&str>) -> Result<Batch, ImportError> {
         let path = match step {
             Step::Campaigns => "/campaigns",
             Step::Affiliates => "/promoters",
+            Step::Coupons => "/promo_codes",
             Step::Customers => "/referrals",
             Step::Commissions => "/commissions",
-            Step::Links | Step::Coupons => return Ok(Batch::default()),
+            Step::Links => return Ok(Batch::default()),
         };
         let page: i64 = cursor.and_then(|c| c.parse().ok()).unwrap_or(1).max(1);
-        let per_page = self.settings.limit();
-        let query = [("page", page.to_string()), ("per_page", per_page.clone())];
-        let answer = self.client.get_json(path, &query).await?;
+        let answer = self.page(path, page).await?;
         let mut records = Vec::new();
         for item in paging::items(&answer) {
             match step {
                 Step::Campaigns => records.push(self.campaign(item)),
                 Step::Affiliates => records.extend(promoter(item)),
+                Step::Coupons => records.push(self.promo_code(item).await?),
                 Step::Customers => records.push(referral(item)),
                 _ => records.push(commission(item, &self.settings.currency)),
             }
         }
-        let per_page: usize = per_page.parse().unwrap_or(100);
-        Ok(Batch { records, next: paging::next_page(&answer, page, per_page), total: paging::total(&answer) })
+        let next = paging::next_page(&answer, page, self.per_page());
+        Ok(Batch { records, next, total: paging::total(&answer) })
     }
 }
 
 impl FirstPromoter {
+    fn per_page(&self) -> usize {
+        self.settings.limit().parse().unwrap_or(100)
+    }
+
+    /// Page `page` of `path`.
+    async fn page(&self, path: &str, page: i64) -> Result<Value, ImportError> {
+        let query = [("page", page.to_string()), ("per_page", self.settings.limit())];
+        self.client.get_json(path, &query).await
+    }
+
+    /// A promo code as a coupon of its promoter.
+    async fn promo_code(&self, item: &Value) -> Result<Record, ImportError> {
+        let id = text(item, "id");
+        let Some(source_id) = id.clone() else {
+            return Ok(skip(kind::COUPON, id, "missing_id", "the promo code has no id"));
+        };
+        if text(item, "archived_at").is_some() {
+            return Ok(skip(kind::COUPON, id, "coupon_archived", "archived at the source"));
+        }
+        let Some(code) = text(item, "code") else {
+            return Ok(skip(kind::COUPON, id, "missing_code", "the promo code has no code"));
+        };
+        let membership = match text(item, "promoter_campaign_id") {
+            Some(pc) => self.membership(&pc).await?,
+            None => None,
+        };
+        let Some((promoter, campaign)) = membership else {
+            return Ok(skip(
+                kind::COUPON,
+                id,
+                "affiliate_not_imported",
+                "the promo code's promoter is unknown",
+            ));
+        };
+        let external = text(item, "ext_id");
+        Ok(Record::Coupon(ImportedCoupon {
+            source_id,
+            code,
+            affiliate_source_id: promoter,
+            campaign_source_id: Some(campaign),
+            provider_promotion_code_id: external.clone().filter(|e| e.starts_with("promo_")),
+            provider_coupon_id: external.filter(|e| !e.starts_with("promo_")),
+        }))
+    }
+
+    /// The promoter and campaign of promoter campaign `id`, reading every promoter the first
+    /// time (a resumed run may start at the coupons step, so the affiliates step's pages are not
+    /// relied on).
+    async fn membership(&self, id: &str) -> Result<Option<(String, String)>, ImportError> {
+        let mut known = self.memberships.lock().await;
+        if known.is_none() {
+            let mut map = HashMap::new();
+            let mut page = 1;
+            loop {
+                let answer = self.page("/promoters", page).await?;
+                for item in paging::items(&answer) {
+                    let Some(promoter) = text(item, "id") else { continue };
+                    for membership in list(item, "promoter_campaigns") {
+                        if let (Some(pc), Some(campaign)) =
+                            (text(membership, "id"), related(membership, "campaign", "id"))
+                        {
+                            map.insert(pc, (promoter.clone(), campaign));
+                        }
+                    }
+                }
+                match paging::next_page(&answer, page, self.per_page()).and_then(|n| n.parse().ok()) {
+                    Some(next) => page = next,
+                    None => break,
+                }
+            }
+            *known = Some(map);
+        }
+        Ok(known.as_ref().and_then(|map| map.get(id).cloned()))
+    }
+
     fn campaign(&self, item: &Value) -> Record {
         let id = text(item, "id");
         let Some(source_id) = id.clone() else {

@@ -48,7 +48,8 @@ pub fn next_cursor(answer: &Value, id_key: &str) -> Option<String> {
 }
 
 /// The next page number of a `page`/`per_page` list: the envelope's
-/// `meta.pagination.next_page` when it has one, else the next page while pages come full.
+/// `meta.pagination.next_page` when it has one, else the next page while pages come exactly
+/// full (a page holding more than asked means the list ignores paging: it was all of it).
 pub fn next_page(answer: &Value, page: i64, per_page: usize) -> Option<String> {
     let list = items(answer);
     if list.is_empty() {
@@ -58,7 +59,7 @@ pub fn next_page(answer: &Value, page: i64, per_page: usize) -> Option<String> {
     if pagination.get("next_page").is_some() {
         return int(pagination, "next_page").map(|n| n.to_string());
     }
-    (list.len() >= per_page).then(|| (page + 1).to_string())
+    (list.len() == per_page).then(|| (page + 1).to_string())
 }
 
 /// The number of objects in all, when the envelope says.
@@ -107,6 +108,7 @@ mod tests {
         let full = json!([{"id": 1}, {"id": 2}]);
         assert_eq!(next_page(&full, 1, 2).as_deref(), Some("2"));
         assert_eq!(next_page(&full, 1, 3), None);
+        assert_eq!(next_page(&full, 1, 1), None, "more than asked: paging is ignored");
         let meta =
             json!({"data": [{"id": 1}], "meta": {"pagination": {"next_page": null, "total_count": 9}}});
         assert_eq!(next_page(&meta, 4, 1), None);

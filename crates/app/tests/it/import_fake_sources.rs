@@ -125,6 +125,26 @@ impl FakeSource {
     }
 }
 
+/// The knobs every fake shares (this one and `import_fake_rewardful.rs`): request `n` (1-based)
+/// answered 429 with `Retry-After: 1` when in `throttle_at`, 500 when in `fail_at` or once
+/// `answered` pages reached `fail_after`; `None`: answer normally.
+pub fn misbehave(
+    n: usize,
+    throttle_at: &[usize],
+    fail_at: &[usize],
+    fail_after: Option<usize>,
+    answered: usize,
+) -> Option<Response> {
+    if throttle_at.contains(&n) {
+        let body = Json(json!({"success": false, "error": "Too many requests"}));
+        return Some((StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], body).into_response());
+    }
+    if fail_at.contains(&n) || fail_after.is_some_and(|k| answered >= k) {
+        return Some((StatusCode::INTERNAL_SERVER_ERROR, "oops").into_response());
+    }
+    None
+}
+
 /// Whether the request carries the fake's credentials; the refusal otherwise.
 fn refused(s: &FakeState, headers: &HeaderMap) -> Option<Response> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
@@ -159,12 +179,8 @@ async fn list(
     if let Some(refusal) = refused(&s, &headers) {
         return refusal;
     }
-    if s.throttle_at.contains(&n) {
-        let body = Json(json!({"success": false, "message": "Too many requests"}));
-        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], body).into_response();
-    }
-    if s.fail_at.contains(&n) || s.fail_after.is_some_and(|k| s.answered >= k) {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "oops").into_response();
+    if let Some(failure) = misbehave(n, &s.throttle_at, &s.fail_at, s.fail_after, s.answered) {
+        return failure;
     }
     let flavor = s.flavor;
     let tolt = matches!(flavor, Flavor::ToltV1 | Flavor::ToltV2);

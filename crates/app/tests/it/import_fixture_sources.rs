@@ -4,8 +4,9 @@
 //! unusable email), their referral tokens (one too short to be a short-link code), three
 //! referred customers (one without a processor customer id), ten commissions cycling pending,
 //! approved, paid, rejected and refunded, and the source's oddities: a negative commission (a
-//! clawback), one of the skipped person, and per source a FirstPromoter credits reward, a
-//! PartnerStack bonus without a sale and a PartnerStack test customer.
+//! clawback), one of the skipped person, and per source a FirstPromoter credits reward and
+//! promo codes (one archived, one of a promoter without a processor customer), a PartnerStack
+//! bonus without a sale and a PartnerStack test customer.
 
 use std::collections::BTreeMap;
 
@@ -116,13 +117,17 @@ pub fn expected(flavor: Flavor) -> Vec<Expected> {
         }
         _ => {}
     }
-    vec![
+    let mut all = vec![
         ("campaign", (if tolt { 1 } else { 2 }, 0, 0, 0), vec![]),
         ("affiliate", (5, 0, 0, 1), vec![("invalid_email", 1)]),
         ("link", (4, 0, 0, 2), vec![("affiliate_not_imported", 1), ("invalid_token", 1)]),
         ("customer", (2, 0, 0, customers.len() as u64), customers),
         ("commission", (10, 0, 0, commissions.len() as u64), commissions),
-    ]
+    ];
+    if flavor == Flavor::FirstPromoter {
+        all.push(("coupon", (2, 0, 0, 1), vec![("coupon_archived", 1)]));
+    }
+    all
 }
 
 /// When, `days_ago` days before now: RFC 3339 text, or epoch ms for PartnerStack.
@@ -222,6 +227,11 @@ fn firstpromoter(state: &mut FakeState, list: &[Commission]) {
     }
     for person in ["p-alice", "p-bob", "p-carol"] {
         let uid = processor_customer(person).map_or_else(|| format!("user-{person}"), str::to_string);
+        state.list("promo_codes").push(
+            json!({"id": format!("pr-{person}"), "code": format!("{}10", person[2..].to_uppercase()),
+            "ext_id": format!("promo_{person}"), "promoter_campaign_id": format!("pc-{person}"),
+            "archived_at": if person == "p-bob" { json!(rfc3339(1_700_000_000)) } else { Value::Null }}),
+        );
         state.list("referrals").push(json!({"id": format!("ref-{person}"), "email": format!("buyer-{person}@customer.test"),
             "uid": uid, "created_at": at(flavor, 50),
             "promoter_campaign": {"promoter": {"id": person, "email": email_of(person)}, "campaign_id": "c1"}}));
