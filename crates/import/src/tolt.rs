@@ -15,9 +15,13 @@
 //! processor's id) → the customer remembered for renewals; commission (`amount` in cents, often
 //! as text; `revenue` the sale) → pending, approved, paid, rejected or refunded as Tolt says. A
 //! negative commission (Tolt's refund deduction) is skipped: the refunded commission itself
-//! comes across as refunded.
+//! comes across as refunded. Promotion code (`/promotion-codes`: `code`, `partner_id`) → coupon
+//! of the partner; an inactive one (`active: false`) is skipped as archived. Tolt gives no
+//! processor id of a code, so the coupon matches sales by its code.
 
-use refline_core::import::{kind, ImportedAffiliate, ImportedCommission, ImportedCustomer, ImportedLink};
+use refline_core::import::{
+    kind, ImportedAffiliate, ImportedCommission, ImportedCoupon, ImportedCustomer, ImportedLink,
+};
 use refline_domain::{ConversionStatus, MembershipStatus};
 use serde_json::Value;
 
@@ -66,7 +70,14 @@ impl Source for Tolt {
     }
 
     fn steps(&self) -> Vec<Step> {
-        vec![Step::Campaigns, Step::Affiliates, Step::Links, Step::Customers, Step::Commissions]
+        vec![
+            Step::Campaigns,
+            Step::Affiliates,
+            Step::Links,
+            Step::Coupons,
+            Step::Customers,
+            Step::Commissions,
+        ]
     }
 
     async fn fetch(&self, step: Step, cursor: Option<&str>) -> Result<Batch, ImportError> {
@@ -83,7 +94,7 @@ impl Source for Tolt {
             Step::Links => ("/links", &["partner"]),
             Step::Customers => ("/customers", &["partner"]),
             Step::Commissions => ("/commissions", &["partner", "customer", "transaction"]),
-            Step::Coupons => return Ok(Batch::default()),
+            Step::Coupons => ("/promotion-codes", &[]),
         };
         let mut query = vec![("program_id", program.clone()), ("limit", self.settings.limit())];
         query.extend(expand.iter().map(|e| ("expand[]", (*e).to_string())));
@@ -96,6 +107,7 @@ impl Source for Tolt {
             .map(|item| match step {
                 Step::Affiliates => partner(item, program),
                 Step::Links => link(item, program),
+                Step::Coupons => promotion_code(item, program),
                 Step::Customers => customer(item, program),
                 _ => commission(item, program, &self.settings.currency),
             })
@@ -141,6 +153,31 @@ pub fn link(item: &Value, program: &str) -> Record {
         affiliate_source_id: affiliate,
         campaign_source_id: Some(program.to_string()),
         token,
+    })
+}
+
+/// A Tolt promotion code: a coupon of its partner.
+pub fn promotion_code(item: &Value, program: &str) -> Record {
+    let id = text(item, "id");
+    let Some(source_id) = id.clone() else {
+        return skip(kind::COUPON, id, "missing_id", "the promotion code has no id");
+    };
+    if item.get("active").and_then(Value::as_bool) == Some(false) {
+        return skip(kind::COUPON, id, "coupon_archived", "inactive at the source");
+    }
+    let Some(code) = text(item, "code") else {
+        return skip(kind::COUPON, id, "missing_code", "the promotion code has no code");
+    };
+    let Some(affiliate) = related(item, "partner", "id") else {
+        return skip(kind::COUPON, id, "affiliate_not_imported", "the promotion code names no partner");
+    };
+    Record::Coupon(ImportedCoupon {
+        source_id,
+        code,
+        affiliate_source_id: affiliate,
+        campaign_source_id: Some(program.to_string()),
+        provider_coupon_id: None,
+        provider_promotion_code_id: None,
     })
 }
 

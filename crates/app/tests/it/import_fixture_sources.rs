@@ -4,8 +4,8 @@
 //! unusable email), their referral tokens (one too short to be a short-link code), three
 //! referred customers (one without a processor customer id), ten commissions cycling pending,
 //! approved, paid, rejected and refunded, and the source's oddities: a negative commission (a
-//! clawback), one of the skipped person, and per source a FirstPromoter credits reward and
-//! promo codes (one archived, one of a promoter without a processor customer), a PartnerStack
+//! clawback), one of the skipped person, three coupons (Tolt promotion codes, FirstPromoter
+//! promo codes; one archived), and per source a FirstPromoter credits reward, a PartnerStack
 //! bonus without a sale and a PartnerStack test customer.
 
 use std::collections::BTreeMap;
@@ -124,7 +124,7 @@ pub fn expected(flavor: Flavor) -> Vec<Expected> {
         ("customer", (2, 0, 0, customers.len() as u64), customers),
         ("commission", (10, 0, 0, commissions.len() as u64), commissions),
     ];
-    if flavor == Flavor::FirstPromoter {
+    if flavor != Flavor::PartnerStack {
         all.push(("coupon", (2, 0, 0, 1), vec![("coupon_archived", 1)]));
     }
     all
@@ -188,6 +188,11 @@ fn tolt(state: &mut FakeState, list: &[Commission]) {
             "partner": {"id": id, "email": email}, "program_id": PROGRAM}));
     }
     for person in ["p-alice", "p-bob", "p-carol"] {
+        let code = format!("{}10", person[2..].to_uppercase());
+        state
+            .list("promotion-codes")
+            .push(json!({"id": format!("prc-{person}"), "code": code, "type": "percentage",
+            "value": 20, "active": person != "p-bob", "partner_id": person, "program_id": PROGRAM}));
         state.list("customers").push(
             json!({"id": format!("cu-{person}"), "customer_id": processor_customer(person),
             "email": format!("buyer-{person}@customer.test"), "status": "active", "partner": {"id": person},
