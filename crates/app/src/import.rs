@@ -158,12 +158,17 @@ async fn source(
     }
     let (campaigns, currency) = match (&args.campaign, &args.commission) {
         (Some(id), _) => {
-            let campaign = core.load_campaign(actor, id).await.map_err(|e| anyhow::anyhow!("--campaign {id}: {}", e.message))?;
+            let found = core.load_campaign(actor, id).await;
+            let campaign = found.map_err(|e| anyhow::anyhow!("--campaign {id}: {}", e.message))?;
             (CampaignPlan::Existing(campaign.id), campaign.currency)
         }
-        (None, Some(terms)) => (CampaignPlan::commission(terms, !args.one_time, args.target_url.clone())?, actor.currency.clone()),
+        (None, Some(terms)) => {
+            let plan = CampaignPlan::commission(terms, !args.one_time, args.target_url.clone())?;
+            (plan, actor.currency.clone())
+        }
         (None, None) => anyhow::bail!(
-            "this source's API has no commission terms: pass --campaign <id> (an existing campaign) or --commission <20% | 15.00>"
+            "this source's API has no commission terms: pass --campaign <id> (an existing campaign) \
+             or --commission <20% | 15.00>"
         ),
     };
     if !(1..=MAX_PAGE_SIZE).contains(&args.page_size) {
