@@ -5,13 +5,18 @@
 use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
+use refline_core::Actor;
 use refline_core::{clock::SystemClock, effects::DirectEffects, Core};
 use refline_import::{
     client::RetryPolicy,
+    firstpromoter::FirstPromoter,
+    partnerstack::PartnerStack,
     progress::{self, Progress, Quiet},
     rewardful::Rewardful,
     run_import,
     runner::import_actor,
+    settings::{CampaignPlan, SourceSettings, MAX_PAGE_SIZE},
+    tolt::Tolt,
     ImportOptions, Source,
 };
 use refline_store::Store;
@@ -23,6 +28,12 @@ use crate::storage::{open_store, EngineOptions};
 pub enum SourceName {
     /// Rewardful (api.getrewardful.com/v1; the API secret from Company settings).
     Rewardful,
+    /// Tolt (api.tolt.com/v1, or platform.tolt.com/v2 with --base-url; one program).
+    Tolt,
+    /// FirstPromoter (api.firstpromoter.com/api/v2/company; --account-id too).
+    Firstpromoter,
+    /// PartnerStack (api.partnerstack.com/api/v2; --api-key public:secret).
+    Partnerstack,
 }
 
 /// `refline import …`
@@ -34,7 +45,7 @@ pub struct ImportArgs {
     /// The brand (merchant id) that receives the program.
     #[arg(long)]
     brand: String,
-    /// The source's API key (Rewardful: the API secret).
+    /// The source's API key (Rewardful: the API secret; PartnerStack: `public:secret`).
     #[arg(long, env = "REFLINE_IMPORT_API_KEY", hide_env_values = true)]
     api_key: String,
     /// The source's account id (FirstPromoter's ACCOUNT-ID; unused by Rewardful).
@@ -43,6 +54,28 @@ pub struct ImportArgs {
     /// The source's API base URL (default: its public API).
     #[arg(long)]
     base_url: Option<String>,
+    /// The Tolt program to import (Tolt lists one program at a time).
+    #[arg(long)]
+    program_id: Option<String>,
+    /// Tolt, FirstPromoter, PartnerStack: every source campaign (program, group) lands on this
+    /// existing campaign of the brand, with its terms (their APIs carry no commission terms).
+    #[arg(long, conflicts_with = "commission")]
+    campaign: Option<String>,
+    /// Tolt, FirstPromoter, PartnerStack: instead of --campaign, each source campaign becomes
+    /// a new campaign paying this: `20%` or a fixed `15.00` (in the brand's currency).
+    #[arg(long)]
+    commission: Option<String>,
+    /// With --commission: the new campaigns pay on the first payment only (default: every
+    /// payment of a referred customer).
+    #[arg(long, requires = "commission")]
+    one_time: bool,
+    /// With --commission: where the new campaigns' links land when the source gives none (Tolt
+    /// programs and PartnerStack groups have no URL in their APIs): the merchant's site.
+    #[arg(long, requires = "commission")]
+    target_url: Option<String>,
+    /// Objects per page asked of the source (at most 100; Rewardful always asks 100).
+    #[arg(long, default_value_t = MAX_PAGE_SIZE)]
+    page_size: u32,
     /// Read and map everything, write nothing; the report says what was found.
     #[arg(long)]
     dry_run: bool,
@@ -71,15 +104,14 @@ pub async fn run(database_url: &str, args: ImportArgs) -> anyhow::Result<()> {
         timeout: std::time::Duration::from_secs(args.timeout.max(1)),
         ..RetryPolicy::default()
     };
-    let source: Box<dyn Source> = match args.source {
-        SourceName::Rewardful => {
-            if args.account_id.is_some() {
-                anyhow::bail!("--account-id is FirstPromoter's ACCOUNT-ID; Rewardful has none");
-            }
-            Box::new(Rewardful::new(&args.api_key, args.base_url.as_deref(), policy)?)
-        }
+    let name = match args.source {
+        SourceName::Rewardful => "rewardful",
+        SourceName::Tolt => "tolt",
+        SourceName::Firstpromoter => "firstpromoter",
+        SourceName::Partnerstack => "partnerstack",
     };
-    let actor = import_actor(&core, &args.brand, source.name()).await?;
+    let actor = import_actor(&core, &args.brand, name).await?;
+    let source = source(&core, &actor, &args, policy).await?;
     let progress: Box<dyn Progress> = if args.json { Box::new(Quiet) } else { progress::for_stderr() };
     let options = ImportOptions { dry_run: args.dry_run };
     match run_import(&core, &actor, source.as_ref(), &options, progress.as_ref()).await {
@@ -94,4 +126,71 @@ pub async fn run(database_url: &str, args: ImportArgs) -> anyhow::Result<()> {
         // One line (main prints it after "error: "), and a non-zero exit.
         Err(err) => Err(anyhow::anyhow!(err)),
     }
+}
+
+/// The source the arguments name, with the options only some sources take checked.
+async fn source(
+    core: &Core,
+    actor: &Actor,
+    args: &ImportArgs,
+    policy: RetryPolicy,
+) -> anyhow::Result<Box<dyn Source>> {
+    let only = |given: bool, flag: &str, who: &str| -> anyhow::Result<()> {
+        if given {
+            anyhow::bail!("{flag} is only for {who}");
+        }
+        Ok(())
+    };
+    if args.source != SourceName::Firstpromoter {
+        only(args.account_id.is_some(), "--account-id", "FirstPromoter (its ACCOUNT-ID)")?;
+    }
+    if args.source != SourceName::Tolt {
+        only(args.program_id.is_some(), "--program-id", "Tolt")?;
+    }
+    if args.source == SourceName::Rewardful {
+        // Rewardful's campaigns carry their terms, which are imported.
+        only(
+            args.campaign.is_some() || args.commission.is_some(),
+            "--campaign/--commission",
+            "Tolt, FirstPromoter and PartnerStack",
+        )?;
+        return Ok(Box::new(Rewardful::new(&args.api_key, args.base_url.as_deref(), policy)?));
+    }
+    let (campaigns, currency) = match (&args.campaign, &args.commission) {
+        (Some(id), _) => {
+            let found = core.load_campaign(actor, id).await;
+            let campaign = found.map_err(|e| anyhow::anyhow!("--campaign {id}: {}", e.message))?;
+            (CampaignPlan::Existing(campaign.id), campaign.currency)
+        }
+        (None, Some(terms)) => {
+            let plan = CampaignPlan::commission(terms, !args.one_time, args.target_url.clone())?;
+            (plan, actor.currency.clone())
+        }
+        (None, None) => anyhow::bail!(
+            "this source's API has no commission terms: pass --campaign <id> (an existing campaign) \
+             or --commission <20% | 15.00>"
+        ),
+    };
+    if !(1..=MAX_PAGE_SIZE).contains(&args.page_size) {
+        anyhow::bail!("--page-size must be 1 to {MAX_PAGE_SIZE}");
+    }
+    let settings = SourceSettings {
+        key: args.api_key.clone(),
+        base: args.base_url.clone(),
+        policy,
+        page_size: args.page_size,
+        campaigns,
+        currency,
+    };
+    Ok(match args.source {
+        SourceName::Tolt => {
+            let program = args.program_id.as_deref().unwrap_or_default();
+            Box::new(Tolt::new(settings, program)?)
+        }
+        SourceName::Firstpromoter => {
+            let account = args.account_id.as_deref().unwrap_or_default();
+            Box::new(FirstPromoter::new(settings, account)?)
+        }
+        _ => Box::new(PartnerStack::new(settings)?),
+    })
 }

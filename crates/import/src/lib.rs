@@ -1,7 +1,8 @@
 //! Importers: move a program from another affiliate platform into Refline, safely re-runnable
 //! (`refline import <source>`, docs/MIGRATING.md).
 //!
-//! This crate is a door. Each source (`rewardful.rs`) pages through the source's public REST
+//! This crate is a door. Each source (`rewardful.rs`, `tolt.rs`, `firstpromoter.rs`,
+//! `partnerstack.rs`) pages through the source's public REST
 //! API with [`client::SourceClient`] (timeouts, the source's rate limit, `429` with
 //! `Retry-After`, bounded retries of `5xx` and timeouts, one clear error for a refused key) and
 //! maps what it reads into the core's source-neutral inputs (`refline_core::import`); the
@@ -12,11 +13,17 @@
 
 pub mod client;
 pub mod error;
+pub mod firstpromoter;
+mod mapping;
+mod paging;
+pub mod partnerstack;
 pub mod progress;
 pub mod report;
 pub mod rewardful;
 pub mod runner;
+pub mod settings;
 pub mod source;
+pub mod tolt;
 mod values;
 
 pub use error::ImportError;
@@ -25,4 +32,4 @@ pub use runner::{run_import, ImportOptions};
 pub use source::{Batch, Record, Source, Step};
 
 /// The sources `refline import` knows.
-pub const SOURCES: &[&str] = &["rewardful"];
+pub const SOURCES: &[&str] = &["rewardful", "tolt", "firstpromoter", "partnerstack"];

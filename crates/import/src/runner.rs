@@ -132,6 +132,7 @@ async fn apply(
     }
     let result: CoreResult<Imported> = match record {
         Record::Campaign(r) => core.import_campaign(actor, r).await,
+        Record::ExistingCampaign(r) => core.import_existing_campaign(actor, r).await,
         Record::Affiliate(r) => core.import_affiliate(actor, r).await,
         Record::Link(r) => core.import_link(actor, r).await,
         Record::Coupon(r) => core.import_coupon(actor, r).await,

@@ -2,7 +2,8 @@
 //! pages of records already mapped to the core's import inputs.
 
 use refline_core::import::{
-    ImportedAffiliate, ImportedCampaign, ImportedCommission, ImportedCoupon, ImportedCustomer, ImportedLink,
+    ExistingCampaign, ImportedAffiliate, ImportedCampaign, ImportedCommission, ImportedCoupon,
+    ImportedCustomer, ImportedLink,
 };
 
 use crate::ImportError;
@@ -53,6 +54,8 @@ impl Step {
 pub enum Record {
     /// A campaign.
     Campaign(ImportedCampaign),
+    /// A source campaign mapped onto a campaign that exists in Refline (`--campaign`).
+    ExistingCampaign(ExistingCampaign),
     /// An affiliate.
     Affiliate(ImportedAffiliate),
     /// A referral link.
@@ -81,7 +84,7 @@ impl Record {
     pub fn kind(&self) -> &'static str {
         use refline_core::import::kind;
         match self {
-            Record::Campaign(_) => kind::CAMPAIGN,
+            Record::Campaign(_) | Record::ExistingCampaign(_) => kind::CAMPAIGN,
             Record::Affiliate(_) => kind::AFFILIATE,
             Record::Link(_) => kind::LINK,
             Record::Coupon(_) => kind::COUPON,
@@ -95,6 +98,7 @@ impl Record {
     pub fn source_id(&self) -> &str {
         match self {
             Record::Campaign(r) => &r.source_id,
+            Record::ExistingCampaign(r) => &r.source_id,
             Record::Affiliate(r) => &r.source_id,
             Record::Link(r) => &r.source_id,
             Record::Coupon(r) => &r.source_id,

@@ -18,6 +18,8 @@ use refline_processors::fixtures::rfc3339;
 use serde_json::{json, Value};
 use tokio::{net::TcpListener, task::JoinHandle};
 
+use crate::import_fake_sources::misbehave;
+
 /// What the fake serves and how it misbehaves.
 #[derive(Debug, Default)]
 pub struct FakeState {
@@ -97,16 +99,8 @@ async fn list(
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
         return (StatusCode::UNAUTHORIZED, Json(json!({"error": "Invalid API Secret"}))).into_response();
     }
-    if s.throttle_at.contains(&n) {
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            [("retry-after", "1")],
-            Json(json!({"error": "Too many requests"})),
-        )
-            .into_response();
-    }
-    if s.fail_at.contains(&n) || s.fail_after.is_some_and(|k| s.answered >= k) {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "oops").into_response();
+    if let Some(failure) = misbehave(n, &s.throttle_at, &s.fail_at, s.fail_after, s.answered) {
+        return failure;
     }
     let all = match resource.as_str() {
         "campaigns" => &s.campaigns,

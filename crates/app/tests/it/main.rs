@@ -70,4 +70,7 @@ mod trial_modes;
 mod webhooks;
 
 mod import_fake_rewardful;
+mod import_fake_sources;
+mod import_fixture_sources;
 mod import_rewardful;
+mod import_sources;

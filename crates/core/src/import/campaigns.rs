@@ -37,6 +37,17 @@ pub struct ImportedCampaign {
     pub active: bool,
 }
 
+/// A source campaign the merchant maps onto a campaign that already exists in Refline (sources
+/// whose API carries no commission terms, such as a Tolt program): the campaign is used as it
+/// is, and the source's affiliates, links and commissions land on it.
+#[derive(Debug, Clone)]
+pub struct ExistingCampaign {
+    /// The source's id.
+    pub source_id: String,
+    /// The Refline campaign (the merchant's own) it becomes.
+    pub campaign_id: String,
+}
+
 impl ImportedCampaign {
     fn input(&self, creating: bool) -> CampaignInput {
         let mode =
@@ -92,5 +103,23 @@ impl Core {
         };
         self.remember_import(actor, &source, kind::CAMPAIGN, &input.source_id, &imported.id, print).await?;
         Ok(imported)
+    }
+
+    /// Remembers that a source campaign is the merchant's existing campaign `campaign_id`
+    /// (nothing about the campaign changes). Another campaign named later re-maps it.
+    pub async fn import_existing_campaign(
+        &self,
+        actor: &Actor,
+        input: ExistingCampaign,
+    ) -> CoreResult<Imported> {
+        let earlier = self.earlier(actor, kind::CAMPAIGN, &input.source_id, &input).await?;
+        if let Some(same) = earlier.unchanged() {
+            return Ok(same);
+        }
+        let Earlier { source, print, found: before } = earlier;
+        let campaign = self.load_campaign(actor, &input.campaign_id).await?;
+        let change = if before.is_some() { Change::Updated } else { Change::Created };
+        self.remember_import(actor, &source, kind::CAMPAIGN, &input.source_id, &campaign.id, print).await?;
+        Ok(Imported { id: campaign.id, change })
     }
 }

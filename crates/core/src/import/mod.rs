@@ -17,7 +17,7 @@ mod commissions;
 mod customers;
 
 pub use affiliates::{ImportedAffiliate, ImportedCoupon, ImportedLink};
-pub use campaigns::ImportedCampaign;
+pub use campaigns::{ExistingCampaign, ImportedCampaign};
 pub use commissions::ImportedCommission;
 pub use customers::ImportedCustomer;
 
