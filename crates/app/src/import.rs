@@ -7,12 +7,13 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 use refline_core::{clock::SystemClock, effects::DirectEffects, Core};
 use refline_import::{
+    api_source,
     client::RetryPolicy,
+    csv_file::CsvSource,
     progress::{self, Progress, Quiet},
-    rewardful::Rewardful,
     run_import,
     runner::import_actor,
-    ImportOptions, Source,
+    ApiAccess, ImportOptions, Source,
 };
 use refline_store::Store;
 
@@ -23,6 +24,8 @@ use crate::storage::{open_store, EngineOptions};
 pub enum SourceName {
     /// Rewardful (api.getrewardful.com/v1; the API secret from Company settings).
     Rewardful,
+    /// CSV files (`--affiliates`, `--commissions`), for platforms without an API.
+    Csv,
 }
 
 /// `refline import …`
@@ -34,9 +37,18 @@ pub struct ImportArgs {
     /// The brand (merchant id) that receives the program.
     #[arg(long)]
     brand: String,
-    /// The source's API key (Rewardful: the API secret).
+    /// The source's API key (Rewardful: the API secret). Not for `csv`.
     #[arg(long, env = "REFLINE_IMPORT_API_KEY", hide_env_values = true)]
-    api_key: String,
+    api_key: Option<String>,
+    /// `csv`: the affiliates file (email, name, status, campaign, token, coupon, paypal_email…).
+    #[arg(long)]
+    affiliates: Option<std::path::PathBuf>,
+    /// `csv`: the commissions file (affiliate_email, amount, currency, status, order_id, date…).
+    #[arg(long)]
+    commissions: Option<std::path::PathBuf>,
+    /// `csv`: the Refline campaign id of rows without a campaign column.
+    #[arg(long)]
+    campaign: Option<String>,
     /// The source's account id (FirstPromoter's ACCOUNT-ID; unused by Rewardful).
     #[arg(long)]
     account_id: Option<String>,
@@ -72,11 +84,19 @@ pub async fn run(database_url: &str, args: ImportArgs) -> anyhow::Result<()> {
         ..RetryPolicy::default()
     };
     let source: Box<dyn Source> = match args.source {
-        SourceName::Rewardful => {
-            if args.account_id.is_some() {
-                anyhow::bail!("--account-id is FirstPromoter's ACCOUNT-ID; Rewardful has none");
-            }
-            Box::new(Rewardful::new(&args.api_key, args.base_url.as_deref(), policy)?)
+        SourceName::Csv => csv_source(&args)?,
+        api => {
+            let Some(api_key) = args.api_key.clone() else {
+                anyhow::bail!("--api-key is required (or REFLINE_IMPORT_API_KEY)");
+            };
+            let name = api.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
+            let access = ApiAccess {
+                api_key,
+                account_id: args.account_id.clone(),
+                base_url: args.base_url.clone(),
+                policy,
+            };
+            api_source(&name, &access)?
         }
     };
     let actor = import_actor(&core, &args.brand, source.name()).await?;
@@ -94,4 +114,20 @@ pub async fn run(database_url: &str, args: ImportArgs) -> anyhow::Result<()> {
         // One line (main prints it after "error: "), and a non-zero exit.
         Err(err) => Err(anyhow::anyhow!(err)),
     }
+}
+
+/// The CSV source of `--affiliates` (required) and `--commissions`.
+fn csv_source(args: &ImportArgs) -> anyhow::Result<Box<dyn Source>> {
+    if args.api_key.is_some() || args.account_id.is_some() || args.base_url.is_some() {
+        anyhow::bail!("csv reads files: --api-key, --account-id and --base-url are for API sources");
+    }
+    let Some(affiliates) = &args.affiliates else {
+        anyhow::bail!("csv needs --affiliates <file.csv>");
+    };
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|err| anyhow::anyhow!("cannot read {}: {err}", path.display()))
+    };
+    let affiliates = read(affiliates)?;
+    let commissions = args.commissions.as_deref().map(read).transpose()?;
+    Ok(Box::new(CsvSource::new(&affiliates, commissions.as_deref(), args.campaign.as_deref())?))
 }

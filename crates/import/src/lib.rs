@@ -11,18 +11,22 @@
 //! history announces nothing.
 
 pub mod client;
+pub mod csv_file;
 pub mod error;
 pub mod progress;
 pub mod report;
 pub mod rewardful;
 pub mod runner;
 pub mod source;
+pub mod sources;
 mod values;
 
 pub use error::ImportError;
 pub use report::Report;
 pub use runner::{run_import, ImportOptions};
 pub use source::{Batch, Record, Source, Step};
+pub use sources::{api_source, ApiAccess};
 
-/// The sources `refline import` knows.
+/// The API sources `refline import` knows, each made by [`api_source`] (files come through
+/// `csv`, [`csv_file::CsvSource`]).
 pub const SOURCES: &[&str] = &["rewardful"];

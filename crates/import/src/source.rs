@@ -3,6 +3,7 @@
 
 use refline_core::import::{
     ImportedAffiliate, ImportedCampaign, ImportedCommission, ImportedCoupon, ImportedCustomer, ImportedLink,
+    ImportedPayoutMethod,
 };
 
 use crate::ImportError;
@@ -53,6 +54,14 @@ impl Step {
 pub enum Record {
     /// A campaign.
     Campaign(ImportedCampaign),
+    /// One of the brand's own campaigns standing for the source's `source_id` (sources without
+    /// campaigns of their own, such as a CSV file, name Refline campaigns).
+    ExistingCampaign {
+        /// What the source calls it.
+        source_id: String,
+        /// The Refline campaign id.
+        campaign_id: String,
+    },
     /// An affiliate.
     Affiliate(ImportedAffiliate),
     /// A referral link.
@@ -63,6 +72,8 @@ pub enum Record {
     Customer(ImportedCustomer),
     /// A commission.
     Commission(ImportedCommission),
+    /// An affiliate's payout details.
+    PayoutMethod(ImportedPayoutMethod),
     /// Something the mapping cannot use, with a coded reason for the report.
     Skipped {
         /// The report's entity (`campaign`, `affiliate`, …).
@@ -81,12 +92,13 @@ impl Record {
     pub fn kind(&self) -> &'static str {
         use refline_core::import::kind;
         match self {
-            Record::Campaign(_) => kind::CAMPAIGN,
+            Record::Campaign(_) | Record::ExistingCampaign { .. } => kind::CAMPAIGN,
             Record::Affiliate(_) => kind::AFFILIATE,
             Record::Link(_) => kind::LINK,
             Record::Coupon(_) => kind::COUPON,
             Record::Customer(_) => kind::CUSTOMER,
             Record::Commission(_) => kind::COMMISSION,
+            Record::PayoutMethod(_) => kind::PAYOUT_METHOD,
             Record::Skipped { kind, .. } => kind,
         }
     }
@@ -95,11 +107,13 @@ impl Record {
     pub fn source_id(&self) -> &str {
         match self {
             Record::Campaign(r) => &r.source_id,
+            Record::ExistingCampaign { source_id, .. } => source_id,
             Record::Affiliate(r) => &r.source_id,
             Record::Link(r) => &r.source_id,
             Record::Coupon(r) => &r.source_id,
             Record::Customer(r) => &r.source_id,
             Record::Commission(r) => &r.source_id,
+            Record::PayoutMethod(r) => &r.affiliate_source_id,
             Record::Skipped { source_id, .. } => source_id,
         }
     }

@@ -94,3 +94,28 @@ impl Core {
         Ok(imported)
     }
 }
+
+impl Core {
+    /// Takes one of the merchant's own campaigns as what `source_id` of a campaign-less source
+    /// (a CSV file) stands for, so the source's affiliates and commissions land on it like those
+    /// of an imported campaign. A campaign of another merchant is not found (skipped with
+    /// `campaign_not_found`).
+    pub async fn adopt_campaign(
+        &self,
+        actor: &Actor,
+        source_id: &str,
+        campaign_id: &str,
+    ) -> CoreResult<Imported> {
+        let earlier = self.earlier(actor, kind::CAMPAIGN, source_id, &("adopt", campaign_id)).await?;
+        if let Some(same) = earlier.unchanged() {
+            return Ok(same);
+        }
+        let Earlier { source, print, found: before } = earlier;
+        let campaign = self.store.get_campaign(&actor.merchant_id, campaign_id).await?.ok_or_else(|| {
+            super::skip("campaign_not_found", format!("the brand has no campaign {campaign_id:?}"))
+        })?;
+        self.remember_import(actor, &source, kind::CAMPAIGN, source_id, &campaign.id, print).await?;
+        let change = if before.is_some() { Change::Updated } else { Change::Created };
+        Ok(Imported { id: campaign.id, change })
+    }
+}

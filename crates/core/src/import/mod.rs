@@ -15,8 +15,9 @@ mod affiliates;
 mod campaigns;
 mod commissions;
 mod customers;
+pub mod runs;
 
-pub use affiliates::{ImportedAffiliate, ImportedCoupon, ImportedLink};
+pub use affiliates::{ImportedAffiliate, ImportedCoupon, ImportedLink, ImportedPayoutMethod};
 pub use campaigns::ImportedCampaign;
 pub use commissions::ImportedCommission;
 pub use customers::ImportedCustomer;
@@ -40,6 +41,8 @@ pub mod kind {
     pub const CUSTOMER: &str = "customer";
     /// A commission.
     pub const COMMISSION: &str = "commission";
+    /// An affiliate's payout details (a CSV file's PayPal email).
+    pub const PAYOUT_METHOD: &str = "payout_method";
 }
 
 /// What importing one source object did.
