@@ -68,5 +68,6 @@ mod tracking;
 mod trial_modes;
 mod webhooks;
 
+mod import_csv;
 mod import_fake_rewardful;
 mod import_rewardful;
