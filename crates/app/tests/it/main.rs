@@ -33,6 +33,7 @@ mod dashboard_browser;
 mod dashboard_campaigns;
 mod dashboard_commissions;
 mod dashboard_integrations;
+mod dashboard_migrate;
 mod dashboard_overview;
 mod dashboard_payout_settings;
 mod dashboard_payouts;
