@@ -15,9 +15,17 @@ use refline_import::{
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::{engine_tests, processors::Shop, support::Engine};
+use refline_domain::ConversionStatus;
+use refline_store::{ImportedConversionWrite, ImportedObject};
 
-engine_tests!(csv_files_come_across_and_a_second_run_changes_nothing);
+use crate::{
+    engine_tests,
+    processors::Shop,
+    store_contract::{conversion as stored_conversion, world},
+    support::{Engine, TestApp},
+};
+
+engine_tests!(csv_files_come_across_and_a_second_run_changes_nothing, a_refused_row_of_a_page_fails_alone);
 
 fn affiliates_file() -> Vec<u8> {
     let huge = "x".repeat(5_000);
@@ -182,4 +190,43 @@ async fn csv_files_come_across_and_a_second_run_changes_nothing(engine: Engine) 
     // The link code and coupon are the first brand's (codes are unique): skipped here.
     assert_eq!(summary(&report, kind::COMMISSION).0, (10, 4, 0, 0, 6), "{}", report.to_text());
     shop.app.stop().await;
+}
+
+/// A page of imported commissions is one transaction, yet a row the database refuses (here: a
+/// campaign that does not exist) fails alone and the others are written, with their memory rows.
+async fn a_refused_row_of_a_page_fails_alone(engine: Engine) {
+    let app = TestApp::start(&engine).await;
+    let (m, camp, aff) = world(&app.store).await;
+    let write = |order: &str, campaign: &str| {
+        let mut c = stored_conversion(&m, campaign, &aff, Some(order), 5_000, 1_700_000_000_000);
+        c.commission_minor = 1_000;
+        c.status = ConversionStatus::Approved;
+        c.source = "csv".into();
+        ImportedConversionWrite {
+            conversion: c,
+            paid: None,
+            memory: None,
+            object: ImportedObject {
+                merchant_id: m.clone(),
+                source: "csv".into(),
+                kind: kind::COMMISSION.into(),
+                source_id: order.into(),
+                refline_id: String::new(),
+                fingerprint: "f".into(),
+                created_at: 1,
+                updated_at: 1,
+            },
+        }
+    };
+    let page = [write("csv:p-1", &camp), write("csv:p-2", "camp_missing"), write("csv:p-3", &camp)];
+    let answers = app.store.import_conversions(&page).await.unwrap();
+    assert!(answers[0].is_ok() && answers[1].is_err() && answers[2].is_ok(), "{answers:?}");
+    for (order, present) in [("csv:p-1", true), ("csv:p-2", false), ("csv:p-3", true)] {
+        let found = app.store.find_imported(&m, "csv", kind::COMMISSION, order).await.unwrap();
+        assert_eq!(found.is_some(), present, "{order}");
+    }
+    // Again: the written rows answer their existing conversions.
+    let again = app.store.import_conversions(&page[..1]).await.unwrap();
+    assert_eq!(again[0].as_ref().ok(), answers[0].as_ref().ok());
+    app.stop().await;
 }
