@@ -69,7 +69,9 @@ async fn import(shop: &Shop) -> Report {
 }
 
 /// `(seen, created, updated, unchanged, skipped)` and the skip codes of one entity.
-fn summary(report: &Report, entity: &str) -> ((u64, u64, u64, u64, u64), BTreeMap<String, u64>) {
+type Summary = ((u64, u64, u64, u64, u64), BTreeMap<String, u64>);
+
+fn summary(report: &Report, entity: &str) -> Summary {
     let c: Counts = report.entities.get(entity).cloned().unwrap_or_default();
     let codes = c.skips.iter().map(|(code, s)| (code.clone(), s.count)).collect();
     ((c.seen, c.created, c.updated, c.unchanged, c.skipped), codes)
