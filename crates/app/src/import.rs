@@ -86,6 +86,9 @@ pub async fn run(database_url: &str, args: ImportArgs) -> anyhow::Result<()> {
     let source: Box<dyn Source> = match args.source {
         SourceName::Csv => csv_source(&args)?,
         api => {
+            if args.affiliates.is_some() || args.commissions.is_some() || args.campaign.is_some() {
+                anyhow::bail!("--affiliates, --commissions and --campaign are for `refline import csv`");
+            }
             let Some(api_key) = args.api_key.clone() else {
                 anyhow::bail!("--api-key is required (or REFLINE_IMPORT_API_KEY)");
             };
