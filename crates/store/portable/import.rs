@@ -107,6 +107,17 @@ impl ImportStore for Engine {
         Ok(())
     }
 
+    async fn first_campaign_of(&self, merchant_id: &str, affiliate_id: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT campaign_id FROM memberships WHERE merchant_id = $1 AND affiliate_id = $2 \
+             ORDER BY joined_at, campaign_id LIMIT 1",
+        )
+        .bind(merchant_id)
+        .bind(affiliate_id)
+        .fetch_optional(self.reader())
+        .await?)
+    }
+
     async fn import_run(&self, merchant_id: &str, id: &str) -> StoreResult<Option<ImportRun>> {
         Ok(sqlx::query_as("SELECT * FROM import_runs WHERE merchant_id = $1 AND id = $2")
             .bind(merchant_id)

@@ -112,6 +112,9 @@ pub trait ImportStore {
     async fn insert_import_run(&self, run: &ImportRun) -> StoreResult<()>;
     /// Saves a run's status, checkpoint and report.
     async fn save_import_run(&self, run: &ImportRun) -> StoreResult<()>;
+    /// The campaign the affiliate joined first (ties: the lowest campaign id), if any: where a
+    /// source object that names no campaign lands. One indexed read (no figures).
+    async fn first_campaign_of(&self, merchant_id: &str, affiliate_id: &str) -> StoreResult<Option<String>>;
     /// One of the merchant's runs.
     async fn import_run(&self, merchant_id: &str, id: &str) -> StoreResult<Option<ImportRun>>;
     /// The merchant's runs of every source, newest first.
