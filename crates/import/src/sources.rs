@@ -34,3 +34,19 @@ pub fn api_source(name: &str, access: &ApiAccess) -> Result<Box<dyn Source>, Imp
         other => Err(ImportError::Usage(format!("unknown source {other:?}"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_source_is_made_and_others_are_refused() {
+        let access = ApiAccess { api_key: "k".into(), ..ApiAccess::default() };
+        for name in crate::SOURCES {
+            assert!(api_source(name, &access).is_ok(), "{name}");
+        }
+        assert!(matches!(api_source("nope", &access), Err(ImportError::Usage(_))));
+        let keyless = ApiAccess::default();
+        assert!(matches!(api_source("rewardful", &keyless), Err(ImportError::Usage(_))));
+    }
+}
