@@ -67,8 +67,8 @@ enum Command {
     /// The MCP tools over stdio, relayed to a Refline server's /mcp (for desktop AI clients).
     Mcp(crate::mcp_proxy::McpArgs),
     /// Import a program from Rewardful, Tolt, FirstPromoter or PartnerStack (affiliates, links,
-    /// coupons, customers, commissions);
-    /// safe to run again, and an interrupted run resumes.
+    /// coupons, customers, commissions) or CSV files; safe to run again, and an interrupted run
+    /// resumes.
     Import(Box<crate::import::ImportArgs>),
     /// Check configuration.
     #[command(subcommand)]

@@ -8,16 +8,14 @@ use clap::{Args, ValueEnum};
 use refline_core::Actor;
 use refline_core::{clock::SystemClock, effects::DirectEffects, Core};
 use refline_import::{
+    api_source,
     client::RetryPolicy,
-    firstpromoter::FirstPromoter,
-    partnerstack::PartnerStack,
+    csv_file::CsvSource,
     progress::{self, Progress, Quiet},
-    rewardful::Rewardful,
     run_import,
     runner::import_actor,
-    settings::{CampaignPlan, SourceSettings, MAX_PAGE_SIZE},
-    tolt::Tolt,
-    ImportOptions, Source,
+    settings::{CampaignPlan, MAX_PAGE_SIZE},
+    ApiAccess, ImportOptions, Source,
 };
 use refline_store::Store;
 
@@ -34,6 +32,8 @@ pub enum SourceName {
     Firstpromoter,
     /// PartnerStack (api.partnerstack.com/api/v2; --api-key public:secret).
     Partnerstack,
+    /// CSV files (`--affiliates`, `--commissions`), for platforms without an API.
+    Csv,
 }
 
 /// `refline import …`
@@ -45,9 +45,16 @@ pub struct ImportArgs {
     /// The brand (merchant id) that receives the program.
     #[arg(long)]
     brand: String,
-    /// The source's API key (Rewardful: the API secret; PartnerStack: `public:secret`).
+    /// The source's API key (Rewardful: the API secret; PartnerStack: `public:secret`). Not for
+    /// `csv`.
     #[arg(long, env = "REFLINE_IMPORT_API_KEY", hide_env_values = true)]
-    api_key: String,
+    api_key: Option<String>,
+    /// `csv`: the affiliates file (email, name, status, campaign, token, coupon, paypal_email…).
+    #[arg(long)]
+    affiliates: Option<std::path::PathBuf>,
+    /// `csv`: the commissions file (affiliate_email, amount, currency, status, order_id, date…).
+    #[arg(long)]
+    commissions: Option<std::path::PathBuf>,
     /// The source's account id (FirstPromoter's ACCOUNT-ID; unused by Rewardful).
     #[arg(long)]
     account_id: Option<String>,
@@ -59,6 +66,7 @@ pub struct ImportArgs {
     program_id: Option<String>,
     /// Tolt, FirstPromoter, PartnerStack: every source campaign (program, group) lands on this
     /// existing campaign of the brand, with its terms (their APIs carry no commission terms).
+    /// `csv`: the campaign of rows without a campaign column.
     #[arg(long, conflicts_with = "commission")]
     campaign: Option<String>,
     /// Tolt, FirstPromoter, PartnerStack: instead of --campaign, each source campaign becomes
@@ -104,14 +112,12 @@ pub async fn run(database_url: &str, args: ImportArgs) -> anyhow::Result<()> {
         timeout: std::time::Duration::from_secs(args.timeout.max(1)),
         ..RetryPolicy::default()
     };
-    let name = match args.source {
-        SourceName::Rewardful => "rewardful",
-        SourceName::Tolt => "tolt",
-        SourceName::Firstpromoter => "firstpromoter",
-        SourceName::Partnerstack => "partnerstack",
+    let name = args.source.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
+    let actor = import_actor(&core, &args.brand, &name).await?;
+    let source = match args.source {
+        SourceName::Csv => csv_source(&args)?,
+        _ => api(&core, &actor, &name, &args, policy).await?,
     };
-    let actor = import_actor(&core, &args.brand, name).await?;
-    let source = source(&core, &actor, &args, policy).await?;
     let progress: Box<dyn Progress> = if args.json { Box::new(Quiet) } else { progress::for_stderr() };
     let options = ImportOptions { dry_run: args.dry_run };
     match run_import(&core, &actor, source.as_ref(), &options, progress.as_ref()).await {
@@ -128,10 +134,11 @@ pub async fn run(database_url: &str, args: ImportArgs) -> anyhow::Result<()> {
     }
 }
 
-/// The source the arguments name, with the options only some sources take checked.
-async fn source(
+/// The API source the arguments name, with the options only some sources take checked.
+async fn api(
     core: &Core,
     actor: &Actor,
+    name: &str,
     args: &ImportArgs,
     policy: RetryPolicy,
 ) -> anyhow::Result<Box<dyn Source>> {
@@ -141,20 +148,33 @@ async fn source(
         }
         Ok(())
     };
+    only(args.affiliates.is_some() || args.commissions.is_some(), "--affiliates/--commissions", "csv")?;
+    let Some(api_key) = args.api_key.clone() else {
+        anyhow::bail!("--api-key is required (or REFLINE_IMPORT_API_KEY)");
+    };
     if args.source != SourceName::Firstpromoter {
         only(args.account_id.is_some(), "--account-id", "FirstPromoter (its ACCOUNT-ID)")?;
     }
     if args.source != SourceName::Tolt {
         only(args.program_id.is_some(), "--program-id", "Tolt")?;
     }
+    let mut access = ApiAccess {
+        api_key,
+        account_id: args.account_id.clone(),
+        base_url: args.base_url.clone(),
+        policy,
+        program_id: args.program_id.clone(),
+        page_size: args.page_size,
+        ..ApiAccess::default()
+    };
     if args.source == SourceName::Rewardful {
         // Rewardful's campaigns carry their terms, which are imported.
         only(
             args.campaign.is_some() || args.commission.is_some(),
             "--campaign/--commission",
-            "Tolt, FirstPromoter and PartnerStack",
+            "Tolt, FirstPromoter, PartnerStack and csv",
         )?;
-        return Ok(Box::new(Rewardful::new(&args.api_key, args.base_url.as_deref(), policy)?));
+        return Ok(api_source(name, &access)?);
     }
     let (campaigns, currency) = match (&args.campaign, &args.commission) {
         (Some(id), _) => {
@@ -174,23 +194,30 @@ async fn source(
     if !(1..=MAX_PAGE_SIZE).contains(&args.page_size) {
         anyhow::bail!("--page-size must be 1 to {MAX_PAGE_SIZE}");
     }
-    let settings = SourceSettings {
-        key: args.api_key.clone(),
-        base: args.base_url.clone(),
-        policy,
-        page_size: args.page_size,
-        campaigns,
-        currency,
+    access.campaigns = Some(campaigns);
+    access.currency = currency;
+    Ok(api_source(name, &access)?)
+}
+
+/// The CSV source of `--affiliates` (required) and `--commissions`.
+fn csv_source(args: &ImportArgs) -> anyhow::Result<Box<dyn Source>> {
+    if args.api_key.is_some()
+        || args.account_id.is_some()
+        || args.base_url.is_some()
+        || args.program_id.is_some()
+        || args.commission.is_some()
+    {
+        anyhow::bail!(
+            "csv reads files: --api-key, --account-id, --base-url, --program-id and --commission are for API sources"
+        );
+    }
+    let Some(affiliates) = &args.affiliates else {
+        anyhow::bail!("csv needs --affiliates <file.csv>");
     };
-    Ok(match args.source {
-        SourceName::Tolt => {
-            let program = args.program_id.as_deref().unwrap_or_default();
-            Box::new(Tolt::new(settings, program)?)
-        }
-        SourceName::Firstpromoter => {
-            let account = args.account_id.as_deref().unwrap_or_default();
-            Box::new(FirstPromoter::new(settings, account)?)
-        }
-        _ => Box::new(PartnerStack::new(settings)?),
-    })
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|err| anyhow::anyhow!("cannot read {}: {err}", path.display()))
+    };
+    let affiliates = read(affiliates)?;
+    let commissions = args.commissions.as_deref().map(read).transpose()?;
+    Ok(Box::new(CsvSource::new(&affiliates, commissions.as_deref(), args.campaign.as_deref())?))
 }

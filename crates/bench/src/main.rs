@@ -9,6 +9,7 @@ mod bare;
 mod conversions;
 mod dashboard;
 mod database;
+mod import;
 mod load;
 mod payouts;
 mod redirects;
@@ -114,6 +115,18 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         rounds: usize,
     },
+    /// An import of generated CSV files (affiliates, then commissions of four statuses) through
+    /// the runner and the core's page operations, then a second run that must change nothing.
+    Import {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Affiliates.
+        #[arg(long, default_value_t = 10_000)]
+        affiliates: usize,
+        /// Commissions.
+        #[arg(long, default_value_t = 100_000)]
+        commissions: usize,
+    },
     /// Outbound webhook deliveries to a local receiver: throughput and event-to-delivery latency.
     Webhooks {
         #[command(flatten)]
@@ -156,6 +169,10 @@ fn main() -> anyhow::Result<()> {
         Command::Dashboard { db, conversions, rounds } => {
             let options = dashboard::Options { postgres: db.postgres(), conversions, rounds };
             client_rt.block_on(dashboard::run(server_rt.handle().clone(), options))
+        }
+        Command::Import { db, affiliates, commissions } => {
+            let options = import::Options { postgres: db.postgres(), affiliates, commissions };
+            client_rt.block_on(import::run(server_rt.handle().clone(), options))
         }
         Command::Webhooks { db, events, rate, seconds } => {
             let postgres = db.postgres();

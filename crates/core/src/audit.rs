@@ -119,6 +119,24 @@ impl Core {
         result
     }
 
+    /// The audit record of one operation of `actor` that ended with `result` (for operations
+    /// that keep a page of records and hand them over together).
+    pub(crate) fn audit_record<T: AuditTarget>(
+        &self,
+        actor: &Actor,
+        operation: &'static str,
+        result: &CoreResult<T>,
+    ) -> AuditRecord {
+        AuditRecord {
+            merchant_id: Some(actor.merchant_id.clone()),
+            door: actor.door.clone(),
+            operation,
+            target_id: result.as_ref().ok().and_then(AuditTarget::audit_target),
+            error_code: result.as_ref().err().map(|e| e.code),
+            at: self.now(),
+        }
+    }
+
     /// Records an operation that has no merchant actor yet (creating a merchant, managing keys
     /// from the command line): the merchant is the one acted on, when known.
     pub(crate) async fn record_audit<T: AuditTarget>(

@@ -26,6 +26,13 @@ pub trait Effects: Send + Sync {
     fn mail_written(&self) {}
     /// A write operation ended: keep `record` in the audit log.
     async fn audited(&self, record: AuditRecord);
+    /// Several write operations ended together (a page of an import): keep each record. The
+    /// default keeps them one by one; a runner that stores them directly writes them at once.
+    async fn audited_many(&self, records: Vec<AuditRecord>) {
+        for record in records {
+            self.audited(record).await;
+        }
+    }
 }
 
 /// Effects that do nothing: for tests of operations that look at neither workers nor the log.
@@ -63,6 +70,13 @@ impl Effects for DirectEffects {
         let entry = audit_entry(record);
         if let Err(err) = self.store.insert_audit_entries(&[entry]).await {
             tracing::error!(%err, "audit entry not stored");
+        }
+    }
+
+    async fn audited_many(&self, records: Vec<AuditRecord>) {
+        let entries: Vec<AuditEntry> = records.into_iter().map(audit_entry).collect();
+        if let Err(err) = self.store.insert_audit_entries(&entries).await {
+            tracing::error!(%err, "audit entries not stored");
         }
     }
 }

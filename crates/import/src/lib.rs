@@ -12,6 +12,7 @@
 //! history announces nothing.
 
 pub mod client;
+pub mod csv_file;
 pub mod error;
 pub mod firstpromoter;
 mod mapping;
@@ -23,6 +24,7 @@ pub mod rewardful;
 pub mod runner;
 pub mod settings;
 pub mod source;
+pub mod sources;
 pub mod tolt;
 mod values;
 
@@ -30,6 +32,8 @@ pub use error::ImportError;
 pub use report::Report;
 pub use runner::{run_import, ImportOptions};
 pub use source::{Batch, Record, Source, Step};
+pub use sources::{api_source, ApiAccess};
 
-/// The sources `refline import` knows.
+/// The API sources `refline import` knows, each made by [`api_source`] (files come through
+/// `csv`, [`csv_file::CsvSource`]).
 pub const SOURCES: &[&str] = &["rewardful", "tolt", "firstpromoter", "partnerstack"];

@@ -6,7 +6,7 @@
 
 use refline_core::{
     ids::new_id,
-    import::{Change, Imported},
+    import::{kind, Change, Imported, ImportedCommission},
     Actor, Core, CoreError, CoreResult, Door, ErrorKind, Mode, Rights,
 };
 use refline_store::ImportRun;
@@ -75,11 +75,9 @@ pub async fn run_import(
                 progress.started(step, done);
                 shown = true;
             }
-            for record in batch.records {
-                done += 1;
-                if let Err(err) = apply(core, actor, record, &mut report, options.dry_run).await {
-                    return Err(fail(core, checkpoint.as_mut(), ImportError::Core(err)).await);
-                }
+            done += batch.records.len() as u64;
+            if let Err(err) = apply_page(core, actor, batch.records, &mut report, options.dry_run).await {
+                return Err(fail(core, checkpoint.as_mut(), ImportError::Core(err)).await);
             }
             progress.page(step, done, batch.total);
             cursor = batch.next;
@@ -100,7 +98,6 @@ pub async fn run_import(
 
 /// Objects of `step`'s entities already counted (a resumed run starts its bar there).
 fn seen_in(report: &Report, step: Step) -> u64 {
-    use refline_core::import::kind;
     let kinds: &[&str] = match step {
         Step::Campaigns => &[kind::CAMPAIGN],
         Step::Affiliates => &[kind::AFFILIATE],
@@ -110,6 +107,68 @@ fn seen_in(report: &Report, step: Step) -> u64 {
         Step::Commissions => &[kind::COMMISSION],
     };
     kinds.iter().filter_map(|k| report.entities.get(*k)).map(|c| c.seen).sum()
+}
+
+/// Imports a page's records in order and counts what happened: runs of commissions go to the
+/// core together (one write transaction for the run), anything else one by one. `Err` only for
+/// what must stop the run.
+async fn apply_page(
+    core: &Core,
+    actor: &Actor,
+    records: Vec<Record>,
+    report: &mut Report,
+    dry_run: bool,
+) -> CoreResult<()> {
+    let mut commissions = Vec::new();
+    for record in records {
+        match record {
+            Record::Commission(c) if !dry_run => commissions.push(c),
+            other => {
+                apply_commissions(core, actor, std::mem::take(&mut commissions), report).await?;
+                apply(core, actor, other, report, dry_run).await?;
+            }
+        }
+    }
+    apply_commissions(core, actor, commissions, report).await
+}
+
+/// Imports commissions together through the core's page operation.
+async fn apply_commissions(
+    core: &Core,
+    actor: &Actor,
+    commissions: Vec<ImportedCommission>,
+    report: &mut Report,
+) -> CoreResult<()> {
+    if commissions.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = commissions.iter().map(|c| c.source_id.clone()).collect();
+    let results = core.import_commissions(actor, commissions).await?;
+    for (source_id, result) in ids.iter().zip(results) {
+        report.counts(kind::COMMISSION).seen += 1;
+        count(report, kind::COMMISSION, source_id, result)?;
+    }
+    Ok(())
+}
+
+/// Counts one object's outcome; `Err` for a refusal that must stop the run.
+fn count(report: &mut Report, kind: &str, source_id: &str, result: CoreResult<Imported>) -> CoreResult<()> {
+    match result {
+        Ok(imported) => {
+            let counts = report.counts(kind);
+            match imported.change {
+                Change::Created => counts.created += 1,
+                Change::Updated => counts.updated += 1,
+                Change::Unchanged => counts.unchanged += 1,
+            }
+            Ok(())
+        }
+        Err(err) if is_skip(&err) => {
+            report.skip(kind, source_id, err.code, &describe(&err));
+            Ok(())
+        }
+        Err(err) => Err(err),
+    }
 }
 
 /// Imports one record and counts what happened; `Err` only for what must stop the run.
@@ -138,24 +197,10 @@ async fn apply(
         Record::Coupon(r) => core.import_coupon(actor, r).await,
         Record::Customer(r) => core.import_customer(actor, r).await,
         Record::Commission(r) => core.import_commission(actor, r).await,
+        Record::PayoutMethod(r) => core.import_payout_method(actor, r).await,
         Record::Skipped { .. } => return Ok(()),
     };
-    match result {
-        Ok(imported) => {
-            let counts = report.counts(kind);
-            match imported.change {
-                Change::Created => counts.created += 1,
-                Change::Updated => counts.updated += 1,
-                Change::Unchanged => counts.unchanged += 1,
-            }
-            Ok(())
-        }
-        Err(err) if is_skip(&err) => {
-            report.skip(kind, &source_id, err.code, &describe(&err));
-            Ok(())
-        }
-        Err(err) => Err(err),
-    }
+    count(report, kind, &source_id, result)
 }
 
 /// A refusal about this one object (skipped and reported), as opposed to one about the whole

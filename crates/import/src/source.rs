@@ -3,7 +3,7 @@
 
 use refline_core::import::{
     ExistingCampaign, ImportedAffiliate, ImportedCampaign, ImportedCommission, ImportedCoupon,
-    ImportedCustomer, ImportedLink,
+    ImportedCustomer, ImportedLink, ImportedPayoutMethod,
 };
 
 use crate::ImportError;
@@ -66,6 +66,8 @@ pub enum Record {
     Customer(ImportedCustomer),
     /// A commission.
     Commission(ImportedCommission),
+    /// An affiliate's payout details.
+    PayoutMethod(ImportedPayoutMethod),
     /// Something the mapping cannot use, with a coded reason for the report.
     Skipped {
         /// The report's entity (`campaign`, `affiliate`, …).
@@ -90,6 +92,7 @@ impl Record {
             Record::Coupon(_) => kind::COUPON,
             Record::Customer(_) => kind::CUSTOMER,
             Record::Commission(_) => kind::COMMISSION,
+            Record::PayoutMethod(_) => kind::PAYOUT_METHOD,
             Record::Skipped { kind, .. } => kind,
         }
     }
@@ -104,6 +107,7 @@ impl Record {
             Record::Coupon(r) => &r.source_id,
             Record::Customer(r) => &r.source_id,
             Record::Commission(r) => &r.source_id,
+            Record::PayoutMethod(r) => &r.affiliate_source_id,
             Record::Skipped { source_id, .. } => source_id,
         }
     }

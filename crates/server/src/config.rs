@@ -30,6 +30,10 @@ pub struct ServerConfig {
     pub idempotency_ttl_ms: i64,
     /// Largest request body accepted, bytes.
     pub max_body_bytes: usize,
+    /// The API base URL the dashboard's Migrate page imports from (tests, an egress proxy);
+    /// each source's public API when `None`. Never taken from a form, so no page can point
+    /// the server at an internal address.
+    pub import_base_url: Option<String>,
     /// Timeouts and caps for connections and request heads (`http::connection`).
     pub connections: ConnectionLimits,
     /// Proxies (addresses or CIDR ranges) whose forwarding header is believed
@@ -143,6 +147,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("unauthenticated_per_minute", &self.unauthenticated_per_minute)
             .field("idempotency_ttl_ms", &self.idempotency_ttl_ms)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("import_base_url", &self.import_base_url)
             .field("connections", &self.connections)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("forwarded_header", &self.forwarded_header)
@@ -169,6 +174,7 @@ impl Default for ServerConfig {
             unauthenticated_per_minute: 60,
             idempotency_ttl_ms: 24 * 60 * 60 * 1000,
             max_body_bytes: 1024 * 1024,
+            import_base_url: None,
             connections: ConnectionLimits::default(),
             trusted_proxies: Vec::new(),
             forwarded_header: ForwardedHeader::default(),

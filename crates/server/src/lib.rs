@@ -248,6 +248,7 @@ pub async fn serve(
         inbox_wake,
         secrets,
         tracking,
+        imports: crate::dashboard::migrate::Running::default(),
     };
     let connections = state.config.connections.clone();
     let router = app(state);

@@ -46,6 +46,8 @@ pub struct AppState {
     pub tracking: Tracking,
     /// Wakes the webhook worker after a write may have queued deliveries.
     pub webhook_wake: Arc<Notify>,
+    /// Imports running in the background on this node (the dashboard's Migrate page).
+    pub imports: crate::dashboard::migrate::Running,
 }
 
 /// What the core's operations set off on this node: the webhook worker is woken, the link cache

@@ -7,8 +7,8 @@ use refline_domain::{
     ConversionStatus, MembershipStatus,
 };
 use refline_store::{
-    rollup::RollupDelta, Affiliate, Conversion, ImportRun, ImportStore, ImportedConversion, ImportedObject,
-    ImportedPayout, StoreResult,
+    rollup::RollupDelta, Affiliate, Conversion, ImportRun, ImportStore, ImportedConversion,
+    ImportedConversionWrite, ImportedObject, ImportedPayout, StoreResult,
 };
 
 use super::{ledger, rollup, Conn};
@@ -107,6 +107,25 @@ impl ImportStore for Engine {
         Ok(())
     }
 
+    async fn first_campaign_of(&self, merchant_id: &str, affiliate_id: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT campaign_id FROM memberships WHERE merchant_id = $1 AND affiliate_id = $2 \
+             ORDER BY joined_at, campaign_id LIMIT 1",
+        )
+        .bind(merchant_id)
+        .bind(affiliate_id)
+        .fetch_optional(self.reader())
+        .await?)
+    }
+
+    async fn import_run(&self, merchant_id: &str, id: &str) -> StoreResult<Option<ImportRun>> {
+        Ok(sqlx::query_as("SELECT * FROM import_runs WHERE merchant_id = $1 AND id = $2")
+            .bind(merchant_id)
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?)
+    }
+
     async fn list_import_runs(&self, merchant_id: &str, limit: i64) -> StoreResult<Vec<ImportRun>> {
         Ok(sqlx::query_as(
             "SELECT * FROM import_runs WHERE merchant_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2",
@@ -157,57 +176,45 @@ impl ImportStore for Engine {
         paid: Option<&ImportedPayout>,
     ) -> StoreResult<ImportedConversion> {
         let mut tx = self.begin_write().await?;
-        let inserted: Option<String> = sqlx::query_scalar(
-            "INSERT INTO conversions (id, merchant_id, campaign_id, affiliate_id, amount_minor, \
-                commission_minor, currency, status, order_id, order_key, click_id, customer_email, \
-                customer_name, conversion_type, parent_conversion_id, payment_number, source, is_test, \
-                fraud_score, fraud_signals, created_at, updated_at, approved_at, earned_minor) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-                $19, $20, $21, $22, $23, $24) \
-             ON CONFLICT (order_key) DO NOTHING RETURNING id",
-        )
-        .bind(&c.id)
-        .bind(&c.merchant_id)
-        .bind(&c.campaign_id)
-        .bind(&c.affiliate_id)
-        .bind(c.amount_minor)
-        .bind(c.commission_minor)
-        .bind(&c.currency)
-        // Written as accrued first; `settle` below takes it to its status with the ledger.
-        .bind(accrued_status(c.status))
-        .bind(&c.order_id)
-        .bind(c.order_key())
-        .bind(&c.click_id)
-        .bind(&c.customer_email)
-        .bind(&c.customer_name)
-        .bind(c.conversion_type)
-        .bind(&c.parent_conversion_id)
-        .bind(c.payment_number)
-        .bind(&c.source)
-        .bind(c.mode)
-        .bind(c.fraud_score)
-        .bind(&c.fraud_signals)
-        .bind(c.created_at)
-        .bind(c.updated_at)
-        .bind(c.approved_at)
-        .bind(c.commission_minor)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if inserted.is_none() {
-            let existing: String = sqlx::query_scalar("SELECT id FROM conversions WHERE order_key = $1")
-                .bind(c.order_key())
-                .fetch_one(&mut *tx)
-                .await?;
+        let Some(row) = insert_imported(&mut tx, c, paid).await? else {
+            let existing = existing_id(&mut tx, c).await?;
             tx.rollback().await?;
             return Ok(ImportedConversion::Existing(existing));
-        }
-        let written =
-            Conversion { status: accrued_status(c.status), earned_minor: c.commission_minor, ..c.clone() };
-        ledger::accrue(&mut tx, &[&written]).await?;
-        let row = settle(&mut tx, &written, c.status, paid, c.updated_at).await?;
+        };
         rollup::apply(&mut tx, &RollupDelta::inserted([&row]), rollup::shard_of(&row.id)).await?;
         tx.commit().await?;
         Ok(ImportedConversion::Created(Box::new(row)))
+    }
+
+    async fn import_conversions(
+        &self,
+        writes: &[ImportedConversionWrite],
+    ) -> StoreResult<Vec<StoreResult<String>>> {
+        // Most pages have no row the database refuses: written straight, two statements a row
+        // fewer than with savepoints. A refusal rolls that back and the page is written again
+        // with a savepoint per row, so only the refused row fails.
+        let mut tx = self.begin_write().await?;
+        let mut ids = Vec::with_capacity(writes.len());
+        let mut rows = Vec::new();
+        let mut refused = false;
+        for write in writes {
+            match write_one(&mut tx, write).await {
+                Ok((id, row)) => {
+                    ids.push(Ok(id));
+                    rows.extend(row);
+                }
+                Err(_) => {
+                    refused = true;
+                    break;
+                }
+            }
+        }
+        if refused {
+            tx.rollback().await?;
+            return import_isolating(self, writes).await;
+        }
+        finish_page(tx, &rows).await?;
+        Ok(ids)
     }
 
     async fn update_imported_conversion(
@@ -254,6 +261,155 @@ impl ImportStore for Engine {
         tx.commit().await?;
         Ok(true)
     }
+}
+
+/// Inserts imported conversion `c` with its ledger and, for a paid one, its payout; `None`
+/// (nothing written) when its order id is taken. The rollups are the caller's.
+async fn insert_imported(
+    conn: &mut Conn,
+    c: &Conversion,
+    paid: Option<&ImportedPayout>,
+) -> StoreResult<Option<Conversion>> {
+    let inserted: Option<String> = sqlx::query_scalar(
+        "INSERT INTO conversions (id, merchant_id, campaign_id, affiliate_id, amount_minor, \
+            commission_minor, currency, status, order_id, order_key, click_id, customer_email, \
+            customer_name, conversion_type, parent_conversion_id, payment_number, source, is_test, \
+            fraud_score, fraud_signals, created_at, updated_at, approved_at, earned_minor) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+            $19, $20, $21, $22, $23, $24) \
+         ON CONFLICT (order_key) DO NOTHING RETURNING id",
+    )
+    .bind(&c.id)
+    .bind(&c.merchant_id)
+    .bind(&c.campaign_id)
+    .bind(&c.affiliate_id)
+    .bind(c.amount_minor)
+    .bind(c.commission_minor)
+    .bind(&c.currency)
+    // Written as accrued first; `settle` below takes it to its status with the ledger.
+    .bind(accrued_status(c.status))
+    .bind(&c.order_id)
+    .bind(c.order_key())
+    .bind(&c.click_id)
+    .bind(&c.customer_email)
+    .bind(&c.customer_name)
+    .bind(c.conversion_type)
+    .bind(&c.parent_conversion_id)
+    .bind(c.payment_number)
+    .bind(&c.source)
+    .bind(c.mode)
+    .bind(c.fraud_score)
+    .bind(&c.fraud_signals)
+    .bind(c.created_at)
+    .bind(c.updated_at)
+    .bind(c.approved_at)
+    .bind(c.commission_minor)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if inserted.is_none() {
+        return Ok(None);
+    }
+    let written =
+        Conversion { status: accrued_status(c.status), earned_minor: c.commission_minor, ..c.clone() };
+    ledger::accrue(conn, &[&written]).await?;
+    Ok(Some(settle(conn, &written, c.status, paid, c.updated_at).await?))
+}
+
+/// The conversion holding `c`'s order id.
+async fn existing_id(conn: &mut Conn, c: &Conversion) -> StoreResult<String> {
+    Ok(sqlx::query_scalar("SELECT id FROM conversions WHERE order_key = $1")
+        .bind(c.order_key())
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+/// One write of a batch: the conversion (or the one already holding its order id), the
+/// customer's memory and the source object's row. Answers the id and the row written, if any.
+async fn write_one(
+    conn: &mut Conn,
+    w: &ImportedConversionWrite,
+) -> StoreResult<(String, Option<Conversion>)> {
+    let row = insert_imported(conn, &w.conversion, w.paid.as_ref()).await?;
+    let id = match &row {
+        Some(row) => row.id.clone(),
+        None => existing_id(conn, &w.conversion).await?,
+    };
+    if let Some(m) = &w.memory {
+        sqlx::query(
+            "INSERT INTO processor_subscriptions (merchant_id, provider, subscription_key, \
+                campaign_id, affiliate_id, click_id, first_conversion_id, trial_conversion_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (merchant_id, provider, subscription_key) DO UPDATE SET \
+                first_conversion_id = COALESCE(processor_subscriptions.first_conversion_id, excluded.first_conversion_id)",
+        )
+        .bind(&m.merchant_id)
+        .bind(&m.provider)
+        .bind(&m.subscription_key)
+        .bind(&m.campaign_id)
+        .bind(&m.affiliate_id)
+        .bind(&m.click_id)
+        .bind(&id)
+        .bind(&m.trial_conversion_id)
+        .bind(m.created_at)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let o = &w.object;
+    sqlx::query(
+        "INSERT INTO import_objects (merchant_id, source, kind, source_id, refline_id, fingerprint, \
+            created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (merchant_id, source, kind, source_id) DO UPDATE SET \
+            refline_id = excluded.refline_id, fingerprint = excluded.fingerprint, \
+            updated_at = excluded.updated_at",
+    )
+    .bind(&o.merchant_id)
+    .bind(&o.source)
+    .bind(&o.kind)
+    .bind(&o.source_id)
+    .bind(&id)
+    .bind(&o.fingerprint)
+    .bind(o.created_at)
+    .bind(o.updated_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok((id, row))
+}
+
+/// [`ImportStore::import_conversions`] with a savepoint per row: a refused row is rolled back
+/// alone and answered with its error.
+async fn import_isolating(
+    store: &Engine,
+    writes: &[ImportedConversionWrite],
+) -> StoreResult<Vec<StoreResult<String>>> {
+    let mut tx = store.begin_write().await?;
+    let mut answers = Vec::with_capacity(writes.len());
+    let mut rows = Vec::new();
+    for write in writes {
+        let mut one = sqlx::Connection::begin(&mut *tx).await?;
+        match write_one(&mut one, write).await {
+            Ok((id, row)) => {
+                one.commit().await?;
+                rows.extend(row);
+                answers.push(Ok(id));
+            }
+            Err(err) => {
+                one.rollback().await?;
+                answers.push(Err(err));
+            }
+        }
+    }
+    finish_page(tx, &rows).await?;
+    Ok(answers)
+}
+
+/// The rollups of a page's new rows, last, then the commit.
+async fn finish_page(mut tx: sqlx::Transaction<'static, crate::Db>, rows: &[Conversion]) -> StoreResult<()> {
+    if let Some(first) = rows.first() {
+        let shard = rollup::shard_of(&first.id);
+        rollup::apply(&mut tx, &RollupDelta::inserted(rows.iter()), shard).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The status a commission is first written in: what it is, except that a paid one is first

@@ -6,7 +6,7 @@
 use refline_domain::{ConversionStatus, MembershipStatus};
 use sqlx::FromRow;
 
-use crate::{Affiliate, Conversion, StoreResult};
+use crate::{Affiliate, Conversion, ProcessorSubscription, StoreResult};
 
 /// A source object and the Refline object it became.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -78,6 +78,21 @@ pub enum ImportedConversion {
     Existing(String),
 }
 
+/// One new imported commission of a batch ([`ImportStore::import_conversions`]): the
+/// conversion as [`ImportStore::import_conversion`] writes it, the customer's memory and the
+/// source object's row, each given the id of the conversion that holds the order id.
+#[derive(Debug, Clone)]
+pub struct ImportedConversionWrite {
+    /// The conversion (its `order_id` keeps it unique).
+    pub conversion: Conversion,
+    /// The payout settling it when it is paid.
+    pub paid: Option<ImportedPayout>,
+    /// The customer's memory; `first_conversion_id` is set to the conversion's id.
+    pub memory: Option<ProcessorSubscription>,
+    /// What the source object became; `refline_id` is set to the conversion's id.
+    pub object: ImportedObject,
+}
+
 /// The writes and reads of imports.
 #[async_trait::async_trait]
 pub trait ImportStore {
@@ -97,6 +112,11 @@ pub trait ImportStore {
     async fn insert_import_run(&self, run: &ImportRun) -> StoreResult<()>;
     /// Saves a run's status, checkpoint and report.
     async fn save_import_run(&self, run: &ImportRun) -> StoreResult<()>;
+    /// The campaign the affiliate joined first (ties: the lowest campaign id), if any: where a
+    /// source object that names no campaign lands. One indexed read (no figures).
+    async fn first_campaign_of(&self, merchant_id: &str, affiliate_id: &str) -> StoreResult<Option<String>>;
+    /// One of the merchant's runs.
+    async fn import_run(&self, merchant_id: &str, id: &str) -> StoreResult<Option<ImportRun>>;
     /// The merchant's runs of every source, newest first.
     async fn list_import_runs(&self, merchant_id: &str, limit: i64) -> StoreResult<Vec<ImportRun>>;
     /// Creates `affiliate` unless the merchant has one with its email; answers the id of the one
@@ -121,6 +141,15 @@ pub trait ImportStore {
         conversion: &Conversion,
         paid: Option<&ImportedPayout>,
     ) -> StoreResult<ImportedConversion>;
+    /// Writes a page of new imported commissions in one transaction, each as
+    /// [`ImportStore::import_conversion`] does plus its memory and source object row, each in
+    /// its own savepoint so one refused row fails alone; the rollups of all of them last.
+    /// Answers each one's conversion id (the existing one when its order id was taken) or
+    /// error, in order; `Err` only when the transaction itself failed (nothing written).
+    async fn import_conversions(
+        &self,
+        writes: &[ImportedConversionWrite],
+    ) -> StoreResult<Vec<StoreResult<String>>>;
     /// Moves an imported commission to `status` as the source now says (a pending one approved,
     /// rejected or paid) with the ledger entry that follows, and for `paid` the completed
     /// payout; `false` when it is not `from` any more, or when it is to be paid while an open

@@ -66,7 +66,9 @@ pub use conversion::{
 };
 pub use error::{StoreError, StoreResult};
 pub use idempotency::{IdempotencyBegin, IdempotencyStore};
-pub use import::{ImportRun, ImportStore, ImportedConversion, ImportedObject, ImportedPayout};
+pub use import::{
+    ImportRun, ImportStore, ImportedConversion, ImportedConversionWrite, ImportedObject, ImportedPayout,
+};
 pub use integration::{Coupon, CouponFilter, Integration, IntegrationStore};
 pub use isolate::write_isolating;
 pub use mail::{MailStore, OutgoingMail};

@@ -33,6 +33,7 @@ mod dashboard_browser;
 mod dashboard_campaigns;
 mod dashboard_commissions;
 mod dashboard_integrations;
+mod dashboard_migrate;
 mod dashboard_overview;
 mod dashboard_payout_settings;
 mod dashboard_payouts;
@@ -69,6 +70,7 @@ mod tracking;
 mod trial_modes;
 mod webhooks;
 
+mod import_csv;
 mod import_fake_rewardful;
 mod import_fake_sources;
 mod import_fixture_sources;

@@ -6,7 +6,10 @@ use refline_processors::Provider;
 use refline_store::Affiliate;
 
 use super::{kind, skip, Change, Earlier, Imported};
-use crate::{coupons::CouponInput, ids::new_id, links::LinkInput, Actor, Core, CoreError, CoreResult};
+use crate::{
+    coupons::CouponInput, ids::new_id, links::LinkInput, payouts::PayoutMethod, Actor, Core, CoreError,
+    CoreResult,
+};
 
 /// A source affiliate (partner, promoter, partnership) in Refline's terms.
 #[derive(Debug, Clone)]
@@ -51,6 +54,15 @@ pub struct ImportedCoupon {
     pub provider_coupon_id: Option<String>,
     /// The payment processor's promotion-code id.
     pub provider_promotion_code_id: Option<String>,
+}
+
+/// How an imported affiliate is paid, as the source has it.
+#[derive(Debug, Clone)]
+pub struct ImportedPayoutMethod {
+    /// The affiliate's source id (it is also this object's: one method per affiliate).
+    pub affiliate_source_id: String,
+    /// The method.
+    pub method: PayoutMethod,
 }
 
 impl Core {
@@ -216,5 +228,49 @@ impl Core {
         let imported = Imported { id: registered.coupon.id, change };
         self.remember_import(actor, &source, kind::COUPON, &input.source_id, &imported.id, print).await?;
         Ok(imported)
+    }
+}
+
+impl Core {
+    /// Sets the imported affiliate's payout details as the source has them (quietly: no
+    /// announcement; audited as the import of them).
+    pub async fn import_payout_method(
+        &self,
+        actor: &Actor,
+        input: ImportedPayoutMethod,
+    ) -> CoreResult<Imported> {
+        self.audited(actor, "affiliate.payout_method.import", None, async {
+            let earlier =
+                self.earlier(actor, kind::PAYOUT_METHOD, &input.affiliate_source_id, &input).await?;
+            if let Some(same) = earlier.unchanged() {
+                return Ok(same);
+            }
+            let Earlier { source, print, found: before } = earlier;
+            let affiliate = self
+                .imported_id(
+                    actor,
+                    &source,
+                    kind::AFFILIATE,
+                    &input.affiliate_source_id,
+                    "affiliate_not_imported",
+                )
+                .await?;
+            let stored = input.method.to_json().to_string();
+            if !self.store.set_payout_method(&actor.merchant_id, &affiliate, Some(&stored)).await? {
+                return Err(skip("affiliate_not_imported", "the affiliate is gone"));
+            }
+            self.remember_import(
+                actor,
+                &source,
+                kind::PAYOUT_METHOD,
+                &input.affiliate_source_id,
+                &affiliate,
+                print,
+            )
+            .await?;
+            let change = if before.is_some() { Change::Updated } else { Change::Created };
+            Ok(Imported { id: affiliate, change })
+        })
+        .await
     }
 }

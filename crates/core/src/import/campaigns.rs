@@ -117,7 +117,14 @@ impl Core {
             return Ok(same);
         }
         let Earlier { source, print, found: before } = earlier;
-        let campaign = self.load_campaign(actor, &input.campaign_id).await?;
+        // Another merchant's campaign is not found: skipped, like an unknown one.
+        let campaign =
+            self.store.get_campaign(&actor.merchant_id, &input.campaign_id).await?.ok_or_else(|| {
+                super::skip(
+                    "campaign_not_found",
+                    format!("the brand has no campaign {:?}", input.campaign_id),
+                )
+            })?;
         let change = if before.is_some() { Change::Updated } else { Change::Created };
         self.remember_import(actor, &source, kind::CAMPAIGN, &input.source_id, &campaign.id, print).await?;
         Ok(Imported { id: campaign.id, change })

@@ -3,11 +3,15 @@
 //! (voided, denied, declined) or refunded. A commission imported before follows the source's
 //! status forward (a pending one approved, paid or voided); a paid one never changes.
 
-use refline_domain::{check_sale_minor, max_sale_minor, ConversionStatus, ConversionType, Currency, Mode};
-use refline_store::{Conversion, ImportedConversion, ImportedPayout, ProcessorSubscription};
+use std::collections::HashMap;
 
-use super::{kind, skip, Change, Earlier, Imported};
-use crate::{ids::new_id, inbound::attribution::memory_keys, Actor, Core, CoreResult};
+use refline_domain::{check_sale_minor, max_sale_minor, ConversionStatus, ConversionType, Currency, Mode};
+use refline_store::{
+    Campaign, Conversion, ImportedConversionWrite, ImportedObject, ImportedPayout, ProcessorSubscription,
+};
+
+use super::{fingerprint, kind, skip, Change, Imported};
+use crate::{ids::new_id, inbound::attribution::memory_keys, Actor, Core, CoreError, CoreResult};
 
 /// A source commission in Refline's terms.
 #[derive(Debug, Clone)]
@@ -37,37 +41,119 @@ pub struct ImportedCommission {
     pub customer: Option<(String, String)>,
 }
 
+/// What the commissions of one page share: what each affiliate and campaign became, read once.
+#[derive(Default)]
+struct Lookups {
+    /// Affiliate source id → Refline id (`None`: not imported).
+    affiliates: HashMap<String, Option<String>>,
+    /// Campaign source id → Refline id (`None`: not imported).
+    campaigns: HashMap<String, Option<String>>,
+    /// Affiliate id → its first campaign (for sources that name none).
+    firsts: HashMap<String, Option<String>>,
+    /// Loaded campaigns.
+    loaded: HashMap<String, Campaign>,
+}
+
+/// What one commission of a page needs.
+enum Planned {
+    /// Decided without a new row (unchanged, or an earlier one moved forward).
+    Done(Imported),
+    /// A new commission to write with the page.
+    Write(Box<ImportedConversionWrite>),
+}
+
 impl Core {
     /// Writes the commission as the source has it, or moves the one imported before forward.
     /// Announces nothing.
     pub async fn import_commission(&self, actor: &Actor, input: ImportedCommission) -> CoreResult<Imported> {
-        self.audited(actor, "commission.import", None, self.import_commission_work(actor, input)).await
+        let mut answers = self.import_commissions(actor, vec![input]).await?;
+        answers.pop().unwrap_or_else(|| Err(skip("commission_not_moved", "nothing was imported")))
     }
 
-    async fn import_commission_work(&self, actor: &Actor, input: ImportedCommission) -> CoreResult<Imported> {
-        let earlier = self.earlier(actor, kind::COMMISSION, &input.source_id, &input).await?;
-        if let Some(same) = earlier.unchanged() {
-            return Ok(same);
+    /// Imports a page of commissions: each decided as [`Core::import_commission`] decides it
+    /// (the same checks, refusals and idempotency), the new ones written together in one
+    /// transaction in which each still fails alone. Answers each one's outcome, in order;
+    /// `Err` only for a refusal of the whole page (the actor is no importer, the database
+    /// failed). Every commission is one audit entry, kept together at the end.
+    pub async fn import_commissions(
+        &self,
+        actor: &Actor,
+        inputs: Vec<ImportedCommission>,
+    ) -> CoreResult<Vec<CoreResult<Imported>>> {
+        let answers = self.import_commissions_work(actor, inputs).await;
+        match &answers {
+            Ok(each) => {
+                let records = each.iter().map(|r| self.audit_record(actor, "commission.import", r)).collect();
+                self.effects.audited_many(records).await;
+            }
+            Err(err) => {
+                let refused: CoreResult<Imported> = Err(err.clone());
+                self.effects.audited(self.audit_record(actor, "commission.import", &refused)).await;
+            }
         }
-        let Earlier { source, print, found: before } = earlier;
+        answers
+    }
+
+    async fn import_commissions_work(
+        &self,
+        actor: &Actor,
+        inputs: Vec<ImportedCommission>,
+    ) -> CoreResult<Vec<CoreResult<Imported>>> {
+        let source = super::source_of(actor)?.to_string();
+        let mut answers: Vec<Option<CoreResult<Imported>>> = Vec::with_capacity(inputs.len());
+        let (mut writes, mut places) = (Vec::new(), Vec::new());
+        let mut lookups = Lookups::default();
+        for input in inputs {
+            match self.plan_commission(actor, &source, input, &mut lookups).await {
+                Ok(Planned::Done(imported)) => answers.push(Some(Ok(imported))),
+                Ok(Planned::Write(write)) => {
+                    places.push(answers.len());
+                    answers.push(None);
+                    writes.push(*write);
+                }
+                Err(err) => answers.push(Some(Err(err))),
+            }
+        }
+        if !writes.is_empty() {
+            let written = self.store.import_conversions(&writes).await?;
+            for (place, result) in places.into_iter().zip(written) {
+                answers[place] =
+                    Some(result.map(|id| Imported { id, change: Change::Created }).map_err(CoreError::from));
+            }
+        }
+        Ok(answers
+            .into_iter()
+            .map(|a| a.unwrap_or_else(|| Err(skip("commission_not_moved", "the store answered nothing"))))
+            .collect())
+    }
+
+    /// Decides one commission: unchanged, moved forward (written at once), refused, or a new
+    /// row for the page's write.
+    async fn plan_commission(
+        &self,
+        actor: &Actor,
+        source: &str,
+        input: ImportedCommission,
+        lookups: &mut Lookups,
+    ) -> CoreResult<Planned> {
+        let print = fingerprint(&input);
+        let before = self.imported(actor, source, kind::COMMISSION, &input.source_id).await?;
         if let Some(found) = &before {
-            let imported = self.move_imported(actor, &source, &found.refline_id, &input).await?;
-            self.remember_import(actor, &source, kind::COMMISSION, &input.source_id, &imported.id, print)
+            if found.fingerprint == print {
+                return Ok(Planned::Done(Imported {
+                    id: found.refline_id.clone(),
+                    change: Change::Unchanged,
+                }));
+            }
+            let imported = self.move_imported(actor, source, &found.refline_id, &input).await?;
+            self.remember_import(actor, source, kind::COMMISSION, &input.source_id, &imported.id, print)
                 .await?;
-            return Ok(imported);
+            return Ok(Planned::Done(imported));
         }
-        let affiliate = self
-            .imported_id(
-                actor,
-                &source,
-                kind::AFFILIATE,
-                &input.affiliate_source_id,
-                "affiliate_not_imported",
-            )
-            .await?;
+        let affiliate = lookups.affiliate(self, actor, source, &input.affiliate_source_id).await?;
         let campaign_id =
-            self.campaign_for(actor, &source, input.campaign_source_id.as_deref(), &affiliate).await?;
-        let campaign = self.load_campaign(actor, &campaign_id).await?;
+            lookups.campaign(self, actor, source, input.campaign_source_id.as_deref(), &affiliate).await?;
+        let campaign = lookups.load(self, actor, &campaign_id).await?;
         let currency = Currency::parse(&input.currency).map_err(|_| {
             skip("invalid_currency", format!("currency {:?} is not supported", input.currency))
         })?;
@@ -113,7 +199,7 @@ impl Core {
             conversion_type: ConversionType::OneTime,
             parent_conversion_id: None,
             payment_number: 1,
-            source: source.clone(),
+            source: source.to_string(),
             mode: Mode::Live,
             fraud_score: None,
             fraud_signals: None,
@@ -123,29 +209,31 @@ impl Core {
             earned_minor: 0,
             paid_minor: 0,
         };
-        let payout = self.imported_payout(&source, &input);
-        let id = match self.store.import_conversion(&conversion, payout.as_ref()).await? {
-            ImportedConversion::Created(row) => row.id,
-            ImportedConversion::Existing(id) => id,
+        // The customer's renewals continue the first imported sale (a memory already holding
+        // one is kept).
+        let memory = input.customer.as_ref().map(|(provider, customer)| ProcessorSubscription {
+            merchant_id: actor.merchant_id.clone(),
+            provider: provider.clone(),
+            subscription_key: memory_keys(None, Some(customer)).concat(),
+            campaign_id: campaign.id.clone(),
+            affiliate_id: conversion.affiliate_id.clone(),
+            click_id: None,
+            first_conversion_id: None,
+            trial_conversion_id: None,
+            created_at: now,
+        });
+        let object = ImportedObject {
+            merchant_id: actor.merchant_id.clone(),
+            source: source.to_string(),
+            kind: kind::COMMISSION.to_string(),
+            source_id: input.source_id.clone(),
+            refline_id: String::new(),
+            fingerprint: print,
+            created_at: now,
+            updated_at: now,
         };
-        if let Some((provider, customer)) = &input.customer {
-            // The customer's renewals continue the first imported sale (a memory already
-            // holding one is kept).
-            let memory = ProcessorSubscription {
-                merchant_id: actor.merchant_id.clone(),
-                provider: provider.clone(),
-                subscription_key: memory_keys(None, Some(customer)).concat(),
-                campaign_id: campaign.id.clone(),
-                affiliate_id: conversion.affiliate_id.clone(),
-                click_id: None,
-                first_conversion_id: Some(id.clone()),
-                trial_conversion_id: None,
-                created_at: now,
-            };
-            self.store.remember_subscription(&memory).await?;
-        }
-        self.remember_import(actor, &source, kind::COMMISSION, &input.source_id, &id, print).await?;
-        Ok(Imported { id, change: Change::Created })
+        let paid = self.imported_payout(source, &input);
+        Ok(Planned::Write(Box::new(ImportedConversionWrite { conversion, paid, memory, object })))
     }
 
     /// The payout that settles a paid commission.
@@ -198,5 +286,55 @@ impl Core {
             ));
         }
         Ok(Imported { id: id.to_string(), change: Change::Updated })
+    }
+}
+
+impl Lookups {
+    /// What the affiliate's source id became (read once per page).
+    async fn affiliate(&mut self, core: &Core, actor: &Actor, source: &str, id: &str) -> CoreResult<String> {
+        if !self.affiliates.contains_key(id) {
+            let found = core.imported(actor, source, kind::AFFILIATE, id).await?.map(|f| f.refline_id);
+            self.affiliates.insert(id.to_string(), found);
+        }
+        self.affiliates.get(id).cloned().flatten().ok_or_else(|| {
+            skip("affiliate_not_imported", format!("{} {id} was not imported", kind::AFFILIATE))
+        })
+    }
+
+    /// The campaign a commission lands on, as [`Core::campaign_for`] decides it.
+    async fn campaign(
+        &mut self,
+        core: &Core,
+        actor: &Actor,
+        source: &str,
+        campaign: Option<&str>,
+        affiliate: &str,
+    ) -> CoreResult<String> {
+        let (cache, key) = match campaign {
+            Some(c) => (&mut self.campaigns, c),
+            None => (&mut self.firsts, affiliate),
+        };
+        if let Some(known) = cache.get(key) {
+            return known
+                .clone()
+                .ok_or_else(|| skip("campaign_not_imported", "the campaign was not imported"));
+        }
+        let found = match core.campaign_for(actor, source, campaign, affiliate).await {
+            Ok(id) => Some(id),
+            Err(err) if err.code == "campaign_not_imported" => None,
+            Err(err) => return Err(err),
+        };
+        cache.insert(key.to_string(), found.clone());
+        found.ok_or_else(|| skip("campaign_not_imported", "the campaign was not imported"))
+    }
+
+    /// The campaign itself (read once per page).
+    async fn load(&mut self, core: &Core, actor: &Actor, id: &str) -> CoreResult<Campaign> {
+        if let Some(campaign) = self.loaded.get(id) {
+            return Ok(campaign.clone());
+        }
+        let campaign = core.load_campaign(actor, id).await?;
+        self.loaded.insert(id.to_string(), campaign.clone());
+        Ok(campaign)
     }
 }

@@ -15,8 +15,9 @@ mod affiliates;
 mod campaigns;
 mod commissions;
 mod customers;
+pub mod runs;
 
-pub use affiliates::{ImportedAffiliate, ImportedCoupon, ImportedLink};
+pub use affiliates::{ImportedAffiliate, ImportedCoupon, ImportedLink, ImportedPayoutMethod};
 pub use campaigns::{ExistingCampaign, ImportedCampaign};
 pub use commissions::ImportedCommission;
 pub use customers::ImportedCustomer;
@@ -40,6 +41,8 @@ pub mod kind {
     pub const CUSTOMER: &str = "customer";
     /// A commission.
     pub const COMMISSION: &str = "commission";
+    /// An affiliate's payout details (a CSV file's PayPal email).
+    pub const PAYOUT_METHOD: &str = "payout_method";
 }
 
 /// What importing one source object did.
@@ -188,12 +191,11 @@ impl Core {
         if let Some(campaign) = campaign_source_id {
             return self.imported_id(actor, source, kind::CAMPAIGN, campaign, "campaign_not_imported").await;
         }
-        let memberships =
-            self.store.affiliate_memberships(&actor.merchant_id, affiliate_id, actor.mode).await?;
-        memberships
-            .into_iter()
-            .min_by_key(|m| m.joined_at)
-            .map(|m| m.campaign_id)
+        // Not `affiliate_memberships`: that one adds each membership's earnings up from the
+        // conversions, a cost per commission that grows with the history being imported.
+        self.store
+            .first_campaign_of(&actor.merchant_id, affiliate_id)
+            .await?
             .ok_or_else(|| skip("campaign_not_imported", "the affiliate is on no imported campaign"))
     }
 }

@@ -37,9 +37,13 @@ pub async fn verify_csrf(State(state): State<AppState>, req: Request, next: Next
     if one_click_unsubscribe(parts.uri.path(), &bytes) {
         return next.run(Request::from_parts(parts, Body::from(bytes))).await;
     }
-    let sent = form_urlencoded::parse(&bytes)
-        .find(|(name, _)| name == "csrf_token")
-        .map(|(_, value)| value.into_owned());
+    let sent = match multipart_boundary(&parts.headers) {
+        // File uploads (the Migrate page) carry the token as a part of their own.
+        Some(boundary) => multipart_token(&bytes, &boundary),
+        None => form_urlencoded::parse(&bytes)
+            .find(|(name, _)| name == "csrf_token")
+            .map(|(_, value)| value.into_owned()),
+    };
     let valid = sent.is_some_and(|sent| {
         // Every accepted token is compared (in constant time), not just up to the first match.
         accepted
@@ -65,6 +69,34 @@ pub async fn verify_csrf(State(state): State<AppState>, req: Request, next: Next
 /// any token of ours. Exempt from the CSRF check on `/portal/unsubscribe/<token>` only, where
 /// the signed token in the path is the proof (and the worst a forged request can do is stop a
 /// mail the link's owner can turn on again).
+/// The boundary of a `multipart/form-data` body, if the request is one.
+fn multipart_boundary(headers: &axum::http::HeaderMap) -> Option<String> {
+    let value = headers.get(axum::http::header::CONTENT_TYPE)?.to_str().ok()?;
+    let (kind, rest) = value.split_once(';')?;
+    if !kind.trim().eq_ignore_ascii_case("multipart/form-data") {
+        return None;
+    }
+    rest.split(';').find_map(|p| {
+        let (name, v) = p.trim().split_once('=')?;
+        name.eq_ignore_ascii_case("boundary").then(|| v.trim_matches('"').to_string())
+    })
+}
+
+/// The `csrf_token` part of a multipart body: the text between its headers' blank line and the
+/// next boundary.
+fn multipart_token(body: &[u8], boundary: &str) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let delimiter = format!("--{boundary}");
+    text.split(delimiter.as_str()).find_map(|part| {
+        let (head, value) = part.split_once("\r\n\r\n")?;
+        let named = head.lines().any(|line| {
+            line.to_ascii_lowercase().starts_with("content-disposition:")
+                && line.contains("name=\"csrf_token\"")
+        });
+        named.then(|| value.trim_end_matches("\r\n").to_string())
+    })
+}
+
 fn one_click_unsubscribe(path: &str, body: &[u8]) -> bool {
     if !path.starts_with("/portal/unsubscribe/") {
         return false;
@@ -79,6 +111,14 @@ fn one_click_unsubscribe(path: &str, body: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::one_click_unsubscribe;
+
+    #[test]
+    fn a_multipart_form_carries_its_token_in_a_part() {
+        let body = b"--xyz\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\ntok123\r\n--xyz\r\n\
+                     Content-Disposition: form-data; name=\"source\"\r\n\r\ncsv\r\n--xyz--\r\n";
+        assert_eq!(super::multipart_token(body, "xyz").as_deref(), Some("tok123"));
+        assert_eq!(super::multipart_token(b"--xyz--", "xyz"), None);
+    }
 
     #[test]
     fn only_the_unsubscribe_path_takes_a_one_click_post() {

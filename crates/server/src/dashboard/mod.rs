@@ -19,6 +19,7 @@ pub mod chart;
 pub mod commissions;
 pub mod csrf;
 pub mod integrations;
+pub mod migrate;
 pub mod overview;
 pub mod payout_settings;
 pub mod payouts;
@@ -63,6 +64,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(audit::router())
         .merge(settings::router())
         .merge(team::router())
+        .merge(migrate::router())
         .layer(middleware::from_fn_with_state(state.clone(), csrf::verify_csrf))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -15,7 +15,7 @@ use super::session::Page;
 use crate::error::ErrorCode;
 
 /// The navigation: key, path, label.
-pub const NAV: [(&str, &str, &str); 10] = [
+pub const NAV: [(&str, &str, &str); 11] = [
     ("overview", "/merchant", "Overview"),
     ("campaigns", "/merchant/campaigns", "Campaigns"),
     ("affiliates", "/merchant/affiliates", "Affiliates"),
@@ -25,6 +25,7 @@ pub const NAV: [(&str, &str, &str); 10] = [
     ("webhooks", "/merchant/webhooks", "Webhooks"),
     ("api-keys", "/merchant/api-keys", "API keys"),
     ("audit", "/merchant/audit", "Audit log"),
+    ("migrate", "/merchant/migrate", "Migrate"),
     ("settings", "/merchant/settings", "Settings"),
 ];
 
