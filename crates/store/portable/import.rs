@@ -36,24 +36,8 @@ impl ImportStore for Engine {
     }
 
     async fn save_imported(&self, o: &ImportedObject) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO import_objects (merchant_id, source, kind, source_id, refline_id, fingerprint, \
-                created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (merchant_id, source, kind, source_id) DO UPDATE SET \
-                refline_id = excluded.refline_id, fingerprint = excluded.fingerprint, \
-                updated_at = excluded.updated_at",
-        )
-        .bind(&o.merchant_id)
-        .bind(&o.source)
-        .bind(&o.kind)
-        .bind(&o.source_id)
-        .bind(&o.refline_id)
-        .bind(&o.fingerprint)
-        .bind(o.created_at)
-        .bind(o.updated_at)
-        .execute(self.writer())
-        .await?;
-        Ok(())
+        let mut conn = self.writer().acquire().await?;
+        save_object(&mut conn, o, &o.refline_id).await
     }
 
     async fn unfinished_import_run(&self, merchant_id: &str, source: &str) -> StoreResult<Option<ImportRun>> {
@@ -354,24 +338,7 @@ async fn write_one(
         .execute(&mut *conn)
         .await?;
     }
-    let o = &w.object;
-    sqlx::query(
-        "INSERT INTO import_objects (merchant_id, source, kind, source_id, refline_id, fingerprint, \
-            created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-         ON CONFLICT (merchant_id, source, kind, source_id) DO UPDATE SET \
-            refline_id = excluded.refline_id, fingerprint = excluded.fingerprint, \
-            updated_at = excluded.updated_at",
-    )
-    .bind(&o.merchant_id)
-    .bind(&o.source)
-    .bind(&o.kind)
-    .bind(&o.source_id)
-    .bind(&id)
-    .bind(&o.fingerprint)
-    .bind(o.created_at)
-    .bind(o.updated_at)
-    .execute(&mut *conn)
-    .await?;
+    save_object(conn, &w.object, &id).await?;
     Ok((id, row))
 }
 
@@ -505,4 +472,27 @@ async fn settle(
     .fetch_one(&mut *conn)
     .await?;
     Ok(row)
+}
+
+/// Remembers what a source object became (`refline_id`), with the fingerprint of what was read:
+/// the one statement both a single import and a page's write use.
+async fn save_object(conn: &mut Conn, o: &ImportedObject, refline_id: &str) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO import_objects (merchant_id, source, kind, source_id, refline_id, fingerprint, \
+            created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (merchant_id, source, kind, source_id) DO UPDATE SET \
+            refline_id = excluded.refline_id, fingerprint = excluded.fingerprint, \
+            updated_at = excluded.updated_at",
+    )
+    .bind(&o.merchant_id)
+    .bind(&o.source)
+    .bind(&o.kind)
+    .bind(&o.source_id)
+    .bind(refline_id)
+    .bind(&o.fingerprint)
+    .bind(o.created_at)
+    .bind(o.updated_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
