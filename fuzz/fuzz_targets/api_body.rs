@@ -29,8 +29,9 @@ fuzz_target!(|data: &[u8]| {
 });
 
 /// Runs one resource reader over the object (Debug-formatted so nothing is optimised away).
+/// Readers that refuse a body themselves must refuse it as a 400 `validation_error`.
 fn read(which: u8, map: &Map<String, Value>) {
-    let out = match which % 12 {
+    let out = match which % 18 {
         0 => return conversion(map),
         1 => format!("{:?}", api::campaigns::read_input(map, true)),
         2 => format!("{:?}", api::campaigns::read_input(map, false)),
@@ -42,6 +43,12 @@ fn read(which: u8, map: &Map<String, Value>) {
         8 => format!("{:?}", api::integration_input::read_new(map)),
         9 => format!("{:?}", api::integration_input::read_change(map)),
         10 => format!("{:?}", api::invitations::read_invite(map)),
+        11 => format!("{:?}", api::settings::read_input(map)),
+        12 => format!("{:?}", api::payouts::read_run(map)),
+        13 => refused_as_400(api::affiliates::read_change(map)),
+        14 => refused_as_400(api::conversions::read_status_change(map)),
+        15 => refused_as_400(api::payouts::read_send(map)),
+        16 => refused_as_400(api::payouts::read_complete_export(map)),
         _ => format!(
             "{:?}",
             refline_core::payouts::method::PayoutMethod::from_json(
@@ -51,6 +58,14 @@ fn read(which: u8, map: &Map<String, Value>) {
         ),
     };
     std::hint::black_box(out);
+}
+
+/// A reader's own refusal is a 400 `validation_error`, never an internal error.
+fn refused_as_400<T: std::fmt::Debug>(read: Result<T, refline_server::error::ApiError>) -> String {
+    if let Err(err) = &read {
+        assert_eq!((err.status.as_u16(), err.code), (400, "validation_error"), "{err:?}");
+    }
+    format!("{read:?}")
 }
 
 /// `POST /api/v1/conversions`: the seed's body into `NewConversion`.

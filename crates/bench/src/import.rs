@@ -41,6 +41,7 @@ pub async fn run(server_rt: tokio::runtime::Handle, options: Options) -> anyhow:
 #[derive(Default)]
 struct Timer {
     steps: Mutex<HashMap<Step, (Instant, Option<f64>)>>,
+    marks: Mutex<HashMap<Step, (Instant, u64)>>,
 }
 
 impl Progress for Timer {
@@ -50,7 +51,22 @@ impl Progress for Timer {
         }
     }
 
-    fn page(&self, _step: Step, _done: u64, _total: Option<u64>) {}
+    /// Prints each further 10,000 objects with the rate of that stretch, so a rate that falls as
+    /// the database grows shows (it would mean a read whose cost grows with the history).
+    fn page(&self, step: Step, done: u64, _total: Option<u64>) {
+        let Ok(mut marks) = self.marks.lock() else { return };
+        let (at, count) = marks.entry(step).or_insert((Instant::now(), 0));
+        if done >= *count + 10_000 {
+            let rate = (done - *count) as f64 / at.elapsed().as_secs_f64().max(1e-9);
+            eprintln!(
+                "  {:<12} {done:>8} done, {rate:>8.0}/s over the last {}",
+                step.as_str(),
+                done - *count
+            );
+            *at = Instant::now();
+            *count = done;
+        }
+    }
 
     fn finished(&self, step: Step, _done: u64) {
         if let Ok(mut steps) = self.steps.lock() {

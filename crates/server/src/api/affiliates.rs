@@ -14,7 +14,7 @@ use refline_core::{
 };
 use refline_domain::{format_amount_in, format_timestamp, MembershipStatus};
 use refline_store::{render::membership_row, AffiliateFilter, AffiliateSort, MembershipView};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -116,9 +116,33 @@ async fn update_affiliate(
     let actor = caller.actor();
     actor.require_write()?;
     let map = parse_object(&body)?;
-    let mut f = Fields::new(&map);
-    // `payoutMethod` alone changes the payout details; with `campaignId` and `status` (or
-    // without `payoutMethod`) the membership changes as LinkJolt documents.
+    let change = read_change(&map)?;
+    let mut detail = None;
+    if let Some(method) = change.payout_method {
+        detail = Some(state.core.set_payout_method(&actor, &id, method).await?);
+    }
+    if let Some((campaign_id, target)) = change.membership {
+        detail = Some(state.core.set_membership_status(&actor, &id, &campaign_id, target).await?);
+    }
+    let Some(detail) = detail else {
+        return Err(ApiError::internal("no change made"));
+    };
+    Ok(Json(json!({ "data": render_detail(&detail, &state.config.public_url) })))
+}
+
+/// What `PATCH /affiliates/{id}` asks for: new payout details (`Some(None)` clears them), a
+/// membership status change, or both.
+#[derive(Debug)]
+pub struct AffiliateChange {
+    pub payout_method: Option<Option<PayoutMethod>>,
+    pub membership: Option<(String, MembershipStatus)>,
+}
+
+/// Reads the body of `PATCH /affiliates/{id}`. `payoutMethod` alone changes the payout details;
+/// with `campaignId` and `status` (or without `payoutMethod`) the membership changes as
+/// LinkJolt documents.
+pub fn read_change(map: &Map<String, Value>) -> ApiResult<AffiliateChange> {
+    let mut f = Fields::new(map);
     let payout_method = if f.has("payoutMethod") {
         match f.value("payoutMethod") {
             None | Some(Value::Null) => Some(None),
@@ -144,20 +168,15 @@ async fn update_affiliate(
         (None, None)
     };
     f.finish()?;
-    let mut detail = None;
-    if let Some(method) = payout_method {
-        detail = Some(state.core.set_payout_method(&actor, &id, method).await?);
-    }
-    if membership_change {
-        let (Some(campaign_id), Some(target)) = (campaign_id, status) else {
-            return Err(ApiError::internal("validated fields missing"));
-        };
-        detail = Some(state.core.set_membership_status(&actor, &id, &campaign_id, target).await?);
-    }
-    let Some(detail) = detail else {
-        return Err(ApiError::internal("no change made"));
+    let membership = match (membership_change, campaign_id, status) {
+        (false, _, _) => None,
+        (true, Some(campaign_id), Some(status)) => Some((campaign_id, status)),
+        (true, _, _) => return Err(ApiError::internal("validated fields missing")),
     };
-    Ok(Json(json!({ "data": render_detail(&detail, &state.config.public_url) })))
+    if payout_method.is_none() && membership.is_none() {
+        return Err(ApiError::internal("no change read"));
+    }
+    Ok(AffiliateChange { payout_method, membership })
 }
 
 /// Removes the affiliate from one campaign (beyond LinkJolt's REST API, which only has this in

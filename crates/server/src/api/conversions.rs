@@ -130,14 +130,20 @@ async fn update_conversion(
 ) -> ApiResult<Json<Value>> {
     let actor = caller.actor();
     actor.require_write()?;
-    let map = parse_object(&body)?;
-    let mut f = Fields::new(&map);
+    let (target, confirm) = read_status_change(&parse_object(&body)?)?;
+    let updated = state.core.set_conversion_status(&actor, &id, target, confirm).await?;
+    Ok(Json(json!({ "data": conversion_read(&updated) })))
+}
+
+/// Reads the body of `PATCH /conversions/{id}`: the new status (`approved` or `rejected`) and
+/// whether a commission above the sale is confirmed.
+pub fn read_status_change(map: &serde_json::Map<String, Value>) -> ApiResult<(ConversionStatus, bool)> {
+    let mut f = Fields::new(map);
     let target = f.required_enum("status", &["approved", "rejected"]).and_then(ConversionStatus::parse);
     let confirm = f.optional_bool("confirmAboveSale").unwrap_or(false);
     f.finish()?;
     let Some(target) = target else {
         return Err(ApiError::internal("validated fields missing"));
     };
-    let updated = state.core.set_conversion_status(&actor, &id, target, confirm).await?;
-    Ok(Json(json!({ "data": conversion_read(&updated) })))
+    Ok((target, confirm))
 }

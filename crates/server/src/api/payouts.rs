@@ -18,7 +18,7 @@ use refline_core::payouts::{
 };
 use refline_domain::{format_amount_in, ledger::PayoutStatus};
 use refline_store::PayoutFilter;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -85,12 +85,7 @@ async fn run_payouts(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let actor = caller.actor();
     actor.require_write()?;
-    let map = parse_optional_object(&body)?;
-    let mut f = Fields::new(&map);
-    let affiliate_ids = read_ids(&mut f, "affiliateIds");
-    let currency = f.optional_string("currency", 3);
-    let method = f.optional_enum("method", &METHOD_TYPES).map(str::to_string);
-    let input = RunInput { affiliate_ids, currency, method, unreadable: f.into_issues() };
+    let input = read_run(&parse_optional_object(&body)?);
     let made = state.core.run_payouts(&actor, input).await?;
     Ok((
         StatusCode::CREATED,
@@ -149,7 +144,7 @@ async fn cancel_payout(
 }
 
 /// The optional body of a payout action: at most one free-text field, `name` (none for cancel).
-fn action_note(body: &[u8], name: Option<&str>) -> ApiResult<Option<String>> {
+pub fn action_note(body: &[u8], name: Option<&str>) -> ApiResult<Option<String>> {
     let map = parse_optional_object(body)?;
     let mut f = Fields::new(&map);
     let note = name.and_then(|n| f.optional_string(n, 500));
@@ -163,10 +158,7 @@ fn action_note(body: &[u8], name: Option<&str>) -> ApiResult<Option<String>> {
 async fn send_payouts(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Json<Value>> {
     let actor = caller.actor();
     actor.require_write()?;
-    let map = parse_optional_object(&body)?;
-    let mut f = Fields::new(&map);
-    let payout_ids = read_ids(&mut f, "payoutIds");
-    f.finish()?;
+    let payout_ids = read_send(&parse_optional_object(&body)?)?;
     let sent =
         state.core.send_stripe_payouts(&actor, payout_ids, state.rail.as_ref(), &state.secrets).await?;
     Ok(Json(json!({ "data": sent.iter().map(PayoutView::to_json).collect::<Vec<_>>() })))
@@ -199,12 +191,7 @@ async fn complete_export(
 ) -> ApiResult<Json<Value>> {
     let actor = caller.actor();
     actor.require_write()?;
-    let map = parse_optional_object(&body)?;
-    let mut f = Fields::new(&map);
-    let export_id = f.required_string("exportId", 100);
-    let reference = f.optional_string("reference", 500);
-    f.finish()?;
-    let Some(export_id) = export_id else { return Err(ApiError::internal("validated field missing")) };
+    let (export_id, reference) = read_complete_export(&parse_optional_object(&body)?)?;
     let done = state.core.complete_export(&actor, &export_id, reference).await?;
     Ok(Json(json!({ "data": done.iter().map(PayoutView::to_json).collect::<Vec<_>>() })))
 }
@@ -276,4 +263,31 @@ pub fn render_balance(row: &BalanceRow) -> Value {
         "paid": m(b.paid),
         "owedBack": m(b.owed_back),
     })
+}
+
+/// Reads the body of `POST /payouts` (`{affiliateIds?, currency?, method?}`) into the run's input.
+pub fn read_run(map: &Map<String, Value>) -> RunInput {
+    let mut f = Fields::new(map);
+    let affiliate_ids = read_ids(&mut f, "affiliateIds");
+    let currency = f.optional_string("currency", 3);
+    let method = f.optional_enum("method", &METHOD_TYPES).map(str::to_string);
+    RunInput { affiliate_ids, currency, method, unreadable: f.into_issues() }
+}
+
+/// Reads the body of `POST /payouts/send` (`{payoutIds?}`).
+pub fn read_send(map: &Map<String, Value>) -> ApiResult<Vec<String>> {
+    let mut f = Fields::new(map);
+    let payout_ids = read_ids(&mut f, "payoutIds");
+    f.finish()?;
+    Ok(payout_ids)
+}
+
+/// Reads the body of `POST /payouts/complete` (`{exportId, reference?}`).
+pub fn read_complete_export(map: &Map<String, Value>) -> ApiResult<(String, Option<String>)> {
+    let mut f = Fields::new(map);
+    let export_id = f.required_string("exportId", 100);
+    let reference = f.optional_string("reference", 500);
+    f.finish()?;
+    let Some(export_id) = export_id else { return Err(ApiError::internal("validated field missing")) };
+    Ok((export_id, reference))
 }

@@ -3,7 +3,7 @@
 
 use axum::{body::Bytes, extract::State, Json};
 use refline_core::payouts::{method::METHOD_TYPES, settings::SettingsInput, settings::SettingsView};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -42,7 +42,13 @@ async fn update_settings(
     let actor = caller.actor();
     actor.require_write()?;
     let map = parse_object(&body)?;
-    let mut f = Fields::new(&map);
+    let input = read_input(&map);
+    Ok(render(&state.core.update_payout_settings(&actor, input, &state.secrets).await?))
+}
+
+/// Reads the body of `PATCH /settings` into the operation's input.
+pub fn read_input(map: &Map<String, Value>) -> SettingsInput {
+    let mut f = Fields::new(map);
     let payout_hold_days = f.optional_int("payoutHoldDays", 0, 365);
     let minimum_payout = match f.value("minimumPayout") {
         None => None,
@@ -59,13 +65,12 @@ async fn update_settings(
         f.optional_enum(n, &METHOD_TYPES).map(str::to_string)
     });
     let stripe_secret_key = optional_change(&mut f, "stripeSecretKey", |f, n| f.optional_string(n, 255));
-    let input = SettingsInput {
+    SettingsInput {
         payout_hold_days,
         minimum_payout,
         automatic_payouts,
         default_payout_method,
         stripe_secret_key,
         unreadable: f.into_issues(),
-    };
-    Ok(render(&state.core.update_payout_settings(&actor, input, &state.secrets).await?))
+    }
 }

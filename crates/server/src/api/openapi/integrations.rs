@@ -140,6 +140,7 @@ pub struct WebhookEndpoint {
     pub url: String,
     pub events: Vec<String>,
     /// `active` or `disabled`.
+    #[schema(pattern = "^(active|disabled)$")]
     pub status: String,
     pub disabled_reason: Option<String>,
     pub consecutive_failures: i64,

@@ -21,6 +21,7 @@ pub struct Payout {
     pub amount: String,
     pub currency: String,
     /// `pending`, `processing`, `completed`, `failed` or `cancelled`.
+    #[schema(pattern = "^(pending|processing|completed|failed|cancelled)$")]
     pub status: String,
     pub method: Option<String>,
     pub destination: Option<Value>,

@@ -34,8 +34,10 @@ pub struct Campaign {
     pub name: String,
     pub tracking_code: String,
     /// `active` or `inactive`.
+    #[schema(pattern = "^(active|inactive)$")]
     pub status: String,
     /// `percentage` or `fixed`.
+    #[schema(pattern = "^(percentage|fixed)$")]
     pub commission_type: String,
     /// A percentage, or an amount in the campaign's currency, as a decimal string.
     pub commission_value: String,
@@ -123,6 +125,7 @@ pub struct AffiliateRow {
     pub name: Option<String>,
     pub email: String,
     /// `pending`, `approved` or `rejected`.
+    #[schema(pattern = "^(pending|approved|rejected)$")]
     pub status: String,
     pub campaign_id: String,
     pub campaign_name: String,
@@ -142,6 +145,7 @@ pub struct AffiliateCreated {
     pub id: String,
     pub name: Option<String>,
     pub email: String,
+    #[schema(pattern = "^(pending|approved|rejected)$")]
     pub status: String,
     pub campaign_id: String,
     pub campaign_name: String,
@@ -156,6 +160,7 @@ pub struct AffiliateCreated {
 pub struct Membership {
     pub campaign_id: String,
     pub campaign_name: String,
+    #[schema(pattern = "^(pending|approved|rejected)$")]
     pub status: String,
     pub joined_at: String,
     pub tracking_link: String,
@@ -256,6 +261,7 @@ pub struct Invitation {
     pub name: Option<String>,
     pub campaign_id: String,
     /// `pending`, `accepted`, `revoked` or `expired`.
+    #[schema(pattern = "^(pending|accepted|revoked|expired)$")]
     pub status: String,
     pub email_sent: bool,
     pub expires_at: String,
@@ -283,8 +289,10 @@ pub struct ConversionCreated {
     pub amount: f64,
     pub commission: f64,
     pub currency: String,
+    #[schema(pattern = "^(trial|pending|approved|paid|rejected|refunded)$")]
     pub status: String,
     pub order_id: Option<String>,
+    #[schema(pattern = "^(one_time|recurring)$")]
     pub conversion_type: String,
     pub created_at: String,
     pub source: String,
@@ -316,11 +324,13 @@ pub struct Conversion {
     pub commission: String,
     pub currency: String,
     /// `trial`, `pending`, `approved`, `paid`, `rejected` or `refunded`.
+    #[schema(pattern = "^(trial|pending|approved|paid|rejected|refunded)$")]
     pub status: String,
     pub order_id: Option<String>,
     pub click_id: Option<String>,
     pub customer_email: Option<String>,
     pub customer_name: Option<String>,
+    #[schema(pattern = "^(one_time|recurring)$")]
     pub conversion_type: String,
     pub parent_conversion_id: Option<String>,
     pub payment_number: Option<i64>,

@@ -39,6 +39,7 @@ pub struct Me {
     pub merchant: MeMerchant,
     pub key_id: String,
     /// `live` or `test`.
+    #[schema(pattern = "^(live|test)$")]
     pub key_type: String,
     /// `[]`, `["read"]` or `["read", "write"]`.
     pub permissions: Vec<String>,
