@@ -178,16 +178,21 @@ impl Core {
         Ok(Some(mail.unsubscribable(unsubscribe)))
     }
 
-    /// "Payout sent" to the affiliate of a completed live payout: the amount, the business and
-    /// the reference. Essential (it is about their money), so it has no unsubscribe. Queued after
-    /// the completion is committed, as the membership mails are.
-    pub(crate) async fn mail_payout_sent(&self, payout: &refline_store::Payout) -> crate::CoreResult<()> {
+    /// "Payout sent" to the affiliate of a live payout being completed (with the completion's
+    /// `reference`, else the payout's): the amount, the business and the reference. Essential
+    /// (it is about their money), so it has no unsubscribe. Built before the completion, so the
+    /// store writes it in the completion's own transaction, as the membership mails are.
+    pub(crate) async fn payout_sent_mail(
+        &self,
+        payout: &refline_store::Payout,
+        reference: Option<&str>,
+    ) -> crate::CoreResult<Option<OutgoingMail>> {
         if payout.mode.is_test() {
-            return Ok(());
+            return Ok(None);
         }
         let merchant_id = payout.merchant_id.as_str();
         let Some(affiliate) = self.store.get_affiliate(merchant_id, &payout.affiliate_id).await? else {
-            return Ok(());
+            return Ok(None);
         };
         let business = self.business_name(merchant_id).await?;
         let amount = format!(
@@ -195,24 +200,23 @@ impl Core {
             refline_domain::format_amount_in(payout.amount_minor, &payout.currency),
             payout.currency.to_uppercase()
         );
-        let reference =
-            payout.reference.as_deref().map(|r| format!("Reference: {r}\n\n")).unwrap_or_default();
+        let reference = reference
+            .or(payout.reference.as_deref())
+            .map(|r| format!("Reference: {r}\n\n"))
+            .unwrap_or_default();
         let body = format!(
             "{business} has paid you {amount}.\n\n{reference}Your balance and payout history:\n{}/portal/payouts\n",
             self.public_url
         );
         let subject = format!("{business} paid you {amount}");
-        let mail = self.affiliate_mail(
+        Ok(Some(self.affiliate_mail(
             Some(merchant_id),
             "payout_sent",
             &business,
             &affiliate.email,
             &subject,
             body,
-        );
-        self.store.enqueue_mail(&mail).await?;
-        self.effects.mail_written();
-        Ok(())
+        )))
     }
 
     pub(crate) fn affiliate_mail(
