@@ -95,6 +95,7 @@ async fn join_applies_pending_and_rejection_is_final(engine: Engine) {
     assert_eq!(portal.status, StatusCode::OK);
     assert!(portal.html.contains("Spring") && portal.html.contains("pending"), "{}", portal.html);
     assert!(portal.html.contains("Your application was sent"));
+    assert!(portal.html.contains("Commission: 20% of each sale."), "the terms: {}", portal.html);
     let (affiliate, status) = membership(&app, &key, &id, &email).await.expect("affiliate listed");
     assert_eq!(status, "pending");
     let detail = app.get(&key, &format!("/api/v1/affiliates/{affiliate}")).await;

@@ -212,6 +212,15 @@ async fn performance_shows_clicks_conversions_and_masked_commissions(engine: Eng
     );
     assert!(html.contains("<svg class=\"chart\""));
     assert!(html.contains("Earnings by day (USD)"));
+    // The charts' table, per day: today has the click, the unique visitor, the sale and its
+    // earnings (a column per currency).
+    let days = html.split("<table class=\"days\">").nth(1).unwrap_or_default();
+    let days = days.split("</table>").next().unwrap_or_default();
+    assert!(days.contains("<th scope=\"col\" class=\"num\">Earnings (USD)</th>"), "{days}");
+    assert!(
+        days.contains(r#"<td class="num">1</td><td class="num">1</td><td class="num">1</td><td class="num">10.00 USD</td></tr>"#),
+        "{days}"
+    );
     // The commission: masked customer, status, amount; never the email itself.
     assert!(html.contains("j***@example.com"), "{html}");
     assert!(!html.contains("jane.doe"));
