@@ -88,18 +88,17 @@ impl Core {
         self.affiliate_mail(Some(merchant_id), "affiliate_approved", business, to, &subject, body)
     }
 
-    /// The affiliate's application was declined (only when the merchant chose to tell them).
+    /// The affiliate's application was declined (only when the merchant chose to tell them, to
+    /// a person with a portal login, with its unsubscribe link).
     pub(crate) fn rejected_mail(
         &self,
         merchant_id: &str,
         business: &str,
         to: &str,
         campaign: &Campaign,
-        unsubscribe: Option<&str>,
+        unsubscribe: &str,
     ) -> OutgoingMail {
-        let stop = unsubscribe
-            .map(|url| format!("\n\nStop these mails from {business}:\n{url}"))
-            .unwrap_or_default();
+        let stop = format!("\n\nStop these mails from {business}:\n{unsubscribe}");
         let body = format!(
             "{business} reviewed your application to \"{}\" and did not accept it this time.\n\n\
              Thank you for your interest.{stop}\n",
@@ -129,9 +128,9 @@ impl Core {
 
     /// The mail a change of membership status sends, in live mode: approved (with the
     /// tracking link and coupon), or rejected when the merchant chose to tell rejected
-    /// affiliates and the person did not unsubscribe from it. Built before the change, so the
-    /// store queues it in the change's own transaction (no change without its mail, nor the
-    /// reverse).
+    /// affiliates, the row has a portal login and the person did not unsubscribe from it.
+    /// Built before the change, so the store queues it in the change's own transaction (no
+    /// change without its mail, nor the reverse).
     pub(crate) async fn membership_mail(
         &self,
         actor: &crate::Actor,
@@ -170,12 +169,11 @@ impl Core {
             )));
         }
         let kind = super::unsubscribe::REJECTED_MAIL;
-        let (true, unsubscribe) = self.wants_mail(merchant_id, affiliate_id, kind).await? else {
+        let Some(unsubscribe) = self.wants_mail(merchant_id, affiliate_id, kind).await? else {
             return Ok(None);
         };
-        let mail =
-            self.rejected_mail(merchant_id, &business, &affiliate.email, &campaign, unsubscribe.as_deref());
-        Ok(Some(mail.unsubscribable(unsubscribe)))
+        let mail = self.rejected_mail(merchant_id, &business, &affiliate.email, &campaign, &unsubscribe);
+        Ok(Some(mail.unsubscribable(Some(unsubscribe))))
     }
 
     /// "Payout sent" to the affiliate of a live payout being completed (with the completion's
