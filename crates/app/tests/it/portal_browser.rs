@@ -117,6 +117,25 @@ async fn apply_get_approved_log_in_and_see_the_program() {
     assert!(cells.windows(3).any(|w| w == ["1", "1", "1"]), "1 click, 1 unique, 1 conversion: {programs}");
     assert!(browser.text("table.commissions").await.contains("r***@example.org"));
 
+    // The links page's Copy button puts the tracking link on the clipboard (what it writes is
+    // noted on the way: reading the clipboard back needs a permission headless Chromium denies).
+    browser.open(&app, "/portal/links").await;
+    let spy = "var write = navigator.clipboard.writeText.bind(navigator.clipboard); \
+               navigator.clipboard.writeText = function (text) { window.__copied = text; return write(text); };";
+    browser.client.execute(spy, vec![]).await.unwrap();
+    browser.click("button[data-copy='track-1']").await;
+    let mut copied = String::new();
+    for _ in 0..100 {
+        copied = browser.text("button[data-copy='track-1']").await;
+        if copied == "Copied" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(copied, "Copied", "the clipboard took the text");
+    let written = browser.client.execute("return window.__copied", vec![]).await.unwrap();
+    assert_eq!(written.as_str(), Some(value.as_str()), "the tracking link was copied");
+
     // Every page fits 360 px (wide tables scroll inside their own box).
     browser.client.set_window_size(360, 800).await.unwrap();
     for path in ["/portal/links", "/portal/performance", "/portal/payouts", "/portal/account"] {
