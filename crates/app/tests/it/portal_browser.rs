@@ -254,7 +254,8 @@ async fn an_affiliate_of_two_merchants_sees_both_and_nothing_else_in_the_browser
         .await;
     assert_eq!(sale.status, StatusCode::CREATED, "{}", sale.text);
 
-    // The person signs up on Alpha's join page, then applies on Beta's with one button.
+    // The person signs up on Alpha's join page and logs out. On Beta's join page they log in
+    // through its link, come back to it, and apply with one button.
     let email = address("two-shops");
     browser.open(&app, &join_path(&app, &a)).await;
     browser.fill("#f-name", "Two Shops").await;
@@ -262,7 +263,24 @@ async fn an_affiliate_of_two_merchants_sees_both_and_nothing_else_in_the_browser
     browser.fill("#f-password", PASSWORD).await;
     browser.submit("button[type=submit]").await;
     assert_eq!(browser.path().await, "/portal", "{}", browser.source().await);
-    browser.open(&app, &join_path(&app, &b)).await;
+    browser.submit("form[action='/portal/logout'] button").await;
+    let b_path = join_path(&app, &b);
+    browser.open(&app, &b_path).await;
+    browser.click(&format!("a[href='/portal/login?next={b_path}']")).await;
+    // A link click may return before its page has loaded: wait for the login form.
+    for _ in 0..100 {
+        if browser.path().await == "/portal/login"
+            && browser.client.find(fantoccini::Locator::Css("#f-email")).await.is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(browser.path().await, "/portal/login");
+    browser.fill("#f-email", &email).await;
+    browser.fill("#f-password", PASSWORD).await;
+    browser.submit("button[type=submit]").await;
+    assert_eq!(browser.path().await, b_path, "back on the join page");
     assert!(browser.text("form").await.contains(&email), "signed in, one button");
     browser.submit("form button[type=submit]").await;
     assert_eq!(browser.path().await, "/portal", "{}", browser.source().await);
