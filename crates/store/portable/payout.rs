@@ -367,6 +367,9 @@ impl PayoutStore for Engine {
         if !events.is_empty() {
             emit_events(&mut tx, &events).await?;
         }
+        if let Some(mail) = &t.mail {
+            super::mail::insert_mail(&mut *tx, mail).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }

@@ -202,6 +202,8 @@ pub struct PayoutTransition {
     pub events: Vec<OutboxEvent>,
     /// Announce `conversion.paid` for each commission completion marks paid (live data).
     pub announce: bool,
+    /// The "payout sent" mail of a completion, queued in the change's transaction.
+    pub mail: Option<crate::OutgoingMail>,
     /// Unix ms.
     pub now: i64,
 }

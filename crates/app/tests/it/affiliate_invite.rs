@@ -334,7 +334,10 @@ async fn an_invitation_arrives_over_smtp_and_its_link_works() {
     assert!(data.contains("multipart/alternative") && data.contains("text/html"), "{data}");
     let from = data.lines().find(|l| l.starts_with("From: ")).unwrap_or_default();
     assert!(from.contains("Sink Shop"), "{from}");
-    let link = link_in(&last_mail_to(app.store.as_ref(), &email).await.body_text, &app.url(""));
+    // The link as the sink received it (quoted-printable soft line breaks undone).
+    let message = data.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let link = link_in(&message, &app.url(""));
+    assert!(link.starts_with("/portal/invite/"), "{link}");
     let person = Browser::new(&app);
     let accepted = person.submit(&link, &link, &[("name", "Sunk"), ("password", PASSWORD)]).await;
     assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.html);

@@ -95,6 +95,7 @@ async fn join_applies_pending_and_rejection_is_final(engine: Engine) {
     assert_eq!(portal.status, StatusCode::OK);
     assert!(portal.html.contains("Spring") && portal.html.contains("pending"), "{}", portal.html);
     assert!(portal.html.contains("Your application was sent"));
+    assert!(portal.html.contains("Commission: 20% of each sale."), "the terms: {}", portal.html);
     let (affiliate, status) = membership(&app, &key, &id, &email).await.expect("affiliate listed");
     assert_eq!(status, "pending");
     let detail = app.get(&key, &format!("/api/v1/affiliates/{affiliate}")).await;
@@ -479,17 +480,12 @@ async fn joins_are_announced_throttled_and_mailed_in_the_brands_name(engine: Eng
 
 /// The portal session records the affiliate's own IP and device: a sale whose click came from
 /// the same machine is flagged as a likely self-referral, with no `ipAddress` sent by the API.
+/// The same holds at a second business the signed-in person applies to, and at a third whose
+/// invitation they accept while signed in (their rows there are new; no new login happens). A
+/// click from another browser on the same address matches on IP only.
 async fn portal_sessions_feed_the_self_referral_check(engine: Engine) {
     const AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) PortalTest/1.0";
     let app = TestApp::start(&engine).await;
-    let (_, _, key) = shop(&app, "Fraud Watch").await;
-    let campaign = app
-        .campaign(
-            &key,
-            json!({ "name": "Watched", "targetUrl": "https://shop.example/", "autoApproveAffiliates": true }),
-        )
-        .await;
-    let id = campaign["id"].as_str().unwrap().to_string();
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -498,35 +494,88 @@ async fn portal_sessions_feed_the_self_referral_check(engine: Engine) {
         .unwrap();
     let me = Browser { client: client.clone(), base: app.url("") };
     let email = address("self");
+    let watched =
+        json!({ "name": "Watched", "targetUrl": "https://shop.example/", "autoApproveAffiliates": true });
+
+    // A click from `client` on the affiliate's link, then a sale naming it: its fraud signals.
+    let self_sale = |client: reqwest::Client, key: String, campaign: Value, affiliate: String| {
+        let app = &app;
+        async move {
+            let code = campaign["trackingCode"].as_str().unwrap();
+            let click =
+                client.get(app.url(&format!("/redirect?tc={code}&aff={affiliate}"))).send().await.unwrap();
+            let location = click.headers()["location"].to_str().unwrap().to_string();
+            let cid = location.split("cid=").nth(1).unwrap().split('&').next().unwrap().to_string();
+            let before = app.get(&key, &format!("/api/v1/affiliates/{affiliate}")).await.data()["clicks"]
+                .as_i64()
+                .unwrap_or(0);
+            for _ in 0..100 {
+                let detail = app.get(&key, &format!("/api/v1/affiliates/{affiliate}")).await;
+                if detail.data()["clicks"].as_i64().unwrap_or(0) > before {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            let id = campaign["id"].as_str().unwrap();
+            let sale = app
+                .convert(
+                    &key,
+                    id,
+                    &affiliate,
+                    json!(50),
+                    json!({ "clickId": cid, "customerEmail": "buyer@example.org" }),
+                )
+                .await;
+            assert_eq!(sale.status, StatusCode::CREATED, "{}", sale.text);
+            sale.data()["fraud"]["signals"].clone()
+        }
+    };
+
+    // Signing up on the first business's join page opens the session.
+    let (_, _, key) = shop(&app, "Fraud Watch").await;
+    let campaign = app.campaign(&key, watched.clone()).await;
     assert_eq!(
         join_new(&me, &join_path(&app, &campaign), "Self", &email).await.status,
         StatusCode::SEE_OTHER
     );
-    let (affiliate, _) = membership(&app, &key, &id, &email).await.unwrap();
+    let (affiliate, _) = membership(&app, &key, campaign["id"].as_str().unwrap(), &email).await.unwrap();
+    let signals = self_sale(client.clone(), key.clone(), campaign.clone(), affiliate.clone()).await;
+    assert_eq!(signals, json!(["ip_match", "device_match"]));
 
-    // The affiliate clicks their own link from the same browser.
-    let code = campaign["trackingCode"].as_str().unwrap();
-    let click = client.get(app.url(&format!("/redirect?tc={code}&aff={affiliate}"))).send().await.unwrap();
-    let location = click.headers()["location"].to_str().unwrap().to_string();
-    let cid = location.split("cid=").nth(1).unwrap().split('&').next().unwrap().to_string();
-    for _ in 0..100 {
-        let detail = app.get(&key, &format!("/api/v1/affiliates/{affiliate}")).await;
-        if detail.data()["clicks"].as_i64().unwrap_or(0) >= 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let sale = app
-        .convert(
-            &key,
-            &id,
-            &affiliate,
-            json!(50),
-            json!({ "clickId": cid, "customerEmail": "buyer@example.org" }),
-        )
+    // Another browser on the same address: the IP matches, the device does not.
+    let other_browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("Mozilla/5.0 (Macintosh) SomeoneElse/2.0")
+        .build()
+        .unwrap();
+    let signals = self_sale(other_browser, key.clone(), campaign.clone(), affiliate).await;
+    assert_eq!(signals, json!(["ip_match"]));
+
+    // Still signed in, the person applies to a second business: that new row has the session.
+    let (_, _, key_b) = shop(&app, "Second Watch").await;
+    let campaign_b = app.campaign(&key_b, watched.clone()).await;
+    let path_b = join_path(&app, &campaign_b);
+    assert_eq!(me.submit(&path_b, &format!("{path_b}/apply"), &[]).await.status, StatusCode::SEE_OTHER);
+    let (affiliate_b, _) =
+        membership(&app, &key_b, campaign_b["id"].as_str().unwrap(), &email).await.unwrap();
+    let signals = self_sale(client.clone(), key_b, campaign_b, affiliate_b).await;
+    assert_eq!(signals, json!(["ip_match", "device_match"]), "the second business's row");
+
+    // A third business invites them; they accept while signed in.
+    let (_, _, key_c) = shop(&app, "Third Watch").await;
+    let campaign_c =
+        app.campaign(&key_c, json!({ "name": "Invited", "targetUrl": "https://shop.example/" })).await;
+    let invited = app
+        .post(&key_c, "/api/v1/affiliates/invite", json!({ "email": email, "campaignId": campaign_c["id"] }))
         .await;
-    assert_eq!(sale.status, StatusCode::CREATED, "{}", sale.text);
-    assert_eq!(sale.data()["fraud"]["signals"], json!(["ip_match", "device_match"]), "{}", sale.text);
+    assert_eq!(invited.status, StatusCode::CREATED, "{}", invited.text);
+    let link = link_in(&last_mail_to(app.store.as_ref(), &email).await.body_text, &app.url(""));
+    assert_eq!(me.submit(&link, &link, &[]).await.status, StatusCode::SEE_OTHER);
+    let (affiliate_c, status) =
+        membership(&app, &key_c, campaign_c["id"].as_str().unwrap(), &email).await.unwrap();
+    assert_eq!(status, "approved");
+    let signals = self_sale(client, key_c, campaign_c, affiliate_c).await;
+    assert_eq!(signals, json!(["ip_match", "device_match"]), "the invited business's row");
     app.stop().await;
 }
 

@@ -232,7 +232,8 @@ fn base64_url(text: &str) -> String {
 }
 
 /// Approved and rejected mails are in the outbox the moment the API call returns (written in
-/// the status change's transaction); the rejected one is unsubscribable, the approved one not.
+/// the status change's transaction); the rejected one is unsubscribable, the approved one not,
+/// and goes only to affiliates with a portal login.
 async fn membership_mails_commit_with_the_change(engine: Engine) {
     let app = TestApp::start(&engine).await;
     let (owner_browser, owner, key) = shop(&app, "Txn Shop").await;
@@ -247,6 +248,20 @@ async fn membership_mails_commit_with_the_change(engine: Engine) {
         .submit("/merchant/affiliates/new", "/merchant/affiliates/mail-settings", &[("rejectedMail", "on")])
         .await;
     assert_eq!(settings.status, StatusCode::SEE_OTHER, "{}", settings.html);
+    // An affiliate the business made through its API has no login to hold the unsubscribe
+    // choice (and never applied): rejecting it mails nothing, so every rejection mail that goes
+    // can be stopped.
+    let api_made = address("api-made");
+    let api_id = app.affiliate(&key, &id, &api_made).await;
+    let rejected = app
+        .patch(
+            &key,
+            &format!("/api/v1/affiliates/{api_id}"),
+            json!({ "campaignId": id, "status": "rejected" }),
+        )
+        .await;
+    assert_eq!(rejected.status, StatusCode::OK, "{}", rejected.text);
+    assert!(app.store.recent_mail(Some(&api_made), 10).await.unwrap().is_empty());
     for (email, status, kind) in
         [(&yes, "approved", "affiliate_approved"), (&no, "rejected", "affiliate_rejected")]
     {

@@ -1,13 +1,18 @@
 //! The portal's pages beyond the programs list, over HTTP on both engines: links (tracking and
-//! short links, creating one with a chosen code), with escaping, field errors that save
-//! nothing, CSRF refusal and isolation (an affiliate of two merchants sees both programs and
-//! nothing else; another person's campaign answers 404).
+//! short links, creating one with a chosen code), performance (bots not counted), payouts
+//! (every balance column, a completed payout in the history, the "payout sent" mail), the
+//! commission statuses, account and export, with escaping, field errors that save nothing,
+//! CSRF refusal and isolation (an affiliate of two merchants sees both programs and nothing
+//! else; another person's campaign answers 404).
 
+use std::sync::Arc;
+
+use refline_core::clock::ManualClock;
 use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::{
-    dashboard_support::{field_error, Browser, PASSWORD},
+    dashboard_support::{brand_of, field_error, Browser, PASSWORD},
     engine_tests,
     portal_join::{address, join_new, join_path, membership, shop},
     support::{Engine, TestApp},
@@ -161,15 +166,25 @@ async fn performance_shows_clicks_conversions_and_masked_commissions(engine: Eng
         .build()
         .unwrap();
     let url = w.app.url(&format!("/redirect?tc={}&aff={}", w.tracking_a, w.affiliate_a));
+    // A link preview bot's click first: recorded as a bot, never counted as a person's.
+    let bot = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)")
+        .build()
+        .unwrap();
+    assert!(bot.get(&url).send().await.unwrap().status().is_redirection());
     let click = visitor.get(url).send().await.unwrap();
     assert!(click.status().is_redirection(), "{}", click.status());
+    let query = format!("/api/v1/clicks?affiliateId={}", w.affiliate_a);
     for _ in 0..100 {
-        let detail = w.app.get(&w.key_a, &format!("/api/v1/affiliates/{}", w.affiliate_a)).await;
-        if detail.data()["clicks"].as_i64().unwrap_or(0) >= 1 {
+        let stored = w.app.get(&w.key_a, &query).await;
+        if stored.data().as_array().map_or(0, Vec::len) >= 2 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    let bots = w.app.get(&w.key_a, &format!("{query}&kind=bot")).await;
+    assert_eq!(bots.data().as_array().unwrap().len(), 1, "{}", bots.text);
     let sale = w
         .app
         .convert(
@@ -189,13 +204,23 @@ async fn performance_shows_clicks_conversions_and_masked_commissions(engine: Eng
         html.contains("&#60;script&#62;alert(1)&#60;/script&#62; Spring") && !html.contains("<script>alert")
     );
     assert!(html.contains("Beta Summer"), "both programs");
-    // The program row: 1 click, 1 unique, 1 conversion, 10.00 USD (20% of 50).
+    // The program row: 1 click (the bot's is not a person's), 1 unique, 1 conversion,
+    // 10.00 USD (20% of 50).
     assert!(
         html.contains(r#"<td class="num">1</td><td class="num">1</td><td class="num">1</td><td class="num">10.00 USD</td>"#),
         "{html}"
     );
     assert!(html.contains("<svg class=\"chart\""));
     assert!(html.contains("Earnings by day (USD)"));
+    // The charts' table, per day: today has the click, the unique visitor, the sale and its
+    // earnings (a column per currency).
+    let days = html.split("<table class=\"days\">").nth(1).unwrap_or_default();
+    let days = days.split("</table>").next().unwrap_or_default();
+    assert!(days.contains("<th scope=\"col\" class=\"num\">Earnings (USD)</th>"), "{days}");
+    assert!(
+        days.contains(r#"<td class="num">1</td><td class="num">1</td><td class="num">1</td><td class="num">10.00 USD</td></tr>"#),
+        "{days}"
+    );
     // The commission: masked customer, status, amount; never the email itself.
     assert!(html.contains("j***@example.com"), "{html}");
     assert!(!html.contains("jane.doe"));
@@ -438,7 +463,131 @@ async fn export_holds_the_persons_own_data(engine: Engine) {
     w.app.stop().await;
 }
 
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// A commission in each status, a balance in each column and a completed payout, as the person
+/// sees them: the performance page lists paid, approved, pending, rejected and refunded
+/// commissions; the payouts page shows pending, on hold, payable and paid, and the payout in
+/// its history; the "payout sent" mail links there.
+async fn portal_shows_each_status_balance_and_payout(engine: Engine) {
+    let clock = Arc::new(ManualClock::new());
+    let shared = clock.clone();
+    let app = TestApp::start_with(&engine, move |c| c.clock = shared).await;
+    let (_, owner, key) = shop(&app, "Ledger Shop").await;
+    let merchant = brand_of(app.store.as_ref(), &owner).await;
+    let settings =
+        app.patch(&key, "/api/v1/settings", json!({ "payoutHoldDays": 7, "minimumPayout": "0.00" })).await;
+    assert_eq!(settings.status, StatusCode::OK, "{}", settings.text);
+    let campaign = app.campaign(&key, json!({ "name": "Ledger", "autoApproveAffiliates": true })).await;
+    let id = campaign["id"].as_str().unwrap().to_string();
+    let email = address("ledger");
+    let me = Browser::new(&app);
+    assert_eq!(
+        join_new(&me, &join_path(&app, &campaign), "Led Ger", &email).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let (affiliate, _) = membership(&app, &key, &id, &email).await.unwrap();
+    let sale = |amount: i64, status: Option<&'static str>| {
+        let (app, key, id, affiliate) = (&app, key.clone(), id.clone(), affiliate.clone());
+        async move {
+            let made = app.convert(&key, &id, &affiliate, json!(amount), json!({})).await;
+            assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+            let conversion = made.data()["id"].as_str().unwrap().to_string();
+            if let Some(status) = status {
+                let path = format!("/api/v1/conversions/{conversion}");
+                let changed = app.patch(&key, &path, json!({ "status": status })).await;
+                assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+            }
+            conversion
+        }
+    };
+
+    // Paid: approved, past the hold, paid out and completed.
+    sale(100, Some("approved")).await; // 20.00
+    clock.advance(8 * DAY_MS);
+    let run = app.post(&key, "/api/v1/payouts", json!({})).await;
+    assert_eq!(run.status, StatusCode::CREATED, "{}", run.text);
+    let payout = run.data()[0]["id"].as_str().unwrap().to_string();
+    let done = app
+        .post(&key, &format!("/api/v1/payouts/{payout}/complete"), json!({ "reference": "BATCH-9" }))
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    // Payable: approved, then past the hold.
+    sale(150, Some("approved")).await; // 30.00
+    clock.advance(8 * DAY_MS);
+    // On hold: approved just now. Pending, rejected, and refunded (as the processor worker
+    // applies a full refund).
+    sale(50, Some("approved")).await; // 10.00
+    sale(25, None).await; // 5.00
+    sale(35, Some("rejected")).await;
+    let refunded = sale(45, None).await;
+    let store = app.store.as_ref();
+    let c = store.get_conversion(&merchant, &refunded).await.unwrap().unwrap();
+    let applied = store
+        .apply_refund(&refline_store::RefundApplication {
+            merchant_id: &merchant,
+            provider: "stripe",
+            conversion_id: &refunded,
+            refund_key: None,
+            before: refline_store::RefundState {
+                refunded_minor: 0,
+                original_commission_minor: c.commission_minor,
+            },
+            refunded_after: c.amount_minor,
+            change: refline_store::RefundChange::Reverse { from: c.status },
+            now: refline_core::clock::Clock::now(clock.as_ref()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(applied, refline_store::RefundApplied::Applied);
+
+    // Sixteen days on, the join's session has lapsed (14 days unused): log in again.
+    let me = Browser::new(&app);
+    let login =
+        me.submit("/portal/login", "/portal/login", &[("email", &email), ("password", PASSWORD)]).await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER, "{}", login.html);
+    let performance = me.get("/portal/performance").await;
+    assert_eq!(performance.status, StatusCode::OK, "{}", performance.html);
+    for status in ["paid", "approved", "pending", "rejected", "refunded"] {
+        assert!(
+            performance.html.contains(&format!("<span class=\"status status-{status}\">{status}</span>")),
+            "{status}: {}",
+            performance.html
+        );
+    }
+
+    let payouts = me.get("/portal/payouts").await;
+    assert_eq!(payouts.status, StatusCode::OK, "{}", payouts.html);
+    let columns = ["5.00 USD", "10.00 USD", "30.00 USD", "0.00 USD", "20.00 USD"]
+        .map(|v| format!("<td class=\"num\">{v}</td>"))
+        .concat();
+    assert!(
+        payouts.html.contains(&format!("<td>USD</td>{columns}")),
+        "pending, on hold, payable, being paid, paid: {}",
+        payouts.html
+    );
+    let history = payouts.html.split("payout-history").nth(1).unwrap_or_default();
+    assert!(
+        history.contains("20.00 USD") && history.contains("status-completed"),
+        "the completed payout: {}",
+        payouts.html
+    );
+    assert!(!payouts.html.contains("No payouts yet."));
+
+    // (A commission digest may have been written meanwhile: the clock moved days.)
+    let mails = app.store.recent_mail(Some(&email), 20).await.unwrap();
+    let sent: Vec<_> = mails.iter().filter(|m| m.kind == "payout_sent").collect();
+    assert_eq!(sent.len(), 1, "{mails:?}");
+    let told = sent[0];
+    assert_eq!(told.from_name.as_deref(), Some("Ledger Shop"));
+    assert!(told.body_text.contains("20.00 USD") && told.body_text.contains("BATCH-9"), "{}", told.body_text);
+    assert!(told.body_text.contains(&app.url("/portal/payouts")));
+    assert!(told.body_html.is_some() && told.unsubscribe_url.is_none(), "essential: no unsubscribe");
+    app.stop().await;
+}
+
 engine_tests!(
+    portal_shows_each_status_balance_and_payout,
     export_holds_the_persons_own_data,
     account_page_coupons_name_and_password,
     payouts_page_shows_balances_and_sets_payout_details,

@@ -60,19 +60,22 @@ impl Core {
         change: Change,
     ) -> CoreResult<PayoutView> {
         let current = self.get_payout(actor, id).await?;
-        let to = change.to;
+        let mut change = change;
+        // The affiliate hears of a completed live payout once: the mail is written in the
+        // completion's transaction, and a repeated completion (a no-op) writes nothing.
+        if change.to == PayoutStatus::Completed && current.payout.status != PayoutStatus::Completed {
+            change.mail = self.payout_sent_mail(&current.payout, change.reference.as_deref()).await?;
+        }
+        let mailed = change.mail.is_some();
         let announced = transition(self.store.as_ref(), self.now(), &current, change).await?;
         if announced {
             self.effects.outbox_written();
+            if mailed {
+                self.effects.mail_written();
+            }
         }
         // Items leave an open payout when it ends; read back what the store now holds.
-        let after = self.get_payout(actor, id).await?;
-        // Events are announced only for a live payout that changed: the affiliate hears of a
-        // completed one once (a repeated completion is a no-op and announces nothing).
-        if announced && to == PayoutStatus::Completed {
-            self.mail_payout_sent(&after.payout).await?;
-        }
-        Ok(after)
+        self.get_payout(actor, id).await
     }
 }
 
@@ -87,12 +90,14 @@ pub struct Change {
     pub reason: Option<String>,
     /// The Stripe transfer that paid it.
     pub transfer_id: Option<String>,
+    /// The "payout sent" mail of a completion ([`Core::move_payout`] writes it).
+    pub mail: Option<refline_store::OutgoingMail>,
 }
 
 impl Change {
     /// A move to `to` with nothing more to say.
     pub fn to(to: PayoutStatus) -> Change {
-        Change { to, reference: None, reason: None, transfer_id: None }
+        Change { to, reference: None, reason: None, transfer_id: None, mail: None }
     }
 }
 
@@ -106,7 +111,7 @@ pub async fn transition(
     current: &PayoutView,
     change: Change,
 ) -> CoreResult<bool> {
-    let Change { to, reference, reason, transfer_id } = change;
+    let Change { to, reference, reason, transfer_id, mail } = change;
     let from = current.payout.status;
     if from == to {
         return Ok(false);
@@ -156,6 +161,7 @@ pub async fn transition(
         reason,
         events,
         announce,
+        mail: mail.filter(|_| announce),
         now,
     };
     if !store.transition_payout(&change).await? {

@@ -290,8 +290,13 @@ impl Core {
         )
         .await;
         let mut joined = result?;
-        if new_person {
-            joined.session = Some(self.open_session(SignInKind::Person, &person_id, None, context).await?);
+        match signed_in {
+            _ if new_person => {
+                joined.session =
+                    Some(self.open_session(SignInKind::Person, &person_id, None, context).await?);
+            }
+            Some(signed_in) => self.remember_session_on_new_rows(signed_in).await,
+            None => {}
         }
         Ok(joined)
     }

@@ -176,6 +176,9 @@ impl Core {
                 created_via: "portal",
             })
             .await;
+        if result.is_ok() {
+            self.remember_session_on_new_rows(signed_in).await;
+        }
         let target = result.as_ref().ok().map(|j| j.affiliate_id.clone());
         let audit = result.as_ref().map(|_| ()).map_err(Clone::clone);
         self.record_audit(

@@ -88,18 +88,17 @@ impl Core {
         self.affiliate_mail(Some(merchant_id), "affiliate_approved", business, to, &subject, body)
     }
 
-    /// The affiliate's application was declined (only when the merchant chose to tell them).
+    /// The affiliate's application was declined (only when the merchant chose to tell them, to
+    /// a person with a portal login, with its unsubscribe link).
     pub(crate) fn rejected_mail(
         &self,
         merchant_id: &str,
         business: &str,
         to: &str,
         campaign: &Campaign,
-        unsubscribe: Option<&str>,
+        unsubscribe: &str,
     ) -> OutgoingMail {
-        let stop = unsubscribe
-            .map(|url| format!("\n\nStop these mails from {business}:\n{url}"))
-            .unwrap_or_default();
+        let stop = format!("\n\nStop these mails from {business}:\n{unsubscribe}");
         let body = format!(
             "{business} reviewed your application to \"{}\" and did not accept it this time.\n\n\
              Thank you for your interest.{stop}\n",
@@ -129,9 +128,9 @@ impl Core {
 
     /// The mail a change of membership status sends, in live mode: approved (with the
     /// tracking link and coupon), or rejected when the merchant chose to tell rejected
-    /// affiliates and the person did not unsubscribe from it. Built before the change, so the
-    /// store queues it in the change's own transaction (no change without its mail, nor the
-    /// reverse).
+    /// affiliates, the row has a portal login and the person did not unsubscribe from it.
+    /// Built before the change, so the store queues it in the change's own transaction (no
+    /// change without its mail, nor the reverse).
     pub(crate) async fn membership_mail(
         &self,
         actor: &crate::Actor,
@@ -170,24 +169,28 @@ impl Core {
             )));
         }
         let kind = super::unsubscribe::REJECTED_MAIL;
-        let (true, unsubscribe) = self.wants_mail(merchant_id, affiliate_id, kind).await? else {
+        let Some(unsubscribe) = self.wants_mail(merchant_id, affiliate_id, kind).await? else {
             return Ok(None);
         };
-        let mail =
-            self.rejected_mail(merchant_id, &business, &affiliate.email, &campaign, unsubscribe.as_deref());
-        Ok(Some(mail.unsubscribable(unsubscribe)))
+        let mail = self.rejected_mail(merchant_id, &business, &affiliate.email, &campaign, &unsubscribe);
+        Ok(Some(mail.unsubscribable(Some(unsubscribe))))
     }
 
-    /// "Payout sent" to the affiliate of a completed live payout: the amount, the business and
-    /// the reference. Essential (it is about their money), so it has no unsubscribe. Queued after
-    /// the completion is committed, as the membership mails are.
-    pub(crate) async fn mail_payout_sent(&self, payout: &refline_store::Payout) -> crate::CoreResult<()> {
+    /// "Payout sent" to the affiliate of a live payout being completed (with the completion's
+    /// `reference`, else the payout's): the amount, the business and the reference. Essential
+    /// (it is about their money), so it has no unsubscribe. Built before the completion, so the
+    /// store writes it in the completion's own transaction, as the membership mails are.
+    pub(crate) async fn payout_sent_mail(
+        &self,
+        payout: &refline_store::Payout,
+        reference: Option<&str>,
+    ) -> crate::CoreResult<Option<OutgoingMail>> {
         if payout.mode.is_test() {
-            return Ok(());
+            return Ok(None);
         }
         let merchant_id = payout.merchant_id.as_str();
         let Some(affiliate) = self.store.get_affiliate(merchant_id, &payout.affiliate_id).await? else {
-            return Ok(());
+            return Ok(None);
         };
         let business = self.business_name(merchant_id).await?;
         let amount = format!(
@@ -195,24 +198,23 @@ impl Core {
             refline_domain::format_amount_in(payout.amount_minor, &payout.currency),
             payout.currency.to_uppercase()
         );
-        let reference =
-            payout.reference.as_deref().map(|r| format!("Reference: {r}\n\n")).unwrap_or_default();
+        let reference = reference
+            .or(payout.reference.as_deref())
+            .map(|r| format!("Reference: {r}\n\n"))
+            .unwrap_or_default();
         let body = format!(
             "{business} has paid you {amount}.\n\n{reference}Your balance and payout history:\n{}/portal/payouts\n",
             self.public_url
         );
         let subject = format!("{business} paid you {amount}");
-        let mail = self.affiliate_mail(
+        Ok(Some(self.affiliate_mail(
             Some(merchant_id),
             "payout_sent",
             &business,
             &affiliate.email,
             &subject,
             body,
-        );
-        self.store.enqueue_mail(&mail).await?;
-        self.effects.mail_written();
-        Ok(())
+        )))
     }
 
     pub(crate) fn affiliate_mail(

@@ -51,6 +51,21 @@ impl Core {
         Ok(Some(PortalSignedIn { session, person }))
     }
 
+    /// After a signed-in person was put on a campaign (applying, or accepting an invitation
+    /// without a new login): their session's IP and device go on every row of theirs, the new
+    /// row at that business included, so the self-referral check compares that business's sales
+    /// with this session too rather than only from the next login on. The membership is
+    /// already committed, so a failure here is logged, not answered.
+    pub(crate) async fn remember_session_on_new_rows(&self, signed_in: &PortalSignedIn) {
+        let context = SessionContext {
+            ip: signed_in.session.ip_address.clone(),
+            user_agent: signed_in.session.user_agent.clone(),
+        };
+        if let Err(err) = self.remember_person_fingerprints(&signed_in.person.id, &context).await {
+            tracing::warn!(%err, person = %signed_in.person.id, "portal session fingerprints not recorded");
+        }
+    }
+
     /// Records a new session's IP and device on every affiliate row of the person.
     pub(crate) async fn remember_person_fingerprints(
         &self,
@@ -59,6 +74,8 @@ impl Core {
     ) -> CoreResult<()> {
         let mut rows: Vec<String> =
             self.store.person_memberships(person_id).await?.into_iter().map(|m| m.affiliate_id).collect();
+        // One row per business, however many of its campaigns the person is on.
+        rows.sort_unstable();
         rows.dedup();
         let now = self.now();
         let ip = context.ip.as_deref().and_then(|ip| ip.parse::<std::net::IpAddr>().ok());

@@ -82,22 +82,24 @@ impl Core {
         Some(format!("{}/portal/unsubscribe/{payload}.{signature}", self.public_url))
     }
 
-    /// Whether the person (if the affiliate row has one) still wants `kind` mails of the
-    /// business, and the unsubscribe URL to put in them.
+    /// The unsubscribe URL to put in a `kind` mail of the business to the affiliate row's
+    /// person, or `None` when no such mail goes: the person stopped it, or the row has no
+    /// portal login. A non-essential mail always carries its one-click unsubscribe, and only a
+    /// login can hold that choice; a row without one (an API-created affiliate, who never
+    /// applied) hears from the business's own system instead.
     pub(crate) async fn wants_mail(
         &self,
         merchant_id: &str,
         affiliate_id: &str,
         kind: &str,
-    ) -> CoreResult<(bool, Option<String>)> {
+    ) -> CoreResult<Option<String>> {
         let Some(person) = self.store.person_of_affiliate(merchant_id, affiliate_id).await? else {
-            // No login, so nothing to unsubscribe with: the mail goes without a link.
-            return Ok((true, None));
+            return Ok(None);
         };
         if self.store.mail_unsubscribed(&person.id, merchant_id, kind).await? {
-            return Ok((false, None));
+            return Ok(None);
         }
-        Ok((true, self.unsubscribe_url(&person.id, merchant_id, kind)))
+        Ok(self.unsubscribe_url(&person.id, merchant_id, kind))
     }
 
     /// What an unsubscribe link names: 404 for a token that is malformed, not signed by this

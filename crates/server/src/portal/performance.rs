@@ -46,12 +46,16 @@ struct DayRow {
     clicks: i64,
     unique_clicks: i64,
     conversions: i64,
+    /// The day's earnings, one cell per currency of `PerformancePage::currencies`.
+    earnings: Vec<String>,
 }
 
 #[derive(Template)]
 #[template(path = "portal/performance.html")]
 struct PerformancePage {
     charts: Vec<Chart>,
+    /// The earnings columns of the day table (upper-case codes), as the earnings charts.
+    currencies: Vec<String>,
     days: Vec<DayRow>,
     programs: Vec<ProgramRow>,
 }
@@ -76,8 +80,14 @@ fn build(p: Performance) -> PerformancePage {
             clicks: p.clicks.get(i).copied().unwrap_or(0),
             unique_clicks: p.unique_clicks.get(i).copied().unwrap_or(0),
             conversions: p.conversions.get(i).copied().unwrap_or(0),
+            earnings: p
+                .earnings
+                .iter()
+                .map(|(currency, series)| money(series.get(i).copied().unwrap_or(0), currency))
+                .collect(),
         })
         .collect();
+    let currencies = p.earnings.iter().map(|(currency, _)| currency.to_uppercase()).collect();
     let programs = p
         .programs
         .into_iter()
@@ -97,7 +107,7 @@ fn build(p: Performance) -> PerformancePage {
             commissions: g.commissions.into_iter().map(commission_row).collect(),
         })
         .collect();
-    PerformancePage { charts, days, programs }
+    PerformancePage { charts, currencies, days, programs }
 }
 
 /// A commission as a row of the commissions tables.
