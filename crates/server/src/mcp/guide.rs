@@ -135,6 +135,18 @@ fn import_arguments(name: &str) -> (&'static str, &'static str) {
     }
 }
 
+/// What `refline import <name>` brings across (docs/MIGRATING.md has the tables).
+fn brings(name: &str) -> &'static str {
+    match name {
+        "rewardful" => "Campaigns with their terms, affiliates with their status, referral tokens (as short links /l/<token>, so old links keep working), coupons, referred customers (so processor renewals stay credited) and commissions with their status.",
+        "tolt" => "Partners with their status, their links (as short links /l/<value>), promotion codes, customers (for renewals) and commissions with their status.",
+        "firstpromoter" => "Promoters on each campaign with their status, ref tokens (as short links), promo codes, referred customers (for renewals) and cash commissions with their status.",
+        "partnerstack" => "Partnerships with their status, their share links (as short links), customers (for renewals) and rewards that have a transaction; PartnerStack's API has no coupons.",
+        "csv" => "Affiliates (with referral tokens as short links, coupons and PayPal emails) and, from a second file, commissions with their status.",
+        _ => "Affiliates, their links and their commissions.",
+    }
+}
+
 /// `switch_from_another_tool`: the importer for the tool (command and the dashboard's Migrate
 /// page), what it brings, and the steps around it; for a tool without an importer, the CSV way
 /// and the steps by hand. `caller` (when a key was sent) fills in the brand.
@@ -165,7 +177,7 @@ pub fn switch_from(state: &AppState, caller: Option<&Caller>, map: &Map<String, 
             } else {
                 "This tool's API gives no commission terms: create the campaign first (create_campaign, the program's terms) and pass its id as --campaign (the Migrate page's campaign field), or give --commission 20% on the command line to make one per source campaign."
             },
-            "brings": "affiliates with their status, referral tokens (as short links /l/<token>, so old links keep working), coupons, referred customers (so processor renewals stay credited) and commissions with their status; paid history enters the ledger as paid. Nothing is mailed and no webhook is sent.",
+            "brings": format!("{} Paid history enters the ledger as paid; nothing is mailed and no webhook is sent.", brings(from)),
             "safeToRepeat": "Running it again creates nothing new and brings what changed; an interrupted run resumes. Run it once more right before switching the tracking script.",
             "docs": format!("docs/MIGRATING.md#{}", if from == "csv" { "csv-files" } else { from }),
         })
