@@ -546,6 +546,12 @@ async fn rights_modes_and_tenants(engine: Engine) {
     );
     let e = mcp.err("invite_affiliate", json!({ "email": "new@aff.test", "campaignId": camp })).await;
     assert_eq!(e["code"], "duplicate");
+    // Someone already on the campaign (here: rejected on it) cannot be invited to it again.
+    let e = mcp.err("invite_affiliate", json!({ "email": "aff@mcp.test", "campaignId": camp })).await;
+    assert_eq!(
+        (e["code"].as_str(), e["details"]["affiliateId"].as_str()),
+        (Some("duplicate"), Some(aff.as_str()))
+    );
     let mut limited = None;
     for n in 0..12 {
         let r = mcp

@@ -98,7 +98,11 @@ async fn no_account_tools_need_no_key(engine: Engine) {
 }
 
 async fn keyless_calls_are_limited_per_address(engine: Engine) {
-    let app = TestApp::start_with(&engine, |c| c.unauthenticated_per_minute = 3).await;
+    let app = TestApp::start_with(&engine, |c| {
+        c.unauthenticated_per_minute = 3;
+        c.limits.set_rate(Plan::Pro, 2);
+    })
+    .await;
     let anonymous = Mcp::anonymous(&app);
     for n in 0..3 {
         let reply = anonymous.post(call(n, "get_linkjolt_plans", json!({})), &[]).await;
@@ -111,6 +115,15 @@ async fn keyless_calls_are_limited_per_address(engine: Engine) {
     // A keyed call is counted under its key, not the address.
     let m = app.merchant("ultimate").await;
     Mcp::new(&app, &m.key).ok("get_linkjolt_plans", json!({})).await;
+
+    // A key's limit is the API's: one budget a minute for /api/v1 and /mcp together.
+    let pro = app.merchant("pro").await;
+    let mcp = Mcp::new(&app, &pro.key);
+    mcp.ok("list_campaigns", json!({})).await;
+    assert_eq!(app.get(&pro.key, "/api/v1/campaigns").await.status, StatusCode::OK);
+    let reply = mcp.post(call(10, "list_campaigns", json!({})), &[]).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{}", reply.text);
+    assert_eq!(reply.body["error"]["code"], "rate_limit_exceeded");
     app.stop().await;
 }
 
