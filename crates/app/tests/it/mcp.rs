@@ -116,13 +116,18 @@ impl<'a> Mcp<'a> {
 
 /// The guide's fixture: `camp_abc` (20 %) and the approved `aff_xyz`.
 pub async fn seed_fixture(app: &TestApp, merchant_id: &str) {
+    seed_fixture_in(app.store.as_ref(), merchant_id).await;
+}
+
+/// [`seed_fixture`] written straight into a store (a database a `refline serve` will open).
+pub async fn seed_fixture_in(store: &dyn refline_store::Store, merchant_id: &str) {
     let now = refline_server::clock::now_ms();
     let campaign = Campaign {
         name: "Summer Launch".into(),
         target_url: Some("https://example.com/pricing".into()),
         ..Campaign::with_defaults("camp_abc", merchant_id, "SUMMER24", "usd", now)
     };
-    app.store.insert_campaign(&campaign).await.unwrap();
+    store.insert_campaign(&campaign).await.unwrap();
     let affiliate = Affiliate {
         id: "aff_xyz".into(),
         merchant_id: merchant_id.into(),
@@ -140,7 +145,7 @@ pub async fn seed_fixture(app: &TestApp, merchant_id: &str) {
         joined_at: now,
         updated_at: now,
     };
-    app.store.create_affiliate(&affiliate, &membership, refline_domain::Mode::Test).await.unwrap();
+    store.create_affiliate(&affiliate, &membership, refline_domain::Mode::Test).await.unwrap();
 }
 
 const LIST_TOOLS: &[&str] =
@@ -157,6 +162,132 @@ const WRITE_TOOLS: &[&str] = &[
     "invite_team_member",
     "update_team_member",
     "remove_team_member",
+];
+
+/// (tool, readOnlyHint, destructiveHint, idempotentHint): spec §10.3's table, and Refline's
+/// additions (get_account, get_stats, the team tools) by the same rule.
+const ANNOTATIONS: &[(&str, bool, bool, bool)] = &[
+    ("get_linkjolt_plans", true, false, true),
+    ("plan_affiliate_program", true, false, true),
+    ("switch_from_another_tool", true, false, true),
+    ("get_account", true, false, true),
+    ("get_setup_status", true, false, true),
+    ("update_business", false, true, true),
+    ("check_tracking", true, false, true),
+    ("get_tracking_instructions", true, false, true),
+    ("list_campaigns", true, false, true),
+    ("get_campaign", true, false, true),
+    ("create_campaign", false, false, false),
+    ("update_campaign", false, true, true),
+    ("list_affiliates", true, false, true),
+    ("invite_affiliate", false, false, true),
+    ("update_affiliate_status", false, true, true),
+    ("list_coupons", true, false, true),
+    ("create_coupon", false, false, true),
+    ("list_conversions", true, false, true),
+    ("create_conversion", false, false, false),
+    ("update_conversion", false, true, true),
+    ("list_payouts", true, false, true),
+    ("get_program_overview", true, false, true),
+    ("get_stats", true, false, true),
+    ("list_team_members", true, false, true),
+    ("invite_team_member", false, false, false),
+    ("update_team_member", false, true, true),
+    ("remove_team_member", false, true, true),
+    ("search", true, false, true),
+    ("fetch", true, false, true),
+];
+
+/// (tool, the inputs spec §10.3 (and §3.2, §3.4, §3.5 it points to) names, the required ones).
+const SPEC_INPUTS: &[(&str, &[&str], &[&str])] = &[
+    ("update_business", &["businessName", "website"], &[]),
+    ("check_tracking", &["url"], &[]),
+    ("list_campaigns", &["page", "limit", "sort"], &[]),
+    ("get_campaign", &["campaignId"], &["campaignId"]),
+    (
+        "create_campaign",
+        &[
+            "name",
+            "commissionType",
+            "commissionValue",
+            "isPublic",
+            "targetUrl",
+            "description",
+            "autoApproveAffiliates",
+            "recurringCommissionMode",
+            "recurringCommissionType",
+            "recurringCommissionCount",
+            "recurringCommissionValue",
+            "recurringCommissionDuration",
+        ],
+        &["name", "commissionType", "commissionValue"],
+    ),
+    (
+        "update_campaign",
+        &[
+            "campaignId",
+            "name",
+            "description",
+            "targetUrl",
+            "status",
+            "commissionType",
+            "commissionValue",
+            "isPublic",
+            "autoApproveAffiliates",
+            "recurringCommissionMode",
+            "recurringCommissionValue",
+        ],
+        &["campaignId"],
+    ),
+    ("list_affiliates", &["page", "limit", "sort", "status", "campaignId"], &[]),
+    ("invite_affiliate", &["email", "campaignId", "name"], &["email", "campaignId"]),
+    (
+        "update_affiliate_status",
+        &["affiliateId", "campaignId", "action"],
+        &["affiliateId", "campaignId", "action"],
+    ),
+    ("list_coupons", &["code", "provider", "campaignId", "affiliateId", "page", "limit"], &[]),
+    (
+        "create_coupon",
+        &[
+            "code",
+            "campaignId",
+            "affiliateId",
+            "provider",
+            "createInProvider",
+            "percentOff",
+            "amountOff",
+            "currency",
+            "duration",
+            "durationInMonths",
+        ],
+        &["code", "campaignId", "affiliateId"],
+    ),
+    (
+        "list_conversions",
+        &["status", "campaignId", "affiliateId", "from", "to", "page", "limit", "sort"],
+        &[],
+    ),
+    (
+        "create_conversion",
+        &[
+            "campaignId",
+            "affiliateId",
+            "amount",
+            "orderId",
+            "clickId",
+            "customerEmail",
+            "customerName",
+            "currency",
+            "conversionType",
+            "parentConversionId",
+        ],
+        &["campaignId", "affiliateId", "amount"],
+    ),
+    ("update_conversion", &["conversionId", "status", "confirmAboveSale"], &["conversionId", "status"]),
+    ("list_payouts", &["from", "to", "status", "affiliateId", "conversionId", "page", "limit"], &[]),
+    ("search", &["query"], &["query"]),
+    ("fetch", &["id"], &["id"]),
 ];
 
 async fn every_tool_has_a_schema(engine: Engine) {
@@ -222,17 +353,27 @@ async fn every_tool_has_a_schema(engine: Engine) {
             assert_eq!(schema["properties"]["limit"]["maximum"], 100, "{name}");
         }
     }
-    let by_name = |n: &str| tools.iter().find(|t| t["name"] == n).unwrap()["annotations"].clone();
-    // As spec §10.3 gives them.
-    assert_eq!(by_name("update_campaign")["destructiveHint"], true);
-    assert_eq!(by_name("update_campaign")["idempotentHint"], true);
-    assert_eq!(by_name("create_conversion")["destructiveHint"], false);
-    assert_eq!(by_name("create_conversion")["idempotentHint"], false);
-    assert_eq!(by_name("invite_affiliate")["idempotentHint"], true);
-    assert_eq!(by_name("create_coupon")["idempotentHint"], true);
-    assert_eq!(by_name("update_business")["destructiveHint"], true);
-    assert_eq!(by_name("check_tracking")["openWorldHint"], true);
-    let schema = |n: &str| tools.iter().find(|t| t["name"] == n).unwrap()["inputSchema"].clone();
+    let tool = |n: &str| tools.iter().find(|t| t["name"] == n).unwrap_or_else(|| panic!("{n}")).clone();
+    // Every tool's annotations, as spec §10.3 gives them (RO; W with D(estructive), I(dempotent)).
+    for (name, read_only, destructive, idempotent) in ANNOTATIONS {
+        let a = &tool(name)["annotations"];
+        assert_eq!(
+            (a["readOnlyHint"].as_bool(), a["destructiveHint"].as_bool(), a["idempotentHint"].as_bool()),
+            (Some(*read_only), Some(*destructive), Some(*idempotent)),
+            "{name}"
+        );
+        assert_eq!(a["openWorldHint"], *name == "check_tracking", "{name}");
+    }
+    assert_eq!(ANNOTATIONS.len(), tools.len(), "every tool is in the table");
+    // Every input the spec names, and its required ones.
+    for (name, inputs, required) in SPEC_INPUTS {
+        let schema = &tool(name)["inputSchema"];
+        for input in *inputs {
+            assert!(schema["properties"].get(*input).is_some(), "{name}.{input}");
+        }
+        assert_eq!(schema["required"], json!(required), "{name}");
+    }
+    let schema = |n: &str| tool(n)["inputSchema"].clone();
     assert_eq!(schema("create_conversion")["required"], json!(["campaignId", "affiliateId", "amount"]));
     assert_eq!(schema("search")["properties"]["query"]["minLength"], 2);
     assert_eq!(
@@ -405,6 +546,12 @@ async fn rights_modes_and_tenants(engine: Engine) {
     );
     let e = mcp.err("invite_affiliate", json!({ "email": "new@aff.test", "campaignId": camp })).await;
     assert_eq!(e["code"], "duplicate");
+    // Someone already on the campaign (here: rejected on it) cannot be invited to it again.
+    let e = mcp.err("invite_affiliate", json!({ "email": "aff@mcp.test", "campaignId": camp })).await;
+    assert_eq!(
+        (e["code"].as_str(), e["details"]["affiliateId"].as_str()),
+        (Some("duplicate"), Some(aff.as_str()))
+    );
     let mut limited = None;
     for n in 0..12 {
         let r = mcp
@@ -484,13 +631,39 @@ async fn validation_and_hostile_arguments(engine: Engine) {
         mcp.err("plan_affiliate_program", json!({ "businessType": "casino" })).await["code"],
         "validation_error"
     );
-    let tolt = mcp.ok("switch_from_another_tool", json!({ "tool": "tolt" })).await;
-    assert_eq!(tolt["importer"]["available"], false, "{tolt}");
-    assert!(tolt["importer"]["note"].as_str().unwrap().contains("refline import covers Rewardful"));
-    let rewardful = mcp.ok("switch_from_another_tool", json!({ "tool": "rewardful" })).await;
-    assert!(
-        rewardful["importer"]["command"].as_str().unwrap().starts_with("refline import rewardful --brand"),
-        "{rewardful}"
+    // switch_from_another_tool names every importer there is, with the key's brand filled in.
+    let migrate = format!("{}/merchant/migrate", app.base);
+    for (tool, arguments) in [
+        ("rewardful", "--api-key"),
+        ("tolt", "--program-id"),
+        ("firstpromoter", "--account-id"),
+        ("partnerstack", "--api-key <public key>:<secret key>"),
+        ("csv", "--affiliates affiliates.csv"),
+    ] {
+        let answer = mcp.ok("switch_from_another_tool", json!({ "tool": tool })).await;
+        let importer = &answer["importer"];
+        assert_eq!(importer["available"], true, "{answer}");
+        let command = importer["command"].as_str().unwrap();
+        assert!(command.starts_with(&format!("refline import {tool} --brand {} ", m.id)), "{command}");
+        assert!(command.contains(arguments), "{command}");
+        assert_eq!(importer["migratePage"], migrate.as_str());
+        assert_eq!(answer["importers"], json!(["rewardful", "tolt", "firstpromoter", "partnerstack", "csv"]));
+        // Only Rewardful brings its terms: every other way starts with a campaign.
+        let first = answer["steps"][0].as_str().unwrap();
+        assert_eq!(first.contains("create_campaign"), tool != "rewardful", "{tool}: {first}");
+    }
+    // A tool without an importer: the CSV way and the steps by hand.
+    let affonso = mcp.ok("switch_from_another_tool", json!({ "tool": "affonso" })).await;
+    assert_eq!(affonso["importer"]["available"], false, "{affonso}");
+    assert!(affonso["importer"]["csvCommand"].as_str().unwrap().starts_with("refline import csv --brand"));
+    assert!(affonso["steps"].as_array().unwrap().len() > 3, "{affonso}");
+    let e = mcp.err("switch_from_another_tool", json!({ "tool": "kajabi" })).await;
+    assert_eq!(e["code"], "validation_error");
+    // update_business: a business name of at least 2 characters (spec §10.3).
+    let e = mcp.err("update_business", json!({ "businessName": " A " })).await;
+    assert_eq!(
+        (e["code"].as_str(), e["details"][0]["path"][0].as_str()),
+        (Some("validation_error"), Some("businessName"))
     );
     assert!(mcp.ok("get_tracking_instructions", json!({})).await["webhookUrls"]["stripe"]
         .as_str()

@@ -1,7 +1,9 @@
 //! Issue 15's gaps of the MCP door, on both engines: the three no-account tools without a key
 //! (and on any plan) while everything else still needs one, the per-address limit of keyless
-//! calls; `search` over order ids and customers; the team tools.
+//! calls; the plan's cap and a capability that has not landed, each said in the tool's answer;
+//! `search` over order ids and customers; the team tools.
 
+use refline_domain::Plan;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -43,7 +45,11 @@ async fn no_account_tools_need_no_key(engine: Engine) {
     assert_eq!(plans["yourPlan"], Value::Null);
     let suggested = anonymous.ok("plan_affiliate_program", json!({ "businessType": "saas" })).await;
     assert_eq!(suggested["suggestion"]["commissionType"], "percentage");
-    assert_eq!(anonymous.ok("switch_from_another_tool", json!({ "tool": "tolt" })).await["from"], "tolt");
+    let switch = anonymous.ok("switch_from_another_tool", json!({ "tool": "tolt" })).await;
+    assert_eq!(switch["from"], "tolt");
+    // Without a key there is no brand to name: the command keeps a placeholder.
+    let command = switch["importer"]["command"].as_str().unwrap();
+    assert!(command.starts_with("refline import tolt --brand <merchantId> "), "{command}");
     // Their arguments are still checked.
     let wrong = anonymous.err("plan_affiliate_program", json!({ "businessType": "casino" })).await;
     assert_eq!(wrong["code"], "validation_error");
@@ -92,7 +98,11 @@ async fn no_account_tools_need_no_key(engine: Engine) {
 }
 
 async fn keyless_calls_are_limited_per_address(engine: Engine) {
-    let app = TestApp::start_with(&engine, |c| c.unauthenticated_per_minute = 3).await;
+    let app = TestApp::start_with(&engine, |c| {
+        c.unauthenticated_per_minute = 3;
+        c.limits.set_rate(Plan::Pro, 2);
+    })
+    .await;
     let anonymous = Mcp::anonymous(&app);
     for n in 0..3 {
         let reply = anonymous.post(call(n, "get_linkjolt_plans", json!({})), &[]).await;
@@ -105,6 +115,15 @@ async fn keyless_calls_are_limited_per_address(engine: Engine) {
     // A keyed call is counted under its key, not the address.
     let m = app.merchant("ultimate").await;
     Mcp::new(&app, &m.key).ok("get_linkjolt_plans", json!({})).await;
+
+    // A key's limit is the API's: one budget a minute for /api/v1 and /mcp together.
+    let pro = app.merchant("pro").await;
+    let mcp = Mcp::new(&app, &pro.key);
+    mcp.ok("list_campaigns", json!({})).await;
+    assert_eq!(app.get(&pro.key, "/api/v1/campaigns").await.status, StatusCode::OK);
+    let reply = mcp.post(call(10, "list_campaigns", json!({})), &[]).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{}", reply.text);
+    assert_eq!(reply.body["error"]["code"], "rate_limit_exceeded");
     app.stop().await;
 }
 
@@ -235,8 +254,38 @@ async fn team_tools_run_the_team(engine: Engine) {
     app.stop().await;
 }
 
+async fn caps_and_missing_capabilities_say_so(engine: Engine) {
+    // Ultimate's monthly cap lowered to 150.00 so a few sales reach it.
+    let app = TestApp::start_with(&engine, |c| c.limits.set_cap(Plan::Ultimate, Some(15_000))).await;
+    let m = app.merchant("ultimate").await;
+    let camp = app.campaign(&m.key, json!({})).await["id"].as_str().unwrap().to_string();
+    let aff = app.affiliate(&m.key, &camp, "capped@mcp.test").await;
+    let mcp = Mcp::new(&app, &m.key);
+    let sale = |amount: i64| json!({ "campaignId": camp, "affiliateId": aff, "amount": amount });
+    mcp.ok("create_conversion", sale(100)).await;
+    mcp.ok("create_conversion", sale(100)).await;
+    // Past the cap: the tool error carries the code and says what to do.
+    let e = mcp.err("create_conversion", sale(1)).await;
+    assert_eq!(e["code"], "earnings_limit_reached", "{e}");
+    assert!(e["next"].as_str().unwrap().contains("get_linkjolt_plans"), "{e}");
+    // Test keys skip the cap, as on the API.
+    let test = Mcp::new(&app, &m.test_key);
+    assert_eq!(test.ok("create_conversion", sale(1)).await["data"]["isTest"], true);
+
+    // Creating a code in the processor has not landed: the tool says so on the field.
+    let coupon = json!({ "code": "NEW10", "campaignId": camp, "affiliateId": aff, "createInProvider": true });
+    let e = mcp.err("create_coupon", coupon).await;
+    assert_eq!(
+        (e["code"].as_str(), e["details"][0]["path"][0].as_str()),
+        (Some("validation_error"), Some("createInProvider"))
+    );
+    assert!(e["details"][0]["message"].as_str().unwrap().contains("not supported yet"), "{e}");
+    app.stop().await;
+}
+
 engine_tests!(
     no_account_tools_need_no_key,
+    caps_and_missing_capabilities_say_so,
     keyless_calls_are_limited_per_address,
     search_finds_orders_and_customers,
     team_tools_run_the_team,

@@ -1,9 +1,11 @@
-//! The MCP door as real clients speak it: the official MCP Python SDK (`mcp` from PyPI, in the
-//! virtualenv `scripts/install-mcp-client.sh` makes, or `$REFLINE_MCP_PYTHON`; skipped with a
-//! notice without it) runs the seed's flow over Streamable HTTP, with a read-only key, another
-//! merchant's ids and a test key, in a session pinned to protocol 2025-06-18 and in one without
-//! a key, and over stdio through `refline mcp` as its stdio client spawns it; and the
-//! `refline mcp` binary relays stdio to a running server as a desktop client would use it.
+//! The MCP door as real clients speak it: the official MCP Python SDK (`mcp` 2.x from PyPI, in
+//! the virtualenv `scripts/install-mcp-client.sh` makes, or `$REFLINE_MCP_PYTHON`; skipped with a
+//! notice without it) against a `refline serve` process runs the seed's flow over Streamable HTTP
+//! in protocol 2026-07-28 (the SDK's default, `server/discover` then stateless requests) and
+//! 2025-06-18 (the `initialize` handshake, pinned), with a read-only key, another merchant's ids,
+//! a test key and no key, and over stdio through `refline mcp` as its stdio client spawns it, in
+//! both revisions; and the `refline mcp` binary relays stdio to a running server as a desktop
+//! client would use it.
 
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
@@ -12,7 +14,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::{
     engine_tests,
-    mcp::seed_fixture,
+    mcp::seed_fixture_in,
     support::{Engine, TestApp},
 };
 
@@ -38,18 +40,70 @@ fn mcp_python() -> Option<PathBuf> {
     }
 }
 
+/// A `refline serve` process on `database_url`, stopped (SIGTERM, then killed) when dropped.
+struct Served {
+    child: tokio::process::Child,
+    base: String,
+}
+
+impl Served {
+    async fn start(database_url: &str, dir: &std::path::Path) -> Served {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let base = format!("http://127.0.0.1:{port}");
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_refline"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--public-url", &base])
+            .env("REFLINE_DATABASE_URL", database_url)
+            .env("REFLINE_SECRET_KEY_FILE", dir.join("refline.key"))
+            // Mails go to the temp dir, never to `refline-mail/` in the source tree.
+            .env("REFLINE_MAIL_DIR", dir.join("mail"))
+            .env_remove("REFLINE_LISTEN")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("refline serve starts");
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+                return Served { child, base };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("refline serve did not answer /healthz");
+    }
+
+    async fn stop(mut self) {
+        if let Some(pid) = self.child.id() {
+            let _ = tokio::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
+        }
+        let status = tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await;
+        assert!(status.is_ok_and(|s| s.is_ok_and(|s| s.success())), "refline serve exits cleanly");
+    }
+}
+
 async fn python_sdk_runs_the_seed_flow(engine: Engine) {
     let Some(python) = mcp_python() else { return };
-    let app = TestApp::start(&engine.isolated().await).await;
-    let m = app.merchant("ultimate").await;
-    let pro = app.merchant("pro").await;
-    seed_fixture(&app, &m.id).await;
+    // A real `refline serve` on a database of its own, holding two merchants and the seed's
+    // fixture (written before the server opens it).
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = match engine.isolated().await {
+        Engine::Sqlite => format!("sqlite://{}", dir.path().join("mcp.db").display()),
+        Engine::Postgres(url) => url,
+    };
+    let (m, pro) = {
+        let store = refline::storage::open_store(&database_url, Default::default()).await.unwrap();
+        let m = refline::admin::create_merchant(&store, "Seed", "ultimate", "usd").await.unwrap();
+        let pro = refline::admin::create_merchant(&store, "Reader", "pro", "usd").await.unwrap();
+        seed_fixture_in(store.as_ref(), &m.merchant_id).await;
+        (m, pro)
+    };
+    let server = Served::start(&database_url, dir.path()).await;
     let seed = repo_root().join("crates/app/tests/fixtures/seed-conversion.json");
     let output = tokio::process::Command::new(python)
         .arg(repo_root().join("scripts/mcp_client.py"))
-        .args([&app.base, &m.key, &pro.key])
+        .args([&server.base, &m.api_key, &pro.api_key])
         .arg(seed)
-        .args([&m.test_key, env!("CARGO_BIN_EXE_refline")])
+        .args([&m.test_api_key, env!("CARGO_BIN_EXE_refline")])
         .output()
         .await
         .expect("python runs");
@@ -60,19 +114,22 @@ async fn python_sdk_runs_the_seed_flow(engine: Engine) {
         String::from_utf8_lossy(&output.stderr)
     );
     let seen: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    let tools = refline_server::mcp::tool_names().len();
     assert_eq!(seen["ok"], true);
     assert_eq!(seen["server"], "refline");
-    assert_eq!(seen["commission"], "19.80");
-    assert_eq!(seen["duplicate"], "duplicate");
+    // The seed's flow in both revisions, over HTTP and over stdio.
+    for protocol in ["2026-07-28", "2025-06-18"] {
+        assert_eq!(seen[format!("tools@{protocol}")], tools, "{seen}");
+        assert_eq!(seen[format!("commission@{protocol}")], "19.80", "{seen}");
+        assert_eq!(seen[format!("duplicate@{protocol}")], "duplicate", "{seen}");
+        assert_eq!(seen[format!("stdioTools@{protocol}")], tools, "{seen}");
+        assert_eq!(seen[format!("stdioCampaign@{protocol}")], "camp_abc", "{seen}");
+    }
     assert_eq!(seen["readOnly"], "insufficient_permissions");
     assert_eq!(seen["otherMerchant"], "not_found");
     assert_eq!(seen["testConversion"], true);
-    assert_eq!(seen["stdioTools"], refline_server::mcp::tool_names().len());
-    assert_eq!(seen["stdioCampaign"], "camp_abc");
-    assert_eq!(seen["tools"], refline_server::mcp::tool_names().len());
-    assert_eq!(seen["pinnedProtocol"], "2025-06-18");
     assert_eq!(seen["keylessTools"], 3);
-    app.stop().await;
+    server.stop().await;
 }
 
 async fn stdio_relay_speaks_to_a_server(engine: Engine) {

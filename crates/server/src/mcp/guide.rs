@@ -2,6 +2,7 @@
 //! to move from another affiliate tool.
 
 use refline_domain::{format_amount, ApiAccess, Plan};
+use refline_import::SOURCES;
 use serde_json::{json, Map, Value};
 
 use crate::{
@@ -101,36 +102,116 @@ fn number(f: &mut Fields<'_>, name: &str, min: f64, max: f64) -> Option<f64> {
     }
 }
 
-/// `switch_from_another_tool`.
-pub fn switch_from(state: &AppState, map: &Map<String, Value>) -> ToolOutcome {
+/// The tools `switch_from_another_tool` knows: every API source `refline import` has
+/// ([`refline_import::SOURCES`], so a new importer shows up here without a change), CSV files,
+/// and Affonso and anything else, which have no importer (their way in is a CSV export).
+pub fn switch_sources() -> Vec<&'static str> {
+    let mut names = SOURCES.to_vec();
+    names.extend(["csv", "affonso", "other"]);
+    names
+}
+
+/// What `refline import <name>` needs besides `--brand`, as (arguments, where they come from).
+fn import_arguments(name: &str) -> (&'static str, &'static str) {
+    match name {
+        "rewardful" => ("--api-key <Rewardful API secret>", "Rewardful: Company settings > API > API secret"),
+        "tolt" => (
+            "--api-key <Tolt API key> --program-id <prg_...> --campaign <campaignId>",
+            "Tolt: Settings > Integrations > API key; the program id (prg_...) of the program to move",
+        ),
+        "firstpromoter" => (
+            "--api-key <FirstPromoter API key> --account-id <Account ID> --campaign <campaignId>",
+            "FirstPromoter: Settings > Integrations > API keys (the key and the Account ID)",
+        ),
+        "partnerstack" => (
+            "--api-key <public key>:<secret key> --campaign <campaignId>",
+            "PartnerStack: Settings > Integrations > PartnerStack API keys (public and secret)",
+        ),
+        "csv" => (
+            "--affiliates affiliates.csv [--commissions commissions.csv] [--campaign <campaignId>]",
+            "a spreadsheet or any tool's export: an affiliates file (email, name, status, token, coupon...) and optionally a commissions file",
+        ),
+        _ => ("--api-key <API key>", "the tool's API settings"),
+    }
+}
+
+/// What `refline import <name>` brings across (docs/MIGRATING.md has the tables).
+fn brings(name: &str) -> &'static str {
+    match name {
+        "rewardful" => "Campaigns with their terms, affiliates with their status, referral tokens (as short links /l/<token>, so old links keep working), coupons, referred customers (so processor renewals stay credited) and commissions with their status.",
+        "tolt" => "Partners with their status, their links (as short links /l/<value>), promotion codes, customers (for renewals) and commissions with their status.",
+        "firstpromoter" => "Promoters on each campaign with their status, ref tokens (as short links), promo codes, referred customers (for renewals) and cash commissions with their status.",
+        "partnerstack" => "Partnerships with their status, their share links (as short links), customers (for renewals) and rewards that have a transaction; PartnerStack's API has no coupons.",
+        "csv" => "Affiliates (with referral tokens as short links, coupons and PayPal emails) and, from a second file, commissions with their status.",
+        _ => "Affiliates, their links and their commissions.",
+    }
+}
+
+/// `switch_from_another_tool`: the importer for the tool (command and the dashboard's Migrate
+/// page), what it brings, and the steps around it; for a tool without an importer, the CSV way
+/// and the steps by hand. `caller` (when a key was sent) fills in the brand.
+pub fn switch_from(state: &AppState, caller: Option<&Caller>, map: &Map<String, Value>) -> ToolOutcome {
+    let names = switch_sources();
     let mut f = Fields::new(map);
-    let tool = f.optional_enum("tool", &["rewardful", "tolt", "firstpromoter", "affonso", "other"]);
+    let tool = f.optional_enum("tool", &names);
     f.finish()?;
     let public = state.config.public_url.trim_end_matches('/');
     let from = tool.unwrap_or("other");
-    // What `refline import` (docs/MIGRATING.md) covers today; the rest is by hand below.
-    let importer = match from {
-        "rewardful" => json!({
+    let brand = caller.map_or("<merchantId>", |c| c.merchant_id.as_str());
+    let migrate_page = format!("{public}/merchant/migrate");
+    let importers: Vec<&str> = names.iter().copied().filter(|n| !matches!(*n, "affonso" | "other")).collect();
+    // Only Rewardful's API gives commission terms; everything else lands on a campaign made first
+    // (docs/MIGRATING.md).
+    let needs_campaign = from != "rewardful";
+    let importer = if importers.contains(&from) {
+        let (arguments, keys) = import_arguments(from);
+        json!({
             "available": true,
-            "command": "refline import rewardful --brand <merchantId> --api-key <Rewardful API secret> [--dry-run]",
-            "brings": "campaigns, affiliates and their memberships, referral tokens (as short links /l/<token>), coupons, referred customers (so processor renewals stay credited) and commissions with their status; paid history enters the ledger as paid. Safe to run again; an interrupted run resumes.",
-            "docs": "docs/MIGRATING.md",
-        }),
-        _ => json!({
+            "command": format!("refline import {from} --brand {brand} {arguments} [--dry-run]"),
+            "needs": keys,
+            "migratePage": migrate_page,
+            "campaigns": if from == "rewardful" {
+                "Rewardful's campaigns come across with their commission terms."
+            } else if from == "csv" {
+                "Rows land on campaigns the brand already has (a campaign column, or --campaign)."
+            } else {
+                "This tool's API gives no commission terms: create the campaign first (create_campaign, the program's terms) and pass its id as --campaign (the Migrate page's campaign field), or give --commission 20% on the command line to make one per source campaign."
+            },
+            "brings": format!("{} Paid history enters the ledger as paid; nothing is mailed and no webhook is sent.", brings(from)),
+            "safeToRepeat": "Running it again creates nothing new and brings what changed; an interrupted run resumes. Run it once more right before switching the tracking script.",
+            "docs": format!("docs/MIGRATING.md#{}", if from == "csv" { "csv-files" } else { from }),
+        })
+    } else {
+        json!({
             "available": false,
-            "note": "refline import covers Rewardful today; Tolt, FirstPromoter, PartnerStack and CSV files are planned. Until then, move the program with the steps below.",
-        }),
+            "note": format!("Refline has no importer for {from}; export its affiliates and commissions as CSV files and import them with refline import csv (or the Migrate page), or move the program by hand with the steps below."),
+            "csvCommand": format!("refline import csv --brand {brand} --affiliates affiliates.csv [--commissions commissions.csv] [--campaign <campaignId>] [--dry-run]"),
+            "migratePage": migrate_page,
+            "docs": "docs/MIGRATING.md#csv-files",
+        })
     };
+    let mut steps = Vec::new();
+    if needs_campaign {
+        steps.push("Create the campaign(s) with create_campaign, with the same commission terms.");
+    }
+    if importers.contains(&from) {
+        steps.push("Run the importer: the command above (a Refline operator, on the server), or the dashboard's Migrate page (the brand's owner or an admin).");
+    } else {
+        steps.extend([
+            "Import the affiliates and past commissions from CSV files (above), or add affiliates through the API (POST /api/v1/affiliates) or each campaign's join link.",
+            "Register existing discount codes with create_coupon so coupon sales are still credited.",
+            "Backfill past sales with create_conversion (orderId keeps them unique).",
+        ]);
+    }
+    steps.extend([
+        "Swap the old script for Refline's (get_tracking_instructions), connect the payment processor, and confirm with check_tracking.",
+        "Check the result with get_program_overview, list_affiliates and list_conversions.",
+    ]);
     Ok(json!({
         "from": from,
         "importer": importer,
-        "today": [
-            "Create the campaigns with create_campaign (same commission terms).",
-            "Add affiliates through the API (POST /api/v1/affiliates) or share each campaign's join link.",
-            "Register existing discount codes with create_coupon so coupon sales are still credited.",
-            "Backfill past sales with create_conversion (orderId keeps them unique).",
-            "Swap the old script for Refline's (get_tracking_instructions) and connect the payment processor.",
-        ],
+        "importers": importers,
+        "steps": steps,
         "dashboard": format!("{public}/merchant/campaigns"),
     }))
 }

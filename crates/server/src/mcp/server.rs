@@ -60,7 +60,7 @@ impl ReflineMcp {
         match name {
             "get_linkjolt_plans" => return guide::plans(state, caller),
             "plan_affiliate_program" => return guide::plan_program(&map),
-            "switch_from_another_tool" => return guide::switch_from(state, &map),
+            "switch_from_another_tool" => return guide::switch_from(state, caller, &map),
             _ => {}
         }
         // `access::admit` lets no other tool through without a key on a plan with API access.

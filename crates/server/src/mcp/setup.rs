@@ -74,6 +74,10 @@ pub async fn update_business(state: &AppState, actor: &Actor, map: &Map<String, 
     actor.require_live("Business details")?;
     let mut f = Fields::new(map);
     let name = f.optional_string("businessName", 200);
+    // LinkJolt's tool asks at least 2 characters (spec §10.3); the dashboard's form takes 1.
+    if name.as_ref().is_some_and(|n| n.trim().chars().count() < 2) {
+        f.issue("businessName", "businessName must be at least 2 characters");
+    }
     let website = f.optional_string("website", 2048);
     f.finish()?;
     let brand = state.core.brand(actor).await?;

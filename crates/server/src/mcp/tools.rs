@@ -170,9 +170,9 @@ pub fn specs() -> Vec<Spec> {
         Spec {
             name: "switch_from_another_tool",
             title: "Move from another affiliate tool",
-            description: "How to move a program from Rewardful, Tolt, FirstPromoter or Affonso to Refline.",
+            description: "How to move a program from Rewardful, Tolt, FirstPromoter, PartnerStack, CSV files, Affonso or another tool to Refline: the importer's command and the dashboard's Migrate page, what comes across, and the steps around it.",
             kind: RO, output: Output::Object, open_world: false,
-            input: schema(json!({ "tool": one_of("The tool used today.", &["rewardful", "tolt", "firstpromoter", "affonso", "other"]) }), &[]),
+            input: schema(json!({ "tool": one_of("The tool used today (csv: a spreadsheet or any tool's export).", &crate::mcp::guide::switch_sources()) }), &[]),
         },
         Spec {
             name: "get_account",
@@ -296,6 +296,7 @@ pub fn specs() -> Vec<Spec> {
                 "provider": text("The processor (stripe, paddle, lemonsqueezy, …).", 40),
                 "providerCouponId": text("The processor's coupon id.", 255),
                 "providerPromotionCodeId": text("The processor's promotion-code id.", 255),
+                "createInProvider": flag("Create the code in the processor too. Not supported yet: true is refused with a message saying so; create the code in the processor, then register it."),
                 "percentOff": int("Label: percent off.", 1, 100),
                 "amountOff": decimal("Label: amount off, major units."),
                 "currency": text("Currency of amountOff.", 3),
