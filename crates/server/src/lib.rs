@@ -154,7 +154,7 @@ pub async fn serve(
         tokio::spawn(inbound::worker::run(
             context,
             inbox_wake.clone(),
-            std::time::Duration::from_millis(500),
+            config.webhooks.inbox_poll_interval,
             stop_worker.clone(),
         ))
     });

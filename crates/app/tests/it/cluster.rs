@@ -1,8 +1,10 @@
 //! Three `refline serve` processes on one PostgreSQL behave as one server: a key's rate limit
-//! holds across them, a change made through one is served by the others within a second, a
-//! visitor's clicks count unique once whichever node they reach, each outbound event is
-//! delivered once, each processor delivery handled once, a scheduled job runs on one node, and a node killed with `kill -9` loses nothing it acknowledged while the
-//! others carry on. PostgreSQL only (SQLite serves one node); skipped with a notice without it.
+//! holds across them, a change made through one (a link's target, the tracking script, a
+//! campaign's commission terms) is served by the others within a second, a visitor's clicks
+//! count unique once whichever node they reach, each outbound event is delivered once, each
+//! processor delivery handled once, a scheduled job runs on one node, and a node killed with
+//! `kill -9` while requests to it are in flight loses nothing it acknowledged while the others
+//! carry on. PostgreSQL only (SQLite serves one node); skipped with a notice without it.
 
 use std::{
     net::TcpListener as StdListener,
@@ -110,6 +112,13 @@ async fn redirect_target(node: &Node, query: &str, agent: &str) -> String {
     response.headers()[header::LOCATION].to_str().unwrap().to_string()
 }
 
+async fn tracking_script(node: &Node, merchant_id: &str) -> String {
+    let response =
+        client().get(format!("{}/api/tracking.js?id={merchant_id}", node.base)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.text().await.unwrap()
+}
+
 /// Waits for a clear minute: the rate-limit part must not straddle a window boundary.
 async fn wait_for_fresh_minute() {
     let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() % 60;
@@ -195,48 +204,57 @@ async fn three_nodes_on_one_postgresql_act_as_one_server() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{hook}");
 
-    // A link change made through node 0 reaches the caches of nodes 1 and 2 within a second
-    // (their cache would otherwise keep the old target for 10 s).
+    // A change made through node 0 is served by nodes 1 and 2 within a second: the link's
+    // target and the tracking script (both cached per node, for 10 s without an announcement)
+    // and the campaign's commission terms (read from the database by every sale).
     let link = format!("tc={code}&aff={}", affiliates[0]);
+    let merchant_id = created["merchantId"].as_str().unwrap().to_string();
+    let window = format!("\"{code}\":45");
     for node in &nodes[1..] {
         assert!(redirect_target(node, &link, "Mozilla/5.0 Cache")
             .await
             .starts_with("https://shop.example/a"));
+        assert!(!tracking_script(node, &merchant_id).await.contains(&window), "cached before the change");
     }
     let (status, body) = call(
         Method::PATCH,
         &nodes[0],
         &key,
         &format!("/api/v1/campaigns/{campaign_id}"),
-        Some(json!({ "targetUrl": "https://shop.example/b", "commissionValue": 30 })),
+        Some(json!({ "targetUrl": "https://shop.example/b", "commissionValue": 30, "cookieWindowDays": 45 })),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let changed = Instant::now();
+    for (i, node) in nodes[1..].iter().enumerate() {
+        let (status, sale) = call(
+            Method::POST,
+            node,
+            &key,
+            "/api/v1/conversions",
+            Some(json!({ "campaignId": campaign_id, "affiliateId": affiliates[0], "amount": 100,
+                         "orderId": format!("terms-{i}") })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{sale}");
+        assert_eq!(sale["data"]["commission"].to_string(), "30.00", "new terms on {}: {sale}", node.base);
+    }
+    assert!(changed.elapsed() < Duration::from_secs(1), "terms took {:?}", changed.elapsed());
     for node in &nodes[1..] {
         loop {
-            if redirect_target(node, &link, "Mozilla/5.0 Cache").await.starts_with("https://shop.example/b") {
+            let link_now = redirect_target(node, &link, "Mozilla/5.0 Cache").await;
+            let script_now = tracking_script(node, &merchant_id).await;
+            if link_now.starts_with("https://shop.example/b") && script_now.contains(&window) {
                 break;
             }
             assert!(
                 changed.elapsed() < Duration::from_secs(1),
-                "node {} still serves the old link",
+                "node {} still serves the old link or script",
                 node.base
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    // The campaign's new terms apply to a sale recorded through another node.
-    let (status, sale) = call(
-        Method::POST,
-        &nodes[2],
-        &key,
-        "/api/v1/conversions",
-        Some(json!({ "campaignId": campaign_id, "affiliateId": affiliates[0], "amount": 100, "orderId": "terms-1" })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{sale}");
-    assert_eq!(sale["data"]["commission"].to_string(), "30.00", "{sale}");
 
     // One visitor's clicks through all three nodes: three clicks, one unique.
     let visitor = format!("tc={code}&aff={}", affiliates[1]);
@@ -279,7 +297,7 @@ async fn three_nodes_on_one_postgresql_act_as_one_server() {
         let (status, sale) = call(Method::POST, &nodes[i % 3], &key, "/api/v1/conversions", Some(body)).await;
         assert_eq!(status, StatusCode::CREATED, "{sale}");
     }
-    let expected = 31; // and the terms sale
+    let expected = 32; // and the two terms sales
     let started = Instant::now();
     while deliveries.lock().unwrap().len() < expected && started.elapsed() < Duration::from_secs(20) {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -320,7 +338,6 @@ async fn three_nodes_on_one_postgresql_act_as_one_server() {
             now,
             fixtures::stripe::invoice_paid(&sale, "subscription_create"),
         );
-        let merchant_id = created["merchantId"].as_str().unwrap();
         for node in [&nodes[i % 3], &nodes[(i + 1) % 3]] {
             let mut request = client()
                 .post(format!("{}/api/webhooks/stripe/merchant/{merchant_id}", node.base))
@@ -352,29 +369,64 @@ async fn three_nodes_on_one_postgresql_act_as_one_server() {
         .count();
     assert_eq!(ran_on, 1, "a scheduled job runs once across the cluster");
 
-    // Node 2 is killed with SIGKILL in the middle of a stream of sales: every sale any node
-    // acknowledged is stored, and the other two carry on.
-    let mut acknowledged = Vec::new();
+    // Node 2 is killed with SIGKILL while sales stream into all three nodes, requests to it in
+    // flight: every sale any node acknowledged (201) is stored, and the other two carry on
+    // answering every one of theirs.
+    let acknowledged: Arc<Mutex<Vec<(usize, String)>>> = Arc::default();
+    let killed = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut victim = nodes.pop().unwrap();
-    for i in 0..60 {
-        if i == 30 {
-            victim.kill();
-        }
-        let node = if i < 30 && i % 3 == 2 { &victim } else { &nodes[i % 2] };
-        let body = json!({ "campaignId": campaign_id, "affiliateId": affiliates[0], "amount": 10,
-                           "orderId": format!("load-{i}") });
-        let response = client()
-            .post(format!("{}/api/v1/conversions", node.base))
-            .bearer_auth(&key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let v: Value = response.json().await.unwrap();
-        acknowledged.push(v["data"]["id"].as_str().unwrap().to_string());
+    let mut streams = tokio::task::JoinSet::new();
+    for (n, base) in [&nodes[0].base, &nodes[1].base, &victim.base].into_iter().enumerate() {
+        let (base, key, campaign_id, affiliate) =
+            (base.clone(), key.clone(), campaign_id.clone(), affiliates[0].clone());
+        let (acknowledged, killed) = (acknowledged.clone(), killed.clone());
+        let is_victim = n == 2;
+        streams.spawn(async move {
+            // The victim's stream runs until the node is gone; the others' until they have
+            // answered 20 sales after the kill.
+            let (mut mine, mut after_kill) = (0, 0);
+            while after_kill < 20 && mine < 10_000 {
+                let after = killed.load(std::sync::atomic::Ordering::SeqCst);
+                let body = json!({ "campaignId": campaign_id, "affiliateId": affiliate, "amount": 10,
+                                   "orderId": format!("load-{n}-{mine}") });
+                let sent =
+                    client().post(format!("{base}/api/v1/conversions")).bearer_auth(&key).json(&body).send();
+                let reply = match sent.await {
+                    Ok(reply) => reply,
+                    Err(_) if is_victim => break,
+                    Err(err) => panic!("a surviving node failed a request: {err}"),
+                };
+                let status = reply.status();
+                let Ok(v) = reply.json::<Value>().await else {
+                    assert!(is_victim, "a surviving node's answer was cut");
+                    break;
+                };
+                assert_eq!(status, StatusCode::CREATED, "{v}");
+                acknowledged.lock().unwrap().push((n, v["data"]["id"].as_str().unwrap().to_string()));
+                mine += 1;
+                after_kill += usize::from(after);
+            }
+            (n, mine, after_kill)
+        });
     }
-    for id in &acknowledged {
+    // Kill once the victim is mid-stream (some of its sales answered, the next in flight).
+    let started = Instant::now();
+    while acknowledged.lock().unwrap().iter().filter(|(n, _)| *n == 2).count() < 10 {
+        assert!(started.elapsed() < Duration::from_secs(30), "the stream never got going");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    victim.kill();
+    killed.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut answered = [(0, 0); 3];
+    while let Some(done) = streams.join_next().await {
+        let (n, mine, after_kill) = done.unwrap();
+        answered[n] = (mine, after_kill);
+    }
+    eprintln!("sales answered (all, after the kill) by node 0, node 1, the killed node: {answered:?}");
+    assert!(answered[..2].iter().all(|(_, after)| *after == 20), "the others carry on: {answered:?}");
+    assert!(answered[2].0 >= 10 && answered[2].0 < 10_000, "the victim died mid-stream: {answered:?}");
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    for (_, id) in &acknowledged {
         for node in &nodes {
             let (status, _) = call(Method::GET, node, &key, &format!("/api/v1/conversions/{id}"), None).await;
             assert_eq!(status, StatusCode::OK, "{id} was acknowledged and must be stored");

@@ -16,6 +16,7 @@ mod binary;
 mod browser;
 mod cluster;
 mod cluster_store;
+mod cluster_wake;
 mod conversions;
 mod core_affiliate_search;
 mod core_audit;

@@ -1,8 +1,9 @@
-//! Cheap sanity of the deploy recipes (issue 17), since the project's machine cannot run
-//! Docker: every `REFLINE_*` variable they set is one the binary reads, the Dockerfile builds
-//! and starts the binary the tests run, ports agree across Dockerfile, compose file and proxy,
-//! the compose file parses (through Python's YAML reader when present) with PostgreSQL, two
-//! nodes sharing one secret key and a reverse proxy, and the example config file passes
+//! Cheap sanity of the deploy recipes (issue 17) that runs everywhere, Docker or not (with a
+//! daemon, `.ci/run`'s `scripts/docker-check.sh` builds and starts them, and this checks that
+//! it is wired): every `REFLINE_*` variable they set is one the binary reads, the Dockerfile
+//! builds and starts the binary the tests run, ports agree across Dockerfile, compose file and
+//! proxy, the compose file parses (through Python's YAML reader when present) with PostgreSQL,
+//! two nodes sharing one secret key and a reverse proxy, and the example config file passes
 //! `refline config check`.
 
 use std::{collections::BTreeSet, path::PathBuf, process::Command};
@@ -54,8 +55,21 @@ fn dockerfile_builds_and_runs_the_tested_binary_on_the_documented_port() {
     assert!(docker.contains("REFLINE_LISTEN=0.0.0.0:8080") && docker.contains("EXPOSE 8080"));
     let caddy = repo_file("deploy/Caddyfile");
     assert!(caddy.contains("refline-1:8080 refline-2:8080") && caddy.contains("health_uri /readyz"));
+    // CI builds and starts the recipes wherever a Docker daemon runs.
+    let ci = repo_file(".ci/run");
+    let check = repo_file("scripts/docker-check.sh");
+    assert!(ci.contains("scripts/docker-check.sh"), ".ci/run does not run the Docker check");
+    for needle in ["docker build -f deploy/Dockerfile", "deploy/compose.yaml", "/readyz", "nonroot"] {
+        assert!(check.contains(needle), "scripts/docker-check.sh does not {needle}");
+    }
     let deploy_doc = repo_file("docs/DEPLOY.md");
-    for needle in ["deploy/Dockerfile", "deploy/compose.yaml", "deploy/refline.service", "8080", "untested"] {
+    for needle in [
+        "deploy/Dockerfile",
+        "deploy/compose.yaml",
+        "deploy/refline.service",
+        "8080",
+        "scripts/docker-check.sh",
+    ] {
         assert!(deploy_doc.contains(needle), "docs/DEPLOY.md does not mention {needle}");
     }
 }

@@ -1,5 +1,6 @@
 //! `/metrics` (issue 17): off by default, behind its bearer token, Prometheus text whose
-//! request counters move per route template and whose queue figures follow the database.
+//! request counters move per route template and whose click, queue and backlog figures follow
+//! the traffic.
 
 use std::time::Duration;
 
@@ -146,8 +147,106 @@ async fn webhook_outcomes_and_backlog_are_reported(engine: Engine) {
     panic!("the failed attempt was never counted:\n{last}");
 }
 
+/// The queue figures follow traffic: a click moves the click writer's counters; with no
+/// workers and no mail transport, an invitation, a processor delivery and a sale with a webhook
+/// endpoint each wait in their backlog, and the gauges count them.
+async fn click_and_backlog_figures_follow_traffic(engine: Engine) {
+    // Its own database: the backlogs are read from the database, so no other test's work counts.
+    let app = TestApp::start_with(&engine.isolated().await, |c| {
+        c.metrics_token = Some(TOKEN.into());
+        c.webhooks.allow_private_targets = true;
+        c.webhooks.worker_enabled = false;
+    })
+    .await;
+    let m = app.merchant("ultimate").await;
+    let camp = app.campaign(&m.key, json!({ "targetUrl": "https://shop.example/metrics" })).await;
+    let (camp_id, code) =
+        (camp["id"].as_str().unwrap().to_string(), camp["trackingCode"].as_str().unwrap().to_string());
+    let aff = app.affiliate(&m.key, &camp_id, "queues@partner.test").await;
+    let hook = app
+        .post(
+            &m.key,
+            "/api/v1/webhooks",
+            json!({ "url": "http://127.0.0.1:9/hook", "events": ["conversion.created"] }),
+        )
+        .await;
+    assert_eq!(hook.status, StatusCode::CREATED, "{}", hook.text);
+    let secret = "whsec_metrics_test";
+    let integration = app
+        .post(&m.key, "/api/v1/integrations", json!({ "provider": "stripe", "webhookSecret": secret }))
+        .await;
+    assert_eq!(integration.status, StatusCode::CREATED, "{}", integration.text);
+
+    let _guard = SCRAPES.lock().await;
+    let before = scrape(&app).await;
+    let figure = |text: &str, name: &str, labels: &[&str]| sample(text, name, labels).unwrap_or(0.0);
+    for name in ["refline_mail_backlog", "refline_processor_inbox_backlog", "refline_webhook_backlog"] {
+        assert!(sample(&before, name, &[]).is_some(), "{name}:\n{before}");
+    }
+
+    // The click counters are the server's own, published with `absolute`, which never lowers a
+    // counter the process-wide recorder already holds (another test's server may have set it):
+    // this server counts one click more than the figure shown before.
+    let no_redirects =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for _ in 0..=(figure(&before, "refline_clicks_accepted_total", &[]) as usize) {
+        let click = no_redirects
+            .get(app.url(&format!("/redirect?tc={code}&aff={aff}")))
+            .header("user-agent", "Mozilla/5.0 Metrics")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(click.status(), StatusCode::FOUND);
+    }
+    let invited = app
+        .post(
+            &m.key,
+            "/api/v1/affiliates/invite",
+            json!({ "email": "invitee@partner.test", "campaignId": camp_id }),
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::CREATED, "{}", invited.text);
+    let now = crate::processors::now_s();
+    let paid = refline_processors::fixtures::Sale {
+        event_id: "evt_metrics_1".into(),
+        object_id: "in_metrics_1".into(),
+        amount_minor: 5_000,
+        reference: Some(format!("tc_{code}_aff_{aff}_cid_click_fixture")),
+        created_unix_s: now,
+        ..Default::default()
+    };
+    let stripe = refline_processors::fixtures::stripe::invoice_paid(&paid, "subscription_create");
+    let (headers, _, body) = refline_processors::fixtures::stripe::delivery(secret, now, stripe);
+    let mut request =
+        app.client().post(app.url(&format!("/api/webhooks/stripe/merchant/{}", m.id))).body(body);
+    for (name, value) in &headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    assert_eq!(request.send().await.unwrap().status(), StatusCode::OK);
+    let sale = app.convert(&m.key, &camp_id, &aff, json!(50), json!({ "orderId": "metrics-queues" })).await;
+    assert_eq!(sale.status, StatusCode::CREATED, "{}", sale.text);
+
+    let mut last = String::new();
+    for _ in 0..200 {
+        last = scrape(&app).await;
+        let moved = |name: &str, labels: &[&str]| figure(&last, name, labels) - figure(&before, name, labels);
+        if moved("refline_clicks_accepted_total", &[]) >= 1.0
+            && moved("refline_clicks_stored_total", &[]) >= 1.0
+            && moved("refline_mail_backlog", &[]) == 1.0
+            && moved("refline_processor_inbox_backlog", &[]) == 1.0
+            && moved("refline_webhook_backlog", &["state=\"due\""]) == 1.0
+        {
+            app.stop().await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the figures did not follow the traffic:\nbefore:\n{before}\nafter:\n{last}");
+}
+
 engine_tests!(
     metrics_are_off_unless_a_token_is_set,
     request_counters_move_per_route_template,
     webhook_outcomes_and_backlog_are_reported,
+    click_and_backlog_figures_follow_traffic,
 );

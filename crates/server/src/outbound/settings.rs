@@ -21,8 +21,11 @@ pub struct WebhookSettings {
     pub catch_up_window_ms: i64,
     /// Deliveries sent at once by a node.
     pub concurrency: usize,
-    /// Run the delivery worker in this process.
+    /// Run the delivery worker (and the processor inbox worker) in this process.
     pub worker_enabled: bool,
+    /// How often the idle processor inbox worker looks for due deliveries when nothing woke it
+    /// (a receiver on this node or another node's announcement wakes it at once).
+    pub inbox_poll_interval: Duration,
 }
 
 impl Default for WebhookSettings {
@@ -36,6 +39,7 @@ impl Default for WebhookSettings {
             catch_up_window_ms: 3 * 24 * 60 * 60 * 1000,
             concurrency: 32,
             worker_enabled: true,
+            inbox_poll_interval: Duration::from_millis(500),
         }
     }
 }
