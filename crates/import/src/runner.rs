@@ -6,7 +6,7 @@
 
 use refline_core::{
     ids::new_id,
-    import::{kind, Change, Imported, ImportedCommission},
+    import::{kind, Change, Imported, ImportedAffiliate, ImportedCommission},
     Actor, Core, CoreError, CoreResult, Door, ErrorKind, Mode, Rights,
 };
 use refline_store::ImportRun;
@@ -109,9 +109,9 @@ fn seen_in(report: &Report, step: Step) -> u64 {
     kinds.iter().filter_map(|k| report.entities.get(*k)).map(|c| c.seen).sum()
 }
 
-/// Imports a page's records in order and counts what happened: runs of commissions go to the
-/// core together (one write transaction for the run), anything else one by one. `Err` only for
-/// what must stop the run.
+/// Imports a page's records in order and counts what happened: runs of affiliates and runs of
+/// commissions go to the core together (one write transaction for the run), anything else one
+/// by one. `Err` only for what must stop the run.
 async fn apply_page(
     core: &Core,
     actor: &Actor,
@@ -119,17 +119,47 @@ async fn apply_page(
     report: &mut Report,
     dry_run: bool,
 ) -> CoreResult<()> {
-    let mut commissions = Vec::new();
+    // At most one of the two runs is open at a time: a record of another kind closes it first,
+    // so records are still imported in their order.
+    let (mut affiliates, mut commissions) = (Vec::new(), Vec::new());
     for record in records {
         match record {
-            Record::Commission(c) if !dry_run => commissions.push(c),
+            Record::Affiliate(a) if !dry_run => {
+                apply_commissions(core, actor, std::mem::take(&mut commissions), report).await?;
+                affiliates.push(a);
+            }
+            Record::Commission(c) if !dry_run => {
+                apply_affiliates(core, actor, std::mem::take(&mut affiliates), report).await?;
+                commissions.push(c);
+            }
             other => {
+                apply_affiliates(core, actor, std::mem::take(&mut affiliates), report).await?;
                 apply_commissions(core, actor, std::mem::take(&mut commissions), report).await?;
                 apply(core, actor, other, report, dry_run).await?;
             }
         }
     }
+    apply_affiliates(core, actor, affiliates, report).await?;
     apply_commissions(core, actor, commissions, report).await
+}
+
+/// Imports affiliates together through the core's page operation.
+async fn apply_affiliates(
+    core: &Core,
+    actor: &Actor,
+    affiliates: Vec<ImportedAffiliate>,
+    report: &mut Report,
+) -> CoreResult<()> {
+    if affiliates.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = affiliates.iter().map(|a| a.source_id.clone()).collect();
+    let results = core.import_affiliates(actor, affiliates).await?;
+    for (source_id, result) in ids.iter().zip(results) {
+        report.counts(kind::AFFILIATE).seen += 1;
+        count(report, kind::AFFILIATE, source_id, result)?;
+    }
+    Ok(())
 }
 
 /// Imports commissions together through the core's page operation.

@@ -7,11 +7,14 @@ use refline_domain::{
     ConversionStatus, MembershipStatus,
 };
 use refline_store::{
-    rollup::RollupDelta, Affiliate, Conversion, ImportRun, ImportStore, ImportedConversion,
-    ImportedConversionWrite, ImportedObject, ImportedPayout, StoreResult,
+    rollup::RollupDelta, Affiliate, Conversion, ImportRun, ImportStore, ImportedAffiliateWrite,
+    ImportedAffiliateWritten, ImportedConversion, ImportedConversionWrite, ImportedObject, ImportedPayout,
+    StoreResult,
 };
 
-use super::{ledger, rollup, Conn};
+use refline_store::import_page::{accrued_status, fixed_chunks, PAGE_CHUNKS};
+
+use super::{import_affiliates, import_page, ledger, rollup, Conn};
 use crate::Engine;
 
 #[async_trait]
@@ -33,6 +36,28 @@ impl ImportStore for Engine {
         .bind(source_id)
         .fetch_optional(self.reader())
         .await?)
+    }
+
+    async fn find_imported_many(
+        &self,
+        merchant_id: &str,
+        source: &str,
+        kind: &str,
+        source_ids: &[String],
+    ) -> StoreResult<Vec<ImportedObject>> {
+        let mut found = Vec::with_capacity(source_ids.len());
+        for chunk in fixed_chunks(source_ids, &PAGE_CHUNKS) {
+            let mut q = sqlx::QueryBuilder::new("SELECT * FROM import_objects WHERE merchant_id = ");
+            q.push_bind(merchant_id).push(" AND source = ").push_bind(source);
+            q.push(" AND kind = ").push_bind(kind).push(" AND source_id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id);
+            }
+            q.push(")");
+            found.extend(q.build_query_as::<ImportedObject>().fetch_all(self.reader()).await?);
+        }
+        Ok(found)
     }
 
     async fn save_imported(&self, o: &ImportedObject) -> StoreResult<()> {
@@ -102,6 +127,32 @@ impl ImportStore for Engine {
         .await?)
     }
 
+    async fn first_campaigns_of(
+        &self,
+        merchant_id: &str,
+        affiliate_ids: &[String],
+    ) -> StoreResult<Vec<(String, String)>> {
+        let mut firsts: Vec<(String, String)> = Vec::with_capacity(affiliate_ids.len());
+        for chunk in fixed_chunks(affiliate_ids, &PAGE_CHUNKS) {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT affiliate_id, campaign_id FROM memberships WHERE merchant_id = ",
+            );
+            q.push_bind(merchant_id).push(" AND affiliate_id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id);
+            }
+            q.push(") ORDER BY affiliate_id, joined_at, campaign_id");
+            // Ordered: each affiliate's first row is its first campaign.
+            for (affiliate, campaign) in q.build_query_as::<(String, String)>().fetch_all(self.reader()).await? {
+                if firsts.last().is_none_or(|(last, _)| *last != affiliate) {
+                    firsts.push((affiliate, campaign));
+                }
+            }
+        }
+        Ok(firsts)
+    }
+
     async fn import_run(&self, merchant_id: &str, id: &str) -> StoreResult<Option<ImportRun>> {
         Ok(sqlx::query_as("SELECT * FROM import_runs WHERE merchant_id = $1 AND id = $2")
             .bind(merchant_id)
@@ -135,23 +186,16 @@ impl ImportStore for Engine {
         status: MembershipStatus,
         now: i64,
     ) -> StoreResult<bool> {
-        // Inserted, or moved when its status differs; an unchanged row is not touched.
-        let changed: Option<String> = sqlx::query_scalar(
-            "INSERT INTO memberships (campaign_id, affiliate_id, merchant_id, status, joined_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) \
-             ON CONFLICT (campaign_id, affiliate_id) DO UPDATE SET status = excluded.status, \
-                updated_at = excluded.updated_at \
-             WHERE memberships.status <> excluded.status AND memberships.merchant_id = excluded.merchant_id \
-             RETURNING affiliate_id",
-        )
-        .bind(campaign_id)
-        .bind(affiliate_id)
-        .bind(merchant_id)
-        .bind(status)
-        .bind(now)
-        .fetch_optional(self.writer())
-        .await?;
-        Ok(changed.is_some())
+        let mut conn = self.writer().acquire().await?;
+        upsert_membership(&mut conn, merchant_id, campaign_id, affiliate_id, status, now).await
+    }
+
+    async fn import_affiliates(
+        &self,
+        writes: &[ImportedAffiliateWrite],
+        now: i64,
+    ) -> StoreResult<Vec<StoreResult<ImportedAffiliateWritten>>> {
+        import_affiliates::import_affiliates(self, writes, now).await
     }
 
     async fn import_conversion(
@@ -174,31 +218,20 @@ impl ImportStore for Engine {
         &self,
         writes: &[ImportedConversionWrite],
     ) -> StoreResult<Vec<StoreResult<String>>> {
-        // Most pages have no row the database refuses: written straight, two statements a row
-        // fewer than with savepoints. A refusal rolls that back and the page is written again
-        // with a savepoint per row, so only the refused row fails.
+        // Most pages have no row the database refuses: written with a few multi-row
+        // statements. A refusal rolls that back and the page is written again row by row with a
+        // savepoint each, so only the refused row fails.
         let mut tx = self.begin_write().await?;
-        let mut ids = Vec::with_capacity(writes.len());
-        let mut rows = Vec::new();
-        let mut refused = false;
-        for write in writes {
-            match write_one(&mut tx, write).await {
-                Ok((id, row)) => {
-                    ids.push(Ok(id));
-                    rows.extend(row);
-                }
-                Err(_) => {
-                    refused = true;
-                    break;
-                }
+        match import_page::write_page(&mut tx, writes).await {
+            Ok((ids, rows)) => {
+                finish_page(tx, &rows).await?;
+                Ok(ids.into_iter().map(Ok).collect())
+            }
+            Err(_) => {
+                tx.rollback().await?;
+                import_isolating(self, writes).await
             }
         }
-        if refused {
-            tx.rollback().await?;
-            return import_isolating(self, writes).await;
-        }
-        finish_page(tx, &rows).await?;
-        Ok(ids)
     }
 
     async fn update_imported_conversion(
@@ -379,15 +412,6 @@ async fn finish_page(mut tx: sqlx::Transaction<'static, crate::Db>, rows: &[Conv
     Ok(())
 }
 
-/// The status a commission is first written in: what it is, except that a paid one is first
-/// approved (its payout pays it next).
-fn accrued_status(status: ConversionStatus) -> ConversionStatus {
-    match status {
-        ConversionStatus::Paid => ConversionStatus::Approved,
-        other => other,
-    }
-}
-
 /// Takes conversion `c` (as it is in this transaction) to `to`: the status, then the ledger
 /// entry that makes the ledger agree (a reversal for rejected or refunded), and for `paid` a
 /// completed `imported` payout holding it with its `paid` entry. Answers the row as written.
@@ -474,9 +498,38 @@ async fn settle(
     Ok(row)
 }
 
+/// Puts the affiliate on the campaign with `status`, or moves its membership there; answers
+/// whether anything changed.
+pub(super) async fn upsert_membership(
+    conn: &mut Conn,
+    merchant_id: &str,
+    campaign_id: &str,
+    affiliate_id: &str,
+    status: MembershipStatus,
+    now: i64,
+) -> StoreResult<bool> {
+    // Inserted, or moved when its status differs; an unchanged row is not touched.
+    let changed: Option<String> = sqlx::query_scalar(
+        "INSERT INTO memberships (campaign_id, affiliate_id, merchant_id, status, joined_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) \
+             ON CONFLICT (campaign_id, affiliate_id) DO UPDATE SET status = excluded.status, \
+                updated_at = excluded.updated_at \
+             WHERE memberships.status <> excluded.status AND memberships.merchant_id = excluded.merchant_id \
+             RETURNING affiliate_id",
+        )
+        .bind(campaign_id)
+        .bind(affiliate_id)
+        .bind(merchant_id)
+        .bind(status)
+        .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(changed.is_some())
+}
+
 /// Remembers what a source object became (`refline_id`), with the fingerprint of what was read:
 /// the one statement both a single import and a page's write use.
-async fn save_object(conn: &mut Conn, o: &ImportedObject, refline_id: &str) -> StoreResult<()> {
+pub(super) async fn save_object(conn: &mut Conn, o: &ImportedObject, refline_id: &str) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO import_objects (merchant_id, source, kind, source_id, refline_id, fingerprint, \
             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \

@@ -81,6 +81,8 @@ mod campaign;
 mod cluster;
 mod conversion;
 mod import;
+mod import_affiliates;
+mod import_page;
 mod integration;
 mod ledger;
 mod mail;

@@ -93,6 +93,31 @@ pub struct ImportedConversionWrite {
     pub object: ImportedObject,
 }
 
+/// One imported affiliate of a page to write ([`ImportStore::import_affiliates`]).
+#[derive(Debug, Clone)]
+pub struct ImportedAffiliateWrite {
+    /// The affiliate to create unless the merchant has one with its email.
+    pub affiliate: Affiliate,
+    /// The affiliate an earlier import made of the same source object: it is kept (not
+    /// created), and only its memberships and source object row are written.
+    pub existing: Option<String>,
+    /// The campaigns it is on, with its status on each.
+    pub memberships: Vec<(String, MembershipStatus)>,
+    /// What the source object became; `refline_id` is set to the affiliate's id.
+    pub object: ImportedObject,
+}
+
+/// What writing one imported affiliate did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedAffiliateWritten {
+    /// The affiliate's id (the merchant's existing one with its email, if any).
+    pub id: String,
+    /// Whether the affiliate was created now.
+    pub created: bool,
+    /// Whether a membership was added or moved to another status.
+    pub changed: bool,
+}
+
 /// The writes and reads of imports.
 #[async_trait::async_trait]
 pub trait ImportStore {
@@ -104,6 +129,15 @@ pub trait ImportStore {
         kind: &str,
         source_id: &str,
     ) -> StoreResult<Option<ImportedObject>>;
+    /// What each of `source_ids` of `kind` became, for those imported before (any order): one
+    /// read for a page of objects instead of one each.
+    async fn find_imported_many(
+        &self,
+        merchant_id: &str,
+        source: &str,
+        kind: &str,
+        source_ids: &[String],
+    ) -> StoreResult<Vec<ImportedObject>>;
     /// Remembers (or updates) what a source object became.
     async fn save_imported(&self, object: &ImportedObject) -> StoreResult<()>;
     /// The newest run of `source` for the merchant that did not finish, if any.
@@ -115,6 +149,13 @@ pub trait ImportStore {
     /// The campaign the affiliate joined first (ties: the lowest campaign id), if any: where a
     /// source object that names no campaign lands. One indexed read (no figures).
     async fn first_campaign_of(&self, merchant_id: &str, affiliate_id: &str) -> StoreResult<Option<String>>;
+    /// [`ImportStore::first_campaign_of`] for each of `affiliate_ids`: (affiliate id, campaign
+    /// id) pairs, for those on any campaign. One read for a page.
+    async fn first_campaigns_of(
+        &self,
+        merchant_id: &str,
+        affiliate_ids: &[String],
+    ) -> StoreResult<Vec<(String, String)>>;
     /// One of the merchant's runs.
     async fn import_run(&self, merchant_id: &str, id: &str) -> StoreResult<Option<ImportRun>>;
     /// The merchant's runs of every source, newest first.
@@ -132,6 +173,18 @@ pub trait ImportStore {
         status: MembershipStatus,
         now: i64,
     ) -> StoreResult<bool>;
+    /// Writes a page of imported affiliates in one transaction, each as
+    /// [`ImportStore::import_affiliate`] (unless `existing`), then
+    /// [`ImportStore::import_membership`] for each of its campaigns, then its source object row
+    /// would. Written with a few multi-row statements; when the database refuses one, or two
+    /// rows of the page meet on one membership, the page is written again row by row, each in
+    /// its own savepoint, so a refused row fails alone. Answers each one's outcome, in order;
+    /// `Err` only when the transaction itself failed (nothing written). Announces nothing.
+    async fn import_affiliates(
+        &self,
+        writes: &[ImportedAffiliateWrite],
+        now: i64,
+    ) -> StoreResult<Vec<StoreResult<ImportedAffiliateWritten>>>;
     /// Writes a historical commission as it is at the source, in one transaction: the
     /// conversion (its `order_id` keeps it unique), its `accrued` entry, a `reversed` one when
     /// it is rejected or refunded, and, when `paid` is given, a completed payout holding it with
@@ -142,10 +195,12 @@ pub trait ImportStore {
         paid: Option<&ImportedPayout>,
     ) -> StoreResult<ImportedConversion>;
     /// Writes a page of new imported commissions in one transaction, each as
-    /// [`ImportStore::import_conversion`] does plus its memory and source object row, each in
-    /// its own savepoint so one refused row fails alone; the rollups of all of them last.
-    /// Answers each one's conversion id (the existing one when its order id was taken) or
-    /// error, in order; `Err` only when the transaction itself failed (nothing written).
+    /// [`ImportStore::import_conversion`] does plus its memory and source object row; the
+    /// rollups of all of them last. The page is written with a few multi-row statements
+    /// (`import_page`); when the database refuses one of them, it is written again row by row,
+    /// each in its own savepoint, so one refused row fails alone. Answers each one's
+    /// conversion id (the existing one when its order id was taken) or error, in order; `Err`
+    /// only when the transaction itself failed (nothing written).
     async fn import_conversions(
         &self,
         writes: &[ImportedConversionWrite],

@@ -28,6 +28,7 @@ pub mod conversion;
 pub mod error;
 pub mod idempotency;
 pub mod import;
+pub mod import_page;
 pub mod integration;
 pub mod isolate;
 pub mod mail;
@@ -67,7 +68,8 @@ pub use conversion::{
 pub use error::{StoreError, StoreResult};
 pub use idempotency::{IdempotencyBegin, IdempotencyStore};
 pub use import::{
-    ImportRun, ImportStore, ImportedConversion, ImportedConversionWrite, ImportedObject, ImportedPayout,
+    ImportRun, ImportStore, ImportedAffiliateWrite, ImportedAffiliateWritten, ImportedConversion,
+    ImportedConversionWrite, ImportedObject, ImportedPayout,
 };
 pub use integration::{Coupon, CouponFilter, Integration, IntegrationStore};
 pub use isolate::write_isolating;

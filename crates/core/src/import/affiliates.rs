@@ -72,7 +72,11 @@ impl Core {
         self.audited(actor, "affiliate.import", None, self.import_affiliate_work(actor, input)).await
     }
 
-    async fn import_affiliate_work(&self, actor: &Actor, input: ImportedAffiliate) -> CoreResult<Imported> {
+    pub(super) async fn import_affiliate_work(
+        &self,
+        actor: &Actor,
+        input: ImportedAffiliate,
+    ) -> CoreResult<Imported> {
         let earlier = self.earlier(actor, kind::AFFILIATE, &input.source_id, &input).await?;
         if let Some(same) = earlier.unchanged() {
             return Ok(same);

@@ -41,9 +41,13 @@ pub struct ImportedCommission {
     pub customer: Option<(String, String)>,
 }
 
-/// What the commissions of one page share: what each affiliate and campaign became, read once.
+/// What the commissions of one page need to be decided, read once for the page (a few queries
+/// with IN lists, not a few per commission): what each commission, affiliate and campaign
+/// became, each affiliate's first campaign, and the campaigns themselves.
 #[derive(Default)]
 struct Lookups {
+    /// Commission source id → what an earlier import made of it.
+    commissions: HashMap<String, ImportedObject>,
     /// Affiliate source id → Refline id (`None`: not imported).
     affiliates: HashMap<String, Option<String>>,
     /// Campaign source id → Refline id (`None`: not imported).
@@ -102,7 +106,7 @@ impl Core {
         let source = super::source_of(actor)?.to_string();
         let mut answers: Vec<Option<CoreResult<Imported>>> = Vec::with_capacity(inputs.len());
         let (mut writes, mut places) = (Vec::new(), Vec::new());
-        let mut lookups = Lookups::default();
+        let mut lookups = Lookups::read(self, actor, &source, &inputs).await?;
         for input in inputs {
             match self.plan_commission(actor, &source, input, &mut lookups).await {
                 Ok(Planned::Done(imported)) => answers.push(Some(Ok(imported))),
@@ -137,17 +141,20 @@ impl Core {
         lookups: &mut Lookups,
     ) -> CoreResult<Planned> {
         let print = fingerprint(&input);
-        let before = self.imported(actor, source, kind::COMMISSION, &input.source_id).await?;
-        if let Some(found) = &before {
+        if let Some(found) = lookups.commissions.get(&input.source_id) {
             if found.fingerprint == print {
                 return Ok(Planned::Done(Imported {
                     id: found.refline_id.clone(),
                     change: Change::Unchanged,
                 }));
             }
+            let found = found.clone();
             let imported = self.move_imported(actor, source, &found.refline_id, &input).await?;
-            self.remember_import(actor, source, kind::COMMISSION, &input.source_id, &imported.id, print)
+            self.remember_import(actor, source, kind::COMMISSION, &input.source_id, &imported.id, print.clone())
                 .await?;
+            // The same commission later in the page sees what was just remembered.
+            let remembered = ImportedObject { refline_id: imported.id.clone(), fingerprint: print, ..found };
+            lookups.commissions.insert(input.source_id.clone(), remembered);
             return Ok(Planned::Done(imported));
         }
         let affiliate = lookups.affiliate(self, actor, source, &input.affiliate_source_id).await?;
@@ -290,6 +297,51 @@ impl Core {
 }
 
 impl Lookups {
+    /// Reads what the page's `inputs` need: what each commission became before, and for the
+    /// new ones their affiliates, their campaigns (or the affiliates' first ones).
+    async fn read(
+        core: &Core,
+        actor: &Actor,
+        source: &str,
+        inputs: &[ImportedCommission],
+    ) -> CoreResult<Lookups> {
+        let store = &core.store;
+        let merchant = actor.merchant_id.as_str();
+        let mut lookups = Lookups::default();
+        let ids = distinct(inputs.iter().map(|i| i.source_id.as_str()));
+        for found in store.find_imported_many(merchant, source, kind::COMMISSION, &ids).await? {
+            lookups.commissions.insert(found.source_id.clone(), found);
+        }
+        let new: Vec<&ImportedCommission> =
+            inputs.iter().filter(|i| !lookups.commissions.contains_key(&i.source_id)).collect();
+        let affiliates = distinct(new.iter().map(|i| i.affiliate_source_id.as_str()));
+        let found = store.find_imported_many(merchant, source, kind::AFFILIATE, &affiliates).await?;
+        lookups.affiliates = affiliates.into_iter().map(|a| (a, None)).collect();
+        for f in found {
+            lookups.affiliates.insert(f.source_id, Some(f.refline_id));
+        }
+        let campaigns = distinct(new.iter().filter_map(|i| i.campaign_source_id.as_deref()));
+        let found = store.find_imported_many(merchant, source, kind::CAMPAIGN, &campaigns).await?;
+        lookups.campaigns = campaigns.into_iter().map(|c| (c, None)).collect();
+        for f in found {
+            lookups.campaigns.insert(f.source_id, Some(f.refline_id));
+        }
+        let unnamed = distinct(
+            new.iter()
+                .filter(|i| i.campaign_source_id.is_none())
+                .filter_map(|i| lookups.affiliates.get(&i.affiliate_source_id).cloned().flatten())
+                .collect::<Vec<_>>()
+                .iter()
+                .map(String::as_str),
+        );
+        let firsts = store.first_campaigns_of(merchant, &unnamed).await?;
+        lookups.firsts = unnamed.into_iter().map(|a| (a, None)).collect();
+        for (affiliate, campaign) in firsts {
+            lookups.firsts.insert(affiliate, Some(campaign));
+        }
+        Ok(lookups)
+    }
+
     /// What the affiliate's source id became (read once per page).
     async fn affiliate(&mut self, core: &Core, actor: &Actor, source: &str, id: &str) -> CoreResult<String> {
         if !self.affiliates.contains_key(id) {
@@ -337,4 +389,10 @@ impl Lookups {
         self.loaded.insert(id.to_string(), campaign.clone());
         Ok(campaign)
     }
+}
+
+/// The distinct values, in first-seen order.
+fn distinct<'a>(values: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    values.filter(|v| seen.insert(*v)).map(str::to_string).collect()
 }

@@ -11,6 +11,7 @@
 //! the ordinary operations (affiliates and memberships as the source has them, commissions with
 //! their status, paid history) are the store's quiet `ImportStore` writes.
 
+mod affiliate_page;
 mod affiliates;
 mod campaigns;
 mod commissions;
