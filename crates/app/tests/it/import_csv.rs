@@ -15,8 +15,8 @@ use refline_import::{
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use refline_domain::ConversionStatus;
-use refline_store::{ImportedConversionWrite, ImportedObject};
+use refline_domain::{ConversionStatus, MembershipStatus};
+use refline_store::{Affiliate, ImportedAffiliateWrite, ImportedAffiliateWritten, ImportedConversionWrite, ImportedObject};
 
 use crate::{
     engine_tests,
@@ -25,7 +25,11 @@ use crate::{
     support::{Engine, TestApp},
 };
 
-engine_tests!(csv_files_come_across_and_a_second_run_changes_nothing, a_refused_row_of_a_page_fails_alone);
+engine_tests!(
+    csv_files_come_across_and_a_second_run_changes_nothing,
+    a_refused_row_of_a_page_fails_alone,
+    a_page_of_affiliates_is_written_as_one_by_one
+);
 
 fn affiliates_file() -> Vec<u8> {
     let huge = "x".repeat(5_000);
@@ -230,5 +234,88 @@ async fn a_refused_row_of_a_page_fails_alone(engine: Engine) {
     // Again: the written rows answer their existing conversions.
     let again = app.store.import_conversions(&page[..1]).await.unwrap();
     assert_eq!(again[0].as_ref().ok(), answers[0].as_ref().ok());
+    app.stop().await;
+}
+
+/// A page of imported affiliates written with multi-row statements answers what writing them one
+/// by one would: an email the brand already has is that affiliate (not created), an affiliate
+/// imported before keeps its id and only its membership moves; and when the database refuses a
+/// row (a campaign that does not exist), the page is written row by row and only that row fails.
+async fn a_page_of_affiliates_is_written_as_one_by_one(engine: Engine) {
+    let app = TestApp::start(&engine).await;
+    let (m, camp, aff) = world(&app.store).await;
+    let write = |source_id: &str, email: &str, campaign: &str, status: MembershipStatus, existing: Option<&str>| {
+        ImportedAffiliateWrite {
+            affiliate: Affiliate {
+                id: format!("aff_{source_id}"),
+                merchant_id: m.clone(),
+                email: email.into(),
+                name: None,
+                created_via: "import".into(),
+                created_at: 1,
+                payout_method: None,
+            },
+            existing: existing.map(str::to_string),
+            memberships: vec![(campaign.to_string(), status)],
+            object: ImportedObject {
+                merchant_id: m.clone(),
+                source: "csv".into(),
+                kind: kind::AFFILIATE.into(),
+                source_id: source_id.into(),
+                refline_id: String::new(),
+                fingerprint: "f".into(),
+                created_at: 1,
+                updated_at: 1,
+            },
+        }
+    };
+    let done = |id: &str, created: bool, changed: bool| ImportedAffiliateWritten { id: id.into(), created, changed };
+    let approved = MembershipStatus::Approved;
+    // Two new ones, and the world's affiliate by its email (already on the campaign, approved).
+    let known = format!("{aff}@x.test").to_lowercase();
+    let page = [
+        write("s-1", "one@x.test", &camp, approved, None),
+        write("s-2", "two@x.test", &camp, approved, None),
+        write("s-3", &known, &camp, approved, None),
+    ];
+    let answers = app.store.import_affiliates(&page, 10).await.unwrap();
+    let answers: Vec<_> = answers.into_iter().map(Result::unwrap).collect();
+    assert_eq!(answers, [done("aff_s-1", true, true), done("aff_s-2", true, true), done(&aff, false, false)]);
+    let found = app.store.find_imported(&m, "csv", kind::AFFILIATE, "s-3").await.unwrap().unwrap();
+    assert_eq!(found.refline_id, aff);
+
+    // Imported before: kept, its membership moved; the other row's campaign does not exist.
+    let page = [
+        write("s-1", "one@x.test", &camp, MembershipStatus::Rejected, Some("aff_s-1")),
+        write("s-4", "four@x.test", "camp_missing", approved, None),
+        write("s-5", "five@x.test", &camp, approved, None),
+    ];
+    let answers = app.store.import_affiliates(&page, 20).await.unwrap();
+    assert_eq!(answers[0].as_ref().ok(), Some(&done("aff_s-1", false, true)), "{answers:?}");
+    assert!(answers[1].is_err(), "{answers:?}");
+    assert_eq!(answers[2].as_ref().ok(), Some(&done("aff_s-5", true, true)), "{answers:?}");
+    for (source_id, present) in [("s-4", false), ("s-5", true)] {
+        let found = app.store.find_imported(&m, "csv", kind::AFFILIATE, source_id).await.unwrap();
+        assert_eq!(found.is_some(), present, "{source_id}");
+    }
+    let many = app
+        .store
+        .find_imported_many(&m, "csv", kind::AFFILIATE, &["s-1".into(), "s-4".into(), "s-5".into()])
+        .await
+        .unwrap();
+    let mut ids: Vec<_> = many.iter().map(|o| o.source_id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["s-1", "s-5"]);
+
+    // One email under two source ids in one page: one affiliate, as one by one.
+    let page = [
+        write("s-6", "six@x.test", &camp, approved, None),
+        write("s-7", "six@x.test", &camp, MembershipStatus::Pending, None),
+    ];
+    let answers = app.store.import_affiliates(&page, 30).await.unwrap();
+    let answers: Vec<_> = answers.into_iter().map(Result::unwrap).collect();
+    assert_eq!(answers, [done("aff_s-6", true, true), done("aff_s-6", false, true)]);
+    let firsts = app.store.first_campaigns_of(&m, &["aff_s-6".into(), "aff_nobody".into()]).await.unwrap();
+    assert_eq!(firsts, [("aff_s-6".to_string(), camp.clone())]);
     app.stop().await;
 }
