@@ -144,7 +144,9 @@ impl ImportStore for Engine {
             }
             q.push(") ORDER BY affiliate_id, joined_at, campaign_id");
             // Ordered: each affiliate's first row is its first campaign.
-            for (affiliate, campaign) in q.build_query_as::<(String, String)>().fetch_all(self.reader()).await? {
+            for (affiliate, campaign) in
+                q.build_query_as::<(String, String)>().fetch_all(self.reader()).await?
+            {
                 if firsts.last().is_none_or(|(last, _)| *last != affiliate) {
                     firsts.push((affiliate, campaign));
                 }
@@ -516,12 +518,12 @@ pub(super) async fn upsert_membership(
                 updated_at = excluded.updated_at \
              WHERE memberships.status <> excluded.status AND memberships.merchant_id = excluded.merchant_id \
              RETURNING affiliate_id",
-        )
-        .bind(campaign_id)
-        .bind(affiliate_id)
-        .bind(merchant_id)
-        .bind(status)
-        .bind(now)
+    )
+    .bind(campaign_id)
+    .bind(affiliate_id)
+    .bind(merchant_id)
+    .bind(status)
+    .bind(now)
     .fetch_optional(&mut *conn)
     .await?;
     Ok(changed.is_some())

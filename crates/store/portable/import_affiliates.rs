@@ -66,7 +66,9 @@ async fn write_page(
             list.push("(merchant_id = ").push_bind_unseparated(&a.merchant_id);
             list.push_unseparated(" AND email = ").push_bind_unseparated(&a.email).push_unseparated(")");
         }
-        for (merchant, email, id) in q.build_query_as::<(String, String, String)>().fetch_all(&mut *conn).await? {
+        for (merchant, email, id) in
+            q.build_query_as::<(String, String, String)>().fetch_all(&mut *conn).await?
+        {
             holders.insert((merchant, email), id);
         }
     }
@@ -157,15 +159,20 @@ async fn import_isolating(
 
 /// One affiliate: created (or found by email) unless imported before, its memberships, its
 /// source object row.
-async fn write_one(conn: &mut Conn, w: &ImportedAffiliateWrite, now: i64) -> StoreResult<ImportedAffiliateWritten> {
+async fn write_one(
+    conn: &mut Conn,
+    w: &ImportedAffiliateWrite,
+    now: i64,
+) -> StoreResult<ImportedAffiliateWritten> {
     let (id, created) = match &w.existing {
         Some(id) => (id.clone(), false),
         None => super::affiliate::insert_or_find_affiliate(conn, &w.affiliate).await?,
     };
     let mut changed = false;
     for (campaign, status) in &w.memberships {
-        changed |= super::import::upsert_membership(conn, &w.affiliate.merchant_id, campaign, &id, *status, now)
-            .await?;
+        changed |=
+            super::import::upsert_membership(conn, &w.affiliate.merchant_id, campaign, &id, *status, now)
+                .await?;
     }
     save_object(conn, &w.object, &id).await?;
     Ok(ImportedAffiliateWritten { id, created, changed })

@@ -45,11 +45,8 @@ pub(super) async fn write_page(
     }
     insert_payouts(conn, &new).await?;
     insert_entries(conn, &new).await?;
-    let memories: Vec<(&ProcessorSubscription, &str)> = writes
-        .iter()
-        .zip(&ids)
-        .filter_map(|(w, id)| w.memory.as_ref().map(|m| (m, id.as_str())))
-        .collect();
+    let memories: Vec<(&ProcessorSubscription, &str)> =
+        writes.iter().zip(&ids).filter_map(|(w, id)| w.memory.as_ref().map(|m| (m, id.as_str()))).collect();
     remember_customers(conn, &memories).await?;
     let objects: Vec<(&ImportedObject, &str)> =
         writes.iter().zip(&ids).map(|(w, id)| (&w.object, id.as_str())).collect();

@@ -63,7 +63,8 @@ pub fn accrued_status(status: ConversionStatus) -> ConversionStatus {
 /// settling a paid one, statement by statement.
 pub fn new_imported_rows(c: &Conversion, paid: Option<&ImportedPayout>) -> NewImportedRows {
     let now = c.updated_at;
-    let mut row = Conversion { status: accrued_status(c.status), earned_minor: c.commission_minor, ..c.clone() };
+    let mut row =
+        Conversion { status: accrued_status(c.status), earned_minor: c.commission_minor, ..c.clone() };
     let mut entries = Vec::new();
     if c.commission_minor != 0 {
         entries.push(PlannedEntry {

@@ -16,7 +16,9 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use refline_domain::{ConversionStatus, MembershipStatus};
-use refline_store::{Affiliate, ImportedAffiliateWrite, ImportedAffiliateWritten, ImportedConversionWrite, ImportedObject};
+use refline_store::{
+    Affiliate, ImportedAffiliateWrite, ImportedAffiliateWritten, ImportedConversionWrite, ImportedObject,
+};
 
 use crate::{
     engine_tests,
@@ -244,32 +246,34 @@ async fn a_refused_row_of_a_page_fails_alone(engine: Engine) {
 async fn a_page_of_affiliates_is_written_as_one_by_one(engine: Engine) {
     let app = TestApp::start(&engine).await;
     let (m, camp, aff) = world(&app.store).await;
-    let write = |source_id: &str, email: &str, campaign: &str, status: MembershipStatus, existing: Option<&str>| {
-        ImportedAffiliateWrite {
-            affiliate: Affiliate {
-                id: format!("aff_{source_id}"),
-                merchant_id: m.clone(),
-                email: email.into(),
-                name: None,
-                created_via: "import".into(),
-                created_at: 1,
-                payout_method: None,
-            },
-            existing: existing.map(str::to_string),
-            memberships: vec![(campaign.to_string(), status)],
-            object: ImportedObject {
-                merchant_id: m.clone(),
-                source: "csv".into(),
-                kind: kind::AFFILIATE.into(),
-                source_id: source_id.into(),
-                refline_id: String::new(),
-                fingerprint: "f".into(),
-                created_at: 1,
-                updated_at: 1,
-            },
-        }
-    };
-    let done = |id: &str, created: bool, changed: bool| ImportedAffiliateWritten { id: id.into(), created, changed };
+    let write =
+        |source_id: &str, email: &str, campaign: &str, status: MembershipStatus, existing: Option<&str>| {
+            ImportedAffiliateWrite {
+                affiliate: Affiliate {
+                    id: format!("aff_{source_id}"),
+                    merchant_id: m.clone(),
+                    email: email.into(),
+                    name: None,
+                    created_via: "import".into(),
+                    created_at: 1,
+                    payout_method: None,
+                },
+                existing: existing.map(str::to_string),
+                memberships: vec![(campaign.to_string(), status)],
+                object: ImportedObject {
+                    merchant_id: m.clone(),
+                    source: "csv".into(),
+                    kind: kind::AFFILIATE.into(),
+                    source_id: source_id.into(),
+                    refline_id: String::new(),
+                    fingerprint: "f".into(),
+                    created_at: 1,
+                    updated_at: 1,
+                },
+            }
+        };
+    let done =
+        |id: &str, created: bool, changed: bool| ImportedAffiliateWritten { id: id.into(), created, changed };
     let approved = MembershipStatus::Approved;
     // Two new ones, and the world's affiliate by its email (already on the campaign, approved).
     let known = format!("{aff}@x.test").to_lowercase();

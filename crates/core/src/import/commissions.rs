@@ -150,8 +150,15 @@ impl Core {
             }
             let found = found.clone();
             let imported = self.move_imported(actor, source, &found.refline_id, &input).await?;
-            self.remember_import(actor, source, kind::COMMISSION, &input.source_id, &imported.id, print.clone())
-                .await?;
+            self.remember_import(
+                actor,
+                source,
+                kind::COMMISSION,
+                &input.source_id,
+                &imported.id,
+                print.clone(),
+            )
+            .await?;
             // The same commission later in the page sees what was just remembered.
             let remembered = ImportedObject { refline_id: imported.id.clone(), fingerprint: print, ..found };
             lookups.commissions.insert(input.source_id.clone(), remembered);
