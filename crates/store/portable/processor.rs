@@ -14,41 +14,42 @@ use crate::Engine;
 #[async_trait]
 impl ProcessorStore for Engine {
     async fn insert_inbox_batch(&self, entries: &[InboxEntry]) -> StoreResult<Vec<bool>> {
-        // One statement per row inside one transaction: the commit is what a delivery costs,
-        // and a repeat within the batch meets its twin's row like any redelivery.
+        // One multi-row statement per chunk inside one transaction: the commit is what a
+        // delivery costs. A repeat (in the database, or earlier in the batch) is skipped by
+        // `DO NOTHING`; the ids returned are the rows stored.
         let mut tx = self.begin_write().await?;
-        let mut stored = Vec::with_capacity(entries.len());
-        for e in entries {
-            let done = sqlx::query(
+        let mut stored = std::collections::HashSet::new();
+        for chunk in entries.chunks(INBOX_ROWS_PER_STATEMENT) {
+            let mut query = sqlx::QueryBuilder::new(
                 "INSERT INTO processor_inbox (id, merchant_id, integration_id, provider, dedupe_key, \
                     event_type, headers, query, body, verification, status, outcome, conversion_id, \
-                    attempts, next_attempt_at, received_at, processed_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-                 ON CONFLICT (merchant_id, provider, dedupe_key) DO NOTHING",
-            )
-            .bind(&e.id)
-            .bind(&e.merchant_id)
-            .bind(&e.integration_id)
-            .bind(&e.provider)
-            .bind(&e.dedupe_key)
-            .bind(&e.event_type)
-            .bind(&e.headers)
-            .bind(&e.query)
-            .bind(&e.body)
-            .bind(&e.verification)
-            .bind(&e.status)
-            .bind(&e.outcome)
-            .bind(&e.conversion_id)
-            .bind(e.attempts)
-            .bind(e.next_attempt_at)
-            .bind(e.received_at)
-            .bind(e.processed_at)
-            .execute(&mut *tx)
-            .await?;
-            stored.push(done.rows_affected() > 0);
+                    attempts, next_attempt_at, received_at, processed_at) ",
+            );
+            query.push_values(chunk, |mut row, e| {
+                row.push_bind(e.id.as_str())
+                    .push_bind(e.merchant_id.as_str())
+                    .push_bind(e.integration_id.as_str())
+                    .push_bind(e.provider.as_str())
+                    .push_bind(e.dedupe_key.as_str())
+                    .push_bind(e.event_type.as_deref())
+                    .push_bind(e.headers.as_str())
+                    .push_bind(e.query.as_str())
+                    .push_bind(e.body.as_str())
+                    .push_bind(e.verification.as_str())
+                    .push_bind(e.status.as_str())
+                    .push_bind(e.outcome.as_deref())
+                    .push_bind(e.conversion_id.as_deref())
+                    .push_bind(e.attempts)
+                    .push_bind(e.next_attempt_at)
+                    .push_bind(e.received_at)
+                    .push_bind(e.processed_at);
+            });
+            query.push(" ON CONFLICT (merchant_id, provider, dedupe_key) DO NOTHING RETURNING id");
+            let ids: Vec<String> = query.build_query_scalar().fetch_all(&mut *tx).await?;
+            stored.extend(ids);
         }
         tx.commit().await?;
-        Ok(stored)
+        Ok(entries.iter().map(|e| stored.contains(&e.id)).collect())
     }
 
     async fn claim_inbox(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<InboxEntry>> {
@@ -378,6 +379,9 @@ impl ProcessorStore for Engine {
 
 /// Rows per multi-row statement of a batch (well under either engine's bind limit).
 const ROWS_PER_STATEMENT: usize = 500;
+
+/// Inbox rows per insert: 17 values each, under either engine's bind limit.
+const INBOX_ROWS_PER_STATEMENT: usize = 128;
 
 fn distinct(keys: &[ProcessorKey]) -> Vec<&ProcessorKey> {
     let mut keys: Vec<&ProcessorKey> = keys.iter().collect();

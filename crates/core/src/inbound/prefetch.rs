@@ -115,7 +115,7 @@ async fn attributions(memo: &BatchMemo, batch: &[(InboxEntry, Read)]) -> StoreRe
             campaign_id: &target.campaign_id,
             affiliate_id: &target.affiliate_id,
             click_id: click.as_deref(),
-            order_id: Some(order),
+            order_id: Some(order.as_str()),
             mode: *mode,
         })
         .collect();
