@@ -227,7 +227,7 @@ mod tests {
             occurred_at_unix_ms: None,
             action,
         };
-        (entry, Read::Parsed(Provider::Stripe, parsed))
+        (entry, Read::Parsed(Provider::Stripe, Box::new(parsed)))
     }
 
     fn payment(object: &str, customer: &str) -> Action {

@@ -24,8 +24,8 @@ pub enum Read {
     UnknownProvider,
     /// The bytes could not be read.
     Unreadable(String),
-    /// Parsed.
-    Parsed(Provider, Parsed),
+    /// Parsed (boxed: an event is large next to the other answers).
+    Parsed(Provider, Box<Parsed>),
 }
 
 /// Reads a stored delivery (no I/O).
@@ -35,7 +35,7 @@ pub fn read(entry: &InboxEntry) -> Read {
     };
     let headers: Vec<(String, String)> = serde_json::from_str(&entry.headers).unwrap_or_default();
     match parse(provider, &headers, &entry.query, entry.body.as_bytes()) {
-        Ok(parsed) => Read::Parsed(provider, parsed),
+        Ok(parsed) => Read::Parsed(provider, Box::new(parsed)),
         Err(err) => Read::Unreadable(format!("could not be read: {err}")),
     }
 }
@@ -62,7 +62,7 @@ async fn try_process(
     let (provider, mut parsed) = match read {
         Read::UnknownProvider => return Ok(out.failed(format!("unknown provider {}", entry.provider))),
         Read::Unreadable(why) => return Ok(out.failed(why)),
-        Read::Parsed(provider, parsed) => (provider, parsed),
+        Read::Parsed(provider, parsed) => (provider, *parsed),
     };
     if let Action::NeedsLookup { payment_id } = &parsed.action {
         parsed = match ctx.lookup.lookup(entry, payment_id).await {
