@@ -6,7 +6,9 @@
 
 mod api;
 mod bare;
+mod bare_post;
 mod conversions;
+mod cpu;
 mod dashboard;
 mod database;
 mod import;
@@ -146,8 +148,17 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // The client gets one runtime, the server another, so neither starves the other's scheduler.
-    let client_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
-    let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    // Named, so a benchmark can tell the client's CPU time from the server's (`cpu.rs`).
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("bench-client")
+        .enable_all()
+        .build()?;
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("bench-server")
+        .enable_all()
+        .build()?;
     match cli.command {
         Command::Conversions { db, connections, seconds, rate } => {
             let postgres = db.postgres();

@@ -11,6 +11,14 @@ use refline_store::{
 use super::{batch::record_batch, webhook::emit_events};
 use crate::Engine;
 
+/// An attribution with the index of the query it answers (batched lookups).
+#[derive(sqlx::FromRow)]
+struct IndexedAttribution {
+    i: i64,
+    #[sqlx(flatten)]
+    attribution: Attribution,
+}
+
 #[async_trait]
 impl ConversionStore for Engine {
     async fn record_conversions(&self, batch: Vec<PendingConversion>) -> StoreResult<Vec<RecordOutcome>> {
@@ -38,6 +46,46 @@ impl ConversionStore for Engine {
         .bind(q.order_id.map(|o| order_key(q.merchant_id, q.mode, o)))
         .fetch_optional(self.reader())
         .await?)
+    }
+
+    async fn find_attributions(
+        &self,
+        queries: &[AttributionQuery<'_>],
+    ) -> StoreResult<Vec<Option<Attribution>>> {
+        let mut found: Vec<Option<Attribution>> = vec![None; queries.len()];
+        for (chunk_no, chunk) in queries.chunks(500).enumerate() {
+            let mut query = sqlx::QueryBuilder::<crate::Db>::new(
+                "WITH q (i, merchant_id, campaign_id, affiliate_id, click_id, order_key) AS (",
+            );
+            query.push_values(chunk.iter().enumerate(), |mut row, (i, q)| {
+                row.push_bind(i64::try_from(chunk_no * 500 + i).unwrap_or(i64::MAX))
+                    .push_bind(q.merchant_id)
+                    .push_bind(q.campaign_id)
+                    .push_bind(q.affiliate_id)
+                    .push_bind(q.click_id)
+                    .push_bind(q.order_id.map(|o| order_key(q.merchant_id, q.mode, o)));
+            });
+            // The same joins as `find_attribution`, once per query row.
+            query.push(
+                ") SELECT q.i AS i, c.*, a.id AS affiliate_id, a.email AS affiliate_email, \
+                    a.name AS affiliate_name, a.created_via AS affiliate_created_via, \
+                    a.created_at AS affiliate_created_at, m.status AS membership_status, \
+                    k.id AS click_id, k.ip AS click_ip, k.device_hash AS click_device_hash, \
+                    d.id AS duplicate_id \
+                 FROM q JOIN campaigns c ON c.merchant_id = q.merchant_id AND c.id = q.campaign_id \
+                 LEFT JOIN affiliates a ON a.merchant_id = c.merchant_id AND a.id = q.affiliate_id \
+                 LEFT JOIN memberships m ON m.campaign_id = c.id AND m.affiliate_id = a.id \
+                 LEFT JOIN clicks k ON k.merchant_id = c.merchant_id AND k.id = q.click_id \
+                 LEFT JOIN conversions d ON d.order_key = q.order_key",
+            );
+            let rows: Vec<IndexedAttribution> = query.build_query_as().fetch_all(self.reader()).await?;
+            for row in rows {
+                if let Some(slot) = usize::try_from(row.i).ok().and_then(|i| found.get_mut(i)) {
+                    *slot = Some(row.attribution);
+                }
+            }
+        }
+        Ok(found)
     }
 
     async fn get_conversion(&self, merchant_id: &str, id: &str) -> StoreResult<Option<Conversion>> {

@@ -3,8 +3,9 @@
 
 use async_trait::async_trait;
 use refline_store::{
-    processor, CommissionAdjustment, Conversion, InboxEntry, InboxResult, Page, PageRequest, ProcessorStore,
-    ProcessorSubscription, RefundApplication, RefundApplied, RefundState, StoreResult, TrialConversion,
+    processor, CommissionAdjustment, Conversion, InboxEntry, InboxFinish, InboxResult, Page, PageRequest,
+    ProcessorKey, ProcessorPayment, ProcessorStore, ProcessorSubscription, RefundApplication, RefundApplied,
+    RefundState, StoreResult, TrialConversion,
 };
 
 use super::{refund::apply_refund, trial::convert_trial};
@@ -13,41 +14,42 @@ use crate::Engine;
 #[async_trait]
 impl ProcessorStore for Engine {
     async fn insert_inbox_batch(&self, entries: &[InboxEntry]) -> StoreResult<Vec<bool>> {
-        // One statement per row inside one transaction: the commit is what a delivery costs,
-        // and a repeat within the batch meets its twin's row like any redelivery.
+        // One multi-row statement per chunk inside one transaction: the commit is what a
+        // delivery costs. A repeat (in the database, or earlier in the batch) is skipped by
+        // `DO NOTHING`; the ids returned are the rows stored.
         let mut tx = self.begin_write().await?;
-        let mut stored = Vec::with_capacity(entries.len());
-        for e in entries {
-            let done = sqlx::query(
+        let mut stored = std::collections::HashSet::new();
+        for chunk in entries.chunks(INBOX_ROWS_PER_STATEMENT) {
+            let mut query = sqlx::QueryBuilder::new(
                 "INSERT INTO processor_inbox (id, merchant_id, integration_id, provider, dedupe_key, \
                     event_type, headers, query, body, verification, status, outcome, conversion_id, \
-                    attempts, next_attempt_at, received_at, processed_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-                 ON CONFLICT (merchant_id, provider, dedupe_key) DO NOTHING",
-            )
-            .bind(&e.id)
-            .bind(&e.merchant_id)
-            .bind(&e.integration_id)
-            .bind(&e.provider)
-            .bind(&e.dedupe_key)
-            .bind(&e.event_type)
-            .bind(&e.headers)
-            .bind(&e.query)
-            .bind(&e.body)
-            .bind(&e.verification)
-            .bind(&e.status)
-            .bind(&e.outcome)
-            .bind(&e.conversion_id)
-            .bind(e.attempts)
-            .bind(e.next_attempt_at)
-            .bind(e.received_at)
-            .bind(e.processed_at)
-            .execute(&mut *tx)
-            .await?;
-            stored.push(done.rows_affected() > 0);
+                    attempts, next_attempt_at, received_at, processed_at) ",
+            );
+            query.push_values(chunk, |mut row, e| {
+                row.push_bind(e.id.as_str())
+                    .push_bind(e.merchant_id.as_str())
+                    .push_bind(e.integration_id.as_str())
+                    .push_bind(e.provider.as_str())
+                    .push_bind(e.dedupe_key.as_str())
+                    .push_bind(e.event_type.as_deref())
+                    .push_bind(e.headers.as_str())
+                    .push_bind(e.query.as_str())
+                    .push_bind(e.body.as_str())
+                    .push_bind(e.verification.as_str())
+                    .push_bind(e.status.as_str())
+                    .push_bind(e.outcome.as_deref())
+                    .push_bind(e.conversion_id.as_deref())
+                    .push_bind(e.attempts)
+                    .push_bind(e.next_attempt_at)
+                    .push_bind(e.received_at)
+                    .push_bind(e.processed_at);
+            });
+            query.push(" ON CONFLICT (merchant_id, provider, dedupe_key) DO NOTHING RETURNING id");
+            let ids: Vec<String> = query.build_query_scalar().fetch_all(&mut *tx).await?;
+            stored.extend(ids);
         }
         tx.commit().await?;
-        Ok(stored)
+        Ok(entries.iter().map(|e| stored.contains(&e.id)).collect())
     }
 
     async fn claim_inbox(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<InboxEntry>> {
@@ -86,6 +88,103 @@ impl ProcessorStore for Engine {
         .execute(self.writer())
         .await?;
         Ok(())
+    }
+
+    async fn finish_inbox_batch(&self, finished: &[InboxFinish]) -> StoreResult<Vec<()>> {
+        let payments = first_payments(finished);
+        let subscriptions = merged_subscriptions(finished);
+        let mut tx = self.begin_write().await?;
+        for chunk in payments.chunks(ROWS_PER_STATEMENT) {
+            let mut query = sqlx::QueryBuilder::new(
+                "INSERT INTO processor_payments (merchant_id, provider, object_key, conversion_id) ",
+            );
+            query.push_values(chunk, |mut row, p| {
+                row.push_bind(p.merchant_id.as_str())
+                    .push_bind(p.provider.as_str())
+                    .push_bind(p.object_key.as_str())
+                    .push_bind(p.conversion_id.as_str());
+            });
+            query.push(" ON CONFLICT (merchant_id, provider, object_key) DO NOTHING");
+            query.build().execute(&mut *tx).await?;
+        }
+        for chunk in subscriptions.chunks(ROWS_PER_STATEMENT / 4) {
+            let mut query = sqlx::QueryBuilder::new(
+                "INSERT INTO processor_subscriptions (merchant_id, provider, subscription_key, \
+                    campaign_id, affiliate_id, click_id, first_conversion_id, trial_conversion_id, created_at) ",
+            );
+            query.push_values(chunk, |mut row, s| {
+                row.push_bind(s.merchant_id.as_str())
+                    .push_bind(s.provider.as_str())
+                    .push_bind(s.subscription_key.as_str())
+                    .push_bind(s.campaign_id.as_str())
+                    .push_bind(s.affiliate_id.as_str())
+                    .push_bind(s.click_id.as_deref())
+                    .push_bind(s.first_conversion_id.as_deref())
+                    .push_bind(s.trial_conversion_id.as_deref())
+                    .push_bind(s.created_at);
+            });
+            query.push(
+                " ON CONFLICT (merchant_id, provider, subscription_key) DO UPDATE SET \
+                    first_conversion_id = COALESCE(processor_subscriptions.first_conversion_id, excluded.first_conversion_id), \
+                    trial_conversion_id = COALESCE(processor_subscriptions.trial_conversion_id, excluded.trial_conversion_id)",
+            );
+            query.build().execute(&mut *tx).await?;
+        }
+        // Only the attempt that claimed a delivery writes its result (as `finish_inbox`).
+        for chunk in finished.chunks(ROWS_PER_STATEMENT) {
+            let mut query = sqlx::QueryBuilder::new(
+                "WITH v (id, attempt, status, outcome, conversion_id, next_attempt_at, processed_at) AS (",
+            );
+            query.push_values(chunk, |mut row, f| {
+                row.push_bind(f.id.as_str())
+                    .push_bind(f.attempt)
+                    .push_bind(f.result.status)
+                    .push_bind(f.result.outcome.as_str())
+                    .push_bind(f.result.conversion_id.as_deref())
+                    .push_bind(f.result.next_attempt_at)
+                    .push_bind(f.result.processed_at);
+            });
+            query.push(
+                ") UPDATE processor_inbox SET status = v.status, outcome = v.outcome, \
+                    conversion_id = v.conversion_id, next_attempt_at = v.next_attempt_at, \
+                    processed_at = v.processed_at \
+                 FROM v WHERE processor_inbox.id = v.id AND processor_inbox.attempts = v.attempt",
+            );
+            query.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(vec![(); finished.len()])
+    }
+
+    async fn find_processor_payments(&self, keys: &[ProcessorKey]) -> StoreResult<Vec<ProcessorPayment>> {
+        let keys = distinct(keys);
+        let mut found = Vec::new();
+        for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+            let mut query = sqlx::QueryBuilder::new("WITH k (merchant_id, provider, object_key) AS (");
+            push_keys(&mut query, chunk);
+            query.push(
+                ") SELECT p.merchant_id, p.provider, p.object_key, p.conversion_id FROM k \
+                 JOIN processor_payments p ON p.merchant_id = k.merchant_id AND p.provider = k.provider \
+                    AND p.object_key = k.object_key",
+            );
+            found.extend(query.build_query_as::<ProcessorPayment>().fetch_all(self.reader()).await?);
+        }
+        Ok(found)
+    }
+
+    async fn find_subscriptions(&self, keys: &[ProcessorKey]) -> StoreResult<Vec<ProcessorSubscription>> {
+        let keys = distinct(keys);
+        let mut found = Vec::new();
+        for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+            let mut query = sqlx::QueryBuilder::new("WITH k (merchant_id, provider, subscription_key) AS (");
+            push_keys(&mut query, chunk);
+            query.push(
+                ") SELECT s.* FROM k JOIN processor_subscriptions s ON s.merchant_id = k.merchant_id \
+                    AND s.provider = k.provider AND s.subscription_key = k.subscription_key",
+            );
+            found.extend(query.build_query_as::<ProcessorSubscription>().fetch_all(self.reader()).await?);
+        }
+        Ok(found)
     }
 
     async fn requeue_inbox(
@@ -276,4 +375,58 @@ impl ProcessorStore for Engine {
         .fetch_all(self.reader())
         .await?)
     }
+}
+
+/// Rows per multi-row statement of a batch (well under either engine's bind limit).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// Inbox rows per insert: 17 values each, under either engine's bind limit.
+const INBOX_ROWS_PER_STATEMENT: usize = 128;
+
+fn distinct(keys: &[ProcessorKey]) -> Vec<&ProcessorKey> {
+    let mut keys: Vec<&ProcessorKey> = keys.iter().collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+fn push_keys<'a>(query: &mut sqlx::QueryBuilder<'a, crate::Db>, keys: &[&'a ProcessorKey]) {
+    query.push_values(keys, |mut row, k| {
+        row.push_bind(k.merchant_id.as_str()).push_bind(k.provider.as_str()).push_bind(k.key.as_str());
+    });
+}
+
+/// The payment rows of a batch, the first of each key only: one statement may not name a row
+/// twice, and one by one the first insert would win anyway (`DO NOTHING`).
+fn first_payments(finished: &[InboxFinish]) -> Vec<&ProcessorPayment> {
+    let mut seen = std::collections::HashSet::new();
+    finished
+        .iter()
+        .flat_map(|f| &f.payments)
+        .filter(|p| seen.insert((&p.merchant_id, &p.provider, &p.object_key)))
+        .collect()
+}
+
+/// The subscription rows of a batch, one per key, as remembering them one by one would leave
+/// them: the first row's attribution, and each conversion id from the first row that has one.
+fn merged_subscriptions(finished: &[InboxFinish]) -> Vec<ProcessorSubscription> {
+    let mut merged: Vec<ProcessorSubscription> = Vec::new();
+    let mut at = std::collections::HashMap::new();
+    for s in finished.iter().flat_map(|f| &f.subscriptions) {
+        let key = (s.merchant_id.clone(), s.provider.clone(), s.subscription_key.clone());
+        match at.get(&key) {
+            Some(&i) => {
+                let row: &mut ProcessorSubscription = &mut merged[i];
+                row.first_conversion_id =
+                    row.first_conversion_id.take().or_else(|| s.first_conversion_id.clone());
+                row.trial_conversion_id =
+                    row.trial_conversion_id.take().or_else(|| s.trial_conversion_id.clone());
+            }
+            None => {
+                at.insert(key, merged.len());
+                merged.push(s.clone());
+            }
+        }
+    }
+    merged
 }

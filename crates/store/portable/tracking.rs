@@ -21,6 +21,14 @@ macro_rules! tracking_target_select {
     };
 }
 
+/// A target with the index of the pair it answers (batched lookups).
+#[derive(sqlx::FromRow)]
+struct IndexedTarget {
+    i: i64,
+    #[sqlx(flatten)]
+    target: TrackingTarget,
+}
+
 /// Columns of a link view; links `l`, campaigns `c`. A macro so it can sit inside `concat!`.
 macro_rules! link_view_select {
     () => {
@@ -77,6 +85,34 @@ impl TrackingStore for Engine {
         .bind(affiliate_id)
         .fetch_optional(self.reader())
         .await?)
+    }
+
+    async fn resolve_tracking_links(
+        &self,
+        pairs: &[(String, String)],
+    ) -> StoreResult<Vec<Option<TrackingTarget>>> {
+        let mut found: Vec<Option<TrackingTarget>> = vec![None; pairs.len()];
+        for (chunk_no, chunk) in pairs.chunks(500).enumerate() {
+            let mut query = QueryBuilder::<Db>::new("WITH q (i, code, affiliate_id) AS (");
+            query.push_values(chunk.iter().enumerate(), |mut row, (i, (code, affiliate))| {
+                row.push_bind(i64::try_from(chunk_no * 500 + i).unwrap_or(i64::MAX))
+                    .push_bind(code.as_str())
+                    .push_bind(affiliate.as_str());
+            });
+            query.push(concat!(
+                ") ",
+                tracking_target_select!(),
+                ", NULL AS link_id, q.i AS i FROM q JOIN campaigns c ON c.tracking_code = q.code \
+                 JOIN memberships m ON m.campaign_id = c.id AND m.affiliate_id = q.affiliate_id"
+            ));
+            let rows: Vec<IndexedTarget> = query.build_query_as().fetch_all(self.reader()).await?;
+            for row in rows {
+                if let Some(slot) = usize::try_from(row.i).ok().and_then(|i| found.get_mut(i)) {
+                    *slot = Some(row.target);
+                }
+            }
+        }
+        Ok(found)
     }
 
     async fn resolve_short_link(&self, code: &str) -> StoreResult<Option<TrackingTarget>> {

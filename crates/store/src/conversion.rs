@@ -166,6 +166,12 @@ pub trait ConversionStore {
     /// A campaign of the merchant with the named affiliate, its membership on it, the named
     /// click (for fraud checks) and the conversion already holding the order id, in one read.
     async fn find_attribution(&self, query: &AttributionQuery<'_>) -> StoreResult<Option<Attribution>>;
+    /// [`ConversionStore::find_attribution`] for many sales in one read; one answer per query,
+    /// in order.
+    async fn find_attributions(
+        &self,
+        queries: &[AttributionQuery<'_>],
+    ) -> StoreResult<Vec<Option<Attribution>>>;
     /// A page of the review queue: conversions matching `filter` with their affiliate's and
     /// campaign's names, pending ones first (fraud-flagged before the rest), then the other
     /// fraud-flagged ones, then everything else; newest first within each group.

@@ -87,8 +87,9 @@ pub use portal::{
 };
 pub use portal_report::PortalReportStore;
 pub use processor::{
-    CommissionAdjustment, InboxEntry, InboxResult, ProcessorStore, ProcessorSubscription, RefundApplication,
-    RefundApplied, RefundChange, RefundState, TrialConversion,
+    CommissionAdjustment, InboxEntry, InboxFinish, InboxResult, ProcessorKey, ProcessorPayment,
+    ProcessorStore, ProcessorSubscription, RefundApplication, RefundApplied, RefundChange, RefundState,
+    TrialConversion,
 };
 pub use report::ReportStore;
 pub use report::Totals;

@@ -187,6 +187,47 @@ pub struct CommissionAdjustment {
     pub created_at: i64,
 }
 
+/// A business object id (or `sub:`/`cus:` key) of one merchant's processor: where a credited
+/// payment or a remembered subscription is looked up.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProcessorKey {
+    /// Owner.
+    pub merchant_id: String,
+    /// Processor.
+    pub provider: String,
+    /// Object id, alias, `link:<id>`, `sub:<id>` or `cus:<id>`.
+    pub key: String,
+}
+
+/// A row of `processor_payments`: `object_key` names the payment credited by `conversion_id`.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct ProcessorPayment {
+    /// Owner.
+    pub merchant_id: String,
+    /// Processor.
+    pub provider: String,
+    /// Object id, alias or pending link (`link:<id>`, whose "conversion" is an object id).
+    pub object_key: String,
+    /// The conversion credited (or, for a pending link, the object it leads to).
+    pub conversion_id: String,
+}
+
+/// What processing one claimed delivery writes when its batch is finished: the delivery's
+/// result and the memory it made (payments credited, subscriptions remembered).
+#[derive(Debug, Clone)]
+pub struct InboxFinish {
+    /// The delivery.
+    pub id: String,
+    /// The attempt that processed it (a newer claim wins).
+    pub attempt: i64,
+    /// What it became.
+    pub result: InboxResult,
+    /// `processor_payments` rows to add (an existing key keeps its conversion).
+    pub payments: Vec<ProcessorPayment>,
+    /// `processor_subscriptions` rows to remember (as [`ProcessorStore::remember_subscription`]).
+    pub subscriptions: Vec<ProcessorSubscription>,
+}
+
 /// Puts claimed deliveries oldest first (then by id), so a sale received before its refund is
 /// processed before it.
 pub fn oldest_first(entries: &mut [InboxEntry]) {
@@ -210,6 +251,17 @@ pub trait ProcessorStore {
     /// Records the result of attempt number `attempt` of a delivery (ignored if a newer attempt
     /// has claimed it since).
     async fn finish_inbox(&self, id: &str, attempt: i64, result: &InboxResult) -> StoreResult<()>;
+    /// Finishes a processed batch in one transaction (a few statements, however many
+    /// deliveries): the memory each delivery made, then each result, in order, with the same
+    /// outcome as [`ProcessorStore::remember_processor_payment`],
+    /// [`ProcessorStore::remember_subscription`] and [`ProcessorStore::finish_inbox`] one by one.
+    /// One `()` per delivery, for [`crate::write_isolating`].
+    async fn finish_inbox_batch(&self, finished: &[InboxFinish]) -> StoreResult<Vec<()>>;
+    /// The credited payments (and pending links) stored under any of `keys`, of any merchant
+    /// and processor they name: one read for a whole batch.
+    async fn find_processor_payments(&self, keys: &[ProcessorKey]) -> StoreResult<Vec<ProcessorPayment>>;
+    /// The subscriptions remembered under any of `keys`: one read for a whole batch.
+    async fn find_subscriptions(&self, keys: &[ProcessorKey]) -> StoreResult<Vec<ProcessorSubscription>>;
     /// Makes a finished delivery (`processed`, `ignored`, `failed`) due again now — a replay
     /// after the merchant fixed what made it ignored; `None` when the merchant has no such
     /// finished delivery on that connection.

@@ -217,6 +217,12 @@ pub trait TrackingStore {
         tracking_code: &str,
         affiliate_id: &str,
     ) -> StoreResult<Option<TrackingTarget>>;
+    /// [`TrackingStore::resolve_tracking_link`] for many `(tracking code, affiliate)` pairs in
+    /// one read; one answer per pair, in order.
+    async fn resolve_tracking_links(
+        &self,
+        pairs: &[(String, String)],
+    ) -> StoreResult<Vec<Option<TrackingTarget>>>;
     /// What a short-link code leads to, while its affiliate is on the campaign.
     async fn resolve_short_link(&self, code: &str) -> StoreResult<Option<TrackingTarget>>;
     /// Stores clicks (an id already stored is skipped, so a replayed beacon is not counted

@@ -59,6 +59,7 @@ mod payouts_stripe;
 mod poisoned_batches;
 mod portal_mails;
 mod processor_amounts;
+mod processor_batches;
 mod processor_kits;
 mod processor_sdks;
 mod processor_streams;

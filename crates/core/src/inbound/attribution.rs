@@ -4,7 +4,9 @@
 //! attributed payment was remembered under (renewals).
 
 use refline_processors::{CouponRef, Reference};
-use refline_store::{ProcessorSubscription, Store, StoreResult};
+use refline_store::{ProcessorSubscription, StoreResult};
+
+use super::memo::Memo;
 
 /// The campaign and affiliate a sale is credited to, and how that was decided.
 #[derive(Debug, Clone)]
@@ -35,7 +37,7 @@ pub fn memory_keys(subscription_id: Option<&str>, customer_id: Option<&str>) -> 
 /// the subscription to its first sale (Lemon Squeezy orders do not name their subscription) is
 /// followed.
 async fn remembered(
-    store: &dyn Store,
+    memo: &Memo,
     merchant_id: &str,
     provider: &str,
     keys: &[String],
@@ -43,7 +45,7 @@ async fn remembered(
 ) -> StoreResult<Option<ProcessorSubscription>> {
     let mut found: Option<ProcessorSubscription> = None;
     for key in keys {
-        if let Some(row) = store.find_subscription(merchant_id, provider, key).await? {
+        if let Some(row) = memo.find_subscription(merchant_id, provider, key).await? {
             if row.first_conversion_id.is_some() || row.trial_conversion_id.is_some() {
                 return Ok(Some(row));
             }
@@ -52,7 +54,7 @@ async fn remembered(
     }
     if let Some(subscription) = keys.iter().find(|k| k.starts_with("sub:")) {
         if let Some(linked) =
-            super::links::linked_subscription(store, merchant_id, provider, subscription, keys, now).await?
+            super::links::linked_subscription(memo, merchant_id, provider, subscription, keys, now).await?
         {
             return Ok(Some(linked));
         }
@@ -72,7 +74,7 @@ pub struct Memory<'a> {
 
 /// Finds the credit for a sale of `merchant_id`; `None` when nothing attributes it.
 pub async fn attribute(
-    store: &dyn Store,
+    memo: &Memo,
     merchant_id: &str,
     provider: &str,
     reference: Option<&Reference>,
@@ -80,9 +82,9 @@ pub async fn attribute(
     memory: Memory<'_>,
 ) -> StoreResult<Option<Credit>> {
     let use_memory = memory.credits;
-    let remembered = remembered(store, merchant_id, provider, memory.keys, memory.now).await?;
+    let remembered = remembered(memo, merchant_id, provider, memory.keys, memory.now).await?;
     if let Some(reference) = reference {
-        let found = store.resolve_tracking_link(&reference.tracking_code, &reference.affiliate_id).await?;
+        let found = memo.resolve_tracking_link(&reference.tracking_code, &reference.affiliate_id).await?;
         // Another merchant's reference is not a reference to this merchant's campaign.
         if let Some(target) = found.filter(|t| t.merchant_id == merchant_id) {
             return Ok(Some(Credit {
@@ -95,7 +97,8 @@ pub async fn attribute(
         }
     }
     if let Some(coupon) = coupon {
-        let found = store
+        let found = memo
+            .store()
             .find_coupon(
                 merchant_id,
                 Some(provider),

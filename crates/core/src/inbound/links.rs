@@ -10,9 +10,9 @@
 //! payments that are never credited (sales nobody referred) cost one row each and no work.
 
 use refline_processors::{Link, Provider};
-use refline_store::{InboxEntry, InboxResult, ProcessorSubscription, Store, StoreError, StoreResult};
+use refline_store::{InboxEntry, InboxResult, ProcessorSubscription, StoreError, StoreResult};
 
-use super::{attribution::memory_keys, outcome::Outcome};
+use super::{attribution::memory_keys, memo::Memo, outcome::Outcome};
 
 /// Prefix of a pending alias in the alias table (processor ids never contain a colon prefix
 /// like this, so it cannot collide with a real object id).
@@ -25,20 +25,20 @@ fn pending(keys: &[String]) -> Vec<String> {
 /// The conversion credited for `keys`, directly or through a pending link saved before the
 /// payment was credited. A link found this way is made direct for next time.
 pub async fn find_payment(
-    store: &dyn Store,
+    memo: &Memo,
     merchant: &str,
     provider: &str,
     keys: &[String],
 ) -> StoreResult<Option<String>> {
-    if let Some(found) = store.find_processor_payment(merchant, provider, keys).await? {
+    if let Some(found) = memo.find_processor_payment(merchant, provider, keys).await? {
         return Ok(Some(found));
     }
-    let Some(object) = store.find_processor_payment(merchant, provider, &pending(keys)).await? else {
+    let Some(object) = memo.find_processor_payment(merchant, provider, &pending(keys)).await? else {
         return Ok(None);
     };
-    let found = store.find_processor_payment(merchant, provider, &[object]).await?;
+    let found = memo.find_processor_payment(merchant, provider, &[object]).await?;
     if let Some(conversion) = &found {
-        store.remember_processor_payment(merchant, provider, keys, conversion).await?;
+        memo.remember_processor_payment(merchant, provider, keys, conversion).await?;
     }
     Ok(found)
 }
@@ -46,7 +46,7 @@ pub async fn find_payment(
 /// What is remembered for a subscription whose first sale a link named, if that sale is
 /// credited by now (and remembers it under `keys`, so the next renewal reads it directly).
 pub async fn linked_subscription(
-    store: &dyn Store,
+    memo: &Memo,
     merchant: &str,
     provider: &str,
     subscription_key: &str,
@@ -54,28 +54,28 @@ pub async fn linked_subscription(
     now: i64,
 ) -> StoreResult<Option<ProcessorSubscription>> {
     let link = [subscription_key.to_string()];
-    let Some(object) = store.find_processor_payment(merchant, provider, &pending(&link)).await? else {
+    let Some(object) = memo.find_processor_payment(merchant, provider, &pending(&link)).await? else {
         return Ok(None);
     };
-    let Some(conversion) = store.find_processor_payment(merchant, provider, &[object]).await? else {
+    let Some(conversion) = memo.find_processor_payment(merchant, provider, &[object]).await? else {
         return Ok(None);
     };
-    remember_first_sale(store, merchant, provider, keys, &conversion, now).await?;
+    remember_first_sale(memo, merchant, provider, keys, &conversion, now).await?;
     // The subscription's own row: a customer key may belong to an older subscription.
-    store.find_subscription(merchant, provider, subscription_key).await
+    memo.find_subscription(merchant, provider, subscription_key).await
 }
 
 /// Remembers the conversion `conversion_id` (or the first sale of its chain) as the first sale
 /// of the subscription remembered under `keys`.
 async fn remember_first_sale(
-    store: &dyn Store,
+    memo: &Memo,
     merchant: &str,
     provider: &str,
     keys: &[String],
     conversion_id: &str,
     now: i64,
 ) -> StoreResult<()> {
-    let Some(conversion) = store.get_conversion(merchant, conversion_id).await? else {
+    let Some(conversion) = memo.store().get_conversion(merchant, conversion_id).await? else {
         return Ok(());
     };
     let first = conversion.parent_conversion_id.clone().unwrap_or_else(|| conversion.id.clone());
@@ -92,14 +92,14 @@ async fn remember_first_sale(
             created_at: now,
         };
         // An existing row keeps its attribution and trial; only a missing first sale is filled.
-        store.remember_subscription(&row).await?;
+        memo.remember_subscription(&row).await?;
     }
     Ok(())
 }
 
 /// Applies a link event.
 pub(super) async fn apply(
-    store: &dyn Store,
+    memo: &Memo,
     entry: &InboxEntry,
     out: &Outcome,
     provider: Provider,
@@ -111,8 +111,8 @@ pub(super) async fn apply(
     let ids: Vec<String> = link.aliases.iter().cloned().chain(subscription_key.clone()).collect();
     let keys: Vec<String> =
         std::iter::once(link.object_id.clone()).chain(link.aliases.iter().cloned()).collect();
-    let Some(conversion) = store.find_processor_payment(merchant, provider, &keys).await? else {
-        store.remember_processor_payment(merchant, provider, &pending(&ids), &link.object_id).await?;
+    let Some(conversion) = memo.find_processor_payment(merchant, provider, &keys).await? else {
+        memo.remember_processor_payment(merchant, provider, &pending(&ids), &link.object_id).await?;
         return Ok(out.processed(
             format!(
                 "{} is not credited (yet); {} kept as linked to it for later refunds and renewals",
@@ -122,10 +122,10 @@ pub(super) async fn apply(
             None,
         ));
     };
-    store.remember_processor_payment(merchant, provider, &keys, &conversion).await?;
+    memo.remember_processor_payment(merchant, provider, &keys, &conversion).await?;
     if let Some(subscription) = &link.subscription_id {
         let memory = memory_keys(Some(subscription), link.customer_id.as_deref());
-        remember_first_sale(store, merchant, provider, &memory, &conversion, out.now).await?;
+        remember_first_sale(memo, merchant, provider, &memory, &conversion, out.now).await?;
     }
     Ok(out.processed(
         format!("{} linked to conversion {conversion} ({})", link.object_id, ids.join(", ")),

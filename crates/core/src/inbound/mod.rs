@@ -8,10 +8,13 @@
 
 pub mod amounts;
 pub mod attribution;
+mod batch;
 pub mod inbox_writer;
 pub mod links;
+pub mod memo;
 pub mod outcome;
 mod payments;
+mod prefetch;
 pub mod process;
 pub mod receive;
 mod refunds;

@@ -6,6 +6,7 @@ use refline_store::{InboxEntry, InboxResult, StoreError};
 
 use super::{
     attribution::{attribute, memory_keys, Memory},
+    memo::Memo,
     outcome::Outcome,
     process::keys_of,
     sale::{record, remember, Sale},
@@ -15,26 +16,26 @@ use super::{
 
 pub(super) async fn record_payment(
     ctx: &InboxContext,
+    memo: &Memo,
     entry: &InboxEntry,
     out: &Outcome,
     provider: Provider,
     mode: Mode,
     payment: Payment,
 ) -> Result<InboxResult, StoreError> {
-    let store = ctx.store.as_ref();
     let merchant = &entry.merchant_id;
     let keys = keys_of(&payment.object_id, &payment.aliases);
-    if let Some(existing) = store.find_processor_payment(merchant, provider.as_str(), &keys).await? {
+    if let Some(existing) = memo.find_processor_payment(merchant, provider.as_str(), &keys).await? {
         // Another event type may name the same money by more ids (payment intent, charge):
         // keep them, so a later refund or dispute naming those finds the sale.
-        store.remember_processor_payment(merchant, provider.as_str(), &keys, &existing).await?;
+        memo.remember_processor_payment(merchant, provider.as_str(), &keys, &existing).await?;
         return Ok(out.ignored(format!("{} was already credited", payment.object_id), Some(existing)));
     }
     let memory = memory_keys(payment.subscription_id.as_deref(), payment.customer_id.as_deref());
     let renewal = payment.billing_reason.continues_subscription();
     let use_memory = renewal || payment.subscription_id.is_some();
     let credit = attribute(
-        store,
+        memo,
         merchant,
         provider.as_str(),
         payment.reference.as_ref(),
@@ -55,7 +56,7 @@ pub(super) async fn record_payment(
     }
     if !renewal && first.is_none() && after_trial {
         let converted =
-            convert_priced_trial(store, merchant, out, provider, &payment, &keys, &memory, &credit).await?;
+            convert_priced_trial(memo, merchant, out, provider, &payment, &keys, &memory, &credit).await?;
         if let Some(result) = converted {
             return Ok(result);
         }
@@ -73,18 +74,23 @@ pub(super) async fn record_payment(
         renewal_parent: if renewal { first.clone() } else { None },
         mode,
     };
-    let conversion = match record(ctx, out, sale).await? {
+    let conversion = match record(memo, ctx, out, sale).await? {
         Ok(conversion) => conversion,
         Err(result) => {
             if let Some(existing) = &result.conversion_id {
-                store.remember_processor_payment(merchant, provider.as_str(), &keys, existing).await?;
+                memo.remember_processor_payment(merchant, provider.as_str(), &keys, existing).await?;
+                // Recorded by an attempt that stopped before remembering it (a crash, or a
+                // batch that did not finish): remember the subscription as that attempt would
+                // have, or its renewals would wait for a first sale that is already there.
+                let chain_first = if renewal { first.clone() } else { Some(existing.clone()) };
+                remember(memo, merchant, provider, &memory, &credit, chain_first, None, out.now).await?;
             }
             return Ok(result);
         }
     };
-    store.remember_processor_payment(merchant, provider.as_str(), &keys, &conversion.id).await?;
+    memo.remember_processor_payment(merchant, provider.as_str(), &keys, &conversion.id).await?;
     remember(
-        store,
+        memo,
         merchant,
         provider,
         &memory,

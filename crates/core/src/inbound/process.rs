@@ -3,12 +3,12 @@
 //! Every path ends in an [`InboxResult`] a merchant can read in the delivery log.
 
 use refline_domain::{Currency, Mode, Plan};
-use refline_processors::parse;
-use refline_processors::{Action, Provider};
+use refline_processors::{parse, Action, Parsed, Provider};
 use refline_store::{InboxEntry, InboxResult, Store, StoreError};
 
 use super::{
     amounts, links,
+    memo::Memo,
     outcome::Outcome,
     payments::record_payment,
     refunds::{apply_refund, RefundAmount},
@@ -18,10 +18,32 @@ use super::{
 };
 use crate::sales::record::Refusal;
 
-/// Processes one delivery.
-pub async fn process(ctx: &InboxContext, entry: &InboxEntry) -> InboxResult {
+/// A stored delivery as read back: its provider and what its bytes say (or why not).
+pub enum Read {
+    /// The provider is not one Refline knows.
+    UnknownProvider,
+    /// The bytes could not be read.
+    Unreadable(String),
+    /// Parsed (boxed: an event is large next to the other answers).
+    Parsed(Provider, Box<Parsed>),
+}
+
+/// Reads a stored delivery (no I/O).
+pub fn read(entry: &InboxEntry) -> Read {
+    let Some(provider) = Provider::parse(&entry.provider) else {
+        return Read::UnknownProvider;
+    };
+    let headers: Vec<(String, String)> = serde_json::from_str(&entry.headers).unwrap_or_default();
+    match parse(provider, &headers, &entry.query, entry.body.as_bytes()) {
+        Ok(parsed) => Read::Parsed(provider, Box::new(parsed)),
+        Err(err) => Read::Unreadable(format!("could not be read: {err}")),
+    }
+}
+
+/// Processes one delivery, read by [`read`], with its batch's memory.
+pub async fn process(ctx: &InboxContext, memo: &Memo, entry: &InboxEntry, read: Read) -> InboxResult {
     let out = Outcome { now: ctx.clock.now() };
-    match try_process(ctx, entry, &out).await {
+    match try_process(ctx, memo, entry, &out, read).await {
         Ok(result) => result,
         // The database refused a value of this delivery: running it again cannot help.
         Err(err @ StoreError::Invalid(_)) => out.failed(format!("refused by the database: {err}")),
@@ -32,16 +54,15 @@ pub async fn process(ctx: &InboxContext, entry: &InboxEntry) -> InboxResult {
 
 async fn try_process(
     ctx: &InboxContext,
+    memo: &Memo,
     entry: &InboxEntry,
     out: &Outcome,
+    read: Read,
 ) -> Result<InboxResult, StoreError> {
-    let Some(provider) = Provider::parse(&entry.provider) else {
-        return Ok(out.failed(format!("unknown provider {}", entry.provider)));
-    };
-    let headers: Vec<(String, String)> = serde_json::from_str(&entry.headers).unwrap_or_default();
-    let mut parsed = match parse(provider, &headers, &entry.query, entry.body.as_bytes()) {
-        Ok(parsed) => parsed,
-        Err(err) => return Ok(out.failed(format!("could not be read: {err}"))),
+    let (provider, mut parsed) = match read {
+        Read::UnknownProvider => return Ok(out.failed(format!("unknown provider {}", entry.provider))),
+        Read::Unreadable(why) => return Ok(out.failed(why)),
+        Read::Parsed(provider, parsed) => (provider, *parsed),
     };
     if let Action::NeedsLookup { payment_id } = &parsed.action {
         parsed = match ctx.lookup.lookup(entry, payment_id).await {
@@ -61,9 +82,9 @@ async fn try_process(
     match parsed.action {
         Action::Ignored { reason } => Ok(out.ignored(reason, None)),
         Action::NeedsLookup { .. } => Ok(out.failed("the payment lookup asked for another lookup".into())),
-        Action::Payment(payment) => record_payment(ctx, entry, out, provider, mode, payment).await,
-        Action::TrialStarted(trial) => record_trial(ctx, entry, out, provider, mode, trial).await,
-        Action::Link(link) => links::apply(ctx.store.as_ref(), entry, out, provider, link).await,
+        Action::Payment(payment) => record_payment(ctx, memo, entry, out, provider, mode, payment).await,
+        Action::TrialStarted(trial) => record_trial(ctx, memo, entry, out, provider, mode, trial).await,
+        Action::Link(link) => links::apply(memo, entry, out, provider, link).await,
         Action::TransferReversed { transfer_id } => transfers::reversed(ctx, entry, out, &transfer_id).await,
         Action::Refund(refund) => {
             let keys = keys_of(&refund.object_id, &refund.aliases);
@@ -79,6 +100,7 @@ async fn try_process(
                 matches!(amount, RefundAmount::Step(_)).then(|| format!("refund:{}", refund.refund_id));
             apply_refund(
                 ctx,
+                memo,
                 entry,
                 out,
                 provider,
@@ -93,6 +115,7 @@ async fn try_process(
             let keys = keys_of(&dispute.object_id, &dispute.aliases);
             apply_refund(
                 ctx,
+                memo,
                 entry,
                 out,
                 provider,

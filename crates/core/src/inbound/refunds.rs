@@ -8,7 +8,7 @@ use refline_store::{
     RefundState, StoreError,
 };
 
-use super::{links, outcome::Outcome, InboxContext};
+use super::{links, memo::Memo, outcome::Outcome, InboxContext};
 
 pub(super) enum RefundAmount {
     Full,
@@ -20,6 +20,7 @@ pub(super) enum RefundAmount {
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn apply_refund(
     ctx: &InboxContext,
+    memo: &Memo,
     entry: &InboxEntry,
     out: &Outcome,
     provider: Provider,
@@ -30,7 +31,7 @@ pub(super) async fn apply_refund(
 ) -> Result<InboxResult, StoreError> {
     let store = ctx.store.as_ref();
     let merchant = &entry.merchant_id;
-    let Some(conversion_id) = links::find_payment(store, merchant, provider.as_str(), keys).await? else {
+    let Some(conversion_id) = links::find_payment(memo, merchant, provider.as_str(), keys).await? else {
         return Ok(out.wait(entry, format!("{label}: no credited sale for {} yet", keys.join(" / "))));
     };
     let Some(conversion) = store.get_conversion(merchant, &conversion_id).await? else {

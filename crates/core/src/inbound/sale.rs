@@ -4,14 +4,9 @@
 
 use refline_domain::{ConversionType, Currency, Mode};
 use refline_processors::Provider;
-use refline_store::{AttributionQuery, InboxResult, ProcessorSubscription, Store, StoreError};
+use refline_store::{AttributionQuery, InboxResult, ProcessorSubscription, StoreError};
 
-use super::{
-    attribution::Credit,
-    outcome::Outcome,
-    process::{merchant_plan, refusal_text},
-    InboxContext,
-};
+use super::{attribution::Credit, memo::Memo, outcome::Outcome, process::refusal_text, InboxContext};
 use crate::{
     ids::new_ordered_id,
     sales::record::{record_sale, Refusal, SaleInput},
@@ -35,13 +30,14 @@ pub(super) struct Sale<'a> {
 
 /// Checks and records a sale (or trial) for `credit`; `Ok(Err(result))` when it earns nothing.
 pub(super) async fn record(
+    memo: &Memo,
     ctx: &InboxContext,
     out: &Outcome,
     sale: Sale<'_>,
 ) -> Result<Result<refline_store::Conversion, InboxResult>, StoreError> {
-    let store = ctx.store.as_ref();
+    let store = memo.store();
     let merchant_id = sale.merchant_id;
-    let attribution = store
+    let attribution = memo
         .find_attribution(&AttributionQuery {
             merchant_id,
             campaign_id: &sale.credit.campaign_id,
@@ -83,7 +79,7 @@ pub(super) async fn record(
         None => None,
     };
     let tracking_code = attribution.campaign.tracking_code.clone();
-    let (plan, merchant_currency) = merchant_plan(store, merchant_id).await?;
+    let (plan, merchant_currency) = memo.merchant_plan(merchant_id).await?;
     let input = SaleInput {
         campaign: attribution.campaign.clone(),
         affiliate,
@@ -118,7 +114,7 @@ pub(super) async fn record(
 /// conversions when known.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn remember(
-    store: &dyn Store,
+    memo: &Memo,
     merchant: &str,
     provider: Provider,
     keys: &[String],
@@ -128,19 +124,18 @@ pub(super) async fn remember(
     now: i64,
 ) -> Result<(), StoreError> {
     for key in keys {
-        store
-            .remember_subscription(&ProcessorSubscription {
-                merchant_id: merchant.to_string(),
-                provider: provider.as_str().into(),
-                subscription_key: key.clone(),
-                campaign_id: credit.campaign_id.clone(),
-                affiliate_id: credit.affiliate_id.clone(),
-                click_id: credit.click_id.clone(),
-                first_conversion_id: first_conversion_id.clone(),
-                trial_conversion_id: trial_conversion_id.clone(),
-                created_at: now,
-            })
-            .await?;
+        memo.remember_subscription(&ProcessorSubscription {
+            merchant_id: merchant.to_string(),
+            provider: provider.as_str().into(),
+            subscription_key: key.clone(),
+            campaign_id: credit.campaign_id.clone(),
+            affiliate_id: credit.affiliate_id.clone(),
+            click_id: credit.click_id.clone(),
+            first_conversion_id: first_conversion_id.clone(),
+            trial_conversion_id: trial_conversion_id.clone(),
+            created_at: now,
+        })
+        .await?;
     }
     Ok(())
 }

@@ -4,9 +4,9 @@
 
 use refline_domain::{converted_commission, first_payment, FirstPayment};
 use refline_processors::{Payment, Provider};
-use refline_store::{InboxResult, Store, StoreError, TrialConversion};
+use refline_store::{InboxResult, StoreError, TrialConversion};
 
-use super::{attribution::Credit, outcome::Outcome, sale::remember};
+use super::{attribution::Credit, memo::Memo, outcome::Outcome, sale::remember};
 use crate::terms;
 
 /// The trial of `credit`'s subscription turned pending by `payment`, or `None` when the payment
@@ -14,7 +14,7 @@ use crate::terms;
 /// longer a trial).
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn convert_priced_trial(
-    store: &dyn Store,
+    memo: &Memo,
     merchant: &str,
     out: &Outcome,
     provider: Provider,
@@ -23,6 +23,7 @@ pub(super) async fn convert_priced_trial(
     memory: &[String],
     credit: &Credit,
 ) -> Result<Option<InboxResult>, StoreError> {
+    let store = memo.store();
     let Some(trial_id) = credit.subscription.as_ref().and_then(|s| s.trial_conversion_id.as_deref()) else {
         return Ok(None);
     };
@@ -60,8 +61,10 @@ pub(super) async fn convert_priced_trial(
     let Some(converted) = converted else {
         return Ok(None);
     };
+    // Written with the conversion in its own transaction: the rest of the batch finds it.
+    memo.note_payment(merchant, provider.as_str(), payment_keys, &converted.id);
     // The trial is the chain's first sale: renewals hang under it.
-    remember(store, merchant, provider, memory, credit, Some(converted.id.clone()), None, out.now).await?;
+    remember(memo, merchant, provider, memory, credit, Some(converted.id.clone()), None, out.now).await?;
     Ok(Some(out.processed(
         format!(
             "trial {} converted: pending, payment #1, {} {} (commission {}) via {}",

@@ -10,6 +10,7 @@ use refline_store::{InboxEntry, InboxResult, StoreError};
 
 use super::{
     attribution::{attribute, memory_keys, Memory},
+    memo::Memo,
     outcome::Outcome,
     sale::{record, remember, Sale},
     InboxContext,
@@ -17,17 +18,18 @@ use super::{
 
 pub(super) async fn record_trial(
     ctx: &InboxContext,
+    memo: &Memo,
     entry: &InboxEntry,
     out: &Outcome,
     provider: Provider,
     mode: Mode,
     trial: Trial,
 ) -> Result<InboxResult, StoreError> {
-    let store = ctx.store.as_ref();
+    let store = memo.store();
     let merchant = &entry.merchant_id;
     let memory = memory_keys(Some(&trial.subscription_id), trial.customer_id.as_deref());
     let credit = attribute(
-        store,
+        memo,
         merchant,
         provider.as_str(),
         trial.reference.as_ref(),
@@ -71,11 +73,11 @@ pub(super) async fn record_trial(
         renewal_parent: None,
         mode,
     };
-    let conversion = match record(ctx, out, sale).await? {
+    let conversion = match record(memo, ctx, out, sale).await? {
         Ok(conversion) => conversion,
         Err(result) => return Ok(result),
     };
-    remember(store, merchant, provider, &memory, &credit, None, Some(conversion.id.clone()), out.now).await?;
+    remember(memo, merchant, provider, &memory, &credit, None, Some(conversion.id.clone()), out.now).await?;
     let what = match expected {
         TrialStart::Expected(_) => format!(
             "trial conversion {} recorded via {} at the expected {} {} (commission {}, not payable \
