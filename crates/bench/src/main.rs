@@ -13,6 +13,7 @@ mod dashboard;
 mod database;
 mod import;
 mod load;
+mod memory;
 mod payouts;
 mod redirects;
 mod server;
@@ -81,6 +82,22 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         connections: usize,
         /// Seconds of each measured phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// When a click is answered, as `refline serve --click-ack`: `immediate` (before its
+        /// batch is written) or `committed` (after).
+        #[arg(long, default_value = "immediate", value_parser = ["immediate", "committed"])]
+        click_ack: String,
+    },
+    /// Resident memory of a `refline serve` process (started from the `refline` binary next to
+    /// this one): idle, and at the peak of redirects, conversions and Stripe deliveries.
+    Memory {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The `refline` binary (default: next to `refline-bench`).
+        #[arg(long)]
+        refline: Option<std::path::PathBuf>,
+        /// Seconds of each load.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
@@ -165,9 +182,14 @@ fn main() -> anyhow::Result<()> {
             let options = conversions::Options { postgres, connections, seconds, rate };
             client_rt.block_on(conversions::run(server_rt.handle().clone(), options))
         }
-        Command::Redirects { db, connections, seconds } => {
-            let options = redirects::Options { postgres: db.postgres(), connections, seconds };
+        Command::Redirects { db, connections, seconds, click_ack } => {
+            let ack_committed = click_ack == "committed";
+            let options = redirects::Options { postgres: db.postgres(), connections, seconds, ack_committed };
             client_rt.block_on(redirects::run(server_rt.handle().clone(), options))
+        }
+        Command::Memory { db, refline, seconds } => {
+            let options = memory::Options { postgres: db.postgres(), refline, seconds };
+            client_rt.block_on(memory::run(options))
         }
         Command::Stripe { db, connections, seconds } => {
             let options = stripe::Options { postgres: db.postgres(), connections, seconds };

@@ -230,7 +230,7 @@ pub async fn serve(
             stop_worker.clone(),
         ))
     });
-    let state = AppState {
+    let state = AppState::new(state::Handles {
         rail,
         core,
         store: store.clone(),
@@ -249,7 +249,7 @@ pub async fn serve(
         secrets,
         tracking,
         imports: crate::dashboard::migrate::Running::default(),
-    };
+    });
     let connections = state.config.connections.clone();
     let router = app(state);
     let served = http::connection::serve(listener, router, &connections, shutdown).await;

@@ -17,9 +17,30 @@ use crate::{
     tracking::Tracking,
 };
 
-/// Cheap-to-clone handles every handler may use.
+/// The handles every handler may use, shared behind one `Arc`: axum clones the state for every
+/// request (and every extractor that takes it), and one reference count is cheaper than the
+/// dozen `Arc`s of these fields (issue 18, the redirect path). Fields read through `Deref`
+/// (`state.core`, `state.config`…).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Handles>);
+
+impl AppState {
+    /// Shares `handles` among the server's handlers.
+    pub fn new(handles: Handles) -> AppState {
+        AppState(Arc::new(handles))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Handles;
+
+    fn deref(&self) -> &Handles {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct Handles {
     /// The core of operations: what handlers call.
     pub core: Core,
     /// Stripe transfers for `stripe_connect` payouts.
