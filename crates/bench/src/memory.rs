@@ -95,7 +95,11 @@ impl Served {
         let client = Api::new(&served.base, "");
         let deadline = Instant::now() + Duration::from_secs(60);
         while client.get_text("/readyz").await.is_err() {
-            anyhow::ensure!(Instant::now() < deadline, "refline serve not ready after 60 s: {}", served.log());
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "refline serve not ready after 60 s: {}",
+                served.log()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         Ok(served)
@@ -204,11 +208,8 @@ async fn measure(binary: &Path, url: &str, options: &Options) -> anyhow::Result<
 
     let api = Api::new(&served.base, &merchant.api_key);
     let Links { redirect, campaign_id, code, affiliate_id, .. } = links(&api, &served.base).await?;
-    api.post(
-        "/api/v1/integrations",
-        json!({ "provider": "stripe", "webhookSecret": crate::stripe::SECRET }),
-    )
-    .await?;
+    api.post("/api/v1/integrations", json!({ "provider": "stripe", "webhookSecret": crate::stripe::SECRET }))
+        .await?;
 
     // Redirects at peak (the `redirects` benchmark's peak phase).
     let sampler = Sampler::start(pid);

@@ -550,7 +550,11 @@ async fn committed_clicks_are_written_without_the_window(engine: Engine) {
         assert_eq!(click.status, StatusCode::OK, "round {round}: stored before the answer: {}", click.text);
     }
     let short = app
-        .post(&w.merchant.key, "/api/v1/links", json!({ "campaignId": w.campaign, "affiliateId": w.affiliate }))
+        .post(
+            &w.merchant.key,
+            "/api/v1/links",
+            json!({ "campaignId": w.campaign, "affiliateId": w.affiliate }),
+        )
         .await;
     let code = short.data()["code"].as_str().unwrap().to_string();
     let response = visit(&app, Method::GET, &format!("/l/{code}"), Some(OTHER_BROWSER)).await;
