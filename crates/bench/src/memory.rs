@@ -68,7 +68,7 @@ struct Served {
     child: Child,
     pid: u32,
     base: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Served {
@@ -91,7 +91,7 @@ impl Served {
             .spawn()
             .with_context(|| format!("starting {}", binary.display()))?;
         let pid = child.id().context("refline serve exited at once")?;
-        let served = Served { child, pid, base, _dir: dir };
+        let served = Served { child, pid, base, dir };
         let client = Api::new(&served.base, "");
         let deadline = Instant::now() + Duration::from_secs(60);
         while client.get_text("/readyz").await.is_err() {
@@ -106,7 +106,7 @@ impl Served {
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self._dir.path().join("serve.log")).unwrap_or_default()
+        std::fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
     }
 
     /// A field of `/proc/<pid>/status` (`VmRSS`, `VmHWM`), bytes.
