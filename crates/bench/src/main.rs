@@ -11,8 +11,10 @@ mod conversions;
 mod cpu;
 mod dashboard;
 mod database;
+mod durable;
 mod import;
 mod load;
+mod many_keys;
 mod memory;
 mod payouts;
 mod redirects;
@@ -59,10 +61,16 @@ impl DbArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// POST /api/v1/conversions with unique order ids.
+    /// POST /api/v1/conversions with unique order ids. With `--keys N`: N Scale merchants, each
+    /// key at 95 % of its real rate limit, against a minimal durable JSON-POST server (group
+    /// commit, answer after commit) measured in the same run.
     Conversions {
         #[command(flatten)]
         db: DbArgs,
+        /// Merchants, each with its own key sending at 95 % of its rate limit, and the durable
+        /// baseline in the same run (0 = one key with its limit lifted, as fast as possible).
+        #[arg(long, default_value_t = 0, conflicts_with = "rate")]
+        keys: usize,
         /// Concurrent keep-alive connections.
         #[arg(long, default_value_t = 32)]
         connections: usize,
@@ -177,7 +185,11 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     match cli.command {
-        Command::Conversions { db, connections, seconds, rate } => {
+        Command::Conversions { db, keys, connections, seconds, rate: _ } if keys > 0 => {
+            let options = many_keys::Options { postgres: db.postgres(), keys, connections, seconds };
+            client_rt.block_on(many_keys::run(server_rt.handle().clone(), options))
+        }
+        Command::Conversions { db, keys: _, connections, seconds, rate } => {
             let postgres = db.postgres();
             let options = conversions::Options { postgres, connections, seconds, rate };
             client_rt.block_on(conversions::run(server_rt.handle().clone(), options))
