@@ -187,8 +187,10 @@ pub async fn serve(
     } else {
         (None, None)
     };
+    let keys = Arc::new(http::key_cache::KeyCache::default());
     let listen_task = multi_node.then(|| {
         let wakes = cluster::LocalWakes {
+            keys: keys.clone(),
             webhook: webhook_wake.clone(),
             inbox: inbox_wake.clone(),
             mail: mail_wake.clone(),
@@ -201,6 +203,7 @@ pub async fn serve(
         webhook_wake: webhook_wake.clone(),
         inbox_wake: inbox_wake.clone(),
         tracking: tracking.clone(),
+        keys: keys.clone(),
         mail_wake,
         announcer,
     });
@@ -240,6 +243,7 @@ pub async fn serve(
         } else {
             RateLimiter::default()
         }),
+        keys,
         audit,
         writer,
         dispatcher,

@@ -10,7 +10,7 @@ use crate::{
     cluster::{Announcer, Topic},
     config::ServerConfig,
     http::audit::{fold_into_request, AuditSink},
-    http::rate_limit::RateLimiter,
+    http::{key_cache::KeyCache, rate_limit::RateLimiter},
     outbound::{dispatch::Dispatcher, target::TargetPolicy},
     secrets::SecretBox,
     service::conversion_writer::ConversionWriter,
@@ -51,6 +51,8 @@ pub struct Handles {
     pub config: Arc<ServerConfig>,
     /// Per-key request counters.
     pub limiter: Arc<RateLimiter>,
+    /// API key owners this node read in the last second (`http::key_cache`).
+    pub keys: Arc<KeyCache>,
     /// Audit log writer.
     pub audit: AuditSink,
     /// Group-commit writer of conversions.
@@ -83,6 +85,8 @@ pub struct NodeEffects {
     pub inbox_wake: Arc<Notify>,
     /// The node's tracking caches.
     pub tracking: Tracking,
+    /// The node's remembered API keys.
+    pub keys: Arc<KeyCache>,
     /// Wakes the mail worker.
     pub mail_wake: Arc<Notify>,
     /// Tells the other nodes on the same database (PostgreSQL); `None` where one node runs.
@@ -117,6 +121,11 @@ impl Effects for NodeEffects {
     fn mail_written(&self) {
         self.mail_wake.notify_one();
         self.announce(Topic::Mail);
+    }
+
+    fn keys_changed(&self) {
+        self.keys.clear();
+        self.announce(Topic::Keys);
     }
 
     async fn audited(&self, record: AuditRecord) {

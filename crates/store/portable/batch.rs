@@ -183,20 +183,21 @@ async fn insert_rows(conn: &mut Conn, inserts: &[PlannedInsert]) -> StoreResult<
     Ok(inserted)
 }
 
-/// Adds the written sales to the monthly tallies (per merchant, month and shard).
+/// Adds the written sales to the monthly tallies (per merchant, month and shard): one upsert
+/// for the batch, however many merchants it names. `tallies` holds each row once, sorted, so
+/// concurrent writers lock tally rows in one order.
 async fn add_tallies(conn: &mut Conn, tallies: Vec<(String, i64, i64, i64)>) -> StoreResult<()> {
-    for (merchant_id, month, shard, amount) in tallies {
-        sqlx::query(
-            "INSERT INTO monthly_sales (merchant_id, month, shard, amount_minor) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (merchant_id, month, shard) \
+    // 4 binds a row.
+    for chunk in tallies.chunks(500) {
+        let mut query = sqlx::QueryBuilder::new("INSERT INTO monthly_sales (merchant_id, month, shard, amount_minor) ");
+        query.push_values(chunk, |mut row, (merchant_id, month, shard, amount)| {
+            row.push_bind(merchant_id.as_str()).push_bind(*month).push_bind(*shard).push_bind(*amount);
+        });
+        query.push(
+            " ON CONFLICT (merchant_id, month, shard) \
              DO UPDATE SET amount_minor = monthly_sales.amount_minor + excluded.amount_minor",
-        )
-        .bind(merchant_id)
-        .bind(month)
-        .bind(shard)
-        .bind(amount)
-        .execute(&mut *conn)
-        .await?;
+        );
+        query.build().execute(&mut *conn).await?;
     }
     Ok(())
 }

@@ -239,19 +239,13 @@ pub fn plan(batch: &[PendingConversion], mut state: BatchState) -> BatchPlan {
 /// summed per (merchant, month, shard) and sorted, so concurrent transactions lock tally rows in
 /// one order and cannot deadlock.
 pub fn tallies<'a>(inserted: impl Iterator<Item = &'a PlannedInsert>) -> Vec<(String, i64, i64, i64)> {
-    let mut sums: Vec<(String, i64, i64, i64)> = Vec::new();
+    // A map, not a search of the list per sale: a batch may name hundreds of merchants.
+    let mut sums: std::collections::BTreeMap<(&str, i64, i64), i64> = std::collections::BTreeMap::new();
     for p in inserted.filter(|p| p.conversion.mode.is_live()) {
-        let c = &p.conversion;
-        match sums
-            .iter_mut()
-            .find(|(m, month, shard, _)| *m == c.merchant_id && *month == p.month && *shard == p.shard)
-        {
-            Some(entry) => entry.3 += p.tracked_minor,
-            None => sums.push((c.merchant_id.clone(), p.month, p.shard, p.tracked_minor)),
-        }
+        let sum = sums.entry((p.conversion.merchant_id.as_str(), p.month, p.shard)).or_insert(0);
+        *sum = sum.saturating_add(p.tracked_minor);
     }
-    sums.sort_unstable();
-    sums
+    sums.into_iter().map(|((merchant, month, shard), sum)| (merchant.to_string(), month, shard, sum)).collect()
 }
 
 /// How many times a batch is planned at most: once optimistically, once more knowing the order
