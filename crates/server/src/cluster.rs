@@ -19,6 +19,8 @@ use refline_store::Store;
 use tokio::{sync::Notify, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
+use refline_core::sales::attribution_cache::AttributionCache;
+
 use crate::{http::key_cache::KeyCache, tracking::Tracking};
 
 /// What changed.
@@ -127,6 +129,8 @@ pub struct LocalWakes {
     pub tracking: Tracking,
     /// The API keys this node remembers.
     pub keys: Arc<KeyCache>,
+    /// The sale attributions this node remembers.
+    pub attributions: Arc<AttributionCache>,
 }
 
 impl LocalWakes {
@@ -135,7 +139,10 @@ impl LocalWakes {
             Topic::Outbox => self.webhook.notify_one(),
             Topic::Inbox => self.inbox.notify_one(),
             Topic::Mail => self.mail.notify_one(),
-            Topic::Links => self.tracking.invalidate(),
+            Topic::Links => {
+                self.tracking.invalidate();
+                self.attributions.clear();
+            }
             Topic::Keys => self.keys.clear(),
         }
     }

@@ -188,9 +188,11 @@ pub async fn serve(
         (None, None)
     };
     let keys = Arc::new(http::key_cache::KeyCache::default());
+    let attributions = Arc::new(refline_core::sales::attribution_cache::AttributionCache::default());
     let listen_task = multi_node.then(|| {
         let wakes = cluster::LocalWakes {
             keys: keys.clone(),
+            attributions: attributions.clone(),
             webhook: webhook_wake.clone(),
             inbox: inbox_wake.clone(),
             mail: mail_wake.clone(),
@@ -204,6 +206,7 @@ pub async fn serve(
         inbox_wake: inbox_wake.clone(),
         tracking: tracking.clone(),
         keys: keys.clone(),
+        attributions: attributions.clone(),
         mail_wake,
         announcer,
     });
@@ -215,7 +218,8 @@ pub async fn serve(
         config.limits.clone(),
         &config.public_url,
     )
-    .with_unsubscribe_key(&config.secret_key);
+    .with_unsubscribe_key(&config.secret_key)
+    .with_attribution_cache(attributions);
     let digests = config
         .mail
         .worker_enabled

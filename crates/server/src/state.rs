@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use refline_core::{audit::AuditRecord, effects::audit_entry, Core, Effects};
+use refline_core::{
+    audit::AuditRecord, effects::audit_entry, sales::attribution_cache::AttributionCache, Core, Effects,
+};
 use refline_store::Store;
 use tokio::sync::Notify;
 
@@ -87,6 +89,8 @@ pub struct NodeEffects {
     pub tracking: Tracking,
     /// The node's remembered API keys.
     pub keys: Arc<KeyCache>,
+    /// The node's remembered sale attributions (the core's).
+    pub attributions: Arc<AttributionCache>,
     /// Wakes the mail worker.
     pub mail_wake: Arc<Notify>,
     /// Tells the other nodes on the same database (PostgreSQL); `None` where one node runs.
@@ -110,6 +114,7 @@ impl Effects for NodeEffects {
 
     fn links_changed(&self) {
         self.tracking.invalidate();
+        self.attributions.clear();
         self.announce(Topic::Links);
     }
 

@@ -20,9 +20,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use refline_domain::{renewal_within_limit, AffiliateVolume, Mode};
+use refline_domain::{assess_self_referral, renewal_within_limit, AffiliateVolume, Mode, SelfReferralInput};
 
-use crate::{Conversion, PendingConversion, RecordError, RecordOutcome, StoreError, StoreResult};
+use crate::{
+    AffiliateFingerprints, ClickEvidence, Conversion, PendingConversion, RecordError, RecordOutcome, StoreError,
+    StoreResult,
+};
 
 /// Where an order id is unique: (merchant, mode, order id).
 pub type OrderSlot = (String, Mode, String);
@@ -62,6 +65,10 @@ pub struct BatchReads {
     /// Locks to take, before any read, in this (ascending) order; engines with one writer skip
     /// them.
     pub locks: Vec<LockKey>,
+    /// (merchant, click id, affiliate) of sales whose click the batch reads for self-referral
+    /// scoring ([`crate::ClickCheck`]); the affiliate's fingerprints are read when the click
+    /// exists.
+    pub clicks: Vec<(String, String, String)>,
 }
 
 /// What the engine read.
@@ -76,6 +83,10 @@ pub struct BatchState {
     /// First sale id → payments of its chain so far (the first sale and its renewals, any
     /// status).
     pub chains: HashMap<String, i64>,
+    /// (merchant, click id) → the click, for the [`BatchReads::clicks`] that exist.
+    pub clicks: HashMap<(String, String), ClickEvidence>,
+    /// Affiliate → the IPs and devices it used, for the affiliates of the clicks found.
+    pub fingerprints: HashMap<String, AffiliateFingerprints>,
 }
 
 /// A conversion to insert and the tally it adds to.
@@ -158,6 +169,12 @@ pub fn reads_for(batch: &[PendingConversion]) -> BatchReads {
         if r.tiered {
             reads.locks.push(volume_lock(&c.campaign_id, &c.affiliate_id));
         }
+        if let (Some(_), Some(click_id), Some(_)) = (&r.click_check, &c.click_id, &c.customer_email) {
+            let click = (c.merchant_id.clone(), click_id.clone(), c.affiliate_id.clone());
+            if !reads.clicks.contains(&click) {
+                reads.clicks.push(click);
+            }
+        }
         if let Some(renewal) = &r.renewal {
             let chain = (c.merchant_id.clone(), renewal.parent_id.clone());
             if !reads.chains.contains(&chain) {
@@ -203,6 +220,7 @@ pub fn plan(batch: &[PendingConversion], mut state: BatchState) -> BatchPlan {
                 continue;
             }
         }
+        score_with_click(&mut c, request, &state);
         let key = volume_key(&c, request.month_start);
         let volume = state.volumes.get(&key).copied().unwrap_or_default();
         c.commission_minor = price(volume);
@@ -233,6 +251,32 @@ pub fn plan(batch: &[PendingConversion], mut state: BatchState) -> BatchPlan {
         });
     }
     plan
+}
+
+/// Scores self-referral again for a sale whose click the batch read ([`crate::ClickCheck`]),
+/// now with the click's IP and device against the affiliate's, exactly as the request would
+/// have had it read the click itself. Without the click (unknown id) the email-only score the
+/// request computed stands.
+fn score_with_click(c: &mut Conversion, request: &crate::RecordRequest, state: &BatchState) {
+    let (Some(check), Some(click_id), Some(customer_email)) =
+        (&request.click_check, &c.click_id, &c.customer_email)
+    else {
+        return;
+    };
+    let Some(click) = state.clicks.get(&(c.merchant_id.clone(), click_id.clone())) else { return };
+    let prints = state.fingerprints.get(&c.affiliate_id).cloned().unwrap_or_default();
+    let assessment = assess_self_referral(&SelfReferralInput {
+        customer_email,
+        affiliate_email: &check.affiliate_email,
+        customer_ip: click.ip.as_deref(),
+        customer_device: click.device_hash.as_deref(),
+        affiliate_ips: &prints.ips,
+        affiliate_devices: &prints.devices,
+    });
+    let flagged = assessment.is_flagged().then_some(assessment);
+    c.fraud_score = flagged.as_ref().map(|f| i64::from(f.score));
+    c.fraud_signals =
+        flagged.as_ref().map(|f| f.signals.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","));
 }
 
 /// Tally additions of inserted live rows (each sale's amount counted in its merchant's currency),
@@ -319,6 +363,7 @@ mod tests {
             tiered,
             renewal: None,
             tally_shard: 0,
+            click_check: None,
         };
         PendingConversion {
             request,
