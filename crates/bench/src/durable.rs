@@ -8,7 +8,7 @@
 use std::{str::FromStr, time::Duration};
 
 use anyhow::Context;
-use axum::{body::Bytes, extract::State, http::StatusCode, routing::post, Router};
+use axum::{body::Bytes, extract::State, http::StatusCode, routing::post, serve::ListenerExt, Router};
 use serde_json::Value;
 use sqlx::{
     postgres::PgPoolOptions,
@@ -74,7 +74,10 @@ impl DurableServer {
                 let state = Queues(std::sync::Arc::new((queues, std::sync::atomic::AtomicUsize::new(0))));
                 let app = Router::new().route("/sales", post(accept)).with_state(state);
                 let Ok(listener) = TcpListener::from_std(listener) else { return };
-                let _ = axum::serve(listener, app).tcp_nodelay(true).await;
+                let listener = listener.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
+                let _ = axum::serve(listener, app).await;
             }
         });
         Ok(DurableServer { base, pool, task })

@@ -577,4 +577,43 @@ mod tests {
         let refused = super::plan(&[sale("4", None, 1, Some(600), false)], state);
         assert_eq!(outcome(&refused, 0), "cap");
     }
+
+    #[test]
+    fn a_click_the_batch_reads_scores_self_referral_as_the_request_would_have() {
+        let scored = |id: &str, click: &str| {
+            let mut p = sale(id, None, 1_000, None, false);
+            p.request.conversion.click_id = Some(click.into());
+            p.request.conversion.customer_email = Some("buyer@gmail.com".into());
+            p.request.click_check = Some(crate::ClickCheck { affiliate_email: "partner@gmail.com".into() });
+            p
+        };
+        let batch = [scored("1", "k1"), scored("2", "gone"), sale("3", None, 1_000, None, false), scored("4", "k1")];
+        let reads = reads_for(&batch);
+        let wanted = |click: &str| ("m".to_string(), click.to_string(), "a".to_string());
+        assert_eq!(reads.clicks, [wanted("k1"), wanted("gone")], "each click once, none for unscored sales");
+
+        let mut state = BatchState::default();
+        let click = ClickEvidence { id: "k1".into(), ip: Some("203.0.113.7".into()), device_hash: Some("d1".into()) };
+        state.clicks.insert(("m".into(), "k1".into()), click);
+        let prints = AffiliateFingerprints { ips: vec!["203.0.113.7".into()], devices: vec!["d1".into()] };
+        state.fingerprints.insert("a".into(), prints.clone());
+        let plan = super::plan(&batch, state);
+        let expected = assess_self_referral(&SelfReferralInput {
+            customer_email: "buyer@gmail.com",
+            affiliate_email: "partner@gmail.com",
+            customer_ip: Some("203.0.113.7"),
+            customer_device: Some("d1"),
+            affiliate_ips: &prints.ips,
+            affiliate_devices: &prints.devices,
+        });
+        assert!(expected.is_flagged());
+        let signals: Vec<&str> = expected.signals.iter().map(|s| s.as_str()).collect();
+        for i in [0, 3] {
+            let c = &plan.inserts[i].conversion;
+            assert_eq!(c.fraud_score, Some(i64::from(expected.score)));
+            assert_eq!(c.fraud_signals.as_deref(), Some(signals.join(",").as_str()));
+        }
+        assert_eq!(plan.inserts[1].conversion.fraud_score, None, "an unknown click leaves the request's score");
+        assert_eq!(plan.inserts[2].conversion.fraud_score, None, "a sale not scored in the batch");
+    }
 }

@@ -8,13 +8,16 @@
 //! asks for a few at once (`ClusterStore::lease_rate`, one statement that never grants past the
 //! limit), answers from its lease until it runs out, and asks again. The lease doubles while a
 //! key is busy, up to a quarter of what is left of the window (at most 64), and starts at one
-//! each minute. So:
+//! each minute. One lease is taken at a time per bucket: requests that find the node's lease
+//! empty while it is being refilled wait for that lease and share it (each leasing on its own
+//! would take a quarter of the same stale remainder many times over). Once the window is used
+//! up across the cluster, refusals need no statement: the count only grows within a minute.
+//! So:
 //! - across all nodes, never more than the limit is admitted in a window;
 //! - a node may refuse while another still holds requests it leased and has not used: at most
 //!   a quarter of what was left when it leased, and only one request each once the window is
 //!   nearly used up;
-//! - a quiet key costs one database statement per request (as the key lookup already does),
-//!   a busy one about one per 64.
+//! - a quiet key costs one database statement per request, a busy one about one per 64.
 //!
 //! If the database cannot be reached, the node counts on its own until it can.
 
