@@ -89,7 +89,8 @@ async fn baseline(
         })
     };
     load(requests("warm"), StatusCode::CREATED, connections, Duration::from_secs(2), 0).await;
-    let report = load(requests("run"), StatusCode::CREATED, connections, Duration::from_secs(seconds), 0).await;
+    let report =
+        load(requests("run"), StatusCode::CREATED, connections, Duration::from_secs(seconds), 0).await;
     let rows = server.stop().await?;
     anyhow::ensure!(rows >= i64::try_from(report.ok)?, "the baseline lost acknowledged rows");
     Ok(report)
@@ -133,7 +134,8 @@ async fn measure(
                 .ok()
         })
     };
-    let warm = load(requests("warm"), StatusCode::CREATED, options.connections, Duration::from_secs(2), rate).await;
+    let warm =
+        load(requests("warm"), StatusCode::CREATED, options.connections, Duration::from_secs(2), rate).await;
     let report = load(
         requests("run"),
         StatusCode::CREATED,
@@ -173,7 +175,9 @@ async fn measure(
     );
     println!("ratio               {:.3}x the baseline", ours / theirs.max(1e-9));
     if ours >= rate as f64 * 0.97 {
-        println!("note                Refline kept up with the offer: the ratio is a lower bound (raise --keys)");
+        println!(
+            "note                Refline kept up with the offer: the ratio is a lower bound (raise --keys)"
+        );
     }
     let acknowledged = warm.ok + report.ok;
     println!("stored              {stored} of {acknowledged} acknowledged (warm-up included)");
@@ -193,7 +197,8 @@ async fn seed(store: &Arc<dyn refline_store::Store>, base: &str, keys: usize) ->
         for i in start..(start + 32).min(keys) {
             let (store, base) = (store.clone(), base.to_string());
             tasks.spawn(async move {
-                let merchant = refline::admin::create_merchant(&store, &format!("Bench {i}"), "scale", "usd").await?;
+                let merchant =
+                    refline::admin::create_merchant(&store, &format!("Bench {i}"), "scale", "usd").await?;
                 let (campaign_id, affiliate_id) =
                     crate::api::Api::new(&base, &merchant.api_key).campaign_with_affiliate(20).await?;
                 let auth = format!("Bearer {}", merchant.api_key);

@@ -88,7 +88,17 @@ impl Core {
     ) -> Self {
         let public_url = public_url.trim_end_matches('/').to_string();
         let inbox = inbound::inbox_writer::InboxWriter::new(store.clone());
-        Core { store, clock, effects, sales, limits, public_url, unsubscribe_key: None, inbox, attributions: None }
+        Core {
+            store,
+            clock,
+            effects,
+            sales,
+            limits,
+            public_url,
+            unsubscribe_key: None,
+            inbox,
+            attributions: None,
+        }
     }
 
     /// This core remembers attributions in `cache`, which its effects must clear whenever

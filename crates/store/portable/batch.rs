@@ -12,7 +12,8 @@ use refline_store::{
     batch::{self, BatchPlan, BatchReads, BatchState, LockKey, OrderSlot, PlannedInsert},
     outbox,
     rollup::RollupDelta,
-    AffiliateFingerprints, ClickEvidence, Conversion, OutboxEvent, PendingConversion, RecordOutcome, StoreError, StoreResult,
+    AffiliateFingerprints, ClickEvidence, Conversion, OutboxEvent, PendingConversion, RecordOutcome,
+    StoreError, StoreResult,
 };
 
 use super::{affiliate_mail, ledger, rollup, webhook::emit_events, Conn};
@@ -144,8 +145,9 @@ async fn read_clicks(
     affiliates.sort_unstable();
     affiliates.dedup();
     for chunk in affiliates.chunks(500) {
-        let mut query =
-            sqlx::QueryBuilder::new("SELECT affiliate_id, kind, value FROM affiliate_fingerprints WHERE affiliate_id IN (");
+        let mut query = sqlx::QueryBuilder::new(
+            "SELECT affiliate_id, kind, value FROM affiliate_fingerprints WHERE affiliate_id IN (",
+        );
         let mut list = query.separated(", ");
         for affiliate_id in chunk {
             list.push_bind(*affiliate_id);
@@ -238,7 +240,8 @@ async fn insert_rows(conn: &mut Conn, inserts: &[PlannedInsert]) -> StoreResult<
 async fn add_tallies(conn: &mut Conn, tallies: Vec<(String, i64, i64, i64)>) -> StoreResult<()> {
     // 4 binds a row.
     for chunk in tallies.chunks(500) {
-        let mut query = sqlx::QueryBuilder::new("INSERT INTO monthly_sales (merchant_id, month, shard, amount_minor) ");
+        let mut query =
+            sqlx::QueryBuilder::new("INSERT INTO monthly_sales (merchant_id, month, shard, amount_minor) ");
         query.push_values(chunk, |mut row, (merchant_id, month, shard, amount)| {
             row.push_bind(merchant_id.as_str()).push_bind(*month).push_bind(*shard).push_bind(*amount);
         });

@@ -23,8 +23,8 @@ use std::collections::{HashMap, HashSet};
 use refline_domain::{assess_self_referral, renewal_within_limit, AffiliateVolume, Mode, SelfReferralInput};
 
 use crate::{
-    AffiliateFingerprints, ClickEvidence, Conversion, PendingConversion, RecordError, RecordOutcome, StoreError,
-    StoreResult,
+    AffiliateFingerprints, ClickEvidence, Conversion, PendingConversion, RecordError, RecordOutcome,
+    StoreError, StoreResult,
 };
 
 /// Where an order id is unique: (merchant, mode, order id).
@@ -289,7 +289,9 @@ pub fn tallies<'a>(inserted: impl Iterator<Item = &'a PlannedInsert>) -> Vec<(St
         let sum = sums.entry((p.conversion.merchant_id.as_str(), p.month, p.shard)).or_insert(0);
         *sum = sum.saturating_add(p.tracked_minor);
     }
-    sums.into_iter().map(|((merchant, month, shard), sum)| (merchant.to_string(), month, shard, sum)).collect()
+    sums.into_iter()
+        .map(|((merchant, month, shard), sum)| (merchant.to_string(), month, shard, sum))
+        .collect()
 }
 
 /// How many times a batch is planned at most: once optimistically, once more knowing the order
@@ -587,13 +589,15 @@ mod tests {
             p.request.click_check = Some(crate::ClickCheck { affiliate_email: "partner@gmail.com".into() });
             p
         };
-        let batch = [scored("1", "k1"), scored("2", "gone"), sale("3", None, 1_000, None, false), scored("4", "k1")];
+        let batch =
+            [scored("1", "k1"), scored("2", "gone"), sale("3", None, 1_000, None, false), scored("4", "k1")];
         let reads = reads_for(&batch);
         let wanted = |click: &str| ("m".to_string(), click.to_string(), "a".to_string());
         assert_eq!(reads.clicks, [wanted("k1"), wanted("gone")], "each click once, none for unscored sales");
 
         let mut state = BatchState::default();
-        let click = ClickEvidence { id: "k1".into(), ip: Some("203.0.113.7".into()), device_hash: Some("d1".into()) };
+        let click =
+            ClickEvidence { id: "k1".into(), ip: Some("203.0.113.7".into()), device_hash: Some("d1".into()) };
         state.clicks.insert(("m".into(), "k1".into()), click);
         let prints = AffiliateFingerprints { ips: vec!["203.0.113.7".into()], devices: vec!["d1".into()] };
         state.fingerprints.insert("a".into(), prints.clone());
@@ -613,7 +617,10 @@ mod tests {
             assert_eq!(c.fraud_score, Some(i64::from(expected.score)));
             assert_eq!(c.fraud_signals.as_deref(), Some(signals.join(",").as_str()));
         }
-        assert_eq!(plan.inserts[1].conversion.fraud_score, None, "an unknown click leaves the request's score");
+        assert_eq!(
+            plan.inserts[1].conversion.fraud_score, None,
+            "an unknown click leaves the request's score"
+        );
         assert_eq!(plan.inserts[2].conversion.fraud_score, None, "a sale not scored in the batch");
     }
 }

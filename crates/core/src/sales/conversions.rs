@@ -3,12 +3,12 @@
 
 use refline_domain::{
     above_sale_guard, canonical_email, check_manual_transition, check_sale_minor, is_valid_email,
-    parse_amount, CampaignStatus, ConversionStatus, ConversionType, Currency, MembershipStatus, Plan, Transition,
-    TransitionError,
+    parse_amount, CampaignStatus, ConversionStatus, ConversionType, Currency, MembershipStatus, Plan,
+    Transition, TransitionError,
 };
 use refline_store::{
-    Affiliate, AttributionQuery, Campaign, CommissionAdjustment, Conversion, ConversionFilter, ConversionSort,
-    Page, PageRequest,
+    Affiliate, AttributionQuery, Campaign, CommissionAdjustment, Conversion, ConversionFilter,
+    ConversionSort, Page, PageRequest,
 };
 use serde_json::json;
 
@@ -165,7 +165,11 @@ impl SaleFacts {
 
 /// The sale's currency (the campaign's unless named, and then it must be the campaign's) and
 /// its amount in minor units, in range.
-fn sale_amount(campaign: &Campaign, currency: Option<Currency>, amount_text: &str) -> CoreResult<(Currency, i64)> {
+fn sale_amount(
+    campaign: &Campaign,
+    currency: Option<Currency>,
+    amount_text: &str,
+) -> CoreResult<(Currency, i64)> {
     let campaign_currency = terms::currency_of(campaign);
     let currency = currency.unwrap_or(campaign_currency);
     // Campaign revenue, affiliate earnings and tiers add a campaign's sales up, and only
@@ -309,7 +313,16 @@ impl Core {
                     .ok_or_else(|| CoreError::not_found("Parent conversion"))?,
             ),
         };
-        let sale = sale.input(actor, plan, campaign, affiliate, membership_status, currency, amount_minor, self.now());
+        let sale = sale.input(
+            actor,
+            plan,
+            campaign,
+            affiliate,
+            membership_status,
+            currency,
+            amount_minor,
+            self.now(),
+        );
         let sale = SaleInput { click, parent, ..sale };
         let conversion = record_sale(self.store.as_ref(), &self.sales, &self.limits, sale).await?;
         if !actor.is_test() {
@@ -324,7 +337,13 @@ impl Core {
     /// come after the duplicate check, which needs the read, and of the writer's own answers
     /// only `duplicate` can then arise (no renewal, no cap on live sales), which the batch's
     /// insert gives exactly as the read would have. The click is left to the batch.
-    fn sale_from_memory(&self, actor: &Actor, plan: Plan, found: &Attributed, sale: &SaleFacts) -> Option<SaleInput> {
+    fn sale_from_memory(
+        &self,
+        actor: &Actor,
+        plan: Plan,
+        found: &Attributed,
+        sale: &SaleFacts,
+    ) -> Option<SaleInput> {
         let affiliate = found.affiliate.clone()?;
         let campaign = &found.campaign;
         let ready = found.membership_status == Some(MembershipStatus::Approved)

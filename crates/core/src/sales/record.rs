@@ -8,8 +8,8 @@ use refline_domain::{
     MembershipStatus, Mode, Plan, SelfReferralInput,
 };
 use refline_store::{
-    Affiliate, Campaign, ClickCheck, ClickEvidence, Conversion, Pricer, RecordError, RecordRequest, Renewal, Store,
-    StoreError,
+    Affiliate, Campaign, ClickCheck, ClickEvidence, Conversion, Pricer, RecordError, RecordRequest, Renewal,
+    Store, StoreError,
 };
 
 use crate::{ids::new_id, sales::writer::ConversionWriter, terms, PlanLimits};
