@@ -172,7 +172,7 @@ struct ServeArgs {
     click_ip_retention_days: u32,
     /// When a click is answered: `immediate` (default; a crash can lose the clicks of the
     /// current 50 ms batch) or `committed` (after its batch is written: none lost, every click
-    /// answer waits for the batch).
+    /// answer waits for one write; such batches skip the 50 ms window).
     #[arg(long, env = "REFLINE_CLICK_ACK", default_value = "immediate", value_parser = ["immediate", "committed"])]
     click_ack: String,
     /// Seconds a node holds a claimed webhook or processor delivery before another node may take

@@ -11,8 +11,11 @@ mod conversions;
 mod cpu;
 mod dashboard;
 mod database;
+mod durable;
 mod import;
 mod load;
+mod many_keys;
+mod memory;
 mod payouts;
 mod redirects;
 mod server;
@@ -58,10 +61,16 @@ impl DbArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// POST /api/v1/conversions with unique order ids.
+    /// POST /api/v1/conversions with unique order ids. With `--keys N`: N Scale merchants, each
+    /// key at 95 % of its real rate limit, against a minimal durable JSON-POST server (group
+    /// commit, answer after commit) measured in the same run.
     Conversions {
         #[command(flatten)]
         db: DbArgs,
+        /// Merchants, each with its own key sending at 95 % of its rate limit, and the durable
+        /// baseline in the same run (0 = one key with its limit lifted, as fast as possible).
+        #[arg(long, default_value_t = 0, conflicts_with = "rate")]
+        keys: usize,
         /// Concurrent keep-alive connections.
         #[arg(long, default_value_t = 32)]
         connections: usize,
@@ -81,6 +90,22 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         connections: usize,
         /// Seconds of each measured phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// When a click is answered, as `refline serve --click-ack`: `immediate` (before its
+        /// batch is written) or `committed` (after).
+        #[arg(long, default_value = "immediate", value_parser = ["immediate", "committed"])]
+        click_ack: String,
+    },
+    /// Resident memory of a `refline serve` process (started from the `refline` binary next to
+    /// this one): idle, and at the peak of redirects, conversions and Stripe deliveries.
+    Memory {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The `refline` binary (default: next to `refline-bench`).
+        #[arg(long)]
+        refline: Option<std::path::PathBuf>,
+        /// Seconds of each load.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
@@ -160,14 +185,23 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     match cli.command {
-        Command::Conversions { db, connections, seconds, rate } => {
+        Command::Conversions { db, keys, connections, seconds, rate: _ } if keys > 0 => {
+            let options = many_keys::Options { postgres: db.postgres(), keys, connections, seconds };
+            client_rt.block_on(many_keys::run(server_rt.handle().clone(), options))
+        }
+        Command::Conversions { db, keys: _, connections, seconds, rate } => {
             let postgres = db.postgres();
             let options = conversions::Options { postgres, connections, seconds, rate };
             client_rt.block_on(conversions::run(server_rt.handle().clone(), options))
         }
-        Command::Redirects { db, connections, seconds } => {
-            let options = redirects::Options { postgres: db.postgres(), connections, seconds };
+        Command::Redirects { db, connections, seconds, click_ack } => {
+            let ack_committed = click_ack == "committed";
+            let options = redirects::Options { postgres: db.postgres(), connections, seconds, ack_committed };
             client_rt.block_on(redirects::run(server_rt.handle().clone(), options))
+        }
+        Command::Memory { db, refline, seconds } => {
+            let options = memory::Options { postgres: db.postgres(), refline, seconds };
+            client_rt.block_on(memory::run(options))
         }
         Command::Stripe { db, connections, seconds } => {
             let options = stripe::Options { postgres: db.postgres(), connections, seconds };

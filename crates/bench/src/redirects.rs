@@ -23,6 +23,45 @@ pub struct Options {
     pub connections: usize,
     /// Measured seconds per phase.
     pub seconds: u64,
+    /// Answer each click only after its batch committed (`refline serve --click-ack committed`).
+    pub ack_committed: bool,
+}
+
+/// A campaign with a target URL, an affiliate and a short link on `base`: the hosted link
+/// (`/redirect?tc=…&aff=…`), the short link and the campaign id.
+pub struct Links {
+    /// `…/redirect?tc=…&aff=…`
+    pub redirect: String,
+    /// `…/l/<code>`
+    pub short: String,
+    /// The campaign's id.
+    pub campaign_id: String,
+    /// The campaign's tracking code.
+    pub code: String,
+    /// The affiliate's id.
+    pub affiliate_id: String,
+}
+
+/// Creates [`Links`] through the API.
+pub async fn links(api: &Api, base: &str) -> anyhow::Result<Links> {
+    let campaign = api
+        .post(
+            "/api/v1/campaigns",
+            json!({ "name": "Bench", "commissionType": "percentage", "commissionValue": 20,
+                    "targetUrl": "https://shop.example/pricing?plan=pro" }),
+        )
+        .await?;
+    let campaign_id = campaign["data"]["id"].as_str().context("campaign id")?.to_string();
+    let code = campaign["data"]["trackingCode"].as_str().context("tracking code")?.to_string();
+    let affiliate = api
+        .post("/api/v1/affiliates", json!({ "email": "bench@affiliates.test", "campaignId": campaign_id }))
+        .await?;
+    let affiliate_id = affiliate["data"]["id"].as_str().context("affiliate id")?.to_string();
+    let link =
+        api.post("/api/v1/links", json!({ "campaignId": campaign_id, "affiliateId": affiliate_id })).await?;
+    let short = link["data"]["url"].as_str().context("short link")?.to_string();
+    let redirect = format!("{base}/redirect?tc={code}&aff={affiliate_id}");
+    Ok(Links { redirect, short, campaign_id, code, affiliate_id })
 }
 
 /// Runs the benchmark and prints a report.
@@ -53,27 +92,13 @@ async fn measure(server_rt: tokio::runtime::Handle, url: &str, options: &Options
     let bare_report = get_load(&bare_url, StatusCode::FOUND, connections, phase, 0).await;
     bare.stop();
 
-    let server = BenchServer::start(&server_rt, url, |_| {}).await?;
+    let committed = options.ack_committed;
+    let server =
+        BenchServer::start(&server_rt, url, |config| config.tracking.ack_after_commit = committed).await?;
     let (store, base) = (server.store.clone(), server.base.clone());
     let merchant = refline::admin::create_merchant(&store, "Bench", "scale", "usd").await?;
     let api = Api::new(&base, &merchant.api_key);
-    let campaign = api
-        .post(
-            "/api/v1/campaigns",
-            json!({ "name": "Bench", "commissionType": "percentage", "commissionValue": 20,
-                    "targetUrl": "https://shop.example/pricing?plan=pro" }),
-        )
-        .await?;
-    let campaign_id = campaign["data"]["id"].as_str().context("campaign id")?.to_string();
-    let code = campaign["data"]["trackingCode"].as_str().context("tracking code")?.to_string();
-    let affiliate = api
-        .post("/api/v1/affiliates", json!({ "email": "bench@affiliates.test", "campaignId": campaign_id }))
-        .await?;
-    let affiliate_id = affiliate["data"]["id"].as_str().context("affiliate id")?.to_string();
-    let link =
-        api.post("/api/v1/links", json!({ "campaignId": campaign_id, "affiliateId": affiliate_id })).await?;
-    let short = link["data"]["url"].as_str().context("short link")?.to_string();
-    let redirect = format!("{base}/redirect?tc={code}&aff={affiliate_id}");
+    let Links { redirect, short, campaign_id, .. } = links(&api, &base).await?;
 
     let mut answered = 0;
     let mut run = |report: Report| {
@@ -92,6 +117,7 @@ async fn measure(server_rt: tokio::runtime::Handle, url: &str, options: &Options
 
     println!("engine                       {}", store.engine());
     println!("connections                  {connections}");
+    println!("click ack                    {}", if committed { "committed" } else { "immediate" });
     line("bare hyper 302", &bare_report);
     line("GET /redirect (peak)", &redirect_report);
     line("GET /l/<code> (peak)", &short_report);

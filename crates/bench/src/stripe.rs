@@ -25,7 +25,8 @@ use crate::{
     server::BenchServer,
 };
 
-const SECRET: &str = "whsec_refline_bench";
+/// The connection's signing secret.
+pub const SECRET: &str = "whsec_refline_bench";
 
 /// Settings of a run.
 pub struct Options {
@@ -70,28 +71,7 @@ async fn measure(server_rt: tokio::runtime::Handle, url: &str, options: &Options
 
     let reference = format!("tc_{code}_aff_{affiliate_id}_cid_click_bench");
     let path = format!("/api/webhooks/stripe/merchant/{}", merchant.merchant_id);
-    // Every delivery is a new checkout by a new customer, as a shop's traffic is.
-    let requests = |base: String| -> RequestFn {
-        let (url, reference) = (format!("{base}{path}"), reference.clone());
-        Arc::new(move |n| {
-            let sale = Sale {
-                event_id: format!("evt_bench_{n}"),
-                object_id: format!("pi_bench_{n}"),
-                customer_id: format!("cus_bench_{n}"),
-                amount_minor: 9_900,
-                reference: Some(reference.clone()),
-                created_unix_s: unix_s(),
-                ..Sale::default()
-            };
-            let (headers, _, body) =
-                fixtures::stripe::delivery(SECRET, unix_s(), fixtures::stripe::checkout_completed(&sale));
-            let mut request = Request::post(url.as_str());
-            for (name, value) in &headers {
-                request = request.header(name.as_str(), value.as_str());
-            }
-            request.body(Full::new(Bytes::from(body))).ok()
-        })
-    };
+    let requests = |base: String| deliveries(format!("{base}{path}"), reference.clone());
     // What building and signing one request costs the client, alone on one thread.
     let build = requests(base.clone());
     let built = Instant::now();
@@ -196,4 +176,27 @@ async fn transactions(url: &str) -> anyhow::Result<Option<i64>> {
     .await?;
     conn.close().await?;
     Ok(Some(count))
+}
+
+/// Signed `checkout.session.completed` deliveries to `url`, each a new event, payment and
+/// customer (as a shop's traffic is) of $99.00 carrying the tracking `reference`.
+pub fn deliveries(url: String, reference: String) -> RequestFn {
+    Arc::new(move |n| {
+        let sale = Sale {
+            event_id: format!("evt_bench_{n}"),
+            object_id: format!("pi_bench_{n}"),
+            customer_id: format!("cus_bench_{n}"),
+            amount_minor: 9_900,
+            reference: Some(reference.clone()),
+            created_unix_s: unix_s(),
+            ..Sale::default()
+        };
+        let (headers, _, body) =
+            fixtures::stripe::delivery(SECRET, unix_s(), fixtures::stripe::checkout_completed(&sale));
+        let mut request = Request::post(url.as_str());
+        for (name, value) in &headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        request.body(Full::new(Bytes::from(body))).ok()
+    })
 }

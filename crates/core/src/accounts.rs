@@ -121,9 +121,12 @@ impl Core {
 
     /// Revokes the key; answers its merchant.
     async fn revoke_api_key_work(&self, key_id: &str) -> CoreResult<String> {
-        self.store.revoke_api_key(key_id, self.now()).await?.ok_or_else(|| {
+        let merchant_id = self.store.revoke_api_key(key_id, self.now()).await?.ok_or_else(|| {
             CoreError::new(ErrorKind::NotFound, "not_found", format!("no active key with id {key_id}"))
-        })
+        })?;
+        // Nodes remember keys for a moment: this one forgets at once, the others when told.
+        self.effects.keys_changed();
+        Ok(merchant_id)
     }
 
     /// The brand's keys, newest first (hints only).

@@ -69,6 +69,10 @@ pub struct Core {
     pub unsubscribe_key: Option<Arc<[u8; 32]>>,
     /// The group-commit writer received processor deliveries are stored through.
     pub inbox: inbound::inbox_writer::InboxWriter,
+    /// The node's memory of sales' attributions (`sales::attribution_cache`), for a server
+    /// whose effects clear it on every change ([`Core::with_attribution_cache`]); `None` reads
+    /// each time.
+    pub attributions: Option<Arc<sales::attribution_cache::AttributionCache>>,
 }
 
 impl Core {
@@ -84,7 +88,23 @@ impl Core {
     ) -> Self {
         let public_url = public_url.trim_end_matches('/').to_string();
         let inbox = inbound::inbox_writer::InboxWriter::new(store.clone());
-        Core { store, clock, effects, sales, limits, public_url, unsubscribe_key: None, inbox }
+        Core {
+            store,
+            clock,
+            effects,
+            sales,
+            limits,
+            public_url,
+            unsubscribe_key: None,
+            inbox,
+            attributions: None,
+        }
+    }
+
+    /// This core remembers attributions in `cache`, which its effects must clear whenever
+    /// campaigns or memberships change (`Effects::links_changed`).
+    pub fn with_attribution_cache(self, cache: Arc<sales::attribution_cache::AttributionCache>) -> Self {
+        Core { attributions: Some(cache), ..self }
     }
 
     /// A core that records no sales (its writer is closed, so a sale through it answers

@@ -1,8 +1,9 @@
 //! Several stateless nodes on one PostgreSQL acting as one server: what one node changes, the
 //! others hear about at once.
 //!
-//! A node that writes webhook, processor-inbox or mail work, or changes what a link resolves
-//! to, wakes its own workers and clears its own caches directly (`state::NodeEffects`) and
+//! A node that writes webhook, processor-inbox or mail work, changes what a link resolves to,
+//! or revokes a key (or changes its brand), wakes its own workers and clears its own caches
+//! directly (`state::NodeEffects`) and
 //! announces the topic through the store (`NOTIFY` on PostgreSQL). Every node listens and does
 //! the same for topics other nodes announce. Announcements are coalesced: however many writes
 //! happen while one `NOTIFY` is in flight, the next carries each topic once, so the hot paths
@@ -18,7 +19,9 @@ use refline_store::Store;
 use tokio::{sync::Notify, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
-use crate::tracking::Tracking;
+use refline_core::sales::attribution_cache::AttributionCache;
+
+use crate::{http::key_cache::KeyCache, tracking::Tracking};
 
 /// What changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,9 +34,11 @@ pub enum Topic {
     Mail,
     /// Campaigns, affiliates, links or tracking settings changed: cached resolutions are stale.
     Links,
+    /// An API key was revoked or its brand changed: remembered key owners are stale.
+    Keys,
 }
 
-const ALL: [Topic; 4] = [Topic::Outbox, Topic::Inbox, Topic::Mail, Topic::Links];
+const ALL: [Topic; 5] = [Topic::Outbox, Topic::Inbox, Topic::Mail, Topic::Links, Topic::Keys];
 
 impl Topic {
     fn bit(self) -> u8 {
@@ -42,6 +47,7 @@ impl Topic {
             Self::Inbox => 2,
             Self::Mail => 4,
             Self::Links => 8,
+            Self::Keys => 16,
         }
     }
 
@@ -51,6 +57,7 @@ impl Topic {
             Self::Inbox => "inbox",
             Self::Mail => "mail",
             Self::Links => "links",
+            Self::Keys => "keys",
         }
     }
 
@@ -120,6 +127,10 @@ pub struct LocalWakes {
     pub mail: Arc<Notify>,
     /// The link and script caches.
     pub tracking: Tracking,
+    /// The API keys this node remembers.
+    pub keys: Arc<KeyCache>,
+    /// The sale attributions this node remembers.
+    pub attributions: Arc<AttributionCache>,
 }
 
 impl LocalWakes {
@@ -128,7 +139,11 @@ impl LocalWakes {
             Topic::Outbox => self.webhook.notify_one(),
             Topic::Inbox => self.inbox.notify_one(),
             Topic::Mail => self.mail.notify_one(),
-            Topic::Links => self.tracking.invalidate(),
+            Topic::Links => {
+                self.tracking.invalidate();
+                self.attributions.clear();
+            }
+            Topic::Keys => self.keys.clear(),
         }
     }
 }
@@ -190,6 +205,6 @@ mod tests {
         }
         assert_eq!(Topic::from_word("other"), None);
         let bits: Vec<u8> = ALL.iter().map(|t| t.bit()).collect();
-        assert_eq!(bits.iter().fold(0, |a, b| a | b), 15, "each topic has its own bit");
+        assert_eq!(bits.iter().fold(0, |a, b| a | b), 31, "each topic has its own bit");
     }
 }

@@ -187,8 +187,12 @@ pub async fn serve(
     } else {
         (None, None)
     };
+    let keys = Arc::new(http::key_cache::KeyCache::default());
+    let attributions = Arc::new(refline_core::sales::attribution_cache::AttributionCache::default());
     let listen_task = multi_node.then(|| {
         let wakes = cluster::LocalWakes {
+            keys: keys.clone(),
+            attributions: attributions.clone(),
             webhook: webhook_wake.clone(),
             inbox: inbox_wake.clone(),
             mail: mail_wake.clone(),
@@ -201,6 +205,8 @@ pub async fn serve(
         webhook_wake: webhook_wake.clone(),
         inbox_wake: inbox_wake.clone(),
         tracking: tracking.clone(),
+        keys: keys.clone(),
+        attributions: attributions.clone(),
         mail_wake,
         announcer,
     });
@@ -212,7 +218,8 @@ pub async fn serve(
         config.limits.clone(),
         &config.public_url,
     )
-    .with_unsubscribe_key(&config.secret_key);
+    .with_unsubscribe_key(&config.secret_key)
+    .with_attribution_cache(attributions);
     let digests = config
         .mail
         .worker_enabled
@@ -230,7 +237,7 @@ pub async fn serve(
             stop_worker.clone(),
         ))
     });
-    let state = AppState {
+    let state = AppState::new(state::Handles {
         rail,
         core,
         store: store.clone(),
@@ -240,6 +247,7 @@ pub async fn serve(
         } else {
             RateLimiter::default()
         }),
+        keys,
         audit,
         writer,
         dispatcher,
@@ -249,7 +257,7 @@ pub async fn serve(
         secrets,
         tracking,
         imports: crate::dashboard::migrate::Running::default(),
-    };
+    });
     let connections = state.config.connections.clone();
     let router = app(state);
     let served = http::connection::serve(listener, router, &connections, shutdown).await;

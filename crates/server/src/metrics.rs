@@ -60,9 +60,21 @@ pub fn install() -> Option<PrometheusHandle> {
         .clone()
 }
 
+/// Whether [`install`] ran in this process (its recorder, or an embedding program's that was
+/// installed first, takes the values). Without it the facade's no-op recorder would discard
+/// them; recording paths ask this first so that a server without `--metrics-token` does not
+/// build labels (two `String`s a request on the redirect path, issue 18) for nothing.
+pub fn recording() -> bool {
+    HANDLE.get().is_some()
+}
+
 /// Records one answered request (from `http::request_id::observe`). A request no route matched
-/// is labelled `unmatched`, so scanners cannot create a series per path they try.
+/// is labelled `unmatched`, so scanners cannot create a series per path they try. Nothing is
+/// built when no recorder is installed ([`recording`]).
 pub fn record_request(method: &Method, route: Option<&str>, status: StatusCode, elapsed: Duration) {
+    if !recording() {
+        return;
+    }
     let method = match *method {
         Method::GET => "GET",
         Method::POST => "POST",
@@ -82,6 +94,9 @@ pub fn record_request(method: &Method, route: Option<&str>, status: StatusCode, 
 
 /// Records one outbound webhook attempt by what happens to its delivery next.
 pub fn record_webhook_attempt(delivery_status: &str) {
+    if !recording() {
+        return;
+    }
     let outcome = match delivery_status {
         "delivered" => "delivered",
         "pending" => "retry",

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use refline_core::{audit::AuditRecord, effects::audit_entry, Core, Effects};
+use refline_core::{
+    audit::AuditRecord, effects::audit_entry, sales::attribution_cache::AttributionCache, Core, Effects,
+};
 use refline_store::Store;
 use tokio::sync::Notify;
 
@@ -10,16 +12,37 @@ use crate::{
     cluster::{Announcer, Topic},
     config::ServerConfig,
     http::audit::{fold_into_request, AuditSink},
-    http::rate_limit::RateLimiter,
+    http::{key_cache::KeyCache, rate_limit::RateLimiter},
     outbound::{dispatch::Dispatcher, target::TargetPolicy},
     secrets::SecretBox,
     service::conversion_writer::ConversionWriter,
     tracking::Tracking,
 };
 
-/// Cheap-to-clone handles every handler may use.
+/// The handles every handler may use, shared behind one `Arc`: axum clones the state for every
+/// request (and every extractor that takes it), and one reference count is cheaper than the
+/// dozen `Arc`s of these fields (issue 18, the redirect path). Fields read through `Deref`
+/// (`state.core`, `state.config`…).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Handles>);
+
+impl AppState {
+    /// Shares `handles` among the server's handlers.
+    pub fn new(handles: Handles) -> AppState {
+        AppState(Arc::new(handles))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Handles;
+
+    fn deref(&self) -> &Handles {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct Handles {
     /// The core of operations: what handlers call.
     pub core: Core,
     /// Stripe transfers for `stripe_connect` payouts.
@@ -30,6 +53,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Per-key request counters.
     pub limiter: Arc<RateLimiter>,
+    /// API key owners this node read in the last second (`http::key_cache`).
+    pub keys: Arc<KeyCache>,
     /// Audit log writer.
     pub audit: AuditSink,
     /// Group-commit writer of conversions.
@@ -62,6 +87,10 @@ pub struct NodeEffects {
     pub inbox_wake: Arc<Notify>,
     /// The node's tracking caches.
     pub tracking: Tracking,
+    /// The node's remembered API keys.
+    pub keys: Arc<KeyCache>,
+    /// The node's remembered sale attributions (the core's).
+    pub attributions: Arc<AttributionCache>,
     /// Wakes the mail worker.
     pub mail_wake: Arc<Notify>,
     /// Tells the other nodes on the same database (PostgreSQL); `None` where one node runs.
@@ -85,6 +114,7 @@ impl Effects for NodeEffects {
 
     fn links_changed(&self) {
         self.tracking.invalidate();
+        self.attributions.clear();
         self.announce(Topic::Links);
     }
 
@@ -96,6 +126,11 @@ impl Effects for NodeEffects {
     fn mail_written(&self) {
         self.mail_wake.notify_one();
         self.announce(Topic::Mail);
+    }
+
+    fn keys_changed(&self) {
+        self.keys.clear();
+        self.announce(Topic::Keys);
     }
 
     async fn audited(&self, record: AuditRecord) {

@@ -12,7 +12,8 @@ use refline_store::{
     batch::{self, BatchPlan, BatchReads, BatchState, LockKey, OrderSlot, PlannedInsert},
     outbox,
     rollup::RollupDelta,
-    Conversion, OutboxEvent, PendingConversion, RecordOutcome, StoreError, StoreResult,
+    AffiliateFingerprints, ClickEvidence, Conversion, OutboxEvent, PendingConversion, RecordOutcome,
+    StoreError, StoreResult,
 };
 
 use super::{affiliate_mail, ledger, rollup, webhook::emit_events, Conn};
@@ -112,7 +113,57 @@ async fn read_state(
         .await?;
         state.volumes.insert(key.clone(), AffiliateVolume { sales_count, revenue_minor });
     }
+    read_clicks(conn, &reads.clicks, &mut state).await?;
     Ok(state)
+}
+
+/// The clicks of sales scored in the batch (`refline_store::ClickCheck`), and the
+/// fingerprints of the affiliates whose click exists: one read each for the whole batch.
+async fn read_clicks(
+    conn: &mut Conn,
+    clicks: &[(String, String, String)],
+    state: &mut BatchState,
+) -> StoreResult<()> {
+    let mut affiliates: Vec<&str> = Vec::new();
+    // 2 binds a click; the primary key (merchant_id, id) serves each term.
+    for chunk in clicks.chunks(400) {
+        let mut query = sqlx::QueryBuilder::new("SELECT merchant_id, id, ip, device_hash FROM clicks WHERE ");
+        for (i, (merchant_id, click_id, _)) in chunk.iter().enumerate() {
+            query.push(if i == 0 { "(merchant_id = " } else { " OR (merchant_id = " });
+            query.push_bind(merchant_id.as_str()).push(" AND id = ").push_bind(click_id.as_str()).push(")");
+        }
+        let found: Vec<(String, String, Option<String>, Option<String>)> =
+            query.build_query_as().fetch_all(&mut *conn).await?;
+        for (merchant_id, id, ip, device_hash) in found {
+            let key = (merchant_id, id.clone());
+            affiliates.extend(
+                chunk.iter().filter(|(m, c, _)| *m == key.0 && *c == key.1).map(|(_, _, a)| a.as_str()),
+            );
+            state.clicks.insert(key, ClickEvidence { id, ip, device_hash });
+        }
+    }
+    affiliates.sort_unstable();
+    affiliates.dedup();
+    for chunk in affiliates.chunks(500) {
+        let mut query = sqlx::QueryBuilder::new(
+            "SELECT affiliate_id, kind, value FROM affiliate_fingerprints WHERE affiliate_id IN (",
+        );
+        let mut list = query.separated(", ");
+        for affiliate_id in chunk {
+            list.push_bind(*affiliate_id);
+        }
+        query.push(")");
+        let rows: Vec<(String, String, String)> = query.build_query_as().fetch_all(&mut *conn).await?;
+        let mut by_affiliate: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        for (affiliate_id, kind, value) in rows {
+            by_affiliate.entry(affiliate_id).or_default().push((kind, value));
+        }
+        for affiliate_id in chunk {
+            let rows = by_affiliate.remove(*affiliate_id).unwrap_or_default();
+            state.fingerprints.insert((*affiliate_id).to_string(), AffiliateFingerprints::from_rows(rows));
+        }
+    }
+    Ok(())
 }
 
 /// Takes the transaction-scoped `locks` (already in ascending order) where the engine runs
@@ -183,20 +234,22 @@ async fn insert_rows(conn: &mut Conn, inserts: &[PlannedInsert]) -> StoreResult<
     Ok(inserted)
 }
 
-/// Adds the written sales to the monthly tallies (per merchant, month and shard).
+/// Adds the written sales to the monthly tallies (per merchant, month and shard): one upsert
+/// for the batch, however many merchants it names. `tallies` holds each row once, sorted, so
+/// concurrent writers lock tally rows in one order.
 async fn add_tallies(conn: &mut Conn, tallies: Vec<(String, i64, i64, i64)>) -> StoreResult<()> {
-    for (merchant_id, month, shard, amount) in tallies {
-        sqlx::query(
-            "INSERT INTO monthly_sales (merchant_id, month, shard, amount_minor) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (merchant_id, month, shard) \
+    // 4 binds a row.
+    for chunk in tallies.chunks(500) {
+        let mut query =
+            sqlx::QueryBuilder::new("INSERT INTO monthly_sales (merchant_id, month, shard, amount_minor) ");
+        query.push_values(chunk, |mut row, (merchant_id, month, shard, amount)| {
+            row.push_bind(merchant_id.as_str()).push_bind(*month).push_bind(*shard).push_bind(*amount);
+        });
+        query.push(
+            " ON CONFLICT (merchant_id, month, shard) \
              DO UPDATE SET amount_minor = monthly_sales.amount_minor + excluded.amount_minor",
-        )
-        .bind(merchant_id)
-        .bind(month)
-        .bind(shard)
-        .bind(amount)
-        .execute(&mut *conn)
-        .await?;
+        );
+        query.build().execute(&mut *conn).await?;
     }
     Ok(())
 }

@@ -20,9 +20,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use refline_domain::{renewal_within_limit, AffiliateVolume, Mode};
+use refline_domain::{assess_self_referral, renewal_within_limit, AffiliateVolume, Mode, SelfReferralInput};
 
-use crate::{Conversion, PendingConversion, RecordError, RecordOutcome, StoreError, StoreResult};
+use crate::{
+    AffiliateFingerprints, ClickEvidence, Conversion, PendingConversion, RecordError, RecordOutcome,
+    StoreError, StoreResult,
+};
 
 /// Where an order id is unique: (merchant, mode, order id).
 pub type OrderSlot = (String, Mode, String);
@@ -62,6 +65,10 @@ pub struct BatchReads {
     /// Locks to take, before any read, in this (ascending) order; engines with one writer skip
     /// them.
     pub locks: Vec<LockKey>,
+    /// (merchant, click id, affiliate) of sales whose click the batch reads for self-referral
+    /// scoring ([`crate::ClickCheck`]); the affiliate's fingerprints are read when the click
+    /// exists.
+    pub clicks: Vec<(String, String, String)>,
 }
 
 /// What the engine read.
@@ -76,6 +83,10 @@ pub struct BatchState {
     /// First sale id → payments of its chain so far (the first sale and its renewals, any
     /// status).
     pub chains: HashMap<String, i64>,
+    /// (merchant, click id) → the click, for the [`BatchReads::clicks`] that exist.
+    pub clicks: HashMap<(String, String), ClickEvidence>,
+    /// Affiliate → the IPs and devices it used, for the affiliates of the clicks found.
+    pub fingerprints: HashMap<String, AffiliateFingerprints>,
 }
 
 /// A conversion to insert and the tally it adds to.
@@ -158,6 +169,12 @@ pub fn reads_for(batch: &[PendingConversion]) -> BatchReads {
         if r.tiered {
             reads.locks.push(volume_lock(&c.campaign_id, &c.affiliate_id));
         }
+        if let (Some(_), Some(click_id), Some(_)) = (&r.click_check, &c.click_id, &c.customer_email) {
+            let click = (c.merchant_id.clone(), click_id.clone(), c.affiliate_id.clone());
+            if !reads.clicks.contains(&click) {
+                reads.clicks.push(click);
+            }
+        }
         if let Some(renewal) = &r.renewal {
             let chain = (c.merchant_id.clone(), renewal.parent_id.clone());
             if !reads.chains.contains(&chain) {
@@ -203,6 +220,7 @@ pub fn plan(batch: &[PendingConversion], mut state: BatchState) -> BatchPlan {
                 continue;
             }
         }
+        score_with_click(&mut c, request, &state);
         let key = volume_key(&c, request.month_start);
         let volume = state.volumes.get(&key).copied().unwrap_or_default();
         c.commission_minor = price(volume);
@@ -235,23 +253,45 @@ pub fn plan(batch: &[PendingConversion], mut state: BatchState) -> BatchPlan {
     plan
 }
 
+/// Scores self-referral again for a sale whose click the batch read ([`crate::ClickCheck`]),
+/// now with the click's IP and device against the affiliate's, exactly as the request would
+/// have had it read the click itself. Without the click (unknown id) the email-only score the
+/// request computed stands.
+fn score_with_click(c: &mut Conversion, request: &crate::RecordRequest, state: &BatchState) {
+    let (Some(check), Some(click_id), Some(customer_email)) =
+        (&request.click_check, &c.click_id, &c.customer_email)
+    else {
+        return;
+    };
+    let Some(click) = state.clicks.get(&(c.merchant_id.clone(), click_id.clone())) else { return };
+    let prints = state.fingerprints.get(&c.affiliate_id).cloned().unwrap_or_default();
+    let assessment = assess_self_referral(&SelfReferralInput {
+        customer_email,
+        affiliate_email: &check.affiliate_email,
+        customer_ip: click.ip.as_deref(),
+        customer_device: click.device_hash.as_deref(),
+        affiliate_ips: &prints.ips,
+        affiliate_devices: &prints.devices,
+    });
+    let flagged = assessment.is_flagged().then_some(assessment);
+    c.fraud_score = flagged.as_ref().map(|f| i64::from(f.score));
+    c.fraud_signals =
+        flagged.as_ref().map(|f| f.signals.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","));
+}
+
 /// Tally additions of inserted live rows (each sale's amount counted in its merchant's currency),
 /// summed per (merchant, month, shard) and sorted, so concurrent transactions lock tally rows in
 /// one order and cannot deadlock.
 pub fn tallies<'a>(inserted: impl Iterator<Item = &'a PlannedInsert>) -> Vec<(String, i64, i64, i64)> {
-    let mut sums: Vec<(String, i64, i64, i64)> = Vec::new();
+    // A map, not a search of the list per sale: a batch may name hundreds of merchants.
+    let mut sums: std::collections::BTreeMap<(&str, i64, i64), i64> = std::collections::BTreeMap::new();
     for p in inserted.filter(|p| p.conversion.mode.is_live()) {
-        let c = &p.conversion;
-        match sums
-            .iter_mut()
-            .find(|(m, month, shard, _)| *m == c.merchant_id && *month == p.month && *shard == p.shard)
-        {
-            Some(entry) => entry.3 += p.tracked_minor,
-            None => sums.push((c.merchant_id.clone(), p.month, p.shard, p.tracked_minor)),
-        }
+        let sum = sums.entry((p.conversion.merchant_id.as_str(), p.month, p.shard)).or_insert(0);
+        *sum = sum.saturating_add(p.tracked_minor);
     }
-    sums.sort_unstable();
-    sums
+    sums.into_iter()
+        .map(|((merchant, month, shard), sum)| (merchant.to_string(), month, shard, sum))
+        .collect()
 }
 
 /// How many times a batch is planned at most: once optimistically, once more knowing the order
@@ -325,6 +365,7 @@ mod tests {
             tiered,
             renewal: None,
             tally_shard: 0,
+            click_check: None,
         };
         PendingConversion {
             request,
@@ -537,5 +578,49 @@ mod tests {
         state.tracked.insert(("m".into(), 202611), 600);
         let refused = super::plan(&[sale("4", None, 1, Some(600), false)], state);
         assert_eq!(outcome(&refused, 0), "cap");
+    }
+
+    #[test]
+    fn a_click_the_batch_reads_scores_self_referral_as_the_request_would_have() {
+        let scored = |id: &str, click: &str| {
+            let mut p = sale(id, None, 1_000, None, false);
+            p.request.conversion.click_id = Some(click.into());
+            p.request.conversion.customer_email = Some("buyer@gmail.com".into());
+            p.request.click_check = Some(crate::ClickCheck { affiliate_email: "partner@gmail.com".into() });
+            p
+        };
+        let batch =
+            [scored("1", "k1"), scored("2", "gone"), sale("3", None, 1_000, None, false), scored("4", "k1")];
+        let reads = reads_for(&batch);
+        let wanted = |click: &str| ("m".to_string(), click.to_string(), "a".to_string());
+        assert_eq!(reads.clicks, [wanted("k1"), wanted("gone")], "each click once, none for unscored sales");
+
+        let mut state = BatchState::default();
+        let click =
+            ClickEvidence { id: "k1".into(), ip: Some("203.0.113.7".into()), device_hash: Some("d1".into()) };
+        state.clicks.insert(("m".into(), "k1".into()), click);
+        let prints = AffiliateFingerprints { ips: vec!["203.0.113.7".into()], devices: vec!["d1".into()] };
+        state.fingerprints.insert("a".into(), prints.clone());
+        let plan = super::plan(&batch, state);
+        let expected = assess_self_referral(&SelfReferralInput {
+            customer_email: "buyer@gmail.com",
+            affiliate_email: "partner@gmail.com",
+            customer_ip: Some("203.0.113.7"),
+            customer_device: Some("d1"),
+            affiliate_ips: &prints.ips,
+            affiliate_devices: &prints.devices,
+        });
+        assert!(expected.is_flagged());
+        let signals: Vec<&str> = expected.signals.iter().map(|s| s.as_str()).collect();
+        for i in [0, 3] {
+            let c = &plan.inserts[i].conversion;
+            assert_eq!(c.fraud_score, Some(i64::from(expected.score)));
+            assert_eq!(c.fraud_signals.as_deref(), Some(signals.join(",").as_str()));
+        }
+        assert_eq!(
+            plan.inserts[1].conversion.fraud_score, None,
+            "an unknown click leaves the request's score"
+        );
+        assert_eq!(plan.inserts[2].conversion.fraud_score, None, "a sale not scored in the batch");
     }
 }

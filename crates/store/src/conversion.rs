@@ -35,6 +35,18 @@ pub struct RecordRequest {
     pub renewal: Option<Renewal>,
     /// Which tally row to add to; spreads concurrent writers over rows on PostgreSQL.
     pub tally_shard: i64,
+    /// The customer's click was not read before the sale was queued: the batch reads it (one
+    /// read for every such sale of the batch) and, when it exists, scores self-referral again
+    /// with its IP and device against the affiliate's ([`ClickCheck`]).
+    pub click_check: Option<ClickCheck>,
+}
+
+/// What the batch needs to score a sale's self-referral once it has read the sale's click (the
+/// conversion carries the click id and the customer's email).
+#[derive(Debug, Clone)]
+pub struct ClickCheck {
+    /// The credited affiliate's account email.
+    pub affiliate_email: String,
 }
 
 /// The recurring chain a renewal belongs to.

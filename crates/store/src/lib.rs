@@ -60,7 +60,9 @@ pub use audit::{AuditEntry, AuditFilter};
 pub use campaign::CampaignStore;
 pub use campaign::{Campaign, CampaignSort, CampaignStats, CampaignWithStats};
 pub use cluster::{Broadcast, ClusterStore, RateLease, Subscription};
-pub use conversion::{order_key, Attribution, ClickEvidence, Conversion, ConversionFilter, ConversionSort};
+pub use conversion::{
+    order_key, Attribution, ClickCheck, ClickEvidence, Conversion, ConversionFilter, ConversionSort,
+};
 pub use conversion::{
     AttributionQuery, ConversionStore, PendingConversion, Pricer, RecordError, RecordOutcome, RecordRequest,
     Renewal, ReviewRow,

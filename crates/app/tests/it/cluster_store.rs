@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use refline_server::http::rate_limit::RateLimiter;
 use refline_store::Store;
 
 use crate::{
@@ -58,9 +59,52 @@ async fn a_visit_is_unique_once_an_hour(engine: Engine) {
     assert_eq!(store.sweep_cluster_state(0, 1_000 + hour).await.unwrap(), 2, "keys 2 and 3 expire");
 }
 
+/// A node's limiter leases from the shared window one lease at a time per key: a burst of
+/// requests that finds the node's lease empty shares the next lease instead of each taking its
+/// own on the same stale count (which left the node holding most of the window unused while
+/// other nodes refused the key). Once the window is used up, refusals need no lease.
+async fn a_burst_on_one_node_does_not_hoard_the_window(engine: Engine) {
+    let (store, _dir) = fresh_store(&engine.isolated().await).await;
+    let store: Arc<dyn Store> = store;
+    let node = Arc::new(RateLimiter::shared(store.clone()));
+    let (limit, now) = (400, 7 * 60_000 + 5);
+    // A busy key: its leases have grown.
+    for _ in 0..30 {
+        assert!(node.hit("key", limit, now).await.allowed);
+    }
+    let burst: Vec<_> = (0..60)
+        .map(|_| {
+            let node = node.clone();
+            tokio::spawn(async move { node.hit("key", limit, now).await.allowed })
+        })
+        .collect();
+    for hit in burst {
+        assert!(hit.await.unwrap(), "well within the limit");
+    }
+    // What the cluster counts as taken, less the 90 requests admitted: what this node holds
+    // unused. One lease at most (64), never most of what was left.
+    let taken = store.lease_rate("key", 7, limit, 0).await.unwrap().used;
+    assert!(taken - 90 <= 64, "the node holds {} requests it did not use", taken - 90);
+
+    // Another node still gets the rest of the window, and then the limit holds exactly.
+    let other = RateLimiter::shared(store.clone());
+    let mut admitted = 90;
+    for _ in 0..limit {
+        admitted += u32::from(node.hit("key", limit, now).await.allowed);
+        admitted += u32::from(other.hit("key", limit, now).await.allowed);
+    }
+    assert_eq!(admitted, limit, "exactly the limit across both nodes");
+    assert!(!node.hit("key", limit, now).await.allowed);
+    assert!(node.hit("key", limit, now + 60_000).await.allowed, "the next minute");
+}
+
 fn sorted(mut keys: Vec<i64>) -> Vec<i64> {
     keys.sort_unstable();
     keys
 }
 
-engine_tests!(leases_never_grant_past_the_limit, a_visit_is_unique_once_an_hour);
+engine_tests!(
+    leases_never_grant_past_the_limit,
+    a_visit_is_unique_once_an_hour,
+    a_burst_on_one_node_does_not_hoard_the_window
+);

@@ -408,11 +408,20 @@ async fn every_error_is_in_the_envelope(engine: Engine) {
         414,
         "uri_too_long",
     );
-    let mut many = app.client().get(app.url("/healthz"));
-    for i in 0..150 {
-        many = many.header(format!("x-h{i}"), "v");
-    }
-    check(&crate::support::Reply::from(many.send().await.unwrap()).await, 431, "headers_too_large");
+    // More than 100 header fields: hyper's own parser refuses the head (its default limit,
+    // which parses without allocating) with a bare 431, before any layer of Refline runs, so
+    // this one answer is not in the envelope. Fewer fields pass.
+    let with_headers = |count: usize| {
+        let mut request = app.client().get(app.url("/healthz"));
+        for i in 0..count {
+            request = request.header(format!("x-h{i}"), "v");
+        }
+        request
+    };
+    let many = crate::support::Reply::from(with_headers(150).send().await.unwrap()).await;
+    assert_eq!(many.status.as_u16(), 431, "{}", many.text);
+    let fewer = crate::support::Reply::from(with_headers(90).send().await.unwrap()).await;
+    assert_eq!(fewer.status.as_u16(), 200, "{}", fewer.text);
     let big = app.client().get(app.url("/healthz")).header("x-big", "v".repeat(40_000));
     check(&crate::support::Reply::from(big.send().await.unwrap()).await, 431, "headers_too_large");
 

@@ -103,6 +103,7 @@ pub(crate) fn request(c: Conversion, cap: Option<i64>, needs_volume: bool) -> Re
         tiered: needs_volume,
         renewal: None,
         tally_shard: 3,
+        click_check: None,
     }
 }
 

@@ -531,7 +531,40 @@ async fn a_graceful_stop_flushes_every_answered_click(engine: Engine) {
     assert_eq!(totals.clicks, 300, "every answered click was written before the server stopped");
 }
 
+/// With `--click-ack committed` a click is in the database when its 302 arrives, and the answer
+/// does not wait for the batch window: with a window of ten minutes, the redirect still answers
+/// well within the client's 30 s timeout, and the click is readable at once.
+async fn committed_clicks_are_written_without_the_window(engine: Engine) {
+    let app = TestApp::start_with(&engine, |config| {
+        config.tracking.batch_window = Duration::from_secs(600);
+        config.tracking.ack_after_commit = true;
+    })
+    .await;
+    let w = world(&app, "https://shop.example/").await;
+    for round in 0..3 {
+        let path = format!("/redirect?tc={}&aff={}", w.code, w.affiliate);
+        let response = visit(&app, Method::GET, &path, Some(BROWSER)).await;
+        assert_eq!(response.status(), StatusCode::FOUND, "round {round}");
+        let cid = param(&location(&response), "cid").unwrap();
+        let click = app.get(&w.merchant.key, &format!("/api/v1/clicks/{cid}")).await;
+        assert_eq!(click.status, StatusCode::OK, "round {round}: stored before the answer: {}", click.text);
+    }
+    let short = app
+        .post(
+            &w.merchant.key,
+            "/api/v1/links",
+            json!({ "campaignId": w.campaign, "affiliateId": w.affiliate }),
+        )
+        .await;
+    let code = short.data()["code"].as_str().unwrap().to_string();
+    let response = visit(&app, Method::GET, &format!("/l/{code}"), Some(OTHER_BROWSER)).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let cid = param(&location(&response), "cid").unwrap();
+    assert_eq!(app.get(&w.merchant.key, &format!("/api/v1/clicks/{cid}")).await.status, StatusCode::OK);
+}
+
 engine_tests!(
+    committed_clicks_are_written_without_the_window,
     redirect_records_the_click_and_keeps_the_targets_query,
     unknown_links_never_fail,
     head_requests_and_bots_are_counted_apart,

@@ -85,6 +85,7 @@ pub(super) async fn record(
         affiliate,
         membership_status: attribution.membership_status,
         click: attribution.click(),
+        click_unread: false,
         amount_minor: sale.amount_minor,
         currency,
         order_id: Some(sale.order_id),

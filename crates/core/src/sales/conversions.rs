@@ -3,14 +3,19 @@
 
 use refline_domain::{
     above_sale_guard, canonical_email, check_manual_transition, check_sale_minor, is_valid_email,
-    parse_amount, ConversionStatus, ConversionType, Currency, Plan, Transition, TransitionError,
+    parse_amount, CampaignStatus, ConversionStatus, ConversionType, Currency, MembershipStatus, Plan,
+    Transition, TransitionError,
 };
 use refline_store::{
-    AttributionQuery, CommissionAdjustment, Conversion, ConversionFilter, ConversionSort, Page, PageRequest,
+    Affiliate, AttributionQuery, Campaign, CommissionAdjustment, Conversion, ConversionFilter,
+    ConversionSort, Page, PageRequest,
 };
 use serde_json::json;
 
-use super::record::{record_sale, Refusal, SaleInput};
+use super::{
+    attribution_cache::Attributed,
+    record::{record_sale, Refusal, SaleInput},
+};
 use crate::{field_order::in_field_order, terms, Actor, Core, CoreError, CoreResult, ErrorKind, Issue};
 
 /// The fields of a sale, in the order problems are listed.
@@ -105,6 +110,92 @@ impl From<Refusal> for CoreError {
     }
 }
 
+/// What a request says about its sale, once read and checked on its own.
+#[derive(Debug, Clone)]
+struct SaleFacts {
+    currency: Option<Currency>,
+    amount_text: String,
+    order_id: Option<String>,
+    click_id: Option<String>,
+    customer_email: Option<String>,
+    customer_name: Option<String>,
+    recurring: bool,
+    merchant_currency: Currency,
+}
+
+impl SaleFacts {
+    /// The sale to record: a first sale (the caller adds a renewal's parent and a click it read).
+    #[allow(clippy::too_many_arguments)]
+    fn input(
+        self,
+        actor: &Actor,
+        plan: Plan,
+        campaign: Campaign,
+        affiliate: Affiliate,
+        membership_status: Option<MembershipStatus>,
+        currency: Currency,
+        amount_minor: i64,
+        now: i64,
+    ) -> SaleInput {
+        SaleInput {
+            campaign,
+            affiliate,
+            membership_status,
+            click: None,
+            click_unread: false,
+            amount_minor,
+            currency,
+            order_id: self.order_id,
+            click_id: self.click_id,
+            customer_email: self.customer_email,
+            customer_name: self.customer_name,
+            conversion_type: ConversionType::of(self.recurring),
+            parent: None,
+            source: "api".into(),
+            mode: actor.mode,
+            plan,
+            merchant_currency: self.merchant_currency,
+            now,
+            allow_pending: false,
+            trial: false,
+            id: None,
+        }
+    }
+}
+
+/// The sale's currency (the campaign's unless named, and then it must be the campaign's) and
+/// its amount in minor units, in range.
+fn sale_amount(
+    campaign: &Campaign,
+    currency: Option<Currency>,
+    amount_text: &str,
+) -> CoreResult<(Currency, i64)> {
+    let campaign_currency = terms::currency_of(campaign);
+    let currency = currency.unwrap_or(campaign_currency);
+    // Campaign revenue, affiliate earnings and tiers add a campaign's sales up, and only
+    // sales in one currency can be added, so a campaign records sales in its own. (The cap,
+    // which crosses campaigns, counts each sale in the merchant's currency instead.)
+    if currency != campaign_currency {
+        return Err(CoreError::invalid_field(
+            "currency",
+            format!(
+                "currency must be the campaign's ({}); Refline does not convert currencies, so convert the amount or use a campaign in {}",
+                campaign_currency.code(),
+                currency.code()
+            ),
+        ));
+    }
+    let amount_minor = match parse_amount(amount_text, currency.exponent()) {
+        Ok(v) => match check_sale_minor(v, currency.exponent()) {
+            Ok(()) => v,
+            Err(_) if v <= 0 => return Err(CoreError::invalid_field("amount", "amount must be positive")),
+            Err(e) => return Err(CoreError::invalid_field("amount", format!("amount {e}"))),
+        },
+        Err(e) => return Err(CoreError::invalid_field("amount", format!("amount {e}"))),
+    };
+    Ok((currency, amount_minor))
+}
+
 impl Core {
     /// Records a sale for a named campaign and affiliate: every check of the seed's
     /// `POST /api/v1/conversions` in its documented order (a used `orderId` answers `duplicate`
@@ -155,18 +246,53 @@ impl Core {
             in_field_order(&mut issues, FIELDS);
             return Err(CoreError::validation(issues));
         };
+        let merchant_currency = Currency::parse(&actor.currency).unwrap_or(Currency::USD);
+        let sale = SaleFacts {
+            currency,
+            amount_text,
+            order_id: input.order_id,
+            click_id: input.click_id,
+            customer_email,
+            customer_name: input.customer_name,
+            recurring: input.recurring,
+            merchant_currency,
+        };
+        // From the node's memory when it gives exactly the full read's answer: no read at all
+        // before the batch writer.
+        let remembered = match (&self.attributions, &input.parent_conversion_id) {
+            (Some(cache), None) => cache.get(&actor.merchant_id, &campaign_id, &affiliate_id),
+            _ => None,
+        };
+        if let Some(found) = remembered {
+            if let Some(sale) = self.sale_from_memory(actor, plan, &found, &sale) {
+                let conversion = record_sale(self.store.as_ref(), &self.sales, &self.limits, sale).await?;
+                if !actor.is_test() {
+                    self.effects.outbox_written();
+                }
+                return Ok(conversion);
+            }
+        }
+        let generation = self.attributions.as_ref().map(|cache| cache.generation());
         let attribution = self
             .store
             .find_attribution(&AttributionQuery {
                 merchant_id: &actor.merchant_id,
                 campaign_id: &campaign_id,
                 affiliate_id: &affiliate_id,
-                click_id: input.click_id.as_deref(),
-                order_id: input.order_id.as_deref(),
+                click_id: sale.click_id.as_deref(),
+                order_id: sale.order_id.as_deref(),
                 mode: actor.mode,
             })
             .await?
             .ok_or_else(|| CoreError::not_found("Campaign"))?;
+        if let (Some(cache), Some(generation)) = (&self.attributions, generation) {
+            let found = Attributed {
+                campaign: attribution.campaign.clone(),
+                affiliate: attribution.affiliate(),
+                membership_status: attribution.membership_status,
+            };
+            cache.put(generation, &actor.merchant_id, &affiliate_id, found);
+        }
         // A retry of a recorded sale is a duplicate whatever changed since (clients treat 409 as
         // success), so this answer comes before the checks that could now refuse it.
         if let Some(existing_id) = attribution.duplicate_id.clone() {
@@ -176,31 +302,7 @@ impl Core {
         let click = attribution.click();
         let membership_status = attribution.membership_status;
         let campaign = attribution.campaign;
-        let campaign_currency = terms::currency_of(&campaign);
-        let currency = currency.unwrap_or(campaign_currency);
-        // Campaign revenue, affiliate earnings and tiers add a campaign's sales up, and only
-        // sales in one currency can be added, so a campaign records sales in its own. (The cap,
-        // which crosses campaigns, counts each sale in the merchant's currency instead.)
-        if currency != campaign_currency {
-            return Err(CoreError::invalid_field(
-                "currency",
-                format!(
-                    "currency must be the campaign's ({}); Refline does not convert currencies, so convert the amount or use a campaign in {}",
-                    campaign_currency.code(),
-                    currency.code()
-                ),
-            ));
-        }
-        let amount_minor = match parse_amount(&amount_text, currency.exponent()) {
-            Ok(v) => match check_sale_minor(v, currency.exponent()) {
-                Ok(()) => v,
-                Err(_) if v <= 0 => {
-                    return Err(CoreError::invalid_field("amount", "amount must be positive"))
-                }
-                Err(e) => return Err(CoreError::invalid_field("amount", format!("amount {e}"))),
-            },
-            Err(e) => return Err(CoreError::invalid_field("amount", format!("amount {e}"))),
-        };
+        let (currency, amount_minor) = sale_amount(&campaign, sale.currency, &sale.amount_text)?;
         let parent = match &input.parent_conversion_id {
             None => None,
             Some(id) => Some(
@@ -211,33 +313,58 @@ impl Core {
                     .ok_or_else(|| CoreError::not_found("Parent conversion"))?,
             ),
         };
-        let sale = SaleInput {
+        let sale = sale.input(
+            actor,
+            plan,
             campaign,
             affiliate,
             membership_status,
-            click,
-            amount_minor,
             currency,
-            order_id: input.order_id,
-            click_id: input.click_id,
-            customer_email,
-            customer_name: input.customer_name,
-            conversion_type: ConversionType::of(input.recurring),
-            parent,
-            source: "api".into(),
-            mode: actor.mode,
-            plan,
-            merchant_currency: Currency::parse(&actor.currency).unwrap_or(Currency::USD),
-            now: self.now(),
-            allow_pending: false,
-            trial: false,
-            id: None,
-        };
+            amount_minor,
+            self.now(),
+        );
+        let sale = SaleInput { click, parent, ..sale };
         let conversion = record_sale(self.store.as_ref(), &self.sales, &self.limits, sale).await?;
         if !actor.is_test() {
             self.effects.outbox_written();
         }
         Ok(conversion)
+    }
+
+    /// The sale as the full read would have let it reach the writer, from what the node
+    /// remembers; `None` when the full read must decide. Only a sale that every check before
+    /// the writer lets through is taken from memory, so that no answer changes: a refusal must
+    /// come after the duplicate check, which needs the read, and of the writer's own answers
+    /// only `duplicate` can then arise (no renewal, no cap on live sales), which the batch's
+    /// insert gives exactly as the read would have. The click is left to the batch.
+    fn sale_from_memory(
+        &self,
+        actor: &Actor,
+        plan: Plan,
+        found: &Attributed,
+        sale: &SaleFacts,
+    ) -> Option<SaleInput> {
+        let affiliate = found.affiliate.clone()?;
+        let campaign = &found.campaign;
+        let ready = found.membership_status == Some(MembershipStatus::Approved)
+            && campaign.status == CampaignStatus::Active
+            && terms::base_rule(campaign).is_some()
+            && (actor.is_test() || self.limits.cap_in(plan, sale.merchant_currency).is_none());
+        if !ready {
+            return None;
+        }
+        let (currency, amount_minor) = sale_amount(campaign, sale.currency, &sale.amount_text).ok()?;
+        let input = sale.clone().input(
+            actor,
+            plan,
+            campaign.clone(),
+            affiliate,
+            found.membership_status,
+            currency,
+            amount_minor,
+            self.now(),
+        );
+        Some(SaleInput { click_unread: true, ..input })
     }
 
     /// A page of the actor's conversions.

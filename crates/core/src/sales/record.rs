@@ -8,8 +8,8 @@ use refline_domain::{
     MembershipStatus, Mode, Plan, SelfReferralInput,
 };
 use refline_store::{
-    Affiliate, Campaign, ClickEvidence, Conversion, Pricer, RecordError, RecordRequest, Renewal, Store,
-    StoreError,
+    Affiliate, Campaign, ClickCheck, ClickEvidence, Conversion, Pricer, RecordError, RecordRequest, Renewal,
+    Store, StoreError,
 };
 
 use crate::{ids::new_id, sales::writer::ConversionWriter, terms, PlanLimits};
@@ -25,6 +25,9 @@ pub struct SaleInput {
     pub membership_status: Option<MembershipStatus>,
     /// The customer's click named by `click_id`, if it was found.
     pub click: Option<ClickEvidence>,
+    /// The click named by `click_id` was not looked up (the attribution came from the node's
+    /// memory): the batch reads it and scores self-referral with it (`ClickCheck`).
+    pub click_unread: bool,
     /// Sale amount, minor units of `currency`, > 0.
     pub amount_minor: i64,
     /// Sale currency.
@@ -195,6 +198,11 @@ pub async fn record_sale(
             "no exchange rate for this pair (--currency-rate): the sale counts toward the monthly cap at par"
         );
     }
+    let click_check = (sale.mode.is_live()
+        && sale.click_unread
+        && conversion.click_id.is_some()
+        && conversion.customer_email.is_some())
+    .then(|| ClickCheck { affiliate_email: sale.affiliate.email.clone() });
     let request = RecordRequest {
         conversion,
         month: i64::from(month_key(sale.now)),
@@ -206,6 +214,7 @@ pub async fn record_sale(
         renewal,
         // The conversion writer adds to its own tally row; it sets the shard.
         tally_shard: 0,
+        click_check,
     };
     let trial = sale.trial;
     let price: Pricer = std::sync::Arc::new(move |volume| match &custom_rule {

@@ -78,6 +78,8 @@ impl Core {
             actor.require_grant(Grant::ManageTeam)?;
             self.brand(actor).await?;
             self.store.set_brand_archived(&actor.merchant_id, archived.then(|| self.now())).await?;
+            // The brand's keys are refused (or work again) from the next request.
+            self.effects.keys_changed();
             Ok(())
         })
         .await
@@ -109,6 +111,8 @@ impl Core {
             let website = (!website.is_empty()).then_some(website);
             let code = currency.map_or("usd", |c| c.code());
             self.store.update_business(&actor.merchant_id, input.name.trim(), website, code).await?;
+            // A key's caller carries the business's name and currency.
+            self.effects.keys_changed();
             Ok(())
         })
         .await

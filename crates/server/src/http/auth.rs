@@ -132,9 +132,10 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     let owner = match bearer_token(req.headers()) {
         Some(token) if classify_key(token).is_some() => {
             let hash = sha256_hex(token.as_bytes());
-            match state.store.find_key_owner(&hash).await {
+            // From the node's memory of keys when read in the last second (`key_cache`).
+            match state.keys.owner(state.store.as_ref(), &hash).await {
                 // The lookup is by hash; comparing again in constant time keeps the check
-                // timing-safe even if the lookup ever becomes a cache or prefix match.
+                // timing-safe even though the lookup may be answered from a cache.
                 Ok(owner) => owner.filter(|o| {
                     o.revoked_at.is_none() && bool::from(o.key_hash.as_bytes().ct_eq(hash.as_bytes()))
                 }),
@@ -190,12 +191,12 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     }
     let kind = owner.kind;
     req.extensions_mut().insert(Caller {
-        key_id: owner.key_id,
+        key_id: owner.key_id.clone(),
         kind,
-        merchant_id: owner.merchant_id,
-        merchant_name: owner.merchant_name,
+        merchant_id: owner.merchant_id.clone(),
+        merchant_name: owner.merchant_name.clone(),
         plan,
-        currency: owner.currency,
+        currency: owner.currency.clone(),
         rate,
     });
     finish(next.run(req).await, &rate, actor)

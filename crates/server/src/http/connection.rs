@@ -9,8 +9,10 @@
 //! - a **body read timeout** and the up-front `Content-Length` check live in `http::edge`;
 //! - a **cap on open connections**: past it the server stops accepting until one closes (new
 //!   clients wait in the kernel's backlog rather than take the process's file descriptors);
-//! - hyper's own parser limits sit well above Refline's (`edge` answers 414/431 in the error
-//!   envelope for anything between the two).
+//! - hyper's read buffer sits well above Refline's head limits (`edge` answers 414/431 in the
+//!   error envelope for anything between the two); hyper's header-count limit is left at its
+//!   default (100, the same as Refline's), so a request with more than 100 header fields gets
+//!   hyper's own bare 431 before Refline sees it.
 
 use std::{convert::Infallible, future::Future, io, sync::Arc, time::Duration};
 
@@ -36,7 +38,9 @@ pub struct ConnectionLimits {
     pub max_uri_bytes: usize,
     /// Most header bytes (names and values) in a request; more is 431.
     pub max_header_bytes: usize,
-    /// Most header fields in a request; more is 431.
+    /// Most header fields in a request; more is 431. hyper refuses more than 100 first, with a
+    /// bare 431 (its default limit, kept because it parses without allocating), so a value
+    /// above 100 has no effect.
     pub max_headers: usize,
 }
 
@@ -54,10 +58,14 @@ impl Default for ConnectionLimits {
 }
 
 /// hyper refuses (with a bare answer, before Refline sees the request) heads larger than its
-/// read buffer or with more fields than this; both sit far above Refline's own limits so that
-/// in practice every refusal is Refline's, in the error envelope.
+/// read buffer; this sits far above Refline's own byte limits so that every refusal by size is
+/// Refline's, in the error envelope.
+///
+/// hyper's `max_headers` is deliberately not set: with it, hyper allocates a header array of
+/// that size for every request, while its default (100) parses into a fixed array on the
+/// stack. That cost showed on the redirect path (issue 18). The price is that a request with
+/// more than 100 header fields gets hyper's bare 431 without the error envelope.
 const HYPER_MAX_BUF: usize = 1024 * 1024;
-const HYPER_MAX_HEADERS: usize = 1_000;
 
 /// Serves `router` on `listener` until `shutdown` resolves; then stops accepting, lets requests
 /// in flight finish (idle connections are closed at once) and returns.
@@ -73,8 +81,7 @@ pub async fn serve(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
-        .max_buf_size(HYPER_MAX_BUF)
-        .max_headers(HYPER_MAX_HEADERS);
+        .max_buf_size(HYPER_MAX_BUF);
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {

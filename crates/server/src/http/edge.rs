@@ -4,7 +4,8 @@
 //! One middleware, outermost, so the API, the tracking routes, the processor receivers and the
 //! fallbacks all get the same treatment:
 //! - a request target longer than `max_uri_bytes` is 414 `uri_too_long`; more than
-//!   `max_headers` fields or `max_header_bytes` of headers is 431 `headers_too_large`;
+//!   `max_headers` fields or `max_header_bytes` of headers is 431 `headers_too_large` (more than
+//!   100 fields never gets here: hyper's parser answers a bare 431 first, `http::connection`);
 //! - a path that, percent-decoded, is not UTF-8, or a path or query parameter that holds a
 //!   control character (`refline_domain::is_forbidden_char`), is 400 `validation_error` naming it
 //!   (query values are decoded leniently: invalid UTF-8 becomes U+FFFD), so no such value

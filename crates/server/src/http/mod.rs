@@ -8,5 +8,6 @@ pub mod connection;
 pub mod edge;
 pub mod health;
 pub mod idempotency;
+pub mod key_cache;
 pub mod rate_limit;
 pub mod request_id;

@@ -8,13 +8,16 @@
 //! asks for a few at once (`ClusterStore::lease_rate`, one statement that never grants past the
 //! limit), answers from its lease until it runs out, and asks again. The lease doubles while a
 //! key is busy, up to a quarter of what is left of the window (at most 64), and starts at one
-//! each minute. So:
+//! each minute. One lease is taken at a time per bucket: requests that find the node's lease
+//! empty while it is being refilled wait for that lease and share it (each leasing on its own
+//! would take a quarter of the same stale remainder many times over). Once the window is used
+//! up across the cluster, refusals need no statement: the count only grows within a minute.
+//! So:
 //! - across all nodes, never more than the limit is admitted in a window;
 //! - a node may refuse while another still holds requests it leased and has not used: at most
 //!   a quarter of what was left when it leased, and only one request each once the window is
 //!   nearly used up;
-//! - a quiet key costs one database statement per request (as the key lookup already does),
-//!   a busy one about one per 64.
+//! - a quiet key costs one database statement per request, a busy one about one per 64.
 //!
 //! If the database cannot be reached, the node counts on its own until it can.
 
@@ -52,6 +55,14 @@ pub struct RateLimiter {
     leases: Mutex<HashMap<String, Lease>>,
 }
 
+/// What [`RateLimiter::take`] found.
+enum Take {
+    /// Answered from what the node holds (or knows: the window is used up).
+    Done(RateDecision),
+    /// The node holds nothing: lease `want` more, one lease at a time per bucket (`gate`).
+    Lease { want: u32, gate: Arc<tokio::sync::Mutex<()>> },
+}
+
 impl RateLimiter {
     /// A limiter whose windows are shared by every node on `store`'s database.
     pub fn shared(store: Arc<dyn Store>) -> Self {
@@ -63,29 +74,36 @@ impl RateLimiter {
         let Some(store) = &self.shared else { return self.local.hit(bucket, limit, now_ms) };
         let window = now_ms.div_euclid(60_000);
         let reset = (window + 1) * 60;
-        let want = {
-            let mut leases = self.leases.lock().unwrap_or_else(PoisonError::into_inner);
-            if leases.len() > CAPACITY {
-                leases.retain(|_, l| l.window == window);
-            }
-            let lease = lease_in(&mut leases, bucket, window);
-            if lease.left > 0 {
-                lease.left -= 1;
-                return lease.decision(true, limit, reset);
-            }
-            lease.next_size(limit)
+        let gate = match self.take(bucket, window, limit) {
+            Take::Done(decision) => return decision,
+            Take::Lease { gate, .. } => gate,
+        };
+        // One lease in flight per bucket: requests that find the lease empty while another is
+        // being taken wait for it and share it, instead of each leasing on the same stale
+        // count (a burst of them would take far more than a quarter of what is left, leaving
+        // other nodes refusing while this one holds requests nobody uses).
+        let _turn = gate.lock().await;
+        let want = match self.take(bucket, window, limit) {
+            Take::Done(decision) => return decision,
+            Take::Lease { want, .. } => want,
         };
         match store.lease_rate(bucket, window, limit, want).await {
             Ok(granted) => {
                 let mut leases = self.leases.lock().unwrap_or_else(PoisonError::into_inner);
                 let lease = lease_in(&mut leases, bucket, window);
+                if lease.window != window {
+                    // The next minute began meanwhile and has its own lease: this grant (of
+                    // the minute before) answers this request only.
+                    let remaining = limit.saturating_sub(granted.used);
+                    return RateDecision { allowed: granted.granted > 0, limit, remaining, reset };
+                }
                 lease.used = lease.used.max(granted.used);
                 if granted.granted == 0 {
-                    return lease.decision(false, limit, reset);
+                    return lease.decision(false, limit);
                 }
                 lease.size = granted.granted;
                 lease.left += granted.granted - 1;
-                lease.decision(true, limit, reset)
+                lease.decision(true, limit)
             }
             Err(err) => {
                 tracing::warn!(%err, "shared rate limit unavailable; counting on this node alone");
@@ -93,19 +111,40 @@ impl RateLimiter {
             }
         }
     }
+
+    /// Answers from the node's lease of `bucket` when it can.
+    fn take(&self, bucket: &str, window: i64, limit: u32) -> Take {
+        let mut leases = self.leases.lock().unwrap_or_else(PoisonError::into_inner);
+        if leases.len() > CAPACITY {
+            leases.retain(|_, l| l.window >= window);
+        }
+        let lease = lease_in(&mut leases, bucket, window);
+        if lease.left > 0 {
+            lease.left -= 1;
+            return Take::Done(lease.decision(true, limit));
+        }
+        // The cluster's count only grows within a minute: once it reached the limit, asking
+        // again would cost a write per refused request and grant nothing.
+        if lease.used >= limit {
+            return Take::Done(lease.decision(false, limit));
+        }
+        Take::Lease { want: lease.next_size(limit), gate: lease.gate.clone() }
+    }
 }
 
-/// `bucket`'s lease for `window`: a new window starts a new lease.
+/// `bucket`'s lease for `window`: a new window starts a new lease. A request that read the
+/// clock just before another started the next minute's lease is counted in that minute: an
+/// older lease never replaces a newer one.
 fn lease_in<'a>(leases: &'a mut HashMap<String, Lease>, bucket: &str, window: i64) -> &'a mut Lease {
     let lease = leases.entry(bucket.to_string()).or_insert_with(|| Lease::new(window));
-    if lease.window != window {
+    if lease.window < window {
         *lease = Lease::new(window);
     }
     lease
 }
 
 /// What a node holds of one bucket's shared window.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Lease {
     window: i64,
     /// Leased requests not used yet.
@@ -114,11 +153,13 @@ struct Lease {
     used: u32,
     /// The last lease's size.
     size: u32,
+    /// Held while this node leases more of the window.
+    gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Lease {
     fn new(window: i64) -> Self {
-        Self { window, left: 0, used: 0, size: 0 }
+        Self { window, left: 0, used: 0, size: 0, gate: Arc::default() }
     }
 
     /// The next lease: double the last, at most a quarter of what is left, at least one.
@@ -128,10 +169,10 @@ impl Lease {
     }
 
     /// What the caller is told: what the cluster had left at this node's last lease, plus
-    /// what this node still holds.
-    fn decision(&self, allowed: bool, limit: u32, reset: i64) -> RateDecision {
+    /// what this node still holds; the window resets at the end of the lease's minute.
+    fn decision(&self, allowed: bool, limit: u32) -> RateDecision {
         let remaining = limit.saturating_sub(self.used).saturating_add(self.left).min(limit);
-        RateDecision { allowed, limit, remaining, reset }
+        RateDecision { allowed, limit, remaining, reset: (self.window + 1) * 60 }
     }
 }
 

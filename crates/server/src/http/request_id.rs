@@ -35,13 +35,15 @@ pub fn current() -> Option<String> {
 /// The middleware; see the module docs.
 pub async fn observe(request: Request, next: Next) -> Response {
     let id = incoming(request.headers()).unwrap_or_else(new_id);
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
+    // The matched template is shared (`Arc<str>` inside): cloning it does not copy the text.
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map(MatchedPath::as_str);
     let method = request.method().clone();
     let span = tracing::info_span!(
         "request",
         request_id = %id,
         method = %method,
-        route = route.as_deref().unwrap_or("-"),
+        route = route.unwrap_or("-"),
     );
     let started = Instant::now();
     let mut response = REQUEST_ID.scope(id.clone(), next.run(request)).instrument(span.clone()).await;
@@ -57,7 +59,7 @@ pub async fn observe(request: Request, next: Next) -> Response {
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(HEADER, value);
     }
-    crate::metrics::record_request(&method, route.as_deref(), response.status(), started.elapsed());
+    crate::metrics::record_request(&method, route, response.status(), started.elapsed());
     response
 }
 

@@ -8,10 +8,11 @@
 //! What a crash can lose: the clicks of the current window and the batch being written — about
 //! the window plus one write (tens of milliseconds; measured by `tests/it/crash.rs`, figures in
 //! docs/BENCHMARKS.md). With `ack_after_commit` ([`ClickWriter::click_committed`]) a click is
-//! answered only once its batch committed, and a crash loses none that were answered. On graceful shutdown
-//! the server stops accepting requests, and the writer drains its queue before the process
-//! exits. Only if the queue fills up (the database has stalled) does a redirect wait for room,
-//! so even then no answered click is dropped.
+//! answered only once its batch committed, and a crash loses none that were answered; such a
+//! batch is written at once, without the window (what queued during the previous write forms
+//! the next batch). On graceful shutdown the server stops accepting requests, and the writer
+//! drains its queue before the process exits. Only if the queue fills up (the database has
+//! stalled) does a redirect wait for room, so even then no answered click is dropped.
 
 use std::{
     net::IpAddr,
@@ -174,8 +175,12 @@ async fn write_batches(
     let mut items = Vec::with_capacity(max_batch);
     while rx.recv_many(&mut items, max_batch).await > 0 {
         // Let the batch fill for the window; senders meanwhile queue without waking us. Once the
-        // queue is closed (shutdown) there is nothing to wait for.
-        if items.len() < max_batch && !rx.is_closed() {
+        // queue is closed (shutdown) there is nothing to wait for. Nor when a visitor's answer
+        // waits for this batch to commit (`ack_after_commit`): the window would be added to
+        // every such answer, and batches still form by themselves, from what queues while the
+        // previous batch is being written.
+        let someone_waits = items.iter().any(|item| matches!(item, Item::Click(_, Some(_))));
+        if items.len() < max_batch && !rx.is_closed() && !someone_waits {
             tokio::time::sleep(batch_window).await;
             while items.len() < max_batch {
                 match rx.try_recv() {

@@ -22,7 +22,8 @@ pub struct TrackingSettings {
     /// (visitor, link) pairs remembered for unique counting.
     pub unique_capacity: usize,
     /// Answer a click (302, beacon) only after its batch committed: nothing answered is lost
-    /// in a crash, at the price of the batch window in every answer's latency.
+    /// in a crash, at the price of a write in every answer's latency (such batches are written
+    /// without waiting for `batch_window`).
     pub ack_after_commit: bool,
 }
 
