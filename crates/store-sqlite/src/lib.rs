@@ -32,9 +32,6 @@ pub enum Durability {
     Full,
 }
 
-/// The writer connection's page cache, in KiB (`PRAGMA cache_size` takes a negative KiB count).
-const WRITER_CACHE_KIB: u32 = 32 * 1024;
-
 /// A Refline store on a SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -55,16 +52,11 @@ impl SqliteStore {
             })
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true);
-        // The one writer gets a larger page cache than SQLite's default 2 MB: every new
-        // conversion lands at a random place in several B-trees (random ids, order keys), so
-        // once the indexes outgrow the cache each write re-reads pages it just wrote (an import
-        // of 100,000 commissions slowed to a fifth of its first rate). Pages are only held once
-        // touched, so a small database still costs little.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone().pragma("cache_size", format!("-{WRITER_CACHE_KIB}")))
+            .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&writer).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
         // An in-memory database exists once per connection, so it cannot have separate readers.
