@@ -65,6 +65,7 @@ pub async fn run_import(
         }
         let mut done = seen_in(&report, step);
         let mut shown = false;
+        let mut pages = 0u64;
         loop {
             let batch = match source.fetch(step, cursor.as_deref()).await {
                 Ok(batch) => batch,
@@ -80,6 +81,12 @@ pub async fn run_import(
                 return Err(fail(core, checkpoint.as_mut(), ImportError::Core(err)).await);
             }
             progress.page(step, done, batch.total);
+            // The tables this import writes double at pages 1, 2, 4, 8…: their statistics
+            // follow, so each page read keeps a plan made for the table's size.
+            pages += 1;
+            if !options.dry_run && pages.is_power_of_two() {
+                core.store.refresh_import_statistics().await.map_err(CoreError::from)?;
+            }
             cursor = batch.next;
             if let Some(c) = checkpoint.as_mut() {
                 c.save_page(core, step, cursor.clone(), &report).await?;

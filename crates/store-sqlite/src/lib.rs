@@ -118,6 +118,27 @@ macro_rules! for_update {
     };
 }
 
+/// What refreshes the planner's statistics of the tables an import grows: nothing, as
+/// SQLite's plans for the import's reads do not depend on statistics.
+macro_rules! import_analyze_statement {
+    () => {
+        None::<&'static str>
+    };
+}
+
+/// Pushes `<column> IN (<ids>)` onto a query builder, each id a parameter: SQLite plans it
+/// as one key lookup per id.
+macro_rules! push_id_list {
+    ($q:expr, $column:expr, $ids:expr) => {{
+        $q.push($column).push(" IN (");
+        let mut list = $q.separated(", ");
+        for id in $ids {
+            list.push_bind(id);
+        }
+        $q.push(")");
+    }};
+}
+
 /// The clause appended to row-claiming subqueries: none, as SQLite serialises writers anyway
 /// (one writer connection, `BEGIN IMMEDIATE`). A macro so the statements stay static text.
 macro_rules! skip_locked {

@@ -49,12 +49,9 @@ impl ImportStore for Engine {
         for chunk in fixed_chunks(source_ids, &PAGE_CHUNKS) {
             let mut q = sqlx::QueryBuilder::new("SELECT * FROM import_objects WHERE merchant_id = ");
             q.push_bind(merchant_id).push(" AND source = ").push_bind(source);
-            q.push(" AND kind = ").push_bind(kind).push(" AND source_id IN (");
-            let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(id);
-            }
-            q.push(")");
+            q.push(" AND kind = ").push_bind(kind).push(" AND ");
+            // In the form each engine plans as one key lookup per id (`push_id_list!`).
+            push_id_list!(q, "source_id", chunk);
             found.extend(q.build_query_as::<ImportedObject>().fetch_all(self.reader()).await?);
         }
         Ok(found)
@@ -94,6 +91,13 @@ impl ImportStore for Engine {
         .bind(r.finished_at)
         .execute(self.writer())
         .await?;
+        Ok(())
+    }
+
+    async fn refresh_import_statistics(&self) -> StoreResult<()> {
+        if let Some(statement) = import_analyze_statement!() {
+            sqlx::query(statement).execute(self.writer()).await?;
+        }
         Ok(())
     }
 

@@ -146,6 +146,10 @@ pub trait ImportStore {
     async fn insert_import_run(&self, run: &ImportRun) -> StoreResult<()>;
     /// Saves a run's status, checkpoint and report.
     async fn save_import_run(&self, run: &ImportRun) -> StoreResult<()>;
+    /// Brings the planner's statistics of the tables an import grows up to date (PostgreSQL:
+    /// `ANALYZE`; nothing on SQLite, whose plans do not depend on them here). An import calls it
+    /// as those tables double, so the plans of its repeated page reads are made for their size.
+    async fn refresh_import_statistics(&self) -> StoreResult<()>;
     /// The campaign the affiliate joined first (ties: the lowest campaign id), if any: where a
     /// source object that names no campaign lands. One indexed read (no figures).
     async fn first_campaign_of(&self, merchant_id: &str, affiliate_id: &str) -> StoreResult<Option<String>>;
