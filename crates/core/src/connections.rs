@@ -85,6 +85,7 @@ impl Core {
         actor.require_live(WHAT)?;
         let integration = build_connection(input, &actor.merchant_id, secrets, self.now())?;
         self.store.insert_integration(&integration).await?;
+        self.effects.keys_changed();
         Ok(self.connection_out(integration))
     }
 
@@ -120,6 +121,9 @@ impl Core {
         if !self.store.update_integration(&integration).await? {
             return Err(CoreError::not_found("Integration"));
         }
+        // Receivers remember connections for a moment: this node forgets at once, the others
+        // when told (`inbound::receive::ConnectionMemory`).
+        self.effects.keys_changed();
         Ok(self.connection_out(integration))
     }
 
@@ -134,6 +138,7 @@ impl Core {
         if !self.store.delete_integration(&actor.merchant_id, id).await? {
             return Err(CoreError::not_found("Integration"));
         }
+        self.effects.keys_changed();
         Ok(())
     }
 }

@@ -25,7 +25,8 @@ pub trait Effects: Send + Sync {
     /// A mail was queued in the outbox: wake the mail worker rather than wait for its poll.
     fn mail_written(&self) {}
     /// An API key, or what its requests act as (the brand's plan, archive state, name or
-    /// currency), changed: remembered key owners are stale.
+    /// currency), or a processor connection changed: remembered key owners and connections
+    /// are stale.
     fn keys_changed(&self) {}
     /// A write operation ended: keep `record` in the audit log.
     async fn audited(&self, record: AuditRecord);

@@ -26,6 +26,7 @@ pub mod ids;
 pub mod import;
 pub mod inbound;
 pub mod links;
+pub mod memory;
 pub mod outbound;
 pub mod overview;
 pub mod payouts;
@@ -73,6 +74,10 @@ pub struct Core {
     /// whose effects clear it on every change ([`Core::with_attribution_cache`]); `None` reads
     /// each time.
     pub attributions: Option<Arc<sales::attribution_cache::AttributionCache>>,
+    /// The node's memory of merchants' active processor connections
+    /// (`inbound::receive::ConnectionMemory`), for a server whose effects clear it whenever a
+    /// connection changes (`Effects::keys_changed`); `None` reads each time.
+    pub connections: Option<Arc<inbound::receive::ConnectionMemory>>,
 }
 
 impl Core {
@@ -98,6 +103,7 @@ impl Core {
             unsubscribe_key: None,
             inbox,
             attributions: None,
+            connections: None,
         }
     }
 
@@ -105,6 +111,12 @@ impl Core {
     /// campaigns or memberships change (`Effects::links_changed`).
     pub fn with_attribution_cache(self, cache: Arc<sales::attribution_cache::AttributionCache>) -> Self {
         Core { attributions: Some(cache), ..self }
+    }
+
+    /// This core remembers processor connections in `memory`, which its effects must clear
+    /// whenever a connection changes (`Effects::keys_changed`).
+    pub fn with_connection_memory(self, memory: Arc<inbound::receive::ConnectionMemory>) -> Self {
+        Core { connections: Some(memory), ..self }
     }
 
     /// A core that records no sales (its writer is closed, so a sale through it answers

@@ -2,7 +2,7 @@
 //! others hear about at once.
 //!
 //! A node that writes webhook, processor-inbox or mail work, changes what a link resolves to,
-//! or revokes a key (or changes its brand), wakes its own workers and clears its own caches
+//! revokes a key (or changes its brand) or changes a processor connection, wakes its own workers and clears its own caches
 //! directly (`state::NodeEffects`) and
 //! announces the topic through the store (`NOTIFY` on PostgreSQL). Every node listens and does
 //! the same for topics other nodes announce. Announcements are coalesced: however many writes
@@ -19,7 +19,7 @@ use refline_store::Store;
 use tokio::{sync::Notify, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
-use refline_core::sales::attribution_cache::AttributionCache;
+use refline_core::{inbound::receive::ConnectionMemory, sales::attribution_cache::AttributionCache};
 
 use crate::{http::key_cache::KeyCache, tracking::Tracking};
 
@@ -34,7 +34,8 @@ pub enum Topic {
     Mail,
     /// Campaigns, affiliates, links or tracking settings changed: cached resolutions are stale.
     Links,
-    /// An API key was revoked or its brand changed: remembered key owners are stale.
+    /// An API key was revoked, its brand changed or a processor connection changed: remembered
+    /// key owners and connections are stale.
     Keys,
 }
 
@@ -131,6 +132,8 @@ pub struct LocalWakes {
     pub keys: Arc<KeyCache>,
     /// The sale attributions this node remembers.
     pub attributions: Arc<AttributionCache>,
+    /// The processor connections this node remembers.
+    pub connections: Arc<ConnectionMemory>,
 }
 
 impl LocalWakes {
@@ -143,7 +146,10 @@ impl LocalWakes {
                 self.tracking.invalidate();
                 self.attributions.clear();
             }
-            Topic::Keys => self.keys.clear(),
+            Topic::Keys => {
+                self.keys.clear();
+                self.connections.clear();
+            }
         }
     }
 }

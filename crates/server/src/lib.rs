@@ -189,10 +189,12 @@ pub async fn serve(
     };
     let keys = Arc::new(http::key_cache::KeyCache::default());
     let attributions = Arc::new(refline_core::sales::attribution_cache::AttributionCache::default());
+    let connections = Arc::new(refline_core::inbound::receive::ConnectionMemory::default());
     let listen_task = multi_node.then(|| {
         let wakes = cluster::LocalWakes {
             keys: keys.clone(),
             attributions: attributions.clone(),
+            connections: connections.clone(),
             webhook: webhook_wake.clone(),
             inbox: inbox_wake.clone(),
             mail: mail_wake.clone(),
@@ -207,6 +209,7 @@ pub async fn serve(
         tracking: tracking.clone(),
         keys: keys.clone(),
         attributions: attributions.clone(),
+        connections: connections.clone(),
         mail_wake,
         announcer,
     });
@@ -219,7 +222,8 @@ pub async fn serve(
         &config.public_url,
     )
     .with_unsubscribe_key(&config.secret_key)
-    .with_attribution_cache(attributions);
+    .with_attribution_cache(attributions)
+    .with_connection_memory(connections);
     let digests = config
         .mail
         .worker_enabled

@@ -91,6 +91,8 @@ pub struct NodeEffects {
     pub keys: Arc<KeyCache>,
     /// The node's remembered sale attributions (the core's).
     pub attributions: Arc<AttributionCache>,
+    /// The node's remembered processor connections (the core's).
+    pub connections: Arc<refline_core::inbound::receive::ConnectionMemory>,
     /// Wakes the mail worker.
     pub mail_wake: Arc<Notify>,
     /// Tells the other nodes on the same database (PostgreSQL); `None` where one node runs.
@@ -130,6 +132,7 @@ impl Effects for NodeEffects {
 
     fn keys_changed(&self) {
         self.keys.clear();
+        self.connections.clear();
         self.announce(Topic::Keys);
     }
 

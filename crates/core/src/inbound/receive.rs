@@ -3,14 +3,23 @@
 //! the inbox — raw, for the worker to process and the merchant to read — exactly once per event.
 //! The HTTP door only hands over the request's parts and renders the answer.
 
+use std::sync::Arc;
+
 use refline_processors::{parse, verify, Action, Provider};
-use refline_store::InboxEntry;
+use refline_store::{InboxEntry, Integration};
 
 use crate::{
     ids::{new_ordered_id, sha256_hex},
+    memory::Memory,
     secrets::SecretBox,
     Core, CoreError, CoreResult, Door, ErrorKind,
 };
+
+/// (merchant, provider) → the merchant's active connections to the provider, sealed secrets
+/// included, as read at a time (`crate::memory`): every delivery needs them, and they change
+/// only when the merchant connects, rotates or removes a connection. Only non-empty answers are
+/// kept, so a connection made by another process works at once.
+pub type ConnectionMemory = Memory<(String, String), Vec<Integration>>;
 
 /// A delivery as it arrived.
 #[derive(Debug, Clone)]
@@ -76,7 +85,7 @@ impl Core {
             return Err(CoreError::new(ErrorKind::NotFound, "not_found", "Unknown payment provider"));
         };
         let merchant_id = delivery.merchant_id;
-        let integrations = self.store.active_integrations(merchant_id, provider.as_str()).await?;
+        let integrations = self.active_connections(merchant_id, provider).await?;
         if integrations.is_empty() {
             return Err(CoreError::new(
                 ErrorKind::NotFound,
@@ -89,7 +98,7 @@ impl Core {
         let now = self.now();
         let mut verified = None;
         let mut last_error = None;
-        for integration in &integrations {
+        for integration in integrations.iter() {
             let mut opened = Vec::with_capacity(2);
             for sealed in
                 std::iter::once(&integration.secret_sealed).chain(integration.previous_secret_sealed.iter())
@@ -167,6 +176,27 @@ impl Core {
             self.effects.inbox_written();
         }
         Ok(Received { stored, delivery_id: stored.then_some(id) })
+    }
+}
+
+impl Core {
+    /// The merchant's active connections to `provider`: from the node's memory when read in
+    /// the last second, else from the store.
+    async fn active_connections(
+        &self,
+        merchant_id: &str,
+        provider: Provider,
+    ) -> CoreResult<Arc<Vec<Integration>>> {
+        let key = (merchant_id.to_string(), provider.as_str().to_string());
+        if let Some(found) = self.connections.as_ref().and_then(|memory| memory.get(&key)) {
+            return Ok(found);
+        }
+        let generation = self.connections.as_ref().map(|memory| memory.generation());
+        let found = self.store.active_integrations(merchant_id, provider.as_str()).await?;
+        Ok(match (&self.connections, generation) {
+            (Some(memory), Some(generation)) if !found.is_empty() => memory.put(generation, key, found),
+            _ => Arc::new(found),
+        })
     }
 }
 

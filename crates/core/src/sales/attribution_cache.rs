@@ -14,22 +14,12 @@
 //! change nobody announces (the command line) is seen within [`TTL`]. Affiliates' emails and
 //! creation facts never change once created.
 
-use std::{
-    collections::HashMap,
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc, PoisonError, RwLock,
-    },
-    time::{Duration, Instant},
-};
-
 use refline_domain::MembershipStatus;
 use refline_store::{Affiliate, Campaign};
 
-/// How long an attribution read answers for its sales.
-pub const TTL: Duration = Duration::from_secs(1);
-/// Past this many entries the memory drops what has expired (or everything).
-const CAPACITY: usize = 50_000;
+use crate::memory::Memory;
+
+pub use crate::memory::TTL;
 
 /// A campaign and one affiliate of its merchant, as the attribution read found them.
 #[derive(Debug, Clone)]
@@ -48,45 +38,34 @@ type Key = (String, String, String);
 /// See the module documentation.
 #[derive(Default)]
 pub struct AttributionCache {
-    entries: RwLock<HashMap<Key, (Arc<Attributed>, Instant)>>,
-    /// Moves on every clear: a read that started before a clear must not store what it read.
-    generation: AtomicU64,
+    memory: Memory<Key, Attributed>,
 }
 
 impl AttributionCache {
     /// What was found for this merchant's campaign and affiliate less than [`TTL`] ago.
-    pub fn get(&self, merchant_id: &str, campaign_id: &str, affiliate_id: &str) -> Option<Arc<Attributed>> {
-        let key = (merchant_id.to_string(), campaign_id.to_string(), affiliate_id.to_string());
-        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
-        entries.get(&key).filter(|(_, at)| at.elapsed() < TTL).map(|(found, _)| found.clone())
+    pub fn get(
+        &self,
+        merchant_id: &str,
+        campaign_id: &str,
+        affiliate_id: &str,
+    ) -> Option<std::sync::Arc<Attributed>> {
+        self.memory.get(&(merchant_id.to_string(), campaign_id.to_string(), affiliate_id.to_string()))
     }
 
     /// The generation to hand back to [`Self::put`] with what a read started now finds.
     pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+        self.memory.generation()
     }
 
     /// Remembers `found`, read since `generation`: not if the cache was cleared meanwhile (the
     /// read may predate the change that cleared it).
     pub fn put(&self, generation: u64, merchant_id: &str, affiliate_id: &str, found: Attributed) {
         let key = (merchant_id.to_string(), found.campaign.id.clone(), affiliate_id.to_string());
-        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        if self.generation.load(Ordering::Acquire) != generation {
-            return;
-        }
-        if entries.len() >= CAPACITY {
-            entries.retain(|_, (_, at)| at.elapsed() < TTL);
-            if entries.len() >= CAPACITY - CAPACITY / 10 {
-                entries.clear();
-            }
-        }
-        entries.insert(key, (Arc::new(found), Instant::now()));
+        self.memory.put(generation, key, found);
     }
 
     /// Forgets everything: a campaign or membership changed.
     pub fn clear(&self) {
-        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        entries.clear();
+        self.memory.clear();
     }
 }
