@@ -43,7 +43,10 @@ async fn a_write_on_one_node_wakes_the_workers_of_another() {
     let Engine::Postgres(url) = engine.isolated().await else { unreachable!() };
     let mail_dir = tempfile::tempdir().unwrap();
     // B: every worker on, each polling once an hour.
+    // Nodes of one cluster share the key that seals connection secrets (docs/SCALING.md).
+    let secret_key = [0x5A; 32];
     let b = TestApp::start_on(url.clone(), None, |c| {
+        c.secret_key = secret_key;
         c.webhooks.allow_private_targets = true;
         c.webhooks.poll_interval = HOUR;
         c.webhooks.inbox_poll_interval = HOUR;
@@ -54,6 +57,7 @@ async fn a_write_on_one_node_wakes_the_workers_of_another() {
     .await;
     // A: no workers at all; it only writes and announces.
     let a = TestApp::start_on(url, None, |c| {
+        c.secret_key = secret_key;
         c.webhooks.allow_private_targets = true;
         c.webhooks.worker_enabled = false;
         c.mail.worker_enabled = false;
@@ -107,6 +111,43 @@ async fn a_write_on_one_node_wakes_the_workers_of_another() {
     })
     .await;
     eprintln!("processor delivery handled by the other node {took:?} after it was received");
+
+    // Connections: B remembers the merchant's Stripe connection once a delivery used it; the
+    // connection removed through A is refused by B as soon as the announcement lands (at the
+    // latest when B's one-second memory expires), never accepted for long.
+    let deliver_to_b = |n: u32| {
+        let paid = Sale {
+            event_id: format!("evt_wake_conn_{n}"),
+            object_id: format!("in_wake_conn_{n}"),
+            amount_minor: 10_000,
+            reference: Some(format!("tc_{code}_aff_{aff}_cid_click_fixture")),
+            created_unix_s: now,
+            ..Sale::default()
+        };
+        let (headers, _, body) = fixtures::stripe::delivery(
+            secret,
+            now,
+            fixtures::stripe::invoice_paid(&paid, "subscription_create"),
+        );
+        let mut request =
+            b.client().post(b.url(&format!("/api/webhooks/stripe/merchant/{}", m.id))).body(body);
+        for (name, value) in &headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(deliver_to_b(0).await, StatusCode::OK, "B verifies with the connection");
+    let integration_id = integration.data()["id"].as_str().unwrap().to_string();
+    let removed = a.delete(&m.key, &format!("/api/v1/integrations/{integration_id}")).await;
+    assert!(removed.status.is_success(), "{}", removed.text);
+    let mut n = 0;
+    let took = within_bound("connection removed", || {
+        n += 1;
+        let status = deliver_to_b(n);
+        async move { status.await == StatusCode::NOT_FOUND }
+    })
+    .await;
+    eprintln!("connection removed through one node refused by the other {took:?} later");
 
     // Mail: an invitation queued through A is delivered by B's mail worker.
     let invitee = "wake-invitee@partner.test";

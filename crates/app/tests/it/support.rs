@@ -300,6 +300,11 @@ impl TestApp {
         self.send(Method::PATCH, Some(key), path, Some(&body)).await
     }
 
+    /// DELETE with a key.
+    pub async fn delete(&self, key: &str, path: &str) -> Reply {
+        self.send(Method::DELETE, Some(key), path, None).await
+    }
+
     /// Creates a campaign from `body` (defaults: 20 % commission) and returns its object.
     pub async fn campaign(&self, key: &str, overrides: Value) -> Value {
         let mut body = json!({ "name": "Launch", "commissionType": "percentage", "commissionValue": 20 });
