@@ -59,15 +59,11 @@ impl Api {
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
-    /// A campaign paying `percent` % and one approved affiliate on it: (campaign id, affiliate id).
-    pub async fn campaign_with_affiliate(&self, percent: u32) -> anyhow::Result<(String, String)> {
-        let campaign = self
-            .post(
-                "/api/v1/campaigns",
-                json!({ "name": "Bench", "commissionType": "percentage", "commissionValue": percent }),
-            )
-            .await?;
+    /// Creates a campaign from `campaign` and an approved affiliate on it.
+    pub async fn program(&self, campaign: serde_json::Value) -> anyhow::Result<Program> {
+        let campaign = self.post("/api/v1/campaigns", campaign).await?;
         let campaign_id = campaign["data"]["id"].as_str().context("campaign id")?.to_string();
+        let code = campaign["data"]["trackingCode"].as_str().context("tracking code")?.to_string();
         let affiliate = self
             .post(
                 "/api/v1/affiliates",
@@ -75,6 +71,23 @@ impl Api {
             )
             .await?;
         let affiliate_id = affiliate["data"]["id"].as_str().context("affiliate id")?.to_string();
-        Ok((campaign_id, affiliate_id))
+        Ok(Program { campaign_id, code, affiliate_id })
     }
+
+    /// A `percent` % campaign and an approved affiliate: (campaign id, affiliate id).
+    pub async fn campaign_with_affiliate(&self, percent: u32) -> anyhow::Result<(String, String)> {
+        let body = json!({ "name": "Bench", "commissionType": "percentage", "commissionValue": percent });
+        let program = self.program(body).await?;
+        Ok((program.campaign_id, program.affiliate_id))
+    }
+}
+
+/// A campaign and one affiliate on it.
+pub struct Program {
+    /// The campaign's id.
+    pub campaign_id: String,
+    /// The campaign's tracking code.
+    pub code: String,
+    /// The affiliate's id.
+    pub affiliate_id: String,
 }

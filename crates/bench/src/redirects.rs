@@ -44,19 +44,10 @@ pub struct Links {
 
 /// Creates [`Links`] through the API.
 pub async fn links(api: &Api, base: &str) -> anyhow::Result<Links> {
-    let campaign = api
-        .post(
-            "/api/v1/campaigns",
-            json!({ "name": "Bench", "commissionType": "percentage", "commissionValue": 20,
-                    "targetUrl": "https://shop.example/pricing?plan=pro" }),
-        )
+    let crate::api::Program { campaign_id, code, affiliate_id } = api
+        .program(json!({ "name": "Bench", "commissionType": "percentage", "commissionValue": 20,
+                         "targetUrl": "https://shop.example/pricing?plan=pro" }))
         .await?;
-    let campaign_id = campaign["data"]["id"].as_str().context("campaign id")?.to_string();
-    let code = campaign["data"]["trackingCode"].as_str().context("tracking code")?.to_string();
-    let affiliate = api
-        .post("/api/v1/affiliates", json!({ "email": "bench@affiliates.test", "campaignId": campaign_id }))
-        .await?;
-    let affiliate_id = affiliate["data"]["id"].as_str().context("affiliate id")?.to_string();
     let link =
         api.post("/api/v1/links", json!({ "campaignId": campaign_id, "affiliateId": affiliate_id })).await?;
     let short = link["data"]["url"].as_str().context("short link")?.to_string();

@@ -10,7 +10,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::Context;
 use http_body_util::Full;
 use hyper::{body::Bytes, Request, StatusCode};
 use refline_processors::fixtures::{self, Sale};
@@ -55,18 +54,9 @@ async fn measure(server_rt: tokio::runtime::Handle, url: &str, options: &Options
     let (store, base) = (server.store.clone(), server.base.clone());
     let merchant = refline::admin::create_merchant(&store, "Bench", "scale", "usd").await?;
     let api = Api::new(&base, &merchant.api_key);
-    let campaign = api
-        .post(
-            "/api/v1/campaigns",
-            json!({ "name": "Bench", "commissionType": "percentage", "commissionValue": 20 }),
-        )
+    let crate::api::Program { code, affiliate_id, .. } = api
+        .program(json!({ "name": "Bench", "commissionType": "percentage", "commissionValue": 20 }))
         .await?;
-    let campaign_id = campaign["data"]["id"].as_str().context("campaign id")?.to_string();
-    let code = campaign["data"]["trackingCode"].as_str().context("tracking code")?.to_string();
-    let affiliate = api
-        .post("/api/v1/affiliates", json!({ "email": "bench@affiliates.test", "campaignId": campaign_id }))
-        .await?;
-    let affiliate_id = affiliate["data"]["id"].as_str().context("affiliate id")?.to_string();
     api.post("/api/v1/integrations", json!({ "provider": "stripe", "webhookSecret": SECRET })).await?;
 
     let reference = format!("tc_{code}_aff_{affiliate_id}_cid_click_bench");
