@@ -6,7 +6,6 @@
 
 mod api;
 mod bare;
-mod bare_post;
 mod conversions;
 mod cpu;
 mod dashboard;

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::{
     api::Api,
-    bare::BareServer,
+    bare::{Answer, BareServer},
     load::{get_load, Report},
     server::BenchServer,
 };
@@ -77,7 +77,7 @@ async fn measure(server_rt: tokio::runtime::Handle, url: &str, options: &Options
     let (connections, phase) = (options.connections, Duration::from_secs(options.seconds));
     let warm = Duration::from_secs(1);
 
-    let bare = BareServer::start(&server_rt).await?;
+    let bare = BareServer::start(&server_rt, Answer::Found).await?;
     let bare_url = format!("{}/redirect", bare.base);
     get_load(&bare_url, StatusCode::FOUND, connections, warm, 0).await;
     let bare_report = get_load(&bare_url, StatusCode::FOUND, connections, phase, 0).await;

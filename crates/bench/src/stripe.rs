@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::{
     api::Api,
-    bare_post::BarePostServer,
+    bare::{Answer, BareServer},
     cpu,
     load::{load, Report, RequestFn},
     server::BenchServer,
@@ -72,7 +72,7 @@ async fn measure(server_rt: tokio::runtime::Handle, url: &str, options: &Options
     let window = Duration::from_secs(options.seconds);
 
     // The yardstick: the same requests, answered 200 by a server that does nothing else.
-    let bare = BarePostServer::start(&server_rt).await?;
+    let bare = BareServer::start(&server_rt, Answer::Received).await?;
     let before = cpu::sample();
     let bare_report = load(requests(bare.base.clone()), StatusCode::OK, options.connections, window, 0).await;
     let bare_cpu = before.until(&cpu::sample());
