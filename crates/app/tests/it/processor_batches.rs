@@ -23,7 +23,10 @@ use crate::{
 
 const SECRET: &str = "whsec_refline_batch_secret";
 
-engine_tests!(a_batch_keeps_every_order_and_isolates_a_hostile_delivery);
+engine_tests!(
+    a_batch_keeps_every_order_and_isolates_a_hostile_delivery,
+    a_refused_delivery_fails_alone_in_the_inbox_group_commit
+);
 
 /// An inbox row for a Stripe delivery of `body`, received `n` ms after `t0`.
 fn stored(shop: &Shop, t0: i64, n: i64, event: &str, body: Vec<u8>) -> InboxEntry {
@@ -164,4 +167,80 @@ async fn a_batch_keeps_every_order_and_isolates_a_hostile_delivery(engine: Engin
         assert_eq!(again.body["duplicate"], true, "{}", again.text);
     }
     assert_eq!(shop.conversions(false).await.len(), expected);
+}
+
+/// The inbox's group commit stores many merchants' deliveries in one transaction. A correctly
+/// signed delivery whose body holds a raw NUL byte (which PostgreSQL's TEXT refuses, SQLite
+/// keeps) arrives among other merchants' deliveries: every good one is answered 200 and is in
+/// its merchant's delivery log; on PostgreSQL the refused one is answered 400 and never takes
+/// anyone else's delivery with it.
+async fn a_refused_delivery_fails_alone_in_the_inbox_group_commit(engine: Engine) {
+    let app = crate::support::TestApp::start(&engine).await;
+    let mut shops = Vec::new();
+    for n in 0..4 {
+        let m = app.merchant("ultimate").await;
+        let secret = format!("whsec_group_{n}");
+        let created = app
+            .post(&m.key, "/api/v1/integrations", json!({ "provider": "stripe", "webhookSecret": secret }))
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+        let integration = created.data()["id"].as_str().unwrap().to_string();
+        shops.push((m, secret, integration));
+    }
+    let mut sends = Vec::new();
+    for i in 0..80usize {
+        // Shop 0 sends the hostile deliveries, one in four; the others send good ones.
+        let hostile = i % 4 == 0;
+        let (m, secret, _) = &shops[if hostile { 0 } else { 1 + i % 3 }];
+        let sale = Sale {
+            event_id: format!("evt_group_{i}"),
+            object_id: if hostile { format!("pi_bad\u{0}{i}") } else { format!("pi_good_{i}") },
+            customer_id: format!("cus_group_{i}"),
+            amount_minor: 1_000,
+            created_unix_s: now_s(),
+            ..Sale::default()
+        };
+        let mut body = fixtures::stripe::checkout_completed(&sale);
+        if hostile {
+            // The JSON escape becomes the raw byte, still valid UTF-8, signed as sent.
+            let text = String::from_utf8(body).unwrap().replace("\\u0000", "\0");
+            assert!(text.contains('\0'));
+            body = text.into_bytes();
+        }
+        let (headers, _, body) = fixtures::stripe::delivery(secret, now_s(), body);
+        let mut request =
+            app.client().post(app.url(&format!("/api/webhooks/stripe/merchant/{}", m.id))).body(body);
+        for (name, value) in &headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        sends.push(tokio::spawn(async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            (hostile, status, body["deliveryId"].as_str().map(str::to_string))
+        }));
+    }
+    let mut stored = Vec::new();
+    for send in sends {
+        let (hostile, status, delivery_id) = send.await.unwrap();
+        if hostile {
+            if matches!(engine, Engine::Postgres(_)) {
+                // Refused for what it holds: a clear 400, not a 5xx the processor would retry.
+                assert_eq!(status, StatusCode::BAD_REQUEST, "PostgreSQL cannot have stored it");
+            }
+        } else {
+            assert_eq!(status, StatusCode::OK, "a good delivery failed with a refused one");
+            stored.push(delivery_id.expect("a new delivery's id"));
+        }
+    }
+    assert_eq!(stored.len(), 60);
+    let mut logged = Vec::new();
+    for (m, _, integration) in &shops[1..] {
+        let page = app.get(&m.key, &format!("/api/v1/integrations/{integration}/deliveries?limit=100")).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        logged.extend(page.data().as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_string()));
+    }
+    for id in &stored {
+        assert!(logged.contains(id), "acknowledged delivery {id} is not in its merchant's log");
+    }
 }
