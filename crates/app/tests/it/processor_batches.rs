@@ -175,7 +175,9 @@ async fn a_batch_keeps_every_order_and_isolates_a_hostile_delivery(engine: Engin
 /// its merchant's delivery log; on PostgreSQL the refused one is answered 400 and never takes
 /// anyone else's delivery with it.
 async fn a_refused_delivery_fails_alone_in_the_inbox_group_commit(engine: Engine) {
-    let app = crate::support::TestApp::start(&engine).await;
+    // A database of its own, as `Shop`'s: this server's inbox worker claims any due delivery of
+    // its database, and must not take another test's.
+    let app = crate::support::TestApp::start(&engine.isolated().await).await;
     let mut shops = Vec::new();
     for n in 0..4 {
         let m = app.merchant("ultimate").await;
