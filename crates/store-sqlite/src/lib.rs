@@ -7,8 +7,9 @@
 //! writing to the same file while a server runs.
 
 pub mod backup;
+mod checkpoint;
 
-use std::{str::FromStr, time::Duration};
+use std::{str::FromStr, sync::Arc, time::Duration};
 
 use refline_store::{Store, StoreError};
 use sqlx::{
@@ -37,6 +38,8 @@ pub enum Durability {
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
+    /// Copies the WAL back into the file beside the writer (`checkpoint.rs`); none in memory.
+    checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
 
 impl SqliteStore {
@@ -52,25 +55,35 @@ impl SqliteStore {
             })
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true);
+        // An in-memory database exists once per connection, so it cannot have separate readers
+        // (nor a WAL to checkpoint).
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        // On a file the writer never checkpoints inside a commit; `checkpoint.rs` does it beside it.
+        let writer_options = if in_memory {
+            options.clone()
+        } else {
+            options
+                .clone()
+                .pragma("wal_autocheckpoint", "0")
+                .pragma("journal_size_limit", checkpoint::WAL_SIZE_LIMIT)
+        };
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
+            .connect_with(writer_options)
             .await?;
         MIGRATOR.run(&writer).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
-        // An in-memory database exists once per connection, so it cannot have separate readers.
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let reader = if in_memory {
-            writer.clone()
-        } else {
-            SqlitePoolOptions::new()
-                .max_connections(8)
-                .acquire_timeout(Duration::from_secs(30))
-                .connect_with(options)
-                .await?
-        };
-        Ok(Self { reader, writer })
+        if in_memory {
+            return Ok(Self { reader: writer.clone(), writer, checkpointer: None });
+        }
+        let reader = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        let checkpointer = Some(Arc::new(checkpoint::Checkpointer::start(options)));
+        Ok(Self { reader, writer, checkpointer })
     }
 
     /// This binary's migrations (`/readyz` compares them with the database's).
@@ -100,6 +113,9 @@ impl SqliteStore {
 
     /// Closes both pools, waiting for open connections to finish.
     pub async fn close(&self) {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.stop().await;
+        }
         self.writer.close().await;
         self.reader.close().await;
     }
