@@ -78,7 +78,7 @@ impl SqliteStore {
             return Ok(Self { reader: writer.clone(), writer, checkpointer: None });
         }
         let reader = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(readers())
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
             .await?;
@@ -119,6 +119,16 @@ impl SqliteStore {
         self.writer.close().await;
         self.reader.close().await;
     }
+}
+
+/// Reader connections: two per core, at least 4 and at most 16. Each is a thread with its own
+/// page and statement caches (about 2 MB once warm), and SQLite reads are CPU work on pages the
+/// OS already holds, so more readers than that only add memory: 8 on a 2-core machine left the
+/// server at 64 MB after a burst of processor deliveries against 57 MB with 4, at the same
+/// throughput (`refline-bench memory`, `docs/BENCHMARKS.md`).
+fn readers() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    u32::try_from(cores.saturating_mul(2).clamp(4, 16)).unwrap_or(4)
 }
 
 // The shared SQL (`crates/store/portable/`), compiled here against the SQLite driver. It names

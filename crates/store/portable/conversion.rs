@@ -78,7 +78,8 @@ impl ConversionStore for Engine {
                  LEFT JOIN clicks k ON k.merchant_id = c.merchant_id AND k.id = q.click_id \
                  LEFT JOIN conversions d ON d.order_key = q.order_key",
             );
-            let rows: Vec<IndexedAttribution> = query.build_query_as().fetch_all(self.reader()).await?;
+            let rows: Vec<IndexedAttribution> =
+                query.build_query_as().persistent(false).fetch_all(self.reader()).await?;
             for row in rows {
                 if let Some(slot) = usize::try_from(row.i).ok().and_then(|i| found.get_mut(i)) {
                     *slot = Some(row.attribution);
@@ -271,13 +272,13 @@ impl ConversionStore for Engine {
              ORDER BY r.queue_rank, r.queue_at DESC, r.queue_id DESC LIMIT ",
         );
         q.push_bind(limit).push(" OFFSET ").push_bind(offset);
-        let items = q.build_query_as().fetch_all(self.reader()).await?;
+        let items = q.build_query_as().persistent(false).fetch_all(self.reader()).await?;
         let mut count = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM conversions c");
         review_filters(&mut count, merchant_id, f);
         if let Some(status) = f.status {
             count.push(" AND c.status = ").push_bind(status);
         }
-        let total: i64 = count.build_query_scalar().fetch_one(self.reader()).await?;
+        let total: i64 = count.build_query_scalar().persistent(false).fetch_one(self.reader()).await?;
         Ok(Page { items, total })
     }
 }

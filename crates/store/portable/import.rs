@@ -52,7 +52,9 @@ impl ImportStore for Engine {
             q.push(" AND kind = ").push_bind(kind).push(" AND ");
             // In the form each engine plans as one key lookup per id (`push_id_list!`).
             push_id_list!(q, "source_id", chunk);
-            found.extend(q.build_query_as::<ImportedObject>().fetch_all(self.reader()).await?);
+            found.extend(
+                q.build_query_as::<ImportedObject>().persistent(false).fetch_all(self.reader()).await?,
+            );
         }
         Ok(found)
     }
@@ -149,7 +151,7 @@ impl ImportStore for Engine {
             q.push(") ORDER BY affiliate_id, joined_at, campaign_id");
             // Ordered: each affiliate's first row is its first campaign.
             for (affiliate, campaign) in
-                q.build_query_as::<(String, String)>().fetch_all(self.reader()).await?
+                q.build_query_as::<(String, String)>().persistent(false).fetch_all(self.reader()).await?
             {
                 if firsts.last().is_none_or(|(last, _)| *last != affiliate) {
                     firsts.push((affiliate, campaign));

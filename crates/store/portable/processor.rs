@@ -45,7 +45,7 @@ impl ProcessorStore for Engine {
                     .push_bind(e.processed_at);
             });
             query.push(" ON CONFLICT (merchant_id, provider, dedupe_key) DO NOTHING RETURNING id");
-            let ids: Vec<String> = query.build_query_scalar().fetch_all(&mut *tx).await?;
+            let ids: Vec<String> = query.build_query_scalar().persistent(false).fetch_all(&mut *tx).await?;
             stored.extend(ids);
         }
         tx.commit().await?;
@@ -105,7 +105,7 @@ impl ProcessorStore for Engine {
                     .push_bind(p.conversion_id.as_str());
             });
             query.push(" ON CONFLICT (merchant_id, provider, object_key) DO NOTHING");
-            query.build().execute(&mut *tx).await?;
+            query.build().persistent(false).execute(&mut *tx).await?;
         }
         for chunk in subscriptions.chunks(ROWS_PER_STATEMENT / 4) {
             let mut query = sqlx::QueryBuilder::new(
@@ -128,7 +128,7 @@ impl ProcessorStore for Engine {
                     first_conversion_id = COALESCE(processor_subscriptions.first_conversion_id, excluded.first_conversion_id), \
                     trial_conversion_id = COALESCE(processor_subscriptions.trial_conversion_id, excluded.trial_conversion_id)",
             );
-            query.build().execute(&mut *tx).await?;
+            query.build().persistent(false).execute(&mut *tx).await?;
         }
         // Only the attempt that claimed a delivery writes its result (as `finish_inbox`).
         for chunk in finished.chunks(ROWS_PER_STATEMENT) {
@@ -150,7 +150,7 @@ impl ProcessorStore for Engine {
                     processed_at = v.processed_at \
                  FROM v WHERE processor_inbox.id = v.id AND processor_inbox.attempts = v.attempt",
             );
-            query.build().execute(&mut *tx).await?;
+            query.build().persistent(false).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(vec![(); finished.len()])
@@ -167,7 +167,9 @@ impl ProcessorStore for Engine {
                  JOIN processor_payments p ON p.merchant_id = k.merchant_id AND p.provider = k.provider \
                     AND p.object_key = k.object_key",
             );
-            found.extend(query.build_query_as::<ProcessorPayment>().fetch_all(self.reader()).await?);
+            found.extend(
+                query.build_query_as::<ProcessorPayment>().persistent(false).fetch_all(self.reader()).await?,
+            );
         }
         Ok(found)
     }
@@ -182,7 +184,13 @@ impl ProcessorStore for Engine {
                 ") SELECT s.* FROM k JOIN processor_subscriptions s ON s.merchant_id = k.merchant_id \
                     AND s.provider = k.provider AND s.subscription_key = k.subscription_key",
             );
-            found.extend(query.build_query_as::<ProcessorSubscription>().fetch_all(self.reader()).await?);
+            found.extend(
+                query
+                    .build_query_as::<ProcessorSubscription>()
+                    .persistent(false)
+                    .fetch_all(self.reader())
+                    .await?,
+            );
         }
         Ok(found)
     }
@@ -278,7 +286,7 @@ impl ProcessorStore for Engine {
             list.push_bind(key.as_str());
         }
         query.push(") LIMIT 1");
-        Ok(query.build_query_scalar().fetch_optional(self.reader()).await?)
+        Ok(query.build_query_scalar().persistent(false).fetch_optional(self.reader()).await?)
     }
 
     async fn remember_processor_payment(
@@ -298,7 +306,7 @@ impl ProcessorStore for Engine {
             row.push_bind(merchant_id).push_bind(provider).push_bind(key.as_str()).push_bind(conversion_id);
         });
         query.push(" ON CONFLICT (merchant_id, provider, object_key) DO NOTHING");
-        query.build().execute(self.writer()).await?;
+        query.build().persistent(false).execute(self.writer()).await?;
         Ok(())
     }
 
