@@ -136,6 +136,17 @@ fn readers() -> u32 {
 type Engine = SqliteStore;
 type Db = Sqlite;
 
+/// Whether statements shaped by a batch's size (`QueryBuilder`) stay prepared on the connection:
+/// no on SQLite, where each one is compiled into this process (a 128-row insert is a couple of
+/// hundred kilobytes) and sqlx keeps 100 per connection, so every batch size seen became a
+/// statement of its own: 45 MB of the server after a burst of processor deliveries. Compiling a
+/// batch's statement again costs little next to the batch.
+macro_rules! keep_batch_statements {
+    () => {
+        false
+    };
+}
+
 /// The clause that locks rows a transaction reads before it decides on them (a payout run
 /// checking that the commissions it reserves are still payable): empty: SQLite runs one write transaction at a time anyway.
 macro_rules! for_update {

@@ -40,7 +40,7 @@ pub(super) async fn add_to_digests(conn: &mut Conn, written: &[&Conversion], sha
                 conversions = commission_digest_items.conversions + excluded.conversions, \
                 commission_minor = commission_digest_items.commission_minor + excluded.commission_minor",
         );
-        q.build().persistent(false).execute(&mut *conn).await?;
+        q.build().persistent(keep_batch_statements!()).execute(&mut *conn).await?;
     }
     Ok(())
 }

@@ -133,7 +133,7 @@ async fn read_clicks(
             query.push_bind(merchant_id.as_str()).push(" AND id = ").push_bind(click_id.as_str()).push(")");
         }
         let found: Vec<(String, String, Option<String>, Option<String>)> =
-            query.build_query_as().persistent(false).fetch_all(&mut *conn).await?;
+            query.build_query_as().persistent(keep_batch_statements!()).fetch_all(&mut *conn).await?;
         for (merchant_id, id, ip, device_hash) in found {
             let key = (merchant_id, id.clone());
             affiliates.extend(
@@ -154,7 +154,7 @@ async fn read_clicks(
         }
         query.push(")");
         let rows: Vec<(String, String, String)> =
-            query.build_query_as().persistent(false).fetch_all(&mut *conn).await?;
+            query.build_query_as().persistent(keep_batch_statements!()).fetch_all(&mut *conn).await?;
         let mut by_affiliate: HashMap<String, Vec<(String, String)>> = HashMap::new();
         for (affiliate_id, kind, value) in rows {
             by_affiliate.entry(affiliate_id).or_default().push((kind, value));
@@ -183,7 +183,7 @@ async fn take_locks(conn: &mut Conn, locks: &[LockKey]) -> StoreResult<()> {
             row.push_bind(*namespace).push_bind(*key);
         });
         query.push(") AS v (k1, k2) ORDER BY k1, k2");
-        query.build().persistent(false).execute(&mut *conn).await?;
+        query.build().persistent(keep_batch_statements!()).execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -229,7 +229,8 @@ async fn insert_rows(conn: &mut Conn, inserts: &[PlannedInsert]) -> StoreResult<
         });
         // The unique index arbitrates used order ids; no read-then-write race.
         query.push(" ON CONFLICT (order_key) DO NOTHING RETURNING id");
-        let ids: Vec<String> = query.build_query_scalar().persistent(false).fetch_all(&mut *conn).await?;
+        let ids: Vec<String> =
+            query.build_query_scalar().persistent(keep_batch_statements!()).fetch_all(&mut *conn).await?;
         inserted.extend(ids);
     }
     Ok(inserted)
@@ -250,7 +251,7 @@ async fn add_tallies(conn: &mut Conn, tallies: Vec<(String, i64, i64, i64)>) -> 
             " ON CONFLICT (merchant_id, month, shard) \
              DO UPDATE SET amount_minor = monthly_sales.amount_minor + excluded.amount_minor",
         );
-        query.build().persistent(false).execute(&mut *conn).await?;
+        query.build().persistent(keep_batch_statements!()).execute(&mut *conn).await?;
     }
     Ok(())
 }

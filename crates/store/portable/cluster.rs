@@ -56,7 +56,7 @@ impl ClusterStore for Engine {
         );
         query.push_bind(horizon_ms);
         query.push(" RETURNING visit_key");
-        Ok(query.build_query_scalar().persistent(false).fetch_all(self.writer()).await?)
+        Ok(query.build_query_scalar().persistent(keep_batch_statements!()).fetch_all(self.writer()).await?)
     }
 
     async fn sweep_cluster_state(&self, window_before: i64, visits_before: i64) -> StoreResult<u64> {

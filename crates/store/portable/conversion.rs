@@ -79,7 +79,7 @@ impl ConversionStore for Engine {
                  LEFT JOIN conversions d ON d.order_key = q.order_key",
             );
             let rows: Vec<IndexedAttribution> =
-                query.build_query_as().persistent(false).fetch_all(self.reader()).await?;
+                query.build_query_as().persistent(keep_batch_statements!()).fetch_all(self.reader()).await?;
             for row in rows {
                 if let Some(slot) = usize::try_from(row.i).ok().and_then(|i| found.get_mut(i)) {
                     *slot = Some(row.attribution);
@@ -272,13 +272,14 @@ impl ConversionStore for Engine {
              ORDER BY r.queue_rank, r.queue_at DESC, r.queue_id DESC LIMIT ",
         );
         q.push_bind(limit).push(" OFFSET ").push_bind(offset);
-        let items = q.build_query_as().persistent(false).fetch_all(self.reader()).await?;
+        let items = q.build_query_as().persistent(keep_batch_statements!()).fetch_all(self.reader()).await?;
         let mut count = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM conversions c");
         review_filters(&mut count, merchant_id, f);
         if let Some(status) = f.status {
             count.push(" AND c.status = ").push_bind(status);
         }
-        let total: i64 = count.build_query_scalar().persistent(false).fetch_one(self.reader()).await?;
+        let total: i64 =
+            count.build_query_scalar().persistent(keep_batch_statements!()).fetch_one(self.reader()).await?;
         Ok(Page { items, total })
     }
 }

@@ -53,7 +53,10 @@ impl ImportStore for Engine {
             // In the form each engine plans as one key lookup per id (`push_id_list!`).
             push_id_list!(q, "source_id", chunk);
             found.extend(
-                q.build_query_as::<ImportedObject>().persistent(false).fetch_all(self.reader()).await?,
+                q.build_query_as::<ImportedObject>()
+                    .persistent(keep_batch_statements!())
+                    .fetch_all(self.reader())
+                    .await?,
             );
         }
         Ok(found)
@@ -150,8 +153,11 @@ impl ImportStore for Engine {
             }
             q.push(") ORDER BY affiliate_id, joined_at, campaign_id");
             // Ordered: each affiliate's first row is its first campaign.
-            for (affiliate, campaign) in
-                q.build_query_as::<(String, String)>().persistent(false).fetch_all(self.reader()).await?
+            for (affiliate, campaign) in q
+                .build_query_as::<(String, String)>()
+                .persistent(keep_batch_statements!())
+                .fetch_all(self.reader())
+                .await?
             {
                 if firsts.last().is_none_or(|(last, _)| *last != affiliate) {
                     firsts.push((affiliate, campaign));

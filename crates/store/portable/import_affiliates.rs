@@ -54,7 +54,12 @@ async fn write_page(
                 .push_bind(a.created_at);
         });
         q.push(" ON CONFLICT (merchant_id, email) DO NOTHING RETURNING id");
-        inserted.extend(q.build_query_scalar::<String>().persistent(false).fetch_all(&mut *conn).await?);
+        inserted.extend(
+            q.build_query_scalar::<String>()
+                .persistent(keep_batch_statements!())
+                .fetch_all(&mut *conn)
+                .await?,
+        );
     }
     // Those whose email the merchant already had answer that affiliate.
     let taken: Vec<_> = new.iter().filter(|a| !inserted.contains(&a.id)).collect();
@@ -66,8 +71,11 @@ async fn write_page(
             list.push("(merchant_id = ").push_bind_unseparated(&a.merchant_id);
             list.push_unseparated(" AND email = ").push_bind_unseparated(&a.email).push_unseparated(")");
         }
-        for (merchant, email, id) in
-            q.build_query_as::<(String, String, String)>().persistent(false).fetch_all(&mut *conn).await?
+        for (merchant, email, id) in q
+            .build_query_as::<(String, String, String)>()
+            .persistent(keep_batch_statements!())
+            .fetch_all(&mut *conn)
+            .await?
         {
             holders.insert((merchant, email), id);
         }
@@ -120,7 +128,12 @@ async fn write_page(
              WHERE memberships.status <> excluded.status AND memberships.merchant_id = excluded.merchant_id \
              RETURNING affiliate_id",
         );
-        changed.extend(q.build_query_scalar::<String>().persistent(false).fetch_all(&mut *conn).await?);
+        changed.extend(
+            q.build_query_scalar::<String>()
+                .persistent(keep_batch_statements!())
+                .fetch_all(&mut *conn)
+                .await?,
+        );
     }
     for done in &mut written {
         done.changed = changed.contains(&done.id);

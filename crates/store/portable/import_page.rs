@@ -94,7 +94,12 @@ async fn insert_conversions(conn: &mut Conn, planned: &[NewImportedRows]) -> Sto
                 .push_bind(c.paid_minor);
         });
         q.push(" ON CONFLICT (order_key) DO NOTHING RETURNING id");
-        inserted.extend(q.build_query_scalar::<String>().persistent(false).fetch_all(&mut *conn).await?);
+        inserted.extend(
+            q.build_query_scalar::<String>()
+                .persistent(keep_batch_statements!())
+                .fetch_all(&mut *conn)
+                .await?,
+        );
     }
     Ok(inserted)
 }
@@ -109,7 +114,12 @@ async fn holders_of(conn: &mut Conn, order_keys: &[String]) -> StoreResult<HashM
             list.push_bind(key);
         }
         q.push(")");
-        holders.extend(q.build_query_as::<(String, String)>().persistent(false).fetch_all(&mut *conn).await?);
+        holders.extend(
+            q.build_query_as::<(String, String)>()
+                .persistent(keep_batch_statements!())
+                .fetch_all(&mut *conn)
+                .await?,
+        );
     }
     Ok(holders)
 }
@@ -142,14 +152,14 @@ async fn insert_payouts(conn: &mut Conn, new: &[&NewImportedRows]) -> StoreResul
                 .push_bind(p.payout.paid_at)
                 .push_bind(p.payout.paid_at);
         });
-        q.build().persistent(false).execute(&mut *conn).await?;
+        q.build().persistent(keep_batch_statements!()).execute(&mut *conn).await?;
         let mut q = sqlx::QueryBuilder::new(
             "INSERT INTO payout_items (payout_id, conversion_id, amount_minor, is_open) ",
         );
         q.push_values(chunk, |mut row, (c, p)| {
             row.push_bind(&p.payout.id).push_bind(&c.id).push_bind(p.amount_minor).push_bind(false);
         });
-        q.build().persistent(false).execute(&mut *conn).await?;
+        q.build().persistent(keep_batch_statements!()).execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -175,7 +185,7 @@ async fn insert_entries(conn: &mut Conn, new: &[&NewImportedRows]) -> StoreResul
                 .push_bind(c.mode)
                 .push_bind(e.created_at);
         });
-        q.build().persistent(false).execute(&mut *conn).await?;
+        q.build().persistent(keep_batch_statements!()).execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -210,7 +220,7 @@ async fn remember_customers(conn: &mut Conn, memories: &[(&ProcessorSubscription
                 first_conversion_id = COALESCE(processor_subscriptions.first_conversion_id, \
                 excluded.first_conversion_id)",
         );
-        q.build().persistent(false).execute(&mut *conn).await?;
+        q.build().persistent(keep_batch_statements!()).execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -253,7 +263,7 @@ pub(super) async fn save_objects(conn: &mut Conn, objects: &[(&ImportedObject, &
                 refline_id = excluded.refline_id, fingerprint = excluded.fingerprint, \
                 updated_at = excluded.updated_at",
         );
-        q.build().persistent(false).execute(&mut *conn).await?;
+        q.build().persistent(keep_batch_statements!()).execute(&mut *conn).await?;
     }
     Ok(())
 }

@@ -35,7 +35,7 @@ pub(super) async fn accrue(conn: &mut Conn, sales: &[&Conversion]) -> StoreResul
                 .push_bind(c.mode)
                 .push_bind(c.created_at);
         });
-        query.build().persistent(false).execute(&mut *conn).await?;
+        query.build().persistent(keep_batch_statements!()).execute(&mut *conn).await?;
     }
     Ok(())
 }

@@ -38,7 +38,7 @@ impl AuditStore for Engine {
                 .push_bind(&e.user_agent)
                 .push_bind(e.created_at);
         });
-        query.build().persistent(false).execute(self.writer()).await?;
+        query.build().persistent(keep_batch_statements!()).execute(self.writer()).await?;
         Ok(())
     }
 

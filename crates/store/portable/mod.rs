@@ -14,6 +14,8 @@
 //! - `xact_lock_function!()`: `Some` function taking a lock held until the transaction ends on
 //!   a (namespace, key) pair (`pg_advisory_xact_lock`), or `None` where one writer runs at a
 //!   time (SQLite), which then skips the statement altogether.
+//! - `keep_batch_statements!()`: whether statements shaped by a batch's size stay prepared on
+//!   the connection (`true` on PostgreSQL, `false` on SQLite; see the end of this comment).
 //!
 //! Why this shape:
 //! - Native drivers: every query here compiles against one concrete sqlx database, exactly as if
@@ -32,11 +34,9 @@
 //! (applying a refund), the two multi-step writes.
 //!
 //! Statements built with `sqlx::QueryBuilder` (their text depends on how many rows or ids a batch
-//! has) run with `.persistent(false)`: prepared, run and dropped. Cached like static statements,
-//! every batch size became a prepared statement of its own on every connection (sqlx keeps 100
-//! per connection, a 128-row insert is a couple of hundred kilobytes), which held 45 MB of a
-//! SQLite server after a burst of processor deliveries (`refline-bench memory`); preparing a
-//! batch's statement again costs little next to the batch.
+//! has) run with `.persistent(keep_batch_statements!())`: each engine says whether they stay
+//! prepared on the connection (PostgreSQL) or are compiled, run and dropped (SQLite, where
+//! cached they held 45 MB of the process after a burst of deliveries).
 
 /// `SUM` of a money column (minor units) that cannot overflow on either engine: SQLite's `SUM`
 /// raises "integer overflow" past `i64` and PostgreSQL's cast of its `numeric` sum back to

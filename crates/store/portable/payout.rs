@@ -109,7 +109,7 @@ impl PayoutStore for Engine {
             q.push(" AND (c.status NOT IN ('rejected', 'refunded') OR c.paid_minor <> 0)");
         }
         q.push(" ORDER BY c.created_at, c.id");
-        Ok(q.build_query_as().persistent(false).fetch_all(self.reader()).await?)
+        Ok(q.build_query_as().persistent(keep_batch_statements!()).fetch_all(self.reader()).await?)
     }
 
     async fn balance_affiliates(
@@ -173,7 +173,7 @@ impl PayoutStore for Engine {
             q.push(" AND currency = ").push_bind(currency);
         }
         q.push(" GROUP BY affiliate_id, currency");
-        Ok(q.build_query_as().persistent(false).fetch_all(self.reader()).await?)
+        Ok(q.build_query_as().persistent(keep_batch_statements!()).fetch_all(self.reader()).await?)
     }
 
     async fn create_payouts(&self, payouts: &[NewPayout]) -> StoreResult<()> {
@@ -207,7 +207,7 @@ impl PayoutStore for Engine {
                     .push_bind(p.updated_at)
                     .push_bind(p.completed_at);
             });
-            q.build().persistent(false).execute(&mut *tx).await?;
+            q.build().persistent(keep_batch_statements!()).execute(&mut *tx).await?;
         }
         let items: Vec<&PayoutItem> = payouts.iter().flat_map(|p| &p.items).collect();
         // The open-item unique index refuses a conversion another run reserved first.
@@ -221,7 +221,7 @@ impl PayoutStore for Engine {
                     .push_bind(i.amount_minor)
                     .push_bind(i.is_open);
             });
-            q.build().persistent(false).execute(&mut *tx).await?;
+            q.build().persistent(keep_batch_statements!()).execute(&mut *tx).await?;
         }
         // Every reserved commission must still be what the run read: approved or paid, with the
         // amount planned outstanding. A refund or rejection since then makes the run read again.
@@ -278,12 +278,13 @@ impl PayoutStore for Engine {
     ) -> StoreResult<Page<Payout>> {
         let mut count = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM payouts p");
         payout_filters(&mut count, merchant_id, f);
-        let total: i64 = count.build_query_scalar().persistent(false).fetch_one(self.reader()).await?;
+        let total: i64 =
+            count.build_query_scalar().persistent(keep_batch_statements!()).fetch_one(self.reader()).await?;
         let mut q = sqlx::QueryBuilder::new("SELECT p.* FROM payouts p");
         payout_filters(&mut q, merchant_id, f);
         q.push(" ORDER BY p.created_at ").push(page.direction()).push(", p.id ").push(page.direction());
         q.push(" LIMIT ").push_bind(page.limit).push(" OFFSET ").push_bind(page.offset);
-        let items = q.build_query_as().persistent(false).fetch_all(self.reader()).await?;
+        let items = q.build_query_as().persistent(keep_batch_statements!()).fetch_all(self.reader()).await?;
         Ok(Page { items, total })
     }
 
@@ -291,7 +292,7 @@ impl PayoutStore for Engine {
         let mut q = sqlx::QueryBuilder::new("SELECT p.* FROM payouts p");
         payout_filters(&mut q, merchant_id, f);
         q.push(" ORDER BY p.created_at, p.id");
-        Ok(q.build_query_as().persistent(false).fetch_all(self.reader()).await?)
+        Ok(q.build_query_as().persistent(keep_batch_statements!()).fetch_all(self.reader()).await?)
     }
 
     async fn payout_items(&self, payout_ids: &[String]) -> StoreResult<Vec<PayoutItem>> {
@@ -303,7 +304,12 @@ impl PayoutStore for Engine {
                 list.push_bind(id);
             }
             q.push(") ORDER BY payout_id, conversion_id");
-            out.extend(q.build_query_as::<PayoutItem>().persistent(false).fetch_all(self.reader()).await?);
+            out.extend(
+                q.build_query_as::<PayoutItem>()
+                    .persistent(keep_batch_statements!())
+                    .fetch_all(self.reader())
+                    .await?,
+            );
         }
         Ok(out)
     }
@@ -394,7 +400,12 @@ impl PayoutStore for Engine {
                 list.push_bind(id);
             }
             q.push(") RETURNING id");
-            moved.extend(q.build_query_scalar::<String>().persistent(false).fetch_all(&mut *tx).await?);
+            moved.extend(
+                q.build_query_scalar::<String>()
+                    .persistent(keep_batch_statements!())
+                    .fetch_all(&mut *tx)
+                    .await?,
+            );
         }
         tx.commit().await?;
         Ok(moved)
@@ -417,7 +428,7 @@ impl PayoutStore for Engine {
             q.push(")");
             out.extend(
                 q.build_query_as::<(String, String, Option<String>)>()
-                    .persistent(false)
+                    .persistent(keep_batch_statements!())
                     .fetch_all(self.reader())
                     .await?,
             );
@@ -524,7 +535,7 @@ async fn lock_and_read(conn: &mut Conn, ids: &[&str]) -> StoreResult<Vec<(String
         list.push_bind(*id);
     }
     q.push(") ORDER BY id ").push(for_update!());
-    Ok(q.build_query_as().persistent(false).fetch_all(&mut *conn).await?)
+    Ok(q.build_query_as().persistent(keep_batch_statements!()).fetch_all(&mut *conn).await?)
 }
 
 /// Writes a paid (or returned) entry for a payout item and moves its conversion's paid total

@@ -45,7 +45,8 @@ impl ProcessorStore for Engine {
                     .push_bind(e.processed_at);
             });
             query.push(" ON CONFLICT (merchant_id, provider, dedupe_key) DO NOTHING RETURNING id");
-            let ids: Vec<String> = query.build_query_scalar().persistent(false).fetch_all(&mut *tx).await?;
+            let ids: Vec<String> =
+                query.build_query_scalar().persistent(keep_batch_statements!()).fetch_all(&mut *tx).await?;
             stored.extend(ids);
         }
         tx.commit().await?;
@@ -105,7 +106,7 @@ impl ProcessorStore for Engine {
                     .push_bind(p.conversion_id.as_str());
             });
             query.push(" ON CONFLICT (merchant_id, provider, object_key) DO NOTHING");
-            query.build().persistent(false).execute(&mut *tx).await?;
+            query.build().persistent(keep_batch_statements!()).execute(&mut *tx).await?;
         }
         for chunk in subscriptions.chunks(ROWS_PER_STATEMENT / 4) {
             let mut query = sqlx::QueryBuilder::new(
@@ -128,7 +129,7 @@ impl ProcessorStore for Engine {
                     first_conversion_id = COALESCE(processor_subscriptions.first_conversion_id, excluded.first_conversion_id), \
                     trial_conversion_id = COALESCE(processor_subscriptions.trial_conversion_id, excluded.trial_conversion_id)",
             );
-            query.build().persistent(false).execute(&mut *tx).await?;
+            query.build().persistent(keep_batch_statements!()).execute(&mut *tx).await?;
         }
         // Only the attempt that claimed a delivery writes its result (as `finish_inbox`).
         for chunk in finished.chunks(ROWS_PER_STATEMENT) {
@@ -150,7 +151,7 @@ impl ProcessorStore for Engine {
                     processed_at = v.processed_at \
                  FROM v WHERE processor_inbox.id = v.id AND processor_inbox.attempts = v.attempt",
             );
-            query.build().persistent(false).execute(&mut *tx).await?;
+            query.build().persistent(keep_batch_statements!()).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(vec![(); finished.len()])
@@ -168,7 +169,11 @@ impl ProcessorStore for Engine {
                     AND p.object_key = k.object_key",
             );
             found.extend(
-                query.build_query_as::<ProcessorPayment>().persistent(false).fetch_all(self.reader()).await?,
+                query
+                    .build_query_as::<ProcessorPayment>()
+                    .persistent(keep_batch_statements!())
+                    .fetch_all(self.reader())
+                    .await?,
             );
         }
         Ok(found)
@@ -187,7 +192,7 @@ impl ProcessorStore for Engine {
             found.extend(
                 query
                     .build_query_as::<ProcessorSubscription>()
-                    .persistent(false)
+                    .persistent(keep_batch_statements!())
                     .fetch_all(self.reader())
                     .await?,
             );
@@ -286,7 +291,11 @@ impl ProcessorStore for Engine {
             list.push_bind(key.as_str());
         }
         query.push(") LIMIT 1");
-        Ok(query.build_query_scalar().persistent(false).fetch_optional(self.reader()).await?)
+        Ok(query
+            .build_query_scalar()
+            .persistent(keep_batch_statements!())
+            .fetch_optional(self.reader())
+            .await?)
     }
 
     async fn remember_processor_payment(
@@ -306,7 +315,7 @@ impl ProcessorStore for Engine {
             row.push_bind(merchant_id).push_bind(provider).push_bind(key.as_str()).push_bind(conversion_id);
         });
         query.push(" ON CONFLICT (merchant_id, provider, object_key) DO NOTHING");
-        query.build().persistent(false).execute(self.writer()).await?;
+        query.build().persistent(keep_batch_statements!()).execute(self.writer()).await?;
         Ok(())
     }
 

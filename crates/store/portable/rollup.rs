@@ -31,7 +31,7 @@ pub(super) async fn apply(conn: &mut Conn, delta: &RollupDelta, shard: i64) -> S
         });
         q.push(" ON CONFLICT (merchant_id, is_test, day, currency, shard) DO UPDATE SET ");
         q.push(add_sums("conversion_days"));
-        q.build().persistent(false).execute(&mut *conn).await?;
+        q.build().persistent(keep_batch_statements!()).execute(&mut *conn).await?;
     }
     let months: Vec<_> = delta.months.iter().collect();
     for chunk in months.chunks(ROWS) {
@@ -50,7 +50,7 @@ pub(super) async fn apply(conn: &mut Conn, delta: &RollupDelta, shard: i64) -> S
         });
         q.push(" ON CONFLICT (merchant_id, is_test, month, affiliate_id, currency, shard) DO UPDATE SET ");
         q.push(add_sums("affiliate_months"));
-        q.build().persistent(false).execute(&mut *conn).await?;
+        q.build().persistent(keep_batch_statements!()).execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -84,7 +84,7 @@ pub(super) async fn add_click_days(conn: &mut Conn, days: &[(String, i64, i64, i
                 clicks = click_days.clicks + excluded.clicks, \
                 unique_clicks = click_days.unique_clicks + excluded.unique_clicks",
         );
-        q.build().persistent(false).execute(&mut *conn).await?;
+        q.build().persistent(keep_batch_statements!()).execute(&mut *conn).await?;
     }
     Ok(())
 }

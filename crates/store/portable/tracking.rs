@@ -106,7 +106,7 @@ impl TrackingStore for Engine {
                  JOIN memberships m ON m.campaign_id = c.id AND m.affiliate_id = q.affiliate_id"
             ));
             let rows: Vec<IndexedTarget> =
-                query.build_query_as().persistent(false).fetch_all(self.reader()).await?;
+                query.build_query_as().persistent(keep_batch_statements!()).fetch_all(self.reader()).await?;
             for row in rows {
                 if let Some(slot) = usize::try_from(row.i).ok().and_then(|i| found.get_mut(i)) {
                     *slot = Some(row.target);
@@ -138,8 +138,11 @@ impl TrackingStore for Engine {
         let mut stored: Vec<&Click> = Vec::with_capacity(clicks.len());
         let rows: Vec<&Click> = clicks.iter().collect();
         for chunk in tracking::click_chunks(&rows) {
-            let new: Vec<(String,)> =
-                insert_new_clicks(chunk).build_query_as().persistent(false).fetch_all(&mut *tx).await?;
+            let new: Vec<(String,)> = insert_new_clicks(chunk)
+                .build_query_as()
+                .persistent(keep_batch_statements!())
+                .fetch_all(&mut *tx)
+                .await?;
             if new.len() == chunk.len() {
                 stored.extend(chunk.iter().copied());
             } else {
@@ -170,7 +173,7 @@ impl TrackingStore for Engine {
                     bot_clicks = click_totals.bot_clicks + excluded.bot_clicks, \
                     head_requests = click_totals.head_requests + excluded.head_requests",
             );
-            query.build().persistent(false).execute(&mut *tx).await?;
+            query.build().persistent(keep_batch_statements!()).execute(&mut *tx).await?;
         }
         rollup::add_click_days(&mut tx, &refline_store::rollup::click_days(stored.iter().copied())).await?;
         tx.commit().await?;

@@ -50,7 +50,7 @@ pub(super) async fn convert_trial(
             row.push_bind(t.merchant_id).push_bind(t.provider).push_bind(key.as_str()).push_bind(&c.id);
         });
         query.push(" ON CONFLICT (merchant_id, provider, object_key) DO NOTHING");
-        query.build().persistent(false).execute(&mut *tx).await?;
+        query.build().persistent(keep_batch_statements!()).execute(&mut *tx).await?;
     }
     // The trial accrued its expected commission; the entry takes it to the paid amount's.
     ledger::sync_commission(&mut tx, &c, t.now).await?;

@@ -30,7 +30,7 @@ pub(super) async fn emit_events(conn: &mut Conn, events: &[OutboxEvent]) -> Stor
         }
         query.push(")");
         let found: Vec<(String, String, String, String)> =
-            query.build_query_as().persistent(false).fetch_all(&mut *conn).await?;
+            query.build_query_as().persistent(keep_batch_statements!()).fetch_all(&mut *conn).await?;
         for (merchant_id, id, subscribed, status) in found {
             endpoints.entry(merchant_id).or_default().push((id, subscribed, status));
         }
@@ -58,7 +58,7 @@ pub(super) async fn emit_events(conn: &mut Conn, events: &[OutboxEvent]) -> Stor
                 .push_bind(d.at)
                 .push_bind(d.at);
         });
-        query.build().persistent(false).execute(&mut *conn).await?;
+        query.build().persistent(keep_batch_statements!()).execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -240,7 +240,7 @@ impl WebhookStore for Engine {
         }
         query.push(")");
         let endpoints: Vec<WebhookEndpoint> =
-            query.build_query_as().persistent(false).fetch_all(self.writer()).await?;
+            query.build_query_as().persistent(keep_batch_statements!()).fetch_all(self.writer()).await?;
         Ok(webhook::with_endpoints(deliveries, &endpoints))
     }
 
@@ -359,7 +359,7 @@ impl WebhookStore for Engine {
             ids.push_bind(id);
         }
         query.push(") ORDER BY delivery_id, attempt");
-        Ok(query.build_query_as().persistent(false).fetch_all(self.reader()).await?)
+        Ok(query.build_query_as().persistent(keep_batch_statements!()).fetch_all(self.reader()).await?)
     }
 
     async fn replay_delivery(
