@@ -138,11 +138,8 @@ impl TrackingStore for Engine {
         let mut stored: Vec<&Click> = Vec::with_capacity(clicks.len());
         let rows: Vec<&Click> = clicks.iter().collect();
         for chunk in tracking::click_chunks(&rows) {
-            let new: Vec<(String,)> = insert_new_clicks(chunk)
-                .build_query_as()
-                .persistent(keep_batch_statements!())
-                .fetch_all(&mut *tx)
-                .await?;
+            // Fixed chunk sizes (`click_chunks`): four statement texts, which stay prepared.
+            let new: Vec<(String,)> = insert_new_clicks(chunk).build_query_as().fetch_all(&mut *tx).await?;
             if new.len() == chunk.len() {
                 stored.extend(chunk.iter().copied());
             } else {
