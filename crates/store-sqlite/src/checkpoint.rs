@@ -54,6 +54,14 @@ impl Checkpointer {
     }
 }
 
+impl Drop for Checkpointer {
+    /// A store dropped without `close` (its last clone gone) ends the task too, rather than
+    /// leaving it checkpointing a database nobody uses.
+    fn drop(&mut self) {
+        self.stop.notify_one();
+    }
+}
+
 async fn run(options: SqliteConnectOptions, stop: Arc<Notify>) {
     let mut conn: Option<SqliteConnection> = None;
     let mut tick = tokio::time::interval(EVERY);
@@ -126,5 +134,27 @@ mod tests {
         store.close().await;
         let wal = dir.path().join("refline.db-wal");
         assert!(!wal.exists(), "closing the store leaves a WAL file behind");
+    }
+
+    /// A store dropped without `close` ends its checkpoint task: once every connection is
+    /// gone the WAL file is removed, which the task's open connection would prevent.
+    #[tokio::test]
+    async fn dropping_the_store_ends_the_task() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("refline.db");
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()), Durability::Normal)
+            .await
+            .expect("open");
+        sqlx::query("CREATE TABLE filler (body TEXT)").execute(store.writer()).await.expect("table");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        drop(store);
+        let wal = dir.path().join("refline.db-wal");
+        for _ in 0..50 {
+            if !wal.exists() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the WAL is still there 5 s after the store was dropped: a connection stayed open");
     }
 }
