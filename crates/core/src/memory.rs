@@ -21,6 +21,7 @@
 use std::{
     borrow::Borrow,
     collections::HashMap,
+    future::Future,
     hash::Hash,
     sync::{
         atomic::{AtomicU64, Ordering},
@@ -79,6 +80,26 @@ impl<K: Eq + Hash, V> Memory<K, V> {
         entries.get(key).filter(|(_, at)| at.elapsed() < self.ttl).map(|(value, _)| value.clone())
     }
 
+    /// What was read for `key` less than the memory's time ago, else what `read` finds now,
+    /// remembered when it found something (`None` is read again next time). The generation is
+    /// taken before the read, so a clear while it runs leaves nothing stale behind.
+    pub async fn get_or_read<Q, E, Fut>(
+        &self,
+        key: &Q,
+        read: impl FnOnce() -> Fut,
+    ) -> Result<Option<Arc<V>>, E>
+    where
+        K: Borrow<Q>,
+        Q: Eq + Hash + ToOwned<Owned = K> + ?Sized,
+        Fut: Future<Output = Result<Option<V>, E>>,
+    {
+        if let Some(found) = self.get(key) {
+            return Ok(Some(found));
+        }
+        let generation = self.generation();
+        Ok(read().await?.map(|found| self.put(generation, key.to_owned(), found)))
+    }
+
     /// Remembers `value`, read since `generation`: not if the memory was cleared meanwhile (the
     /// read may predate the change that cleared it). Answers the value either way.
     pub fn put(&self, generation: u64, key: K, value: V) -> Arc<V> {
@@ -125,6 +146,29 @@ mod tests {
         memory.clear();
         assert_eq!(*memory.put(before, "a".into(), 1), 1, "the reader still gets its answer");
         assert_eq!(memory.get("a"), None, "but it is not remembered");
+    }
+
+    #[tokio::test]
+    async fn get_or_read_reads_once_keeps_what_it_found_and_not_what_a_clear_overtook() {
+        let memory: Memory<String, u32> = Memory::default();
+        let reads = std::cell::Cell::new(0);
+        let read = |value: Option<u32>| {
+            reads.set(reads.get() + 1);
+            async move { Ok::<_, ()>(value) }
+        };
+        assert_eq!(memory.get_or_read("a", || read(Some(1))).await, Ok(Some(Arc::new(1))));
+        assert_eq!(memory.get_or_read("a", || read(Some(2))).await, Ok(Some(Arc::new(1))), "remembered");
+        assert_eq!(reads.get(), 1);
+        assert_eq!(memory.get_or_read("b", || read(None)).await, Ok(None));
+        assert_eq!(memory.get_or_read("b", || read(Some(3))).await, Ok(Some(Arc::new(3))), "nothing kept");
+        let answer = memory
+            .get_or_read("c", || {
+                memory.clear();
+                read(Some(4))
+            })
+            .await;
+        assert_eq!(answer, Ok(Some(Arc::new(4))), "the reader still gets its answer");
+        assert_eq!(memory.get("c"), None, "but a read a clear overtook is not kept");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use refline_processors::{parse, verify, Action, Provider};
-use refline_store::{InboxEntry, Integration};
+use refline_store::{InboxEntry, Integration, StoreError};
 
 use crate::{
     ids::{new_ordered_id, sha256_hex},
@@ -187,16 +187,19 @@ impl Core {
         merchant_id: &str,
         provider: Provider,
     ) -> CoreResult<Arc<Vec<Integration>>> {
-        let key = (merchant_id.to_string(), provider.as_str().to_string());
-        if let Some(found) = self.connections.as_ref().and_then(|memory| memory.get(&key)) {
-            return Ok(found);
-        }
-        let generation = self.connections.as_ref().map(|memory| memory.generation());
-        let found = self.store.active_integrations(merchant_id, provider.as_str()).await?;
-        Ok(match (&self.connections, generation) {
-            (Some(memory), Some(generation)) if !found.is_empty() => memory.put(generation, key, found),
-            _ => Arc::new(found),
-        })
+        // None connections is "not found": read again next time.
+        let read = || async {
+            let found = self.store.active_integrations(merchant_id, provider.as_str()).await?;
+            Ok::<_, StoreError>(Some(found).filter(|found| !found.is_empty()))
+        };
+        let found = match &self.connections {
+            Some(memory) => {
+                let key = (merchant_id.to_string(), provider.as_str().to_string());
+                memory.get_or_read(&key, read).await?
+            }
+            None => read().await?.map(Arc::new),
+        };
+        Ok(found.unwrap_or_default())
     }
 }
 

@@ -31,12 +31,7 @@ impl KeyCache {
     /// The owner of the key whose SHA-256 is `hash`: from memory when read less than [`TTL`]
     /// ago, else from `store`.
     pub async fn owner(&self, store: &dyn Store, hash: &str) -> StoreResult<Option<Arc<KeyOwner>>> {
-        if let Some(owner) = self.memory.get(hash) {
-            return Ok(Some(owner));
-        }
-        let generation = self.memory.generation();
-        let Some(owner) = store.find_key_owner(hash).await? else { return Ok(None) };
-        Ok(Some(self.memory.put(generation, hash.to_string(), owner)))
+        self.memory.get_or_read(hash, || store.find_key_owner(hash)).await
     }
 
     /// Forgets every key: a key, its brand or its business changed.
