@@ -158,6 +158,7 @@ async fn a_write_on_one_node_wakes_the_workers_of_another() {
         std::fs::read_dir(mail_dir.path())
             .unwrap()
             .flatten()
+            .filter(|entry| entry.path().extension().is_some_and(|x| x == "eml"))
             .any(|entry| std::fs::read_to_string(entry.path()).is_ok_and(|eml| eml.contains(invitee)))
     })
     .await;

@@ -437,6 +437,12 @@ async fn mails_are_written_to_the_mail_directory() {
     let mail = last_mail_to(app.store.as_ref(), &address).await;
     let sent = wait_for_status(&app, &address, "sent").await;
     assert_eq!(sent.id, mail.id);
+    let partial: Vec<_> = std::fs::read_dir(&path)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(partial.is_empty(), "a half-written mail was left behind: {partial:?}");
     app.stop().await;
 }
 

@@ -450,6 +450,7 @@ async fn joins_are_announced_throttled_and_mailed_in_the_brands_name(engine: Eng
             std::fs::read_dir(mail_dir.path()).map(|d| d.flatten().collect()).unwrap_or_default();
         if let Some(text) = files
             .iter()
+            .filter(|f| f.path().extension().is_some_and(|x| x == "eml"))
             .filter_map(|f| std::fs::read_to_string(f.path()).ok())
             .find(|t| t.contains("Your application to Hooked"))
         {

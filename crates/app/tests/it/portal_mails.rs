@@ -52,7 +52,9 @@ async fn delivered(dir: &std::path::Path, id: &str) -> String {
     for _ in 0..200 {
         if let Ok(entries) = std::fs::read_dir(dir) {
             for entry in entries.flatten() {
-                if entry.file_name().to_string_lossy().contains(id) {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                // Only the finished file: the mail worker writes `.<name>.partial` first.
+                if name.contains(id) && name.ends_with(".eml") && !name.starts_with('.') {
                     return std::fs::read_to_string(entry.path()).unwrap();
                 }
             }

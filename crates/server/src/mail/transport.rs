@@ -43,10 +43,15 @@ impl MailTransport {
                     .await
                     .map_err(|e| format!("mail directory {}: {e}", dir.display()))?;
                 // The id is `mail_` and base-62: a safe file name.
-                let path = dir.join(format!("{}-{}.eml", mail.created_at, mail.id));
-                tokio::fs::write(&path, message.formatted())
+                let name = format!("{}-{}.eml", mail.created_at, mail.id);
+                let path = dir.join(&name);
+                // Written under a hidden temporary name and renamed (atomic within a directory), so
+                // whatever watches the directory never reads a half-written `.eml`.
+                let partial = dir.join(format!(".{name}.partial"));
+                tokio::fs::write(&partial, message.formatted())
                     .await
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                    .map_err(|e| format!("{}: {e}", partial.display()))?;
+                tokio::fs::rename(&partial, &path).await.map_err(|e| format!("{}: {e}", path.display()))?;
                 tracing::info!(to = %mail.to_address, subject = %mail.subject, path = %path.display(), "mail written to the mail directory");
                 Ok(())
             }
