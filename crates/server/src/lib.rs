@@ -48,10 +48,7 @@ use crate::{
 /// The full router for a state.
 pub fn app(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
-    let edge_limits = Arc::new(http::edge::EdgeLimits {
-        connection: state.config.connections.clone(),
-        max_body_bytes: limit,
-    });
+    let edge_limits = Arc::new(http::edge::EdgeLimits::of(&state.config));
     let metrics_on = state.config.metrics_token.is_some();
     if metrics_on {
         metrics::install();
@@ -263,8 +260,9 @@ pub async fn serve(
         imports: crate::dashboard::migrate::Running::default(),
     });
     let connections = state.config.connections.clone();
+    let lane = http::fast_lane::FastLane::new(state.clone());
     let router = app(state);
-    let served = http::connection::serve(listener, router, &connections, shutdown).await;
+    let served = http::connection::serve(listener, router, Some(lane), &connections, shutdown).await;
     // Deliveries in flight finish (bounded by the webhook timeout); queued ones wait in the
     // outbox for the next start or another node.
     stop_worker.cancel();

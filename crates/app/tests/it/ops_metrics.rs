@@ -70,7 +70,18 @@ async fn request_counters_move_per_route_template(engine: Engine) {
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     let probe = app.send(reqwest::Method::GET, None, "/no/such/path/xyz789", None).await;
     assert_eq!(probe.status, StatusCode::NOT_FOUND);
+    // Visitors' links skip the router (`http::fast_lane`) but are counted under the same
+    // templates the router would have matched, never their codes.
+    let short = app.send(reqwest::Method::GET, None, "/l/shortsecret42", None).await;
+    assert_eq!(short.status, StatusCode::NOT_FOUND);
+    let hosted = app.send(reqwest::Method::GET, None, "/redirect?tc=a&aff=b", None).await;
+    assert_eq!(hosted.status, StatusCode::NOT_FOUND);
     let after = scrape(&app).await;
+    for route in ["route=\"/l/{code}\"", "route=\"/redirect\""] {
+        let counted = ["method=\"GET\"", route, "status=\"404\""];
+        assert!(sample(&after, "refline_http_requests_total", &counted).unwrap_or(0.0) >= 1.0, "{after}");
+    }
+    assert!(!after.contains("shortsecret42"), "{after}");
     let end = sample(&after, "refline_http_requests_total", &me).unwrap();
     assert!(end - start >= 3.0, "{start} → {end}");
     // Route templates, never raw paths: ids and scanners' paths do not become series.

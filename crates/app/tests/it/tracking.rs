@@ -69,7 +69,10 @@ async fn click_stats_until(app: &TestApp, w: &World, done: impl Fn(&Value) -> bo
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    panic!("click counts never reached the expected state");
+    let last = app.get(&w.merchant.key, &format!("/api/v1/campaigns/{}", w.campaign)).await.data()
+        ["clickStats"]
+        .clone();
+    panic!("click counts never reached the expected state: {last}");
 }
 
 async fn stored_clicks(app: &TestApp, w: &World, query: &str) -> Vec<Value> {
@@ -563,7 +566,58 @@ async fn committed_clicks_are_written_without_the_window(engine: Engine) {
     assert_eq!(app.get(&w.merchant.key, &format!("/api/v1/clicks/{cid}")).await.status, StatusCode::OK);
 }
 
+/// Visitors' links are answered without the router (`http::fast_lane`); they must still get
+/// everything the router's layers give every route: the request id, the edge's head limits
+/// in the error envelope, `Connection: close` after an unread body, and the router's own
+/// answers for what the lane does not take.
+async fn visitor_links_keep_the_edge_and_the_request_id(engine: Engine) {
+    let app = TestApp::start(&engine).await;
+    let w = world(&app, "https://shop.example/").await;
+    let hosted = format!("/redirect?tc={}&aff={}", w.code, w.affiliate);
+    let client = reqwest::Client::builder().redirect(Policy::none()).user_agent(BROWSER).build().unwrap();
+
+    let kept = client.get(app.url(&hosted)).header("x-request-id", "visit-7.a").send().await.unwrap();
+    assert_eq!(kept.status(), StatusCode::FOUND);
+    assert_eq!(kept.headers()["x-request-id"], "visit-7.a");
+    let made = client.get(app.url("/l/unknown-code")).header("x-request-id", "bad id!").send().await.unwrap();
+    assert_eq!(made.status(), StatusCode::NOT_FOUND);
+    assert!(made.headers()["x-request-id"].to_str().unwrap().starts_with("req_"));
+
+    // Head limits, in the envelope, naming the request.
+    let huge = "v".repeat(40 * 1024);
+    let refused = client.get(app.url(&hosted)).header("x-filler", huge).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    let id = refused.headers()["x-request-id"].to_str().unwrap().to_string();
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "headers_too_large");
+    assert_eq!(body["error"]["requestId"], id.as_str());
+    let long = format!("{hosted}&pad={}", "p".repeat(9 * 1024));
+    let refused = client.get(app.url(&long)).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::URI_TOO_LONG);
+    assert_eq!(refused.json::<Value>().await.unwrap()["error"]["code"], "uri_too_long");
+
+    // A body nobody reads: the visitor is sent on, and the connection closes behind it.
+    let with_body = client.get(app.url(&hosted)).body("stray").send().await.unwrap();
+    assert_eq!(with_body.status(), StatusCode::FOUND);
+    assert_eq!(with_body.headers()[header::CONNECTION], "close");
+    let plain = client.get(app.url(&hosted)).send().await.unwrap();
+    assert!(plain.headers().get(header::CONNECTION).is_none());
+
+    // What the lane does not take is the router's: 405 and 404 in the envelope.
+    let posted = client.post(app.url(&hosted)).send().await.unwrap();
+    assert_eq!(posted.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(posted.json::<Value>().await.unwrap()["error"]["code"], "method_not_allowed");
+    let nested = client.get(app.url("/l/abc/def")).send().await.unwrap();
+    assert_eq!(nested.status(), StatusCode::NOT_FOUND);
+    assert_eq!(nested.json::<Value>().await.unwrap()["error"]["code"], "not_found");
+
+    let stats = click_stats_until(&app, &w, |s| s["clicks"] == 3).await;
+    assert_eq!(stats["clicks"], 3, "the three 302s above were clicks: {stats}");
+    app.stop().await;
+}
+
 engine_tests!(
+    visitor_links_keep_the_edge_and_the_request_id,
     committed_clicks_are_written_without_the_window,
     redirect_records_the_click_and_keeps_the_targets_query,
     unknown_links_never_fail,

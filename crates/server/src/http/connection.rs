@@ -25,6 +25,8 @@ use hyper_util::{
 use tokio::{net::TcpListener, sync::Semaphore};
 use tower::ServiceExt;
 
+use super::fast_lane::{FastLane, Lane};
+
 /// Limits on connections and requests; every one configurable (`refline serve --help`).
 #[derive(Debug, Clone)]
 pub struct ConnectionLimits {
@@ -68,10 +70,12 @@ impl Default for ConnectionLimits {
 const HYPER_MAX_BUF: usize = 1024 * 1024;
 
 /// Serves `router` on `listener` until `shutdown` resolves; then stops accepting, lets requests
-/// in flight finish (idle connections are closed at once) and returns.
+/// in flight finish (idle connections are closed at once) and returns. Visitors' links go to
+/// `lane` when one is given, bypassing the router (see `http::fast_lane`).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    lane: Option<FastLane>,
     limits: &ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
@@ -105,10 +109,17 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
+        let lane = lane.clone();
         let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
             let router = router.clone();
-            async move { router.oneshot(request.map(Body::new)).await.map_err(|e: Infallible| e) }
+            let lane = lane.clone();
+            async move {
+                if let (Some(lane), Some(which)) = (lane.as_ref(), Lane::of(&request)) {
+                    return Ok(lane.answer(which, request, peer).await);
+                }
+                request.extensions_mut().insert(ConnectInfo(peer));
+                router.oneshot(request.map(Body::new)).await.map_err(|e: Infallible| e)
+            }
         });
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {

@@ -55,10 +55,21 @@ pub struct EdgeLimits {
     pub max_body_bytes: usize,
 }
 
+impl EdgeLimits {
+    /// The limits the server's settings name.
+    pub fn of(config: &crate::config::ServerConfig) -> EdgeLimits {
+        EdgeLimits { connection: config.connections.clone(), max_body_bytes: config.max_body_bytes }
+    }
+}
+
 /// The middleware; see the module docs.
 pub async fn edge(State(limits): State<Arc<EdgeLimits>>, request: Request, next: Next) -> Response {
     let has_body = declares_body(request.headers());
-    if let Some(refusal) = check_head(&limits, &request) {
+    // Visitors' links answer a malformed link with the "Link not found" page (or the fallback
+    // URL) they can read; their handlers take only plain tokens from the target, and the click
+    // writer strips control characters from what it records.
+    let visitor_link = request.uri().path() == "/redirect" || request.uri().path().starts_with("/l/");
+    if let Some(refusal) = check_head(&limits, &request, visitor_link) {
         return close_if(has_body, refusal.into_response());
     }
     if !has_body {
@@ -81,8 +92,13 @@ pub async fn edge(State(limits): State<Arc<EdgeLimits>>, request: Request, next:
     close_if(!finished, envelope(response))
 }
 
-/// The refusals decided from the request head alone.
-fn check_head(limits: &EdgeLimits, request: &Request) -> Option<ApiError> {
+/// The refusals decided from the request head alone; a visitor link's path and query are not
+/// checked for control characters (see the module docs).
+pub(crate) fn check_head<B>(
+    limits: &EdgeLimits,
+    request: &axum::http::Request<B>,
+    visitor_link: bool,
+) -> Option<ApiError> {
     let uri = request.uri();
     let target_len = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
     if target_len > limits.connection.max_uri_bytes {
@@ -104,10 +120,6 @@ fn check_head(limits: &EdgeLimits, request: &Request) -> Option<ApiError> {
             ),
         ));
     }
-    // Visitors' links answer a malformed link with the "Link not found" page (or the fallback
-    // URL) they can read; their handlers take only plain tokens from the target, and the click
-    // writer strips control characters from what it records.
-    let visitor_link = uri.path() == "/redirect" || uri.path().starts_with("/l/");
     if let Some(issue) = uri_issue(uri).filter(|_| !visitor_link) {
         return Some(ApiError::validation(vec![issue]));
     }
@@ -158,12 +170,12 @@ fn uri_issue(uri: &Uri) -> Option<Issue> {
     None
 }
 
-fn declares_body(headers: &HeaderMap) -> bool {
+pub(crate) fn declares_body(headers: &HeaderMap) -> bool {
     headers.contains_key(header::TRANSFER_ENCODING)
         || headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim() != "0")
 }
 
-fn close_if(close: bool, mut response: Response) -> Response {
+pub(crate) fn close_if(close: bool, mut response: Response) -> Response {
     if close {
         response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     }

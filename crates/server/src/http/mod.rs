@@ -6,6 +6,7 @@ pub mod body;
 pub mod client_ip;
 pub mod connection;
 pub mod edge;
+pub mod fast_lane;
 pub mod health;
 pub mod idempotency;
 pub mod key_cache;

@@ -32,6 +32,16 @@ pub fn current() -> Option<String> {
     REQUEST_ID.try_with(Clone::clone).ok()
 }
 
+/// Runs `answering` with `id` as the current request's id ([`current`]); gives the id back
+/// with the output, so the caller can echo it without having cloned it.
+pub(crate) async fn scope<F: std::future::Future>(id: String, answering: F) -> (String, F::Output) {
+    let scoped = REQUEST_ID.scope(id, answering);
+    tokio::pin!(scoped);
+    let output = (&mut scoped).await;
+    let id = scoped.as_mut().take_value().unwrap_or_default();
+    (id, output)
+}
+
 /// The middleware; see the module docs.
 pub async fn observe(request: Request, next: Next) -> Response {
     let id = incoming(request.headers()).unwrap_or_else(new_id);
@@ -46,7 +56,7 @@ pub async fn observe(request: Request, next: Next) -> Response {
         route = route.unwrap_or("-"),
     );
     let started = Instant::now();
-    let mut response = REQUEST_ID.scope(id.clone(), next.run(request)).instrument(span.clone()).await;
+    let (id, mut response) = scope(id, next.run(request)).instrument(span.clone()).await;
     // The access log, at debug level (RUST_LOG=refline_server::http::request_id=debug): at
     // tens of thousands of redirects a second it is a firehose, so it is off by default.
     span.in_scope(|| {
@@ -56,7 +66,7 @@ pub async fn observe(request: Request, next: Next) -> Response {
             "answered"
         );
     });
-    if let Ok(value) = HeaderValue::from_str(&id) {
+    if let Ok(value) = HeaderValue::try_from(id) {
         response.headers_mut().insert(HEADER, value);
     }
     crate::metrics::record_request(&method, route, response.status(), started.elapsed());
@@ -64,7 +74,7 @@ pub async fn observe(request: Request, next: Next) -> Response {
 }
 
 /// The caller's id when it is one we can safely log and echo.
-fn incoming(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn incoming(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(HEADER)?.to_str().ok()?.trim();
     let sane = (1..=128).contains(&value.len())
         && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
@@ -72,7 +82,7 @@ fn incoming(headers: &HeaderMap) -> Option<String> {
 }
 
 /// A fresh id: time-ordered, so ids sort like the log lines they name.
-fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     refline_core::ids::new_ordered_id("req", refline_core::clock::now_ms())
 }
 

@@ -15,7 +15,7 @@ use axum::{
 use refline_domain::{classify_user_agent, ClickKind};
 use serde_json::{json, Value};
 
-use super::{click_writer::RawClick, request_facts, RequestFacts};
+use super::{click_writer::RawClick, peer_of, request_facts, RequestFacts};
 use crate::{
     ids::{new_ordered_id, ordered_id_time},
     state::AppState,
@@ -38,7 +38,7 @@ pub(super) async fn preflight() -> Response {
 }
 
 pub(super) async fn click(State(state): State<AppState>, request: Request) -> Response {
-    let facts = request_facts(&request, &state.config);
+    let facts = request_facts(&request, peer_of(&request), &state.config);
     let body = match axum::body::to_bytes(request.into_body(), 16 * 1024).await {
         Ok(body) => body,
         Err(_) => {

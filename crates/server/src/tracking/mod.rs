@@ -13,11 +13,14 @@ pub mod settings;
 pub mod sweeper;
 pub mod visitor;
 
-use std::{net::IpAddr, sync::Arc};
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+};
 
 use axum::{
-    extract::Request,
-    http::header,
+    extract::ConnectInfo,
+    http::{header, Request},
     routing::{get, post},
     Router,
 };
@@ -25,7 +28,7 @@ use refline_domain::{CampaignStatus, MembershipStatus};
 use refline_store::TrackingTarget;
 
 use self::{cache::LinkCache, click_writer::ClickWriter, script::ScriptCache, seen::SeenMerchants};
-use crate::{http::client_ip::client_ip, state::AppState};
+use crate::{http::client_ip::resolve, state::AppState};
 
 /// Shared tracking handles.
 #[derive(Clone)]
@@ -84,17 +87,36 @@ pub struct RequestFacts {
     referrer: Option<String>,
 }
 
-fn request_facts(request: &Request, config: &crate::config::ServerConfig) -> RequestFacts {
+/// The peer a request came from, as the connection loop recorded it (none in tests that call
+/// the router without a connection).
+fn peer_of<B>(request: &Request<B>) -> Option<SocketAddr> {
+    request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
+}
+
+fn request_facts<B>(
+    request: &Request<B>,
+    peer: Option<SocketAddr>,
+    config: &crate::config::ServerConfig,
+) -> RequestFacts {
     let header_text = |name| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
+        request.headers().get(name).and_then(|v| v.to_str().ok()).map(|v| {
             // Recorded about a visitor, who cannot be asked to fix it: controls are dropped.
-            .map(|v| refline_domain::strip_all_controls(v).chars().take(512).collect::<String>())
+            let clean = refline_domain::strip_all_controls(v);
+            match clean.char_indices().nth(512) {
+                Some((cut, _)) => clean[..cut].to_string(),
+                None => clean.into_owned(),
+            }
+        })
     };
     RequestFacts {
-        ip: client_ip(request, config),
+        ip: peer.map(|peer| {
+            resolve(
+                peer.ip().to_canonical(),
+                request.headers(),
+                &config.trusted_proxies,
+                config.forwarded_header,
+            )
+        }),
         user_agent: header_text(header::USER_AGENT),
         referrer: header_text(header::REFERER),
     }

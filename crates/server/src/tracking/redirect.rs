@@ -3,30 +3,56 @@
 //! The hot path: the link comes from [`super::cache::LinkCache`], the click goes to the
 //! batching writer, and the answer is a bare 302. Nothing here waits on a disk write.
 
-use std::sync::Arc;
+use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use axum::{
-    extract::{RawQuery, Request, State},
-    http::{header, HeaderValue, Method, StatusCode},
+    extract::{Request, State},
+    http::{self, header, HeaderValue, Method, StatusCode},
     response::{Html, IntoResponse, Response},
 };
 use refline_domain::classify_user_agent;
 use refline_store::StoreResult;
 
-use super::{cache::ResolvedLink, click_writer::RawClick, request_facts};
+use super::{cache::ResolvedLink, click_writer::RawClick, peer_of, request_facts, RequestFacts};
 use crate::{ids::new_ordered_id, state::AppState};
 
-pub(super) async fn hosted_link(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-    request: Request,
-) -> Response {
-    let raw = query.as_deref().unwrap_or("");
-    let Some((tc, aff)) = read_link_query(raw) else {
-        return unknown_link(&state);
-    };
-    let found = state.tracking.links.pair(state.store.as_ref(), &tc, &aff).await;
-    follow(&state, found, "redirect", &passed_on(raw), request).await
+pub(super) async fn hosted_link(State(state): State<AppState>, request: Request) -> Response {
+    answer_hosted_link(&state, &request, peer_of(&request)).await
+}
+
+/// What a visit's answer needs from its request, read before anything is awaited (so the
+/// answer's future holds no borrow of the request and works for any body type).
+struct Visit {
+    query: String,
+    head: bool,
+    facts: RequestFacts,
+}
+
+impl Visit {
+    fn read<B>(request: &http::Request<B>, peer: Option<SocketAddr>, state: &AppState) -> Visit {
+        Visit {
+            query: request.uri().query().unwrap_or("").to_string(),
+            head: request.method() == Method::HEAD,
+            facts: request_facts(request, peer, &state.config),
+        }
+    }
+}
+
+/// `GET /redirect`: the router's handler above and the fast lane ([`crate::http::fast_lane`])
+/// both answer through here.
+pub fn answer_hosted_link<'a, B>(
+    state: &'a AppState,
+    request: &http::Request<B>,
+    peer: Option<SocketAddr>,
+) -> impl Future<Output = Response> + Send + 'a {
+    let visit = Visit::read(request, peer, state);
+    async move {
+        let Some((tc, aff)) = read_link_query(&visit.query) else {
+            return unknown_link(state);
+        };
+        let found = state.tracking.links.pair(state.store.as_ref(), &tc, &aff).await;
+        follow(state, found, "redirect", visit).await
+    }
 }
 
 /// The `tc` and `aff` of a hosted link's raw query (the last of a repeated name wins), when
@@ -66,28 +92,35 @@ pub fn passed_on(query: &str) -> String {
     }
 }
 
-pub(super) async fn short_link(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-    request: Request,
-) -> Response {
+pub(super) async fn short_link(State(state): State<AppState>, request: Request) -> Response {
+    answer_short_link(&state, &request, peer_of(&request)).await
+}
+
+/// `GET /l/<code>` (see [`answer_hosted_link`]).
+pub fn answer_short_link<'a, B>(
+    state: &'a AppState,
+    request: &http::Request<B>,
+    peer: Option<SocketAddr>,
+) -> impl Future<Output = Response> + Send + 'a {
     // The raw segment, not axum's decoded `Path`: a code is plain `[A-Za-z0-9_-]`, so anything
     // percent-encoded (invalid UTF-8, control characters) is simply an unknown link, answered
     // with the page a visitor can read rather than a JSON error.
     let code = request.uri().path().strip_prefix("/l/").unwrap_or("").to_string();
-    if !refline_domain::is_valid_short_code(&code) {
-        return unknown_link(&state);
+    let visit = Visit::read(request, peer, state);
+    async move {
+        if !refline_domain::is_valid_short_code(&code) {
+            return unknown_link(state);
+        }
+        let found = state.tracking.links.short(state.store.as_ref(), &code).await;
+        follow(state, found, "short_link", visit).await
     }
-    let found = state.tracking.links.short(state.store.as_ref(), &code).await;
-    follow(&state, found, "short_link", &passed_on(query.as_deref().unwrap_or("")), request).await
 }
 
 async fn follow(
     state: &AppState,
     found: StoreResult<Option<Arc<ResolvedLink>>>,
     source: &'static str,
-    extra: &str,
-    request: Request,
+    visit: Visit,
 ) -> Response {
     let link = match found {
         Ok(Some(link)) => link,
@@ -103,18 +136,18 @@ async fn follow(
     if !super::tracks(&link.target) {
         // An inactive campaign or a rejected affiliate: the visitor still gets where the link
         // promised, but nothing is credited.
-        return found_at(destination);
+        return found_at(destination.clone());
     }
-    if request.method() == Method::HEAD {
+    if visit.head {
         let location = landing.without_click();
         state.tracking.writer.head(link).await;
-        return found_at(&location);
+        return found_at(location);
     }
     let now = state.config.clock.now();
     let id = new_ordered_id("click", now);
-    let location = landing.with_click_and(&id, extra);
-    let facts = request_facts(&request, &state.config);
-    let response = found_at(&location);
+    let location = landing.with_click_and(&id, &passed_on(&visit.query));
+    let facts = visit.facts;
+    let response = found_at(location);
     let click = RawClick {
         id,
         link,
@@ -131,8 +164,9 @@ async fn follow(
     response
 }
 
-fn found_at(location: &str) -> Response {
-    match HeaderValue::from_str(location) {
+/// Takes the location by value: the header value then owns its bytes without a copy.
+fn found_at(location: String) -> Response {
+    match HeaderValue::try_from(location) {
         Ok(location) => (
             StatusCode::FOUND,
             [
@@ -149,7 +183,7 @@ fn found_at(location: &str) -> Response {
 /// Unknown, removed or destination-less links: the configured fallback, or a plain 404 page.
 fn unknown_link(state: &AppState) -> Response {
     match state.config.tracking.fallback_url.as_deref() {
-        Some(fallback) => found_at(fallback),
+        Some(fallback) => found_at(fallback.to_string()),
         None => (
             StatusCode::NOT_FOUND,
             [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
