@@ -66,6 +66,11 @@ impl SqliteStore {
                 .clone()
                 .pragma("wal_autocheckpoint", "0")
                 .pragma("journal_size_limit", checkpoint::WAL_SIZE_LIMIT)
+                // Statement journals (what a multi-row statement inside a transaction keeps to
+                // undo itself) in memory: on a file they spilled past 64 KiB into a temporary file
+                // created, written and deleted per batch — 11 % of the writer thread in a profile
+                // of many merchants' sales, and +30 % sales/s once gone (issue 18).
+                .pragma("temp_store", "memory")
         };
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
@@ -210,5 +215,26 @@ impl refline_store::Broadcast for SqliteStore {
 impl Store for SqliteStore {
     fn engine(&self) -> &'static str {
         "sqlite"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Durability, SqliteStore};
+
+    /// The writer's statement journals stay in memory (`temp_store=MEMORY`, see `connect`),
+    /// while readers keep SQLite's default (a big sort may spill to disk rather than to RAM).
+    #[tokio::test]
+    async fn the_writer_keeps_statement_journals_in_memory() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("refline.db").display());
+        let store = SqliteStore::connect(&url, Durability::Normal).await.expect("open");
+        let writer: i64 =
+            sqlx::query_scalar("PRAGMA temp_store").fetch_one(store.writer()).await.expect("writer");
+        assert_eq!(writer, 2, "2 is MEMORY");
+        let reader: i64 =
+            sqlx::query_scalar("PRAGMA temp_store").fetch_one(store.reader()).await.expect("reader");
+        assert_eq!(reader, 0, "0 is the default");
+        store.close().await;
     }
 }
