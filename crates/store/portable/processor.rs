@@ -158,46 +158,26 @@ impl ProcessorStore for Engine {
     }
 
     async fn find_processor_payments(&self, keys: &[ProcessorKey]) -> StoreResult<Vec<ProcessorPayment>> {
-        let keys = distinct(keys);
-        let mut found = Vec::new();
-        for chunk in keys.chunks(ROWS_PER_STATEMENT) {
-            let mut query = sqlx::QueryBuilder::new("WITH k (merchant_id, provider, object_key) AS (");
-            push_keys(&mut query, chunk);
-            query.push(
-                ") SELECT p.merchant_id, p.provider, p.object_key, p.conversion_id FROM k \
-                 JOIN processor_payments p ON p.merchant_id = k.merchant_id AND p.provider = k.provider \
-                    AND p.object_key = k.object_key",
-            );
-            found.extend(
-                query
-                    .build_query_as::<ProcessorPayment>()
-                    .persistent(keep_batch_statements!())
-                    .fetch_all(self.reader())
-                    .await?,
-            );
-        }
-        Ok(found)
+        read_keyed(
+            self,
+            keys,
+            "object_key",
+            "SELECT p.merchant_id, p.provider, p.object_key, p.conversion_id FROM k \
+             JOIN processor_payments p ON p.merchant_id = k.merchant_id AND p.provider = k.provider \
+                AND p.object_key = k.object_key",
+        )
+        .await
     }
 
     async fn find_subscriptions(&self, keys: &[ProcessorKey]) -> StoreResult<Vec<ProcessorSubscription>> {
-        let keys = distinct(keys);
-        let mut found = Vec::new();
-        for chunk in keys.chunks(ROWS_PER_STATEMENT) {
-            let mut query = sqlx::QueryBuilder::new("WITH k (merchant_id, provider, subscription_key) AS (");
-            push_keys(&mut query, chunk);
-            query.push(
-                ") SELECT s.* FROM k JOIN processor_subscriptions s ON s.merchant_id = k.merchant_id \
-                    AND s.provider = k.provider AND s.subscription_key = k.subscription_key",
-            );
-            found.extend(
-                query
-                    .build_query_as::<ProcessorSubscription>()
-                    .persistent(keep_batch_statements!())
-                    .fetch_all(self.reader())
-                    .await?,
-            );
-        }
-        Ok(found)
+        read_keyed(
+            self,
+            keys,
+            "subscription_key",
+            "SELECT s.* FROM k JOIN processor_subscriptions s ON s.merchant_id = k.merchant_id \
+                AND s.provider = k.provider AND s.subscription_key = k.subscription_key",
+        )
+        .await
     }
 
     async fn requeue_inbox(
@@ -405,6 +385,35 @@ fn distinct(keys: &[ProcessorKey]) -> Vec<&ProcessorKey> {
     keys.sort_unstable();
     keys.dedup();
     keys
+}
+
+/// The rows `select` finds for the distinct `keys`, which it reads as a table `k` of
+/// (merchant_id, provider, `key_column`), in statements of [`ROWS_PER_STATEMENT`] keys: the one
+/// shape of every "what is remembered about these processor objects" read of a batch.
+async fn read_keyed<T>(
+    store: &Engine,
+    keys: &[ProcessorKey],
+    key_column: &str,
+    select: &str,
+) -> StoreResult<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, <crate::Db as sqlx::Database>::Row> + Send + Unpin,
+{
+    let keys = distinct(keys);
+    let mut found = Vec::new();
+    for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+        let mut query = sqlx::QueryBuilder::new(format!("WITH k (merchant_id, provider, {key_column}) AS ("));
+        push_keys(&mut query, chunk);
+        query.push(") ").push(select);
+        found.extend(
+            query
+                .build_query_as::<T>()
+                .persistent(keep_batch_statements!())
+                .fetch_all(store.reader())
+                .await?,
+        );
+    }
+    Ok(found)
 }
 
 fn push_keys<'a>(query: &mut sqlx::QueryBuilder<'a, crate::Db>, keys: &[&'a ProcessorKey]) {

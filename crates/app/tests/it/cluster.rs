@@ -14,11 +14,11 @@ use std::{
 };
 
 use axum::{http::HeaderMap, routing::post, Router};
-use refline_processors::fixtures::{self, Sale};
+use refline_processors::fixtures::Sale;
 use reqwest::{header, redirect::Policy, StatusCode};
 use serde_json::{json, Value};
 
-use crate::support::Engine;
+use crate::{processors::signed_stripe_invoice, support::Engine};
 
 /// One `refline serve` process.
 struct Node {
@@ -333,18 +333,8 @@ async fn three_nodes_on_one_postgresql_act_as_one_server() {
             created_unix_s: now,
             ..Sale::default()
         };
-        let (headers, _, body) = fixtures::stripe::delivery(
-            secret,
-            now,
-            fixtures::stripe::invoice_paid(&sale, "subscription_create"),
-        );
         for node in [&nodes[i % 3], &nodes[(i + 1) % 3]] {
-            let mut request = client()
-                .post(format!("{}/api/webhooks/stripe/merchant/{merchant_id}", node.base))
-                .body(body.clone());
-            for (name, value) in &headers {
-                request = request.header(name.as_str(), value.as_str());
-            }
+            let request = signed_stripe_invoice(&client(), &node.base, &merchant_id, secret, now, &sale);
             assert_eq!(request.send().await.unwrap().status(), StatusCode::OK);
         }
     }

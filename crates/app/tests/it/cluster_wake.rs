@@ -9,11 +9,12 @@
 
 use std::time::{Duration, Instant};
 
-use refline_processors::fixtures::{self, Sale};
+use refline_processors::fixtures::Sale;
 use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::{
+    processors::signed_stripe_invoice,
     receiver::Receiver,
     support::{Engine, TestApp},
 };
@@ -98,12 +99,7 @@ async fn a_write_on_one_node_wakes_the_workers_of_another() {
         created_unix_s: now,
         ..Sale::default()
     };
-    let (headers, _, body) =
-        fixtures::stripe::delivery(secret, now, fixtures::stripe::invoice_paid(&paid, "subscription_create"));
-    let mut request = a.client().post(a.url(&format!("/api/webhooks/stripe/merchant/{}", m.id))).body(body);
-    for (name, value) in &headers {
-        request = request.header(name.as_str(), value.as_str());
-    }
+    let request = signed_stripe_invoice(&a.client(), &a.url(""), &m.id, secret, now, &paid);
     assert_eq!(request.send().await.unwrap().status(), StatusCode::OK);
     let took = within_bound("processor inbox", || async {
         let list = a.get(&m.key, "/api/v1/conversions?limit=100").await;
@@ -124,16 +120,7 @@ async fn a_write_on_one_node_wakes_the_workers_of_another() {
             created_unix_s: now,
             ..Sale::default()
         };
-        let (headers, _, body) = fixtures::stripe::delivery(
-            secret,
-            now,
-            fixtures::stripe::invoice_paid(&paid, "subscription_create"),
-        );
-        let mut request =
-            b.client().post(b.url(&format!("/api/webhooks/stripe/merchant/{}", m.id))).body(body);
-        for (name, value) in &headers {
-            request = request.header(name.as_str(), value.as_str());
-        }
+        let request = signed_stripe_invoice(&b.client(), &b.url(""), &m.id, secret, now, &paid);
         async move { request.send().await.unwrap().status() }
     };
     assert_eq!(deliver_to_b(0).await, StatusCode::OK, "B verifies with the connection");

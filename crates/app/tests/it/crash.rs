@@ -19,11 +19,11 @@ use std::{
 };
 
 use axum::{routing::post, Router};
-use refline_processors::fixtures::{self, Sale};
+use refline_processors::fixtures::Sale;
 use reqwest::{header, redirect::Policy, StatusCode};
 use serde_json::{json, Value};
 
-use crate::{engine_tests, support::Engine};
+use crate::{engine_tests, processors::signed_stripe_invoice, support::Engine};
 
 const SECRET: &str = "whsec_crash_test";
 
@@ -237,16 +237,7 @@ async fn load(shop: Arc<Shop>, base: String, round: usize, stop: Arc<AtomicBool>
                     created_unix_s: now,
                     ..Sale::default()
                 };
-                let (headers, _, body) = fixtures::stripe::delivery(
-                    SECRET,
-                    now,
-                    fixtures::stripe::invoice_paid(&sale, "subscription_create"),
-                );
-                let mut request =
-                    client.post(format!("{base}/api/webhooks/stripe/merchant/{}", shop.merchant)).body(body);
-                for (name, value) in &headers {
-                    request = request.header(name.as_str(), value.as_str());
-                }
+                let request = signed_stripe_invoice(&client, &base, &shop.merchant, SECRET, now, &sale);
                 let Ok(response) = request.send().await else { return };
                 if response.status() == StatusCode::OK {
                     let Ok(v) = response.json::<Value>().await else { return };

@@ -156,6 +156,25 @@ pub fn now_s() -> i64 {
     refline_server::clock::now_ms() / 1000
 }
 
+/// A POST of `sale` as a paid Stripe invoice, signed with `secret` at `now` (Unix seconds), to
+/// `base`'s receiver for `merchant_id`: the delivery the cluster and crash tests send to a node.
+pub fn signed_stripe_invoice(
+    client: &reqwest::Client,
+    base: &str,
+    merchant_id: &str,
+    secret: &str,
+    now: i64,
+    sale: &Sale,
+) -> reqwest::RequestBuilder {
+    let (headers, _, body) =
+        fixtures::stripe::delivery(secret, now, fixtures::stripe::invoice_paid(sale, "subscription_create"));
+    let mut request = client.post(format!("{base}/api/webhooks/stripe/merchant/{merchant_id}")).body(body);
+    for (name, value) in &headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    request
+}
+
 fn conversion_id(delivery: &Value) -> String {
     delivery["conversionId"].as_str().unwrap_or_else(|| panic!("no conversion: {delivery}")).to_string()
 }
