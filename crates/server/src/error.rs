@@ -81,6 +81,11 @@ impl ApiError {
         CoreError::changed_concurrently(what).into()
     }
 
+    /// What a panicking handler answers, on the router (`CatchPanicLayer`) and in the fast lane.
+    pub fn handler_panicked() -> Response {
+        ApiError::internal("handler panicked").into_response()
+    }
+
     /// 500 `internal_error`; the cause is logged, never sent.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         CoreError::internal(cause).into()

@@ -29,7 +29,7 @@ pub use refline_core::{clock, ids, terms};
 
 use std::{future::Future, sync::Arc};
 
-use axum::{extract::DefaultBodyLimit, middleware, response::IntoResponse, routing::get, Router};
+use axum::{extract::DefaultBodyLimit, middleware, routing::get, Router};
 use refline_store::Store;
 use tokio::{net::TcpListener, sync::Notify};
 use tokio_util::sync::CancellationToken;
@@ -74,7 +74,7 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(limit))
         // Tracking routes answer the public at volume: they bound their own bodies.
         .merge(tracking::router())
-        .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response()))
+        .layer(CatchPanicLayer::custom(|_| ApiError::handler_panicked()))
         // Outermost: head limits, control characters in paths and queries, body deadlines and
         // the one error envelope, for every route alike.
         .layer(middleware::from_fn_with_state(edge_limits, http::edge::edge))

@@ -93,17 +93,13 @@ async fn run(options: SqliteConnectOptions, stop: Arc<Notify>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Durability, SqliteStore};
+    use crate::file_store_for_tests;
 
     /// The writer never checkpoints in a commit, yet the pages it commits reach the database
     /// file within a few ticks (the task copied them), and closing leaves no WAL behind.
     #[tokio::test]
     async fn committed_pages_reach_the_file_without_the_writer_checkpointing() {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let path = dir.path().join("refline.db");
-        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()), Durability::Normal)
-            .await
-            .expect("open");
+        let (dir, path, store) = file_store_for_tests().await;
         let auto: i64 =
             sqlx::query_scalar("PRAGMA wal_autocheckpoint").fetch_one(store.writer()).await.expect("pragma");
         assert_eq!(auto, 0, "the writer must leave checkpoints to the task");
@@ -140,11 +136,7 @@ mod tests {
     /// gone the WAL file is removed, which the task's open connection would prevent.
     #[tokio::test]
     async fn dropping_the_store_ends_the_task() {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let path = dir.path().join("refline.db");
-        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()), Durability::Normal)
-            .await
-            .expect("open");
+        let (dir, _, store) = file_store_for_tests().await;
         sqlx::query("CREATE TABLE filler (body TEXT)").execute(store.writer()).await.expect("table");
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         drop(store);

@@ -218,17 +218,27 @@ impl Store for SqliteStore {
     }
 }
 
+/// A store on a fresh file in a temporary directory, for this crate's unit tests: the directory
+/// (kept alive by the caller), the database file's path and the store.
+#[cfg(test)]
+pub(crate) async fn file_store_for_tests() -> (tempfile::TempDir, std::path::PathBuf, SqliteStore) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("refline.db");
+    let store = SqliteStore::connect(&format!("sqlite://{}", path.display()), Durability::Normal)
+        .await
+        .expect("open");
+    (dir, path, store)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Durability, SqliteStore};
+    use super::file_store_for_tests;
 
     /// The writer's statement journals stay in memory (`temp_store=MEMORY`, see `connect`),
     /// while readers keep SQLite's default (a big sort may spill to disk rather than to RAM).
     #[tokio::test]
     async fn the_writer_keeps_statement_journals_in_memory() {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let url = format!("sqlite://{}", dir.path().join("refline.db").display());
-        let store = SqliteStore::connect(&url, Durability::Normal).await.expect("open");
+        let (_dir, _, store) = file_store_for_tests().await;
         let writer: i64 =
             sqlx::query_scalar("PRAGMA temp_store").fetch_one(store.writer()).await.expect("writer");
         assert_eq!(writer, 2, "2 is MEMORY");

@@ -82,8 +82,19 @@ pub fn is_trusted(proxies: &[ProxyNet], ip: IpAddr) -> bool {
 
 /// The client IP of a request under the server's trusted-proxy settings (see the module docs).
 pub fn client_ip<B>(req: &Request<B>, config: &ServerConfig) -> Option<IpAddr> {
-    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical())?;
-    Some(resolve(peer, req.headers(), &config.trusted_proxies, config.forwarded_header))
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    client_ip_of(peer, req.headers(), config)
+}
+
+/// The same for a peer the caller already holds (the accept loop's fast lane passes it along
+/// instead of putting it in the request's extensions).
+pub fn client_ip_of(
+    peer: Option<SocketAddr>,
+    headers: &axum::http::HeaderMap,
+    config: &ServerConfig,
+) -> Option<IpAddr> {
+    let peer = peer?.ip().to_canonical();
+    Some(resolve(peer, headers, &config.trusted_proxies, config.forwarded_header))
 }
 
 /// The rule itself, on plain values (unit tested below).

@@ -27,7 +27,7 @@ use std::{
 };
 
 use axum::{
-    http::{HeaderValue, Method, Request},
+    http::{Method, Request},
     response::{IntoResponse, Response},
 };
 
@@ -103,11 +103,7 @@ impl FastLane {
             edge::close_if(has_body, handled)
         });
         let (id, mut response) = answered.await;
-        // The id's own bytes become the header value (no copy).
-        if let Ok(value) = HeaderValue::try_from(id) {
-            response.headers_mut().insert(request_id::HEADER, value);
-        }
-        crate::metrics::record_request(&method, Some(lane.route()), response.status(), started.elapsed());
+        request_id::echo_and_count(&mut response, id, &method, Some(lane.route()), started);
         response
     }
 }
@@ -118,15 +114,11 @@ impl FastLane {
 async fn caught<F: Future<Output = Response>>(make: impl FnOnce() -> F) -> Response {
     match std::panic::catch_unwind(AssertUnwindSafe(make)) {
         Ok(future) => CatchPanic(Box::pin(future)).await,
-        Err(_) => panicked(),
+        Err(_) => ApiError::handler_panicked(),
     }
 }
 
-fn panicked() -> Response {
-    ApiError::internal("handler panicked").into_response()
-}
-
-/// A future whose panic becomes [`panicked`].
+/// A future whose panic becomes [`ApiError::handler_panicked`].
 struct CatchPanic<F>(std::pin::Pin<Box<F>>);
 
 impl<F: Future<Output = Response>> Future for CatchPanic<F> {
@@ -136,7 +128,7 @@ impl<F: Future<Output = Response>> Future for CatchPanic<F> {
         let inner = self.0.as_mut();
         match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
             Ok(polled) => polled,
-            Err(_) => Poll::Ready(panicked()),
+            Err(_) => Poll::Ready(ApiError::handler_panicked()),
         }
     }
 }

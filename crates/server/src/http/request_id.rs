@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use axum::{
     extract::{MatchedPath, Request},
-    http::{HeaderMap, HeaderValue},
+    http::{HeaderMap, HeaderValue, Method},
     middleware::Next,
     response::Response,
 };
@@ -66,11 +66,23 @@ pub async fn observe(request: Request, next: Next) -> Response {
             "answered"
         );
     });
+    echo_and_count(&mut response, id, &method, route, started);
+    response
+}
+
+/// The end of every answered request: its id echoed in `X-Request-Id` (the id's own bytes
+/// become the header value, no copy) and the request counted in `/metrics` under `route`.
+pub(crate) fn echo_and_count(
+    response: &mut Response,
+    id: String,
+    method: &Method,
+    route: Option<&str>,
+    started: Instant,
+) {
     if let Ok(value) = HeaderValue::try_from(id) {
         response.headers_mut().insert(HEADER, value);
     }
-    crate::metrics::record_request(&method, route, response.status(), started.elapsed());
-    response
+    crate::metrics::record_request(method, route, response.status(), started.elapsed());
 }
 
 /// The caller's id when it is one we can safely log and echo.

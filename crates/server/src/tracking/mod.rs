@@ -28,7 +28,7 @@ use refline_domain::{CampaignStatus, MembershipStatus};
 use refline_store::TrackingTarget;
 
 use self::{cache::LinkCache, click_writer::ClickWriter, script::ScriptCache, seen::SeenMerchants};
-use crate::{http::client_ip::resolve, state::AppState};
+use crate::{http::client_ip::client_ip_of, state::AppState};
 
 /// Shared tracking handles.
 #[derive(Clone)]
@@ -109,14 +109,7 @@ fn request_facts<B>(
         })
     };
     RequestFacts {
-        ip: peer.map(|peer| {
-            resolve(
-                peer.ip().to_canonical(),
-                request.headers(),
-                &config.trusted_proxies,
-                config.forwarded_header,
-            )
-        }),
+        ip: client_ip_of(peer, request.headers(), config),
         user_agent: header_text(header::USER_AGENT),
         referrer: header_text(header::REFERER),
     }
