@@ -5,12 +5,19 @@ use std::time::Duration;
 use refline_store::{Store, StoreError};
 use sqlx::{
     migrate::Migrator,
+    pool::PoolConnection,
     postgres::{PgListener, PgPoolOptions},
     PgPool, Postgres, Transaction,
 };
 
 /// The migrations compiled into the binary.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// A write transaction, READ COMMITTED whatever the server's default: each statement then sees
+/// what committed before it started, so a read made after taking a lock (a batch of sales reading
+/// an affiliate's volume) includes everything the lock's last holder wrote. Same round trip as a
+/// bare `BEGIN`.
+const BEGIN_WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
 
 /// A Refline store on PostgreSQL.
 #[derive(Debug, Clone)]
@@ -49,12 +56,19 @@ impl PgStore {
         &self.pool
     }
 
-    /// A write transaction, READ COMMITTED whatever the server's default: each statement then
-    /// sees what committed before it started, so a read made after taking a lock (a batch of
-    /// sales reading an affiliate's volume) includes everything the lock's last holder wrote.
-    /// Same round trip as a bare `BEGIN`.
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        self.pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await
+        self.pool.begin_with(BEGIN_WRITE).await
+    }
+
+    /// A connection for a batch of sales (several writers run at once on PostgreSQL, each with
+    /// one of the pool's connections per batch).
+    async fn sales_connection(&self) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+        self.pool.acquire().await
+    }
+
+    /// Done with a batch: the connection goes back to the pool.
+    fn release_sales_connection(&self, conn: PoolConnection<Postgres>, _healthy: bool) {
+        drop(conn);
     }
 
     /// Closes the pool, waiting for open connections to finish.

@@ -8,6 +8,7 @@
 
 pub mod backup;
 mod checkpoint;
+mod held_writer;
 
 use std::{str::FromStr, sync::Arc, time::Duration};
 
@@ -20,6 +21,13 @@ use sqlx::{
 
 /// The migrations compiled into the binary.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// How long a connection waits for a lock another process (the CLI) or the checkpoint task holds.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How a write transaction begins: `IMMEDIATE` takes the write lock at once, so a transaction
+/// never upgrades a read lock and cannot fail with "database is locked".
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 
 /// How durable each commit is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -40,6 +48,8 @@ pub struct SqliteStore {
     writer: SqlitePool,
     /// Copies the WAL back into the file beside the writer (`checkpoint.rs`); none in memory.
     checkpointer: Option<Arc<checkpoint::Checkpointer>>,
+    /// The writer connection while the sales writer holds it between batches (`held_writer.rs`).
+    held: held_writer::HeldWriter,
 }
 
 impl SqliteStore {
@@ -53,7 +63,7 @@ impl SqliteStore {
                 Durability::Normal => SqliteSynchronous::Normal,
                 Durability::Full => SqliteSynchronous::Full,
             })
-            .busy_timeout(Duration::from_secs(30))
+            .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
         // An in-memory database exists once per connection, so it cannot have separate readers
         // (nor a WAL to checkpoint).
@@ -80,15 +90,15 @@ impl SqliteStore {
             .await?;
         MIGRATOR.run(&writer).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
         if in_memory {
-            return Ok(Self { reader: writer.clone(), writer, checkpointer: None });
+            return Ok(Self { reader: writer.clone(), writer, checkpointer: None, held: Default::default() });
         }
         let reader = SqlitePoolOptions::new()
             .max_connections(readers())
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
             .await?;
-        let checkpointer = Some(Arc::new(checkpoint::Checkpointer::start(options)));
-        Ok(Self { reader, writer, checkpointer })
+        let checkpointer = Some(Arc::new(checkpoint::Checkpointer::start(options, writer.clone())));
+        Ok(Self { reader, writer, checkpointer, held: Default::default() })
     }
 
     /// This binary's migrations (`/readyz` compares them with the database's).
@@ -113,7 +123,18 @@ impl SqliteStore {
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        self.writer.begin_with("BEGIN IMMEDIATE").await
+        self.writer.begin_with(BEGIN_WRITE).await
+    }
+
+    /// The writer connection for a batch of sales, held from one batch to the next
+    /// (`held_writer.rs`).
+    async fn sales_connection(&self) -> Result<held_writer::HeldConnection, sqlx::Error> {
+        self.held.take(&self.writer).await
+    }
+
+    /// Done with a batch: the connection is kept for the next one if the batch went through.
+    fn release_sales_connection(&self, conn: held_writer::HeldConnection, healthy: bool) {
+        self.held.park(conn, healthy);
     }
 
     /// Closes both pools, waiting for open connections to finish.
@@ -121,6 +142,7 @@ impl SqliteStore {
         if let Some(checkpointer) = &self.checkpointer {
             checkpointer.stop().await;
         }
+        self.held.release();
         self.writer.close().await;
         self.reader.close().await;
     }

@@ -16,6 +16,8 @@ use refline_store::{
     StoreError, StoreResult,
 };
 
+use sqlx::Connection;
+
 use super::{affiliate_mail, ledger, rollup, webhook::emit_events, Conn};
 use crate::Engine;
 
@@ -25,19 +27,28 @@ pub(super) async fn record_batch(
     store: &Engine,
     sales: &[PendingConversion],
 ) -> StoreResult<Vec<RecordOutcome>> {
+    // One connection for the whole batch, every attempt and answer included: on SQLite it is the
+    // one writer connection, held from batch to batch (see the engine's `sales_connection`).
+    let mut conn = store.sales_connection().await?;
+    let recorded = record_on(&mut conn, sales).await;
+    store.release_sales_connection(conn, recorded.is_ok());
+    recorded
+}
+
+async fn record_on(conn: &mut Conn, sales: &[PendingConversion]) -> StoreResult<Vec<RecordOutcome>> {
     let reads = batch::reads_for(sales);
     // Order ids found taken by an earlier attempt of this batch.
     let mut taken: HashMap<OrderSlot, String> = HashMap::new();
     let mut attempt = 1;
     loop {
-        let mut tx = store.begin_write().await?;
+        let mut tx = conn.begin_with(crate::BEGIN_WRITE).await?;
         let state = read_state(&mut tx, &reads, taken.clone()).await?;
         let plan = batch::plan(sales, state);
         let inserted = insert_rows(&mut tx, &plan.inserts).await?;
         let conflicted = batch::not_inserted(&plan.inserts, &inserted);
         if batch::should_replan(attempt, conflicted.len()) {
             tx.rollback().await?;
-            learn_taken(store, &conflicted, &mut taken).await?;
+            learn_taken(conn, &conflicted, &mut taken).await?;
             attempt += 1;
             continue;
         }
@@ -57,7 +68,7 @@ pub(super) async fn record_batch(
         // Last, so rollup rows are the last locks taken (see `rollup`).
         rollup::apply(&mut tx, &RollupDelta::inserted(sales.iter().copied()), shard).await?;
         tx.commit().await?;
-        return Ok(answer(store, plan, &inserted).await);
+        return Ok(answer(conn, plan, &inserted).await);
     }
 }
 
@@ -259,13 +270,13 @@ async fn add_tallies(conn: &mut Conn, tallies: Vec<(String, i64, i64, i64)>) -> 
 /// Learns which conversions hold the order ids of the `conflicted` rows, into `taken`. Run
 /// after the attempt rolled back, outside any transaction.
 async fn learn_taken(
-    store: &Engine,
+    conn: &mut Conn,
     conflicted: &[&PlannedInsert],
     taken: &mut HashMap<OrderSlot, String>,
 ) -> StoreResult<()> {
     for p in conflicted {
         let c = &p.conversion;
-        if let (Some(id), Some(slot)) = (holder_of_order(store, c).await?, batch::order_slot(c)) {
+        if let (Some(id), Some(slot)) = (holder_of_order(conn, c).await?, batch::order_slot(c)) {
             taken.insert(slot, id);
         }
     }
@@ -275,14 +286,14 @@ async fn learn_taken(
 /// One outcome per sale of the committed batch. A planned row the last attempt did not insert
 /// lost its order id to another writer after that attempt was planned; its answer names the
 /// conversion now holding it.
-async fn answer(store: &Engine, plan: BatchPlan, inserted: &HashSet<String>) -> Vec<RecordOutcome> {
+async fn answer(conn: &mut Conn, plan: BatchPlan, inserted: &HashSet<String>) -> Vec<RecordOutcome> {
     let mut answers = Vec::with_capacity(plan.inserts.len());
     for p in plan.inserts {
         let index = p.index;
         let outcome = if inserted.contains(&p.conversion.id) {
             Ok(p.conversion)
         } else {
-            batch::late_conflict(holder_of_order(store, &p.conversion).await.map_err(StoreError::from))
+            batch::late_conflict(holder_of_order(conn, &p.conversion).await.map_err(StoreError::from))
         };
         answers.push((index, outcome));
     }
@@ -291,9 +302,9 @@ async fn answer(store: &Engine, plan: BatchPlan, inserted: &HashSet<String>) -> 
 
 /// The id of the committed conversion holding `c`'s order id, if any (read outside the batch's
 /// transaction, by the full order key so the unique index serves it).
-async fn holder_of_order(store: &Engine, c: &Conversion) -> Result<Option<String>, sqlx::Error> {
+async fn holder_of_order(conn: &mut Conn, c: &Conversion) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT id FROM conversions WHERE order_key = $1")
         .bind(c.order_key())
-        .fetch_optional(store.writer())
+        .fetch_optional(&mut *conn)
         .await
 }

@@ -217,6 +217,20 @@ impl WebhookStore for Engine {
         lease_ms: i64,
         limit: i64,
     ) -> StoreResult<Vec<(WebhookDelivery, WebhookEndpoint)>> {
+        // A reader first: the worker is woken after every live sale, and most merchants have no
+        // endpoint, so most claims find nothing. Asked of the writer, each of them would take the
+        // one write connection (SQLite) between two batches of sales. The claim below still
+        // decides; this only skips it when nothing can be claimed.
+        let due: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 \
+             AND (locked_until IS NULL OR locked_until < $1) LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(self.reader())
+        .await?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
         let deliveries: Vec<WebhookDelivery> = sqlx::query_as(concat!(
             "UPDATE webhook_deliveries SET locked_until = $2 WHERE id IN \
                 (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 \

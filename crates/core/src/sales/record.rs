@@ -12,7 +12,7 @@ use refline_store::{
     Store, StoreError,
 };
 
-use crate::{ids::new_id, sales::writer::ConversionWriter, terms, PlanLimits};
+use crate::{ids::new_ordered_id, sales::writer::ConversionWriter, terms, PlanLimits};
 
 /// A sale to record, already attributed to a campaign and affiliate of one merchant.
 #[derive(Debug, Clone)]
@@ -159,7 +159,9 @@ pub async fn record_sale(
     let basis = terms::basis_of(campaign);
     let amount = sale.amount_minor;
     let conversion = Conversion {
-        id: sale.id.clone().unwrap_or_else(|| new_id("conv")),
+        // Time first (as clicks' ids): each batch's new ids land on the last leaf of the id index
+        // instead of one random leaf per sale, which every commit would write again (issue 18).
+        id: sale.id.clone().unwrap_or_else(|| new_ordered_id("conv", sale.now)),
         merchant_id: campaign.merchant_id.clone(),
         campaign_id: campaign.id.clone(),
         affiliate_id: sale.affiliate.id.clone(),
