@@ -164,7 +164,20 @@ async fn restart_from_the_writer(writer: &SqlitePool) -> Result<bool, sqlx::Erro
 
 #[cfg(test)]
 mod tests {
-    use crate::file_store_for_tests;
+    use crate::{file_store_for_tests, SqliteStore};
+
+    /// One commit of `rows` rows of `bytes` random bytes each (twice that in hex) into `filler`.
+    async fn insert_filler(store: &SqliteStore, rows: i64, bytes: i64) {
+        sqlx::query(
+            "INSERT INTO filler (body) SELECT hex(randomblob($1)) FROM \
+             (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2) SELECT i FROM n)",
+        )
+        .bind(bytes)
+        .bind(rows)
+        .execute(store.writer())
+        .await
+        .expect("insert");
+    }
 
     /// The writer never checkpoints in a commit, yet the pages it commits reach the database
     /// file within a few ticks (the task copied them), and closing leaves no WAL behind.
@@ -178,13 +191,7 @@ mod tests {
         sqlx::query("CREATE TABLE filler (body TEXT NOT NULL)").execute(store.writer()).await.expect("table");
         // About 4 MB in many commits: far past the 1,000 pages an automatic checkpoint waits for.
         for _ in 0..64 {
-            sqlx::query(
-                "INSERT INTO filler (body) SELECT hex(randomblob(512)) FROM \
-                 (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 64) SELECT i FROM n)",
-            )
-            .execute(store.writer())
-            .await
-            .expect("insert");
+            insert_filler(&store, 64, 512).await;
         }
         let mut grown = 0;
         for _ in 0..50 {
@@ -235,13 +242,7 @@ mod tests {
         let mut largest = 0;
         // About 30 MB of pages over 2–3 s: 400 commits of 16 pages or so each.
         for _ in 0..400 {
-            sqlx::query(
-                "INSERT INTO filler (body) SELECT hex(randomblob(1800)) FROM \
-                 (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 16) SELECT i FROM n)",
-            )
-            .execute(store.writer())
-            .await
-            .expect("insert");
+            insert_filler(&store, 16, 1800).await;
             largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
