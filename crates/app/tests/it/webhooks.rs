@@ -430,6 +430,17 @@ async fn committed_events_survive_a_restart(engine: Engine) {
     wait_deliveries(&second, &m, &hook, |l| l[0]["status"] == "delivered").await;
 }
 
+/// A `refline serve` child killed when the test ends, however it ends: a failed assertion must
+/// not leave servers running (two outlived a failed run here by an hour, holding its database).
+struct KilledOnDrop(std::process::Child);
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Two `refline serve` processes on one database deliver every event exactly once.
 async fn two_processes_deliver_each_event_once(engine: Engine) {
     let receiver = Receiver::start().await;
@@ -467,6 +478,7 @@ async fn two_processes_deliver_each_event_once(engine: Engine) {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
+            .map(KilledOnDrop)
             .unwrap()
     };
     let (mut one, mut two) = (spawn(), spawn());
@@ -475,10 +487,10 @@ async fn two_processes_deliver_each_event_once(engine: Engine) {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let got = if receiver.received().len() > got.len() { receiver.received() } else { got };
     for child in [&mut one, &mut two] {
-        std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        std::process::Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap();
     }
     for child in [&mut one, &mut two] {
-        assert!(child.wait().unwrap().success(), "graceful exit");
+        assert!(child.0.wait().unwrap().success(), "graceful exit");
     }
     let mut ids: Vec<String> = got.iter().map(|r| r.header("webhook-id").to_string()).collect();
     ids.sort_unstable();
