@@ -23,6 +23,7 @@ const LINGER: Duration = Duration::from_millis(2);
 const MOST_HELD: Duration = Duration::from_millis(50);
 
 /// The writer connection, held by the batch writer.
+#[derive(Debug)]
 pub(crate) struct HeldConnection {
     conn: PoolConnection<Sqlite>,
     /// When this hold began (acquired from the pool).
@@ -49,15 +50,10 @@ pub(crate) struct HeldWriter {
     slot: Arc<Mutex<Option<Parked>>>,
 }
 
+#[derive(Debug)]
 struct Parked {
     held: HeldConnection,
     at: Instant,
-}
-
-impl std::fmt::Debug for Parked {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Parked").field("at", &self.at).finish()
-    }
 }
 
 impl HeldWriter {

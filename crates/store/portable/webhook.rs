@@ -13,6 +13,14 @@ use refline_store::{
 use super::Conn;
 use crate::Engine;
 
+/// A delivery the worker may claim at `$1` (now): pending, due, and not leased to a worker. One
+/// text for the claim and for the reader's "is anything due" before it, so they cannot disagree.
+macro_rules! due_delivery {
+    () => {
+        "status = 'pending' AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until < $1)"
+    };
+}
+
 /// Fans `events` out to their merchants' subscribed endpoints inside the open transaction
 /// `conn`, so an event exists exactly when its change does.
 pub(super) async fn emit_events(conn: &mut Conn, events: &[OutboxEvent]) -> StoreResult<()> {
@@ -221,10 +229,11 @@ impl WebhookStore for Engine {
         // endpoint, so most claims find nothing. Asked of the writer, each of them would take the
         // one write connection (SQLite) between two batches of sales. The claim below still
         // decides; this only skips it when nothing can be claimed.
-        let due: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 \
-             AND (locked_until IS NULL OR locked_until < $1) LIMIT 1",
-        )
+        let due: Option<String> = sqlx::query_scalar(concat!(
+            "SELECT id FROM webhook_deliveries WHERE ",
+            due_delivery!(),
+            " LIMIT 1"
+        ))
         .bind(now)
         .fetch_optional(self.reader())
         .await?;
@@ -233,9 +242,9 @@ impl WebhookStore for Engine {
         }
         let deliveries: Vec<WebhookDelivery> = sqlx::query_as(concat!(
             "UPDATE webhook_deliveries SET locked_until = $2 WHERE id IN \
-                (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 \
-                 AND (locked_until IS NULL OR locked_until < $1) \
-                 ORDER BY next_attempt_at, id LIMIT $3 ",
+                (SELECT id FROM webhook_deliveries WHERE ",
+            due_delivery!(),
+            " ORDER BY next_attempt_at, id LIMIT $3 ",
             skip_locked!(),
             ") RETURNING *"
         ))
