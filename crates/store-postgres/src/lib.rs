@@ -5,7 +5,6 @@ use std::time::Duration;
 use refline_store::{Store, StoreError};
 use sqlx::{
     migrate::Migrator,
-    pool::PoolConnection,
     postgres::{PgListener, PgPoolOptions},
     PgPool, Postgres, Transaction,
 };
@@ -58,17 +57,6 @@ impl PgStore {
 
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         self.pool.begin_with(BEGIN_WRITE).await
-    }
-
-    /// A connection for a batch of sales (several writers run at once on PostgreSQL, each with
-    /// one of the pool's connections per batch).
-    async fn sales_connection(&self) -> Result<PoolConnection<Postgres>, sqlx::Error> {
-        self.pool.acquire().await
-    }
-
-    /// Done with a batch: the connection goes back to the pool.
-    fn release_sales_connection(&self, conn: PoolConnection<Postgres>, _healthy: bool) {
-        drop(conn);
     }
 
     /// Closes the pool, waiting for open connections to finish.

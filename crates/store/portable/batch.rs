@@ -27,12 +27,10 @@ pub(super) async fn record_batch(
     store: &Engine,
     sales: &[PendingConversion],
 ) -> StoreResult<Vec<RecordOutcome>> {
-    // One connection for the whole batch, every attempt and answer included: on SQLite it is the
-    // one writer connection, held from batch to batch (see the engine's `sales_connection`).
-    let mut conn = store.sales_connection().await?;
-    let recorded = record_on(&mut conn, sales).await;
-    store.release_sales_connection(conn, recorded.is_ok());
-    recorded
+    // One connection for the whole batch, every attempt and answer included (on SQLite, the one
+    // writer connection).
+    let mut conn = store.writer().acquire().await?;
+    record_on(&mut conn, sales).await
 }
 
 async fn record_on(conn: &mut Conn, sales: &[PendingConversion]) -> StoreResult<Vec<RecordOutcome>> {
