@@ -84,7 +84,7 @@ impl SqliteStore {
         // (sqlx still pings on release, which also flushes a cancelled statement). With this,
         // and the writer connection given back after each batch of sales (it used to be kept a
         // few ms for the next batch, which made every other writer wait), Stripe deliveries
-        // accepted rose from ~4,300 to 5,100–5,600/s (BENCHMARKS, issue 18).
+        // accepted rose from 3,400–4,300/s to 5,000–5,800/s in 7 runs of 8 (BENCHMARKS, issue 18).
         let writer = SqlitePoolOptions::new()
             .test_before_acquire(false)
             .max_connections(1)

@@ -28,9 +28,9 @@ engine_tests!(
     a_refused_delivery_fails_alone_in_the_inbox_group_commit
 );
 
-/// An inbox row for a Stripe delivery of `body`, received `n` ms after `t0`.
 const HOUR_MS: i64 = 3_600_000;
 
+/// An inbox row for a Stripe delivery of `body`, received `n` ms after `t0`.
 fn stored(shop: &Shop, t0: i64, n: i64, event: &str, body: Vec<u8>) -> InboxEntry {
     let (headers, _, body) = fixtures::stripe::delivery(SECRET, now_s(), body);
     InboxEntry {
