@@ -49,8 +49,8 @@ const RESTART_BACK_OFF_TICKS: u32 = 5;
 /// the writer 40–55 ms whatever the threshold (the frames committed since the passive
 /// checkpoint, and two fsyncs that take most of it), so the threshold sets how often sales wait
 /// for one: past 12,000 frames (48 MB) it came every quarter second under many merchants'
-/// sales (about 9 pages a sale), a sixth of the writer's time; past 48,000 about once a second,
-/// and the sales' p99 fell from 62 to 50–54 ms (issue 18, BENCHMARKS).
+/// sales (about 9 pages a sale), a sixth of the writer's time; past 48,000 about once a second
+/// (measured past 50,000: the sales' p99 fell from 62 to 50–54 ms; issue 18, BENCHMARKS).
 const RESTART_PAST_FRAMES: i64 = 48_000;
 
 /// The WAL file's size once it is started over (`journal_size_limit`): after a burst it is
