@@ -80,6 +80,15 @@ macro_rules! keep_batch_statements {
     };
 }
 
+/// Whether a `Script` (`portable/script.rs`) sends its statements as one text: no on
+/// PostgreSQL, whose extended protocol (the one that carries parameters) takes one statement per
+/// message; a script runs its statements one by one.
+macro_rules! script_in_one_command {
+    () => {
+        false
+    };
+}
+
 /// The clause that locks rows a transaction reads before it decides on them (a payout run
 /// checking that the commissions it reserves are still payable): a concurrent refund waits for the run, or the run for it.
 macro_rules! for_update {

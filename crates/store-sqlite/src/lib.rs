@@ -166,6 +166,14 @@ macro_rules! keep_batch_statements {
     };
 }
 
+/// Whether a `Script` (`portable/script.rs`) sends its statements as one text: yes on SQLite,
+/// where sqlx runs them back to back on the connection's thread, one round trip for all.
+macro_rules! script_in_one_command {
+    () => {
+        true
+    };
+}
+
 /// The clause that locks rows a transaction reads before it decides on them (a payout run
 /// checking that the commissions it reserves are still payable): empty: SQLite runs one write transaction at a time anyway.
 macro_rules! for_update {

@@ -2,25 +2,24 @@
 
 use async_trait::async_trait;
 use refline_store::{
-    affiliate_mail::digest_delta, AffiliateMailStore, Conversion, DigestItem, OutgoingMail, Person,
-    StoreResult,
+    affiliate_mail::DigestAddition, AffiliateMailStore, DigestItem, OutgoingMail, Person, StoreResult,
 };
 
-use super::{mail::insert_mail, Conn};
+use super::{mail::insert_mail, script::Script};
 use crate::Engine;
 
 /// Rows per upsert: 8 binds a row, far below both engines' parameter limits.
 const ROWS: usize = 200;
 
-/// Adds a batch's credited sales to their affiliates' next digest, inside the batch's
-/// transaction: one multi-row upsert per batch (one row per affiliate, campaign and currency,
+/// Adds a batch's credited sales (`delta`: `refline_store::affiliate_mail::digest_delta` of
+/// them) to their affiliates' next digest, as a statement of the batch's script: one multi-row
+/// upsert per batch (one row per affiliate, campaign and currency,
 /// on the writer's `shard`), so the hot path pays one statement, not one per sale. Deriving
 /// digests later from the conversions table instead would need a watermark over rows whose
 /// commit order differs from their `created_at`, which can skip a sale.
-pub(super) async fn add_to_digests(conn: &mut Conn, written: &[&Conversion], shard: i64) -> StoreResult<()> {
-    let delta = digest_delta(written.iter().copied());
+pub(super) fn add_to_digests<'q>(script: &mut Script<'q>, delta: &'q [DigestAddition], shard: i64) {
     for chunk in delta.chunks(ROWS) {
-        let mut q = sqlx::QueryBuilder::new(
+        let q = script.statement(
             "INSERT INTO commission_digest_items (merchant_id, affiliate_id, campaign_id, currency, shard, \
                 conversions, commission_minor, first_at) ",
         );
@@ -40,9 +39,7 @@ pub(super) async fn add_to_digests(conn: &mut Conn, written: &[&Conversion], sha
                 conversions = commission_digest_items.conversions + excluded.conversions, \
                 commission_minor = commission_digest_items.commission_minor + excluded.commission_minor",
         );
-        q.build().persistent(keep_batch_statements!()).execute(&mut *conn).await?;
     }
-    Ok(())
 }
 
 #[async_trait]

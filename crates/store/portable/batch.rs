@@ -3,12 +3,14 @@
 //! depends on (engines with parallel writers only), read what the plan needs, insert its rows
 //! letting the order-key unique index arbitrate (no read-then-write race), then either roll back
 //! and plan again knowing which order ids were taken, or add the monthly tallies, write the
-//! `conversion.created` events and the ledger's accrued entries, and commit.
+//! `conversion.created` events, the ledger's accrued entries, the digests and the rollups (one
+//! [`Script`]: on SQLite one round trip to the connection's thread for all of them), and commit.
 
 use std::collections::{HashMap, HashSet};
 
 use refline_domain::AffiliateVolume;
 use refline_store::{
+    affiliate_mail::digest_delta,
     batch::{self, BatchPlan, BatchReads, BatchState, LockKey, OrderSlot, PlannedInsert},
     outbox,
     rollup::RollupDelta,
@@ -18,7 +20,12 @@ use refline_store::{
 
 use sqlx::Connection;
 
-use super::{affiliate_mail, ledger, rollup, webhook::emit_events, Conn};
+use super::{
+    affiliate_mail, ledger, rollup,
+    script::Script,
+    webhook::{deliveries_of, insert_deliveries},
+    Conn,
+};
 use crate::Engine;
 
 /// Records `sales` in order, with the outcome of recording them one by one (see
@@ -52,19 +59,26 @@ async fn record_on(conn: &mut Conn, sales: &[PendingConversion]) -> StoreResult<
         }
         let written: Vec<&PlannedInsert> =
             plan.inserts.iter().filter(|p| inserted.contains(&p.conversion.id)).collect();
-        add_tallies(&mut tx, batch::tallies(written.iter().copied())).await?;
         let sales: Vec<&Conversion> = written.iter().map(|p| &p.conversion).collect();
-        ledger::accrue(&mut tx, &sales).await?;
         let created: Vec<OutboxEvent> =
             written.iter().filter_map(|p| outbox::conversion_created(&p.conversion)).collect();
-        if !created.is_empty() {
-            emit_events(&mut tx, &created).await?;
-        }
+        // The one read left before the writes: the endpoints the new sales' events go to.
+        let deliveries =
+            if created.is_empty() { Vec::new() } else { deliveries_of(&mut tx, &created).await? };
+        let tallies = batch::tallies(written.iter().copied());
+        let digests = digest_delta(sales.iter().copied());
         let shard = written.first().map_or(0, |p| p.shard);
+        let rollups = RollupDelta::inserted(sales.iter().copied());
+        // Everything else the batch writes, as one script (one round trip on SQLite).
+        let mut script = Script::new();
+        add_tallies(&mut script, &tallies);
+        ledger::accrue_into(&mut script, &sales);
+        insert_deliveries(&mut script, &deliveries);
         // The affiliates' next "new commission credited" mail: one upsert for the batch.
-        affiliate_mail::add_to_digests(&mut tx, &sales, shard).await?;
+        affiliate_mail::add_to_digests(&mut script, &digests, shard);
         // Last, so rollup rows are the last locks taken (see `rollup`).
-        rollup::apply(&mut tx, &RollupDelta::inserted(sales.iter().copied()), shard).await?;
+        rollup::apply_into(&mut script, &rollups, shard);
+        script.run(&mut tx).await?;
         tx.commit().await?;
         return Ok(answer(conn, plan, &inserted).await);
     }
@@ -248,11 +262,10 @@ async fn insert_rows(conn: &mut Conn, inserts: &[PlannedInsert]) -> StoreResult<
 /// Adds the written sales to the monthly tallies (per merchant, month and shard): one upsert
 /// for the batch, however many merchants it names. `tallies` holds each row once, sorted, so
 /// concurrent writers lock tally rows in one order.
-async fn add_tallies(conn: &mut Conn, tallies: Vec<(String, i64, i64, i64)>) -> StoreResult<()> {
+fn add_tallies<'q>(script: &mut Script<'q>, tallies: &'q [(String, i64, i64, i64)]) {
     // 4 binds a row.
     for chunk in tallies.chunks(500) {
-        let mut query =
-            sqlx::QueryBuilder::new("INSERT INTO monthly_sales (merchant_id, month, shard, amount_minor) ");
+        let query = script.statement("INSERT INTO monthly_sales (merchant_id, month, shard, amount_minor) ");
         query.push_values(chunk, |mut row, (merchant_id, month, shard, amount)| {
             row.push_bind(merchant_id.as_str()).push_bind(*month).push_bind(*shard).push_bind(*amount);
         });
@@ -260,9 +273,7 @@ async fn add_tallies(conn: &mut Conn, tallies: Vec<(String, i64, i64, i64)>) -> 
             " ON CONFLICT (merchant_id, month, shard) \
              DO UPDATE SET amount_minor = monthly_sales.amount_minor + excluded.amount_minor",
         );
-        query.build().persistent(keep_batch_statements!()).execute(&mut *conn).await?;
     }
-    Ok(())
 }
 
 /// Learns which conversions hold the order ids of the `conflicted` rows, into `taken`. Run

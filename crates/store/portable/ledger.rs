@@ -12,14 +12,21 @@ use refline_domain::{
 };
 use refline_store::{Conversion, StoreResult};
 
-use super::Conn;
+use super::{script::Script, Conn};
 
 /// One accrued entry per new sale with a commission.
 pub(super) async fn accrue(conn: &mut Conn, sales: &[&Conversion]) -> StoreResult<()> {
-    let earning: Vec<&&Conversion> = sales.iter().filter(|c| c.commission_minor != 0).collect();
+    let mut script = Script::new();
+    accrue_into(&mut script, sales);
+    Ok(script.run(conn).await?)
+}
+
+/// As [`accrue`], as statements of `script`.
+pub(super) fn accrue_into<'q>(script: &mut Script<'q>, sales: &[&'q Conversion]) {
+    let earning: Vec<&'q Conversion> = sales.iter().copied().filter(|c| c.commission_minor != 0).collect();
     // 10 binds a row.
     for chunk in earning.chunks(500) {
-        let mut query = sqlx::QueryBuilder::new(
+        let query = script.statement(
             "INSERT INTO ledger_entries (merchant_id, affiliate_id, campaign_id, conversion_id, payout_id, \
                 currency, kind, amount_minor, is_test, created_at) ",
         );
@@ -35,9 +42,7 @@ pub(super) async fn accrue(conn: &mut Conn, sales: &[&Conversion]) -> StoreResul
                 .push_bind(c.mode)
                 .push_bind(c.created_at);
         });
-        query.build().persistent(keep_batch_statements!()).execute(&mut *conn).await?;
     }
-    Ok(())
 }
 
 /// Appends one entry for conversion `c` (read back inside this transaction).

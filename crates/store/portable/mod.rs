@@ -102,6 +102,7 @@ mod portal_report;
 mod processor;
 mod refund;
 mod rollup;
+mod script;
 mod session;
 mod tracking;
 mod trial;

@@ -8,16 +8,23 @@ use refline_store::{
     StoreResult,
 };
 
-use super::Conn;
+use super::{script::Script, Conn};
 
 /// Rows per upsert statement: 11 binds a row, far below both engines' parameter limits.
 const ROWS: usize = 200;
 
 /// Adds `delta` to the rollups, on the writer's `shard` row of each key.
 pub(super) async fn apply(conn: &mut Conn, delta: &RollupDelta, shard: i64) -> StoreResult<()> {
+    let mut script = Script::new();
+    apply_into(&mut script, delta, shard);
+    Ok(script.run(conn).await?)
+}
+
+/// As [`apply`], as statements of `script`.
+pub(super) fn apply_into<'q>(script: &mut Script<'q>, delta: &'q RollupDelta, shard: i64) {
     let days: Vec<_> = delta.days.iter().collect();
     for chunk in days.chunks(ROWS) {
-        let mut q = sqlx::QueryBuilder::new(
+        let q = script.statement(
             "INSERT INTO conversion_days (merchant_id, is_test, day, currency, shard, revenue_hi, \
                 revenue_lo, commission_hi, commission_lo, conversions) ",
         );
@@ -31,11 +38,10 @@ pub(super) async fn apply(conn: &mut Conn, delta: &RollupDelta, shard: i64) -> S
         });
         q.push(" ON CONFLICT (merchant_id, is_test, day, currency, shard) DO UPDATE SET ");
         q.push(add_sums("conversion_days"));
-        q.build().persistent(keep_batch_statements!()).execute(&mut *conn).await?;
     }
     let months: Vec<_> = delta.months.iter().collect();
     for chunk in months.chunks(ROWS) {
-        let mut q = sqlx::QueryBuilder::new(
+        let q = script.statement(
             "INSERT INTO affiliate_months (merchant_id, is_test, month, affiliate_id, currency, shard, \
                 revenue_hi, revenue_lo, commission_hi, commission_lo, conversions) ",
         );
@@ -50,9 +56,7 @@ pub(super) async fn apply(conn: &mut Conn, delta: &RollupDelta, shard: i64) -> S
         });
         q.push(" ON CONFLICT (merchant_id, is_test, month, affiliate_id, currency, shard) DO UPDATE SET ");
         q.push(add_sums("affiliate_months"));
-        q.build().persistent(keep_batch_statements!()).execute(&mut *conn).await?;
     }
-    Ok(())
 }
 
 /// The last five values of a rollup row: its sums.

@@ -5,12 +5,12 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use refline_store::{
-    outbox::{self, EndpointRow},
+    outbox::{self, EndpointRow, NewDelivery},
     webhook, AttemptOutcome, OutboxEvent, Page, PageRequest, StoreResult, WebhookAttempt, WebhookDelivery,
     WebhookEndpoint, WebhookStore,
 };
 
-use super::Conn;
+use super::{script::Script, Conn};
 use crate::Engine;
 
 /// A delivery the worker may claim at `$1` (now): pending, due, and not leased to a worker. One
@@ -24,6 +24,15 @@ macro_rules! due_delivery {
 /// Fans `events` out to their merchants' subscribed endpoints inside the open transaction
 /// `conn`, so an event exists exactly when its change does.
 pub(super) async fn emit_events(conn: &mut Conn, events: &[OutboxEvent]) -> StoreResult<()> {
+    let rows = deliveries_of(conn, events).await?;
+    let mut script = Script::new();
+    insert_deliveries(&mut script, &rows);
+    Ok(script.run(conn).await?)
+}
+
+/// The delivery rows `events` fan out to: one read of their merchants' endpoints, inside the
+/// open transaction `conn`. [`insert_deliveries`] writes them.
+pub(super) async fn deliveries_of(conn: &mut Conn, events: &[OutboxEvent]) -> StoreResult<Vec<NewDelivery>> {
     let merchants = outbox::merchants_of(events);
     // Every merchant's endpoints in one read (a batch of sales names many merchants, most with
     // no endpoint at all), not one read per merchant.
@@ -49,9 +58,14 @@ pub(super) async fn emit_events(conn: &mut Conn, events: &[OutboxEvent]) -> Stor
             rows.extend(outbox::deliveries_for(events, merchant_id, endpoints));
         }
     }
+    Ok(rows)
+}
+
+/// Inserts delivery `rows` (from [`deliveries_of`]) as statements of `script`.
+pub(super) fn insert_deliveries<'q>(script: &mut Script<'q>, rows: &'q [NewDelivery]) {
     // 9 binds a row; 500 rows stay far below both engines' parameter limits.
     for chunk in rows.chunks(500) {
-        let mut query = sqlx::QueryBuilder::new(
+        let query = script.statement(
             "INSERT INTO webhook_deliveries (id, merchant_id, endpoint_id, event, payload, status, \
                 attempts, next_attempt_at, created_at) ",
         );
@@ -66,9 +80,7 @@ pub(super) async fn emit_events(conn: &mut Conn, events: &[OutboxEvent]) -> Stor
                 .push_bind(d.at)
                 .push_bind(d.at);
         });
-        query.build().persistent(keep_batch_statements!()).execute(&mut *conn).await?;
     }
-    Ok(())
 }
 
 #[async_trait]
