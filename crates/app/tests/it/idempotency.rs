@@ -101,12 +101,18 @@ async fn writes_and_failed_auth_are_audited(engine: Engine) {
     );
     assert!(created.created_at > 0);
 
-    let before = app.store.recent_audit_entries(None, 1000).await.unwrap().len();
-    let r =
-        app.send(Method::GET, Some("lj_pk_thisKeyDoesNotExist0000000000000000"), "/api/v1/me", None).await;
-    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    let anonymous = app.audit_entries(None, before + 1).await;
-    let last = &anonymous[0];
+    // A user agent of this test's own: on PostgreSQL other tests' failed keys land in the same log.
+    let marker = "idempotency-test/failed-auth";
+    let r = app
+        .client()
+        .get(app.url("/api/v1/me"))
+        .bearer_auth("lj_pk_thisKeyDoesNotExist0000000000000000")
+        .header("user-agent", marker)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let last = &app.audit_entry(None, |e| e.user_agent.as_deref() == Some(marker)).await;
     assert_eq!(
         (last.status_code, last.error_code.as_deref(), last.api_key_id.as_deref()),
         (Some(401), Some("unauthorized"), None)

@@ -361,6 +361,26 @@ impl TestApp {
         self.store.recent_audit_entries(merchant, 1000).await.expect("audit")
     }
 
+    /// The newest audit entry of `merchant` (or of none) that `wanted` accepts, waiting up to 5 s
+    /// for the audit writer to store it. On PostgreSQL the tests of a run share one database, so
+    /// "at least n entries" can be met by other tests' entries before this one is written: a
+    /// check of one entry waits for that entry.
+    pub async fn audit_entry(
+        &self,
+        merchant: Option<&str>,
+        wanted: impl Fn(&refline_store::AuditEntry) -> bool,
+    ) -> refline_store::AuditEntry {
+        let mut entries = Vec::new();
+        for _ in 0..100 {
+            entries = self.store.recent_audit_entries(merchant, 1000).await.expect("audit");
+            if let Some(entry) = entries.iter().find(|e| wanted(e)) {
+                return entry.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no such audit entry after 5 s among {entries:?}");
+    }
+
     /// Like [`Self::audit_entries`], counting only the entries of HTTP requests (the test's
     /// merchant was created through the command line, which is audited too).
     pub async fn request_audit_entries(
