@@ -256,6 +256,21 @@ pub(crate) async fn file_store_for_tests() -> (tempfile::TempDir, std::path::Pat
 mod tests {
     use super::file_store_for_tests;
 
+    /// The bundled SQLite was compiled as `.cargo/config.toml` asks: without memory statistics
+    /// and without the process-wide page cache, the two mutexes every connection shared. A build
+    /// that missed the setting (a copy of the sources without `.cargo/`) fails here.
+    #[tokio::test]
+    async fn sqlite_is_built_without_its_global_mutexes() {
+        let (_dir, _, store) = crate::file_store_for_tests().await;
+        let options: Vec<String> = sqlx::query_scalar("SELECT compile_options FROM pragma_compile_options")
+            .fetch_all(store.reader())
+            .await
+            .expect("compile options");
+        assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+        assert!(!options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "{options:?}");
+        store.close().await;
+    }
+
     /// The writer's statement journals stay in memory (`temp_store=MEMORY`, see `connect`),
     /// while readers keep SQLite's default (a big sort may spill to disk rather than to RAM).
     #[tokio::test]
