@@ -3,8 +3,9 @@
 //!
 //! On SQLite every statement is a round trip between the task and the connection's thread, each
 //! a wake-up on both sides behind whatever else the runtime runs; a batch of sales paid about 14
-//! of them, and waiting for those wake-ups was most of the writer's time (issue 18, BENCHMARKS
-//! "Where a batch of sales waits"). A script there is one text of `;`-separated statements with
+//! of them, and such hand-overs are about a third of the writer thread's time (issue 18,
+//! BENCHMARKS "SQLite without its global mutexes…"; the five this takes off a batch moved sales/s
+//! by nothing measurable on their own). A script there is one text of `;`-separated statements with
 //! `?` parameters, which sqlx runs back to back on the connection's thread, binding each
 //! statement's parameters after the previous one's: one round trip. PostgreSQL's extended
 //! protocol takes one statement per message, so there a script runs its statements one by one,
