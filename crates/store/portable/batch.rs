@@ -62,9 +62,9 @@ async fn record_on(conn: &mut Conn, sales: &[PendingConversion]) -> StoreResult<
         let sales: Vec<&Conversion> = written.iter().map(|p| &p.conversion).collect();
         let created: Vec<OutboxEvent> =
             written.iter().filter_map(|p| outbox::conversion_created(&p.conversion)).collect();
-        // The one read left before the writes: the endpoints the new sales' events go to.
-        let deliveries =
-            if created.is_empty() { Vec::new() } else { deliveries_of(&mut tx, &created).await? };
+        // The one read left before the writes: the endpoints the new sales' events go to (none
+        // without events).
+        let deliveries = deliveries_of(&mut tx, &created).await?;
         let tallies = batch::tallies(written.iter().copied());
         let digests = digest_delta(sales.iter().copied());
         let shard = written.first().map_or(0, |p| p.shard);

@@ -31,7 +31,7 @@ pub(super) async fn emit_events(conn: &mut Conn, events: &[OutboxEvent]) -> Stor
 }
 
 /// The delivery rows `events` fan out to: one read of their merchants' endpoints, inside the
-/// open transaction `conn`. [`insert_deliveries`] writes them.
+/// open transaction `conn` (none when `events` is empty). [`insert_deliveries`] writes them.
 pub(super) async fn deliveries_of(conn: &mut Conn, events: &[OutboxEvent]) -> StoreResult<Vec<NewDelivery>> {
     let merchants = outbox::merchants_of(events);
     // Every merchant's endpoints in one read (a batch of sales names many merchants, most with

@@ -17,14 +17,7 @@ async fn recorded_ip(app: &TestApp, marker: &str, headers: &[(&str, &str)]) -> O
         request = request.header(*name, *value);
     }
     assert_eq!(request.send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
-    for _ in 0..100 {
-        let entries = app.store.recent_audit_entries(None, 1000).await.unwrap();
-        if let Some(entry) = entries.iter().find(|e| e.user_agent.as_deref() == Some(marker)) {
-            return entry.ip_address.clone();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("no audit entry for {marker}");
+    app.audit_entry(None, |e| e.user_agent.as_deref() == Some(marker)).await.ip_address
 }
 
 fn nets(list: &[&str]) -> Vec<ProxyNet> {
