@@ -116,12 +116,14 @@ pub async fn serve(
         ))
     });
     let (click_writer, click_task) = ClickWriter::start(store.clone(), &config.tracking);
-    let sweeper = tokio::spawn(tracking::sweeper::run(
-        store.clone(),
-        config.clock.clone(),
-        config.tracking.ip_retention_days,
-        stop_worker.clone(),
-    ));
+    let sweeper = config.tracking.sweeper_enabled.then(|| {
+        tokio::spawn(tracking::sweeper::run(
+            store.clone(),
+            config.clock.clone(),
+            config.tracking.ip_retention_days,
+            stop_worker.clone(),
+        ))
+    });
     let tracking = Tracking {
         links: Arc::new(LinkCache::new(config.tracking.cache_ttl, 100_000)),
         scripts: Arc::default(),
@@ -301,8 +303,10 @@ pub async fn serve(
     if let Err(err) = click_task.await {
         tracing::error!(%err, "click writer failed");
     }
-    if let Err(err) = sweeper.await {
-        tracing::error!(%err, "click IP sweeper failed");
+    if let Some(sweeper) = sweeper {
+        if let Err(err) = sweeper.await {
+            tracing::error!(%err, "click IP sweeper failed");
+        }
     }
     let mut writer_tasks = writer_tasks;
     while writer_tasks.join_next().await.is_some() {}

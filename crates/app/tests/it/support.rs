@@ -211,6 +211,13 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let mut config = ServerConfig { public_url: base.clone(), ..ServerConfig::default() };
+        // No automatic payout runs and no housekeeping sweeps unless a test asks: on PostgreSQL
+        // a run's tests share one database and so its `scheduled_runs` rows, and a server whose
+        // manual clock is days ahead would take a run for every merchant there (and put the next
+        // out of reach of the test waiting for it) or sweep away other tests' current rate
+        // windows and unique visits.
+        config.payouts.automatic_interval = None;
+        config.tracking.sweeper_enabled = false;
         configure(&mut config);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(refline_server::serve(listener, store.clone(), config, async {

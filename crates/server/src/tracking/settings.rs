@@ -28,6 +28,11 @@ pub struct TrackingSettings {
     /// in a crash, at the price of a write in every answer's latency (such batches are written
     /// without waiting for `batch_window`).
     pub ack_after_commit: bool,
+    /// Whether this node takes its turn at the cluster's housekeeping (`tracking/sweeper.rs`:
+    /// clearing old click IPs, dropping expired rate windows and unique visits). On by default;
+    /// off only for a node whose clock is not the cluster's, such as a test server on a manual
+    /// clock sharing a database with others, whose "now" would sweep away their current state.
+    pub sweeper_enabled: bool,
 }
 
 impl Default for TrackingSettings {
@@ -41,6 +46,7 @@ impl Default for TrackingSettings {
             fallback_url: None,
             unique_capacity: 1_000_000,
             ack_after_commit: false,
+            sweeper_enabled: true,
         }
     }
 }
