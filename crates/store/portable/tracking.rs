@@ -41,9 +41,9 @@ macro_rules! link_view_select {
     };
 }
 
-/// An INSERT of the click rows `chunk` that skips ids already stored and returns the ids of the
-/// rows it wrote.
-fn insert_new_clicks<'a>(chunk: &[&'a Click]) -> QueryBuilder<'a, Db> {
+/// An INSERT of the click rows `chunk` that skips ids already stored; with `returning`, it
+/// returns the ids of the rows it wrote.
+fn insert_clicks<'a>(chunk: &[&'a Click], returning: bool) -> QueryBuilder<'a, Db> {
     let mut query = QueryBuilder::new(
         "INSERT INTO clicks (merchant_id, id, campaign_id, affiliate_id, link_id, source, \
             kind, is_unique, ip, device_hash, landing_url, referrer, created_at) ",
@@ -64,8 +64,88 @@ fn insert_new_clicks<'a>(chunk: &[&'a Click]) -> QueryBuilder<'a, Db> {
             .push_bind(k.referrer.as_deref())
             .push_bind(k.created_at);
     });
-    query.push(" ON CONFLICT (merchant_id, id) DO NOTHING RETURNING id");
+    query.push(" ON CONFLICT (merchant_id, id) DO NOTHING");
+    if returning {
+        query.push(" RETURNING id");
+    }
     query
+}
+
+/// How a click write learns which rows it stored.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Learn {
+    /// Ids this server made ([`tracking::id_made_here`]) are taken as new and checked by the
+    /// count of rows written; the others are returned by the insert.
+    TrustMadeIds,
+    /// Every insert returns the ids it wrote.
+    AskForEach,
+}
+
+/// Writes `clicks` and the tallies of those stored (and `heads`) in one transaction; the number
+/// stored, or `None` (everything rolled back) when a made id was found already stored.
+///
+/// Why two ways: `RETURNING` sends every written id back from SQLite's thread one row at a time
+/// through sqlx's bounded row channel, and at a redirect peak that hand-over (the worker blocked
+/// on a full channel, woken per few dozen rows) took about as much of the click writer's thread
+/// as the inserts (issue 18). Made ids never collide, so their count is enough.
+async fn write_clicks(
+    store: &Engine,
+    clicks: &[Click],
+    heads: &[ClickTally],
+    learn: Learn,
+) -> StoreResult<Option<usize>> {
+    let mut tx = store.begin_write().await?;
+    let (made, asked): (Vec<&Click>, Vec<&Click>) =
+        clicks.iter().partition(|k| learn == Learn::TrustMadeIds && tracking::id_made_here(k));
+    let mut stored: Vec<&Click> = Vec::with_capacity(clicks.len());
+    // Fixed chunk sizes (`click_chunks`): a few statement texts, which stay prepared.
+    for chunk in tracking::click_chunks(&made) {
+        let written = insert_clicks(chunk, false).build().execute(&mut *tx).await?.rows_affected();
+        if usize::try_from(written).ok() != Some(chunk.len()) {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        stored.extend(chunk.iter().copied());
+    }
+    // An id already stored (a replayed beacon) is skipped; RETURNING says which rows were new,
+    // so the totals count exactly the stored clicks.
+    for chunk in tracking::click_chunks(&asked) {
+        let new: Vec<(String,)> = insert_clicks(chunk, true).build_query_as().fetch_all(&mut *tx).await?;
+        if new.len() == chunk.len() {
+            stored.extend(chunk.iter().copied());
+        } else {
+            let new: std::collections::HashSet<String> = new.into_iter().map(|(id,)| id).collect();
+            stored.extend(chunk.iter().copied().filter(|k| new.contains(&k.id)));
+        }
+    }
+    let tallies = tracking::tally_clicks(&stored, heads);
+    if !tallies.is_empty() {
+        let mut query = sqlx::QueryBuilder::new(
+            "INSERT INTO click_totals (merchant_id, campaign_id, affiliate_id, link_id, \
+                clicks, unique_clicks, bot_clicks, head_requests) ",
+        );
+        query.push_values(&tallies, |mut row, t| {
+            row.push_bind(&t.merchant_id)
+                .push_bind(&t.campaign_id)
+                .push_bind(&t.affiliate_id)
+                .push_bind(&t.link_id)
+                .push_bind(t.totals.clicks)
+                .push_bind(t.totals.unique_clicks)
+                .push_bind(t.totals.bot_clicks)
+                .push_bind(t.totals.head_requests);
+        });
+        query.push(
+            " ON CONFLICT (campaign_id, affiliate_id, link_id) DO UPDATE SET \
+                clicks = click_totals.clicks + excluded.clicks, \
+                unique_clicks = click_totals.unique_clicks + excluded.unique_clicks, \
+                bot_clicks = click_totals.bot_clicks + excluded.bot_clicks, \
+                head_requests = click_totals.head_requests + excluded.head_requests",
+        );
+        query.build().persistent(keep_batch_statements!()).execute(&mut *tx).await?;
+    }
+    rollup::add_click_days(&mut tx, &refline_store::rollup::click_days(stored.iter().copied())).await?;
+    tx.commit().await?;
+    Ok(Some(stored.len()))
 }
 
 #[async_trait]
@@ -132,49 +212,12 @@ impl TrackingStore for Engine {
         if clicks.is_empty() && heads.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.begin_write().await?;
-        // An id already stored (a replayed beacon) is skipped; RETURNING says which rows
-        // were new, so the totals count exactly the stored clicks.
-        let mut stored: Vec<&Click> = Vec::with_capacity(clicks.len());
-        let rows: Vec<&Click> = clicks.iter().collect();
-        for chunk in tracking::click_chunks(&rows) {
-            // Fixed chunk sizes (`click_chunks`): four statement texts, which stay prepared.
-            let new: Vec<(String,)> = insert_new_clicks(chunk).build_query_as().fetch_all(&mut *tx).await?;
-            if new.len() == chunk.len() {
-                stored.extend(chunk.iter().copied());
-            } else {
-                let new: std::collections::HashSet<String> = new.into_iter().map(|(id,)| id).collect();
-                stored.extend(chunk.iter().copied().filter(|k| new.contains(&k.id)));
-            }
+        if let Some(stored) = write_clicks(self, clicks, heads, Learn::TrustMadeIds).await? {
+            return Ok(stored);
         }
-        let tallies = tracking::tally_clicks(&stored, heads);
-        if !tallies.is_empty() {
-            let mut query = sqlx::QueryBuilder::new(
-                "INSERT INTO click_totals (merchant_id, campaign_id, affiliate_id, link_id, \
-                    clicks, unique_clicks, bot_clicks, head_requests) ",
-            );
-            query.push_values(&tallies, |mut row, t| {
-                row.push_bind(&t.merchant_id)
-                    .push_bind(&t.campaign_id)
-                    .push_bind(&t.affiliate_id)
-                    .push_bind(&t.link_id)
-                    .push_bind(t.totals.clicks)
-                    .push_bind(t.totals.unique_clicks)
-                    .push_bind(t.totals.bot_clicks)
-                    .push_bind(t.totals.head_requests);
-            });
-            query.push(
-                " ON CONFLICT (campaign_id, affiliate_id, link_id) DO UPDATE SET \
-                    clicks = click_totals.clicks + excluded.clicks, \
-                    unique_clicks = click_totals.unique_clicks + excluded.unique_clicks, \
-                    bot_clicks = click_totals.bot_clicks + excluded.bot_clicks, \
-                    head_requests = click_totals.head_requests + excluded.head_requests",
-            );
-            query.build().persistent(keep_batch_statements!()).execute(&mut *tx).await?;
-        }
-        rollup::add_click_days(&mut tx, &refline_store::rollup::click_days(stored.iter().copied())).await?;
-        tx.commit().await?;
-        Ok(stored.len())
+        // A made id was already stored (never seen): the first try was rolled back whole.
+        tracing::warn!("a click id made here was already stored; writing the batch row by row");
+        Ok(write_clicks(self, clicks, heads, Learn::AskForEach).await?.unwrap_or(0))
     }
 
     async fn find_click(&self, merchant_id: &str, click_id: &str) -> StoreResult<Option<Click>> {

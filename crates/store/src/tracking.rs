@@ -109,6 +109,13 @@ pub fn tally_clicks(stored: &[&Click], heads: &[ClickTally]) -> Vec<ClickTally> 
         .collect()
 }
 
+/// Whether this server made the click's id when it took the click (redirects and short links
+/// always do; a beacon may carry the id its redirect put in the landing URL, so it may repeat a
+/// stored click). A made id carries the time and 71 random bits, so it is never already stored.
+pub fn id_made_here(click: &Click) -> bool {
+    click.source != "beacon"
+}
+
 /// Click rows per INSERT statement, largest first. A batch is cut into these fixed sizes so the
 /// few distinct statement texts stay in the driver's prepared-statement cache; preparing a
 /// fresh thousand-row statement for every batch cost more than inserting the rows.

@@ -358,6 +358,17 @@ async fn audit_clicks_and_fingerprints(engine: Engine) {
     );
     let totals = store.click_totals(&m, Some(&camp), None).await.unwrap();
     assert_eq!((totals.clicks, totals.unique_clicks), (1, 1), "a replay is not counted");
+    // Ids made here are trusted to be new and checked by the count of rows written; a beacon's
+    // is asked for. A batch mixing new and stored ids of both kinds stores and counts the new.
+    let made = |id: &str| test_click(id, &m, &camp, &aff, None, None, at);
+    let beacon = |id: &str| refline_store::Click { source: "beacon".into(), ..made(id) };
+    let stored_beacon = beacon(&unique("click"));
+    assert_eq!(store.record_clicks(std::slice::from_ref(&stored_beacon), &[]).await.unwrap(), 1);
+    let mixed = [made(&unique("click")), click.clone(), stored_beacon.clone(), beacon(&unique("click"))];
+    assert_eq!(store.record_clicks(&mixed, &[]).await.unwrap(), 2, "the two new ones");
+    assert_eq!(store.record_clicks(&mixed[2..], &[]).await.unwrap(), 0, "beacons replayed");
+    let totals = store.click_totals(&m, Some(&camp), None).await.unwrap();
+    assert_eq!(totals.clicks, 4, "every stored click counted once");
     assert_eq!(store.find_click(&m, &click.id).await.unwrap().unwrap().ip.as_deref(), Some("198.51.100.1"));
     assert!(store.find_click("mer_other", &click.id).await.unwrap().is_none(), "tenant-scoped");
     assert_eq!(store.scrub_click_ips(at).await.unwrap(), 0, "clicks inside the window keep their IP");
