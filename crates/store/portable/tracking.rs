@@ -87,7 +87,7 @@ enum Learn {
 /// Why two ways: `RETURNING` sends every written id back from SQLite's thread one row at a time
 /// through sqlx's bounded row channel, and at a redirect peak that hand-over (the worker blocked
 /// on a full channel, woken per few dozen rows) took about as much of the click writer's thread
-/// as the inserts (issue 18). Made ids never collide, so their count is enough.
+/// as the inserts (issue 18). A made id is new, so the count of rows written says it all.
 async fn write_clicks(
     store: &Engine,
     clicks: &[Click],
@@ -215,8 +215,10 @@ impl TrackingStore for Engine {
         if let Some(stored) = write_clicks(self, clicks, heads, Learn::TrustMadeIds).await? {
             return Ok(stored);
         }
-        // A made id was already stored (never seen): the first try was rolled back whole.
-        tracing::warn!("a click id made here was already stored; writing the batch row by row");
+        // A made id was already stored — a batch written again after a commit whose answer was
+        // lost, say. The first try was rolled back whole; this one asks for every row's id (and
+        // so never gives up: `None` only comes from trusting made ids).
+        tracing::warn!("a click id made here was already stored; writing the batch again, row ids returned");
         Ok(write_clicks(self, clicks, heads, Learn::AskForEach).await?.unwrap_or(0))
     }
 
