@@ -109,11 +109,18 @@ pub fn tally_clicks(stored: &[&Click], heads: &[ClickTally]) -> Vec<ClickTally> 
         .collect()
 }
 
+/// [`Click::source`] of a hosted link's click (`/redirect`).
+pub const SOURCE_REDIRECT: &str = "redirect";
+/// [`Click::source`] of a short link's click (`/l/<code>`).
+pub const SOURCE_SHORT_LINK: &str = "short_link";
+/// [`Click::source`] of a click the tracking script reported (`/api/track/click`).
+pub const SOURCE_BEACON: &str = "beacon";
+
 /// Whether this server made the click's id when it took the click (redirects and short links
 /// always do; a beacon may carry the id its redirect put in the landing URL, so it may repeat a
 /// stored click). A made id carries the time and 71 random bits, so it is never already stored.
 pub fn id_made_here(click: &Click) -> bool {
-    click.source != "beacon"
+    click.source != SOURCE_BEACON
 }
 
 /// Click rows per INSERT statement, largest first. A batch is cut into these fixed sizes so the

@@ -356,16 +356,27 @@ impl TestApp {
         self.post(key, "/api/v1/conversions", body).await
     }
 
-    /// Waits (up to 5 s) until the audit log of `merchant` holds at least `n` entries.
-    pub async fn audit_entries(&self, merchant: Option<&str>, n: usize) -> Vec<refline_store::AuditEntry> {
+    /// The newest 1,000 entries of `merchant`'s audit log (or of none), read every 50 ms until
+    /// `done` accepts them or 5 s have passed (the audit writer stores entries in the
+    /// background); the last read either way.
+    async fn poll_audit(
+        &self,
+        merchant: Option<&str>,
+        done: impl Fn(&[refline_store::AuditEntry]) -> bool,
+    ) -> Vec<refline_store::AuditEntry> {
         for _ in 0..100 {
             let entries = self.store.recent_audit_entries(merchant, 1000).await.expect("audit");
-            if entries.len() >= n {
+            if done(&entries) {
                 return entries;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         self.store.recent_audit_entries(merchant, 1000).await.expect("audit")
+    }
+
+    /// Waits (up to 5 s) until the audit log of `merchant` holds at least `n` entries.
+    pub async fn audit_entries(&self, merchant: Option<&str>, n: usize) -> Vec<refline_store::AuditEntry> {
+        self.poll_audit(merchant, |entries| entries.len() >= n).await
     }
 
     /// The newest audit entry of `merchant` (or of none) that `wanted` accepts, waiting up to 5 s
@@ -377,15 +388,9 @@ impl TestApp {
         merchant: Option<&str>,
         wanted: impl Fn(&refline_store::AuditEntry) -> bool,
     ) -> refline_store::AuditEntry {
-        let mut entries = Vec::new();
-        for _ in 0..100 {
-            entries = self.store.recent_audit_entries(merchant, 1000).await.expect("audit");
-            if let Some(entry) = entries.iter().find(|e| wanted(e)) {
-                return entry.clone();
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("no such audit entry after 5 s among {entries:?}");
+        let entries = self.poll_audit(merchant, |entries| entries.iter().any(&wanted)).await;
+        let found = entries.iter().find(|e| wanted(e)).cloned();
+        found.unwrap_or_else(|| panic!("no such audit entry after 5 s among {entries:?}"))
     }
 
     /// Like [`Self::audit_entries`], counting only the entries of HTTP requests (the test's
@@ -395,17 +400,10 @@ impl TestApp {
         merchant: Option<&str>,
         n: usize,
     ) -> Vec<refline_store::AuditEntry> {
-        let requests = |all: Vec<refline_store::AuditEntry>| {
-            all.into_iter().filter(|e| e.method.is_some()).collect::<Vec<_>>()
-        };
-        for _ in 0..100 {
-            let entries = requests(self.store.recent_audit_entries(merchant, 1000).await.expect("audit"));
-            if entries.len() >= n {
-                return entries;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        requests(self.store.recent_audit_entries(merchant, 1000).await.expect("audit"))
+        let is_request = |e: &refline_store::AuditEntry| e.method.is_some();
+        let entries =
+            self.poll_audit(merchant, |entries| entries.iter().filter(|e| is_request(e)).count() >= n).await;
+        entries.into_iter().filter(is_request).collect()
     }
 }
 

@@ -147,7 +147,7 @@ async fn record(state: &AppState, facts: RequestFacts, body: &Bytes) -> Result<V
     let click = RawClick {
         id: id.clone(),
         link,
-        source: "beacon",
+        source: refline_store::tracking::SOURCE_BEACON,
         ip: facts.ip,
         user_agent: facts.user_agent,
         kind,

@@ -51,7 +51,7 @@ pub fn answer_hosted_link<'a, B>(
             return unknown_link(state);
         };
         let found = state.tracking.links.pair(state.store.as_ref(), &tc, &aff).await;
-        follow(state, found, "redirect", visit).await
+        follow(state, found, refline_store::tracking::SOURCE_REDIRECT, visit).await
     }
 }
 
@@ -112,7 +112,7 @@ pub fn answer_short_link<'a, B>(
             return unknown_link(state);
         }
         let found = state.tracking.links.short(state.store.as_ref(), &code).await;
-        follow(state, found, "short_link", visit).await
+        follow(state, found, refline_store::tracking::SOURCE_SHORT_LINK, visit).await
     }
 }
 
