@@ -83,6 +83,15 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Deliveries the inbox worker claims at once while deliveries are arriving, on an engine with
+/// one writer (SQLite): every receiver's commit waits for the worker's turns (claim, sales,
+/// finish), which grow with its batch. Measured with `refline-bench stripe` (32 connections, a
+/// fixed claim for the whole run): accepted 4,905/s claiming 128, 5,798/s claiming 64, 7,025/s
+/// claiming 32, 7,879/s claiming 16, end to end (until every delivery was processed) 4,873,
+/// 4,452, 3,693 and 2,869/s. Claiming 32 only while deliveries arrive and 128 after: accepted
+/// 6,705–6,881/s against 4,721–4,955/s, end to end 4,260–4,351/s (docs/BENCHMARKS.md).
+const CLAIM_WHILE_RECEIVING_ONE_WRITER: i64 = 32;
+
 /// Serves Refline on `listener` until `shutdown` resolves, then finishes in-flight requests and
 /// flushes the audit log before returning.
 pub async fn serve(
@@ -132,31 +141,6 @@ pub async fn serve(
     };
     let secrets = Arc::new(secrets::SecretBox::new(config.secret_key));
     let inbox_wake = Arc::new(Notify::new());
-    let inbox_worker = config.webhooks.worker_enabled.then(|| {
-        let api_policy = inbound::gopay::api_policy(&config);
-        let lookup = inbound::gopay::GoPayLookup {
-            store: store.clone(),
-            secrets: secrets.clone(),
-            client: inbound::gopay::client(&api_policy),
-            targets: api_policy,
-            tokens: Arc::default(),
-        };
-        let context = refline_core::inbound::InboxContext {
-            store: store.clone(),
-            writer: writer.clone(),
-            limits: config.limits.clone(),
-            clock: config.clock.clone(),
-            lookup: Arc::new(lookup),
-            // The same lease as the webhook worker's: how soon a crashed node's work resumes.
-            lease_ms: config.webhooks.lease_ms,
-        };
-        tokio::spawn(inbound::worker::run(
-            context,
-            inbox_wake.clone(),
-            config.webhooks.inbox_poll_interval,
-            stop_worker.clone(),
-        ))
-    });
     let mail_wake = Arc::new(Notify::new());
     let mail_worker = match mail::MailTransport::from_settings(&config.mail) {
         Ok(Some(transport)) if config.mail.worker_enabled => Some(tokio::spawn(mail::worker::run(
@@ -223,6 +207,37 @@ pub async fn serve(
     .with_unsubscribe_key(&config.secret_key)
     .with_attribution_cache(attributions)
     .with_connection_memory(connections);
+    let inbox_worker = config.webhooks.worker_enabled.then(|| {
+        let api_policy = inbound::gopay::api_policy(&config);
+        let lookup = inbound::gopay::GoPayLookup {
+            store: store.clone(),
+            secrets: secrets.clone(),
+            client: inbound::gopay::client(&api_policy),
+            targets: api_policy,
+            tokens: Arc::default(),
+        };
+        let context = refline_core::inbound::InboxContext {
+            store: store.clone(),
+            writer: writer.clone(),
+            limits: config.limits.clone(),
+            clock: config.clock.clone(),
+            lookup: Arc::new(lookup),
+            // The same lease as the webhook worker's: how soon a crashed node's work resumes.
+            lease_ms: config.webhooks.lease_ms,
+            inbox: core.inbox.clone(),
+            claim_while_receiving: if store.engine() == "sqlite" {
+                CLAIM_WHILE_RECEIVING_ONE_WRITER
+            } else {
+                refline_core::inbound::worker::BATCH
+            },
+        };
+        tokio::spawn(inbound::worker::run(
+            context,
+            inbox_wake.clone(),
+            config.webhooks.inbox_poll_interval,
+            stop_worker.clone(),
+        ))
+    });
     let digests = config
         .mail
         .worker_enabled

@@ -166,4 +166,21 @@ async fn connections_through_the_core(engine: Engine) {
     assert_eq!((w.effects.links(), w.effects.outbox()), (0, 0));
 }
 
-engine_tests!(connections_through_the_core);
+/// The inbox writer says whether deliveries are arriving (the inbox worker claims smaller
+/// batches while they are): not before the first, yes just after one, no once the window has
+/// passed.
+async fn the_inbox_writer_says_whether_deliveries_are_arriving(engine: Engine) {
+    let w = CoreWorld::new(&engine).await;
+    let inbox = &w.core.inbox;
+    assert!(!inbox.receiving(std::time::Duration::from_secs(3600)), "nothing was received yet");
+    let stored = inbox.insert(entry(&w.merchant, "int_receiving", "pending")).await.unwrap();
+    assert!(stored, "a new delivery is stored");
+    assert!(inbox.receiving(std::time::Duration::from_secs(60)), "a delivery was just received");
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    assert!(!inbox.receiving(std::time::Duration::from_millis(10)), "the last one came 30 ms ago");
+    // A clone (the worker's) sees what the core's writer received.
+    let clone = inbox.clone();
+    clone.insert(entry(&w.merchant, "int_receiving", "pending")).await.unwrap();
+    assert!(inbox.receiving(std::time::Duration::from_secs(60)));
+}
+engine_tests!(connections_through_the_core, the_inbox_writer_says_whether_deliveries_are_arriving);

@@ -11,8 +11,18 @@
 //!
 //! The task starts on first use (the core is built outside the runtime in some doors) and ends
 //! when the last clone of the core is dropped.
+//!
+//! The writer also says whether deliveries are arriving ([`InboxWriter::receiving`]): the inbox
+//! worker then claims smaller batches, so that on an engine with one writer a receiver waits
+//! less for the worker's turns (`worker.rs`).
 
-use std::sync::{Arc, OnceLock};
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, OnceLock,
+    },
+    time::{Duration, Instant},
+};
 
 use refline_store::{write_isolating, InboxEntry, Store, StoreError, StoreResult};
 use tokio::sync::{mpsc, oneshot};
@@ -30,12 +40,33 @@ struct Job {
 pub struct InboxWriter {
     store: Arc<dyn Store>,
     queue: Arc<OnceLock<mpsc::Sender<Job>>>,
+    /// When a delivery was last handed over, in milliseconds after `since` (plus one, so that
+    /// 0 means never).
+    last_received: Arc<AtomicU64>,
+    since: Instant,
 }
 
 impl InboxWriter {
     /// A writer over `store`; its task starts with the first delivery.
     pub fn new(store: Arc<dyn Store>) -> InboxWriter {
-        InboxWriter { store, queue: Arc::new(OnceLock::new()) }
+        InboxWriter {
+            store,
+            queue: Arc::new(OnceLock::new()),
+            last_received: Arc::new(AtomicU64::new(0)),
+            since: Instant::now(),
+        }
+    }
+
+    /// Whether a delivery was handed to this writer within the last `within`.
+    pub fn receiving(&self, within: Duration) -> bool {
+        match self.last_received.load(Ordering::Relaxed) {
+            0 => false,
+            stamp => self.elapsed_ms().saturating_sub(stamp - 1) <= as_ms(within),
+        }
+    }
+
+    fn elapsed_ms(&self) -> u64 {
+        as_ms(self.since.elapsed())
     }
 
     /// Stores `entry` with whatever else is queued; answers false for a redelivery.
@@ -45,12 +76,17 @@ impl InboxWriter {
             tokio::spawn(write_batches(self.store.clone(), rx));
             tx
         });
+        self.last_received.store(self.elapsed_ms() + 1, Ordering::Relaxed);
         let (reply, answer) = oneshot::channel();
         if queue.send(Job { entry, reply }).await.is_err() {
             return Err(StoreError::Unavailable("inbox writer stopped".into()));
         }
         answer.await.unwrap_or_else(|_| Err(StoreError::Unavailable("inbox writer stopped".into())))
     }
+}
+
+fn as_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 async fn write_batches(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {

@@ -64,4 +64,10 @@ pub struct InboxContext {
     pub lookup: Arc<dyn PaymentLookup>,
     /// How long a claimed delivery stays with this node before another may take it over.
     pub lease_ms: i64,
+    /// The writer receivers store deliveries through (the core's), which says whether
+    /// deliveries are arriving.
+    pub inbox: inbox_writer::InboxWriter,
+    /// Deliveries claimed at once while deliveries are arriving (`worker.rs`); at most
+    /// [`worker::BATCH`].
+    pub claim_while_receiving: i64,
 }

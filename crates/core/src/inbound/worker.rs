@@ -28,6 +28,10 @@ use refline_store::InboxFinish;
 /// Deliveries claimed (and processed) at once.
 pub const BATCH: i64 = 128;
 
+/// How recently a delivery must have been received for the worker to count deliveries as
+/// arriving, and claim [`InboxContext::claim_while_receiving`] at a time instead of [`BATCH`].
+const RECEIVING_WINDOW: Duration = Duration::from_millis(100);
+
 /// Payment lookups in flight at once.
 const LOOKUPS: usize = 32;
 
@@ -38,7 +42,15 @@ pub async fn run(ctx: InboxContext, wake: Arc<Notify>, poll: Duration, stop: Can
     while !stop.is_cancelled() {
         while looking_up.try_join_next().is_some() {}
         let now = ctx.clock.now();
-        let claimed = match ctx.store.claim_inbox(now, now + ctx.lease_ms, BATCH).await {
+        // While deliveries arrive, smaller batches: on an engine with one writer every
+        // receiver's commit waits for the worker's turn (claim, sales, finish), and a turn's
+        // length grows with its batch. What is left is drained in full batches.
+        let claim = if ctx.inbox.receiving(RECEIVING_WINDOW) {
+            ctx.claim_while_receiving.clamp(1, BATCH)
+        } else {
+            BATCH
+        };
+        let claimed = match ctx.store.claim_inbox(now, now + ctx.lease_ms, claim).await {
             Ok(claimed) => claimed,
             Err(err) => {
                 tracing::warn!(%err, "claiming processor deliveries failed");
