@@ -25,6 +25,7 @@ pub mod tracking;
 
 // Moved to the core of operations; re-exported so every `crate::clock` / `crate::ids` path
 // (and the tests' `refline_server::ids`) keeps working.
+use refline_core::inbound::worker::ClaimSizes;
 pub use refline_core::{clock, ids, terms};
 
 use std::{future::Future, sync::Arc};
@@ -82,15 +83,6 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn(http::request_id::observe))
         .with_state(state)
 }
-
-/// Deliveries the inbox worker claims at once while deliveries are arriving, on an engine with
-/// one writer (SQLite): every receiver's commit waits for the worker's turns (claim, sales,
-/// finish), which grow with its batch. Measured with `refline-bench stripe` (32 connections, a
-/// fixed claim for the whole run): accepted 4,905/s claiming 128, 5,798/s claiming 64, 7,025/s
-/// claiming 32, 7,879/s claiming 16, end to end (until every delivery was processed) 4,873,
-/// 4,452, 3,693 and 2,869/s. Claiming 32 only while deliveries arrive and 128 after: accepted
-/// 6,705–6,881/s against 4,721–4,955/s, end to end 4,260–4,351/s (docs/BENCHMARKS.md).
-const CLAIM_WHILE_RECEIVING_ONE_WRITER: i64 = 32;
 
 /// Serves Refline on `listener` until `shutdown` resolves, then finishes in-flight requests and
 /// flushes the audit log before returning.
@@ -225,10 +217,10 @@ pub async fn serve(
             // The same lease as the webhook worker's: how soon a crashed node's work resumes.
             lease_ms: config.webhooks.lease_ms,
             inbox: core.inbox.clone(),
-            claim_while_receiving: if store.engine() == "sqlite" {
-                CLAIM_WHILE_RECEIVING_ONE_WRITER
+            claim: if store.engine() == "sqlite" {
+                ClaimSizes::ONE_WRITER
             } else {
-                refline_core::inbound::worker::BATCH
+                ClaimSizes::PARALLEL_WRITERS
             },
         };
         tokio::spawn(inbound::worker::run(

@@ -67,7 +67,6 @@ pub struct InboxContext {
     /// The writer receivers store deliveries through (the core's), which says whether
     /// deliveries are arriving.
     pub inbox: inbox_writer::InboxWriter,
-    /// Deliveries claimed at once while deliveries are arriving (`worker.rs`); at most
-    /// [`worker::BATCH`].
-    pub claim_while_receiving: i64,
+    /// How many deliveries the worker claims at once, for this engine.
+    pub claim: worker::ClaimSizes,
 }
