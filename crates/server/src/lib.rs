@@ -25,12 +25,12 @@ pub mod tracking;
 
 // Moved to the core of operations; re-exported so every `crate::clock` / `crate::ids` path
 // (and the tests' `refline_server::ids`) keeps working.
-use refline_core::inbound::worker::ClaimSizes;
 pub use refline_core::{clock, ids, terms};
 
 use std::{future::Future, sync::Arc};
 
 use axum::{extract::DefaultBodyLimit, middleware, routing::get, Router};
+use refline_core::inbound::worker::ClaimSizes;
 use refline_store::Store;
 use tokio::{net::TcpListener, sync::Notify};
 use tokio_util::sync::CancellationToken;
