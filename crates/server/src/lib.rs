@@ -94,7 +94,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let (audit, audit_task) = AuditSink::start(store.clone());
     // SQLite has one writer; PostgreSQL benefits from a few batches committing side by side.
-    let writers = if store.engine() == "sqlite" { 1 } else { 4 };
+    let one_writer = store.engine() == "sqlite";
+    let writers = if one_writer { 1 } else { 4 };
     let (writer, writer_tasks) = ConversionWriter::start(store.clone(), writers);
     let targets = TargetPolicy {
         allow_private: config.webhooks.allow_private_targets,
@@ -217,11 +218,7 @@ pub async fn serve(
             // The same lease as the webhook worker's: how soon a crashed node's work resumes.
             lease_ms: config.webhooks.lease_ms,
             inbox: core.inbox.clone(),
-            claim: if store.engine() == "sqlite" {
-                ClaimSizes::ONE_WRITER
-            } else {
-                ClaimSizes::PARALLEL_WRITERS
-            },
+            claim: if one_writer { ClaimSizes::ONE_WRITER } else { ClaimSizes::PARALLEL_WRITERS },
         };
         tokio::spawn(inbound::worker::run(
             context,

@@ -257,6 +257,77 @@ async fn audit_writer_keeps_every_entry(engine: Engine) {
     }
 }
 
+/// A processor delivery the inbox refuses fails its own receiver alone: every other delivery
+/// of the batch (other merchants' too) is stored — a second copy of each answers "duplicate" —
+/// and the writer keeps working.
+async fn inbox_writer_isolates_a_poisoned_delivery(engine: Engine) {
+    let app = TestApp::start(&engine).await;
+    let store = app.store.clone();
+    let poison_body = if is_postgres(&engine) {
+        "{\"id\":\"evt\0poison\"}"
+    } else {
+        let mut conn =
+            <sqlx::SqliteConnection as sqlx::Connection>::connect(&app.database_url).await.unwrap();
+        sqlx::query(
+            "CREATE TRIGGER poison_inbox BEFORE INSERT ON processor_inbox WHEN NEW.body = 'poison' \
+             BEGIN SELECT RAISE(ABORT, 'poisoned row'); END",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        "poison"
+    };
+    let merchants: Vec<String> = vec![unique("mer"), unique("mer"), unique("mer")];
+    let delivery = |merchant: &str, body: &str| refline_store::InboxEntry {
+        id: unique("whin"),
+        merchant_id: merchant.into(),
+        integration_id: unique("int"),
+        provider: "stripe".into(),
+        dedupe_key: unique("evt"),
+        event_type: Some("checkout.session.completed".into()),
+        headers: "[]".into(),
+        query: String::new(),
+        body: body.into(),
+        verification: "signature".into(),
+        status: "pending".into(),
+        outcome: None,
+        conversion_id: None,
+        attempts: 0,
+        // Due in 2100, so no test server's inbox worker claims them (PostgreSQL tests share
+        // one database).
+        next_attempt_at: 4_102_444_800_000,
+        received_at: 1,
+        processed_at: None,
+    };
+    let inbox = refline_core::inbound::inbox_writer::InboxWriter::new(store.clone());
+    let mut good = Vec::new();
+    let mut handles = Vec::new();
+    for i in 0..30 {
+        let e = delivery(&merchants[i % 3], "{}");
+        good.push(e.clone());
+        let w = inbox.clone();
+        handles.push(tokio::spawn(async move { w.insert(e).await }));
+        if i == 15 {
+            let w = inbox.clone();
+            let bad = delivery(&merchants[0], poison_body);
+            handles.push(tokio::spawn(async move { w.insert(bad).await }));
+        }
+    }
+    let mut outcomes = Vec::new();
+    for h in handles {
+        outcomes.push(h.await.unwrap());
+    }
+    let refused = outcomes.iter().filter(|o| o.is_err()).count();
+    assert_eq!(refused, 1, "only the poisoned delivery fails: {outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| matches!(o, Ok(true))).count(), 30, "{outcomes:?}");
+    // Each good delivery is stored: its redelivery is a duplicate.
+    for e in good {
+        let again = refline_store::InboxEntry { id: unique("whin"), ..e };
+        assert!(!inbox.insert(again).await.unwrap(), "stored before");
+    }
+    assert!(inbox.insert(delivery(&merchants[1], "{}")).await.unwrap(), "still working afterwards");
+}
+
 /// Adding up sums past `i64` never breaks a read: stats and campaign reads saturate.
 async fn money_sums_cannot_overflow(engine: Engine) {
     let app = TestApp::start(&engine).await;
@@ -304,5 +375,6 @@ engine_tests!(
     conversion_writer_isolates_a_poisoned_sale,
     click_writer_isolates_a_poisoned_click,
     audit_writer_keeps_every_entry,
+    inbox_writer_isolates_a_poisoned_delivery,
     money_sums_cannot_overflow,
 );

@@ -361,7 +361,8 @@ async fn audit_clicks_and_fingerprints(engine: Engine) {
     // Ids made here are trusted to be new and checked by the count of rows written; a beacon's
     // is asked for. A batch mixing new and stored ids of both kinds stores and counts the new.
     let made = |id: &str| test_click(id, &m, &camp, &aff, None, None, at);
-    let beacon = |id: &str| refline_store::Click { source: "beacon".into(), ..made(id) };
+    let beacon =
+        |id: &str| refline_store::Click { source: refline_store::tracking::SOURCE_BEACON.into(), ..made(id) };
     let stored_beacon = beacon(&unique("click"));
     assert_eq!(store.record_clicks(std::slice::from_ref(&stored_beacon), &[]).await.unwrap(), 1);
     let mixed = [made(&unique("click")), click.clone(), stored_beacon.clone(), beacon(&unique("click"))];
