@@ -31,6 +31,17 @@ fn is_postgres(engine: &Engine) -> bool {
     matches!(engine, Engine::Postgres(_))
 }
 
+/// Makes the SQLite database of `app` refuse rows of `table` whose `column` is `value` (SQLite
+/// stores what PostgreSQL refuses, so the poison there is a trigger).
+async fn refuse_on_sqlite(app: &TestApp, table: &str, column: &str, value: &str) {
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&app.database_url).await.unwrap();
+    let trigger = format!(
+        "CREATE TRIGGER poison_{table} BEFORE INSERT ON {table} WHEN NEW.{column} = '{value}' \
+         BEGIN SELECT RAISE(ABORT, 'poisoned row'); END"
+    );
+    sqlx::query(&trigger).execute(&mut conn).await.unwrap();
+}
+
 fn price() -> Pricer {
     Arc::new(|_: AffiliateVolume| 100)
 }
@@ -148,15 +159,7 @@ async fn click_writer_isolates_a_poisoned_click(engine: Engine) {
         poisoned.merchant_id = format!("{}\0", poisoned.merchant_id);
         "https://shop.test/landing"
     } else {
-        let mut conn =
-            <sqlx::SqliteConnection as sqlx::Connection>::connect(&app.database_url).await.unwrap();
-        sqlx::query(
-            "CREATE TRIGGER poison BEFORE INSERT ON clicks WHEN NEW.landing_url = 'https://shop.test/poison' \
-             BEGIN SELECT RAISE(ABORT, 'poisoned row'); END",
-        )
-        .execute(&mut conn)
-        .await
-        .unwrap();
+        refuse_on_sqlite(&app, "clicks", "landing_url", "https://shop.test/poison").await;
         "https://shop.test/poison"
     };
     // A long window so every click below lands in one batch.
@@ -266,15 +269,7 @@ async fn inbox_writer_isolates_a_poisoned_delivery(engine: Engine) {
     let poison_body = if is_postgres(&engine) {
         "{\"id\":\"evt\0poison\"}"
     } else {
-        let mut conn =
-            <sqlx::SqliteConnection as sqlx::Connection>::connect(&app.database_url).await.unwrap();
-        sqlx::query(
-            "CREATE TRIGGER poison_inbox BEFORE INSERT ON processor_inbox WHEN NEW.body = 'poison' \
-             BEGIN SELECT RAISE(ABORT, 'poisoned row'); END",
-        )
-        .execute(&mut conn)
-        .await
-        .unwrap();
+        refuse_on_sqlite(&app, "processor_inbox", "body", "poison").await;
         "poison"
     };
     let merchants: Vec<String> = vec![unique("mer"), unique("mer"), unique("mer")];
